@@ -1,0 +1,181 @@
+//! `chunkscope bench`: serial vs chunked x {1, 2, 4} over chunk sides, wall time per stage,
+//! medians of repeated runs taken in alternation (A B C A B C ...) so that drift on a shared
+//! machine spreads over every configuration alike.
+
+use std::collections::BTreeMap;
+use std::num::NonZeroUsize;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Args;
+
+use chunkscope::chunks::ChunkRequest;
+use chunkscope::pipeline::{self, CancelFlag, Mode, RunControl, RunReport, Stage};
+use chunkscope::profile::{stats, units};
+
+use super::run::PipelineArgs;
+use super::{SceneArgs, install_ctrlc, load_scene};
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    #[command(flatten)]
+    scene: SceneArgs,
+    #[command(flatten)]
+    pipeline: PipelineArgs,
+    /// Chunk sides (all bands, side x side).
+    #[arg(long, value_delimiter = ',', default_value = "512,1024,2048,4096")]
+    sides: Vec<usize>,
+    /// Thread counts for the chunked path.
+    #[arg(long = "threads-list", value_delimiter = ',', default_value = "1,2,4")]
+    threads_list: Vec<NonZeroUsize>,
+    /// Runs per configuration (medians are reported).
+    #[arg(long, default_value_t = 3)]
+    repeat: usize,
+    /// Print the table as JSON on stdout.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(serde::Serialize)]
+struct Row {
+    config: String,
+    side: Option<usize>,
+    threads: usize,
+    runs: usize,
+    /// Median wall per stage, ns.
+    stage_wall_ns: BTreeMap<&'static str, u64>,
+    wall_ns: u64,
+    wall_min_ns: u64,
+    wall_max_ns: u64,
+    speedup: f64,
+}
+
+pub fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
+    if args.repeat == 0 {
+        anyhow::bail!("--repeat must be at least 1");
+    }
+    let (_catalog, scene) = load_scene(&args.scene)?;
+    let cancel = CancelFlag::new();
+    install_ctrlc(&cancel);
+    let scratch = std::env::temp_dir().join(format!("chunkscope-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&scratch)
+        .with_context(|| format!("cannot create \"{}\"", scratch.display()))?;
+    let mut configs: Vec<(String, Option<usize>, Mode)> =
+        vec![("serial".into(), None, Mode::Serial)];
+    for &side in &args.sides {
+        for &t in &args.threads_list {
+            let mode = args.pipeline.chunked_mode(ChunkRequest::Square(side), t);
+            configs.push((format!("chunked x {t} @ {side}"), Some(side), mode));
+        }
+    }
+    let mut reports: Vec<Vec<RunReport>> = vec![Vec::new(); configs.len()];
+    let total = configs.len() * args.repeat;
+    let mut done = 0;
+    'outer: for _ in 0..args.repeat {
+        for (i, (label, _, mode)) in configs.iter().enumerate() {
+            done += 1;
+            eprint!("\r[{done}/{total}] {label:<28}");
+            let mut pipe = args.pipeline.clone();
+            pipe.out = Some(scratch.join(format!("bench-{i}.tif")));
+            let config = pipe.config(mode.clone(), args.scene.res, &scene.item)?;
+            let control = RunControl {
+                cancel: cancel.clone(),
+                ..RunControl::default()
+            };
+            let report = pipeline::run(&scene, &config, &control)
+                .with_context(|| format!("{label} failed"))?;
+            if report.cancelled {
+                break 'outer;
+            }
+            reports[i].push(report);
+        }
+    }
+    eprintln!();
+    let _ = std::fs::remove_dir_all(&scratch);
+    if cancel.is_cancelled() {
+        eprintln!("cancelled");
+        return Ok(ExitCode::from(130));
+    }
+    let serial_wall = stats::median(&walls(&reports[0])).unwrap_or(0);
+    let rows: Vec<Row> = configs
+        .iter()
+        .zip(&reports)
+        .map(|((label, side, mode), runs)| {
+            let w = walls(runs);
+            let wall = stats::median(&w).unwrap_or(0);
+            let (lo, hi) = stats::range(&w).unwrap_or((0, 0));
+            let stage_wall_ns = Stage::ALL
+                .iter()
+                .map(|&s| {
+                    let v: Vec<u64> = runs
+                        .iter()
+                        .filter_map(|r| r.stage(s))
+                        .map(|st| st.wall_ns)
+                        .collect();
+                    (s.name(), stats::median(&v).unwrap_or(0))
+                })
+                .collect();
+            let threads = match mode {
+                Mode::Serial => 1,
+                Mode::Chunked { threads, .. } => threads.get(),
+            };
+            Row {
+                config: label.clone(),
+                side: *side,
+                threads,
+                runs: runs.len(),
+                stage_wall_ns,
+                wall_ns: wall,
+                wall_min_ns: lo,
+                wall_max_ns: hi,
+                speedup: serial_wall as f64 / wall.max(1) as f64,
+            }
+        })
+        .collect();
+    if args.json {
+        let value = serde_json::json!({
+            "schema_version": pipeline::SCHEMA_VERSION,
+            "item": scene.item,
+            "resolution_m": args.scene.res.metres(),
+            "schedule": format!("{:?}", args.pipeline.schedule).to_lowercase(),
+            "repeat": args.repeat,
+            "rows": rows,
+        });
+        println!("{}", serde_json::to_string_pretty(&value)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "item {} at {} m, schedule {:?}, medians of {} runs (min…max of total wall)",
+        scene.item,
+        args.scene.res.metres(),
+        args.pipeline.schedule,
+        args.repeat
+    );
+    println!(
+        "{:<22} {:>9} {:>9} {:>9} {:>9} {:>9} {:>20} {:>8}",
+        "config", "load", "mask", "write", "finalize", "total", "range", "speedup"
+    );
+    for r in &rows {
+        let st = |s: &str| units::duration_ns(r.stage_wall_ns.get(s).copied().unwrap_or(0));
+        println!(
+            "{:<22} {:>9} {:>9} {:>9} {:>9} {:>9} {:>20} {:>8}",
+            r.config,
+            st("load"),
+            st("mask"),
+            st("write"),
+            st("finalize"),
+            units::duration_ns(r.wall_ns),
+            format!(
+                "{}…{}",
+                units::duration_ns(r.wall_min_ns),
+                units::duration_ns(r.wall_max_ns)
+            ),
+            units::ratio(r.speedup)
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn walls(runs: &[RunReport]) -> Vec<u64> {
+    runs.iter().map(|r| r.wall_ns).collect()
+}

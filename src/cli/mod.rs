@@ -1,0 +1,118 @@
+//! The headless front end: subcommands over the engine, human text or `--json` on stdout,
+//! progress and diagnostics on stderr.
+
+mod bench;
+mod demo;
+mod inspect;
+mod progress;
+mod run;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use chunkscope::catalog::Catalog;
+use chunkscope::pipeline::{CancelFlag, Resolution, Scene};
+
+/// Profile chunked raster computation live: the Carpentries "Parallel raster computations
+/// using Dask" lesson (load / mask / write), watchable and tunable.
+#[derive(Debug, Parser)]
+#[command(name = "chunkscope", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Generate the offline demo scene (visual, SCL, B02 COGs and a search.json).
+    Demo(demo::DemoArgs),
+    /// Show each asset's COG structure: size, dtype, blocks, overviews, compression.
+    Inspect(inspect::InspectArgs),
+    /// Show the chunk grid a chunk request gives on the pipeline's grid (or an asset).
+    Plan(inspect::PlanArgs),
+    /// Run the load / mask / write pipeline once and print %%time-style figures.
+    Run(run::RunArgs),
+    /// Benchmark serial vs chunked x {1,2,4} over chunk sides; medians of repeated runs.
+    Bench(bench::BenchArgs),
+}
+
+/// Which scene to work on; shared by the commands that read one.
+#[derive(Debug, Clone, Args)]
+pub struct SceneArgs {
+    /// STAC ItemCollection (search.json); default: the demo scene, generated on first use.
+    #[arg(long, value_name = "FILE")]
+    catalog: Option<PathBuf>,
+    /// Item id; default: the catalog's first item.
+    #[arg(long, value_name = "ID")]
+    item: Option<String>,
+    /// Working grid: 20 (the lesson: overview 0 of visual, SCL as is) or 10 (full
+    /// resolution, SCL repeated 2x2).
+    #[arg(long, value_name = "M", default_value = "20", value_parser = parse_resolution)]
+    res: Resolution,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ModeArg {
+    Serial,
+    Chunked,
+    /// Serial, then chunked: one run each, with the speedup.
+    Both,
+}
+
+fn parse_resolution(s: &str) -> Result<Resolution, String> {
+    match s.trim().trim_end_matches('m') {
+        "20" => Ok(Resolution::R20),
+        "10" => Ok(Resolution::R10),
+        other => Err(format!(
+            "\"{other}\" is not a supported resolution: use 20 or 10"
+        )),
+    }
+}
+
+pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Some(Command::Demo(a)) => demo::demo(a),
+        Some(Command::Inspect(a)) => inspect::inspect(a),
+        Some(Command::Plan(a)) => inspect::plan(a),
+        Some(Command::Run(a)) => run::run(a),
+        Some(Command::Bench(a)) => bench::bench(a),
+        None => {
+            // Until the TUI lands, the main job is the lesson's comparison on the demo.
+            eprintln!(
+                "chunkscope: running serial and chunked on the demo scene (see --help for more)"
+            );
+            run::run(run::RunArgs::default_both())
+        }
+    }
+}
+
+/// The catalog named by the user, or the demo's (generated with a progress bar if absent).
+fn load_catalog(path: Option<&Path>) -> anyhow::Result<Catalog> {
+    let path = match path {
+        Some(p) => p.to_path_buf(),
+        None => demo::default_catalog_with_progress()?,
+    };
+    Catalog::load(&path).with_context(|| "cannot use the catalog".to_string())
+}
+
+fn load_scene(args: &SceneArgs) -> anyhow::Result<(Catalog, Scene)> {
+    let catalog = load_catalog(args.catalog.as_deref())?;
+    let item = catalog.item(args.item.as_deref())?;
+    let scene = Scene::from_item(item)?;
+    Ok((catalog, scene))
+}
+
+/// Ctrl-C sets the run's cancel flag; a second Ctrl-C exits at once.
+fn install_ctrlc(cancel: &CancelFlag) {
+    let cancel = cancel.clone();
+    let _ = ctrlc::set_handler(move || {
+        if cancel.is_cancelled() {
+            std::process::exit(130);
+        }
+        eprintln!("\ncancelling after the running tasks (Ctrl-C again to quit at once)");
+        cancel.cancel();
+    });
+}

@@ -1,0 +1,10 @@
+//! chunkscope's engine: everything that reads catalogs, plans chunks, runs the lesson's
+//! load / mask / write pipeline and measures it. Nothing here knows about a terminal; the
+//! TUI and the headless commands are thin consumers of these modules and their reports.
+
+pub mod catalog;
+pub mod chunks;
+pub mod demo;
+pub mod pipeline;
+pub mod profile;
+pub mod raster;

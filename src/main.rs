@@ -1,0 +1,19 @@
+//! chunkscope's binary: parse the command line, hand it to the front end, map errors to
+//! exit codes (0 ok, 1 error, 2 usage, 130 cancelled).
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+mod cli;
+
+fn main() -> ExitCode {
+    let args = cli::Cli::parse();
+    match cli::dispatch(args) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(1)
+        }
+    }
+}

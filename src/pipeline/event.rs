@@ -1,0 +1,162 @@
+//! The stream a run reports progress on: small `Copy` events sent from worker threads
+//! with `try_send`, so a slow or absent consumer never holds up the work. A full channel
+//! drops the event and counts it; the run report itself never depends on the channel.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Instant;
+
+use crossbeam_channel::{Receiver, Sender, TrySendError};
+
+/// The lesson's stages, plus the COG copy that GDAL's COG driver needs at the end.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Stage {
+    Load,
+    Mask,
+    Write,
+    Finalize,
+}
+
+impl Stage {
+    pub const ALL: [Stage; 4] = [Stage::Load, Stage::Mask, Stage::Write, Stage::Finalize];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Stage::Load => "load",
+            Stage::Mask => "mask",
+            Stage::Write => "write",
+            Stage::Finalize => "finalize",
+        }
+    }
+}
+
+/// One stage applied to one chunk, timed on the run clock (ns since the run started).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct TaskRecord {
+    pub chunk: u32,
+    pub stage: Stage,
+    pub worker: u16,
+    pub start_ns: u64,
+    pub end_ns: u64,
+    /// Decoded pixel bytes the task handled (read, masked or written).
+    pub bytes: u64,
+}
+
+impl TaskRecord {
+    pub fn duration_ns(&self) -> u64 {
+        self.end_ns.saturating_sub(self.start_ns)
+    }
+}
+
+/// What a run tells its observers while it works.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Event {
+    RunStarted {
+        chunks: u32,
+        threads: u16,
+    },
+    StageStarted {
+        stage: Stage,
+        at_ns: u64,
+    },
+    TaskStarted {
+        chunk: u32,
+        stage: Stage,
+        worker: u16,
+        at_ns: u64,
+    },
+    TaskFinished(TaskRecord),
+    TaskFailed {
+        chunk: u32,
+        stage: Stage,
+        worker: u16,
+        at_ns: u64,
+    },
+    StageFinished {
+        stage: Stage,
+        at_ns: u64,
+    },
+    RunFinished {
+        at_ns: u64,
+        cancelled: bool,
+    },
+}
+
+/// The sending side given to a run. `EventSink::none()` discards everything at the source.
+#[derive(Debug, Clone, Default)]
+pub struct EventSink {
+    tx: Option<Sender<Event>>,
+    dropped: Arc<AtomicU64>,
+}
+
+impl EventSink {
+    /// A bounded channel of `capacity` events and the sink that feeds it.
+    pub fn bounded(capacity: usize) -> (Self, Receiver<Event>) {
+        let (tx, rx) = crossbeam_channel::bounded(capacity);
+        (
+            Self {
+                tx: Some(tx),
+                dropped: Arc::default(),
+            },
+            rx,
+        )
+    }
+
+    pub fn none() -> Self {
+        Self::default()
+    }
+
+    /// Never blocks: a full or closed channel drops the event and counts it.
+    pub fn send(&self, event: Event) {
+        if let Some(tx) = &self.tx {
+            match tx.try_send(event) {
+                Ok(()) => {}
+                Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
+                    self.dropped.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }
+    }
+
+    /// Events dropped so far because the consumer did not keep up.
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+}
+
+/// One shared flag: set it (Ctrl-C, the TUI's cancel key) and the run stops before its next
+/// task.
+#[derive(Debug, Clone, Default)]
+pub struct CancelFlag(Arc<AtomicBool>);
+
+impl CancelFlag {
+    pub fn new() -> Self {
+        Self::default()
+    }
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+    /// Clears the flag so the next run can start.
+    pub fn reset(&self) {
+        self.0.store(false, Ordering::SeqCst);
+    }
+}
+
+/// The run's monotonic clock: nanoseconds since the run started.
+#[derive(Debug, Clone, Copy)]
+pub struct RunClock(Instant);
+
+impl RunClock {
+    pub fn start() -> Self {
+        Self(Instant::now())
+    }
+    pub fn now_ns(&self) -> u64 {
+        u64::try_from(self.0.elapsed().as_nanos()).unwrap_or(u64::MAX)
+    }
+}

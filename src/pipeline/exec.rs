@@ -1,0 +1,429 @@
+//! Executes a prepared run: the task wrapper (cancellation, timing, events, records), the
+//! three stages, and the serial, staged and fused orders they run in.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use gdal::Dataset;
+use ndarray::{Array2, Array3};
+use rayon::prelude::*;
+
+use super::event::{Event, RunClock, Stage, TaskRecord};
+use super::report::{
+    ReportAssets, ReportConfig, RunReport, SCHEMA_VERSION, StageReport, WorkerReport,
+};
+use super::{Mode, PipelineError, Prepared, RunConfig, RunControl, Scene, Schedule, mask};
+use crate::chunks::Chunk;
+use crate::profile::ProcessTimes;
+use crate::raster::{self, OutputWriter, Window};
+
+/// A worker's own GDAL handles: datasets are not thread-safe (the lesson's `lock=False`
+/// opens one per worker too).
+struct Handles {
+    visual: Dataset,
+    scl: Dataset,
+}
+
+#[derive(Default)]
+struct WorkerSlot {
+    handles: Option<Handles>,
+    open_ns: u64,
+    write_wait_ns: u64,
+    records: Vec<TaskRecord>,
+}
+
+/// A chunk's pixels between stages.
+struct ChunkData {
+    chunk: Chunk,
+    image: Array3<u8>,
+    scl: Array2<u8>,
+}
+
+struct Exec<'a> {
+    scene: &'a Scene,
+    config: &'a RunConfig,
+    prepared: &'a Prepared,
+    control: &'a RunControl,
+    clock: RunClock,
+    slots: Vec<Mutex<WorkerSlot>>,
+    writer: Mutex<Option<OutputWriter>>,
+    masked: AtomicU64,
+}
+
+pub(super) fn execute(
+    scene: &Scene,
+    config: &RunConfig,
+    prepared: &Prepared,
+    control: &RunControl,
+) -> Result<RunReport, PipelineError> {
+    let threads = match &config.mode {
+        Mode::Serial => 1,
+        Mode::Chunked { threads, .. } => threads.get(),
+    };
+    // Created before the clock starts: an unwritable folder fails before any work.
+    let writer = OutputWriter::create(config.output.clone(), prepared.output_geometry())?;
+    let exec = Exec {
+        scene,
+        config,
+        prepared,
+        control,
+        clock: RunClock::start(),
+        slots: (0..threads)
+            .map(|_| Mutex::new(WorkerSlot::default()))
+            .collect(),
+        writer: Mutex::new(Some(writer)),
+        masked: AtomicU64::new(0),
+    };
+    let cpu_before = ProcessTimes::now();
+    let chunk_count = prepared.plan.as_ref().map_or(1, |p| p.chunks.len());
+    control.events.send(Event::RunStarted {
+        chunks: u32::try_from(chunk_count).unwrap_or(u32::MAX),
+        threads: u16::try_from(threads).unwrap_or(u16::MAX),
+    });
+
+    let outcome = match (&config.mode, &prepared.plan) {
+        (Mode::Chunked { schedule, .. }, Some(plan)) => {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .thread_name(|i| format!("chunkscope-worker-{i}"))
+                .build()
+                .map_err(|e| PipelineError::ThreadPool {
+                    threads,
+                    reason: e.to_string(),
+                })?;
+            pool.install(|| match schedule {
+                Schedule::Staged => exec.staged(&plan.chunks),
+                Schedule::Fused => exec.fused(&plan.chunks),
+            })
+        }
+        _ => exec.serial(),
+    };
+    let outcome = outcome.and_then(|()| exec.finalize(threads));
+    let cancelled = matches!(outcome, Err(PipelineError::Cancelled));
+    let output = match outcome {
+        Ok(path) => Some(path),
+        Err(PipelineError::Cancelled) => None,
+        Err(e) => {
+            exec.control.events.send(Event::RunFinished {
+                at_ns: exec.clock.now_ns(),
+                cancelled: false,
+            });
+            return Err(e);
+        }
+    };
+    // Drops an unfinished writer, removing its temporary files.
+    exec.writer.lock().map(|mut w| w.take()).ok();
+    let wall_ns = exec.clock.now_ns();
+    let cpu = ProcessTimes::now().since(&cpu_before);
+    control.events.send(Event::RunFinished {
+        at_ns: wall_ns,
+        cancelled,
+    });
+    Ok(exec.report(threads, wall_ns, cpu, output, cancelled))
+}
+
+impl Exec<'_> {
+    fn worker(&self) -> usize {
+        rayon::current_thread_index()
+            .unwrap_or(0)
+            .min(self.slots.len() - 1)
+    }
+
+    /// Runs one task: checks the cancel flag, times `work`, records and reports it.
+    fn task<T>(
+        &self,
+        chunk: &Chunk,
+        stage: Stage,
+        work: impl FnOnce(&mut WorkerSlot) -> Result<(T, u64), PipelineError>,
+    ) -> Result<T, PipelineError> {
+        if self.control.cancel.is_cancelled() {
+            return Err(PipelineError::Cancelled);
+        }
+        let worker = self.worker();
+        let mut slot = self.slots[worker].lock().unwrap_or_else(|p| p.into_inner());
+        let (chunk_id, worker_id) = (chunk.index as u32, worker as u16);
+        let start_ns = self.clock.now_ns();
+        self.control.events.send(Event::TaskStarted {
+            chunk: chunk_id,
+            stage,
+            worker: worker_id,
+            at_ns: start_ns,
+        });
+        match work(&mut slot) {
+            Ok((value, bytes)) => {
+                let record = TaskRecord {
+                    chunk: chunk_id,
+                    stage,
+                    worker: worker_id,
+                    start_ns,
+                    end_ns: self.clock.now_ns(),
+                    bytes,
+                };
+                slot.records.push(record);
+                self.control.events.send(Event::TaskFinished(record));
+                Ok(value)
+            }
+            Err(e) => {
+                self.control.events.send(Event::TaskFailed {
+                    chunk: chunk_id,
+                    stage,
+                    worker: worker_id,
+                    at_ns: self.clock.now_ns(),
+                });
+                Err(e)
+            }
+        }
+    }
+
+    /// Opens this worker's handles on first use, outside any task: the time is reported
+    /// per worker (`open_ns`) as overhead, not as load work.
+    fn open_handles(&self) -> Result<(), PipelineError> {
+        let mut slot = self.slots[self.worker()]
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if slot.handles.is_none() {
+            let t0 = self.clock.now_ns();
+            let visual = self.scene.visual.open(self.prepared.visual_overview)?;
+            let scl = self.scene.scl.open(None)?;
+            slot.handles = Some(Handles { visual, scl });
+            slot.open_ns += self.clock.now_ns() - t0;
+        }
+        Ok(())
+    }
+
+    fn load(&self, chunk: &Chunk) -> Result<ChunkData, PipelineError> {
+        self.open_handles()?;
+        self.task(chunk, Stage::Load, |slot| {
+            let h = slot.handles.as_ref().ok_or(PipelineError::Cancelled)?;
+            let window = Window {
+                row0: chunk.row0,
+                col0: chunk.col0,
+                rows: chunk.rows,
+                cols: chunk.cols,
+            };
+            let image = raster::read_bands_u8(
+                &h.visual,
+                &self.scene.visual,
+                chunk.band0,
+                chunk.bands,
+                window,
+            )?;
+            let scl = self.read_scl(&h.scl, window)?;
+            let bytes = (image.len() + scl.len()) as u64;
+            Ok((
+                ChunkData {
+                    chunk: *chunk,
+                    image,
+                    scl,
+                },
+                bytes,
+            ))
+        })
+    }
+
+    /// SCL for a window of the working grid; at 10 m each SCL pixel covers 2x2 grid pixels.
+    fn read_scl(&self, ds: &Dataset, window: Window) -> Result<Array2<u8>, PipelineError> {
+        let f = self.prepared.scl_factor;
+        if f == 1 {
+            return Ok(raster::read_band_u8(ds, &self.scene.scl, 1, window)?);
+        }
+        let (r0, c0) = (window.row0 / f, window.col0 / f);
+        let src = Window {
+            row0: r0,
+            col0: c0,
+            rows: (window.row0 + window.rows).div_ceil(f) - r0,
+            cols: (window.col0 + window.cols).div_ceil(f) - c0,
+        };
+        let small = raster::read_band_u8(ds, &self.scene.scl, 1, src)?;
+        Ok(Array2::from_shape_fn(
+            (window.rows, window.cols),
+            |(r, c)| small[[(window.row0 + r) / f - r0, (window.col0 + c) / f - c0]],
+        ))
+    }
+
+    fn mask(&self, data: &mut ChunkData) -> Result<(), PipelineError> {
+        let chunk = data.chunk;
+        self.task(&chunk, Stage::Mask, |_| {
+            let n = mask::apply(&mut data.image, &data.scl, &self.config.cloud_classes);
+            // A pixel is counted once, by the chunk holding the first band.
+            if chunk.band0 == 0 {
+                self.masked.fetch_add(n, Ordering::Relaxed);
+            }
+            Ok(((), data.image.len() as u64))
+        })
+    }
+
+    fn write(&self, data: ChunkData) -> Result<(), PipelineError> {
+        let chunk = data.chunk;
+        // The single writer (the lesson's `Lock()`): waiting for it is not write work.
+        let wait0 = self.clock.now_ns();
+        let mut writer = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let waited = self.clock.now_ns() - wait0;
+        let result = self.task(&chunk, Stage::Write, |slot| {
+            slot.write_wait_ns += waited;
+            let w = writer.as_mut().ok_or(PipelineError::Cancelled)?;
+            w.write_u8(chunk.band0, chunk.row0, chunk.col0, &data.image)?;
+            Ok(((), data.image.len() as u64))
+        });
+        drop(writer);
+        result
+    }
+
+    fn serial(&self) -> Result<(), PipelineError> {
+        let g = self.prepared.grid;
+        let whole = Chunk {
+            index: 0,
+            band0: 0,
+            bands: g.bands,
+            row0: 0,
+            rows: g.rows,
+            col0: 0,
+            cols: g.cols,
+        };
+        for stage in [Stage::Load, Stage::Mask, Stage::Write] {
+            self.control.events.send(Event::StageStarted {
+                stage,
+                at_ns: self.clock.now_ns(),
+            });
+        }
+        let mut data = self.load(&whole)?;
+        self.mask(&mut data)?;
+        self.write(data)
+    }
+
+    fn staged(&self, chunks: &[Chunk]) -> Result<(), PipelineError> {
+        self.stage_mark(Stage::Load, true);
+        let mut loaded: Vec<ChunkData> = chunks
+            .par_iter()
+            .map(|c| self.load(c))
+            .collect::<Result<_, _>>()?;
+        self.stage_mark(Stage::Load, false);
+        self.stage_mark(Stage::Mask, true);
+        loaded.par_iter_mut().try_for_each(|d| self.mask(d))?;
+        self.stage_mark(Stage::Mask, false);
+        self.stage_mark(Stage::Write, true);
+        loaded.into_par_iter().try_for_each(|d| self.write(d))?;
+        self.stage_mark(Stage::Write, false);
+        Ok(())
+    }
+
+    fn fused(&self, chunks: &[Chunk]) -> Result<(), PipelineError> {
+        for stage in [Stage::Load, Stage::Mask, Stage::Write] {
+            self.stage_mark(stage, true);
+        }
+        chunks.par_iter().try_for_each(|c| {
+            let mut data = self.load(c)?;
+            self.mask(&mut data)?;
+            self.write(data)
+        })?;
+        for stage in [Stage::Load, Stage::Mask, Stage::Write] {
+            self.stage_mark(stage, false);
+        }
+        Ok(())
+    }
+
+    fn stage_mark(&self, stage: Stage, started: bool) {
+        let at_ns = self.clock.now_ns();
+        self.control.events.send(if started {
+            Event::StageStarted { stage, at_ns }
+        } else {
+            Event::StageFinished { stage, at_ns }
+        });
+    }
+
+    /// The COG copy (or the GeoTIFF's close) and the rename into place, as its own stage.
+    fn finalize(&self, threads: usize) -> Result<String, PipelineError> {
+        let g = self.prepared.grid;
+        let whole = Chunk {
+            index: 0,
+            band0: 0,
+            bands: g.bands,
+            row0: 0,
+            rows: g.rows,
+            col0: 0,
+            cols: g.cols,
+        };
+        self.stage_mark(Stage::Finalize, true);
+        let writer = self.writer.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let path = self.task(&whole, Stage::Finalize, |_| {
+            let w = writer.ok_or(PipelineError::Cancelled)?;
+            let path = w.finalize(threads)?;
+            Ok((
+                path.display().to_string(),
+                (g.bands * g.rows * g.cols) as u64,
+            ))
+        })?;
+        self.stage_mark(Stage::Finalize, false);
+        Ok(path)
+    }
+
+    fn report(
+        &self,
+        threads: usize,
+        wall_ns: u64,
+        cpu: ProcessTimes,
+        output: Option<String>,
+        cancelled: bool,
+    ) -> RunReport {
+        let mut tasks = Vec::new();
+        let mut workers = Vec::new();
+        for (i, slot) in self.slots.iter().enumerate() {
+            let slot = slot.lock().unwrap_or_else(|p| p.into_inner());
+            workers.push(WorkerReport {
+                worker: i as u16,
+                tasks: slot.records.len(),
+                busy_ns: slot.records.iter().map(TaskRecord::duration_ns).sum(),
+                open_ns: slot.open_ns,
+                write_wait_ns: slot.write_wait_ns,
+            });
+            tasks.extend_from_slice(&slot.records);
+        }
+        tasks.sort_by_key(|t| (t.start_ns, t.chunk));
+        let stages = Stage::ALL
+            .iter()
+            .filter_map(|&s| StageReport::from_tasks(s, &tasks))
+            .collect();
+        let (mode, chunks, schedule) = match &self.config.mode {
+            Mode::Serial => ("serial", None, None),
+            Mode::Chunked { schedule, .. } => {
+                let s = self
+                    .prepared
+                    .plan
+                    .as_ref()
+                    .map(|p| [p.shape.bands, p.shape.rows, p.shape.cols]);
+                ("chunked", s, Some(schedule.name().to_string()))
+            }
+        };
+        RunReport {
+            schema_version: SCHEMA_VERSION,
+            config: ReportConfig {
+                mode: mode.to_string(),
+                chunks,
+                threads,
+                schedule,
+                resolution_m: self.config.resolution.metres(),
+                cloud_classes: self.config.cloud_classes.to_vec(),
+                item: self.scene.item.clone(),
+                assets: ReportAssets {
+                    visual: self.scene.visual.path.clone(),
+                    scl: self.scene.scl.path.clone(),
+                },
+                format: format!("{:?}", self.config.output.format).to_lowercase(),
+                compress: self.config.output.codec().to_string(),
+            },
+            plan: self.prepared.plan.as_ref().map(|p| p.summary()),
+            grid: self.prepared.grid,
+            stages,
+            wall_ns,
+            cpu_user_ns: cpu.user_ns,
+            cpu_sys_ns: cpu.sys_ns,
+            peak_rss_bytes: cpu.max_rss_bytes,
+            masked_pixels: self.masked.load(Ordering::Relaxed),
+            output,
+            cancelled,
+            workers,
+            events_dropped: self.control.events.dropped(),
+            tasks,
+        }
+    }
+}

@@ -1,0 +1,249 @@
+//! The lesson's pipeline — load SCL and the true-colour image on one grid, mask cloud
+//! classes to nodata, write the result — run either serially (whole arrays, one thread,
+//! like `.load()`) or chunked on a pool of N threads. Runs on the caller's thread plus, for
+//! chunked runs, a rayon pool built for the run; each pool thread owns its GDAL handles.
+
+pub mod event;
+mod exec;
+pub mod mask;
+pub mod report;
+
+use std::num::NonZeroUsize;
+
+pub use event::{CancelFlag, Event, EventSink, RunClock, Stage, TaskRecord};
+pub use mask::CloudClasses;
+pub use report::{RunReport, SCHEMA_VERSION};
+
+use crate::catalog::{AssetRole, CatalogError, Item};
+use crate::chunks::{ChunkError, ChunkPlan, ChunkRequest};
+use crate::raster::{self, OutputGeometry, OutputSpec, RasterError, RasterInfo, RasterSource};
+
+/// The two assets a run reads, named for messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scene {
+    pub item: String,
+    pub visual: RasterSource,
+    pub scl: RasterSource,
+}
+
+impl Scene {
+    /// Finds the visual and SCL assets of a catalog item.
+    pub fn from_item(item: &Item) -> Result<Self, CatalogError> {
+        let source = |role: AssetRole| -> Result<RasterSource, CatalogError> {
+            let asset = item.asset(role)?;
+            Ok(RasterSource::new(
+                format!("asset \"{}\" of item \"{}\"", asset.key, item.id),
+                asset.gdal_path.clone(),
+            ))
+        };
+        Ok(Self {
+            item: item.id.clone(),
+            visual: source(AssetRole::Visual)?,
+            scl: source(AssetRole::Scl)?,
+        })
+    }
+}
+
+/// How the chunked path orders its tasks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Schedule {
+    /// All loads, then all masks, then the writes: the lesson's persist-then-compute.
+    Staged,
+    /// Each chunk flows through load, mask and write on the worker that loaded it.
+    Fused,
+}
+
+impl Schedule {
+    pub fn name(self) -> &'static str {
+        match self {
+            Schedule::Staged => "staged",
+            Schedule::Fused => "fused",
+        }
+    }
+}
+
+/// Serial or chunked; only the chunked path has chunks, threads and a schedule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mode {
+    Serial,
+    Chunked {
+        chunks: ChunkRequest,
+        threads: NonZeroUsize,
+        schedule: Schedule,
+    },
+}
+
+/// The grid the pipeline works on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum Resolution {
+    /// The lesson: overview 0 of `visual` with SCL as it is (both 20 m).
+    R20,
+    /// Full-resolution `visual` with each SCL pixel repeated 2x2: four times the work.
+    R10,
+}
+
+impl Resolution {
+    pub fn metres(self) -> u32 {
+        match self {
+            Resolution::R20 => 20,
+            Resolution::R10 => 10,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct RunConfig {
+    pub mode: Mode,
+    pub resolution: Resolution,
+    pub cloud_classes: CloudClasses,
+    pub output: OutputSpec,
+}
+
+/// What a caller can do to a run from outside: watch it and stop it.
+#[derive(Debug, Clone, Default)]
+pub struct RunControl {
+    pub events: EventSink,
+    pub cancel: CancelFlag,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error(transparent)]
+    Raster(#[from] RasterError),
+    #[error(transparent)]
+    Chunks(#[from] ChunkError),
+    #[error("{what} \"{path}\": {reason}")]
+    Input {
+        what: String,
+        path: String,
+        reason: String,
+    },
+    #[error("cannot start {threads} worker threads: {reason}")]
+    ThreadPool { threads: usize, reason: String },
+    /// Internal: the cancel flag was seen; `run` turns it into a cancelled report.
+    #[error("the run was cancelled")]
+    Cancelled,
+}
+
+/// What a run is about to do, known before any pixel is read.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    pub visual: RasterInfo,
+    pub scl: RasterInfo,
+    /// Visual overview level read, `None` for full resolution.
+    pub visual_overview: Option<usize>,
+    pub grid: report::Grid,
+    /// Grid pixels per SCL pixel along each axis (1 at 20 m, 2 at 10 m).
+    pub scl_factor: usize,
+    pub plan: Option<ChunkPlan>,
+}
+
+/// Checks the inputs and plans the chunks without reading pixels: what the TUI shows while
+/// the user tunes, and the first step of every run.
+pub fn prepare(
+    scene: &Scene,
+    resolution: Resolution,
+    chunks: Option<&ChunkRequest>,
+) -> Result<Prepared, PipelineError> {
+    let visual = raster::inspect(&scene.visual)?;
+    let scl = raster::inspect(&scene.scl)?;
+    let input_err = |src: &RasterSource, reason: String| PipelineError::Input {
+        what: src.what.clone(),
+        path: src.path.clone(),
+        reason,
+    };
+    for (src, info) in [(&scene.visual, &visual), (&scene.scl, &scl)] {
+        if info.dtype_bytes != 1 {
+            return Err(input_err(
+                src,
+                format!(
+                    "is {}, but the pipeline reads 8-bit (Byte) data",
+                    info.dtype
+                ),
+            ));
+        }
+    }
+    let (visual_overview, scl_factor) = match resolution {
+        Resolution::R20 => (Some(0), 1),
+        Resolution::R10 => (None, 2),
+    };
+    let layout = visual.layout(visual_overview).ok_or_else(|| {
+        input_err(
+            &scene.visual,
+            "has no overviews, so there is no 20 m level to read; try --res 10".into(),
+        )
+    })?;
+    let grid = report::Grid {
+        bands: layout.bands,
+        rows: layout.rows,
+        cols: layout.cols,
+    };
+    let expect = [
+        grid.rows.div_ceil(scl_factor),
+        grid.cols.div_ceil(scl_factor),
+    ];
+    if [scl.rows, scl.cols] != expect {
+        return Err(input_err(
+            &scene.scl,
+            format!(
+                "is {}x{} pixels, but the {} m visual grid needs {}x{}: SCL and visual are not on one grid",
+                scl.rows,
+                scl.cols,
+                resolution.metres() * scl_factor as u32,
+                expect[0],
+                expect[1]
+            ),
+        ));
+    }
+    let plan = chunks.map(|req| ChunkPlan::new(layout, req)).transpose()?;
+    Ok(Prepared {
+        visual,
+        scl,
+        visual_overview,
+        grid,
+        scl_factor,
+        plan,
+    })
+}
+
+impl Prepared {
+    /// Georeferencing of the working grid, for the output file.
+    pub fn output_geometry(&self) -> OutputGeometry {
+        let block = self
+            .visual
+            .layout(self.visual_overview)
+            .map_or(1024, |l| l.block_rows.max(l.block_cols));
+        let geo_transform = self.visual.geo_transform.map(|mut gt| {
+            // An overview covers the same extent with fewer, larger pixels.
+            gt[1] *= self.visual.cols as f64 / self.grid.cols as f64;
+            gt[2] *= self.visual.cols as f64 / self.grid.cols as f64;
+            gt[4] *= self.visual.rows as f64 / self.grid.rows as f64;
+            gt[5] *= self.visual.rows as f64 / self.grid.rows as f64;
+            gt
+        });
+        OutputGeometry {
+            rows: self.grid.rows,
+            cols: self.grid.cols,
+            bands: self.grid.bands,
+            block,
+            geo_transform,
+            srs_wkt: self.visual.srs_wkt.clone(),
+        }
+    }
+}
+
+/// Runs the pipeline to completion, failure or cancellation. A cancelled run returns a
+/// report with `cancelled: true`, the tasks that ran, and no output file.
+pub fn run(
+    scene: &Scene,
+    config: &RunConfig,
+    control: &RunControl,
+) -> Result<RunReport, PipelineError> {
+    let chunks = match &config.mode {
+        Mode::Serial => None,
+        Mode::Chunked { chunks, .. } => Some(chunks),
+    };
+    let prepared = prepare(scene, config.resolution, chunks)?;
+    exec::execute(scene, config, &prepared, control)
+}

@@ -1,0 +1,175 @@
+//! The run report: everything a run measured, folded from its task records. The CLI prints
+//! it and the TUI draws it; both read these same fields.
+
+use serde::Serialize;
+
+use super::event::{Stage, TaskRecord};
+use crate::chunks::PlanSummary;
+use crate::profile::units;
+
+/// Bumped whenever a field changes meaning or disappears.
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RunReport {
+    pub schema_version: u32,
+    pub config: ReportConfig,
+    /// The chunk plan's figures (chunked runs only).
+    pub plan: Option<PlanSummary>,
+    /// The working grid the pipeline computed on.
+    pub grid: Grid,
+    pub stages: Vec<StageReport>,
+    pub wall_ns: u64,
+    pub cpu_user_ns: u64,
+    pub cpu_sys_ns: u64,
+    /// Process peak RSS (getrusage) at the end of the run: a high-water mark since the
+    /// process started, so it includes earlier runs of the same process.
+    pub peak_rss_bytes: u64,
+    pub masked_pixels: u64,
+    /// Path of the written output; absent when the run was cancelled.
+    pub output: Option<String>,
+    pub cancelled: bool,
+    pub workers: Vec<WorkerReport>,
+    /// Progress events the observer channel dropped because it was full (the report itself
+    /// is complete regardless).
+    pub events_dropped: u64,
+    pub tasks: Vec<TaskRecord>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ReportConfig {
+    pub mode: String,
+    /// [bands, rows, cols]; absent for serial runs.
+    pub chunks: Option<[usize; 3]>,
+    pub threads: usize,
+    pub schedule: Option<String>,
+    pub resolution_m: u32,
+    pub cloud_classes: Vec<u8>,
+    pub item: String,
+    pub assets: ReportAssets,
+    pub format: String,
+    pub compress: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ReportAssets {
+    pub visual: String,
+    pub scl: String,
+}
+
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Grid {
+    pub bands: usize,
+    pub rows: usize,
+    pub cols: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StageReport {
+    pub name: Stage,
+    /// From the stage's first task start to its last task end. In a staged run the stages
+    /// follow each other; in a fused run they overlap.
+    pub wall_ns: u64,
+    /// Sum of task durations (time spent inside stage work, over all workers).
+    pub busy_ns: u64,
+    pub tasks: usize,
+    pub bytes: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct WorkerReport {
+    pub worker: u16,
+    pub tasks: usize,
+    pub busy_ns: u64,
+    /// Opening this worker's own GDAL handles.
+    pub open_ns: u64,
+    /// Waiting for the single output writer.
+    pub write_wait_ns: u64,
+}
+
+impl StageReport {
+    /// Folds a stage's tasks; `None` when the stage ran no task.
+    pub fn from_tasks(stage: Stage, tasks: &[TaskRecord]) -> Option<Self> {
+        let mine = tasks.iter().filter(|t| t.stage == stage);
+        let (mut first, mut last, mut busy, mut n, mut bytes) = (u64::MAX, 0, 0, 0, 0);
+        for t in mine {
+            first = first.min(t.start_ns);
+            last = last.max(t.end_ns);
+            busy += t.duration_ns();
+            bytes += t.bytes;
+            n += 1;
+        }
+        (n > 0).then(|| Self {
+            name: stage,
+            wall_ns: last - first,
+            busy_ns: busy,
+            tasks: n,
+            bytes,
+        })
+    }
+}
+
+impl RunReport {
+    pub fn stage(&self, stage: Stage) -> Option<&StageReport> {
+        self.stages.iter().find(|s| s.name == stage)
+    }
+
+    /// Bytes decoded by the load stage.
+    pub fn decoded_bytes(&self) -> u64 {
+        self.stage(Stage::Load).map_or(0, |s| s.bytes)
+    }
+
+    /// A short label such as `serial` or `chunked x 2 (3,2048,2048, fused)`.
+    pub fn label(&self) -> String {
+        match (&self.config.chunks, &self.config.schedule) {
+            (Some([b, r, c]), Some(schedule)) => {
+                format!(
+                    "chunked x {} ({b},{r},{c}, {schedule})",
+                    self.config.threads
+                )
+            }
+            _ => "serial".to_string(),
+        }
+    }
+
+    /// The `%%time`-style lines the lesson shows, per stage and in total.
+    pub fn time_summary(&self) -> String {
+        let mut out = String::new();
+        out.push_str(&format!(
+            "{}{}\n",
+            self.label(),
+            if self.cancelled { " — cancelled" } else { "" }
+        ));
+        for s in &self.stages {
+            out.push_str(&format!(
+                "  {:<9} wall {:>9}  busy {:>9}  {:>5} tasks  {}\n",
+                s.name.name(),
+                units::duration_ns(s.wall_ns),
+                units::duration_ns(s.busy_ns),
+                s.tasks,
+                units::rate_mb_s(s.bytes, s.wall_ns),
+            ));
+        }
+        let total = self.cpu_user_ns + self.cpu_sys_ns;
+        out.push_str(&format!(
+            "CPU times: user {}, sys {}, total {}\nWall time: {}\n",
+            units::duration_ns(self.cpu_user_ns),
+            units::duration_ns(self.cpu_sys_ns),
+            units::duration_ns(total),
+            units::duration_ns(self.wall_ns),
+        ));
+        out.push_str(&format!(
+            "masked {} cloud pixels; peak RSS {}; output {}\n",
+            self.masked_pixels,
+            units::bytes(self.peak_rss_bytes),
+            self.output.as_deref().unwrap_or("(none: cancelled)")
+        ));
+        if self.events_dropped > 0 {
+            out.push_str(&format!(
+                "({} progress events dropped)\n",
+                self.events_dropped
+            ));
+        }
+        out
+    }
+}

@@ -1,0 +1,103 @@
+//! GDAL access: opening rasters with errors a user can act on, inspecting a COG's layout
+//! (the lesson's `r.block_shapes` exercise), windowed multi-band reads into ndarray and the
+//! output writer. Handles here are not thread-safe: each worker thread opens its own.
+
+mod inspect;
+mod output;
+mod read;
+
+pub use inspect::{RasterInfo, inspect, inspect_dataset};
+pub use output::{OutputFormat, OutputGeometry, OutputSpec, OutputWriter};
+pub use read::{Window, read_band_u8, read_bands_u8};
+
+use std::ffi::CStr;
+
+use gdal::{Dataset, DatasetOptions, GdalOpenFlags};
+
+/// Errors of the raster layer; each names the file (and the asset, when known).
+#[derive(Debug, thiserror::Error)]
+pub enum RasterError {
+    #[error("cannot open {what} \"{path}\": {reason}")]
+    Open {
+        what: String,
+        path: String,
+        reason: String,
+    },
+    #[error("{what} \"{path}\": {reason}")]
+    Layout {
+        what: String,
+        path: String,
+        reason: String,
+    },
+    #[error("reading {what} \"{path}\" at {window}: {reason}")]
+    Read {
+        what: String,
+        path: String,
+        window: Window,
+        reason: String,
+    },
+    #[error("writing \"{path}\": {reason}")]
+    Write { path: String, reason: String },
+}
+
+/// A raster as the pipeline names it: which asset of which item, and where GDAL finds it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RasterSource {
+    /// For messages, e.g. `asset "SCL" of item "S2A_..."`.
+    pub what: String,
+    pub path: String,
+}
+
+impl RasterSource {
+    pub fn new(what: impl Into<String>, path: impl Into<String>) -> Self {
+        Self {
+            what: what.into(),
+            path: path.into(),
+        }
+    }
+
+    /// Opens read-only; `overview` opens that overview level as if it were the full image
+    /// (GDAL's `OVERVIEW_LEVEL` open option), so reads need no special casing. Callers
+    /// check with [`inspect`] first that the level exists: GDAL ignores a missing one.
+    pub fn open(&self, overview: Option<usize>) -> Result<Dataset, RasterError> {
+        let level = overview.map(|l| format!("OVERVIEW_LEVEL={l}"));
+        let open_options: Vec<&str> = level.iter().map(String::as_str).collect();
+        let options = DatasetOptions {
+            open_flags: GdalOpenFlags::GDAL_OF_RASTER | GdalOpenFlags::GDAL_OF_READONLY,
+            open_options: if open_options.is_empty() {
+                None
+            } else {
+                Some(&open_options)
+            },
+            ..Default::default()
+        };
+        Dataset::open_ex(&self.path, options).map_err(|e| RasterError::Open {
+            what: self.what.clone(),
+            path: self.path.clone(),
+            reason: open_reason(&self.path, &e.to_string()),
+        })
+    }
+}
+
+fn open_reason(path: &str, gdal_message: &str) -> String {
+    let local = !path.starts_with("/vsi");
+    if local && !std::path::Path::new(path).exists() {
+        "no such file; check the catalog's href or generate the demo with `chunkscope demo`"
+            .to_string()
+    } else {
+        gdal_message.to_string()
+    }
+}
+
+/// GDAL's last error message on this thread, for calls made through gdal-sys.
+pub(crate) fn last_gdal_error() -> String {
+    // SAFETY: CPLGetLastErrorMsg returns a pointer to a thread-local, NUL-terminated string
+    // that stays valid until the next CPL call on this thread; we copy it at once.
+    let msg = unsafe { CStr::from_ptr(gdal_sys::CPLGetLastErrorMsg()) };
+    let msg = msg.to_string_lossy().trim().to_string();
+    if msg.is_empty() {
+        "GDAL reported an error without a message".to_string()
+    } else {
+        msg
+    }
+}

@@ -1,0 +1,52 @@
+//! Shared test fixtures: a small demo scene generated once per test binary with the real
+//! generator and real GDAL.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use chunkscope::catalog::Catalog;
+use chunkscope::demo::{self, DemoSpec};
+use chunkscope::pipeline::Scene;
+
+/// Side of the small demo's 10 m rasters: visual overview 0 and SCL are half of it.
+pub const SMALL: usize = 1024;
+
+struct Demo {
+    _dir: tempfile::TempDir,
+    catalog: PathBuf,
+}
+
+/// The small demo's `search.json`, generated on first use.
+pub fn small_demo() -> &'static Path {
+    static DEMO: OnceLock<Demo> = OnceLock::new();
+    &DEMO
+        .get_or_init(|| {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let spec = DemoSpec::new(SMALL, 3).expect("spec");
+            let catalog = demo::generate(spec, dir.path(), &|_| {}).expect("demo generation");
+            Demo { _dir: dir, catalog }
+        })
+        .catalog
+}
+
+/// The first item of the small demo as a pipeline scene.
+pub fn small_scene() -> Scene {
+    let catalog = Catalog::load(small_demo()).expect("demo catalog loads");
+    let item = catalog.item(None).expect("first item");
+    Scene::from_item(item).expect("visual and SCL assets")
+}
+
+/// Files in `dir`, sorted, for asserting that nothing was left behind.
+pub fn files_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
