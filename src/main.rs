@@ -9,6 +9,7 @@ mod cli;
 
 fn main() -> ExitCode {
     let args = cli::Cli::parse();
+    chunkscope::raster::route_gdal_messages(|line| eprintln!("{line}"));
     match cli::dispatch(args) {
         Ok(code) => code,
         Err(err) => {

@@ -74,19 +74,44 @@ impl RasterSource {
         Dataset::open_ex(&self.path, options).map_err(|e| RasterError::Open {
             what: self.what.clone(),
             path: self.path.clone(),
-            reason: open_reason(&self.path, &e.to_string()),
+            reason: open_reason(&self.path, &e),
         })
     }
 }
 
-fn open_reason(path: &str, gdal_message: &str) -> String {
-    let local = !path.starts_with("/vsi");
-    if local && !std::path::Path::new(path).exists() {
+fn open_reason(path: &str, err: &gdal::errors::GdalError) -> String {
+    use gdal::errors::GdalError;
+    let gdal_message = match err {
+        GdalError::NullPointer { msg, .. } | GdalError::CplError { msg, .. } if !msg.is_empty() => {
+            msg.clone()
+        }
+        other => other.to_string(),
+    };
+    if path.starts_with("/vsicurl/") || path.starts_with("/vsis3/") || path.starts_with("/vsigs/") {
+        format!(
+            "{gdal_message} (a remote asset: check the network connection, or run without --catalog to use the demo scene)"
+        )
+    } else if !path.starts_with("/vsi") && !std::path::Path::new(path).exists() {
         "no such file; check the catalog's href or generate the demo with `chunkscope demo`"
             .to_string()
     } else {
-        gdal_message.to_string()
+        gdal_message
     }
+}
+
+/// Routes GDAL's own messages to `sink` instead of stderr, where they would interleave
+/// with our output (or draw over a TUI). Errors still reach callers through the error
+/// values; the sink sees warnings and debug lines too.
+pub fn route_gdal_messages(sink: impl Fn(&str) + Send + Sync + 'static) {
+    gdal::config::set_error_handler(move |class, _number, msg| {
+        use gdal::errors::CplErrType;
+        match class {
+            CplErrType::Warning => sink(&format!("GDAL warning: {msg}")),
+            CplErrType::Debug => sink(&format!("GDAL: {msg}")),
+            // Failures come back as error values with the same text.
+            _ => {}
+        }
+    });
 }
 
 /// GDAL's last error message on this thread, for calls made through gdal-sys.

@@ -1,0 +1,302 @@
+//! The real binary, as a user runs it: exit codes, stderr messages, JSON output.
+
+mod common;
+
+use std::path::Path;
+
+use assert_cmd::Command;
+use gdal::DriverManager;
+use gdal::raster::{Buffer, RasterCreationOptions};
+use predicates::prelude::*;
+use serde_json::Value;
+
+use common::small_demo;
+
+fn chunkscope() -> Command {
+    Command::cargo_bin("chunkscope").expect("binary built")
+}
+
+fn json_of(out: &[u8]) -> Value {
+    serde_json::from_slice(out).expect("stdout is JSON")
+}
+
+#[test]
+fn run_prints_the_report_as_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("masked.tif");
+    let assert = chunkscope()
+        .args([
+            "run",
+            "--chunks",
+            "3,128,128",
+            "--threads",
+            "2",
+            "--schedule",
+            "fused",
+            "--json",
+        ])
+        .arg("--catalog")
+        .arg(small_demo())
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .success();
+    let report = json_of(&assert.get_output().stdout);
+    assert_eq!(report["schema_version"], 1);
+    assert_eq!(report["config"]["mode"], "chunked");
+    assert_eq!(report["config"]["chunks"], serde_json::json!([3, 128, 128]));
+    assert_eq!(report["config"]["threads"], 2);
+    assert_eq!(report["config"]["schedule"], "fused");
+    assert_eq!(report["config"]["cloud_classes"], serde_json::json!([8, 9]));
+    let stages: Vec<&str> = report["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(stages, ["load", "mask", "write", "finalize"]);
+    assert_eq!(report["tasks"].as_array().unwrap().len(), 16 * 3 + 1);
+    assert!(report["masked_pixels"].as_u64().unwrap() > 0);
+    for key in ["wall_ns", "cpu_user_ns", "cpu_sys_ns", "peak_rss_bytes"] {
+        assert!(report[key].as_u64().is_some(), "{key} present");
+    }
+    assert_eq!(report["output"], out.display().to_string());
+    assert!(out.exists());
+}
+
+#[test]
+fn run_prints_time_lines_like_the_lesson() {
+    let dir = tempfile::tempdir().unwrap();
+    chunkscope()
+        .args(["run", "--mode", "both", "--chunks", "256", "--threads", "2"])
+        .arg("--catalog")
+        .arg(small_demo())
+        .arg("--out")
+        .arg(dir.path().join("m.tif"))
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("CPU times: user "))
+        .stdout(predicate::str::contains("Wall time: "))
+        .stdout(predicate::str::contains("serial\n"))
+        .stdout(predicate::str::contains("chunked x 2 (3,256,256, staged)"))
+        .stdout(predicate::str::contains("speedup "));
+}
+
+#[test]
+fn a_zero_chunk_shape_is_refused_with_the_input_quoted() {
+    chunkscope()
+        .args(["run", "--chunks", "3,0,2048"])
+        .arg("--catalog")
+        .arg(small_demo())
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("\"3,0,2048\""))
+        .stderr(predicate::str::contains("at least 1"));
+}
+
+#[test]
+fn broken_catalogs_name_the_file_and_the_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    let broken = dir.path().join("search.json");
+    std::fs::write(&broken, "{ \"type\": \"FeatureCollection\", ").unwrap();
+    chunkscope()
+        .args(["run", "--catalog"])
+        .arg(&broken)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("search.json"))
+        .stderr(predicate::str::contains("JSON"));
+
+    chunkscope()
+        .args(["inspect", "--item", "NOPE"])
+        .arg(small_demo())
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("\"NOPE\""))
+        .stderr(predicate::str::contains("DEMO_31UFU_20230601_0_L2A"));
+}
+
+#[test]
+fn a_missing_asset_file_names_item_asset_and_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(small_demo()).unwrap();
+    // Same catalog, moved: its relative hrefs now point at files that are not there.
+    let moved = dir.path().join("search.json");
+    std::fs::write(&moved, text).unwrap();
+    chunkscope()
+        .args(["run", "--catalog"])
+        .arg(&moved)
+        .arg("--out")
+        .arg(dir.path().join("m.tif"))
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "asset \"visual\" of item \"DEMO_31UFU_20230601_0_L2A\"",
+        ))
+        .stderr(predicate::str::contains("no such file"));
+    assert!(!dir.path().join("m.tif").exists());
+}
+
+#[test]
+fn an_unusable_output_path_fails_before_work_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let not_a_dir = dir.path().join("file");
+    std::fs::write(&not_a_dir, "x").unwrap();
+    chunkscope()
+        .args(["run", "--catalog"])
+        .arg(small_demo())
+        .arg("--out")
+        .arg(not_a_dir.join("masked.tif"))
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("does not exist"));
+    assert_eq!(common::files_in(dir.path()), vec!["file".to_string()]);
+}
+
+#[test]
+fn inspect_answers_the_block_shapes_exercise() {
+    let assert = chunkscope()
+        .args(["inspect", "--json"])
+        .arg(small_demo())
+        .assert()
+        .success();
+    let v = json_of(&assert.get_output().stdout);
+    let assets = v["assets"].as_array().unwrap();
+    let keys: Vec<&str> = assets.iter().map(|a| a["key"].as_str().unwrap()).collect();
+    assert_eq!(keys, ["visual", "SCL", "B02"]);
+    let visual = &assets[0];
+    assert_eq!(visual["bands"], 3);
+    assert_eq!(visual["dtype"], "Byte");
+    assert_eq!(
+        visual["block_shapes"],
+        serde_json::json!([[128, 128], [128, 128], [128, 128]])
+    );
+    assert_eq!(visual["overviews"].as_array().unwrap().len(), 4);
+    assert_eq!(visual["cog"], true);
+    assert_eq!(visual["compression"], "DEFLATE");
+    assert_eq!(assets[2]["dtype"], "UInt16");
+    assert_eq!(assets[1]["rows"], 512);
+
+    chunkscope()
+        .arg("inspect")
+        .arg(small_demo())
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "blocks      (128, 128) (128, 128) (128, 128)",
+        ))
+        .stdout(predicate::str::contains("COG, compression DEFLATE"));
+}
+
+#[test]
+fn plan_reports_alignment_and_amplification() {
+    let assert = chunkscope()
+        .args(["plan", "--chunks", "3,100,100", "--json", "--catalog"])
+        .arg(small_demo())
+        .assert()
+        .success();
+    let v = json_of(&assert.get_output().stdout);
+    assert_eq!(v["aligned"], false);
+    assert!(v["read_amplification"].as_f64().unwrap() > 1.0);
+    let assert = chunkscope()
+        .args(["plan", "--chunks", "3,128,128", "--json", "--catalog"])
+        .arg(small_demo())
+        .assert()
+        .success();
+    let v = json_of(&assert.get_output().stdout);
+    assert_eq!(v["aligned"], true);
+    assert_eq!(v["read_amplification"], 1.0);
+    assert_eq!(v["chunk_count"], 16);
+}
+
+#[test]
+fn demo_refuses_a_bad_size() {
+    chunkscope()
+        .args(["demo", "--size", "100", "--out"])
+        .arg(tempfile::tempdir().unwrap().path())
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("100"));
+}
+
+/// An untiled (striped) GeoTIFF without overviews, as a catalog of its own.
+fn untiled_catalog(dir: &Path) -> std::path::PathBuf {
+    let driver = DriverManager::get_driver_by_name("GTiff").unwrap();
+    let opts = RasterCreationOptions::new();
+    let mut visual = driver
+        .create_with_band_type_with_options::<u8, _>(dir.join("visual.tif"), 256, 256, 3, &opts)
+        .unwrap();
+    for b in 1..=3 {
+        let mut buf = Buffer::new(
+            (256, 256),
+            (0..256 * 256).map(|i| (i % 251) as u8 + 1).collect(),
+        );
+        visual
+            .rasterband(b)
+            .unwrap()
+            .write((0, 0), (256, 256), &mut buf)
+            .unwrap();
+    }
+    let mut scl = driver
+        .create_with_band_type_with_options::<u8, _>(dir.join("SCL.tif"), 128, 128, 1, &opts)
+        .unwrap();
+    let mut buf = Buffer::new((128, 128), (0..128 * 128).map(|i| (i % 12) as u8).collect());
+    scl.rasterband(1)
+        .unwrap()
+        .write((0, 0), (128, 128), &mut buf)
+        .unwrap();
+    drop((visual, scl));
+    let catalog = serde_json::json!({
+        "type": "FeatureCollection",
+        "features": [{
+            "type": "Feature", "stac_version": "1.0.0", "id": "untiled",
+            "geometry": null, "properties": {"datetime": "2023-06-01T10:00:00Z"}, "links": [],
+            "assets": {"visual": {"href": "./visual.tif"}, "SCL": {"href": "./SCL.tif"}, "B02": {"href": "./visual.tif"}}
+        }]
+    });
+    let path = dir.join("search.json");
+    std::fs::write(&path, catalog.to_string()).unwrap();
+    path
+}
+
+#[test]
+fn an_untiled_tiff_is_shown_as_strips_and_runs_at_10m() {
+    let dir = tempfile::tempdir().unwrap();
+    let catalog = untiled_catalog(dir.path());
+    chunkscope()
+        .arg("inspect")
+        .arg(&catalog)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("not tiled"))
+        .stdout(predicate::str::contains("not a COG"));
+    // No overviews: the 20 m grid does not exist, and the message says what to do.
+    chunkscope()
+        .args(["run", "--catalog"])
+        .arg(&catalog)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("has no overviews"))
+        .stderr(predicate::str::contains("--res 10"));
+    let out = dir.path().join("m.tif");
+    let assert = chunkscope()
+        .args([
+            "run",
+            "--res",
+            "10",
+            "--chunks",
+            "3,100,100",
+            "--json",
+            "--catalog",
+        ])
+        .arg(&catalog)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .success();
+    let v = json_of(&assert.get_output().stdout);
+    // Classes cycle 0..11 along rows of SCL: 2 of every 12 are cloud, each 2x2 at 10 m.
+    let expected = (0..128 * 128).filter(|i| matches!(i % 12, 8 | 9)).count() as u64 * 4;
+    assert_eq!(v["masked_pixels"], expected);
+    assert_eq!(v["plan"]["aligned"], false);
+}
