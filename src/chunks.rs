@@ -294,7 +294,9 @@ impl ChunkPlan {
     /// in [`read_amplification`](Self::read_amplification).
     pub fn aligned(&self) -> bool {
         let l = &self.layout;
-        let fits = |chunk: usize, block: usize, whole: usize| chunk % block == 0 || chunk >= whole;
+        let fits = |chunk: usize, block: usize, whole: usize| {
+            chunk.is_multiple_of(block) || chunk >= whole
+        };
         fits(self.shape.rows, l.block_rows, l.rows) && fits(self.shape.cols, l.block_cols, l.cols)
     }
 
@@ -608,7 +610,7 @@ fn format_size(bytes: u64) -> String {
         ("MiB", 1 << 20),
         ("KiB", 1 << 10),
     ] {
-        if bytes >= m && bytes % m == 0 {
+        if bytes >= m && bytes.is_multiple_of(m) {
             return format!("{}{unit}", bytes / m);
         }
     }

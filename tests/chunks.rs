@@ -411,8 +411,8 @@ fn figures_match_a_brute_force_count_of_blocks() {
         if p.aligned() && bands_whole {
             assert_eq!(p.read_amplification(), 1.0, "{s} on {layout:?}");
         }
-        let aligned_by_hand = (p.shape.rows % 8 == 0 || p.shape.rows == 37)
-            && (p.shape.cols % 5 == 0 || p.shape.cols == 23);
+        let aligned_by_hand = (p.shape.rows.is_multiple_of(8) || p.shape.rows == 37)
+            && (p.shape.cols.is_multiple_of(5) || p.shape.cols == 23);
         assert_eq!(p.aligned(), aligned_by_hand, "{s}");
     }
 }

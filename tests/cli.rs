@@ -223,7 +223,7 @@ fn demo_refuses_a_bad_size() {
 fn untiled_catalog(dir: &Path) -> std::path::PathBuf {
     let driver = DriverManager::get_driver_by_name("GTiff").unwrap();
     let opts = RasterCreationOptions::new();
-    let mut visual = driver
+    let visual = driver
         .create_with_band_type_with_options::<u8, _>(dir.join("visual.tif"), 256, 256, 3, &opts)
         .unwrap();
     for b in 1..=3 {
@@ -237,7 +237,7 @@ fn untiled_catalog(dir: &Path) -> std::path::PathBuf {
             .write((0, 0), (256, 256), &mut buf)
             .unwrap();
     }
-    let mut scl = driver
+    let scl = driver
         .create_with_band_type_with_options::<u8, _>(dir.join("SCL.tif"), 128, 128, 1, &opts)
         .unwrap();
     let mut buf = Buffer::new((128, 128), (0..128 * 128).map(|i| (i % 12) as u8).collect());

@@ -30,7 +30,8 @@ pub fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let spec = DemoSpec::new(args.size, args.items)?;
     let out = args.out.unwrap_or_else(demo::default_dir);
     let started = Instant::now();
-    let catalog = with_bar(|progress| demo::generate(spec, &out, progress))
+    // ensure: atomic (temporary folder renamed into place) and a no-op when complete.
+    let catalog = with_bar(|progress| demo::ensure(spec, &out, progress))
         .with_context(|| format!("cannot generate the demo scene in \"{}\"", out.display()))?;
     eprintln!(
         "demo scene ({0}x{0}, {1} items) written in {2}",

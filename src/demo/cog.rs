@@ -382,8 +382,9 @@ fn last_gdal_message() -> String {
 }
 
 /// Silences GDAL's default stderr handler on this thread while alive (errors are still
-/// recorded and read back by [`last_gdal_message`]).
-struct QuietGdal;
+/// recorded and read back by [`last_gdal_message`]). Not `Send`: the handler stack is
+/// per thread.
+struct QuietGdal(std::marker::PhantomData<*const ()>);
 
 impl QuietGdal {
     fn push() -> QuietGdal {
@@ -392,7 +393,7 @@ impl QuietGdal {
             gdal_sys::CPLPushErrorHandler(Some(gdal_sys::CPLQuietErrorHandler));
             gdal_sys::CPLErrorReset();
         }
-        QuietGdal
+        QuietGdal(std::marker::PhantomData)
     }
 }
 

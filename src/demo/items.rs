@@ -45,7 +45,7 @@ impl ItemPlan {
             index,
             id: format!("DEMO_31UFU_2023{month:02}{day:02}_0_L2A"),
             datetime: format!("2023-{month:02}-{day:02}T10:56:29Z"),
-            platform: if index % 2 == 0 {
+            platform: if index & 1 == 0 {
                 "sentinel-2a"
             } else {
                 "sentinel-2b"

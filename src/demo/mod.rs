@@ -74,7 +74,7 @@ impl DemoSpec {
 
     /// A checked spec: `size` even and in `MIN_SIZE..=MAX_SIZE`, `items` in `1..=9`.
     pub fn new(size: usize, items: usize) -> Result<DemoSpec, DemoError> {
-        if size % 2 != 0 || !(Self::MIN_SIZE..=Self::MAX_SIZE).contains(&size) {
+        if size & 1 != 0 || !(Self::MIN_SIZE..=Self::MAX_SIZE).contains(&size) {
             return Err(DemoError::InvalidSpec(format!(
                 "size \"{size}\" must be an even number from {} to {} (a real tile is {})",
                 Self::MIN_SIZE,
@@ -149,9 +149,9 @@ impl DemoError {
 
 /// What the generator reports while it works.
 ///
-/// `done` and `total` count raster bytes (uncompressed, at full resolution) of all assets
-/// of all items, so `done / total` is the share of the work done; `done` never decreases
-/// and the last report has `done == total`.
+/// `done` and `total` are work units (proportional to the expected time of each step), so
+/// `done / total` is the share of the work done; `done` never decreases and the last report
+/// has `done == total`. Reports come about every 0.1 % of the work and at each new step.
 #[derive(Debug, Clone)]
 pub struct DemoProgress {
     /// What is being made, e.g. "item 1/3 visual" or "catalog".
@@ -173,8 +173,9 @@ const MARKER_FILE: &str = ".chunkscope-demo";
 /// For each item, `out_dir/<item id>/` gets `visual.tif` (RGB, 10 m), `SCL.tif` (20 m) and
 /// `B02.tif` (uint16, 10 m), all COGs with DEFLATE, [`DemoSpec::block_size`] blocks, nodata 0
 /// and overviews at 2, 4, 8, 16. `search.json` is written last: a folder without it is
-/// incomplete. Needs about 5 bytes of memory per 10 m pixel (0.6 GB at full size) and
-/// [`approx_disk_bytes`] of disk.
+/// incomplete. Needs about 8 bytes of memory per 10 m pixel (0.9 GB at full size) and
+/// [`approx_disk_bytes`] of disk; takes about a minute at full size with three items on two
+/// cores (release build).
 pub fn generate(
     spec: DemoSpec,
     out_dir: &Path,
@@ -198,9 +199,7 @@ pub fn generate(
     fs::write(&marker, marker_text(spec)).map_err(io_err("write", &marker))?;
 
     let mut tracker = Tracker::new(spec, progress);
-    let t0 = std::time::Instant::now();
     let ground = Ground::new(spec.size);
-    eprintln!("TIMING ground {:?}", t0.elapsed());
     let mut results = Vec::with_capacity(spec.items);
     for index in 0..spec.items {
         let plan = ItemPlan::new(index);
@@ -244,9 +243,7 @@ fn generate_item(
 
     // SCL first: the sky's thresholds are chosen on it, and it gives the cloud cover.
     tracker.begin(step("SCL"), Weights::of(spec).scl);
-    let t0 = std::time::Instant::now();
     let sky = Sky::new(n, plan.seed, plan.cloud_share, plan.cirrus_share);
-    eprintln!("TIMING sky {:?}", t0.elapsed());
     let item = ItemScene {
         ground,
         sky,
@@ -255,15 +252,13 @@ fn generate_item(
         size: n,
     };
     let mut scl_px = vec![0u8; spec.scl_size() * spec.scl_size()];
-    let t0 = std::time::Instant::now();
     item.render_scl(&mut scl_px);
-    eprintln!("TIMING scl {:?}", t0.elapsed());
     let cloudy = scl_px
         .iter()
         .filter(|&&c| matches!(c, scl::CLOUD_MEDIUM | scl::CLOUD_HIGH | scl::THIN_CIRRUS))
         .count();
     let cloud_cover_pct = 100.0 * cloudy as f64 / scl_px.len() as f64;
-    tracker.at(0.4);
+    tracker.at(0.65);
     write_cog(
         &dir.join("SCL.tif"),
         &scl_px,
@@ -273,7 +268,7 @@ fn generate_item(
             Resampling::Nearest,
             &[ColorInterpretation::GrayIndex],
         ),
-        &mut |f| tracker.at(0.4 + 0.6 * f),
+        &mut |f| tracker.at(0.65 + 0.35 * f),
     )?;
     drop(scl_px);
     tracker.end();
@@ -282,10 +277,7 @@ fn generate_item(
     tracker.begin(step("visual"), Weights::of(spec).visual);
     let mut visual = vec![0u8; 3 * n * n];
     let mut blue = vec![0u16; n * n];
-    let t0 = std::time::Instant::now();
-    item.render_10m(&mut visual, &mut blue);
-    eprintln!("TIMING 10m {:?}", t0.elapsed());
-    tracker.at(0.25);
+    item.render_10m(&mut visual, &mut blue, &mut |f| tracker.at(0.35 * f));
     let rgb = [
         ColorInterpretation::RedBand,
         ColorInterpretation::GreenBand,
@@ -295,7 +287,7 @@ fn generate_item(
         &dir.join("visual.tif"),
         &visual,
         &layout(n, 10.0, Resampling::Average, &rgb),
-        &mut |f| tracker.at(0.25 + 0.75 * f),
+        &mut |f| tracker.at(0.35 + 0.65 * f),
     )?;
     drop(visual);
     tracker.end();
@@ -316,10 +308,11 @@ fn generate_item(
     Ok(cloud_cover_pct)
 }
 
-/// Disk space a scene needs, roughly (DEFLATE shrinks the rasters to about two thirds).
+/// Disk space a scene needs, roughly: DEFLATE shrinks the rasters and their overviews to
+/// about 0.55 of their 5.25 bytes per 10 m pixel (0.5 GB per item at full size).
 pub fn approx_disk_bytes(spec: DemoSpec) -> u64 {
-    let w = Weights::of(spec);
-    (w.visual + w.blue + w.scl) * spec.items as u64 * 3 / 4
+    let px = (spec.size * spec.size) as u64;
+    px * 29 / 10 * spec.items as u64
 }
 
 fn human_bytes(bytes: u64) -> String {
@@ -340,7 +333,9 @@ fn marker_text(spec: DemoSpec) -> String {
     )
 }
 
-/// Uncompressed bytes of each asset (with overviews) of one item: the progress units.
+/// The work of each step of one item, in progress units: tenths of a 10 m pixel, weighted
+/// by the measured time of the step (the SCL step includes the weather, the visual step
+/// the rendering of both 10 m rasters).
 struct Weights {
     visual: u64,
     blue: u64,
@@ -351,9 +346,9 @@ impl Weights {
     fn of(spec: DemoSpec) -> Weights {
         let px = (spec.size * spec.size) as u64;
         Weights {
-            visual: 3 * px,
-            blue: 2 * px,
-            scl: px / 4,
+            visual: 33 * px,
+            blue: 12 * px,
+            scl: 6 * px,
         }
     }
 }
@@ -434,7 +429,7 @@ mod tests {
         assert_eq!(block(256), 64);
         assert_eq!(block(5490), 512);
         assert_eq!(DemoSpec::full().scl_size(), 5490);
-        let msg = DemoSpec::new(300, 20).unwrap_err().to_string();
-        assert!(msg.contains("\"300\""), "{msg}");
+        let msg = DemoSpec::new(301, 2).unwrap_err().to_string();
+        assert!(msg.contains("\"301\""), "{msg}");
     }
 }

@@ -703,34 +703,47 @@ impl ItemScene<'_> {
 
     /// The 10 m true-colour image (RGB, pixel-interleaved, 1..=255 like the Sentinel-2 TCI:
     /// reflectance 0..0.2 over 0..255) and the blue band (B02, reflectance x 10000, >= 1).
-    pub fn render_10m(&self, visual: &mut [u8], blue: &mut [u16]) {
+    /// `progress` gets the fraction done after each of 16 bands of rows.
+    pub fn render_10m(&self, visual: &mut [u8], blue: &mut [u16], progress: &mut dyn FnMut(f64)) {
         let n = self.size;
-        visual
-            .par_chunks_mut(3 * n)
-            .zip(blue.par_chunks_mut(n))
-            .enumerate()
-            .for_each_init(Rows::default, |rows, (y, (vrow, brow))| {
-                let y = y as i32;
-                self.prepare(y, rows);
-                for (x, (px, b)) in vrow.chunks_exact_mut(3).zip(brow.iter_mut()).enumerate() {
-                    let x = x as i32;
-                    let weather = self.sky.at(&rows.sky, x);
-                    let rgb = if self.sky.opaque(weather.0) {
-                        self.sky.cloud_colour(weather.0)
-                    } else {
-                        let ground = self.ground.at(&mut rows.ground, x, self.harvested);
-                        self.sky.shade(ground.rgb, weather)
-                    };
-                    // Sensor noise: about +-1 grey level in the image, +-12 in B02.
-                    let h = hash(self.noise_seed, x, y);
-                    let noise = |k: u32| ((h >> (8 * k)) & 0xFF) as f32 * (1.0 / 255.0) - 0.5;
-                    for c in 0..3 {
-                        px[c] =
-                            (rgb[c] * 1275.0 + 2.0 * noise(c as u32) + 0.5).clamp(1.0, 255.0) as u8;
-                    }
-                    *b = (rgb[2] * 10000.0 + 25.0 * noise(3) + 0.5).clamp(1.0, 65535.0) as u16;
-                }
-            });
+        let band_rows = n.div_ceil(16);
+        let mut done = 0;
+        for (vband, bband) in visual
+            .chunks_mut(band_rows * 3 * n)
+            .zip(blue.chunks_mut(band_rows * n))
+        {
+            let first = done;
+            vband
+                .par_chunks_mut(3 * n)
+                .zip(bband.par_chunks_mut(n))
+                .enumerate()
+                .for_each_init(Rows::default, |rows, (dy, (vrow, brow))| {
+                    self.render_row((first + dy) as i32, rows, vrow, brow);
+                });
+            done += bband.len() / n;
+            progress(done as f64 / n as f64);
+        }
+    }
+
+    fn render_row(&self, y: i32, rows: &mut Rows, vrow: &mut [u8], brow: &mut [u16]) {
+        self.prepare(y, rows);
+        for (x, (px, b)) in vrow.chunks_exact_mut(3).zip(brow.iter_mut()).enumerate() {
+            let x = x as i32;
+            let weather = self.sky.at(&rows.sky, x);
+            let rgb = if self.sky.opaque(weather.0) {
+                self.sky.cloud_colour(weather.0)
+            } else {
+                let ground = self.ground.at(&mut rows.ground, x, self.harvested);
+                self.sky.shade(ground.rgb, weather)
+            };
+            // Sensor noise: about +-1 grey level in the image, +-12 in B02.
+            let h = hash(self.noise_seed, x, y);
+            let noise = |k: u32| ((h >> (8 * k)) & 0xFF) as f32 * (1.0 / 255.0) - 0.5;
+            for c in 0..3 {
+                px[c] = (rgb[c] * 1275.0 + 2.0 * noise(c as u32) + 0.5).clamp(1.0, 255.0) as u8;
+            }
+            *b = (rgb[2] * 10000.0 + 25.0 * noise(3) + 0.5).clamp(1.0, 65535.0) as u16;
+        }
     }
 }
 
@@ -752,7 +765,7 @@ mod tests {
         for y in [0, 7, 333] {
             g.row(y, &mut row);
             for x in [0, 5, 17, 511] {
-                assert!((g.at(x, y) - g.at_row(&row, x)).abs() < 1e-5);
+                assert!((g.at(x, y) - Grid::at_row(&row, g.locate(x))).abs() < 1e-5);
             }
         }
     }

@@ -1,6 +1,8 @@
 //! Measuring: process CPU times and memory, and the one place numbers are formatted for
 //! people, so the CLI and the TUI print them alike.
 
+pub mod latency;
+pub mod sampler;
 pub mod stats;
 pub mod units;
 
