@@ -425,3 +425,52 @@ fn events_and_report_agree() {
     assert!(last_end(Stage::Mask) <= first_start(Stage::Write));
     assert_eq!(report.schema_version, 1);
 }
+
+#[test]
+fn overhead_parts_add_up_to_capacity_minus_work_on_a_real_run() {
+    let scene = small_scene();
+    let dir = tempfile::tempdir().unwrap();
+    for (threads, schedule) in [
+        (1, Schedule::Fused),
+        (2, Schedule::Staged),
+        (4, Schedule::Fused),
+    ] {
+        let cfg = config(
+            chunked("3,64,64", threads, schedule),
+            Resolution::R20,
+            &dir.path().join("o.tif"),
+        );
+        let report = run(&scene, &cfg);
+        let o = report.overhead;
+        let work: u64 = report
+            .tasks
+            .iter()
+            .filter(|t| t.stage != Stage::Finalize)
+            .map(|t| t.duration_ns())
+            .sum();
+        assert_eq!(o.work_ns, work);
+        assert_eq!(o.capacity_ns, o.window_ns * threads as u64);
+        assert_eq!(
+            o.total_ns + o.work_ns,
+            o.capacity_ns,
+            "capacity = work + overhead"
+        );
+        assert_eq!(o.parts.sum(), o.total_ns, "parts add up: {:?}", o.parts);
+        let opened: u64 = report.workers.iter().map(|w| w.open_ns).sum();
+        assert!(
+            opened > 0 && o.parts.handle_open_ns == opened,
+            "handle opens are a measured part"
+        );
+        assert!(o.share > 0.0 && o.share < 1.0);
+        assert_eq!(o.tasks, 64 * 3);
+        // Latency: one distribution per stage, counts equal to the tasks of that stage.
+        for l in &report.latency {
+            let n = report.tasks.iter().filter(|t| t.stage == l.stage).count() as u64;
+            assert_eq!(l.summary.count, n);
+            assert!(l.summary.p50_us <= l.summary.p99_us && l.summary.p99_us <= l.summary.max_us);
+        }
+        assert_eq!(report.latency.len(), 4);
+        assert!(report.peak_rss_bytes > 0);
+        assert!(report.utilisation > 0.0);
+    }
+}

@@ -43,6 +43,8 @@ pub struct TaskRecord {
     pub end_ns: u64,
     /// Decoded pixel bytes the task handled (read, masked or written).
     pub bytes: u64,
+    /// Time waited just before the task started (for the single output writer).
+    pub wait_ns: u64,
 }
 
 impl TaskRecord {
@@ -155,6 +157,10 @@ pub struct RunClock(Instant);
 impl RunClock {
     pub fn start() -> Self {
         Self(Instant::now())
+    }
+    /// The instant the run started, for samplers that stamp on the same clock.
+    pub fn origin(&self) -> Instant {
+        self.0
     }
     pub fn now_ns(&self) -> u64 {
         u64::try_from(self.0.elapsed().as_nanos()).unwrap_or(u64::MAX)

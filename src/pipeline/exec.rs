@@ -10,11 +10,14 @@ use rayon::prelude::*;
 
 use super::event::{Event, RunClock, Stage, TaskRecord};
 use super::report::{
-    ReportAssets, ReportConfig, RunReport, SCHEMA_VERSION, StageReport, WorkerReport,
+    ReportAssets, ReportConfig, RunReport, SCHEMA_VERSION, StageLatency, StageReport, WorkerReport,
 };
 use super::{Mode, PipelineError, Prepared, RunConfig, RunControl, Scene, Schedule, mask};
 use crate::chunks::Chunk;
-use crate::profile::ProcessTimes;
+use crate::profile::latency::{self, LatencySummary};
+use crate::profile::overhead::{self, WorkerFacts};
+use crate::profile::sampler::{self, CpuSeries, Sampler};
+use crate::profile::{ProcessTimes, current_rss_bytes};
 use crate::raster::{self, OutputWriter, Window};
 
 /// A worker's own GDAL handles: datasets are not thread-safe (the lesson's `lock=False`
@@ -60,6 +63,20 @@ pub(super) fn execute(
         Mode::Serial => 1,
         Mode::Chunked { threads, .. } => threads.get(),
     };
+    // The pool is built before the clock starts: its start-up is not the run's.
+    let pool = match &config.mode {
+        Mode::Chunked { .. } => Some(
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .thread_name(|i| format!("chunkscope-worker-{i}"))
+                .build()
+                .map_err(|e| PipelineError::ThreadPool {
+                    threads,
+                    reason: e.to_string(),
+                })?,
+        ),
+        Mode::Serial => None,
+    };
     // Created before the clock starts: an unwritable folder fails before any work.
     let writer = OutputWriter::create(config.output.clone(), prepared.output_geometry())?;
     let exec = Exec {
@@ -75,22 +92,15 @@ pub(super) fn execute(
         masked: AtomicU64::new(0),
     };
     let cpu_before = ProcessTimes::now();
+    let sampler = Sampler::start(sampler::DEFAULT_INTERVAL, exec.clock.origin());
     let chunk_count = prepared.plan.as_ref().map_or(1, |p| p.chunks.len());
     control.events.send(Event::RunStarted {
         chunks: u32::try_from(chunk_count).unwrap_or(u32::MAX),
         threads: u16::try_from(threads).unwrap_or(u16::MAX),
     });
 
-    let outcome = match (&config.mode, &prepared.plan) {
-        (Mode::Chunked { schedule, .. }, Some(plan)) => {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .thread_name(|i| format!("chunkscope-worker-{i}"))
-                .build()
-                .map_err(|e| PipelineError::ThreadPool {
-                    threads,
-                    reason: e.to_string(),
-                })?;
+    let outcome = match (&config.mode, &prepared.plan, &pool) {
+        (Mode::Chunked { schedule, .. }, Some(plan), Some(pool)) => {
             pool.install(|| match schedule {
                 Schedule::Staged => exec.staged(&plan.chunks),
                 Schedule::Fused => exec.fused(&plan.chunks),
@@ -104,6 +114,7 @@ pub(super) fn execute(
         Ok(path) => Some(path),
         Err(PipelineError::Cancelled) => None,
         Err(e) => {
+            sampler.stop();
             exec.control.events.send(Event::RunFinished {
                 at_ns: exec.clock.now_ns(),
                 cancelled: false,
@@ -115,11 +126,13 @@ pub(super) fn execute(
     exec.writer.lock().map(|mut w| w.take()).ok();
     let wall_ns = exec.clock.now_ns();
     let cpu = ProcessTimes::now().since(&cpu_before);
+    let rss_now = current_rss_bytes().unwrap_or(0);
+    let series = sampler.stop();
     control.events.send(Event::RunFinished {
         at_ns: wall_ns,
         cancelled,
     });
-    Ok(exec.report(threads, wall_ns, cpu, output, cancelled))
+    Ok(exec.report(threads, wall_ns, cpu, series, rss_now, output, cancelled))
 }
 
 impl Exec<'_> {
@@ -134,6 +147,7 @@ impl Exec<'_> {
         &self,
         chunk: &Chunk,
         stage: Stage,
+        wait_ns: u64,
         work: impl FnOnce(&mut WorkerSlot) -> Result<(T, u64), PipelineError>,
     ) -> Result<T, PipelineError> {
         if self.control.cancel.is_cancelled() {
@@ -158,6 +172,7 @@ impl Exec<'_> {
                     start_ns,
                     end_ns: self.clock.now_ns(),
                     bytes,
+                    wait_ns,
                 };
                 slot.records.push(record);
                 self.control.events.send(Event::TaskFinished(record));
@@ -193,7 +208,7 @@ impl Exec<'_> {
 
     fn load(&self, chunk: &Chunk) -> Result<ChunkData, PipelineError> {
         self.open_handles()?;
-        self.task(chunk, Stage::Load, |slot| {
+        self.task(chunk, Stage::Load, 0, |slot| {
             let h = slot.handles.as_ref().ok_or(PipelineError::Cancelled)?;
             let window = Window {
                 row0: chunk.row0,
@@ -243,7 +258,7 @@ impl Exec<'_> {
 
     fn mask(&self, data: &mut ChunkData) -> Result<(), PipelineError> {
         let chunk = data.chunk;
-        self.task(&chunk, Stage::Mask, |_| {
+        self.task(&chunk, Stage::Mask, 0, |_| {
             let n = mask::apply(&mut data.image, &data.scl, &self.config.cloud_classes);
             // A pixel is counted once, by the chunk holding the first band.
             if chunk.band0 == 0 {
@@ -259,7 +274,7 @@ impl Exec<'_> {
         let wait0 = self.clock.now_ns();
         let mut writer = self.writer.lock().unwrap_or_else(|p| p.into_inner());
         let waited = self.clock.now_ns() - wait0;
-        let result = self.task(&chunk, Stage::Write, |slot| {
+        let result = self.task(&chunk, Stage::Write, waited, |slot| {
             slot.write_wait_ns += waited;
             let w = writer.as_mut().ok_or(PipelineError::Cancelled)?;
             w.write_u8(chunk.band0, chunk.row0, chunk.col0, &data.image)?;
@@ -345,7 +360,7 @@ impl Exec<'_> {
         };
         self.stage_mark(Stage::Finalize, true);
         let writer = self.writer.lock().unwrap_or_else(|p| p.into_inner()).take();
-        let path = self.task(&whole, Stage::Finalize, |_| {
+        let path = self.task(&whole, Stage::Finalize, 0, |_| {
             let w = writer.ok_or(PipelineError::Cancelled)?;
             let path = w.finalize(threads)?;
             Ok((
@@ -362,6 +377,8 @@ impl Exec<'_> {
         threads: usize,
         wall_ns: u64,
         cpu: ProcessTimes,
+        series: CpuSeries,
+        rss_now: u64,
         output: Option<String>,
         cancelled: bool,
     ) -> RunReport {
@@ -379,6 +396,26 @@ impl Exec<'_> {
             tasks.extend_from_slice(&slot.records);
         }
         tasks.sort_by_key(|t| (t.start_ns, t.chunk));
+        let facts: Vec<WorkerFacts> = workers
+            .iter()
+            .map(|w| WorkerFacts { open_ns: w.open_ns })
+            .collect();
+        let staged = matches!(
+            self.config.mode,
+            Mode::Chunked {
+                schedule: Schedule::Staged,
+                ..
+            }
+        );
+        let overhead = overhead::account(&tasks, &facts, staged);
+        let latency = latency::per_stage(&tasks)
+            .into_iter()
+            .filter_map(|(stage, h)| {
+                LatencySummary::from_histogram(&h)
+                    .ok()
+                    .map(|summary| StageLatency { stage, summary })
+            })
+            .collect();
         let stages = Stage::ALL
             .iter()
             .filter_map(|&s| StageReport::from_tasks(s, &tasks))
@@ -417,11 +454,16 @@ impl Exec<'_> {
             wall_ns,
             cpu_user_ns: cpu.user_ns,
             cpu_sys_ns: cpu.sys_ns,
-            peak_rss_bytes: cpu.max_rss_bytes,
+            utilisation: sampler::utilisation(cpu.user_ns + cpu.sys_ns, wall_ns, threads),
+            peak_rss_bytes: series.peak_rss_bytes.max(rss_now),
+            process_max_rss_bytes: cpu.max_rss_bytes,
             masked_pixels: self.masked.load(Ordering::Relaxed),
             output,
             cancelled,
             workers,
+            overhead,
+            latency,
+            cpu: series,
             events_dropped: self.control.events.dropped(),
             tasks,
         }

@@ -5,6 +5,9 @@ use serde::Serialize;
 
 use super::event::{Stage, TaskRecord};
 use crate::chunks::PlanSummary;
+use crate::profile::latency::LatencySummary;
+use crate::profile::overhead::Overhead;
+use crate::profile::sampler::CpuSeries;
 use crate::profile::units;
 
 /// Bumped whenever a field changes meaning or disappears.
@@ -22,14 +25,23 @@ pub struct RunReport {
     pub wall_ns: u64,
     pub cpu_user_ns: u64,
     pub cpu_sys_ns: u64,
-    /// Process peak RSS (getrusage) at the end of the run: a high-water mark since the
-    /// process started, so it includes earlier runs of the same process.
+    /// CPU time / (wall x threads): how much of the pool's capacity did CPU work.
+    pub utilisation: f64,
+    /// Highest resident memory seen during the run (sampled at 10 Hz, and at the end).
     pub peak_rss_bytes: u64,
+    /// getrusage's high-water mark of the whole process, earlier runs included.
+    pub process_max_rss_bytes: u64,
     pub masked_pixels: u64,
     /// Path of the written output; absent when the run was cancelled.
     pub output: Option<String>,
     pub cancelled: bool,
     pub workers: Vec<WorkerReport>,
+    /// Capacity not spent in stage work, and where it went.
+    pub overhead: Overhead,
+    /// Per stage, the distribution of task durations.
+    pub latency: Vec<StageLatency>,
+    /// Per-core CPU, process CPU and memory sampled during the run.
+    pub cpu: CpuSeries,
     /// Progress events the observer channel dropped because it was full (the report itself
     /// is complete regardless).
     pub events_dropped: u64,
@@ -74,6 +86,13 @@ pub struct StageReport {
     pub busy_ns: u64,
     pub tasks: usize,
     pub bytes: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StageLatency {
+    pub stage: Stage,
+    #[serde(flatten)]
+    pub summary: LatencySummary,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -157,6 +176,13 @@ impl RunReport {
             units::duration_ns(self.cpu_sys_ns),
             units::duration_ns(total),
             units::duration_ns(self.wall_ns),
+        ));
+        out.push_str(&format!(
+            "utilisation {:.0} % of {} thread(s); overhead {:.1} % of capacity ({:.0} µs per task)\n",
+            self.utilisation * 100.0,
+            self.config.threads,
+            self.overhead.share * 100.0,
+            self.overhead.per_task_us,
         ));
         out.push_str(&format!(
             "masked {} cloud pixels; peak RSS {}; output {}\n",

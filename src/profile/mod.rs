@@ -2,6 +2,7 @@
 //! people, so the CLI and the TUI print them alike.
 
 pub mod latency;
+pub mod overhead;
 pub mod sampler;
 pub mod stats;
 pub mod units;

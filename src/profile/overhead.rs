@@ -1,0 +1,189 @@
+//! Task overhead: the capacity a run had (wall x threads) minus the time spent inside stage
+//! work, split into the parts that can be told apart from the task records. Every idle
+//! nanosecond of every worker falls into exactly one part, so the parts add up to the total.
+//! Pure arithmetic over a finished run's records.
+
+use serde::Serialize;
+
+use crate::pipeline::{Stage, TaskRecord};
+
+/// Where a run's idle capacity went, in ns summed over workers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct OverheadParts {
+    /// Opening each worker's own GDAL handles.
+    pub handle_open_ns: u64,
+    /// Before a worker's first task, other than opening handles (pool start, dispatch).
+    pub startup_ns: u64,
+    /// Waiting for the single output writer.
+    pub write_wait_ns: u64,
+    /// Idle at the barriers between stages (staged schedule only).
+    pub barrier_idle_ns: u64,
+    /// Workers idle while the last tasks finish (tail imbalance).
+    pub tail_idle_ns: u64,
+    /// Gaps between a worker's consecutive tasks: taking work off the queue, bookkeeping,
+    /// and what the parts above do not explain.
+    pub scheduling_ns: u64,
+}
+
+impl OverheadParts {
+    pub fn sum(&self) -> u64 {
+        self.handle_open_ns
+            + self.startup_ns
+            + self.write_wait_ns
+            + self.barrier_idle_ns
+            + self.tail_idle_ns
+            + self.scheduling_ns
+    }
+}
+
+/// Overhead of the chunked (or serial) phase of a run: from the run start to the end of its
+/// last load/mask/write task. The finalize step is left out: it is one GDAL call that uses
+/// its own threads.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Overhead {
+    pub threads: usize,
+    pub window_ns: u64,
+    /// window x threads.
+    pub capacity_ns: u64,
+    /// Time inside load, mask and write tasks.
+    pub work_ns: u64,
+    /// capacity - work.
+    pub total_ns: u64,
+    /// total / capacity.
+    pub share: f64,
+    pub tasks: usize,
+    /// total / tasks, in µs.
+    pub per_task_us: f64,
+    pub parts: OverheadParts,
+}
+
+/// Per-worker facts that are not in the task records.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct WorkerFacts {
+    pub open_ns: u64,
+}
+
+/// Accounts the overhead. `staged` says whether stage changes on a worker are barriers.
+/// `tasks[i].wait_ns` is the time waited (for the writer) just before that task.
+pub fn account(tasks: &[TaskRecord], workers: &[WorkerFacts], staged: bool) -> Overhead {
+    let threads = workers.len().max(1);
+    let work: Vec<&TaskRecord> = tasks
+        .iter()
+        .filter(|t| t.stage != Stage::Finalize)
+        .collect();
+    let window_ns = work.iter().map(|t| t.end_ns).max().unwrap_or(0);
+    let work_ns: u64 = work.iter().map(|t| t.duration_ns()).sum();
+    let capacity_ns = window_ns * threads as u64;
+    let mut parts = OverheadParts::default();
+    for (w, facts) in workers.iter().enumerate().take(threads) {
+        let mut mine: Vec<&&TaskRecord> =
+            work.iter().filter(|t| usize::from(t.worker) == w).collect();
+        mine.sort_by_key(|t| t.start_ns);
+        let Some(first) = mine.first() else {
+            // A worker that never got a task idled through the whole window.
+            parts.tail_idle_ns += window_ns;
+            continue;
+        };
+        let open = facts.open_ns.min(first.start_ns);
+        parts.handle_open_ns += open;
+        let before_first = first.start_ns - open;
+        let waited_first = first.wait_ns.min(before_first);
+        parts.write_wait_ns += waited_first;
+        parts.startup_ns += before_first - waited_first;
+        for pair in mine.windows(2) {
+            let (prev, next) = (pair[0], pair[1]);
+            let gap = next.start_ns.saturating_sub(prev.end_ns);
+            let waited = next.wait_ns.min(gap);
+            parts.write_wait_ns += waited;
+            if staged && prev.stage != next.stage {
+                parts.barrier_idle_ns += gap - waited;
+            } else {
+                parts.scheduling_ns += gap - waited;
+            }
+        }
+        let last_end = mine.iter().map(|t| t.end_ns).max().unwrap_or(0);
+        parts.tail_idle_ns += window_ns - last_end;
+    }
+    let total_ns = capacity_ns.saturating_sub(work_ns);
+    Overhead {
+        threads,
+        window_ns,
+        capacity_ns,
+        work_ns,
+        total_ns,
+        share: if capacity_ns == 0 {
+            0.0
+        } else {
+            total_ns as f64 / capacity_ns as f64
+        },
+        tasks: work.len(),
+        per_task_us: if work.is_empty() {
+            0.0
+        } else {
+            total_ns as f64 / work.len() as f64 / 1e3
+        },
+        parts,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn task(worker: u16, stage: Stage, start_ns: u64, end_ns: u64, wait_ns: u64) -> TaskRecord {
+        TaskRecord {
+            chunk: 0,
+            stage,
+            worker,
+            start_ns,
+            end_ns,
+            bytes: 0,
+            wait_ns,
+        }
+    }
+
+    #[test]
+    fn parts_add_up_and_land_where_they_belong() {
+        // Worker 0: opens 10, starts at 15 (5 startup), load 15..40, barrier gap to 50,
+        // mask 50..60, waits 4 then writes 70..80 (6 barrier idle), done at 80.
+        // Worker 1: opens 10, load 12..30, then nothing: tail idle 30..100 ... until the
+        // window end, which is the last task end (100, worker 1's write).
+        let tasks = [
+            task(0, Stage::Load, 15, 40, 0),
+            task(0, Stage::Mask, 50, 60, 0),
+            task(0, Stage::Write, 70, 80, 4),
+            task(1, Stage::Load, 12, 30, 0),
+            task(1, Stage::Mask, 30, 35, 0),
+            task(1, Stage::Write, 90, 100, 20),
+            task(0, Stage::Finalize, 100, 500, 0),
+        ];
+        let workers = [WorkerFacts { open_ns: 10 }, WorkerFacts { open_ns: 10 }];
+        let o = account(&tasks, &workers, true);
+        assert_eq!(o.window_ns, 100);
+        assert_eq!(o.capacity_ns, 200);
+        assert_eq!(o.work_ns, 25 + 10 + 10 + 18 + 5 + 10);
+        assert_eq!(o.total_ns, 200 - 78);
+        assert_eq!(o.parts.handle_open_ns, 20);
+        assert_eq!(o.parts.startup_ns, 5 + 2);
+        assert_eq!(o.parts.write_wait_ns, 4 + 20);
+        assert_eq!(o.parts.barrier_idle_ns, 10 + 6 + 0 + 35);
+        assert_eq!(o.parts.tail_idle_ns, 20);
+        assert_eq!(o.parts.scheduling_ns, 0);
+        assert_eq!(o.parts.sum(), o.total_ns);
+        assert_eq!(o.tasks, 6);
+    }
+
+    #[test]
+    fn fused_gaps_are_scheduling_and_idle_workers_are_tail() {
+        let tasks = [
+            task(0, Stage::Load, 0, 10, 0),
+            task(0, Stage::Mask, 12, 20, 0),
+        ];
+        let workers = [WorkerFacts::default(), WorkerFacts::default()];
+        let o = account(&tasks, &workers, false);
+        assert_eq!(o.parts.scheduling_ns, 2);
+        assert_eq!(o.parts.tail_idle_ns, 20);
+        assert_eq!(o.parts.sum(), o.total_ns);
+        assert!((o.share - 22.0 / 40.0).abs() < 1e-12);
+    }
+}
