@@ -35,8 +35,10 @@ pub struct RunArgs {
 /// The pipeline settings shared by run and bench.
 #[derive(Debug, Clone, Args)]
 pub struct PipelineArgs {
-    /// Chunk shape: BANDS,ROWS,COLS (e.g. 3,2048,2048), a side (2048), auto[:SIZE] or blocks:K.
-    #[arg(long, value_name = "SPEC", default_value = "auto")]
+    /// Chunk shape: BANDS,ROWS,COLS (e.g. 3,2048,2048), a side (2048), auto[:SIZE] or
+    /// blocks:K. The default, 2 x 2 blocks, is 3,2048,2048 on a full-size scene (`auto`
+    /// would make the 20 m image one single chunk).
+    #[arg(long, value_name = "SPEC", default_value = "blocks:2")]
     pub chunks: String,
     /// Worker threads for the chunked path (may exceed the cores); default: the cores.
     #[arg(long, value_name = "N")]
@@ -85,7 +87,7 @@ impl RunArgs {
                 res: Resolution::R20,
             },
             pipeline: PipelineArgs {
-                chunks: "auto".into(),
+                chunks: "blocks:2".into(),
                 threads: None,
                 schedule: ScheduleArg::Staged,
                 clouds: CloudClasses::DEFAULT.to_vec(),

@@ -1,0 +1,92 @@
+//! The checked-in report schema (assets/report.schema.json) against real output of the
+//! binary: what the README documents is what `run --json` prints.
+
+mod common;
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+fn schema() -> jsonschema::Validator {
+    let text = std::fs::read_to_string("assets/report.schema.json").expect("schema is checked in");
+    let schema: Value = serde_json::from_str(&text).expect("schema is JSON");
+    jsonschema::validator_for(&schema).expect("schema is a valid JSON Schema")
+}
+
+fn run_json(args: &[&str]) -> Value {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::cargo_bin("chunkscope")
+        .unwrap()
+        .args(["run", "--json"])
+        .args(args)
+        .arg("--catalog")
+        .arg(common::small_demo())
+        .arg("--out")
+        .arg(dir.path().join("m.tif"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn errors(v: &jsonschema::Validator, report: &Value) -> Vec<String> {
+    v.iter_errors(report)
+        .map(|e| format!("{} at {}", e, e.instance_path))
+        .collect()
+}
+
+#[test]
+fn real_reports_validate_against_the_checked_in_schema() {
+    let v = schema();
+    for args in [
+        &["--mode", "serial"][..],
+        &[
+            "--chunks",
+            "3,100,100",
+            "--threads",
+            "2",
+            "--schedule",
+            "fused",
+        ][..],
+        &[
+            "--chunks",
+            "1,128,128",
+            "--threads",
+            "3",
+            "--res",
+            "10",
+            "--format",
+            "gtiff",
+        ][..],
+    ] {
+        let report = run_json(args);
+        assert_eq!(errors(&v, &report), Vec::<String>::new(), "args {args:?}");
+    }
+}
+
+#[test]
+fn the_schema_rejects_reports_that_drift() {
+    let v = schema();
+    let report = run_json(&["--chunks", "3,128,128"]);
+    let mut missing = report.clone();
+    missing.as_object_mut().unwrap().remove("overhead");
+    assert!(
+        !errors(&v, &missing).is_empty(),
+        "a missing field is caught"
+    );
+    let mut renamed = report.clone();
+    renamed["stages"][0]["name"] = Value::from("loading");
+    assert!(
+        !errors(&v, &renamed).is_empty(),
+        "an unknown stage name is caught"
+    );
+    let mut extra = report;
+    extra["tasks"][0]["surprise"] = Value::from(1);
+    assert!(
+        !errors(&v, &extra).is_empty(),
+        "an undocumented field is caught"
+    );
+}
