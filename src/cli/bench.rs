@@ -34,6 +34,11 @@ pub struct BenchArgs {
     /// Print the table as JSON on stdout.
     #[arg(long)]
     json: bool,
+    /// Instead of the matrix: the cost of profiling. Alternates runs with profiling on
+    /// (events consumed, CPU sampler at 10 Hz) and off (events dropped at the source, no
+    /// sampler) on --chunks/--threads, at least 5 pairs, and reports the median ratio.
+    #[arg(long)]
+    profiling_cost: bool,
 }
 
 #[derive(serde::Serialize)]
@@ -57,6 +62,9 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
     let (_catalog, scene) = load_scene(&args.scene)?;
     let cancel = CancelFlag::new();
     install_ctrlc(&cancel);
+    if args.profiling_cost {
+        return profiling_cost(&args, &scene, &cancel);
+    }
     let scratch = std::env::temp_dir().join(format!("chunkscope-bench-{}", std::process::id()));
     std::fs::create_dir_all(&scratch)
         .with_context(|| format!("cannot create \"{}\"", scratch.display()))?;
@@ -178,4 +186,81 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
 
 fn walls(runs: &[RunReport]) -> Vec<u64> {
     runs.iter().map(|r| r.wall_ns).collect()
+}
+
+/// Profiling on vs off, alternated in pairs so drift hits both alike.
+fn profiling_cost(
+    args: &BenchArgs,
+    scene: &chunkscope::pipeline::Scene,
+    cancel: &CancelFlag,
+) -> anyhow::Result<ExitCode> {
+    let pairs = args.repeat.max(5);
+    let mode = args
+        .pipeline
+        .chunked_mode(args.pipeline.chunk_request()?, args.pipeline.threads());
+    let scratch = std::env::temp_dir().join(format!("chunkscope-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&scratch)
+        .with_context(|| format!("cannot create \"{}\"", scratch.display()))?;
+    let mut pipe = args.pipeline.clone();
+    pipe.out = Some(scratch.join("profiling-cost.tif"));
+    let config = pipe.config(mode, args.scene.res, &scene.item)?;
+    let (mut on, mut off, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    let mut label = String::new();
+    for i in 0..pairs {
+        eprint!("\r[{}/{pairs}] profiling on / off", i + 1);
+        // On: a consumer drains the events as the TUI would.
+        let (sink, rx) = chunkscope::pipeline::EventSink::bounded(4096);
+        let drain = std::thread::spawn(move || rx.iter().count());
+        let control = RunControl {
+            events: sink,
+            cancel: cancel.clone(),
+            ..RunControl::default()
+        };
+        let with = pipeline::run(scene, &config, &control)?;
+        drop(control);
+        let _ = drain.join();
+        let control = RunControl {
+            cancel: cancel.clone(),
+            ..RunControl::unprofiled()
+        };
+        let without = pipeline::run(scene, &config, &control)?;
+        if with.cancelled || without.cancelled {
+            eprintln!("\ncancelled");
+            let _ = std::fs::remove_dir_all(&scratch);
+            return Ok(ExitCode::from(130));
+        }
+        label = with.label();
+        ratios.push(with.wall_ns as f64 / without.wall_ns.max(1) as f64);
+        on.push(with.wall_ns);
+        off.push(without.wall_ns);
+    }
+    eprintln!();
+    let _ = std::fs::remove_dir_all(&scratch);
+    ratios.sort_by(f64::total_cmp);
+    let ratio = ratios[ratios.len() / 2];
+    let (on_med, off_med) = (
+        stats::median(&on).unwrap_or(0),
+        stats::median(&off).unwrap_or(0),
+    );
+    if args.json {
+        let value = serde_json::json!({
+            "schema_version": pipeline::SCHEMA_VERSION,
+            "config": label,
+            "pairs": pairs,
+            "profiled_wall_ns": on,
+            "unprofiled_wall_ns": off,
+            "median_ratio": ratio,
+        });
+        println!("{}", serde_json::to_string_pretty(&value)?);
+    } else {
+        println!("{label}, {pairs} alternated pairs");
+        println!("  profiling on   median {}", units::duration_ns(on_med));
+        println!("  profiling off  median {}", units::duration_ns(off_med));
+        println!(
+            "  median of pair ratios on/off: {:.4} ({:+.2} %)",
+            ratio,
+            (ratio - 1.0) * 100.0
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -190,6 +190,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         let control = RunControl {
             events: progress.sink.clone(),
             cancel: cancel.clone(),
+            ..RunControl::default()
         };
         let result = pipeline::run(&scene, &config, &control);
         drop(control);

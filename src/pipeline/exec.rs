@@ -16,9 +16,10 @@ use super::{Mode, PipelineError, Prepared, RunConfig, RunControl, Scene, Schedul
 use crate::chunks::Chunk;
 use crate::profile::latency::{self, LatencySummary};
 use crate::profile::overhead::{self, WorkerFacts};
-use crate::profile::sampler::{self, CpuSeries, Sampler};
+use crate::profile::sampler::{self, CoreSource, CpuSeries, Sampler};
 use crate::profile::{ProcessTimes, current_rss_bytes};
 use crate::raster::{self, OutputWriter, Window};
+use std::time::Duration;
 
 /// A worker's own GDAL handles: datasets are not thread-safe (the lesson's `lock=False`
 /// opens one per worker too).
@@ -92,7 +93,9 @@ pub(super) fn execute(
         masked: AtomicU64::new(0),
     };
     let cpu_before = ProcessTimes::now();
-    let sampler = Sampler::start(sampler::DEFAULT_INTERVAL, exec.clock.origin());
+    let sampler = control
+        .sample_every
+        .map(|every| Sampler::start(every, exec.clock.origin()));
     let chunk_count = prepared.plan.as_ref().map_or(1, |p| p.chunks.len());
     control.events.send(Event::RunStarted {
         chunks: u32::try_from(chunk_count).unwrap_or(u32::MAX),
@@ -114,7 +117,9 @@ pub(super) fn execute(
         Ok(path) => Some(path),
         Err(PipelineError::Cancelled) => None,
         Err(e) => {
-            sampler.stop();
+            if let Some(s) = sampler {
+                s.stop();
+            }
             exec.control.events.send(Event::RunFinished {
                 at_ns: exec.clock.now_ns(),
                 cancelled: false,
@@ -127,7 +132,10 @@ pub(super) fn execute(
     let wall_ns = exec.clock.now_ns();
     let cpu = ProcessTimes::now().since(&cpu_before);
     let rss_now = current_rss_bytes().unwrap_or(0);
-    let series = sampler.stop();
+    let series = match sampler {
+        Some(s) => s.stop(),
+        None => CpuSeries::from_samples(Vec::new(), Duration::ZERO, 0, CoreSource::ProcStat),
+    };
     control.events.send(Event::RunFinished {
         at_ns: wall_ns,
         cancelled,

@@ -100,11 +100,36 @@ pub struct RunConfig {
     pub output: OutputSpec,
 }
 
-/// What a caller can do to a run from outside: watch it and stop it.
-#[derive(Debug, Clone, Default)]
+/// What a caller can do to a run from outside: watch it, stop it, and choose how much is
+/// measured beyond the task records (which every report keeps).
+#[derive(Debug, Clone)]
 pub struct RunControl {
     pub events: EventSink,
     pub cancel: CancelFlag,
+    /// Sample per-core CPU and memory during the run at this interval; `None` turns the
+    /// sampler off (the report's `cpu` series is then empty).
+    pub sample_every: Option<std::time::Duration>,
+}
+
+impl Default for RunControl {
+    fn default() -> Self {
+        Self {
+            events: EventSink::none(),
+            cancel: CancelFlag::new(),
+            sample_every: Some(crate::profile::sampler::DEFAULT_INTERVAL),
+        }
+    }
+}
+
+impl RunControl {
+    /// Profiling off: no observer events (dropped at the source) and no sampler. What the
+    /// profiling-cost benchmark compares against.
+    pub fn unprofiled() -> Self {
+        Self {
+            sample_every: None,
+            ..Self::default()
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
