@@ -140,7 +140,7 @@ pub(super) fn execute(
         at_ns: wall_ns,
         cancelled,
     });
-    Ok(exec.report(threads, wall_ns, cpu, series, rss_now, output, cancelled))
+    Ok(exec.report(threads, wall_ns, (cpu, series, rss_now), output, cancelled))
 }
 
 impl Exec<'_> {
@@ -384,9 +384,7 @@ impl Exec<'_> {
         &self,
         threads: usize,
         wall_ns: u64,
-        cpu: ProcessTimes,
-        series: CpuSeries,
-        rss_now: u64,
+        (cpu, series, rss_now): (ProcessTimes, CpuSeries, u64),
         output: Option<String>,
         cancelled: bool,
     ) -> RunReport {

@@ -1,10 +1,12 @@
 //! Measuring: process CPU times and memory, and the one place numbers are formatted for
 //! people, so the CLI and the TUI print them alike.
 
+pub mod compare;
 pub mod latency;
 pub mod overhead;
 pub mod sampler;
 pub mod stats;
+pub mod sweep;
 pub mod units;
 
 /// CPU time of the whole process so far, as getrusage(RUSAGE_SELF) reports it.

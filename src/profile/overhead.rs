@@ -166,7 +166,8 @@ mod tests {
         assert_eq!(o.parts.handle_open_ns, 20);
         assert_eq!(o.parts.startup_ns, 5 + 2);
         assert_eq!(o.parts.write_wait_ns, 4 + 20);
-        assert_eq!(o.parts.barrier_idle_ns, 10 + 6 + 0 + 35);
+        // load->mask 10 and 0, mask->write 6 and 35 (after their waits).
+        assert_eq!(o.parts.barrier_idle_ns, 51);
         assert_eq!(o.parts.tail_idle_ns, 20);
         assert_eq!(o.parts.scheduling_ns, 0);
         assert_eq!(o.parts.sum(), o.total_ns);

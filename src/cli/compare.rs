@@ -1,0 +1,355 @@
+//! `chunkscope compare`: serial vs chunked x N on one chunk shape, in alternated rounds;
+//! per stage and in total the median ± σ, min…max, speedup ± error and efficiency, then the
+//! fitted Amdahl serial fraction. Also the pieces `sweep` shares: the benchmark options, the
+//! scratch folder the runs write into, and the rounds progress bar.
+
+use std::num::NonZeroUsize;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Args;
+use indicatif::ProgressBar;
+
+use chunkscope::chunks::ChunkRequest;
+use chunkscope::pipeline::{CancelFlag, Mode, Resolution, Schedule};
+use chunkscope::profile::compare::{
+    self, CompareResult, CompareSpec, Measured, Repetition, RunBase, Speedup, Timing, Warning,
+};
+use chunkscope::profile::units;
+
+use super::run::{FormatArg, PipelineArgs, ScheduleArg};
+use super::{SceneArgs, install_ctrlc, load_scene, progress};
+
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    #[command(flatten)]
+    scene: SceneArgs,
+    /// Chunk shape: BANDS,ROWS,COLS (e.g. 3,2048,2048), a side (2048), auto[:SIZE] or
+    /// blocks:K.
+    #[arg(long, value_name = "SPEC", default_value = "blocks:2")]
+    chunks: String,
+    /// Thread counts for the chunked path; each round runs serial, then each count in order.
+    #[arg(
+        long,
+        value_name = "N[,N...]",
+        value_delimiter = ',',
+        default_value = "1,2,4"
+    )]
+    threads: Vec<NonZeroUsize>,
+    #[command(flatten)]
+    bench: BenchOptions,
+    /// Print the comparison as JSON on stdout (warnings stay on stderr).
+    #[arg(long)]
+    json: bool,
+}
+
+/// Settings shared by compare and sweep: how often, and how each run writes.
+#[derive(Debug, Clone, Args)]
+pub struct BenchOptions {
+    /// Runs per configuration, taken in alternated rounds (A B C A B C ...).
+    #[arg(long, value_name = "R", default_value_t = 3)]
+    pub repeat: usize,
+    /// Unmeasured serial runs before the rounds, so the first measured run does not read
+    /// its files from disk while the others read them from the OS page cache.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub warmup: usize,
+    /// staged: all loads, then masks, then writes; fused: each chunk flows through.
+    #[arg(long, value_enum, default_value = "staged")]
+    pub schedule: ScheduleArg,
+    /// SCL classes masked as cloud, comma-separated.
+    #[arg(
+        long,
+        value_name = "CLASSES",
+        default_value = "8,9",
+        value_delimiter = ','
+    )]
+    pub clouds: Vec<u8>,
+    /// Output format of each run: cog or gtiff (written to a temporary folder, then removed).
+    #[arg(long, value_enum, default_value = "cog")]
+    pub format: FormatArg,
+    /// Compression codec (DEFLATE, LZW, ZSTD, NONE, ...); default DEFLATE for cog, NONE for gtiff.
+    #[arg(long, value_name = "CODEC")]
+    pub compress: Option<String>,
+}
+
+impl BenchOptions {
+    pub fn repetition(&self) -> Repetition {
+        Repetition {
+            repeat: self.repeat,
+            warmup: self.warmup,
+        }
+    }
+
+    pub fn schedule(&self) -> Schedule {
+        match self.schedule {
+            ScheduleArg::Staged => Schedule::Staged,
+            ScheduleArg::Fused => Schedule::Fused,
+        }
+    }
+
+    /// What every run shares, writing to `out`; checked as `run` checks it.
+    pub fn run_base(
+        &self,
+        resolution: Resolution,
+        item: &str,
+        out: PathBuf,
+    ) -> anyhow::Result<RunBase> {
+        if self.repeat == 0 {
+            anyhow::bail!("--repeat must be at least 1");
+        }
+        let pipeline = PipelineArgs {
+            chunks: String::new(),
+            threads: None,
+            schedule: self.schedule,
+            clouds: self.clouds.clone(),
+            format: self.format,
+            compress: self.compress.clone(),
+            out: Some(out),
+        };
+        let config = pipeline.config(Mode::Serial, resolution, item)?;
+        Ok(RunBase {
+            resolution: config.resolution,
+            cloud_classes: config.cloud_classes,
+            output: config.output,
+        })
+    }
+}
+
+/// A temporary folder for the runs' outputs, removed when dropped (also on errors).
+pub struct Scratch(PathBuf);
+
+impl Scratch {
+    pub fn create(command: &str) -> anyhow::Result<Self> {
+        let dir = std::env::temp_dir().join(format!("chunkscope-{command}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("cannot create the scratch folder \"{}\"", dir.display()))?;
+        Ok(Self(dir))
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// One bar over all the runs of a comparison or sweep, on stderr (hidden when not a TTY).
+pub struct RoundsBar(ProgressBar);
+
+impl RoundsBar {
+    pub fn new() -> Self {
+        Self(progress::bar(
+            0,
+            "[{bar:30}] {pos}/{len} runs  {msg} ({elapsed})",
+        ))
+    }
+
+    /// The engine's progress callback.
+    pub fn update(&self, done: usize, total: usize, label: &str) {
+        self.0.set_length(total as u64);
+        self.0.set_position(done as u64);
+        self.0.set_message(label.to_string());
+    }
+
+    pub fn finish(self) {
+        self.0.finish_and_clear();
+    }
+}
+
+/// Says so on stderr when thread counts exceed the cores: the extra threads share cores.
+pub fn note_oversubscription(threads: &[NonZeroUsize]) {
+    let cores = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
+    if let Some(max) = threads.iter().map(|t| t.get()).max()
+        && max > cores
+    {
+        eprintln!(
+            "note: up to {max} threads on {cores} core(s): threads beyond the cores share them, \
+             so expect no gain there"
+        );
+    }
+}
+
+pub fn compare(args: CompareArgs) -> anyhow::Result<ExitCode> {
+    let chunks: ChunkRequest = args.chunks.parse()?;
+    if args.threads.is_empty() {
+        anyhow::bail!("--threads needs at least one thread count, like 1,2,4");
+    }
+    let (_catalog, scene) = load_scene(&args.scene)?;
+    // Before the scratch folder exists, so its existence tells that Ctrl-C is handled.
+    let cancel = CancelFlag::new();
+    install_ctrlc(&cancel);
+    let scratch = Scratch::create("compare")?;
+    let base = args.bench.run_base(
+        args.scene.res,
+        &scene.item,
+        scratch.path().join("compare.tif"),
+    )?;
+    let spec = CompareSpec {
+        chunks,
+        threads: args.threads.clone(),
+        schedule: args.bench.schedule(),
+        repetition: args.bench.repetition(),
+    };
+    note_oversubscription(&spec.threads);
+    let bar = RoundsBar::new();
+    let result = compare::compare(&scene, &base, &spec, &cancel, &|done, total, label| {
+        bar.update(done, total, label)
+    });
+    bar.finish();
+    drop(scratch);
+    let result =
+        result.with_context(|| format!("the comparison on item \"{}\" failed", scene.item))?;
+    for notice in &result.plan.notices {
+        eprintln!("note: {notice}");
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&result)?);
+    } else {
+        print!("{}", render(&result));
+    }
+    print_warnings(&result.warnings);
+    if result.cancelled {
+        eprintln!(
+            "cancelled after {} of {} runs: the figures above are from the runs that finished",
+            result.runs_done, result.runs_planned
+        );
+        return Ok(ExitCode::from(130));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Warnings on stderr, one a line, labelled.
+pub fn print_warnings(warnings: &[Warning]) {
+    for w in warnings {
+        eprintln!("warning: {w}");
+    }
+}
+
+/// `12.3 ms ± 410 µs` (no ± for a single run).
+pub fn median_pm(t: &Timing) -> String {
+    match t.stdev_ns {
+        Some(sd) => format!(
+            "{} ± {}",
+            units::duration_ns(t.median_ns),
+            units::duration_ns(sd.round() as u64)
+        ),
+        None => units::duration_ns(t.median_ns),
+    }
+}
+
+/// `11.9 ms … 12.8 ms`.
+pub fn min_max(t: &Timing) -> String {
+    format!(
+        "{} … {}",
+        units::duration_ns(t.min_ns),
+        units::duration_ns(t.max_ns)
+    )
+}
+
+/// `1.95x ± 0.04`, `1.95x` (one run), `1.00x (ref)` for the serial reference, `-` if none.
+pub fn speedup_text(s: Option<Speedup>) -> String {
+    match s {
+        Some(s) if s == Speedup::REFERENCE => format!("{} (ref)", units::ratio(s.value)),
+        Some(Speedup {
+            value,
+            error: Some(e),
+        }) => format!("{} ± {e:.2}", units::ratio(value)),
+        Some(Speedup { value, error: None }) => units::ratio(value),
+        None => "-".into(),
+    }
+}
+
+/// `97 %`, or `-`.
+pub fn percent(x: Option<f64>) -> String {
+    x.filter(|x| x.is_finite())
+        .map_or_else(|| "-".into(), |x| format!("{:.0} %", x * 100.0))
+}
+
+/// The human report: a heading, one table per stage and one for the total, the Amdahl fit.
+fn render(r: &CompareResult) -> String {
+    let mut out = String::new();
+    let p = &r.plan;
+    out.push_str(&format!(
+        "item {} at {} m; chunks {} = {} ({} chunks, {}, read amplification {:.2}); schedule {}\n",
+        r.item,
+        r.resolution_m,
+        r.chunks,
+        p.shape,
+        p.chunk_count,
+        if p.aligned { "aligned" } else { "not aligned" },
+        p.read_amplification,
+        r.schedule.name(),
+    ));
+    let labels: Vec<&str> = r.configs.iter().map(|c| c.label.as_str()).collect();
+    out.push_str(&format!(
+        "{} warm-up run(s), then {} alternated round(s) of: {}; median ± σ over the runs of \
+         each configuration\n",
+        r.warmup,
+        r.repeat,
+        labels.join(", ")
+    ));
+    let width = labels.iter().map(|l| l.len()).max().unwrap_or(6).max(6);
+    let table = |out: &mut String, title: &str, rows: Vec<(&str, &Measured)>| {
+        out.push_str(&format!(
+            "\n{title}\n  {:<width$}  {:>22}  {:>23}  {:>14}  {:>10}\n",
+            "config", "median ± σ", "min … max", "speedup", "efficiency"
+        ));
+        for (label, m) in rows {
+            out.push_str(&format!(
+                "  {:<width$}  {:>22}  {:>23}  {:>14}  {:>10}\n",
+                label,
+                median_pm(&m.timing),
+                min_max(&m.timing),
+                speedup_text(m.speedup),
+                percent(m.efficiency),
+            ));
+        }
+    };
+    for stage in chunkscope::pipeline::Stage::ALL {
+        let rows: Vec<(&str, &Measured)> = r
+            .configs
+            .iter()
+            .filter_map(|c| Some((c.label.as_str(), c.stage(stage)?)))
+            .collect();
+        if !rows.is_empty() {
+            table(&mut out, stage.name(), rows);
+        }
+    }
+    let totals = r
+        .configs
+        .iter()
+        .map(|c| (c.label.as_str(), &c.total))
+        .collect();
+    table(&mut out, "total", totals);
+    out.push('\n');
+    match &r.amdahl {
+        Some(fit) => {
+            let counts: Vec<String> = fit.points.iter().map(|p| p.0.to_string()).collect();
+            out.push_str(&format!(
+                "Amdahl fit over chunked x {} (total medians): serial fraction {:.3}, T1 {} \
+                 ({}), rms residual {}; at most {} over T1 with any number of threads\n",
+                counts.join(", "),
+                fit.serial_fraction,
+                units::duration_ns(fit.t1_ns.round() as u64),
+                if fit.t1_measured {
+                    "measured"
+                } else {
+                    "fitted"
+                },
+                units::duration_ns(fit.rms_residual_ns.round() as u64),
+                if fit.serial_fraction > 0.0 {
+                    units::ratio(fit.max_speedup())
+                } else {
+                    "no limit".into()
+                },
+            ));
+        }
+        None => out.push_str("Amdahl fit: needs at least two thread counts (--threads 1,2,4)\n"),
+    }
+    out
+}
