@@ -2,10 +2,12 @@
 //! progress and diagnostics on stderr.
 
 mod bench;
+mod compare;
 mod demo;
 mod inspect;
 mod progress;
 mod run;
+mod sweep;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -37,6 +39,18 @@ enum Command {
     Run(run::RunArgs),
     /// Benchmark serial vs chunked x {1,2,4} over chunk sides; medians of repeated runs.
     Bench(bench::BenchArgs),
+    /// Serial vs chunked x N on one chunk shape: median ± σ per stage, speedup ± error,
+    /// efficiency, Amdahl serial fraction; repeated, alternated runs.
+    Compare(compare::CompareArgs),
+    /// Chunk shapes x thread counts plus serial: a table of medians, the best configuration
+    /// and why, and the lesson's flags; CSV and JSON files on request.
+    Sweep(sweep::SweepArgs),
+    /// Open the terminal UI: pick a scene, tune chunks, watch runs (the default on a terminal).
+    Tui {
+        /// STAC ItemCollection (search.json); default: the demo scene, generated on first use.
+        #[arg(value_name = "CATALOG")]
+        catalog: Option<PathBuf>,
+    },
 }
 
 /// Which scene to work on; shared by the commands that read one.
@@ -79,14 +93,21 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Plan(a)) => inspect::plan(a),
         Some(Command::Run(a)) => run::run(a),
         Some(Command::Bench(a)) => bench::bench(a),
+        Some(Command::Compare(a)) => compare::compare(a),
+        Some(Command::Sweep(a)) => sweep::sweep(a),
+        Some(Command::Tui { catalog }) => tui(catalog.as_deref()),
+        None if std::io::IsTerminal::is_terminal(&std::io::stdout()) => tui(None),
         None => {
-            // Until the TUI lands, the main job is the lesson's comparison on the demo.
-            eprintln!(
-                "chunkscope: running serial and chunked on the demo scene (see --help for more)"
-            );
-            run::run(run::RunArgs::default_both())
+            eprintln!("not a terminal: use `chunkscope run` for headless runs");
+            Ok(ExitCode::from(2))
         }
     }
+}
+
+/// The TUI on the named catalog or the demo's (generated before the TUI starts).
+fn tui(catalog: Option<&Path>) -> anyhow::Result<ExitCode> {
+    crate::tui::run(load_catalog(catalog)?)?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// The catalog named by the user, or the demo's (generated with a progress bar if absent).

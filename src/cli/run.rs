@@ -77,30 +77,6 @@ pub enum FormatArg {
     Gtiff,
 }
 
-impl RunArgs {
-    /// What `chunkscope` with no arguments runs.
-    pub fn default_both() -> Self {
-        Self {
-            scene: SceneArgs {
-                catalog: None,
-                item: None,
-                res: Resolution::R20,
-            },
-            pipeline: PipelineArgs {
-                chunks: "blocks:2".into(),
-                threads: None,
-                schedule: ScheduleArg::Staged,
-                clouds: CloudClasses::DEFAULT.to_vec(),
-                format: FormatArg::Cog,
-                compress: None,
-                out: None,
-            },
-            mode: ModeArg::Both,
-            json: false,
-        }
-    }
-}
-
 impl PipelineArgs {
     pub fn threads(&self) -> NonZeroUsize {
         self.threads

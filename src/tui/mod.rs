@@ -1,0 +1,148 @@
+//! The terminal front end: owns the terminal, runs the frame loop on the main thread and
+//! leaves the engine's work to a background thread (see [`session`]). The model, the
+//! views and the key table live in [`app`], [`view`] and [`keys`].
+//!
+//! Terminal safety: [`TerminalGuard`] restores the terminal when dropped, and a panic hook
+//! restores it before the panic message is printed (a panic on another thread is routed to
+//! the log panel instead, so it does not draw over the screen).
+
+pub mod app;
+pub mod keys;
+pub mod session;
+pub mod view;
+
+use std::io::{self, Stdout};
+use std::path::PathBuf;
+use std::sync::OnceLock;
+use std::thread::ThreadId;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use crossbeam_channel::Sender;
+use crossterm::event::{self as ct, Event as CtEvent, KeyEventKind};
+use crossterm::terminal::{
+    EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
+};
+use crossterm::{cursor, execute};
+use ratatui::Terminal;
+use ratatui::backend::CrosstermBackend;
+
+use chunkscope::catalog::Catalog;
+
+use app::{App, Msg};
+use session::Session;
+
+/// One frame every 50 ms (20 fps), whatever the event rate.
+const FRAME: Duration = Duration::from_millis(50);
+
+/// Restores the terminal when dropped: raw mode off, main screen, cursor shown.
+pub struct TerminalGuard {
+    _private: (),
+}
+
+impl TerminalGuard {
+    fn enter() -> io::Result<Self> {
+        enable_raw_mode()?;
+        let guard = TerminalGuard { _private: () };
+        execute!(io::stdout(), EnterAlternateScreen, cursor::Hide)?;
+        Ok(guard)
+    }
+}
+
+fn restore_terminal() {
+    let _ = disable_raw_mode();
+    let _ = execute!(io::stdout(), LeaveAlternateScreen, cursor::Show);
+}
+
+impl Drop for TerminalGuard {
+    fn drop(&mut self) {
+        restore_terminal();
+    }
+}
+
+static UI_THREAD: OnceLock<ThreadId> = OnceLock::new();
+static PANIC_LOG: OnceLock<Sender<String>> = OnceLock::new();
+
+/// On the UI thread: restore the terminal, then print as usual. Elsewhere (the run
+/// thread): put the message in the log panel; the run's result reports the failure.
+fn install_panic_hook(log: Sender<String>) {
+    let _ = UI_THREAD.set(std::thread::current().id());
+    let _ = PANIC_LOG.set(log);
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let on_ui = UI_THREAD.get() == Some(&std::thread::current().id());
+        if !on_ui && let Some(tx) = PANIC_LOG.get() {
+            let _ = tx.send(format!("internal error on a worker thread: {info}"));
+            return;
+        }
+        restore_terminal();
+        previous(info);
+    }));
+}
+
+/// Whether colour is wanted: `NO_COLOR` set to anything non-empty turns it off
+/// (https://no-color.org).
+fn color_wanted() -> bool {
+    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+/// Runs the TUI on `catalog` until the user quits. Outputs go to `chunkscope-out/`.
+pub fn run(catalog: Catalog) -> anyhow::Result<()> {
+    let (log_tx, log_rx) = crossbeam_channel::unbounded::<String>();
+    {
+        let tx = log_tx.clone();
+        chunkscope::raster::route_gdal_messages(move |line| {
+            let _ = tx.send(line.to_string());
+        });
+    }
+    install_panic_hook(log_tx);
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let app = App::new(catalog, cores, color_wanted());
+    let mut session = Session::new(app, PathBuf::from("chunkscope-out")).with_log(log_rx);
+
+    let result = {
+        let _guard = TerminalGuard::enter().context("cannot set up the terminal")?;
+        let mut terminal = Terminal::new(CrosstermBackend::new(io::stdout()))
+            .context("cannot set up the terminal")?;
+        terminal.clear().ok();
+        event_loop(&mut terminal, &mut session)
+    };
+    session.shutdown();
+    chunkscope::raster::route_gdal_messages(|line| eprintln!("{line}"));
+    result
+}
+
+fn event_loop(
+    terminal: &mut Terminal<CrosstermBackend<Stdout>>,
+    session: &mut Session,
+) -> anyhow::Result<()> {
+    session.start();
+    let mut next_frame = Instant::now();
+    loop {
+        session.pump();
+        if session.quit_requested() {
+            return Ok(());
+        }
+        if Instant::now() >= next_frame {
+            terminal
+                .draw(|f| view::render(&session.app, f.area(), f.buffer_mut()))
+                .context("cannot draw")?;
+            next_frame = Instant::now() + FRAME;
+        }
+        let wait = next_frame.saturating_duration_since(Instant::now());
+        if ct::poll(wait).context("cannot read the terminal")? {
+            match ct::read().context("cannot read the terminal")? {
+                CtEvent::Key(k) if k.kind != KeyEventKind::Release => {
+                    session.send(Msg::Key(k));
+                    // Answer keys at once rather than at the next frame.
+                    next_frame = Instant::now();
+                }
+                CtEvent::Resize(_, _) => {
+                    terminal.autoresize().ok();
+                    next_frame = Instant::now();
+                }
+                _ => {}
+            }
+        }
+    }
+}

@@ -1,0 +1,322 @@
+//! Pure views: functions of the [`App`] model that draw into a buffer. Nothing here does
+//! I/O or changes the model. Runs on the UI thread.
+//!
+//! Every screen shares the frame below; each screen's own layout is sketched above its
+//! render function.
+//!
+//! ```text
+//! chunkscope · <screen> · <catalog>                 header
+//! ┌──────────────────────────────────────────────┐
+//! │ screen body                                   │
+//! └──────────────────────────────────────────────┘
+//! log: last GDAL message or error (n)              status
+//! ↑↓/jk move · / filter · ? help · q quit          footer (from the key table)
+//! ```
+
+pub mod help;
+pub mod run;
+pub mod scenes;
+pub mod setup;
+pub mod small;
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Widget};
+
+use super::app::{App, Screen};
+use super::keys;
+
+/// Below this size the screens do not fit: draw [`small::render`] instead.
+pub const MIN_WIDTH: u16 = 60;
+pub const MIN_HEIGHT: u16 = 16;
+
+/// Colours from the terminal's 16 ANSI colours, or none at all (`NO_COLOR`). Every
+/// coloured thing also has a glyph or a label, so nothing depends on colour alone.
+#[derive(Debug, Clone, Copy)]
+pub struct Theme {
+    pub color: bool,
+}
+
+impl Theme {
+    pub fn fg(self, c: Color) -> Style {
+        if self.color {
+            Style::new().fg(c)
+        } else {
+            Style::new()
+        }
+    }
+    pub fn bold(self) -> Style {
+        Style::new().add_modifier(Modifier::BOLD)
+    }
+    /// The selected row: reversed, which reads without colour too.
+    pub fn selected(self) -> Style {
+        Style::new().add_modifier(Modifier::REVERSED)
+    }
+    pub fn dim(self) -> Style {
+        Style::new().add_modifier(Modifier::DIM)
+    }
+}
+
+/// Draws the whole screen for `app`.
+pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        small::render(area, buf);
+        return;
+    }
+    let theme = Theme { color: app.color };
+    let [header, body, status, footer] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(0),
+        Constraint::Length(1),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    let screen = match app.screen {
+        Screen::Scenes => "scenes",
+        Screen::Setup => "chunks",
+        Screen::Run => "run",
+    };
+    Paragraph::new(Line::from(vec![
+        Span::styled("chunkscope", theme.bold()),
+        Span::raw(format!(
+            " · {screen} · catalog {}",
+            app.catalog.path.display()
+        )),
+    ]))
+    .render(header, buf);
+    match app.screen {
+        Screen::Scenes => scenes::render(app, theme, body, buf),
+        Screen::Setup => setup::render(app, theme, body, buf),
+        Screen::Run => run::render(app, theme, body, buf),
+    }
+    let status_line = match app.log.back() {
+        Some(last) => Line::from(vec![
+            Span::styled("! ", theme.fg(Color::Yellow)),
+            Span::raw(format!("{last} ({} message(s))", app.log.len())),
+        ]),
+        None => Line::from(Span::styled("no messages", theme.dim())),
+    };
+    Paragraph::new(status_line).render(status, buf);
+    let hint = if app.filtering {
+        "type to filter · Enter keep · Esc clear".to_string()
+    } else {
+        keys::footer(app.screen)
+    };
+    Paragraph::new(Line::from(Span::styled(hint, theme.dim()))).render(footer, buf);
+    if app.help {
+        help::render(app.screen, theme, area, buf);
+    }
+}
+
+/// The buffer's text, one string per row, for tests and debugging.
+#[cfg(test)]
+pub fn buffer_text(buf: &Buffer) -> String {
+    let area = buf.area;
+    let mut out = String::new();
+    for y in area.top()..area.bottom() {
+        for x in area.left()..area.right() {
+            out.push_str(buf[(x, y)].symbol());
+        }
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+pub mod fixtures {
+    //! Fixed models for view tests: no GDAL, no files.
+    use std::path::PathBuf;
+
+    use chunkscope::catalog::{Catalog, Item};
+    use chunkscope::chunks::{Interleave, RasterLayout};
+    use chunkscope::pipeline::report::Grid;
+    use chunkscope::raster::RasterInfo;
+
+    use crate::tui::app::{App, AssetView, Msg, Screen, Setup};
+
+    pub fn catalog() -> Catalog {
+        let item = |id: &str, date: &str, cloud: f64| Item {
+            id: id.into(),
+            datetime: Some(date.into()),
+            cloud_cover: Some(cloud),
+            platform: Some("sentinel-2a".into()),
+            assets: vec![],
+        };
+        Catalog {
+            path: PathBuf::from("/data/search.json"),
+            items: vec![
+                item("S2A_31UFU_20200328_0_L2A", "2020-03-28T10:50:00Z", 12.5),
+                item("S2B_31UFU_20200402_0_L2A", "2020-04-02T10:50:00Z", 63.0),
+            ],
+        }
+    }
+
+    pub fn layout() -> RasterLayout {
+        RasterLayout {
+            bands: 3,
+            rows: 5490,
+            cols: 5490,
+            block_rows: 1024,
+            block_cols: 1024,
+            dtype_bytes: 1,
+            interleave: Interleave::Pixel,
+        }
+    }
+
+    pub fn info(size: usize, bands: usize) -> RasterInfo {
+        RasterInfo {
+            path: "/data/visual.tif".into(),
+            rows: size,
+            cols: size,
+            bands,
+            dtype: "Byte".into(),
+            dtype_bytes: 1,
+            block_shapes: vec![[1024, 1024]; bands],
+            overviews: vec![[size / 2, size / 2], [size / 4, size / 4]],
+            overview_blocks: vec![[1024, 1024]; 2],
+            compression: Some("DEFLATE".into()),
+            interleave: Interleave::Pixel,
+            tiled: true,
+            cog: true,
+            geo_transform: None,
+            resolution: Some([10.0, 10.0]),
+            epsg: Some(32631),
+            nodata: Some(0.0),
+            srs_wkt: None,
+        }
+    }
+
+    pub fn scenes_app() -> App {
+        let mut app = App::new(catalog(), 2, true);
+        app.update(Msg::Inspected {
+            item: 0,
+            assets: vec![
+                AssetView {
+                    key: "visual".into(),
+                    info: Ok(info(10980, 3)),
+                },
+                AssetView {
+                    key: "SCL".into(),
+                    info: Ok(info(5490, 1)),
+                },
+                AssetView {
+                    key: "B02".into(),
+                    info: Err("no such file".into()),
+                },
+            ],
+        });
+        app
+    }
+
+    pub fn setup_app() -> App {
+        let mut app = scenes_app();
+        app.screen = Screen::Setup;
+        app.setup = Some(Setup::new(0, 2));
+        app.update(Msg::Prepared {
+            item: 0,
+            result: Ok((
+                layout(),
+                Grid {
+                    bands: 3,
+                    rows: 5490,
+                    cols: 5490,
+                },
+            )),
+        });
+        app
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+
+    use super::*;
+
+    fn draw(app: &App, w: u16, h: u16) -> String {
+        let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
+        term.draw(|f| render(app, f.area(), f.buffer_mut()))
+            .unwrap();
+        buffer_text(term.backend().buffer())
+    }
+
+    #[test]
+    fn too_small_says_so() {
+        let app = fixtures::scenes_app();
+        let text = draw(&app, 40, 10);
+        assert!(text.contains("terminal too small"), "{text}");
+        assert!(text.contains("40x10"), "{text}");
+        assert!(text.contains("need 60x16"), "{text}");
+    }
+
+    #[test]
+    fn scenes_screen_lists_items_and_assets() {
+        let app = fixtures::scenes_app();
+        for (w, h) in [(80, 24), (160, 48)] {
+            let text = draw(&app, w, h);
+            assert!(text.contains("S2A_31UFU_20200328_0_L2A"), "{text}");
+            assert!(text.contains("S2B_31UFU_20200402_0_L2A"), "{text}");
+            assert!(text.contains("2020-03-28"), "{text}");
+            assert!(text.contains("12.5"), "{text}");
+            assert!(text.contains("sentinel-2a"), "{text}");
+            assert!(text.contains("10980x10980"), "{text}");
+            assert!(text.contains("1024x1024"), "{text}");
+            assert!(text.contains("no such file"), "{text}");
+            assert!(text.contains("/ filter"), "{text}");
+        }
+    }
+
+    #[test]
+    fn filter_narrows_the_list() {
+        let mut app = fixtures::scenes_app();
+        app.filter = "0402".into();
+        let text = draw(&app, 80, 24);
+        assert!(text.contains("S2B_31UFU_20200402_0_L2A"), "{text}");
+        assert!(!text.contains("S2A_31UFU_20200328_0_L2A"), "{text}");
+        assert!(text.contains("/0402"), "{text}");
+    }
+
+    #[test]
+    fn setup_screen_shows_figures_and_diagram() {
+        let app = fixtures::setup_app();
+        for (w, h) in [(80, 24), (160, 48)] {
+            let text = draw(&app, w, h);
+            assert!(text.contains("2048"), "{text}");
+            assert!(text.contains("12.0 MiB"), "{text}");
+            assert!(text.contains("9 chunks"), "{text}");
+            assert!(text.contains("✓ aligned"), "{text}");
+            assert!(text.contains("read amplification"), "{text}");
+            assert!(text.contains("┼"), "{text}");
+        }
+    }
+
+    #[test]
+    fn help_overlay_lists_the_key_table() {
+        let mut app = fixtures::setup_app();
+        app.help = true;
+        for (w, h) in [(80, 24), (160, 48)] {
+            let text = draw(&app, w, h);
+            assert!(text.contains("Keys"), "{text}");
+            assert!(text.contains("free mode"), "{text}");
+            assert!(text.contains("quit"), "{text}");
+        }
+    }
+
+    #[test]
+    fn no_color_draws_no_colour() {
+        let mut app = fixtures::setup_app();
+        app.color = false;
+        let mut term = Terminal::new(TestBackend::new(80, 24)).unwrap();
+        term.draw(|f| render(&app, f.area(), f.buffer_mut()))
+            .unwrap();
+        let buf = term.backend().buffer();
+        assert!(
+            buf.content()
+                .iter()
+                .all(|c| c.fg == Color::Reset && c.bg == Color::Reset)
+        );
+    }
+}

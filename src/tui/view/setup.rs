@@ -1,0 +1,255 @@
+//! The chunk setup screen: chunk shape, threads, schedule and mode, with the plan's
+//! figures and a diagram of the block grid and the chunk grid.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph, Widget, Wrap};
+
+use chunkscope::chunks::RasterLayout;
+use chunkscope::profile::units;
+
+use super::Theme;
+use crate::tui::app::{App, Field, Setup};
+
+/// ```text
+/// ┌ Chunks · S2A_… ───────────────┐┌ Grid 5490x5490 · blocks 1024x1024 ┐
+/// │   bands        3              ││ ·····│·····│·····│               │
+/// │ ▶ rows      2048  2 blocks    ││ ─────┼─────┼─────┼               │
+/// │   cols      2048  2 blocks    ││ ·····│·····│·····│               │
+/// │   threads      2  of 2 cores  ││ │─ chunk edges  · block edges     │
+/// │   schedule staged             ││                                   │
+/// │   mode     chunked            ││                                   │
+/// │ steps: whole blocks (f: free) ││                                   │
+/// ├ Plan ─────────────────────────┤│                                   │
+/// │ 12.0 MiB per chunk · 9 chunks ││                                   │
+/// │ ✓ aligned with blocks         ││                                   │
+/// │ blocks touched max 4 mean 2.8 ││                                   │
+/// │ read amplification 1.00x      ││                                   │
+/// ├ Warnings ─────────────────────┤│                                   │
+/// │ ! small chunks ...            ││                                   │
+/// └───────────────────────────────┘└───────────────────────────────────┘
+/// ```
+pub fn render(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
+    let Some(s) = &app.setup else { return };
+    let left_w = (area.width / 2).max(44).min(area.width.saturating_sub(20));
+    let [left, right] =
+        Layout::horizontal([Constraint::Length(left_w), Constraint::Min(0)]).areas(area);
+    let [fields, plan, warn] = Layout::vertical([
+        Constraint::Length(9),
+        Constraint::Length(6),
+        Constraint::Min(0),
+    ])
+    .areas(left);
+    let item = &app.catalog.items[s.item].id;
+
+    if let Some(err) = &s.error {
+        Paragraph::new(vec![
+            Line::from(Span::styled(
+                "✗ cannot use this scene",
+                theme.fg(Color::Red),
+            )),
+            Line::from(err.as_str()),
+            Line::from("Esc: back to the scenes"),
+        ])
+        .wrap(Wrap { trim: false })
+        .block(Block::bordered().title(format!(" Chunks · {item} ")))
+        .render(area, buf);
+        return;
+    }
+    let Some(layout) = s.layout else {
+        Paragraph::new("opening the scene…")
+            .block(Block::bordered().title(format!(" Chunks · {item} ")))
+            .render(area, buf);
+        return;
+    };
+
+    render_fields(s, layout, theme, fields, buf, item);
+    render_plan(s, theme, plan, buf);
+    let warnings = s.warnings();
+    let lines: Vec<Line> = if warnings.is_empty() {
+        vec![Line::from(Span::styled("✓ none", theme.fg(Color::Green)))]
+    } else {
+        warnings
+            .iter()
+            .map(|w| {
+                Line::from(vec![
+                    Span::styled("! ", theme.fg(Color::Yellow)),
+                    Span::raw(w.as_str()),
+                ])
+            })
+            .collect()
+    };
+    Paragraph::new(lines)
+        .wrap(Wrap { trim: true })
+        .block(Block::bordered().title(" Warnings "))
+        .render(warn, buf);
+    render_diagram(s, layout, theme, right, buf);
+}
+
+fn render_fields(
+    s: &Setup,
+    l: RasterLayout,
+    theme: Theme,
+    area: Rect,
+    buf: &mut Buffer,
+    item: &str,
+) {
+    let blocks = |v: usize, b: usize| {
+        if v.is_multiple_of(b) {
+            format!("{} block(s)", v / b)
+        } else {
+            format!("{:.2} blocks", v as f64 / b as f64)
+        }
+    };
+    let mut lines = Vec::new();
+    for f in Field::ALL {
+        let (value, note) = match f {
+            Field::Bands => (s.chunks[0].to_string(), format!("of {}", l.bands)),
+            Field::Rows => (s.chunks[1].to_string(), blocks(s.chunks[1], l.block_rows)),
+            Field::Cols => (s.chunks[2].to_string(), blocks(s.chunks[2], l.block_cols)),
+            Field::Threads => (s.threads.to_string(), format!("of {} cores", s.cores)),
+            Field::Schedule => (s.schedule.name().to_string(), String::new()),
+            Field::Mode => (
+                if s.serial { "serial" } else { "chunked" }.to_string(),
+                if s.serial {
+                    "whole arrays, 1 thread".into()
+                } else {
+                    String::new()
+                },
+            ),
+        };
+        let sel = f == s.field;
+        let text = format!(
+            "{} {:<9}{:>8}  {note}",
+            if sel { "▶" } else { " " },
+            f.label(),
+            value
+        );
+        lines.push(Line::from(Span::styled(
+            text,
+            if sel { theme.selected() } else { Style::new() },
+        )));
+    }
+    lines.push(Line::from(Span::styled(
+        if s.free {
+            format!(
+                "steps: free, {} px (f: whole blocks)",
+                crate::tui::app::free_step(l.block_rows)
+            )
+        } else {
+            "steps: whole blocks (f: free)".to_string()
+        },
+        theme.dim(),
+    )));
+    Paragraph::new(lines)
+        .block(Block::bordered().title(format!(" Chunks · {item} ")))
+        .render(area, buf);
+}
+
+fn render_plan(s: &Setup, theme: Theme, area: Rect, buf: &mut Buffer) {
+    let lines = match &s.plan {
+        None => vec![Line::from("…")],
+        Some(Err(e)) => vec![Line::from(Span::styled(
+            format!("✗ {e}"),
+            theme.fg(Color::Red),
+        ))],
+        Some(Ok(p)) => {
+            let (b, r, c) = p.grid;
+            vec![
+                Line::from(format!(
+                    "{} per chunk · {} chunks ({b}x{r}x{c})",
+                    units::bytes(p.chunk_bytes),
+                    p.chunk_count
+                )),
+                if p.aligned {
+                    Line::from(Span::styled(
+                        "✓ aligned with blocks",
+                        theme.fg(Color::Green),
+                    ))
+                } else {
+                    Line::from(Span::styled(
+                        "✗ not aligned: chunks straddle blocks",
+                        theme.fg(Color::Yellow),
+                    ))
+                },
+                Line::from(format!(
+                    "blocks touched per chunk: max {} mean {:.1}",
+                    p.blocks_touched_max, p.blocks_touched_mean
+                )),
+                Line::from(format!(
+                    "read amplification {}",
+                    units::ratio(p.read_amplification)
+                )),
+            ]
+        }
+    };
+    Paragraph::new(lines)
+        .wrap(Wrap { trim: true })
+        .block(Block::bordered().title(" Plan "))
+        .render(area, buf);
+}
+
+/// The raster in character cells: `·` where a block edge falls in the cell, `│ ─ ┼` where a
+/// chunk edge does (chunk edges win). One cell is about twice as tall as wide, so a cell
+/// covers twice as many rows as columns.
+fn render_diagram(s: &Setup, l: RasterLayout, theme: Theme, area: Rect, buf: &mut Buffer) {
+    let title = format!(
+        " Grid {}x{} · blocks {}x{} ",
+        l.rows, l.cols, l.block_rows, l.block_cols
+    );
+    let block = Block::bordered().title(title);
+    let inner = block.inner(area);
+    block.render(area, buf);
+    if inner.width < 4 || inner.height < 3 {
+        return;
+    }
+    let (crow, ccol) = match &s.plan {
+        Some(Ok(p)) => (p.shape.rows, p.shape.cols),
+        _ => (l.rows, l.cols),
+    };
+    let avail_h = inner.height.saturating_sub(2) as usize;
+    let avail_w = inner.width as usize;
+    // Pixels per cell: keep the aspect (cells are ~2:1), fit both ways.
+    let px_w = l
+        .cols
+        .div_ceil(avail_w)
+        .max(l.rows.div_ceil(avail_h * 2))
+        .max(1);
+    let px_h = px_w * 2;
+    let w = l.cols.div_ceil(px_w).min(avail_w);
+    let h = l.rows.div_ceil(px_h).min(avail_h);
+    // Is there a multiple of `step` (other than 0) in [a, b)?
+    let edge_in = |a: usize, b: usize, step: usize| {
+        let next = a.div_ceil(step).max(1) * step;
+        next < b
+    };
+    let chunk_style = theme.fg(Color::Cyan);
+    let block_style = theme.dim();
+    for y in 0..h {
+        let (r0, r1) = (y * px_h, ((y + 1) * px_h).min(l.rows));
+        let row_chunk = edge_in(r0, r1, crow);
+        let row_block = edge_in(r0, r1, l.block_rows);
+        for x in 0..w {
+            let (c0, c1) = (x * px_w, ((x + 1) * px_w).min(l.cols));
+            let col_chunk = edge_in(c0, c1, ccol);
+            let col_block = edge_in(c0, c1, l.block_cols);
+            let (sym, style) = match (row_chunk, col_chunk) {
+                (true, true) => ("┼", chunk_style),
+                (true, false) => ("─", chunk_style),
+                (false, true) => ("│", chunk_style),
+                _ if row_block || col_block => ("·", block_style),
+                _ => (" ", Style::new()),
+            };
+            buf.set_string(inner.x + x as u16, inner.y + y as u16, sym, style);
+        }
+    }
+    let legend = Line::from(vec![
+        Span::styled("│─┼", chunk_style),
+        Span::raw(" chunk edges  "),
+        Span::styled("·", block_style),
+        Span::raw(format!(" block edges  (1 cell ≈ {px_w}x{px_h} px)")),
+    ]);
+    buf.set_line(inner.x, inner.y + h as u16 + 1, &legend, inner.width);
+}
