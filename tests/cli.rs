@@ -300,3 +300,28 @@ fn an_untiled_tiff_is_shown_as_strips_and_runs_at_10m() {
     assert_eq!(v["masked_pixels"], expected);
     assert_eq!(v["plan"]["aligned"], false);
 }
+
+#[test]
+fn plan_calibrate_measures_empty_tasks_beside_dasks_figure() {
+    let assert = chunkscope()
+        .args([
+            "plan",
+            "--chunks",
+            "3,64,64",
+            "--calibrate",
+            "--threads",
+            "2",
+            "--json",
+            "--catalog",
+        ])
+        .arg(small_demo())
+        .assert()
+        .success();
+    let v = json_of(&assert.get_output().stdout);
+    assert_eq!(v["plan"]["chunk_count"], 64);
+    let c = &v["calibration"];
+    assert_eq!(c["tasks"], 64 * 3);
+    assert_eq!(c["threads"], 2);
+    assert!(c["per_task_us"].as_f64().unwrap() > 0.0);
+    assert_eq!(c["dask_documented_us"], serde_json::json!([200.0, 1000.0]));
+}

@@ -7,7 +7,7 @@ use clap::{Args, ValueEnum};
 
 use chunkscope::catalog::AssetRole;
 use chunkscope::chunks::{ChunkPlan, ChunkRequest};
-use chunkscope::pipeline;
+use chunkscope::pipeline::{self, calibrate::calibrate};
 use chunkscope::profile::units;
 use chunkscope::raster::{self, RasterInfo, RasterSource};
 
@@ -39,6 +39,16 @@ pub struct PlanArgs {
     /// Print JSON on stdout.
     #[arg(long)]
     json: bool,
+    /// Also run the grid with empty tasks on a pool: the pure scheduling cost per task,
+    /// beside Dask's documented 200 µs to 1 ms.
+    #[arg(long)]
+    calibrate: bool,
+    /// Threads for --calibrate; default: the cores.
+    #[arg(long, value_name = "N")]
+    threads: Option<std::num::NonZeroUsize>,
+    /// Schedule for --calibrate.
+    #[arg(long, value_enum, default_value = "staged")]
+    schedule: super::run::ScheduleArg,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -170,8 +180,25 @@ pub fn plan(args: PlanArgs) -> anyhow::Result<ExitCode> {
         }
     };
     let summary = plan.summary();
+    let calibration = if args.calibrate {
+        let threads = args
+            .threads
+            .or_else(|| std::thread::available_parallelism().ok())
+            .unwrap_or(std::num::NonZeroUsize::MIN);
+        let schedule = match args.schedule {
+            super::run::ScheduleArg::Staged => pipeline::Schedule::Staged,
+            super::run::ScheduleArg::Fused => pipeline::Schedule::Fused,
+        };
+        Some(calibrate(&plan, threads, schedule)?)
+    } else {
+        None
+    };
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&summary)?);
+        let value = match &calibration {
+            Some(c) => serde_json::json!({ "plan": summary, "calibration": c }),
+            None => serde_json::to_value(&summary)?,
+        };
+        println!("{}", serde_json::to_string_pretty(&value)?);
         return Ok(ExitCode::SUCCESS);
     }
     for notice in &summary.notices {
@@ -205,5 +232,16 @@ pub fn plan(args: PlanArgs) -> anyhow::Result<ExitCode> {
         "read amplification {:.3} (decoded block samples / chunk samples)",
         summary.read_amplification
     );
+    if let Some(c) = calibration {
+        println!(
+            "calibration {} empty tasks on {} thread(s), {}: {} per task of scheduling and bookkeeping (measured; Dask documents {}-{} per task)",
+            c.tasks,
+            c.threads,
+            c.schedule.name(),
+            units::duration_ns((c.per_task_us * 1e3) as u64),
+            units::duration_ns((c.dask_documented_us[0] * 1e3) as u64),
+            units::duration_ns((c.dask_documented_us[1] * 1e3) as u64),
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
