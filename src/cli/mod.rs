@@ -51,6 +51,19 @@ enum Command {
         #[arg(value_name = "CATALOG")]
         catalog: Option<PathBuf>,
     },
+    /// Drive the TUI headlessly through scenes, setup, a real run and help, and save each
+    /// screen as SVG.
+    Screenshot {
+        /// STAC ItemCollection (search.json); default: the demo scene.
+        #[arg(value_name = "CATALOG")]
+        catalog: Option<PathBuf>,
+        /// Folder for the SVG files.
+        #[arg(long, value_name = "DIR", default_value = "screenshots")]
+        out_dir: PathBuf,
+        /// Terminal size, WIDTHxHEIGHT.
+        #[arg(long, default_value = "120x36", value_parser = parse_size)]
+        size: (u16, u16),
+    },
 }
 
 /// Which scene to work on; shared by the commands that read one.
@@ -96,6 +109,17 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Compare(a)) => compare::compare(a),
         Some(Command::Sweep(a)) => sweep::sweep(a),
         Some(Command::Tui { catalog }) => tui(catalog.as_deref()),
+        Some(Command::Screenshot {
+            catalog,
+            out_dir,
+            size,
+        }) => {
+            let catalog = load_catalog(catalog.as_deref())?;
+            for path in crate::tui::screenshot::capture_all(catalog, &out_dir, size.0, size.1)? {
+                println!("{}", path.display());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         None if std::io::IsTerminal::is_terminal(&std::io::stdout()) => tui(None),
         None => {
             eprintln!("not a terminal: use `chunkscope run` for headless runs");
@@ -105,6 +129,19 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 /// The TUI on the named catalog or the demo's (generated before the TUI starts).
+fn parse_size(s: &str) -> Result<(u16, u16), String> {
+    let bad = || format!("\"{s}\" is not a size like 120x36");
+    let (w, h) = s.split_once('x').ok_or_else(bad)?;
+    let (w, h) = (
+        w.trim().parse::<u16>().map_err(|_| bad())?,
+        h.trim().parse::<u16>().map_err(|_| bad())?,
+    );
+    if w < 60 || h < 16 {
+        return Err(format!("\"{s}\" is below the TUI's minimum of 60x16"));
+    }
+    Ok((w, h))
+}
+
 fn tui(catalog: Option<&Path>) -> anyhow::Result<ExitCode> {
     crate::tui::run(load_catalog(catalog)?)?;
     Ok(ExitCode::SUCCESS)
