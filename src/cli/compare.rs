@@ -12,10 +12,11 @@ use clap::Args;
 use indicatif::ProgressBar;
 
 use chunkscope::chunks::ChunkRequest;
-use chunkscope::pipeline::{CancelFlag, Mode, Resolution, Schedule};
+use chunkscope::pipeline::{CancelFlag, Mode, Resolution, Scene, Schedule};
 use chunkscope::profile::compare::{
     self, CompareResult, CompareSpec, Measured, Repetition, RunBase, Speedup, Timing, Warning,
 };
+use chunkscope::profile::compare::{BenchError, Progress};
 use chunkscope::profile::units;
 
 use super::run::{FormatArg, PipelineArgs, ScheduleArg};
@@ -179,29 +180,19 @@ pub fn compare(args: CompareArgs) -> anyhow::Result<ExitCode> {
     if args.threads.is_empty() {
         anyhow::bail!("--threads needs at least one thread count, like 1,2,4");
     }
-    let (_catalog, scene) = load_scene(&args.scene)?;
-    // Before the scratch folder exists, so its existence tells that Ctrl-C is handled.
-    let cancel = CancelFlag::new();
-    install_ctrlc(&cancel);
-    let scratch = Scratch::create("compare")?;
-    let base = args.bench.run_base(
-        args.scene.res,
-        &scene.item,
-        scratch.path().join("compare.tif"),
-    )?;
     let spec = CompareSpec {
         chunks,
         threads: args.threads.clone(),
         schedule: args.bench.schedule(),
         repetition: args.bench.repetition(),
     };
-    note_oversubscription(&spec.threads);
-    let bar = RoundsBar::new();
-    let result = compare::compare(&scene, &base, &spec, &cancel, &|done, total, label| {
-        bar.update(done, total, label)
-    });
-    bar.finish();
-    drop(scratch);
+    let (scene, result) = in_rounds(
+        &args.scene,
+        &args.bench,
+        &spec.threads,
+        "compare",
+        |scene, base, cancel, progress| compare::compare(scene, base, &spec, cancel, progress),
+    )?;
     let result =
         result.with_context(|| format!("the comparison on item \"{}\" failed", scene.item))?;
     for notice in &result.plan.notices {
@@ -221,6 +212,36 @@ pub fn compare(args: CompareArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(130));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// What compare and sweep share around their rounds: the scene, Ctrl-C, a scratch folder
+/// for the runs' outputs (removed afterwards, also on errors), the shared run settings and
+/// a progress bar. `work` calls the engine with them.
+pub fn in_rounds<T>(
+    scene_args: &SceneArgs,
+    bench: &BenchOptions,
+    threads: &[NonZeroUsize],
+    name: &str,
+    work: impl FnOnce(&Scene, &RunBase, &CancelFlag, Progress<'_>) -> Result<T, BenchError>,
+) -> anyhow::Result<(Scene, Result<T, BenchError>)> {
+    let (_catalog, scene) = load_scene(scene_args)?;
+    // Before the scratch folder exists, so its existence tells that Ctrl-C is handled.
+    let cancel = CancelFlag::new();
+    install_ctrlc(&cancel);
+    let scratch = Scratch::create(name)?;
+    let base = bench.run_base(
+        scene_args.res,
+        &scene.item,
+        scratch.path().join(format!("{name}.tif")),
+    )?;
+    note_oversubscription(threads);
+    let bar = RoundsBar::new();
+    let result = work(&scene, &base, &cancel, &|done, total, label| {
+        bar.update(done, total, label)
+    });
+    bar.finish();
+    drop(scratch);
+    Ok((scene, result))
 }
 
 /// Warnings on stderr, one a line, labelled.

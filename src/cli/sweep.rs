@@ -10,14 +10,12 @@ use anyhow::Context;
 use clap::Args;
 
 use chunkscope::chunks::ChunkRequest;
-use chunkscope::pipeline::{CancelFlag, Stage};
+use chunkscope::pipeline::Stage;
 use chunkscope::profile::sweep::{self, SweepResult, SweepSpec};
 use chunkscope::profile::units;
 
-use super::compare::{
-    BenchOptions, RoundsBar, Scratch, note_oversubscription, percent, print_warnings, speedup_text,
-};
-use super::{SceneArgs, install_ctrlc, load_scene};
+use super::SceneArgs;
+use super::compare::{BenchOptions, in_rounds, percent, print_warnings, speedup_text};
 
 #[derive(Debug, Args)]
 pub struct SweepArgs {
@@ -73,29 +71,19 @@ pub fn sweep(args: SweepArgs) -> anyhow::Result<ExitCode> {
     if args.threads.is_empty() {
         anyhow::bail!("--threads needs at least one thread count, like 1,2,4");
     }
-    let (_catalog, scene) = load_scene(&args.scene)?;
-    // Before the scratch folder exists, so its existence tells that Ctrl-C is handled.
-    let cancel = CancelFlag::new();
-    install_ctrlc(&cancel);
-    let scratch = Scratch::create("sweep")?;
-    let base = args.bench.run_base(
-        args.scene.res,
-        &scene.item,
-        scratch.path().join("sweep.tif"),
-    )?;
     let spec = SweepSpec {
         chunks,
         threads: args.threads.clone(),
         schedule: args.bench.schedule(),
         repetition: args.bench.repetition(),
     };
-    note_oversubscription(&spec.threads);
-    let bar = RoundsBar::new();
-    let result = sweep::sweep(&scene, &base, &spec, &cancel, &|done, total, label| {
-        bar.update(done, total, label)
-    });
-    bar.finish();
-    drop(scratch);
+    let (scene, result) = in_rounds(
+        &args.scene,
+        &args.bench,
+        &spec.threads,
+        "sweep",
+        |scene, base, cancel, progress| sweep::sweep(scene, base, &spec, cancel, progress),
+    )?;
     let result = result.with_context(|| format!("the sweep on item \"{}\" failed", scene.item))?;
     let mut notices: Vec<&String> = result
         .rows
