@@ -461,6 +461,12 @@ fn overhead_parts_add_up_to_capacity_minus_work_on_a_real_run() {
             opened > 0 && o.parts.handle_open_ns == opened,
             "handle opens are a measured part"
         );
+        let allocated: u64 = report.tasks.iter().map(|t| t.alloc_ns).sum();
+        assert!(
+            allocated > 0 && o.parts.alloc_ns <= allocated,
+            "buffer time is a measured part: {allocated} ns recorded, {} booked",
+            o.parts.alloc_ns
+        );
         assert!(o.share > 0.0 && o.share < 1.0);
         assert_eq!(o.tasks, 64 * 3);
         // Latency: one distribution per stage, counts equal to the tasks of that stage.
@@ -472,5 +478,35 @@ fn overhead_parts_add_up_to_capacity_minus_work_on_a_real_run() {
         assert_eq!(report.latency.len(), 4);
         assert!(report.peak_rss_bytes > 0);
         assert!(report.utilisation > 0.0);
+    }
+}
+
+#[test]
+fn serial_and_staged_hold_the_whole_image_in_buffers_fused_only_chunks_in_flight() {
+    let scene = small_scene();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("o.tif");
+    let serial = run(&scene, &config(Mode::Serial, Resolution::R20, &out));
+    let g = serial.grid;
+    // Image bands plus the SCL band, one byte each.
+    let whole = ((g.bands + 1) * g.rows * g.cols) as u64;
+    assert_eq!(serial.buffers_peak_bytes, whole);
+    let staged = run(
+        &scene,
+        &config(chunked("3,64,64", 2, Schedule::Staged), Resolution::R20, &out),
+    );
+    assert_eq!(staged.buffers_peak_bytes, whole, "staged loads everything first");
+    let fused = run(
+        &scene,
+        &config(chunked("3,64,64", 2, Schedule::Fused), Resolution::R20, &out),
+    );
+    let chunk = 4 * 64 * 64;
+    assert!(
+        fused.buffers_peak_bytes >= chunk && fused.buffers_peak_bytes <= 2 * chunk,
+        "fused holds one chunk per worker at most: {} bytes, chunk {chunk}",
+        fused.buffers_peak_bytes
+    );
+    for r in [&serial, &staged, &fused] {
+        assert!(r.rss_start_bytes > 0 && r.peak_rss_bytes >= r.rss_start_bytes);
     }
 }

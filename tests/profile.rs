@@ -162,6 +162,7 @@ fn per_stage_builds_one_histogram_per_stage_present_in_order() {
         end_ns: end_us * US,
         bytes: 0,
         wait_ns: 0,
+        alloc_ns: 0,
     };
     let tasks = [
         task(Stage::Write, 0, 30),

@@ -63,6 +63,7 @@ pub fn calibrate(
             end_ns: clock.now_ns(),
             bytes: 0,
             wait_ns: 0,
+            alloc_ns: 0,
         });
     };
     pool.install(|| match schedule {

@@ -45,6 +45,10 @@ pub struct TaskRecord {
     pub bytes: u64,
     /// Time waited just before the task started (for the single output writer).
     pub wait_ns: u64,
+    /// Time spent just before the task started obtaining its pixel buffers: allocation and
+    /// the first touch of every page, so page faults are not counted as load work.
+    #[serde(default)]
+    pub alloc_ns: u64,
 }
 
 impl TaskRecord {

@@ -12,9 +12,10 @@ use super::event::{Event, RunClock, Stage, TaskRecord};
 use super::report::{
     ReportAssets, ReportConfig, RunReport, SCHEMA_VERSION, StageLatency, StageReport, WorkerReport,
 };
-use super::{Mode, PipelineError, Prepared, RunConfig, RunControl, Scene, Schedule, mask};
+use super::{Mode, PipelineError, Prepared, RunConfig, RunControl, Scene, Schedule, buffers, mask};
 use crate::chunks::Chunk;
 use crate::profile::latency::{self, LatencySummary};
+use crate::profile::memory;
 use crate::profile::overhead::{self, WorkerFacts};
 use crate::profile::sampler::{self, CoreSource, CpuSeries, Sampler};
 use crate::profile::{ProcessTimes, current_rss_bytes};
@@ -34,6 +35,20 @@ struct WorkerSlot {
     open_ns: u64,
     write_wait_ns: u64,
     records: Vec<TaskRecord>,
+}
+
+/// Resident memory at the run's start and end.
+#[derive(Debug, Clone, Copy)]
+struct Rss {
+    start: u64,
+    end: u64,
+}
+
+/// Time spent on a task's behalf just before it started.
+#[derive(Debug, Clone, Copy, Default)]
+struct Before {
+    wait_ns: u64,
+    alloc_ns: u64,
 }
 
 /// A chunk's pixels between stages.
@@ -92,6 +107,7 @@ pub(super) fn execute(
         writer: Mutex::new(Some(writer)),
         masked: AtomicU64::new(0),
     };
+    let rss_start_bytes = current_rss_bytes().unwrap_or(0);
     let cpu_before = ProcessTimes::now();
     let sampler = control
         .sample_every
@@ -140,7 +156,11 @@ pub(super) fn execute(
         at_ns: wall_ns,
         cancelled,
     });
-    Ok(exec.report(threads, wall_ns, (cpu, series, rss_now), output, cancelled))
+    let memory = Rss {
+        start: rss_start_bytes,
+        end: rss_now,
+    };
+    Ok(exec.report(threads, wall_ns, (cpu, series, memory), output, cancelled))
 }
 
 impl Exec<'_> {
@@ -151,11 +171,12 @@ impl Exec<'_> {
     }
 
     /// Runs one task: checks the cancel flag, times `work`, records and reports it.
+    /// `before` is what was spent just before the task on its behalf (writer wait, buffers).
     fn task<T>(
         &self,
         chunk: &Chunk,
         stage: Stage,
-        wait_ns: u64,
+        before: Before,
         work: impl FnOnce(&mut WorkerSlot) -> Result<(T, u64), PipelineError>,
     ) -> Result<T, PipelineError> {
         if self.control.cancel.is_cancelled() {
@@ -180,7 +201,8 @@ impl Exec<'_> {
                     start_ns,
                     end_ns: self.clock.now_ns(),
                     bytes,
-                    wait_ns,
+                    wait_ns: before.wait_ns,
+                    alloc_ns: before.alloc_ns,
                 };
                 slot.records.push(record);
                 self.control.events.send(Event::TaskFinished(record));
@@ -216,7 +238,14 @@ impl Exec<'_> {
 
     fn load(&self, chunk: &Chunk) -> Result<ChunkData, PipelineError> {
         self.open_handles()?;
-        self.task(chunk, Stage::Load, 0, |slot| {
+        let t0 = self.clock.now_ns();
+        let mut image = buffers::resident_zeros((chunk.bands, chunk.rows, chunk.cols));
+        let mut scl = buffers::resident_zeros((chunk.rows, chunk.cols));
+        let before = Before {
+            wait_ns: 0,
+            alloc_ns: self.clock.now_ns() - t0,
+        };
+        self.task(chunk, Stage::Load, before, |slot| {
             let h = slot.handles.as_ref().ok_or(PipelineError::Cancelled)?;
             let window = Window {
                 row0: chunk.row0,
@@ -224,14 +253,14 @@ impl Exec<'_> {
                 rows: chunk.rows,
                 cols: chunk.cols,
             };
-            let image = raster::read_bands_u8(
+            raster::read_u8_into(
                 &h.visual,
                 &self.scene.visual,
                 chunk.band0,
-                chunk.bands,
                 window,
+                buffers::contiguous(&mut image),
             )?;
-            let scl = self.read_scl(&h.scl, window)?;
+            self.read_scl(&h.scl, window, &mut scl)?;
             let bytes = (image.len() + scl.len()) as u64;
             Ok((
                 ChunkData {
@@ -244,11 +273,18 @@ impl Exec<'_> {
         })
     }
 
-    /// SCL for a window of the working grid; at 10 m each SCL pixel covers 2x2 grid pixels.
-    fn read_scl(&self, ds: &Dataset, window: Window) -> Result<Array2<u8>, PipelineError> {
+    /// SCL for a window of the working grid into `out` (rows, cols); at 10 m each SCL pixel
+    /// covers 2x2 grid pixels.
+    fn read_scl(
+        &self,
+        ds: &Dataset,
+        window: Window,
+        out: &mut Array2<u8>,
+    ) -> Result<(), PipelineError> {
         let f = self.prepared.scl_factor;
         if f == 1 {
-            return Ok(raster::read_band_u8(ds, &self.scene.scl, 1, window)?);
+            let buf = buffers::contiguous(out);
+            return Ok(raster::read_u8_into(ds, &self.scene.scl, 0, window, buf)?);
         }
         let (r0, c0) = (window.row0 / f, window.col0 / f);
         let src = Window {
@@ -258,15 +294,15 @@ impl Exec<'_> {
             cols: (window.col0 + window.cols).div_ceil(f) - c0,
         };
         let small = raster::read_band_u8(ds, &self.scene.scl, 1, src)?;
-        Ok(Array2::from_shape_fn(
-            (window.rows, window.cols),
-            |(r, c)| small[[(window.row0 + r) / f - r0, (window.col0 + c) / f - c0]],
-        ))
+        for ((r, c), v) in out.indexed_iter_mut() {
+            *v = small[[(window.row0 + r) / f - r0, (window.col0 + c) / f - c0]];
+        }
+        Ok(())
     }
 
     fn mask(&self, data: &mut ChunkData) -> Result<(), PipelineError> {
         let chunk = data.chunk;
-        self.task(&chunk, Stage::Mask, 0, |_| {
+        self.task(&chunk, Stage::Mask, Before::default(), |_| {
             let n = mask::apply(&mut data.image, &data.scl, &self.config.cloud_classes);
             // A pixel is counted once, by the chunk holding the first band.
             if chunk.band0 == 0 {
@@ -282,7 +318,11 @@ impl Exec<'_> {
         let wait0 = self.clock.now_ns();
         let mut writer = self.writer.lock().unwrap_or_else(|p| p.into_inner());
         let waited = self.clock.now_ns() - wait0;
-        let result = self.task(&chunk, Stage::Write, waited, |slot| {
+        let before = Before {
+            wait_ns: waited,
+            alloc_ns: 0,
+        };
+        let result = self.task(&chunk, Stage::Write, before, |slot| {
             slot.write_wait_ns += waited;
             let w = writer.as_mut().ok_or(PipelineError::Cancelled)?;
             w.write_u8(chunk.band0, chunk.row0, chunk.col0, &data.image)?;
@@ -368,7 +408,7 @@ impl Exec<'_> {
         };
         self.stage_mark(Stage::Finalize, true);
         let writer = self.writer.lock().unwrap_or_else(|p| p.into_inner()).take();
-        let path = self.task(&whole, Stage::Finalize, 0, |_| {
+        let path = self.task(&whole, Stage::Finalize, Before::default(), |_| {
             let w = writer.ok_or(PipelineError::Cancelled)?;
             let path = w.finalize(threads)?;
             Ok((
@@ -384,7 +424,7 @@ impl Exec<'_> {
         &self,
         threads: usize,
         wall_ns: u64,
-        (cpu, series, rss_now): (ProcessTimes, CpuSeries, u64),
+        (cpu, series, rss): (ProcessTimes, CpuSeries, Rss),
         output: Option<String>,
         cancelled: bool,
     ) -> RunReport {
@@ -461,8 +501,10 @@ impl Exec<'_> {
             cpu_user_ns: cpu.user_ns,
             cpu_sys_ns: cpu.sys_ns,
             utilisation: sampler::utilisation(cpu.user_ns + cpu.sys_ns, wall_ns, threads),
-            peak_rss_bytes: series.peak_rss_bytes.max(rss_now),
+            peak_rss_bytes: series.peak_rss_bytes.max(rss.end).max(rss.start),
             process_max_rss_bytes: cpu.max_rss_bytes,
+            rss_start_bytes: rss.start,
+            buffers_peak_bytes: memory::buffers_peak_bytes(&tasks),
             masked_pixels: self.masked.load(Ordering::Relaxed),
             output,
             cancelled,

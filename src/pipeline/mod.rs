@@ -3,6 +3,7 @@
 //! like `.load()`) or chunked on a pool of N threads. Runs on the caller's thread plus, for
 //! chunked runs, a rayon pool built for the run; each pool thread owns its GDAL handles.
 
+mod buffers;
 pub mod calibrate;
 pub mod event;
 mod exec;

@@ -31,6 +31,11 @@ pub struct RunReport {
     pub peak_rss_bytes: u64,
     /// getrusage's high-water mark of the whole process, earlier runs included.
     pub process_max_rss_bytes: u64,
+    /// Resident memory just before the run started, for telling what the run added.
+    pub rss_start_bytes: u64,
+    /// Most bytes held in chunk pixel buffers at once (from the task records; see
+    /// `profile::memory`). Serial and staged hold the whole image, fused the chunks in flight.
+    pub buffers_peak_bytes: u64,
     pub masked_pixels: u64,
     /// Path of the written output; absent when the run was cancelled.
     pub output: Option<String>,
@@ -184,10 +189,26 @@ impl RunReport {
             self.overhead.share * 100.0,
             self.overhead.per_task_us,
         ));
+        let p = &self.overhead.parts;
         out.push_str(&format!(
-            "masked {} cloud pixels; peak RSS {}; output {}\n",
-            self.masked_pixels,
+            "overhead parts: handle open {}, start-up {}, writer wait {}, buffers {}, barriers {}, tail {}, scheduling {}\n",
+            units::duration_ns(p.handle_open_ns),
+            units::duration_ns(p.startup_ns),
+            units::duration_ns(p.write_wait_ns),
+            units::duration_ns(p.alloc_ns),
+            units::duration_ns(p.barrier_idle_ns),
+            units::duration_ns(p.tail_idle_ns),
+            units::duration_ns(p.scheduling_ns),
+        ));
+        out.push_str(&format!(
+            "memory: chunk buffers peak {}; RSS {} at start, peak {}\n",
+            units::bytes(self.buffers_peak_bytes),
+            units::bytes(self.rss_start_bytes),
             units::bytes(self.peak_rss_bytes),
+        ));
+        out.push_str(&format!(
+            "masked {} cloud pixels; output {}\n",
+            self.masked_pixels,
             self.output.as_deref().unwrap_or("(none: cancelled)")
         ));
         if self.events_dropped > 0 {

@@ -3,6 +3,7 @@
 
 pub mod compare;
 pub mod latency;
+pub mod memory;
 pub mod overhead;
 pub mod sampler;
 pub mod stats;

@@ -16,6 +16,8 @@ pub struct OverheadParts {
     pub startup_ns: u64,
     /// Waiting for the single output writer.
     pub write_wait_ns: u64,
+    /// Obtaining chunk pixel buffers before load tasks (allocation and first page touch).
+    pub alloc_ns: u64,
     /// Idle at the barriers between stages (staged schedule only).
     pub barrier_idle_ns: u64,
     /// Workers idle while the last tasks finish (tail imbalance).
@@ -30,6 +32,7 @@ impl OverheadParts {
         self.handle_open_ns
             + self.startup_ns
             + self.write_wait_ns
+            + self.alloc_ns
             + self.barrier_idle_ns
             + self.tail_idle_ns
             + self.scheduling_ns
@@ -64,7 +67,8 @@ pub struct WorkerFacts {
 }
 
 /// Accounts the overhead. `staged` says whether stage changes on a worker are barriers.
-/// `tasks[i].wait_ns` is the time waited (for the writer) just before that task.
+/// `tasks[i].wait_ns` (waiting for the writer) and `tasks[i].alloc_ns` (buffers) are spent
+/// in the gap just before that task; a gap is attributed to them first, up to its length.
 pub fn account(tasks: &[TaskRecord], workers: &[WorkerFacts], staged: bool) -> Overhead {
     let threads = workers.len().max(1);
     let work: Vec<&TaskRecord> = tasks
@@ -86,19 +90,15 @@ pub fn account(tasks: &[TaskRecord], workers: &[WorkerFacts], staged: bool) -> O
         };
         let open = facts.open_ns.min(first.start_ns);
         parts.handle_open_ns += open;
-        let before_first = first.start_ns - open;
-        let waited_first = first.wait_ns.min(before_first);
-        parts.write_wait_ns += waited_first;
-        parts.startup_ns += before_first - waited_first;
+        parts.startup_ns += take_known(&mut parts, first, first.start_ns - open);
         for pair in mine.windows(2) {
             let (prev, next) = (pair[0], pair[1]);
             let gap = next.start_ns.saturating_sub(prev.end_ns);
-            let waited = next.wait_ns.min(gap);
-            parts.write_wait_ns += waited;
+            let rest = take_known(&mut parts, next, gap);
             if staged && prev.stage != next.stage {
-                parts.barrier_idle_ns += gap - waited;
+                parts.barrier_idle_ns += rest;
             } else {
-                parts.scheduling_ns += gap - waited;
+                parts.scheduling_ns += rest;
             }
         }
         let last_end = mine.iter().map(|t| t.end_ns).max().unwrap_or(0);
@@ -126,6 +126,16 @@ pub fn account(tasks: &[TaskRecord], workers: &[WorkerFacts], staged: bool) -> O
     }
 }
 
+/// Books the writer wait and buffer time recorded for `task` out of the `gap` before it;
+/// returns what is left of the gap.
+fn take_known(parts: &mut OverheadParts, task: &TaskRecord, gap: u64) -> u64 {
+    let waited = task.wait_ns.min(gap);
+    let alloc = task.alloc_ns.min(gap - waited);
+    parts.write_wait_ns += waited;
+    parts.alloc_ns += alloc;
+    gap - waited - alloc
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -139,6 +149,7 @@ mod tests {
             end_ns,
             bytes: 0,
             wait_ns,
+            alloc_ns: 0,
         }
     }
 
@@ -186,5 +197,21 @@ mod tests {
         assert_eq!(o.parts.tail_idle_ns, 20);
         assert_eq!(o.parts.sum(), o.total_ns);
         assert!((o.share - 22.0 / 40.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn buffer_time_comes_out_of_the_gap_before_its_task() {
+        // Worker 0 opens for 5, allocates for 3, loads 10..20; allocates 4 (of a 6 gap)
+        // and loads 26..30.
+        let mut first = task(0, Stage::Load, 10, 20, 0);
+        first.alloc_ns = 3;
+        let mut second = task(0, Stage::Load, 26, 30, 0);
+        second.alloc_ns = 4;
+        let o = account(&[first, second], &[WorkerFacts { open_ns: 5 }], false);
+        assert_eq!(o.parts.handle_open_ns, 5);
+        assert_eq!(o.parts.alloc_ns, 7);
+        assert_eq!(o.parts.startup_ns, 2);
+        assert_eq!(o.parts.scheduling_ns, 2);
+        assert_eq!(o.parts.sum(), o.total_ns);
     }
 }

@@ -8,7 +8,7 @@ mod read;
 
 pub use inspect::{RasterInfo, inspect, inspect_dataset};
 pub use output::{OutputFormat, OutputGeometry, OutputSpec, OutputWriter};
-pub use read::{Window, read_band_u8, read_bands_u8};
+pub use read::{Window, read_band_u8, read_bands_u8, read_u8_into};
 
 use std::ffi::CStr;
 

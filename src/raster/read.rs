@@ -41,12 +41,40 @@ pub fn read_bands_u8(
     window: Window,
 ) -> Result<Array3<u8>, RasterError> {
     let mut out = Array3::<u8>::zeros((bands, window.rows, window.cols));
+    let slice = out.as_slice_mut().ok_or_else(|| RasterError::Read {
+        what: source.what.clone(),
+        path: source.path.clone(),
+        window,
+        reason: "buffer not contiguous".into(),
+    })?;
+    read_u8_into(ds, source, band0, window, slice)?;
+    Ok(out)
+}
+
+/// Reads bands `band0 ..` of a uint8 raster in `window` into `buf`, band after band (as a
+/// contiguous (bands, rows, cols) array holds them); the band count is `buf`'s length
+/// divided by the window's pixels. Lets the caller own (and time) the buffer's allocation.
+pub fn read_u8_into(
+    ds: &Dataset,
+    source: &RasterSource,
+    band0: usize,
+    window: Window,
+    buf: &mut [u8],
+) -> Result<(), RasterError> {
     let read_err = |reason: String| RasterError::Read {
         what: source.what.clone(),
         path: source.path.clone(),
         window,
         reason,
     };
+    let pixels = window.rows * window.cols;
+    if pixels == 0 || buf.len() % pixels != 0 {
+        return Err(read_err(format!(
+            "a buffer of {} bytes does not hold whole bands of {pixels} pixels",
+            buf.len()
+        )));
+    }
+    let bands = buf.len() / pixels;
     let (ds_cols, ds_rows) = ds.raster_size();
     if window.row0 + window.rows > ds_rows
         || window.col0 + window.cols > ds_cols
@@ -66,11 +94,9 @@ pub fn read_bands_u8(
         to_int(window.cols)?,
         to_int(window.rows)?,
     );
-    let band_space = to_int(window.rows * window.cols)?;
-    let slice = out
-        .as_slice_mut()
-        .ok_or_else(|| read_err("buffer not contiguous".into()))?;
-    // SAFETY: `slice` holds bands x rows x cols bytes in band-sequential order, exactly what
+    let band_space = to_int(pixels)?;
+    let band_count = to_int(bands)?;
+    // SAFETY: `buf` holds bands x rows x cols bytes in band-sequential order, exactly what
     // the pixel/line/band spacing below describes; the window was checked to be inside the
     // dataset, and the band map lists `bands` valid 1-based indices.
     let rv = unsafe {
@@ -81,11 +107,11 @@ pub fn read_bands_u8(
             y,
             w,
             h,
-            slice.as_mut_ptr().cast(),
+            buf.as_mut_ptr().cast(),
             w,
             h,
             gdal_sys::GDALDataType::GDT_Byte,
-            bands as i32,
+            band_count,
             band_map.as_mut_ptr(),
             1,
             w,
@@ -95,7 +121,7 @@ pub fn read_bands_u8(
     if rv != gdal_sys::CPLErr::CE_None {
         return Err(read_err(last_gdal_error()));
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Reads one uint8 band (1-based `band`) in `window` into a (rows, cols) array.

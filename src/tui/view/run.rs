@@ -245,6 +245,7 @@ mod tests {
             end_ns: 5_000_000,
             bytes: 100,
             wait_ns: 0,
+            alloc_ns: 0,
         })));
         for (w, h) in [(80, 24), (160, 48)] {
             let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
