@@ -68,7 +68,7 @@ pub fn read_u8_into(
         reason,
     };
     let pixels = window.rows * window.cols;
-    if pixels == 0 || buf.len() % pixels != 0 {
+    if pixels == 0 || !buf.len().is_multiple_of(pixels) {
         return Err(read_err(format!(
             "a buffer of {} bytes does not hold whole bands of {pixels} pixels",
             buf.len()
