@@ -325,3 +325,59 @@ fn plan_calibrate_measures_empty_tasks_beside_dasks_figure() {
     assert!(c["per_task_us"].as_f64().unwrap() > 0.0);
     assert_eq!(c["dask_documented_us"], serde_json::json!([200.0, 1000.0]));
 }
+
+#[test]
+fn memory_puts_the_schedules_side_by_side_from_runs_in_their_own_processes() {
+    let assert = chunkscope()
+        .args([
+            "memory",
+            "--chunks",
+            "3,64,64",
+            "--threads",
+            "2",
+            "--repeat",
+            "2",
+            "--json",
+            "--catalog",
+        ])
+        .arg(small_demo())
+        .assert()
+        .success();
+    let v = json_of(&assert.get_output().stdout);
+    assert_eq!(v["kind"], "memory");
+    let rows = v["rows"].as_array().expect("rows");
+    let labels: Vec<&str> = rows.iter().map(|r| r["label"].as_str().unwrap()).collect();
+    assert_eq!(
+        labels,
+        [
+            "serial",
+            "chunked x 2 (3,64,64, staged)",
+            "chunked x 2 (3,64,64, fused)"
+        ]
+    );
+    // The 20 m grid of the small demo is 512 x 512: three image bands and SCL.
+    let whole = 4 * 512 * 512;
+    let peak = |i: usize| rows[i]["buffers_peak_bytes"]["median"].as_u64().unwrap();
+    assert_eq!(peak(0), whole, "serial holds the whole image");
+    assert_eq!(peak(1), whole, "staged loads every chunk before masking");
+    assert!(
+        peak(2) <= 2 * 4 * 64 * 64,
+        "fused holds at most a chunk per worker: {}",
+        peak(2)
+    );
+    for r in rows {
+        assert_eq!(r["runs"], 2);
+        assert!(r["process_max_rss_bytes"]["min"].as_u64().unwrap() > 0);
+        assert!(!r["series"].as_array().unwrap().is_empty());
+    }
+}
+
+#[test]
+fn memory_refuses_zero_repeats_before_running_anything() {
+    chunkscope()
+        .args(["memory", "--repeat", "0", "--catalog"])
+        .arg(small_demo())
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("--repeat must be at least 1"));
+}

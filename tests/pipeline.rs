@@ -493,12 +493,23 @@ fn serial_and_staged_hold_the_whole_image_in_buffers_fused_only_chunks_in_flight
     assert_eq!(serial.buffers_peak_bytes, whole);
     let staged = run(
         &scene,
-        &config(chunked("3,64,64", 2, Schedule::Staged), Resolution::R20, &out),
+        &config(
+            chunked("3,64,64", 2, Schedule::Staged),
+            Resolution::R20,
+            &out,
+        ),
     );
-    assert_eq!(staged.buffers_peak_bytes, whole, "staged loads everything first");
+    assert_eq!(
+        staged.buffers_peak_bytes, whole,
+        "staged loads everything first"
+    );
     let fused = run(
         &scene,
-        &config(chunked("3,64,64", 2, Schedule::Fused), Resolution::R20, &out),
+        &config(
+            chunked("3,64,64", 2, Schedule::Fused),
+            Resolution::R20,
+            &out,
+        ),
     );
     let chunk = 4 * 64 * 64;
     assert!(

@@ -5,6 +5,7 @@ mod bench;
 mod compare;
 mod demo;
 mod inspect;
+mod memory;
 mod progress;
 mod run;
 mod sweep;
@@ -45,6 +46,9 @@ enum Command {
     /// Chunk shapes x thread counts plus serial: a table of medians, the best configuration
     /// and why, and the lesson's flags; CSV and JSON files on request.
     Sweep(sweep::SweepArgs),
+    /// Peak and live memory per schedule (serial, staged, fused), each run in a process of
+    /// its own: chunk buffers held over time, max RSS, RSS growth.
+    Memory(memory::MemoryArgs),
     /// Open the terminal UI: pick a scene, tune chunks, watch runs (the default on a terminal).
     Tui {
         /// STAC ItemCollection (search.json); default: the demo scene, generated on first use.
@@ -108,6 +112,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Bench(a)) => bench::bench(a),
         Some(Command::Compare(a)) => compare::compare(a),
         Some(Command::Sweep(a)) => sweep::sweep(a),
+        Some(Command::Memory(a)) => memory::memory(a),
         Some(Command::Tui { catalog }) => tui(catalog.as_deref()),
         Some(Command::Screenshot {
             catalog,

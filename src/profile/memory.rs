@@ -1,8 +1,12 @@
 //! Memory held in chunk pixel buffers over a run, folded from the task records: a chunk's
 //! buffers are obtained just before its load task and freed when its write task ends. This
 //! is the lesson's memory argument in numbers: the serial path and the staged schedule hold
-//! the whole image at once, the fused one only the chunks in flight. Pure arithmetic.
+//! the whole image at once, the fused one only the chunks in flight. Also the per-schedule
+//! summary `chunkscope memory` prints. Pure arithmetic.
 
+use serde::Serialize;
+
+use super::stats;
 use crate::pipeline::{Stage, TaskRecord};
 
 /// Bytes in chunk buffers at one moment of the run clock.
@@ -55,6 +59,122 @@ pub fn buffers_peak_bytes(tasks: &[TaskRecord]) -> u64 {
         .unwrap_or(0)
 }
 
+/// The highest level in each of `buckets` equal slices of `0..end_ns`: a buffer series
+/// resampled for a sparkline, where a short peak must stay visible.
+pub fn peaks_per_bucket(series: &[BufferLevel], end_ns: u64, buckets: usize) -> Vec<u64> {
+    let mut out = vec![0u64; buckets];
+    if buckets == 0 || end_ns == 0 {
+        return out;
+    }
+    let bucket_of =
+        |t: u64| ((t as u128 * buckets as u128 / end_ns as u128) as usize).min(buckets - 1);
+    for (i, level) in series.iter().enumerate() {
+        // A level holds from its instant to the next change (or the end).
+        let until = series.get(i + 1).map_or(end_ns, |next| next.at_ns);
+        let (first, last) = (bucket_of(level.at_ns), bucket_of(until.max(level.at_ns)));
+        for peak in &mut out[first..=last] {
+            *peak = (*peak).max(level.bytes);
+        }
+    }
+    out
+}
+
+/// One run's memory, as measured by a run in a process of its own (so that getrusage's
+/// high-water mark belongs to that run alone).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MemoryRun {
+    pub buffers_peak_bytes: u64,
+    /// getrusage's high-water mark of the run's process: exact, not sampled.
+    pub process_max_rss_bytes: u64,
+    pub rss_start_bytes: u64,
+    pub wall_ns: u64,
+    /// When the last load/mask/write task ended (the buffer series' natural end).
+    pub pipeline_end_ns: u64,
+    pub series: Vec<BufferLevel>,
+}
+
+impl MemoryRun {
+    pub fn from_tasks(
+        tasks: &[TaskRecord],
+        process_max_rss_bytes: u64,
+        rss_start_bytes: u64,
+        wall_ns: u64,
+    ) -> Self {
+        let series = buffer_series(tasks);
+        Self {
+            buffers_peak_bytes: series.iter().map(|l| l.bytes).max().unwrap_or(0),
+            process_max_rss_bytes,
+            rss_start_bytes,
+            wall_ns,
+            pipeline_end_ns: tasks
+                .iter()
+                .filter(|t| t.stage != Stage::Finalize)
+                .map(|t| t.end_ns)
+                .max()
+                .unwrap_or(0),
+            series,
+        }
+    }
+}
+
+/// Median and range of one figure over repeated runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Spread {
+    pub median: u64,
+    pub min: u64,
+    pub max: u64,
+}
+
+impl Spread {
+    pub fn of(values: &[u64]) -> Option<Self> {
+        let (min, max) = stats::range(values)?;
+        Some(Self {
+            median: stats::median(values)?,
+            min,
+            max,
+        })
+    }
+}
+
+/// One configuration's memory over its repeated runs.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MemoryRow {
+    /// e.g. `serial`, `chunked x 2 (3,2048,2048, staged)`.
+    pub label: String,
+    pub runs: usize,
+    pub buffers_peak_bytes: Spread,
+    pub process_max_rss_bytes: Spread,
+    /// Max RSS minus RSS at the run's start: what the run itself added.
+    pub rss_growth_bytes: Spread,
+    pub wall_ns: Spread,
+    /// The buffer series of the run with the median wall time, for drawing.
+    pub series: Vec<BufferLevel>,
+    pub pipeline_end_ns: u64,
+}
+
+impl MemoryRow {
+    /// `None` without runs.
+    pub fn from_runs(label: impl Into<String>, runs: &[MemoryRun]) -> Option<Self> {
+        let pick = |f: fn(&MemoryRun) -> u64| runs.iter().map(f).collect::<Vec<u64>>();
+        let wall = Spread::of(&pick(|r| r.wall_ns))?;
+        let typical = runs
+            .iter()
+            .min_by_key(|r| r.wall_ns.abs_diff(wall.median))?;
+        Some(Self {
+            label: label.into(),
+            runs: runs.len(),
+            buffers_peak_bytes: Spread::of(&pick(|r| r.buffers_peak_bytes))?,
+            process_max_rss_bytes: Spread::of(&pick(|r| r.process_max_rss_bytes))?,
+            rss_growth_bytes: Spread::of(&pick(|r| {
+                r.process_max_rss_bytes.saturating_sub(r.rss_start_bytes)
+            }))?,
+            wall_ns: wall,
+            series: typical.series.clone(),
+            pipeline_end_ns: typical.pipeline_end_ns,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -94,10 +214,22 @@ mod tests {
         assert_eq!(
             series,
             vec![
-                BufferLevel { at_ns: 9, bytes: 100 },
-                BufferLevel { at_ns: 30, bytes: 0 },
-                BufferLevel { at_ns: 31, bytes: 100 },
-                BufferLevel { at_ns: 50, bytes: 0 },
+                BufferLevel {
+                    at_ns: 9,
+                    bytes: 100
+                },
+                BufferLevel {
+                    at_ns: 30,
+                    bytes: 0
+                },
+                BufferLevel {
+                    at_ns: 31,
+                    bytes: 100
+                },
+                BufferLevel {
+                    at_ns: 50,
+                    bytes: 0
+                },
             ]
         );
     }
@@ -111,5 +243,61 @@ mod tests {
         ];
         assert_eq!(buffers_peak_bytes(&tasks), 100);
         assert!(buffer_series(&[]).is_empty());
+    }
+
+    #[test]
+    fn buckets_keep_short_peaks_visible() {
+        let series = [
+            BufferLevel {
+                at_ns: 0,
+                bytes: 10,
+            },
+            BufferLevel {
+                at_ns: 51,
+                bytes: 90,
+            },
+            BufferLevel {
+                at_ns: 52,
+                bytes: 10,
+            },
+        ];
+        assert_eq!(peaks_per_bucket(&series, 100, 4), vec![10, 10, 90, 10]);
+        assert_eq!(peaks_per_bucket(&series, 0, 4), vec![0; 4]);
+    }
+
+    #[test]
+    fn a_row_takes_medians_and_the_median_runs_series() {
+        let run = |wall_ns, peak| MemoryRun {
+            buffers_peak_bytes: peak,
+            process_max_rss_bytes: 1000 + peak,
+            rss_start_bytes: 900,
+            wall_ns,
+            pipeline_end_ns: wall_ns / 2,
+            series: vec![BufferLevel {
+                at_ns: 0,
+                bytes: peak,
+            }],
+        };
+        let row = MemoryRow::from_runs("fused", &[run(30, 5), run(10, 7), run(20, 6)]).unwrap();
+        assert_eq!(row.runs, 3);
+        assert_eq!(
+            row.wall_ns,
+            Spread {
+                median: 20,
+                min: 10,
+                max: 30
+            }
+        );
+        assert_eq!(row.buffers_peak_bytes.median, 6);
+        assert_eq!(
+            row.rss_growth_bytes,
+            Spread {
+                median: 106,
+                min: 105,
+                max: 107
+            }
+        );
+        assert_eq!(row.series[0].bytes, 6);
+        assert!(MemoryRow::from_runs("none", &[]).is_none());
     }
 }

@@ -51,6 +51,23 @@ pub fn ratio(x: f64) -> String {
     }
 }
 
+/// A sparkline of `values` on a shared `scale` (the value drawn as a full block), so that
+/// lines printed one under another compare: `▁▃█▅ `. Zero is a blank.
+pub fn spark(values: &[u64], scale: u64) -> String {
+    const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    values
+        .iter()
+        .map(|&v| {
+            if v == 0 || scale == 0 {
+                ' '
+            } else {
+                let i = (v as u128 * BARS.len() as u128).div_ceil(scale as u128) as usize;
+                BARS[i.clamp(1, BARS.len()) - 1]
+            }
+        })
+        .collect()
+}
+
 fn sig3(v: f64) -> String {
     if v >= 100.0 {
         format!("{v:.0}")
@@ -64,6 +81,13 @@ fn sig3(v: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sparkline_shares_its_scale() {
+        assert_eq!(spark(&[0, 1, 50, 100], 100), " ▁▄█");
+        assert_eq!(spark(&[200], 100), "█");
+        assert_eq!(spark(&[5], 0), " ");
+    }
 
     #[test]
     fn durations_pick_their_unit() {

@@ -1,0 +1,295 @@
+//! `chunkscope memory`: peak and live memory per schedule — serial, chunked staged, chunked
+//! fused — side by side. Each run is a child process (`chunkscope run --json`) so that the
+//! kernel's high-water mark of resident memory (getrusage) belongs to that run alone; in one
+//! long process the first run's peak would hide the others'.
+
+use std::num::NonZeroUsize;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, Stdio};
+
+use anyhow::{Context, bail};
+use clap::Args;
+
+use chunkscope::chunks::ChunkRequest;
+use chunkscope::pipeline::{CancelFlag, TaskRecord};
+use chunkscope::profile::memory::{self, MemoryRow, MemoryRun, Spread};
+use chunkscope::profile::units;
+
+use super::compare::{RoundsBar, Scratch};
+use super::run::FormatArg;
+use super::{SceneArgs, install_ctrlc, load_scene};
+
+/// Columns of the live-memory sparklines.
+const SPARK_WIDTH: usize = 40;
+
+#[derive(Debug, Args)]
+pub struct MemoryArgs {
+    #[command(flatten)]
+    scene: SceneArgs,
+    /// Chunk shape: BANDS,ROWS,COLS (e.g. 3,2048,2048), a side (2048), auto[:SIZE] or
+    /// blocks:K.
+    #[arg(long, value_name = "SPEC", default_value = "blocks:2")]
+    chunks: String,
+    /// Worker threads of the chunked runs; default: the cores.
+    #[arg(long, value_name = "N")]
+    threads: Option<NonZeroUsize>,
+    /// Runs per schedule, taken in rounds (serial, staged, fused, serial, ...).
+    #[arg(long, value_name = "R", default_value_t = 3)]
+    repeat: usize,
+    /// Output format. gtiff by default: the COG copy at the end of a cog run reads the
+    /// whole image back the same way for every schedule and would blur the comparison.
+    #[arg(long, value_enum, default_value = "gtiff")]
+    format: FormatArg,
+    /// Print the rows as JSON on stdout.
+    #[arg(long)]
+    json: bool,
+}
+
+/// The three ways of running the pipeline whose memory the lesson contrasts.
+#[derive(Debug, Clone, Copy)]
+enum Schedule {
+    Serial,
+    Staged,
+    Fused,
+}
+
+impl Schedule {
+    const ALL: [Schedule; 3] = [Schedule::Serial, Schedule::Staged, Schedule::Fused];
+
+    fn name(self) -> &'static str {
+        match self {
+            Schedule::Serial => "serial",
+            Schedule::Staged => "staged",
+            Schedule::Fused => "fused",
+        }
+    }
+}
+
+pub fn memory(args: MemoryArgs) -> anyhow::Result<ExitCode> {
+    if args.repeat == 0 {
+        bail!("--repeat must be at least 1");
+    }
+    // Checked here so a bad spec fails once, before any child runs.
+    args.chunks.parse::<ChunkRequest>()?;
+    let (catalog, scene) = load_scene(&args.scene)?;
+    let exe = std::env::current_exe().context("cannot find chunkscope's own executable")?;
+    let threads = args
+        .threads
+        .or_else(|| std::thread::available_parallelism().ok())
+        .unwrap_or(NonZeroUsize::MIN);
+    let scratch = Scratch::create("memory")?;
+    let cancel = CancelFlag::new();
+    install_ctrlc(&cancel);
+
+    let child = Child {
+        exe: &exe,
+        catalog: &catalog.path,
+        item: &scene.item,
+        res: args.scene.res.metres(),
+        chunks: &args.chunks,
+        threads,
+        format: match args.format {
+            FormatArg::Cog => "cog",
+            FormatArg::Gtiff => "gtiff",
+        },
+        out: scratch.path(),
+    };
+    let mut runs: Vec<Vec<MemoryRun>> = vec![Vec::new(); Schedule::ALL.len()];
+    let mut labels: Vec<String> = vec![String::new(); Schedule::ALL.len()];
+    let bar = RoundsBar::new();
+    let total = args.repeat * Schedule::ALL.len();
+    for round in 0..args.repeat {
+        for (i, schedule) in Schedule::ALL.into_iter().enumerate() {
+            bar.update(round * Schedule::ALL.len() + i, total, schedule.name());
+            match child.run(schedule)? {
+                Some((label, run)) => {
+                    labels[i] = label;
+                    runs[i].push(run);
+                }
+                None => {
+                    bar.finish();
+                    eprintln!("cancelled: no output was kept");
+                    return Ok(ExitCode::from(130));
+                }
+            }
+            if cancel.is_cancelled() {
+                bar.finish();
+                eprintln!("cancelled: no output was kept");
+                return Ok(ExitCode::from(130));
+            }
+        }
+    }
+    bar.finish();
+    let rows: Vec<MemoryRow> = labels
+        .iter()
+        .zip(&runs)
+        .filter_map(|(label, runs)| MemoryRow::from_runs(label.clone(), runs))
+        .collect();
+    if args.json {
+        let value = serde_json::json!({
+            "schema_version": chunkscope::pipeline::SCHEMA_VERSION,
+            "kind": "memory",
+            "item": scene.item,
+            "format": child.format,
+            "rows": rows,
+        });
+        println!("{}", serde_json::to_string_pretty(&value)?);
+    } else {
+        print!("{}", render(&scene.item, child.format, &rows));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// How to start one child run.
+struct Child<'a> {
+    exe: &'a Path,
+    catalog: &'a Path,
+    item: &'a str,
+    res: u32,
+    chunks: &'a str,
+    threads: NonZeroUsize,
+    format: &'a str,
+    out: &'a Path,
+}
+
+impl Child<'_> {
+    /// Runs `schedule` in a child process; `None` when the child was cancelled (Ctrl-C
+    /// reaches it too, as it shares the terminal's process group).
+    fn run(&self, schedule: Schedule) -> anyhow::Result<Option<(String, MemoryRun)>> {
+        let out: PathBuf = self.out.join(format!("memory-{}.tif", schedule.name()));
+        let mut cmd = Command::new(self.exe);
+        cmd.arg("run")
+            .arg("--catalog")
+            .arg(self.catalog)
+            .args(["--item", self.item])
+            .args(["--res", &self.res.to_string()])
+            .args(["--format", self.format])
+            .arg("--out")
+            .arg(&out)
+            .arg("--json");
+        match schedule {
+            Schedule::Serial => {
+                cmd.args(["--mode", "serial"]);
+            }
+            Schedule::Staged | Schedule::Fused => {
+                cmd.args(["--mode", "chunked"])
+                    .args(["--chunks", self.chunks])
+                    .args(["--threads", &self.threads.to_string()])
+                    .args(["--schedule", schedule.name()]);
+            }
+        }
+        let output = cmd
+            .stdin(Stdio::null())
+            .output()
+            .with_context(|| format!("cannot start \"{}\"", self.exe.display()))?;
+        // The run's output is not what this command measures: keep the scratch folder small.
+        let _ = std::fs::remove_file(&out);
+        if output.status.code() == Some(130) {
+            return Ok(None);
+        }
+        if !output.status.success() {
+            bail!(
+                "the {} run failed ({}):\n{}",
+                schedule.name(),
+                output.status,
+                String::from_utf8_lossy(&output.stderr).trim()
+            );
+        }
+        let report: serde_json::Value = serde_json::from_slice(&output.stdout)
+            .with_context(|| format!("the {} run printed no report", schedule.name()))?;
+        parse_run(&report)
+            .map(Some)
+            .with_context(|| format!("the {} run's report lacks a field", schedule.name()))
+    }
+}
+
+/// The label and memory figures of one `run --json` report.
+fn parse_run(report: &serde_json::Value) -> anyhow::Result<(String, MemoryRun)> {
+    let field = |name: &str| {
+        report[name]
+            .as_u64()
+            .with_context(|| format!("no \"{name}\""))
+    };
+    let tasks: Vec<TaskRecord> =
+        serde_json::from_value(report["tasks"].clone()).context("no readable \"tasks\"")?;
+    let config = &report["config"];
+    let label = match (config["chunks"].as_array(), config["schedule"].as_str()) {
+        (Some(c), Some(schedule)) => {
+            let dims: Vec<String> = c.iter().map(ToString::to_string).collect();
+            format!(
+                "chunked x {} ({}, {schedule})",
+                config["threads"],
+                dims.join(",")
+            )
+        }
+        _ => "serial".to_string(),
+    };
+    let run = MemoryRun::from_tasks(
+        &tasks,
+        field("process_max_rss_bytes")?,
+        field("rss_start_bytes")?,
+        field("wall_ns")?,
+    );
+    Ok((label, run))
+}
+
+fn spread_bytes(s: &Spread) -> String {
+    if s.min == s.max {
+        units::bytes(s.median)
+    } else {
+        format!(
+            "{} ({}…{})",
+            units::bytes(s.median),
+            units::bytes(s.min),
+            units::bytes(s.max)
+        )
+    }
+}
+
+fn render(item: &str, format: &str, rows: &[MemoryRow]) -> String {
+    let mut out = format!(
+        "Memory per schedule — item \"{item}\", {format} output, {} run(s) each, every run in a process of its own\n\n",
+        rows.first().map_or(0, |r| r.runs)
+    );
+    let width = rows.iter().map(|r| r.label.len()).max().unwrap_or(8).max(8);
+    out.push_str(&format!(
+        "{:<width$}  {:>13}  {:>28}  {:>28}  {:>9}\n",
+        "run", "buffers peak", "max RSS (min…max)", "RSS growth (min…max)", "wall"
+    ));
+    for r in rows {
+        out.push_str(&format!(
+            "{:<width$}  {:>13}  {:>28}  {:>28}  {:>9}\n",
+            r.label,
+            spread_bytes(&r.buffers_peak_bytes),
+            spread_bytes(&r.process_max_rss_bytes),
+            spread_bytes(&r.rss_growth_bytes),
+            units::duration_ns(r.wall_ns.median),
+        ));
+    }
+    let scale = rows
+        .iter()
+        .map(|r| r.buffers_peak_bytes.max)
+        .max()
+        .unwrap_or(0);
+    out.push_str(&format!(
+        "\nChunk buffers held over each run's load/mask/write phase (run of median wall time; \
+         time runs left to right, stretched to the width; one scale, █ = {}):\n",
+        units::bytes(scale)
+    ));
+    for r in rows {
+        let peaks = memory::peaks_per_bucket(&r.series, r.pipeline_end_ns, SPARK_WIDTH);
+        out.push_str(&format!(
+            "{:<width$}  |{}| {}\n",
+            r.label,
+            units::spark(&peaks, scale),
+            units::duration_ns(r.pipeline_end_ns)
+        ));
+    }
+    out.push_str(
+        "\nbuffers: bytes in chunk pixel buffers, exact from the task records. max RSS: the \
+         kernel's high-water mark for the run's process (getrusage), which also holds GDAL's \
+         block cache (GDAL_CACHEMAX) and the writer's blocks. RSS growth: max RSS minus RSS \
+         when the run started.\n",
+    );
+    out
+}
