@@ -331,6 +331,8 @@ fn memory_puts_the_schedules_side_by_side_from_runs_in_their_own_processes() {
     let assert = chunkscope()
         .args([
             "memory",
+            "--gdal-cache",
+            "8",
             "--chunks",
             "3,64,64",
             "--threads",
@@ -345,6 +347,7 @@ fn memory_puts_the_schedules_side_by_side_from_runs_in_their_own_processes() {
         .success();
     let v = json_of(&assert.get_output().stdout);
     assert_eq!(v["kind"], "memory");
+    assert_eq!(v["gdal_cache"], "8 MB (--gdal-cache)");
     let rows = v["rows"].as_array().expect("rows");
     let labels: Vec<&str> = rows.iter().map(|r| r["label"].as_str().unwrap()).collect();
     assert_eq!(
