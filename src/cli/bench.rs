@@ -206,9 +206,8 @@ fn profiling_cost(
     let config = pipe.config(mode, args.scene.res, &scene.item)?;
     let (mut on, mut off, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
     let mut label = String::new();
-    for i in 0..pairs {
-        eprint!("\r[{}/{pairs}] profiling on / off", i + 1);
-        // On: a consumer drains the events as the TUI would.
+    let profiled = || -> anyhow::Result<RunReport> {
+        // A consumer drains the events as the TUI would.
         let (sink, rx) = chunkscope::pipeline::EventSink::bounded(4096);
         let drain = std::thread::spawn(move || rx.iter().count());
         let control = RunControl {
@@ -216,14 +215,31 @@ fn profiling_cost(
             cancel: cancel.clone(),
             ..RunControl::default()
         };
-        let with = pipeline::run(scene, &config, &control)?;
+        let report = pipeline::run(scene, &config, &control);
         drop(control);
         let _ = drain.join();
+        Ok(report?)
+    };
+    let unprofiled = || -> anyhow::Result<RunReport> {
         let control = RunControl {
             cancel: cancel.clone(),
             ..RunControl::unprofiled()
         };
-        let without = pipeline::run(scene, &config, &control)?;
+        Ok(pipeline::run(scene, &config, &control)?)
+    };
+    // One unmeasured run first: the first run reads the files from disk.
+    unprofiled()?;
+    for i in 0..pairs {
+        eprint!("\r[{}/{pairs}] profiling on / off", i + 1);
+        // Pairs alternate their order (on-off, off-on, ...) so that whatever the second
+        // run of a pair inherits from the first hits both sides alike.
+        let (with, without) = if i % 2 == 0 {
+            let with = profiled()?;
+            (with, unprofiled()?)
+        } else {
+            let without = unprofiled()?;
+            (profiled()?, without)
+        };
         if with.cancelled || without.cancelled {
             eprintln!("\ncancelled");
             let _ = std::fs::remove_dir_all(&scratch);
@@ -238,6 +254,8 @@ fn profiling_cost(
     let _ = std::fs::remove_dir_all(&scratch);
     ratios.sort_by(f64::total_cmp);
     let ratio = ratios[ratios.len() / 2];
+    // The middle half of the pair ratios: how much of the figure is noise.
+    let (q1, q3) = (ratios[ratios.len() / 4], ratios[(ratios.len() * 3) / 4]);
     let (on_med, off_med) = (
         stats::median(&on).unwrap_or(0),
         stats::median(&off).unwrap_or(0),
@@ -250,6 +268,7 @@ fn profiling_cost(
             "profiled_wall_ns": on,
             "unprofiled_wall_ns": off,
             "median_ratio": ratio,
+            "ratio_quartiles": [q1, q3],
         });
         println!("{}", serde_json::to_string_pretty(&value)?);
     } else {
@@ -260,6 +279,9 @@ fn profiling_cost(
             "  median of pair ratios on/off: {:.4} ({:+.2} %)",
             ratio,
             (ratio - 1.0) * 100.0
+        );
+        println!(
+            "  middle half of the pair ratios: {q1:.4} … {q3:.4} (the noise the median sits in)"
         );
     }
     Ok(ExitCode::SUCCESS)
