@@ -474,3 +474,33 @@ fn overhead_parts_add_up_to_capacity_minus_work_on_a_real_run() {
         assert!(report.utilisation > 0.0);
     }
 }
+
+#[test]
+fn live_samples_reach_the_observer_and_match_the_report() {
+    use chunkscope::profile::sampler::SampleFeed;
+    let scene = small_scene();
+    let dir = tempfile::tempdir().unwrap();
+    let (feed, rx) = SampleFeed::bounded(100_000);
+    let control = RunControl {
+        // Fast enough that even this small run is sampled several times.
+        sample_every: Some(std::time::Duration::from_millis(2)),
+        samples: Some(feed.clone()),
+        ..RunControl::default()
+    };
+    let report = pipeline::run(
+        &scene,
+        &config(
+            chunked("3,128,128", 1, Schedule::Staged),
+            Resolution::R20,
+            &dir.path().join("o.tif"),
+        ),
+        &control,
+    )
+    .unwrap();
+    let live: Vec<_> = rx.try_iter().collect();
+    assert!(!live.is_empty(), "no live sample in {} ns", report.wall_ns);
+    assert_eq!(feed.dropped(), 0);
+    // The observer saw exactly what the report keeps, in the same order.
+    assert_eq!(live, report.cpu.samples);
+    assert!(live.iter().all(|s| s.rss_bytes > 0));
+}

@@ -11,9 +11,11 @@ use chunkscope::catalog::Catalog;
 use chunkscope::chunks::{ChunkPlan, ChunkRequest, PlanSummary, RasterLayout};
 use chunkscope::pipeline::report::Grid;
 use chunkscope::pipeline::{Event, Mode, RunReport, Schedule, Stage};
+use chunkscope::profile::sampler::Sample;
 use chunkscope::raster::RasterInfo;
 
 use super::keys::{self, Action};
+use super::live::{Live, REPEAT_RUNS, Repeat, Replay};
 
 /// Recent tasks kept per worker lane.
 const LANE_LEN: usize = 32;
@@ -125,6 +127,12 @@ pub struct RunView {
     pub ended: bool,
     pub report: Option<RunReport>,
     pub error: Option<String>,
+    /// Samples, task stream, stage progress (see [`Live`]).
+    pub live: Live,
+    /// Playing the finished run back (`p`).
+    pub replay: Option<Replay>,
+    /// Part of a repeat (`R`): carried from run to run until it is complete.
+    pub repeat: Option<Repeat>,
 }
 
 impl RunView {
@@ -168,6 +176,13 @@ pub enum Msg {
     Tick {
         elapsed_ns: u64,
         dropped: u64,
+        samples_dropped: u64,
+    },
+    /// A CPU and memory sample, taken while the run goes on.
+    Sample(Sample),
+    /// Real time passed since the previous frame, while a replay plays.
+    Frame {
+        dt_ns: u64,
     },
     /// Boxed: a report is large next to the other messages.
     RunFinished(Result<Box<RunReport>, String>),
@@ -289,10 +304,24 @@ impl App {
             Msg::Tick {
                 elapsed_ns,
                 dropped,
+                samples_dropped,
             } => {
                 if let Some(r) = self.run.as_mut().filter(|r| !r.finished()) {
                     r.elapsed_ns = elapsed_ns;
                     r.dropped = dropped;
+                    r.live.samples_dropped = samples_dropped;
+                }
+                None
+            }
+            Msg::Sample(sample) => {
+                if let Some(r) = self.run.as_mut().filter(|r| !r.finished()) {
+                    r.live.sample(sample);
+                }
+                None
+            }
+            Msg::Frame { dt_ns } => {
+                if let Some(p) = self.run.as_mut().and_then(|r| r.replay.as_mut()) {
+                    p.advance(dt_ns);
                 }
                 None
             }
@@ -302,9 +331,17 @@ impl App {
                         Ok(report) => {
                             r.elapsed_ns = report.wall_ns;
                             r.dropped = report.events_dropped;
+                            if let Some(rep) = r.repeat.as_mut() {
+                                rep.record(&report);
+                            }
                             r.report = Some(*report);
                         }
-                        Err(e) => r.error = Some(e),
+                        Err(e) => {
+                            if let Some(rep) = r.repeat.as_mut() {
+                                rep.stopped = true;
+                            }
+                            r.error = Some(e);
+                        }
                     }
                     if let Some(e) = r.error.clone() {
                         self.push_log(format!("run failed: {e}"));
@@ -313,7 +350,7 @@ impl App {
                 if self.quit_pending {
                     return Some(Cmd::Quit);
                 }
-                None
+                self.continue_repeat()
             }
             Msg::Log(line) => {
                 self.push_log(line);
@@ -429,20 +466,75 @@ impl App {
     }
 
     fn on_run(&mut self, action: Action) -> Option<Cmd> {
+        let replaying = self.replaying();
         match action {
             Action::Cancel if self.running() => {
                 if let Some(r) = self.run.as_mut() {
                     r.cancelling = true;
+                    if let Some(rep) = r.repeat.as_mut() {
+                        rep.stopped = true;
+                    }
                 }
                 Some(Cmd::Cancel)
+            }
+            Action::Cancel if replaying => {
+                self.run.as_mut()?.replay = None;
+                None
             }
             Action::Cancel => {
                 self.screen = Screen::Setup;
                 None
             }
             Action::Run if !self.running() => self.start_run(),
+            Action::Repeat if !self.running() => {
+                let cmd = self.start_run();
+                if let Some(r) = self.run.as_mut().filter(|_| cmd.is_some()) {
+                    r.repeat = Some(Repeat::new(REPEAT_RUNS));
+                }
+                cmd
+            }
+            Action::Replay => {
+                let r = self.run.as_mut()?;
+                let wall = r.report.as_ref().map(|rep| rep.wall_ns)?;
+                r.replay = match r.replay {
+                    Some(_) => None,
+                    None => Some(Replay::new(wall)),
+                };
+                None
+            }
+            _ if replaying => {
+                let p = self.run.as_mut()?.replay.as_mut()?;
+                match action {
+                    Action::Pause => p.toggle_pause(),
+                    Action::Left => p.scrub(-1),
+                    Action::Right => p.scrub(1),
+                    Action::Faster => p.faster(),
+                    Action::Slower => p.slower(),
+                    _ => {}
+                }
+                None
+            }
             _ => None,
         }
+    }
+
+    /// Whether a finished run is being replayed.
+    pub fn replaying(&self) -> bool {
+        self.run.as_ref().is_some_and(|r| r.replay.is_some())
+    }
+
+    /// After a run of a repeat: the next run, carrying the repeat over.
+    fn continue_repeat(&mut self) -> Option<Cmd> {
+        let r = self.run.as_mut()?;
+        if !r.repeat.as_ref().is_some_and(Repeat::wants_more) {
+            return None;
+        }
+        let repeat = r.repeat.take();
+        let cmd = self.start_run();
+        if let Some(r) = self.run.as_mut() {
+            r.repeat = repeat;
+        }
+        cmd
     }
 
     fn start_run(&mut self) -> Option<Cmd> {
@@ -473,6 +565,7 @@ impl App {
         };
         let item = s.item;
         let n = grid.0 * grid.1 * grid.2;
+        let threads = if s.serial { 1 } else { s.threads };
         self.run = Some(RunView {
             label,
             item: self.catalog.items[item].id.clone(),
@@ -488,6 +581,9 @@ impl App {
             ended: false,
             report: None,
             error: None,
+            live: Live::new(n, threads),
+            replay: None,
+            repeat: None,
         });
         self.screen = Screen::Run;
         Some(Cmd::StartRun { item, mode })
@@ -632,6 +728,7 @@ impl Setup {
 impl RunView {
     /// Folds one engine event into the view.
     pub fn fold(&mut self, ev: Event) {
+        self.live.fold(&ev);
         match ev {
             Event::RunStarted { chunks, threads } => {
                 let n = chunks as usize;

@@ -8,6 +8,7 @@
 
 pub mod app;
 pub mod keys;
+pub mod live;
 pub mod screenshot;
 pub mod session;
 pub mod view;

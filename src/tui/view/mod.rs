@@ -13,6 +13,8 @@
 //! ↑↓/jk move · / filter · ? help · q quit          footer (from the key table)
 //! ```
 
+pub mod cpu;
+pub mod gantt;
 pub mod help;
 pub mod run;
 pub mod scenes;

@@ -1,5 +1,7 @@
-//! The run screen: the chunk map, progress, worker lanes and, when done, the `%%time`
-//! figures from the run report (or the error).
+//! The run screen: status, progress with ETA, the chunk map with a heat colour for done
+//! chunks, the task stream (Gantt), per-stage progress, CPU and memory, the overhead meter
+//! and, when done, the `%%time` figures from the run report (or the error), the spread of a
+//! repeat, and the replay of the finished run. Pure: draws a [`RunView`].
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -8,46 +10,139 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Gauge, Paragraph, Widget, Wrap};
 
 use chunkscope::pipeline::Stage;
-use chunkscope::profile::units;
+use chunkscope::profile::{progress, units};
 
-use super::Theme;
+use super::{Theme, cpu, gantt};
 use crate::tui::app::{App, ChunkState, RunView};
+use crate::tui::live::{chunk_busy, chunk_states_at};
 
-/// ```text
-/// ▶ running · chunked x 2 (3,1024,1024, staged) · S2A_… · 1.23 s · stage mask
-/// [██████████████░░░░░░░░░░░░░ 45/81 tasks ]
-/// ┌ Chunks 1x3x3 ─────────────────┐┌ Workers ─────────────────────────┐
-/// │ █ █ █                         ││ w0 ▸ mask #4    12 tasks  230 ms │
-/// │ m M m                         ││ w1   idle       11 tasks  210 ms │
-/// │ L · ·                         ││   recent: l3 l5 m1 m2 ...        │
-/// │ · queued L load M mask ...    ││                                  │
-/// └───────────────────────────────┘└──────────────────────────────────┘
-/// ┌ %%time ─────────────────────────────────────────────────────────────┐
-/// │ CPU times: user 1.2 s, sys 80 ms, total 1.3 s                       │
-/// │ Wall time: 700 ms                                                   │
-/// └─────────────────────────────────────────────────────────────────────┘
-/// ```
+/// At least this big, the run screen shows every panel side by side.
+pub const WIDE_WIDTH: u16 = 120;
+pub const WIDE_HEIGHT: u16 = 32;
+
+/// Draws the run screen in the layout the area allows.
 pub fn render(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     let Some(r) = &app.run else { return };
-    let summary: Vec<String> = match (&r.report, &r.error) {
-        (Some(rep), _) => rep.time_summary().lines().map(str::to_string).collect(),
-        (None, Some(e)) => vec![format!("✗ run failed: {e}")],
-        _ if r.cancelling => vec!["cancelling after the tasks in flight…".into()],
-        _ => vec!["running… (c or Esc cancels)".into()],
-    };
-    let bottom_h = if r.finished() {
-        (summary.len() as u16 + 2).min(area.height / 2 + 2)
+    if area.width >= WIDE_WIDTH && area.height >= WIDE_HEIGHT {
+        render_wide(r, theme, area, buf);
     } else {
-        3
-    };
-    let [status, gauge, middle, bottom] = Layout::vertical([
+        render_compact(r, theme, area, buf);
+    }
+}
+
+/// Large terminals:
+///
+/// ```text
+/// REPLAY 0.1x — real time 123 ms of 456 ms · chunked x 2 (3,256,256, staged) · DEMO_1 · …
+/// [██████████████████████░░░░░░░░░ 45/81 tasks · ETA ≈ 0.8 s (estimate) ]
+/// ┌ Chunks 1x3x3 ────────┐┌ Task stream · 1 col = 5 ms ──────┐┌ CPU and memory ─────────┐
+/// │ ▂ ▆ █                ││w0 ░░░░▒▒▓▓▓ ░░▒                  ││per core, live           │
+/// │ M m ·                ││w1 ░░░ ▒▒▒▓▓                      ││c0 ██████▌         65 %  │
+/// │ L · ·                ││   0 ns                   450 ms  ││process CPU 98 %         │
+/// │                      ││░ load ▒ mask ▓ write █ finalize  ││▁▃▅█▇▆                   │
+/// │ · queued L load …    │└──────────────────────────────────┘│RSS 120 MiB · peak …     │
+/// │ done by busy time:   │┌ Stages · ETA is an estimate ─────┐└─────────────────────────┘
+/// │ ▂ 12 ms ▄ ▆ █ 40 ms  ││load  ██████████ 9/9  wall 12 ms  │┌ Overhead ───────────────┐
+/// │                      ││mask  ████░░░░░░ 4/9  ETA ≈ 20 ms ││live 12.3 % of capacity  │
+/// └──────────────────────┘└──────────────────────────────────┘└─────────────────────────┘
+/// ┌ %%time ───────────────────────────────────────────────────────────────────────────┐
+/// │ repeat 5/5 · wall median 123 ms ± 4 ms, 118 ms … 131 ms, n = 5                   │
+/// │ CPU times: user 1.2 s, sys 80 ms, total 1.3 s                                     │
+/// │ Wall time: 700 ms                                                                 │
+/// └───────────────────────────────────────────────────────────────────────────────────┘
+/// ```
+fn render_wide(r: &RunView, theme: Theme, area: Rect, buf: &mut Buffer) {
+    let summary = summary_lines(r);
+    let bottom_h = (summary.len() as u16 + 2).min(area.height / 3 + 2);
+    let [status, gauge, main, bottom] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Length(1),
-        Constraint::Min(3),
+        Constraint::Min(8),
         Constraint::Length(bottom_h),
     ])
     .areas(area);
+    render_status(r, theme, status, buf);
+    render_gauge(r, theme, gauge, buf);
+    let [map, centre, right] = Layout::horizontal([
+        Constraint::Percentage(30),
+        Constraint::Percentage(42),
+        Constraint::Percentage(28),
+    ])
+    .areas(main);
+    render_map(r, theme, map, buf);
+    let [stream, stages] =
+        Layout::vertical([Constraint::Min(5), Constraint::Length(6)]).areas(centre);
+    gantt::render(r, theme, stream, buf);
+    render_stages(r, theme, stages, buf);
+    let [meters, overhead] =
+        Layout::vertical([Constraint::Min(8), Constraint::Length(11)]).areas(right);
+    cpu::render(r, theme, meters, buf);
+    render_overhead(r, theme, overhead, buf);
+    render_summary(r, theme, summary, bottom, buf);
+}
 
+/// Small terminals (80x24 and up): the essentials.
+///
+/// ```text
+/// ▶ running · chunked x 2 (3,256,256, staged) · DEMO_1 · 1.23 s · stage mask
+/// [██████████░░░░░░░░░░░ 45/81 tasks · ETA ≈ 0.8 s (estimate)]
+/// load 9/9 · mask 4/9 · write 0/9 · overhead 12.3 % live
+/// ┌ Chunks 1x3x3 ──────┐┌ Task stream · 1 col = 5 ms ────────────┐
+/// │ ▂ ▆ █              ││w0 ░░░░▒▒▓▓▓ ░░▒                        │
+/// │ M m ·              ││w1 ░░░ ▒▒▒▓▓                            │
+/// │ · queued L load …  ││░ load ▒ mask ▓ write █ finalize        │
+/// └────────────────────┘└────────────────────────────────────────┘
+/// CPU c0 65 % c1 33 % · process 98 % ▁▃▅█ · RSS 120 MiB
+/// ┌ %%time ────────────────────────────────────────────────────────┐
+/// │ CPU times: user 1.2 s, sys 80 ms, total 1.3 s                  │
+/// └────────────────────────────────────────────────────────────────┘
+/// ```
+fn render_compact(r: &RunView, theme: Theme, area: Rect, buf: &mut Buffer) {
+    let summary = summary_lines(r);
+    let bottom_h = (summary.len() as u16 + 2).min(area.height / 2 + 1);
+    // Once the run is over the gauge and `%%time` say what the stage line said.
+    let stages_h = u16::from(!r.finished());
+    let [status, gauge, stages, middle, meters, bottom] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Length(stages_h),
+        Constraint::Min(4),
+        Constraint::Length(1),
+        Constraint::Length(bottom_h),
+    ])
+    .areas(area);
+    render_status(r, theme, status, buf);
+    render_gauge(r, theme, gauge, buf);
+    Paragraph::new(stages_line(r, theme)).render(stages, buf);
+    let [map, stream] =
+        Layout::horizontal([Constraint::Percentage(40), Constraint::Percentage(60)]).areas(middle);
+    render_map(r, theme, map, buf);
+    gantt::render(r, theme, stream, buf);
+    Paragraph::new(cpu::line(r, theme, meters.width)).render(meters, buf);
+    render_summary(r, theme, summary, bottom, buf);
+}
+
+/// The replay label, always with the real time scale: `REPLAY 0.1x — real time 123 ms of
+/// 456 ms`.
+pub fn replay_label(r: &RunView) -> Option<String> {
+    let p = r.replay.as_ref()?;
+    Some(format!(
+        "REPLAY {}x — real time {} of {}",
+        p.speed(),
+        units::duration_ns(p.t_ns),
+        units::duration_ns(p.end_ns)
+    ))
+}
+
+fn render_status(r: &RunView, theme: Theme, area: Rect, buf: &mut Buffer) {
+    let mut head = Vec::new();
+    if let Some(label) = replay_label(r) {
+        head.push(Span::styled(label, theme.selected()));
+        if r.replay.is_some_and(|p| p.paused) {
+            head.push(Span::raw(" ‖ paused"));
+        }
+        head.push(Span::raw(" · "));
+    }
     let state = if let Some(rep) = &r.report {
         if rep.cancelled {
             Span::styled("■ cancelled", theme.fg(Color::Yellow))
@@ -61,7 +156,7 @@ pub fn render(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     } else {
         Span::styled("▶ running", theme.fg(Color::Cyan))
     };
-    let mut head = vec![
+    head.extend([
         state,
         Span::raw(" · "),
         Span::styled(r.label.clone(), theme.bold()),
@@ -71,26 +166,237 @@ pub fn render(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
             units::duration_ns(r.elapsed_ns),
             r.stage.map_or("-", Stage::name)
         )),
-    ];
+    ]);
+    if let Some(rep) = &r.repeat {
+        let k = if r.finished() {
+            rep.walls_ns.len()
+        } else {
+            rep.walls_ns.len() + 1
+        };
+        head.push(Span::raw(format!(" · repeat {k}/{}", rep.n)));
+    }
     if r.dropped > 0 {
         head.push(Span::raw(format!(" · {} events dropped", r.dropped)));
     }
-    Paragraph::new(Line::from(head)).render(status, buf);
+    Paragraph::new(Line::from(head)).render(area, buf);
+}
 
+/// Tasks done (load, mask, write) out of all, at the replay time when replaying.
+fn tasks_done(r: &RunView) -> usize {
+    match (&r.report, &r.replay) {
+        (Some(rep), Some(p)) => rep
+            .tasks
+            .iter()
+            .filter(|t| t.stage != Stage::Finalize && t.end_ns <= p.t_ns)
+            .count(),
+        _ => r.tasks_done,
+    }
+}
+
+fn render_gauge(r: &RunView, theme: Theme, area: Rect, buf: &mut Buffer) {
     let total = r.tasks_total().max(1);
-    let done = r.tasks_done.min(total);
+    let done = tasks_done(r).min(total);
+    let mut label = format!("{done}/{total} tasks");
+    if !r.finished() {
+        match progress::eta_ns(r.tasks_done, total, r.live.now_ns) {
+            Some(eta) => {
+                label.push_str(&format!(" · ETA ≈ {} (estimate)", units::duration_ns(eta)))
+            }
+            None => label.push_str(" · ETA: after the first task"),
+        }
+    }
     Gauge::default()
         .ratio(done as f64 / total as f64)
-        .label(format!("{done}/{total} tasks"))
+        .label(label)
         .gauge_style(theme.fg(Color::Green))
         .use_unicode(true)
-        .render(gauge, buf);
+        .render(area, buf);
+}
 
-    let [map, lanes] =
-        Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(middle);
-    render_map(r, theme, map, buf);
-    render_lanes(r, theme, lanes, buf);
+/// Per stage: (stage, done, total, what is left or how long it took).
+fn stage_rows(r: &RunView) -> Vec<(Stage, usize, usize, String)> {
+    let n = r.chunks.len();
+    Stage::ALL
+        .iter()
+        .map(|&s| {
+            let total = if s == Stage::Finalize { 1 } else { n };
+            match (&r.report, &r.replay) {
+                (Some(rep), Some(p)) => {
+                    let done = rep
+                        .tasks
+                        .iter()
+                        .filter(|t| t.stage == s && t.end_ns <= p.t_ns)
+                        .count();
+                    (s, done, total, String::new())
+                }
+                (Some(rep), None) => {
+                    let st = rep.stage(s);
+                    let done = st.map_or(0, |x| x.tasks);
+                    let note = st.map_or(String::new(), |x| {
+                        format!("wall {}", units::duration_ns(x.wall_ns))
+                    });
+                    (s, done, total, note)
+                }
+                (None, _) => {
+                    let done = r.live.stage(s).done;
+                    let note = if done >= total {
+                        "done".to_string()
+                    } else {
+                        r.live.stage_eta_ns(s, total).map_or(String::new(), |e| {
+                            format!("ETA ≈ {}", units::duration_ns(e))
+                        })
+                    };
+                    (s, done, total, note)
+                }
+            }
+        })
+        .collect()
+}
 
+/// ```text
+/// ┌ Stages · ETA is an estimate ──────────┐
+/// │load     ██████████████ 9/9  wall 12 ms│
+/// │mask     █████▌         4/9  ETA ≈ 8 ms│
+/// └───────────────────────────────────────┘
+/// ```
+fn render_stages(r: &RunView, theme: Theme, area: Rect, buf: &mut Buffer) {
+    let title = if r.finished() {
+        " Stages "
+    } else {
+        " Stages · ETA is an estimate "
+    };
+    let block = Block::bordered().title(title);
+    let inner = block.inner(area);
+    block.render(area, buf);
+    let bar_w = (inner.width as usize).saturating_sub(10 + 8 + 18).max(4);
+    for (i, (s, done, total, note)) in stage_rows(r).into_iter().enumerate() {
+        if i as u16 >= inner.height {
+            break;
+        }
+        let (g, st) = gantt::stage_glyph(s, theme);
+        let pct = done as f64 * 100.0 / total.max(1) as f64;
+        let line = Line::from(vec![
+            Span::styled(g, st),
+            Span::raw(format!(" {:<9}", s.name())),
+            Span::styled(cpu::bar(pct, bar_w), st),
+            Span::raw(format!(" {:>6} ", format!("{done}/{total}"))),
+            Span::styled(note, theme.dim()),
+        ]);
+        buf.set_line(inner.x, inner.y + i as u16, &line, inner.width);
+    }
+}
+
+/// `load 9/9 · mask 4/9 · write 0/9 · finalize 0/1 · overhead 12.3 % live` (the stage
+/// glyphs are in the task stream's legend, next to it).
+fn stages_line(r: &RunView, theme: Theme) -> Line<'static> {
+    let mut spans = Vec::new();
+    for (s, done, total, _) in stage_rows(r) {
+        spans.push(Span::raw(format!("{} {done}/{total} · ", s.name())));
+    }
+    let overhead = match &r.report {
+        Some(rep) => format!("overhead {} measured", units::pct(rep.overhead.share)),
+        None => format!("overhead {} live", units::pct(r.live.overhead_share())),
+    };
+    spans.push(Span::styled(overhead, theme.bold()));
+    Line::from(spans)
+}
+
+/// ```text
+/// ┌ Overhead ────────────────────────────┐
+/// │measured 23.4 % of capacity, 120 µs/task│
+/// │handle open  ██▌          12.3 ms      │
+/// │barrier idle █████        24.0 ms      │
+/// └──────────────────────────────────────┘
+/// ```
+fn render_overhead(r: &RunView, theme: Theme, area: Rect, buf: &mut Buffer) {
+    let block = Block::bordered().title(" Overhead: capacity not in stage work ");
+    let inner = block.inner(area);
+    block.render(area, buf);
+    let mut lines = Vec::new();
+    match &r.report {
+        Some(rep) => {
+            let o = &rep.overhead;
+            lines.push(Line::from(vec![
+                Span::styled(format!("measured {}", units::pct(o.share)), theme.bold()),
+                Span::raw(" of capacity"),
+            ]));
+            lines.push(Line::from(Span::styled(
+                format!(
+                    "{} per task · work {} of {} x {}",
+                    units::duration_ns((o.per_task_us * 1e3).round() as u64),
+                    units::duration_ns(o.work_ns),
+                    o.threads,
+                    units::duration_ns(o.window_ns),
+                ),
+                theme.dim(),
+            )));
+            let p = o.parts;
+            let bar_w = (inner.width as usize).saturating_sub(13 + 10).max(3);
+            for (name, ns) in [
+                ("handle open", p.handle_open_ns),
+                ("start-up", p.startup_ns),
+                ("writer wait", p.write_wait_ns),
+                ("barrier idle", p.barrier_idle_ns),
+                ("tail idle", p.tail_idle_ns),
+                ("scheduling", p.scheduling_ns),
+            ] {
+                let pct = ns as f64 * 100.0 / o.total_ns.max(1) as f64;
+                lines.push(Line::from(vec![
+                    Span::raw(format!("{name:<13}")),
+                    Span::styled(cpu::bar(pct, bar_w), theme.fg(Color::Yellow)),
+                    Span::raw(format!(" {:>9}", units::duration_ns(ns))),
+                ]));
+            }
+        }
+        None => {
+            let share = r.live.overhead_share();
+            lines.push(Line::from(vec![
+                Span::styled(format!("live {}", units::pct(share)), theme.bold()),
+                Span::raw(" of capacity so far"),
+            ]));
+            let w = inner.width.saturating_sub(1) as usize;
+            lines.push(Line::from(Span::styled(
+                cpu::bar(share * 100.0, w),
+                theme.fg(Color::Yellow),
+            )));
+            lines.push(Line::from(Span::styled(
+                "1 − busy / (elapsed × threads); the parts are measured when the run ends",
+                theme.dim(),
+            )));
+        }
+    }
+    Paragraph::new(lines)
+        .wrap(Wrap { trim: false })
+        .render(inner, buf);
+}
+
+/// The repeat's lines (progress, the engine's spread, its warnings) and the `%%time`
+/// lines, or the error, or a hint while running.
+fn summary_lines(r: &RunView) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(rep) = &r.repeat {
+        match &rep.timing {
+            Some(t) => out.push(format!(
+                "repeat {}/{}{} · wall {}",
+                rep.walls_ns.len(),
+                rep.n,
+                if rep.stopped { " (stopped)" } else { "" },
+                units::spread(t.median_ns, t.stdev_ns, t.min_ns, t.max_ns, t.n)
+            )),
+            None => out.push(format!("repeat: run 1 of {}…", rep.n)),
+        }
+        out.extend(rep.warnings.iter().map(|w| format!("⚠ {w}")));
+    }
+    match (&r.report, &r.error) {
+        (Some(rep), _) => out.extend(rep.time_summary().lines().map(str::to_string)),
+        (None, Some(e)) => out.push(format!("✗ run failed: {e}")),
+        _ if r.cancelling => out.push("cancelling after the tasks in flight…".into()),
+        _ => out.push("running… (c or Esc cancels)".into()),
+    }
+    out
+}
+
+fn render_summary(r: &RunView, theme: Theme, summary: Vec<String>, area: Rect, buf: &mut Buffer) {
     let style = if r.error.is_some() {
         theme.fg(Color::Red)
     } else {
@@ -109,10 +415,11 @@ pub fn render(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     )
     .wrap(Wrap { trim: false })
     .block(Block::bordered().title(title))
-    .render(bottom, buf);
+    .render(area, buf);
 }
 
-/// Glyph and colour of a chunk state; the glyph alone tells the state.
+/// Glyph and colour of a chunk state; the glyph alone tells the state. A chunk done with
+/// all stages is drawn with [`heat_glyph`] instead.
 pub fn chunk_glyph(s: ChunkState, theme: Theme) -> (&'static str, Style) {
     match s {
         ChunkState::Queued => ("·", theme.dim()),
@@ -126,6 +433,64 @@ pub fn chunk_glyph(s: ChunkState, theme: Theme) -> (&'static str, Style) {
     }
 }
 
+/// Heat of a done chunk, level 0 (fastest) to 3 (slowest): taller glyph, warmer colour.
+pub fn heat_glyph(level: usize, theme: Theme) -> (&'static str, Style) {
+    match level {
+        0 => ("▂", theme.fg(Color::Blue)),
+        1 => ("▄", theme.fg(Color::Cyan)),
+        2 => ("▆", theme.fg(Color::Yellow)),
+        _ => ("█", theme.fg(Color::Red)),
+    }
+}
+
+/// Level of `ns` within `min..=max`, in four steps.
+pub fn heat_level(ns: u64, min: u64, max: u64) -> usize {
+    if max <= min {
+        return 3;
+    }
+    (((ns.saturating_sub(min)) as f64 / (max - min) as f64) * 3.0).round() as usize
+}
+
+/// What the chunk map shows: each chunk's state and busy time. Live from the events;
+/// after the run from the report's task records (complete even if events were dropped;
+/// failures from the events); in a replay, at the replay time.
+pub fn map_view(r: &RunView) -> (Vec<ChunkState>, Vec<u64>) {
+    let n = r.chunks.len();
+    match &r.report {
+        Some(rep) => {
+            let t = r.replay.map_or(u64::MAX, |p| p.t_ns);
+            let mut states = chunk_states_at(&rep.tasks, n, t);
+            if r.replay.is_none() {
+                for (s, live) in states.iter_mut().zip(&r.chunks) {
+                    if matches!(live, ChunkState::Failed(_)) {
+                        *s = *live;
+                    }
+                }
+            }
+            (states, chunk_busy(&rep.tasks, n))
+        }
+        None => (r.chunks.clone(), r.live.chunk_busy_ns.clone()),
+    }
+}
+
+/// Legend items packed into lines of `width`.
+fn pack(items: Vec<Vec<Span<'static>>>, width: usize) -> Vec<Line<'static>> {
+    let mut lines: Vec<Vec<Span>> = vec![Vec::new()];
+    let mut used = 0;
+    for item in items {
+        let w: usize = item.iter().map(|s| s.content.chars().count()).sum();
+        if used > 0 && used + w > width {
+            lines.push(Vec::new());
+            used = 0;
+        }
+        used += w;
+        if let Some(last) = lines.last_mut() {
+            last.extend(item);
+        }
+    }
+    lines.into_iter().map(Line::from).collect()
+}
+
 fn render_map(r: &RunView, theme: Theme, area: Rect, buf: &mut Buffer) {
     let (nb, nr, nc) = r.grid;
     let block = Block::bordered().title(format!(" Chunks {nb}x{nr}x{nc} "));
@@ -134,78 +499,102 @@ fn render_map(r: &RunView, theme: Theme, area: Rect, buf: &mut Buffer) {
     if inner.height < 2 || inner.width < 2 {
         return;
     }
-    let cell = if nc * 2 <= inner.width as usize { 2 } else { 1 };
-    let cols = nc.min(inner.width as usize / cell).max(1);
-    let rows_avail = inner.height as usize - 1;
-    let map_rows = nb * nr;
-    let shown_rows = map_rows.min(rows_avail);
-    for row in 0..shown_rows {
-        for c in 0..cols {
-            let i = row * nc + c;
-            let Some(&state) = r.chunks.get(i) else { break };
-            let (g, st) = chunk_glyph(state, theme);
-            buf.set_string(inner.x + (c * cell) as u16, inner.y + row as u16, g, st);
-        }
-    }
-    let hidden = r.chunks.len().saturating_sub(shown_rows * nc)
-        + if cols < nc {
-            shown_rows * (nc - cols)
-        } else {
-            0
-        };
-    let mut legend = vec![];
+    let (states, busy) = map_view(r);
+    let done = |s: &ChunkState| *s == ChunkState::Done(Stage::Write);
+    let done_busy: Vec<u64> = states
+        .iter()
+        .zip(&busy)
+        .filter(|(s, _)| done(s))
+        .map(|(_, &b)| b)
+        .collect();
+    let range = done_busy
+        .iter()
+        .min()
+        .copied()
+        .zip(done_busy.iter().max().copied());
+
+    let mut items: Vec<Vec<Span>> = Vec::new();
     for (s, label) in [
         (ChunkState::Queued, "queued"),
         (ChunkState::Running(Stage::Load), "load"),
         (ChunkState::Running(Stage::Mask), "mask"),
         (ChunkState::Running(Stage::Write), "write"),
-        (ChunkState::Done(Stage::Write), "done"),
         (ChunkState::Failed(Stage::Load), "failed"),
     ] {
         let (g, st) = chunk_glyph(s, theme);
-        legend.push(Span::styled(g, st));
-        legend.push(Span::raw(format!(" {label} ")));
+        items.push(vec![Span::styled(g, st), Span::raw(format!(" {label} "))]);
+    }
+    items.push(vec![
+        Span::styled("l m", theme.dim()),
+        Span::raw(" stage done "),
+    ]);
+    let mut heat = vec![Span::raw("heat ")];
+    match range {
+        Some((lo, hi)) => {
+            let (g0, s0) = heat_glyph(0, theme);
+            heat.push(Span::styled(g0, s0));
+            heat.push(Span::raw(format!(" {} ", units::duration_ns(lo))));
+            for l in 1..3 {
+                let (g, st) = heat_glyph(l, theme);
+                heat.push(Span::styled(g, st));
+            }
+            let (g3, s3) = heat_glyph(3, theme);
+            heat.push(Span::raw(" "));
+            heat.push(Span::styled(g3, s3));
+            heat.push(Span::raw(format!(" {}", units::duration_ns(hi))));
+        }
+        None => heat.push(Span::styled("when chunks are done", theme.dim())),
+    }
+    heat.push(Span::raw(" "));
+    // The chunks first, the legend in the rows left: while running the states' legend
+    // leads, once done the heat's.
+    let states_legend = pack(items, inner.width as usize);
+    let heat_legend = pack(
+        vec![heat, vec![Span::raw("= busy time of a done chunk")]],
+        inner.width as usize,
+    );
+    let legend: Vec<Line> = if r.finished() {
+        heat_legend.into_iter().chain(states_legend).collect()
+    } else {
+        states_legend.into_iter().chain(heat_legend).collect()
+    };
+    let map_rows = (nb * nr).min(inner.height as usize) as u16;
+    let legend_h = (legend.len() as u16)
+        .min(inner.height - map_rows)
+        .max(u16::from(inner.height > 2));
+
+    let cell = if nc * 2 <= inner.width as usize { 2 } else { 1 };
+    let cols = nc.min(inner.width as usize / cell).max(1);
+    let rows_avail = (inner.height - legend_h) as usize;
+    let shown_rows = (nb * nr).min(rows_avail);
+    for row in 0..shown_rows {
+        for c in 0..cols {
+            let i = row * nc + c;
+            let Some(&state) = states.get(i) else { break };
+            let (g, st) = match (done(&state), range) {
+                (true, Some((lo, hi))) => {
+                    heat_glyph(heat_level(busy.get(i).copied().unwrap_or(0), lo, hi), theme)
+                }
+                _ => chunk_glyph(state, theme),
+            };
+            buf.set_string(inner.x + (c * cell) as u16, inner.y + row as u16, g, st);
+        }
+    }
+    let hidden = states.len().saturating_sub(shown_rows * nc)
+        + if cols < nc {
+            shown_rows * (nc - cols)
+        } else {
+            0
+        };
+    for (i, line) in legend.iter().take(legend_h as usize).enumerate() {
+        let y = inner.bottom() - legend_h + i as u16;
+        buf.set_line(inner.x, y, line, inner.width);
     }
     if hidden > 0 {
-        legend.push(Span::raw(format!("(+{hidden} not shown)")));
+        let note = format!("+{hidden} not shown");
+        let x = inner.right().saturating_sub(note.chars().count() as u16);
+        buf.set_string(x, inner.y, note, theme.dim());
     }
-    buf.set_line(
-        inner.x,
-        inner.y + inner.height - 1,
-        &Line::from(legend),
-        inner.width,
-    );
-}
-
-fn render_lanes(r: &RunView, theme: Theme, area: Rect, buf: &mut Buffer) {
-    let mut lines = Vec::new();
-    for (w, lane) in r.lanes.iter().enumerate() {
-        let now = match lane.current {
-            Some((chunk, stage)) => format!("▸ {} #{chunk}", stage.name()),
-            None => "  idle".to_string(),
-        };
-        lines.push(Line::from(format!(
-            "w{w:<2} {now:<13}{:>4} tasks {:>8} busy",
-            lane.tasks,
-            units::duration_ns(lane.busy_ns)
-        )));
-        let recent: Vec<Span> = lane
-            .recent
-            .iter()
-            .rev()
-            .take(12)
-            .map(|(chunk, stage, _)| {
-                let (g, st) = chunk_glyph(ChunkState::Running(*stage), theme);
-                Span::styled(format!("{g}{chunk} "), st)
-            })
-            .collect();
-        let mut line = vec![Span::styled("    recent ", theme.dim())];
-        line.extend(recent);
-        lines.push(Line::from(line));
-    }
-    Paragraph::new(lines)
-        .block(Block::bordered().title(" Workers "))
-        .render(area, buf);
 }
 
 #[cfg(test)]
@@ -214,6 +603,9 @@ mod tests {
     use ratatui::backend::TestBackend;
 
     use chunkscope::pipeline::{Event, Stage, TaskRecord};
+    use chunkscope::profile::sampler::Sample;
+
+    use super::super::cpu::meters;
 
     use crate::tui::app::{Cmd, Msg, Screen};
     use crate::tui::view::{buffer_text, fixtures, render};
@@ -253,11 +645,90 @@ mod tests {
             let text = buffer_text(term.backend().buffer());
             assert!(text.contains("chunked x 2 (3,2048,2048, staged)"), "{text}");
             assert!(text.contains("1/27 tasks"), "{text}");
-            assert!(text.contains("▸ load #0"), "{text}");
             assert!(text.contains("L l ·"), "{text}");
             assert!(text.contains("running"), "{text}");
-            assert!(text.contains("Workers"), "{text}");
+            assert!(text.contains("Task stream"), "{text}");
+            // Both lanes: w1's finished load, w0's load still running, drawn as load cells.
+            let lane = |w: &str| {
+                text.lines()
+                    .find_map(|l| l.split_once(&format!("│{w} ")).map(|(_, r)| r.to_string()))
+                    .unwrap_or_else(|| panic!("no lane {w}:\n{text}"))
+            };
+            assert!(lane("w0").contains('░'), "{text}");
+            assert!(lane("w1").contains('░'), "{text}");
+            assert!(text.contains("ETA ≈"), "{text}");
+            assert!(text.contains("(estimate)"), "{text}");
+            assert!(text.contains("1/9"), "{text}");
+            assert!(text.contains("0/9"), "{text}");
         }
+    }
+
+    fn sample(t_ns: u64, cores: Vec<f32>, cpu: f32, rss: u64) -> Sample {
+        Sample {
+            t_ns,
+            per_core_pct: cores,
+            process_cpu_pct: cpu,
+            rss_bytes: rss,
+        }
+    }
+
+    fn draw(app: &crate::tui::app::App, w: u16, h: u16) -> String {
+        let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
+        term.draw(|f| render(app, f.area(), f.buffer_mut()))
+            .unwrap();
+        let text = buffer_text(term.backend().buffer());
+        if std::env::var_os("CHUNKSCOPE_DUMP_SCREENS").is_some() {
+            eprintln!("{text}");
+        }
+        text
+    }
+
+    #[test]
+    fn live_samples_feed_the_cpu_bars_and_sparklines() {
+        let mut app = fixtures::setup_app();
+        app.update(Msg::Key(crossterm::event::KeyCode::Char('r').into()));
+        let r = app.run.as_ref().unwrap();
+        let m = meters(r, 80);
+        assert!(m.cpu_pct.is_empty() && m.rss.is_empty());
+        app.update(Msg::Sample(sample(
+            100_000_000,
+            vec![10.0, 20.0],
+            30.0,
+            1 << 20,
+        )));
+        app.update(Msg::Sample(sample(200_000_000, vec![], 150.0, 3 << 20)));
+        app.update(Msg::Sample(sample(
+            300_000_000,
+            vec![65.0, 33.0],
+            98.4,
+            2 << 20,
+        )));
+        let r = app.run.as_ref().unwrap();
+        let m = meters(r, 80);
+        assert_eq!(m.cpu_pct, vec![30, 150, 98]);
+        assert_eq!(m.rss, vec![1 << 20, 3 << 20, 2 << 20]);
+        assert_eq!(m.cores_pct, vec![65.0, 33.0]);
+        assert_eq!(m.rss_peak, 3 << 20);
+        assert_eq!(
+            meters(r, 2).cpu_pct,
+            vec![150, 98],
+            "the latest samples fit"
+        );
+        assert_eq!(r.live.now_ns, 300_000_000, "samples move the run clock on");
+
+        let text = draw(&app, 160, 48);
+        assert!(text.contains("CPU and memory"), "{text}");
+        assert!(text.contains("per core, live"), "{text}");
+        assert!(text.contains("c0"), "{text}");
+        assert!(text.contains("65 %"), "{text}");
+        assert!(text.contains("33 %"), "{text}");
+        assert!(text.contains("process CPU 98 %"), "{text}");
+        assert!(text.contains("RSS 2.00 MiB · peak 3.00 MiB"), "{text}");
+        assert!(text.contains("live 100.0 % of capacity"), "{text}");
+        let text = draw(&app, 80, 24);
+        assert!(text.contains("CPU c0 65 % c1 33 %"), "{text}");
+        assert!(text.contains("RSS 2.00 MiB"), "{text}");
+        assert!(text.contains("overhead 100.0 % live"), "{text}");
     }
 
     #[test]
