@@ -460,6 +460,7 @@ impl App {
             Action::Schedule => s.toggle_schedule(),
             Action::Serial => s.serial = !s.serial,
             Action::Run => return self.start_run(),
+            Action::Repeat => return self.start_repeat(),
             _ => {}
         }
         None
@@ -486,13 +487,7 @@ impl App {
                 None
             }
             Action::Run if !self.running() => self.start_run(),
-            Action::Repeat if !self.running() => {
-                let cmd = self.start_run();
-                if let Some(r) = self.run.as_mut().filter(|_| cmd.is_some()) {
-                    r.repeat = Some(Repeat::new(REPEAT_RUNS));
-                }
-                cmd
-            }
+            Action::Repeat if !self.running() => self.start_repeat(),
             Action::Replay => {
                 let r = self.run.as_mut()?;
                 let wall = r.report.as_ref().map(|rep| rep.wall_ns)?;
@@ -516,6 +511,15 @@ impl App {
             }
             _ => None,
         }
+    }
+
+    /// Starts the first run of a repeat ([`REPEAT_RUNS`] runs of the current setup).
+    fn start_repeat(&mut self) -> Option<Cmd> {
+        let cmd = self.start_run();
+        if let Some(r) = self.run.as_mut().filter(|_| cmd.is_some()) {
+            r.repeat = Some(Repeat::new(REPEAT_RUNS));
+        }
+        cmd
     }
 
     /// Whether a finished run is being replayed.

@@ -197,6 +197,14 @@ pub const BINDINGS: &[Binding] = &[
         matches: |k| is_char(k, 'r') || k.code == KeyCode::Enter,
     },
     Binding {
+        keys: "R",
+        hint: "repeat",
+        help: "run these settings 5 times and show the spread of wall time",
+        action: Action::Repeat,
+        scope: Scope::On(Screen::Setup),
+        matches: |k| is_char(k, 'R'),
+    },
+    Binding {
         keys: "Esc",
         hint: "scenes",
         help: "back to the scenes",

@@ -214,7 +214,14 @@ pub fn render(r: &RunView, theme: Theme, area: Rect, buf: &mut Buffer) {
         .map_or("-".to_string(), |p| format!("{p:.0} %"));
     Paragraph::new(Line::from(vec![
         Span::raw(format!("process CPU {cpu_now} ")),
-        Span::styled(format!("(100 % = one core of {})", m.cores), theme.dim()),
+        Span::styled(
+            if m.cores_pct.is_empty() {
+                "(100 % = one core)".to_string()
+            } else {
+                format!("(100 % = one core of {})", m.cores)
+            },
+            theme.dim(),
+        ),
     ]))
     .render(cpu_label, buf);
     Sparkline::default()

@@ -36,9 +36,9 @@ pub fn render(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
 /// REPLAY 0.1x — real time 123 ms of 456 ms · chunked x 2 (3,256,256, staged) · DEMO_1 · …
 /// [██████████████████████░░░░░░░░░ 45/81 tasks · ETA ≈ 0.8 s (estimate) ]
 /// ┌ Chunks 1x3x3 ────────┐┌ Task stream · 1 col = 5 ms ──────┐┌ CPU and memory ─────────┐
-/// │ ▂ ▆ █                ││w0 ░░░░▒▒▓▓▓ ░░▒                  ││per core, live           │
-/// │ M m ·                ││w1 ░░░ ▒▒▒▓▓                      ││c0 ██████▌         65 %  │
-/// │ L · ·                ││   0 ns                   450 ms  ││process CPU 98 %         │
+/// │▂▂▂ ▆▆▆ ███           ││w0 ░░░░▒▒▓▓▓ ░░▒                  ││per core, live           │
+/// │MMM mmm ···           ││w1 ░░░ ▒▒▒▓▓                      ││c0 ██████▌         65 %  │
+/// │LLL ··· ···           ││   0 ns                   450 ms  ││process CPU 98 %         │
 /// │                      ││░ load ▒ mask ▓ write █ finalize  ││▁▃▅█▇▆                   │
 /// │ · queued L load …    │└──────────────────────────────────┘│RSS 120 MiB · peak …     │
 /// │ done by busy time:   │┌ Stages · ETA is an estimate ─────┐└─────────────────────────┘
@@ -88,8 +88,8 @@ fn render_wide(r: &RunView, theme: Theme, area: Rect, buf: &mut Buffer) {
 /// [██████████░░░░░░░░░░░ 45/81 tasks · ETA ≈ 0.8 s (estimate)]
 /// load 9/9 · mask 4/9 · write 0/9 · overhead 12.3 % live
 /// ┌ Chunks 1x3x3 ──────┐┌ Task stream · 1 col = 5 ms ────────────┐
-/// │ ▂ ▆ █              ││w0 ░░░░▒▒▓▓▓ ░░▒                        │
-/// │ M m ·              ││w1 ░░░ ▒▒▒▓▓                            │
+/// │▂▂▂ ▆▆▆ ███         ││w0 ░░░░▒▒▓▓▓ ░░▒                        │
+/// │MMM mmm ···         ││w1 ░░░ ▒▒▒▓▓                            │
 /// │ · queued L load …  ││░ load ▒ mask ▓ write █ finalize        │
 /// └────────────────────┘└────────────────────────────────────────┘
 /// CPU c0 65 % c1 33 % · process 98 % ▁▃▅█ · RSS 120 MiB
@@ -99,7 +99,8 @@ fn render_wide(r: &RunView, theme: Theme, area: Rect, buf: &mut Buffer) {
 /// ```
 fn render_compact(r: &RunView, theme: Theme, area: Rect, buf: &mut Buffer) {
     let summary = summary_lines(r);
-    let bottom_h = (summary.len() as u16 + 2).min(area.height / 2 + 1);
+    // The chunk map and the task stream keep at least 9 rows.
+    let bottom_h = (summary.len() as u16 + 2).min(area.height.saturating_sub(13).max(3));
     // Once the run is over the gauge and `%%time` say what the stage line said.
     let stages_h = u16::from(!r.finished());
     let [status, gauge, stages, middle, meters, bottom] = Layout::vertical([
@@ -199,6 +200,9 @@ fn render_gauge(r: &RunView, theme: Theme, area: Rect, buf: &mut Buffer) {
     let mut label = format!("{done}/{total} tasks");
     if !r.finished() {
         match progress::eta_ns(r.tasks_done, total, r.live.now_ns) {
+            _ if r.tasks_done >= total && !r.cancelling => {
+                label.push_str(" · finalize: copying into the COG")
+            }
             Some(eta) => {
                 label.push_str(&format!(" · ETA ≈ {} (estimate)", units::duration_ns(eta)))
             }
@@ -388,7 +392,15 @@ fn summary_lines(r: &RunView) -> Vec<String> {
         out.extend(rep.warnings.iter().map(|w| format!("⚠ {w}")));
     }
     match (&r.report, &r.error) {
-        (Some(rep), _) => out.extend(rep.time_summary().lines().map(str::to_string)),
+        (Some(rep), _) => {
+            // The `%%time` lines before the per-stage ones (indented), which a small
+            // terminal may cut.
+            let text = rep.time_summary();
+            let mut lines = text.lines();
+            out.extend(lines.next().map(str::to_string));
+            let (stages, rest): (Vec<&str>, Vec<&str>) = lines.partition(|l| l.starts_with("  "));
+            out.extend(rest.into_iter().chain(stages).map(str::to_string));
+        }
         (None, Some(e)) => out.push(format!("✗ run failed: {e}")),
         _ if r.cancelling => out.push("cancelling after the tasks in flight…".into()),
         _ => out.push("running… (c or Esc cancels)".into()),
@@ -443,12 +455,16 @@ pub fn heat_glyph(level: usize, theme: Theme) -> (&'static str, Style) {
     }
 }
 
-/// Level of `ns` within `min..=max`, in four steps.
+/// Level of `ns` within `min..=max`, in four steps on a log scale: chunk times are skewed
+/// (a few cold first loads are many times the rest), and on a linear scale everything but
+/// them would read "fast".
 pub fn heat_level(ns: u64, min: u64, max: u64) -> usize {
     if max <= min {
         return 3;
     }
-    (((ns.saturating_sub(min)) as f64 / (max - min) as f64) * 3.0).round() as usize
+    let (lo, hi) = ((min.max(1) as f64).ln(), (max.max(1) as f64).ln());
+    let x = (ns.clamp(min, max).max(1) as f64).ln();
+    (((x - lo) / (hi - lo)) * 3.0).round().clamp(0.0, 3.0) as usize
 }
 
 /// What the chunk map shows: each chunk's state and busy time. Live from the events;
@@ -493,10 +509,10 @@ fn pack(items: Vec<Vec<Span<'static>>>, width: usize) -> Vec<Line<'static>> {
 
 fn render_map(r: &RunView, theme: Theme, area: Rect, buf: &mut Buffer) {
     let (nb, nr, nc) = r.grid;
-    let block = Block::bordered().title(format!(" Chunks {nb}x{nr}x{nc} "));
-    let inner = block.inner(area);
-    block.render(area, buf);
+    let title = format!(" Chunks {nb}x{nr}x{nc} ");
+    let inner = Block::bordered().inner(area);
     if inner.height < 2 || inner.width < 2 {
+        Block::bordered().title(title).render(area, buf);
         return;
     }
     let (states, busy) = map_view(r);
@@ -550,7 +566,10 @@ fn render_map(r: &RunView, theme: Theme, area: Rect, buf: &mut Buffer) {
     // leads, once done the heat's.
     let states_legend = pack(items, inner.width as usize);
     let heat_legend = pack(
-        vec![heat, vec![Span::raw("= busy time of a done chunk")]],
+        vec![
+            heat,
+            vec![Span::raw("= busy time of a done chunk, log scale")],
+        ],
         inner.width as usize,
     );
     let legend: Vec<Line> = if r.finished() {
@@ -563,10 +582,14 @@ fn render_map(r: &RunView, theme: Theme, area: Rect, buf: &mut Buffer) {
         .min(inner.height - map_rows)
         .max(u16::from(inner.height > 2));
 
-    let cell = if nc * 2 <= inner.width as usize { 2 } else { 1 };
+    // Cells grow with the room there is (up to 4 wide and 3 high, a gap between), so a
+    // big terminal shows a big map; the glyph fills the cell.
+    let cell = (inner.width as usize / nc.max(1)).clamp(1, 4);
     let cols = nc.min(inner.width as usize / cell).max(1);
     let rows_avail = (inner.height - legend_h) as usize;
-    let shown_rows = (nb * nr).min(rows_avail);
+    let map_rows = nb * nr;
+    let cell_h = (rows_avail / map_rows.max(1)).clamp(1, 3);
+    let shown_rows = map_rows.min(rows_avail / cell_h);
     for row in 0..shown_rows {
         for c in 0..cols {
             let i = row * nc + c;
@@ -577,7 +600,11 @@ fn render_map(r: &RunView, theme: Theme, area: Rect, buf: &mut Buffer) {
                 }
                 _ => chunk_glyph(state, theme),
             };
-            buf.set_string(inner.x + (c * cell) as u16, inner.y + row as u16, g, st);
+            let text = g.repeat((cell - 1).max(1));
+            for dy in 0..cell_h {
+                let y = inner.y + (row * cell_h + dy) as u16;
+                buf.set_string(inner.x + (c * cell) as u16, y, &text, st);
+            }
         }
     }
     let hidden = states.len().saturating_sub(shown_rows * nc)
@@ -590,11 +617,13 @@ fn render_map(r: &RunView, theme: Theme, area: Rect, buf: &mut Buffer) {
         let y = inner.bottom() - legend_h + i as u16;
         buf.set_line(inner.x, y, line, inner.width);
     }
-    if hidden > 0 {
-        let note = format!("+{hidden} not shown");
-        let x = inner.right().saturating_sub(note.chars().count() as u16);
-        buf.set_string(x, inner.y, note, theme.dim());
-    }
+    // The block goes on last: its title says how many chunks did not fit.
+    let title = if hidden > 0 {
+        format!("{title}· +{hidden} hidden ")
+    } else {
+        title
+    };
+    Block::bordered().title(title).render(area, buf);
 }
 
 #[cfg(test)]
@@ -645,7 +674,8 @@ mod tests {
             let text = buffer_text(term.backend().buffer());
             assert!(text.contains("chunked x 2 (3,2048,2048, staged)"), "{text}");
             assert!(text.contains("1/27 tasks"), "{text}");
-            assert!(text.contains("L l ·"), "{text}");
+            // Cells fill the room: three glyphs and a gap each at both sizes.
+            assert!(text.contains("LLL lll ···"), "{text}");
             assert!(text.contains("running"), "{text}");
             assert!(text.contains("Task stream"), "{text}");
             // Both lanes: w1's finished load, w0's load still running, drawn as load cells.
@@ -661,6 +691,20 @@ mod tests {
             assert!(text.contains("1/9"), "{text}");
             assert!(text.contains("0/9"), "{text}");
         }
+    }
+
+    #[test]
+    fn heat_levels_spread_on_a_log_scale() {
+        use super::heat_level;
+        assert_eq!(heat_level(10, 10, 10_000), 0);
+        assert_eq!(heat_level(100, 10, 10_000), 1);
+        assert_eq!(heat_level(1_000, 10, 10_000), 2);
+        assert_eq!(heat_level(10_000, 10, 10_000), 3);
+        assert_eq!(
+            heat_level(5, 5, 5),
+            3,
+            "one duration: all the same, the top"
+        );
     }
 
     fn sample(t_ns: u64, cores: Vec<f32>, cpu: f32, rss: u64) -> Sample {
