@@ -140,7 +140,7 @@ fn core_colour(pct: f32) -> Color {
 /// │per core, live                        │
 /// │c0  ██████████▌          65 %         │
 /// │c1  █████▎               33 %         │
-/// │process CPU 98 % (100 % = one core of 2)│
+/// │process CPU 98 % (max 200 %)           │
 /// │▁▂▃▅▆▇█▇▆▅▃▂                           │
 /// │RSS 120 MiB · peak 130 MiB            │
 /// │▂▂▃▃▄▅▅▆▆▆▆▆                           │
@@ -216,9 +216,9 @@ pub fn render(r: &RunView, theme: Theme, area: Rect, buf: &mut Buffer) {
         Span::raw(format!("process CPU {cpu_now} ")),
         Span::styled(
             if m.cores_pct.is_empty() {
-                "(100 % = one core)".to_string()
+                "(100 % = 1 core)".to_string()
             } else {
-                format!("(100 % = one core of {})", m.cores)
+                format!("(max {} %)", 100 * m.cores)
             },
             theme.dim(),
         ),

@@ -546,6 +546,12 @@ fn render_map(r: &RunView, theme: Theme, area: Rect, buf: &mut Buffer) {
     ]);
     let mut heat = vec![Span::raw("heat ")];
     match range {
+        // One duration (or one done chunk): one level, the top one (see `heat_level`).
+        Some((lo, hi)) if lo == hi => {
+            let (g3, s3) = heat_glyph(3, theme);
+            heat.push(Span::styled(g3, s3));
+            heat.push(Span::raw(format!(" {}", units::duration_ns(hi))));
+        }
         Some((lo, hi)) => {
             let (g0, s0) = heat_glyph(0, theme);
             heat.push(Span::styled(g0, s0));
@@ -582,13 +588,13 @@ fn render_map(r: &RunView, theme: Theme, area: Rect, buf: &mut Buffer) {
         .min(inner.height - map_rows)
         .max(u16::from(inner.height > 2));
 
-    // Cells grow with the room there is (up to 4 wide and 3 high, a gap between), so a
+    // Cells grow with the room there is (up to 8 wide and 4 high, a gap between), so a
     // big terminal shows a big map; the glyph fills the cell.
-    let cell = (inner.width as usize / nc.max(1)).clamp(1, 4);
+    let cell = (inner.width as usize / nc.max(1)).clamp(1, 8);
     let cols = nc.min(inner.width as usize / cell).max(1);
     let rows_avail = (inner.height - legend_h) as usize;
     let map_rows = nb * nr;
-    let cell_h = (rows_avail / map_rows.max(1)).clamp(1, 3);
+    let cell_h = (rows_avail / map_rows.max(1)).clamp(1, 4);
     let shown_rows = map_rows.min(rows_avail / cell_h);
     for row in 0..shown_rows {
         for c in 0..cols {
@@ -674,8 +680,8 @@ mod tests {
             let text = buffer_text(term.backend().buffer());
             assert!(text.contains("chunked x 2 (3,2048,2048, staged)"), "{text}");
             assert!(text.contains("1/27 tasks"), "{text}");
-            // Cells fill the room: three glyphs and a gap each at both sizes.
-            assert!(text.contains("LLL lll ···"), "{text}");
+            // Cells fill the room: seven glyphs and a gap each at both sizes.
+            assert!(text.contains("LLLLLLL lllllll ·······"), "{text}");
             assert!(text.contains("running"), "{text}");
             assert!(text.contains("Task stream"), "{text}");
             // Both lanes: w1's finished load, w0's load still running, drawn as load cells.
@@ -690,6 +696,44 @@ mod tests {
             assert!(text.contains("(estimate)"), "{text}");
             assert!(text.contains("1/9"), "{text}");
             assert!(text.contains("0/9"), "{text}");
+        }
+    }
+
+    #[test]
+    fn no_color_run_screen_draws_no_colour() {
+        let mut app = fixtures::setup_app();
+        app.color = false;
+        app.update(Msg::Key(crossterm::event::KeyCode::Char('r').into()));
+        app.update(Msg::Engine(Event::TaskFinished(TaskRecord {
+            chunk: 1,
+            stage: Stage::Write,
+            worker: 1,
+            start_ns: 0,
+            end_ns: 5_000_000,
+            bytes: 100,
+            wait_ns: 0,
+        })));
+        app.update(Msg::Sample(sample(
+            100_000_000,
+            vec![10.0, 90.0],
+            30.0,
+            1 << 20,
+        )));
+        for (w, h) in [(80, 24), (160, 48)] {
+            let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
+            term.draw(|f| render(&app, f.area(), f.buffer_mut()))
+                .unwrap();
+            let buf = term.backend().buffer();
+            assert!(
+                buf.content()
+                    .iter()
+                    .all(|c| c.fg == ratatui::style::Color::Reset
+                        && c.bg == ratatui::style::Color::Reset)
+            );
+            // The glyphs still tell the states and stages apart.
+            let text = buffer_text(buf);
+            assert!(text.contains("▓ write"), "{text}");
+            assert!(text.contains("heat █ 5.00 ms"), "{text}");
         }
     }
 
