@@ -531,6 +531,15 @@ mod tests {
         let text = screen_at(&s, 160, 48);
         assert!(text.contains(&line), "{line}\n{text}");
         assert!(text.contains("repeat 5/5"), "{text}");
+        // One `%%time` line per finished run: the first one and the five repeats.
+        assert_eq!(s.app.history.len(), 6);
+        let last = s.app.run.as_ref().unwrap().report.as_ref().unwrap();
+        let text = screen_at(&s, 200, 50);
+        assert!(
+            text.contains("#6 chunked x 2 (3,128,128, staged)"),
+            "{text}"
+        );
+        assert!(text.contains(&last.time_line()), "{text}");
     }
 
     #[test]

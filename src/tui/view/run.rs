@@ -13,7 +13,9 @@ use chunkscope::pipeline::Stage;
 use chunkscope::profile::{progress, units};
 
 use super::{Theme, cpu, gantt};
-use crate::tui::app::{App, ChunkState, RunView};
+use std::collections::VecDeque;
+
+use crate::tui::app::{App, ChunkState, FinishedRun, RunView};
 use crate::tui::live::{chunk_busy, chunk_states_at};
 
 /// At least this big, the run screen shows every panel side by side.
@@ -24,7 +26,7 @@ pub const WIDE_HEIGHT: u16 = 32;
 pub fn render(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     let Some(r) = &app.run else { return };
     if area.width >= WIDE_WIDTH && area.height >= WIDE_HEIGHT {
-        render_wide(r, theme, area, buf);
+        render_wide(r, &app.history, theme, area, buf);
     } else {
         render_compact(r, theme, area, buf);
     }
@@ -51,7 +53,13 @@ pub fn render(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
 /// │ Wall time: 700 ms                                                                 │
 /// └───────────────────────────────────────────────────────────────────────────────────┘
 /// ```
-fn render_wide(r: &RunView, theme: Theme, area: Rect, buf: &mut Buffer) {
+fn render_wide(
+    r: &RunView,
+    history: &VecDeque<FinishedRun>,
+    theme: Theme,
+    area: Rect,
+    buf: &mut Buffer,
+) {
     let summary = summary_lines(r);
     let bottom_h = (summary.len() as u16 + 2).min(area.height / 3 + 2);
     let [status, gauge, main, bottom] = Layout::vertical([
@@ -78,7 +86,39 @@ fn render_wide(r: &RunView, theme: Theme, area: Rect, buf: &mut Buffer) {
         Layout::vertical([Constraint::Min(8), Constraint::Length(11)]).areas(right);
     cpu::render(r, theme, meters, buf);
     render_overhead(r, theme, overhead, buf);
-    render_summary(r, theme, summary, bottom, buf);
+    let [time, runs] =
+        Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(bottom);
+    render_summary(r, theme, summary, time, buf);
+    render_history(history, theme, runs, buf);
+}
+
+/// ```text
+/// ┌ Runs this session, newest first ───────────────────────┐
+/// │#2 chunked x 2 (3,512,512, staged)                       │
+/// │CPU times: user 183 ms, sys 77.1 ms, total 260 ms; Wall time: 593 ms    │
+/// │#1 serial                                                │
+/// └─────────────────────────────────────────────────────────┘
+/// ```
+fn render_history(history: &VecDeque<FinishedRun>, theme: Theme, area: Rect, buf: &mut Buffer) {
+    let mut lines = Vec::new();
+    for (i, run) in history.iter().enumerate().rev() {
+        lines.push(Line::from(vec![
+            Span::styled(format!("#{} ", i + 1), theme.dim()),
+            Span::styled(run.label.clone(), theme.bold()),
+            Span::raw(if run.cancelled { " — cancelled" } else { "" }),
+        ]));
+        lines.push(Line::from(run.time.clone()));
+    }
+    if lines.is_empty() {
+        lines.push(Line::from(Span::styled(
+            "each finished run adds its %%time line here",
+            theme.dim(),
+        )));
+    }
+    Paragraph::new(lines)
+        .wrap(Wrap { trim: false })
+        .block(Block::bordered().title(" Runs this session, newest first "))
+        .render(area, buf);
 }
 
 /// Small terminals (80x24 and up): the essentials.
@@ -389,17 +429,22 @@ fn summary_lines(r: &RunView) -> Vec<String> {
             )),
             None => out.push(format!("repeat: run 1 of {}…", rep.n)),
         }
-        out.extend(rep.warnings.iter().map(|w| format!("⚠ {w}")));
     }
+    let warnings = r
+        .repeat
+        .iter()
+        .flat_map(|rep| rep.warnings.iter().map(|w| format!("⚠ {w}")));
     match (&r.report, &r.error) {
         (Some(rep), _) => {
-            // The `%%time` lines before the per-stage ones (indented), which a small
-            // terminal may cut.
+            // The `%%time` lines, then the repeat's warnings, then the per-stage lines
+            // (indented): a small terminal cuts from the end.
             let text = rep.time_summary();
             let mut lines = text.lines();
             out.extend(lines.next().map(str::to_string));
             let (stages, rest): (Vec<&str>, Vec<&str>) = lines.partition(|l| l.starts_with("  "));
-            out.extend(rest.into_iter().chain(stages).map(str::to_string));
+            out.extend(rest.into_iter().map(str::to_string));
+            out.extend(warnings);
+            out.extend(stages.into_iter().map(str::to_string));
         }
         (None, Some(e)) => out.push(format!("✗ run failed: {e}")),
         _ if r.cancelling => out.push("cancelling after the tasks in flight…".into()),
