@@ -135,6 +135,8 @@ pub struct RunView {
     pub replay: Option<Replay>,
     /// Part of a repeat (`R`): carried from run to run until it is complete.
     pub repeat: Option<Repeat>,
+    /// The chunk clicked on the map: its tasks are listed.
+    pub selected: Option<usize>,
 }
 
 impl RunView {
@@ -195,6 +197,8 @@ pub enum Msg {
     Frame {
         dt_ns: u64,
     },
+    /// A click on the run screen's chunk map (`None`: beside it).
+    SelectChunk(Option<usize>),
     /// Boxed: a report is large next to the other messages.
     RunFinished(Result<Box<RunReport>, String>),
     Log(String),
@@ -336,6 +340,12 @@ impl App {
             Msg::Frame { dt_ns } => {
                 if let Some(p) = self.run.as_mut().and_then(|r| r.replay.as_mut()) {
                     p.advance(dt_ns);
+                }
+                None
+            }
+            Msg::SelectChunk(chunk) => {
+                if let Some(r) = self.run.as_mut().filter(|_| self.screen == Screen::Run) {
+                    r.selected = chunk.filter(|&i| i < r.chunks.len());
                 }
                 None
             }
@@ -504,6 +514,10 @@ impl App {
                 self.run.as_mut()?.replay = None;
                 None
             }
+            Action::Cancel if self.run.as_ref().is_some_and(|r| r.selected.is_some()) => {
+                self.run.as_mut()?.selected = None;
+                None
+            }
             Action::Cancel => {
                 self.screen = Screen::Setup;
                 None
@@ -610,6 +624,7 @@ impl App {
             live: Live::new(n, threads),
             replay: None,
             repeat: None,
+            selected: None,
         });
         self.screen = Screen::Run;
         Some(Cmd::StartRun { item, mode })

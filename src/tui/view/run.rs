@@ -60,36 +60,66 @@ fn render_wide(
     area: Rect,
     buf: &mut Buffer,
 ) {
-    let summary = summary_lines(r);
-    let bottom_h = (summary.len() as u16 + 2).min(area.height / 3 + 2);
-    let [status, gauge, main, bottom] = Layout::vertical([
-        Constraint::Length(1),
-        Constraint::Length(1),
-        Constraint::Min(8),
-        Constraint::Length(bottom_h),
-    ])
-    .areas(area);
-    render_status(r, theme, status, buf);
-    render_gauge(r, theme, gauge, buf);
-    let [map, centre, right] = Layout::horizontal([
-        Constraint::Percentage(30),
-        Constraint::Percentage(42),
-        Constraint::Percentage(28),
-    ])
-    .areas(main);
-    render_map(r, theme, map, buf);
-    let [stream, stages] =
-        Layout::vertical([Constraint::Min(5), Constraint::Length(6)]).areas(centre);
-    gantt::render(r, theme, stream, buf);
-    render_stages(r, theme, stages, buf);
-    let [meters, overhead] =
-        Layout::vertical([Constraint::Min(8), Constraint::Length(11)]).areas(right);
-    cpu::render(r, theme, meters, buf);
-    render_overhead(r, theme, overhead, buf);
-    let [time, runs] =
-        Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(bottom);
-    render_summary(r, theme, summary, time, buf);
-    render_history(history, theme, runs, buf);
+    let a = WideAreas::new(r, area);
+    render_status(r, theme, a.status, buf);
+    render_gauge(r, theme, a.gauge, buf);
+    render_map(r, theme, a.map, buf);
+    gantt::render(r, theme, a.stream, buf);
+    render_stages(r, theme, a.stages, buf);
+    cpu::render(r, theme, a.meters, buf);
+    render_overhead(r, theme, a.overhead, buf);
+    render_summary(r, theme, summary_lines(r), a.time, buf);
+    render_history(history, theme, a.runs, buf);
+}
+
+/// The panels of [`render_wide`].
+struct WideAreas {
+    status: Rect,
+    gauge: Rect,
+    map: Rect,
+    stream: Rect,
+    stages: Rect,
+    meters: Rect,
+    overhead: Rect,
+    time: Rect,
+    runs: Rect,
+}
+
+impl WideAreas {
+    fn new(r: &RunView, area: Rect) -> Self {
+        let bottom_h = (summary_lines(r).len() as u16 + 2).min(area.height / 3 + 2);
+        let [status, gauge, main, bottom] = Layout::vertical([
+            Constraint::Length(1),
+            Constraint::Length(1),
+            Constraint::Min(8),
+            Constraint::Length(bottom_h),
+        ])
+        .areas(area);
+        let [map, centre, right] = Layout::horizontal([
+            Constraint::Percentage(30),
+            Constraint::Percentage(42),
+            Constraint::Percentage(28),
+        ])
+        .areas(main);
+        let [stream, stages] =
+            Layout::vertical([Constraint::Min(5), Constraint::Length(6)]).areas(centre);
+        let [meters, overhead] =
+            Layout::vertical([Constraint::Min(8), Constraint::Length(11)]).areas(right);
+        let [time, runs] =
+            Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)])
+                .areas(bottom);
+        Self {
+            status,
+            gauge,
+            map,
+            stream,
+            stages,
+            meters,
+            overhead,
+            time,
+            runs,
+        }
+    }
 }
 
 /// ```text
@@ -138,29 +168,85 @@ fn render_history(history: &VecDeque<FinishedRun>, theme: Theme, area: Rect, buf
 /// └────────────────────────────────────────────────────────────────┘
 /// ```
 fn render_compact(r: &RunView, theme: Theme, area: Rect, buf: &mut Buffer) {
-    let summary = summary_lines(r);
-    // The chunk map and the task stream keep at least 9 rows.
-    let bottom_h = (summary.len() as u16 + 2).min(area.height.saturating_sub(13).max(3));
-    // Once the run is over the gauge and `%%time` say what the stage line said.
-    let stages_h = u16::from(!r.finished());
-    let [status, gauge, stages, middle, meters, bottom] = Layout::vertical([
-        Constraint::Length(1),
-        Constraint::Length(1),
-        Constraint::Length(stages_h),
-        Constraint::Min(4),
-        Constraint::Length(1),
-        Constraint::Length(bottom_h),
-    ])
-    .areas(area);
-    render_status(r, theme, status, buf);
-    render_gauge(r, theme, gauge, buf);
-    Paragraph::new(stages_line(r, theme)).render(stages, buf);
-    let [map, stream] =
-        Layout::horizontal([Constraint::Percentage(40), Constraint::Percentage(60)]).areas(middle);
-    render_map(r, theme, map, buf);
-    gantt::render(r, theme, stream, buf);
-    Paragraph::new(cpu::line(r, theme, meters.width)).render(meters, buf);
-    render_summary(r, theme, summary, bottom, buf);
+    let a = CompactAreas::new(r, area);
+    render_status(r, theme, a.status, buf);
+    render_gauge(r, theme, a.gauge, buf);
+    Paragraph::new(stages_line(r, theme)).render(a.stages, buf);
+    render_map(r, theme, a.map, buf);
+    gantt::render(r, theme, a.stream, buf);
+    Paragraph::new(cpu::line(r, theme, a.meters.width)).render(a.meters, buf);
+    render_summary(r, theme, summary_lines(r), a.bottom, buf);
+}
+
+/// The panels of [`render_compact`].
+struct CompactAreas {
+    status: Rect,
+    gauge: Rect,
+    stages: Rect,
+    map: Rect,
+    stream: Rect,
+    meters: Rect,
+    bottom: Rect,
+}
+
+impl CompactAreas {
+    fn new(r: &RunView, area: Rect) -> Self {
+        // The chunk map and the task stream keep at least 9 rows.
+        let bottom_h =
+            (summary_lines(r).len() as u16 + 2).min(area.height.saturating_sub(13).max(3));
+        // Once the run is over the gauge and `%%time` say what the stage line said.
+        let stages_h = u16::from(!r.finished());
+        let [status, gauge, stages, middle, meters, bottom] = Layout::vertical([
+            Constraint::Length(1),
+            Constraint::Length(1),
+            Constraint::Length(stages_h),
+            Constraint::Min(4),
+            Constraint::Length(1),
+            Constraint::Length(bottom_h),
+        ])
+        .areas(area);
+        let [map, stream] =
+            Layout::horizontal([Constraint::Percentage(40), Constraint::Percentage(60)])
+                .areas(middle);
+        Self {
+            status,
+            gauge,
+            stages,
+            map,
+            stream,
+            meters,
+            bottom,
+        }
+    }
+}
+
+/// The chunk under the terminal cell (`x`, `y`) of the run screen drawn in `area`, if any
+/// (for mouse clicks). Uses the layout and geometry the drawing uses.
+pub fn chunk_at(app: &App, area: Rect, x: u16, y: u16) -> Option<usize> {
+    let r = app.run.as_ref()?;
+    let map = if area.width >= WIDE_WIDTH && area.height >= WIDE_HEIGHT {
+        WideAreas::new(r, area).map
+    } else {
+        CompactAreas::new(r, area).map
+    };
+    let inner = Block::bordered().inner(map);
+    let (states, busy) = map_view(r);
+    // Widths do not depend on colour: the legend takes as many rows either way.
+    let legend = map_legend(
+        r,
+        Theme { color: false },
+        heat_range(&states, &busy),
+        inner.width,
+    );
+    let g = MapGeom::new(r, inner, legend.len())?;
+    if !inner.contains(ratatui::layout::Position { x, y }) {
+        return None;
+    }
+    let (dx, dy) = (usize::from(x - inner.x), usize::from(y - inner.y));
+    let (col, row) = (dx / g.cell, dy / g.cell_h);
+    let in_gap = g.cell > 1 && dx % g.cell == g.cell - 1;
+    let i = row * r.grid.2 + col;
+    (!in_gap && col < g.cols && row < g.shown_rows && i < states.len()).then_some(i)
 }
 
 /// The replay label, always with the real time scale: `REPLAY 0.1x — real time 123 ms of
@@ -414,10 +500,47 @@ fn render_overhead(r: &RunView, theme: Theme, area: Rect, buf: &mut Buffer) {
         .render(inner, buf);
 }
 
+/// The tasks of chunk `i` (clicked on the map), from the report's records or the events
+/// so far: `chunk #5 (row 1, col 1): load w0 1.23 ms at 4.56 ms · mask … · busy 3.4 ms`.
+fn chunk_line(r: &RunView, i: usize) -> Option<String> {
+    let nc = r.grid.2.max(1);
+    let tasks = r.report.as_ref().map_or(&r.live.tasks, |rep| &rep.tasks);
+    let mine: Vec<_> = tasks
+        .iter()
+        .filter(|t| t.chunk as usize == i && t.stage != Stage::Finalize)
+        .collect();
+    let mut parts: Vec<String> = mine
+        .iter()
+        .map(|t| {
+            format!(
+                "{} w{} {} at {}",
+                t.stage.name(),
+                t.worker,
+                units::duration_ns(t.duration_ns()),
+                units::duration_ns(t.start_ns)
+            )
+        })
+        .collect();
+    if parts.is_empty() {
+        parts.push("no task finished yet".into());
+    }
+    let busy: u64 = mine.iter().map(|t| t.duration_ns()).sum();
+    Some(format!(
+        "chunk #{i} (row {}, col {}): {} · busy {} (a click beside the map clears)",
+        i / nc,
+        i % nc,
+        parts.join(" · "),
+        units::duration_ns(busy)
+    ))
+}
+
 /// The repeat's lines (progress, the engine's spread, its warnings) and the `%%time`
 /// lines, or the error, or a hint while running.
 fn summary_lines(r: &RunView) -> Vec<String> {
     let mut out = Vec::new();
+    if let Some(line) = r.selected.and_then(|i| chunk_line(r, i)) {
+        out.push(line);
+    }
     if let Some(rep) = &r.repeat {
         match &rep.timing {
             Some(t) => out.push(format!(
@@ -552,28 +675,63 @@ fn pack(items: Vec<Vec<Span<'static>>>, width: usize) -> Vec<Line<'static>> {
     lines.into_iter().map(Line::from).collect()
 }
 
-fn render_map(r: &RunView, theme: Theme, area: Rect, buf: &mut Buffer) {
-    let (nb, nr, nc) = r.grid;
-    let title = format!(" Chunks {nb}x{nr}x{nc} ");
-    let inner = Block::bordered().inner(area);
-    if inner.height < 2 || inner.width < 2 {
-        Block::bordered().title(title).render(area, buf);
-        return;
+/// Where the chunk cells sit inside the map's block: cells grow with the room there is
+/// (up to 8 wide and 4 high, a gap between), so a big terminal shows a big map.
+#[derive(Debug, Clone, Copy)]
+struct MapGeom {
+    /// Width of a cell, its gap included.
+    cell: usize,
+    cell_h: usize,
+    cols: usize,
+    shown_rows: usize,
+    legend_h: u16,
+}
+
+impl MapGeom {
+    /// `None` when `inner` is too small to draw anything.
+    fn new(r: &RunView, inner: Rect, legend_lines: usize) -> Option<Self> {
+        if inner.height < 2 || inner.width < 2 {
+            return None;
+        }
+        let (nb, nr, nc) = r.grid;
+        let map_rows = nb * nr;
+        // The chunks first, the legend in the rows left (at least one).
+        let legend_h = (legend_lines as u16)
+            .min(inner.height - (map_rows.min(inner.height as usize) as u16))
+            .max(u16::from(inner.height > 2));
+        let cell = (inner.width as usize / nc.max(1)).clamp(1, 8);
+        let cols = nc.min(inner.width as usize / cell).max(1);
+        let rows_avail = (inner.height - legend_h) as usize;
+        let cell_h = (rows_avail / map_rows.max(1)).clamp(1, 4);
+        Some(Self {
+            cell,
+            cell_h,
+            cols,
+            shown_rows: map_rows.min(rows_avail / cell_h),
+            legend_h,
+        })
     }
-    let (states, busy) = map_view(r);
-    let done = |s: &ChunkState| *s == ChunkState::Done(Stage::Write);
-    let done_busy: Vec<u64> = states
+}
+
+/// The busy time of the fastest and slowest done chunk.
+fn heat_range(states: &[ChunkState], busy: &[u64]) -> Option<(u64, u64)> {
+    let done: Vec<u64> = states
         .iter()
-        .zip(&busy)
-        .filter(|(s, _)| done(s))
+        .zip(busy)
+        .filter(|(s, _)| **s == ChunkState::Done(Stage::Write))
         .map(|(_, &b)| b)
         .collect();
-    let range = done_busy
-        .iter()
-        .min()
-        .copied()
-        .zip(done_busy.iter().max().copied());
+    Some((*done.iter().min()?, *done.iter().max()?))
+}
 
+/// The map's legend lines for `width`: while running the states' legend leads, once done
+/// the heat's.
+fn map_legend(
+    r: &RunView,
+    theme: Theme,
+    range: Option<(u64, u64)>,
+    width: u16,
+) -> Vec<Line<'static>> {
     let mut items: Vec<Vec<Span>> = Vec::new();
     for (s, label) in [
         (ChunkState::Queued, "queued"),
@@ -613,59 +771,60 @@ fn render_map(r: &RunView, theme: Theme, area: Rect, buf: &mut Buffer) {
         None => heat.push(Span::styled("when chunks are done", theme.dim())),
     }
     heat.push(Span::raw(" "));
-    // The chunks first, the legend in the rows left: while running the states' legend
-    // leads, once done the heat's.
-    let states_legend = pack(items, inner.width as usize);
+    let states_legend = pack(items, width as usize);
     let heat_legend = pack(
         vec![
             heat,
             vec![Span::raw("= busy time of a done chunk, log scale")],
         ],
-        inner.width as usize,
+        width as usize,
     );
-    let legend: Vec<Line> = if r.finished() {
+    if r.finished() {
         heat_legend.into_iter().chain(states_legend).collect()
     } else {
         states_legend.into_iter().chain(heat_legend).collect()
-    };
-    let map_rows = (nb * nr).min(inner.height as usize) as u16;
-    let legend_h = (legend.len() as u16)
-        .min(inner.height - map_rows)
-        .max(u16::from(inner.height > 2));
+    }
+}
 
-    // Cells grow with the room there is (up to 8 wide and 4 high, a gap between), so a
-    // big terminal shows a big map; the glyph fills the cell.
-    let cell = (inner.width as usize / nc.max(1)).clamp(1, 8);
-    let cols = nc.min(inner.width as usize / cell).max(1);
-    let rows_avail = (inner.height - legend_h) as usize;
-    let map_rows = nb * nr;
-    let cell_h = (rows_avail / map_rows.max(1)).clamp(1, 4);
-    let shown_rows = map_rows.min(rows_avail / cell_h);
-    for row in 0..shown_rows {
-        for c in 0..cols {
+fn render_map(r: &RunView, theme: Theme, area: Rect, buf: &mut Buffer) {
+    let (nb, nr, nc) = r.grid;
+    let title = format!(" Chunks {nb}x{nr}x{nc} ");
+    let inner = Block::bordered().inner(area);
+    let (states, busy) = map_view(r);
+    let range = heat_range(&states, &busy);
+    let legend = map_legend(r, theme, range, inner.width);
+    let Some(g) = MapGeom::new(r, inner, legend.len()) else {
+        Block::bordered().title(title).render(area, buf);
+        return;
+    };
+    for row in 0..g.shown_rows {
+        for c in 0..g.cols {
             let i = row * nc + c;
             let Some(&state) = states.get(i) else { break };
-            let (g, st) = match (done(&state), range) {
+            let (glyph, mut st) = match (state == ChunkState::Done(Stage::Write), range) {
                 (true, Some((lo, hi))) => {
                     heat_glyph(heat_level(busy.get(i).copied().unwrap_or(0), lo, hi), theme)
                 }
                 _ => chunk_glyph(state, theme),
             };
-            let text = g.repeat((cell - 1).max(1));
-            for dy in 0..cell_h {
-                let y = inner.y + (row * cell_h + dy) as u16;
-                buf.set_string(inner.x + (c * cell) as u16, y, &text, st);
+            if r.selected == Some(i) {
+                st = st.patch(theme.selected());
+            }
+            let text = glyph.repeat((g.cell - 1).max(1));
+            for dy in 0..g.cell_h {
+                let y = inner.y + (row * g.cell_h + dy) as u16;
+                buf.set_string(inner.x + (c * g.cell) as u16, y, &text, st);
             }
         }
     }
-    let hidden = states.len().saturating_sub(shown_rows * nc)
-        + if cols < nc {
-            shown_rows * (nc - cols)
+    let hidden = states.len().saturating_sub(g.shown_rows * nc)
+        + if g.cols < nc {
+            g.shown_rows * (nc - g.cols)
         } else {
             0
         };
-    for (i, line) in legend.iter().take(legend_h as usize).enumerate() {
-        let y = inner.bottom() - legend_h + i as u16;
+    for (i, line) in legend.iter().take(g.legend_h as usize).enumerate() {
+        let y = inner.bottom() - g.legend_h + i as u16;
         buf.set_line(inner.x, y, line, inner.width);
     }
     // The block goes on last: its title says how many chunks did not fit.
@@ -780,6 +939,69 @@ mod tests {
             assert!(text.contains("▓ write"), "{text}");
             assert!(text.contains("heat █ 5.00 ms"), "{text}");
         }
+    }
+
+    #[test]
+    fn a_click_on_a_chunk_lists_its_tasks() {
+        use crate::tui::view::chunk_at;
+        let mut app = fixtures::setup_app();
+        app.update(Msg::Key(crossterm::event::KeyCode::Char('r').into()));
+        app.update(Msg::Engine(Event::TaskFinished(TaskRecord {
+            chunk: 4,
+            stage: Stage::Load,
+            worker: 1,
+            start_ns: 0,
+            end_ns: 1_500_000,
+            bytes: 100,
+            wait_ns: 0,
+        })));
+        app.update(Msg::Engine(Event::TaskStarted {
+            chunk: 4,
+            stage: Stage::Mask,
+            worker: 0,
+            at_ns: 2_000_000,
+        }));
+        for (w, h) in [(80, 24), (160, 48)] {
+            let area = ratatui::layout::Rect::new(0, 0, w, h);
+            let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
+            term.draw(|f| render(&app, f.area(), f.buffer_mut()))
+                .unwrap();
+            let buf = term.backend().buffer().clone();
+            // Every cell drawn with chunk 4's glyph (M: mask running) maps to chunk 4.
+            let cells: Vec<(u16, u16)> = (0..h)
+                .flat_map(|y| (0..w / 2).map(move |x| (x, y)))
+                // Map cells are several glyphs wide; the legend's "M mask" is one.
+                .filter(|&(x, y)| {
+                    buf[(x, y)].symbol() == "M"
+                        && (buf[(x + 1, y)].symbol() == "M"
+                            || buf[(x.saturating_sub(1), y)].symbol() == "M")
+                })
+                .collect();
+            assert!(!cells.is_empty());
+            for (x, y) in cells {
+                assert_eq!(chunk_at(&app, area, x, y), Some(4), "{w}x{h} at {x},{y}");
+                // The cell after the last M of a row is the gap.
+                if buf[(x + 1, y)].symbol() == " " {
+                    assert_eq!(chunk_at(&app, area, x + 1, y), None);
+                }
+            }
+            assert_eq!(chunk_at(&app, area, 5, 0), None, "the header");
+        }
+        app.update(Msg::SelectChunk(Some(4)));
+        let text = draw(&app, 160, 48);
+        assert!(
+            text.contains("chunk #4 (row 1, col 1): load w1 1.50 ms at 0 ns · busy 1.50 ms"),
+            "{text}"
+        );
+        app.update(Msg::SelectChunk(None));
+        assert_eq!(
+            app.run.as_ref().unwrap().selected,
+            None,
+            "a click beside clears"
+        );
+        app.update(Msg::SelectChunk(Some(4)));
+        let cmd = app.update(Msg::Key(crossterm::event::KeyCode::Esc.into()));
+        assert_eq!(cmd, Some(Cmd::Cancel), "Esc still cancels a run");
     }
 
     #[test]
