@@ -264,7 +264,13 @@ pub fn replay_label(r: &RunView) -> Option<String> {
 fn render_status(r: &RunView, theme: Theme, area: Rect, buf: &mut Buffer) {
     let mut head = Vec::new();
     if let Some(label) = replay_label(r) {
-        head.push(Span::styled(label, theme.selected()));
+        // Never mistaken for a live run: reversed (and yellow, with colour) and bold.
+        let badge = if theme.color {
+            Style::new().fg(Color::Black).bg(Color::Yellow)
+        } else {
+            theme.selected()
+        };
+        head.push(Span::styled(label, badge.patch(theme.bold())));
         if r.replay.is_some_and(|p| p.paused) {
             head.push(Span::raw(" ‖ paused"));
         }
@@ -773,10 +779,7 @@ fn map_legend(
     heat.push(Span::raw(" "));
     let states_legend = pack(items, width as usize);
     let heat_legend = pack(
-        vec![
-            heat,
-            vec![Span::raw("= busy time of a done chunk, log scale")],
-        ],
+        vec![heat, vec![Span::raw("= chunk busy time, log scale")]],
         width as usize,
     );
     if r.finished() {
