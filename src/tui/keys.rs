@@ -216,7 +216,7 @@ pub const BINDINGS: &[Binding] = &[
     Binding {
         keys: "c/Esc",
         hint: "cancel/back",
-        help: "cancel the run (after the tasks in flight); when done, back to the chunks",
+        help: "cancel the run; when done: leave the replay, then back to chunks",
         action: Action::Cancel,
         scope: Scope::On(Screen::Run),
         matches: |k| is_char(k, 'c') || k.code == KeyCode::Esc,
@@ -240,7 +240,7 @@ pub const BINDINGS: &[Binding] = &[
     Binding {
         keys: "p",
         hint: "replay",
-        help: "replay the finished run slowed down (chunk map and task stream); again stops",
+        help: "replay the finished run slowed down; p again stops",
         action: Action::Replay,
         scope: Scope::On(Screen::Run),
         matches: |k| is_char(k, 'p'),
