@@ -452,8 +452,16 @@ mod tests {
         }
         let text = screen_at(&s, 160, 48);
         assert!(text.contains("CPU and memory"), "{text}");
-        assert!(text.contains("per core, mean over the run"), "{text}");
-        assert!(text.contains("c0 "), "{text}");
+        // The sampler ticks every 100 ms; this small run may end before the first tick.
+        if rep.cpu.samples.is_empty() {
+            assert!(
+                text.contains("no sample: the run was shorter than"),
+                "{text}"
+            );
+        } else {
+            assert!(text.contains("per core, mean over the run"), "{text}");
+            assert!(text.contains("c0 "), "{text}");
+        }
         assert!(text.contains(&format!("measured {}", units::pct(rep.overhead.share))));
         assert!(text.contains("barrier idle"), "{text}");
         // Heat legend: the real fastest and slowest done chunk.
@@ -469,6 +477,18 @@ mod tests {
         for t in &rep.tasks {
             let col = (t.start_ns / w.col_ns) as usize;
             assert!(cells[usize::from(t.worker)][col].is_some(), "{t:?}");
+        }
+
+        // Any size from the minimum up draws without panicking.
+        for (w, h) in [
+            (60, 16),
+            (61, 17),
+            (100, 30),
+            (119, 31),
+            (120, 32),
+            (250, 80),
+        ] {
+            screen_at(&s, w, h);
         }
 
         // Replay: half the wall time at 0.1x takes five wall times of real time.
@@ -504,6 +524,9 @@ mod tests {
                 .collect();
             assert_eq!(shown, written_by(&rep.tasks, t), "at {t} ns");
             key(&mut s, KeyCode::Char(']'));
+        }
+        for (w, h) in [(60, 16), (120, 32), (250, 80)] {
+            screen_at(&s, w, h);
         }
         let run = s.app.run.as_ref().unwrap();
         assert_eq!(
