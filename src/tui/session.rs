@@ -566,6 +566,37 @@ mod tests {
     }
 
     #[test]
+    fn cancelling_a_repeat_stops_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let spec = DemoSpec::new(1024, 1).unwrap();
+        let catalog = demo::generate(spec, &dir.path().join("demo"), &|_| {}).unwrap();
+        let catalog = Catalog::load(&catalog).unwrap();
+        let mut s = Session::new(App::new(catalog, 1, false), dir.path().join("out"));
+        s.start();
+        key(&mut s, KeyCode::Enter);
+        key(&mut s, KeyCode::Char('1'));
+        key(&mut s, KeyCode::Char('R'));
+        assert_eq!(s.app.screen, Screen::Run);
+        key(&mut s, KeyCode::Char('c'));
+        pump_until_finished(&mut s);
+        let run = s.app.run.as_ref().unwrap();
+        let repeat = run.repeat.as_ref().unwrap();
+        assert!(repeat.stopped);
+        assert!(!repeat.wants_more());
+        assert!(repeat.walls_ns.len() <= 1, "{:?}", repeat.walls_ns);
+        assert!(
+            screen(&s).contains("repeat stopped before a run finished")
+                || screen(&s).contains("(stopped)"),
+            "{}",
+            screen(&s)
+        );
+        // Nothing else starts: the session has no run going.
+        s.pump();
+        assert!(!s.app.running());
+        assert!(s.run.is_none());
+    }
+
+    #[test]
     fn cancel_and_quit_during_a_run() {
         let dir = tempfile::tempdir().unwrap();
         let spec = DemoSpec::new(1024, 1).unwrap();

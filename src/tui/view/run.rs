@@ -556,6 +556,7 @@ fn summary_lines(r: &RunView) -> Vec<String> {
                 if rep.stopped { " (stopped)" } else { "" },
                 units::spread(t.median_ns, t.stdev_ns, t.min_ns, t.max_ns, t.n)
             )),
+            None if rep.stopped => out.push("repeat stopped before a run finished".into()),
             None => out.push(format!("repeat: run 1 of {}…", rep.n)),
         }
     }
