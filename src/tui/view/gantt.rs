@@ -167,7 +167,17 @@ pub fn render(r: &RunView, theme: Theme, area: Rect, buf: &mut Buffer) {
     }
     let cells = lanes(tasks, running, n_lanes, w, until);
     let lane_rows = inner.height as usize - 2;
-    let shown = cells.len().min(lane_rows);
+    // More workers than rows: the last row says how many lanes are not drawn.
+    let overflow = cells.len() > lane_rows;
+    let shown = if overflow { lane_rows - 1 } else { cells.len() };
+    if overflow {
+        buf.set_string(
+            inner.x,
+            inner.y + shown as u16,
+            format!("+{} workers not shown", cells.len() - shown),
+            theme.dim(),
+        );
+    }
     // Few workers on a tall panel: thicker lanes, easier to read on a projector.
     let lane_h = (lane_rows / shown.max(1)).clamp(1, 3);
     let cursor_col = w
@@ -178,8 +188,6 @@ pub fn render(r: &RunView, theme: Theme, area: Rect, buf: &mut Buffer) {
             let y = inner.y + (i * lane_h + dy) as u16;
             let label = if dy > 0 {
                 String::new()
-            } else if i + 1 == shown && shown < cells.len() {
-                format!("+{:<2}", cells.len() - shown + 1)
             } else {
                 format!("w{i:<2} ")
             };
@@ -241,6 +249,27 @@ mod tests {
             bytes: 0,
             wait_ns: 0,
         }
+    }
+
+    #[test]
+    fn more_workers_than_rows_are_counted_not_drawn_wrong() {
+        use crate::tui::app::{Msg, Screen};
+        use crate::tui::view::{buffer_text, fixtures};
+        let mut app = fixtures::setup_app();
+        if let Some(s) = app.setup.as_mut() {
+            s.threads = 16;
+        }
+        app.update(Msg::Key(crossterm::event::KeyCode::Char('r').into()));
+        assert_eq!(app.screen, Screen::Run);
+        let r = app.run.as_ref().unwrap();
+        assert_eq!(r.lanes.len(), 16);
+        let mut buf = Buffer::empty(Rect::new(0, 0, 40, 8));
+        render(r, Theme { color: false }, buf.area, &mut buf);
+        let text = buffer_text(&buf);
+        // 8 rows: 2 borders, axis, legend; 4 lane rows: 3 lanes and the count.
+        assert!(text.contains("│w2 "), "{text}");
+        assert!(!text.contains("│w3 "), "{text}");
+        assert!(text.contains("+13 workers not shown"), "{text}");
     }
 
     #[test]
