@@ -74,6 +74,24 @@ pub fn pct(share: f64) -> String {
     }
 }
 
+/// A speed factor in its shortest form: `0.1x`, `0.25x`, `1x` (a replay's pace).
+pub fn factor(x: f64) -> String {
+    if x.is_finite() {
+        format!("{x}x")
+    } else {
+        "-".into()
+    }
+}
+
+/// A value already in percent, whole: `65 %`, `187 %` (CPU use, where 100 % is one core).
+pub fn pct_value(pct: f64) -> String {
+    if pct.is_finite() {
+        format!("{pct:.0} %")
+    } else {
+        "-".into()
+    }
+}
+
 fn sig3(v: f64) -> String {
     if v >= 100.0 {
         format!("{v:.0}")
@@ -110,6 +128,9 @@ mod tests {
         assert_eq!(rate_mb_s(1, 0), "-");
         assert_eq!(ratio(1.874), "1.87x");
         assert_eq!(pct(0.125), "12.5 %");
+        assert_eq!(pct_value(187.4), "187 %");
+        assert_eq!(factor(0.1), "0.1x");
+        assert_eq!(factor(1.0), "1x");
     }
 
     #[test]

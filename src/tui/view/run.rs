@@ -254,8 +254,8 @@ pub fn chunk_at(app: &App, area: Rect, x: u16, y: u16) -> Option<usize> {
 pub fn replay_label(r: &RunView) -> Option<String> {
     let p = r.replay.as_ref()?;
     Some(format!(
-        "REPLAY {}x — real time {} of {}",
-        p.speed(),
+        "REPLAY {} — real time {} of {}",
+        units::factor(p.speed()),
         units::duration_ns(p.t_ns),
         units::duration_ns(p.end_ns)
     ))
