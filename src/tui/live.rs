@@ -51,8 +51,8 @@ pub struct Live {
     /// The latest run-clock time any event or sample carried: "now" for the task stream.
     pub now_ns: u64,
     pub threads: usize,
-    /// Finished tasks, in the order their events came (the report's list replaces them
-    /// once the run is over, complete even if events were dropped).
+    /// Finished tasks, in the order their events came (once the run is over the views
+    /// read the report's list instead, complete even if events were dropped).
     pub tasks: Vec<TaskRecord>,
     /// Per worker, the task it is running.
     pub running: Vec<Option<Running>>,
