@@ -284,8 +284,10 @@ fn cancelling_stops_the_run_and_leaves_no_output() {
         }
         false
     });
+    // Many small chunks: the run must outlast the watcher's reaction even on a loaded
+    // machine (with 64 chunks it once finished before the watcher was scheduled).
     let cfg = config(
-        chunked("3,64,64", 1, Schedule::Fused),
+        chunked("3,16,16", 1, Schedule::Fused),
         Resolution::R20,
         &out,
     );
@@ -520,4 +522,34 @@ fn serial_and_staged_hold_the_whole_image_in_buffers_fused_only_chunks_in_flight
     for r in [&serial, &staged, &fused] {
         assert!(r.rss_start_bytes > 0 && r.peak_rss_bytes >= r.rss_start_bytes);
     }
+}
+
+#[test]
+fn live_samples_reach_the_observer_and_match_the_report() {
+    use chunkscope::profile::sampler::SampleFeed;
+    let scene = small_scene();
+    let dir = tempfile::tempdir().unwrap();
+    let (feed, rx) = SampleFeed::bounded(100_000);
+    let control = RunControl {
+        // Fast enough that even this small run is sampled several times.
+        sample_every: Some(std::time::Duration::from_millis(2)),
+        samples: Some(feed.clone()),
+        ..RunControl::default()
+    };
+    let report = pipeline::run(
+        &scene,
+        &config(
+            chunked("3,128,128", 1, Schedule::Staged),
+            Resolution::R20,
+            &dir.path().join("o.tif"),
+        ),
+        &control,
+    )
+    .unwrap();
+    let live: Vec<_> = rx.try_iter().collect();
+    assert!(!live.is_empty(), "no live sample in {} ns", report.wall_ns);
+    assert_eq!(feed.dropped(), 0);
+    // The observer saw exactly what the report keeps, in the same order.
+    assert_eq!(live, report.cpu.samples);
+    assert!(live.iter().all(|s| s.rss_bytes > 0));
 }

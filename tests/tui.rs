@@ -114,6 +114,20 @@ fn tui_runs_the_pipeline_and_restores_the_terminal() {
     let screen = tmux.wait_for("Wall time:", 120);
     assert!(screen.contains("✓ done"), "{screen}");
     assert!(screen.contains("CPU times: user"), "{screen}");
+    assert!(screen.contains("Task stream"), "{screen}");
+    assert!(screen.contains("heat "), "{screen}");
+
+    // Replay the finished run, slowed down and labelled with the real time scale.
+    tmux.send(&["p"]);
+    let screen = tmux.wait_for("REPLAY 0.1x — real time", 10);
+    assert!(screen.contains("replay time"), "{screen}");
+    tmux.send(&["Escape"]);
+    tmux.wait_for("✓ done", 10);
+
+    // Repeat: five runs, then their spread.
+    tmux.send(&["R"]);
+    let screen = tmux.wait_for("repeat 5/5 · wall median", 120);
+    assert!(screen.contains(", n = 5"), "{screen}");
 
     tmux.send(&["q"]);
     tmux.send(&["echo READY-$((1+1))", "Enter"]);

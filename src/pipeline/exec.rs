@@ -109,9 +109,10 @@ pub(super) fn execute(
     };
     let rss_start_bytes = current_rss_bytes().unwrap_or(0);
     let cpu_before = ProcessTimes::now();
-    let sampler = control
-        .sample_every
-        .map(|every| Sampler::start(every, exec.clock.origin()));
+    let sampler = control.sample_every.map(|every| match &control.samples {
+        Some(feed) => Sampler::start_feeding(every, exec.clock.origin(), feed.clone()),
+        None => Sampler::start(every, exec.clock.origin()),
+    });
     let chunk_count = prepared.plan.as_ref().map_or(1, |p| p.chunks.len());
     control.events.send(Event::RunStarted {
         chunks: u32::try_from(chunk_count).unwrap_or(u32::MAX),

@@ -111,6 +111,9 @@ pub struct RunControl {
     /// Sample per-core CPU and memory during the run at this interval; `None` turns the
     /// sampler off (the report's `cpu` series is then empty).
     pub sample_every: Option<std::time::Duration>,
+    /// Where the sampler also sends each sample as it is taken (the TUI's live CPU and
+    /// memory); `None` keeps them for the report only. Ignored without `sample_every`.
+    pub samples: Option<crate::profile::sampler::SampleFeed>,
 }
 
 impl Default for RunControl {
@@ -119,6 +122,7 @@ impl Default for RunControl {
             events: EventSink::none(),
             cancel: CancelFlag::new(),
             sample_every: Some(crate::profile::sampler::DEFAULT_INTERVAL),
+            samples: None,
         }
     }
 }

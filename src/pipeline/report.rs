@@ -156,6 +156,18 @@ impl RunReport {
         }
     }
 
+    /// The whole `%%time` on one line, for a list of runs:
+    /// `CPU times: user 1.20 s, sys 80.0 ms, total 1.28 s; Wall time: 700 ms`.
+    pub fn time_line(&self) -> String {
+        format!(
+            "CPU times: user {}, sys {}, total {}; Wall time: {}",
+            units::duration_ns(self.cpu_user_ns),
+            units::duration_ns(self.cpu_sys_ns),
+            units::duration_ns(self.cpu_user_ns + self.cpu_sys_ns),
+            units::duration_ns(self.wall_ns),
+        )
+    }
+
     /// The `%%time`-style lines the lesson shows, per stage and in total.
     pub fn time_summary(&self) -> String {
         let mut out = String::new();

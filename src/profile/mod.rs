@@ -5,6 +5,7 @@ pub mod compare;
 pub mod latency;
 pub mod memory;
 pub mod overhead;
+pub mod progress;
 pub mod sampler;
 pub mod stats;
 pub mod sweep;

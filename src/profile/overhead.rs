@@ -136,6 +136,20 @@ fn take_known(parts: &mut OverheadParts, task: &TaskRecord, gap: u64) -> u64 {
     gap - waited - alloc
 }
 
+/// The overhead share of a run still going, by the same definition as [`account`]:
+/// 1 - work / capacity, with capacity = `elapsed_ns` x `threads` so far and `work_ns` the
+/// time inside load/mask/write tasks so far (finished tasks plus the part of the running
+/// ones already spent). Its parts are only known once the run is over. 0.0 before any
+/// capacity.
+pub fn live_share(work_ns: u64, elapsed_ns: u64, threads: usize) -> f64 {
+    let capacity_ns = elapsed_ns as f64 * threads.max(1) as f64;
+    if capacity_ns == 0.0 {
+        0.0
+    } else {
+        (1.0 - work_ns as f64 / capacity_ns).clamp(0.0, 1.0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -183,6 +197,13 @@ mod tests {
         assert_eq!(o.parts.scheduling_ns, 0);
         assert_eq!(o.parts.sum(), o.total_ns);
         assert_eq!(o.tasks, 6);
+    }
+
+    #[test]
+    fn live_share_is_idle_capacity_so_far() {
+        assert_eq!(live_share(0, 0, 2), 0.0);
+        assert!((live_share(150, 100, 2) - 0.25).abs() < 1e-12);
+        assert_eq!(live_share(500, 100, 2), 0.0, "clamped, never negative");
     }
 
     #[test]

@@ -144,6 +144,34 @@ impl CpuSeries {
     }
 }
 
+/// The sending side of a live sample feed: every sample is also offered to this bounded
+/// channel with `try_send`, so a slow reader costs the sampler nothing; what does not fit
+/// is dropped and counted. The sampler thread is the only sender (run workers never are).
+#[derive(Debug, Clone)]
+pub struct SampleFeed {
+    tx: Sender<Sample>,
+    dropped: Arc<AtomicU64>,
+}
+
+impl SampleFeed {
+    /// A bounded channel of `capacity` samples and the feed that fills it.
+    pub fn bounded(capacity: usize) -> (Self, Receiver<Sample>) {
+        let (tx, rx) = crossbeam_channel::bounded(capacity);
+        (
+            Self {
+                tx,
+                dropped: Arc::default(),
+            },
+            rx,
+        )
+    }
+
+    /// Samples dropped so far because the reader did not keep up.
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+}
+
 /// A running sampler. [`Sampler::stop`] ends it and returns what it measured; dropping it
 /// without `stop` also ends the thread, and the samples are lost.
 #[derive(Debug)]
@@ -175,24 +203,32 @@ impl Sampler {
         clock_origin: Instant,
         capacity: usize,
     ) -> (Sampler, Receiver<Sample>) {
-        let (tx, rx) = crossbeam_channel::bounded(capacity);
-        (Self::spawn(interval, clock_origin, Some(tx)), rx)
+        let (feed, rx) = SampleFeed::bounded(capacity);
+        (Self::spawn(interval, clock_origin, Some(feed)), rx)
     }
 
-    fn spawn(interval: Duration, clock_origin: Instant, feed: Option<Sender<Sample>>) -> Sampler {
+    /// Like [`Sampler::start_with_feed`], on a feed the caller made (and may keep a clone
+    /// of, to read its drop count): how a run passes its samples to an observer.
+    pub fn start_feeding(interval: Duration, clock_origin: Instant, feed: SampleFeed) -> Sampler {
+        Self::spawn(interval, clock_origin, Some(feed))
+    }
+
+    fn spawn(interval: Duration, clock_origin: Instant, feed: Option<SampleFeed>) -> Sampler {
         let interval = interval.max(MIN_INTERVAL);
         // Readers are built here, so `cores` is known before the first sample.
         let reader = CoreReader::new();
         let (cores, source) = (reader.cores(), reader.source());
         let (stop_tx, stop_rx) = crossbeam_channel::bounded(1);
         let latest = Arc::new(Mutex::new(None));
-        let feed_dropped = Arc::new(AtomicU64::new(0));
+        let feed_dropped = feed
+            .as_ref()
+            .map_or_else(Arc::default, |f| Arc::clone(&f.dropped));
         let worker = Worker {
             interval,
             clock_origin,
             stop_rx,
             latest: Arc::clone(&latest),
-            feed,
+            feed: feed.map(|f| f.tx),
             feed_dropped: Arc::clone(&feed_dropped),
             reader,
         };

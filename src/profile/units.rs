@@ -68,6 +68,47 @@ pub fn spark(values: &[u64], scale: u64) -> String {
         .collect()
 }
 
+/// A repeated measurement's spread, hyperfine-style: `median 12.3 ms ± 410 µs,
+/// 11.9 ms … 12.8 ms, n = 5` (no ± for a single run, whose σ is `None`).
+pub fn spread(median_ns: u64, stdev_ns: Option<f64>, min_ns: u64, max_ns: u64, n: usize) -> String {
+    let pm = stdev_ns.map_or(String::new(), |sd| {
+        format!(" ± {}", duration_ns(sd.max(0.0).round() as u64))
+    });
+    format!(
+        "median {}{pm}, {} … {}, n = {n}",
+        duration_ns(median_ns),
+        duration_ns(min_ns),
+        duration_ns(max_ns)
+    )
+}
+
+/// A share as a percentage: `12.5 %`.
+pub fn pct(share: f64) -> String {
+    if share.is_finite() {
+        format!("{:.1} %", share * 100.0)
+    } else {
+        "-".into()
+    }
+}
+
+/// A speed factor in its shortest form: `0.1x`, `0.25x`, `1x` (a replay's pace).
+pub fn factor(x: f64) -> String {
+    if x.is_finite() {
+        format!("{x}x")
+    } else {
+        "-".into()
+    }
+}
+
+/// A value already in percent, whole: `65 %`, `187 %` (CPU use, where 100 % is one core).
+pub fn pct_value(pct: f64) -> String {
+    if pct.is_finite() {
+        format!("{pct:.0} %")
+    } else {
+        "-".into()
+    }
+}
+
 fn sig3(v: f64) -> String {
     if v >= 100.0 {
         format!("{v:.0}")
@@ -110,5 +151,21 @@ mod tests {
         assert_eq!(rate_mb_s(50_000_000, 500_000_000), "100 MB/s");
         assert_eq!(rate_mb_s(1, 0), "-");
         assert_eq!(ratio(1.874), "1.87x");
+        assert_eq!(pct(0.125), "12.5 %");
+        assert_eq!(pct_value(187.4), "187 %");
+        assert_eq!(factor(0.1), "0.1x");
+        assert_eq!(factor(1.0), "1x");
+    }
+
+    #[test]
+    fn spread_reads_like_hyperfine() {
+        assert_eq!(
+            spread(12_300_000, Some(410_000.0), 11_900_000, 12_800_000, 5),
+            "median 12.3 ms ± 410 µs, 11.9 ms … 12.8 ms, n = 5"
+        );
+        assert_eq!(
+            spread(5_000, None, 5_000, 5_000, 1),
+            "median 5.00 µs, 5.00 µs … 5.00 µs, n = 1"
+        );
     }
 }

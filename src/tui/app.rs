@@ -11,14 +11,18 @@ use chunkscope::catalog::Catalog;
 use chunkscope::chunks::{ChunkPlan, ChunkRequest, PlanSummary, RasterLayout};
 use chunkscope::pipeline::report::Grid;
 use chunkscope::pipeline::{Event, Mode, RunReport, Schedule, Stage};
+use chunkscope::profile::sampler::Sample;
 use chunkscope::raster::RasterInfo;
 
 use super::keys::{self, Action};
+use super::live::{Live, REPEAT_RUNS, Repeat, Replay};
 
 /// Recent tasks kept per worker lane.
 const LANE_LEN: usize = 32;
 /// Log lines kept (GDAL messages, errors).
 const LOG_LEN: usize = 200;
+/// Finished runs listed on the run screen.
+pub const HISTORY_LEN: usize = 50;
 /// Chunk sizes outside this range get a warning; Dask's docs suggest ~100 MB chunks.
 pub const SMALL_CHUNK_BYTES: u64 = 10_000_000;
 pub const LARGE_CHUNK_BYTES: u64 = 1_000_000_000;
@@ -125,6 +129,14 @@ pub struct RunView {
     pub ended: bool,
     pub report: Option<RunReport>,
     pub error: Option<String>,
+    /// Samples, task stream, stage progress (see [`Live`]).
+    pub live: Live,
+    /// Playing the finished run back (`p`).
+    pub replay: Option<Replay>,
+    /// Part of a repeat (`R`): carried from run to run until it is complete.
+    pub repeat: Option<Repeat>,
+    /// The chunk clicked on the map: its tasks are listed.
+    pub selected: Option<usize>,
 }
 
 impl RunView {
@@ -134,6 +146,15 @@ impl RunView {
     pub fn finished(&self) -> bool {
         self.report.is_some() || self.error.is_some()
     }
+}
+
+/// A finished run as the run screen lists it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FinishedRun {
+    pub label: String,
+    /// [`RunReport::time_line`].
+    pub time: String,
+    pub cancelled: bool,
 }
 
 /// What the loop is asked to do.
@@ -168,7 +189,16 @@ pub enum Msg {
     Tick {
         elapsed_ns: u64,
         dropped: u64,
+        samples_dropped: u64,
     },
+    /// A CPU and memory sample, taken while the run goes on.
+    Sample(Sample),
+    /// Real time passed since the previous frame, while a replay plays.
+    Frame {
+        dt_ns: u64,
+    },
+    /// A click on the run screen's chunk map (`None`: beside it).
+    SelectChunk(Option<usize>),
     /// Boxed: a report is large next to the other messages.
     RunFinished(Result<Box<RunReport>, String>),
     Log(String),
@@ -188,6 +218,8 @@ pub struct App {
     pub assets: Option<(usize, Vec<AssetView>)>,
     pub setup: Option<Setup>,
     pub run: Option<RunView>,
+    /// One `%%time` line per finished run of this session, oldest first.
+    pub history: VecDeque<FinishedRun>,
     pub log: VecDeque<String>,
     pub quit_pending: bool,
     pub cores: usize,
@@ -206,6 +238,7 @@ impl App {
             assets: None,
             setup: None,
             run: None,
+            history: VecDeque::new(),
             log: VecDeque::new(),
             quit_pending: false,
             cores: cores.max(1),
@@ -289,10 +322,30 @@ impl App {
             Msg::Tick {
                 elapsed_ns,
                 dropped,
+                samples_dropped,
             } => {
                 if let Some(r) = self.run.as_mut().filter(|r| !r.finished()) {
                     r.elapsed_ns = elapsed_ns;
                     r.dropped = dropped;
+                    r.live.samples_dropped = samples_dropped;
+                }
+                None
+            }
+            Msg::Sample(sample) => {
+                if let Some(r) = self.run.as_mut().filter(|r| !r.finished()) {
+                    r.live.sample(sample);
+                }
+                None
+            }
+            Msg::Frame { dt_ns } => {
+                if let Some(p) = self.run.as_mut().and_then(|r| r.replay.as_mut()) {
+                    p.advance(dt_ns);
+                }
+                None
+            }
+            Msg::SelectChunk(chunk) => {
+                if let Some(r) = self.run.as_mut().filter(|_| self.screen == Screen::Run) {
+                    r.selected = chunk.filter(|&i| i < r.chunks.len());
                 }
                 None
             }
@@ -302,9 +355,25 @@ impl App {
                         Ok(report) => {
                             r.elapsed_ns = report.wall_ns;
                             r.dropped = report.events_dropped;
+                            if let Some(rep) = r.repeat.as_mut() {
+                                rep.record(&report);
+                            }
+                            if self.history.len() == HISTORY_LEN {
+                                self.history.pop_front();
+                            }
+                            self.history.push_back(FinishedRun {
+                                label: report.label(),
+                                time: report.time_line(),
+                                cancelled: report.cancelled,
+                            });
                             r.report = Some(*report);
                         }
-                        Err(e) => r.error = Some(e),
+                        Err(e) => {
+                            if let Some(rep) = r.repeat.as_mut() {
+                                rep.stopped = true;
+                            }
+                            r.error = Some(e);
+                        }
                     }
                     if let Some(e) = r.error.clone() {
                         self.push_log(format!("run failed: {e}"));
@@ -313,7 +382,7 @@ impl App {
                 if self.quit_pending {
                     return Some(Cmd::Quit);
                 }
-                None
+                self.continue_repeat()
             }
             Msg::Log(line) => {
                 self.push_log(line);
@@ -423,26 +492,89 @@ impl App {
             Action::Schedule => s.toggle_schedule(),
             Action::Serial => s.serial = !s.serial,
             Action::Run => return self.start_run(),
+            Action::Repeat => return self.start_repeat(),
             _ => {}
         }
         None
     }
 
     fn on_run(&mut self, action: Action) -> Option<Cmd> {
+        let replaying = self.replaying();
         match action {
             Action::Cancel if self.running() => {
                 if let Some(r) = self.run.as_mut() {
                     r.cancelling = true;
+                    if let Some(rep) = r.repeat.as_mut() {
+                        rep.stopped = true;
+                    }
                 }
                 Some(Cmd::Cancel)
+            }
+            Action::Cancel if replaying => {
+                self.run.as_mut()?.replay = None;
+                None
+            }
+            Action::Cancel if self.run.as_ref().is_some_and(|r| r.selected.is_some()) => {
+                self.run.as_mut()?.selected = None;
+                None
             }
             Action::Cancel => {
                 self.screen = Screen::Setup;
                 None
             }
             Action::Run if !self.running() => self.start_run(),
+            Action::Repeat if !self.running() => self.start_repeat(),
+            Action::Replay => {
+                let r = self.run.as_mut()?;
+                let wall = r.report.as_ref().map(|rep| rep.wall_ns)?;
+                r.replay = match r.replay {
+                    Some(_) => None,
+                    None => Some(Replay::new(wall)),
+                };
+                None
+            }
+            _ if replaying => {
+                let p = self.run.as_mut()?.replay.as_mut()?;
+                match action {
+                    Action::Pause => p.toggle_pause(),
+                    Action::Left => p.scrub(-1),
+                    Action::Right => p.scrub(1),
+                    Action::Faster => p.faster(),
+                    Action::Slower => p.slower(),
+                    _ => {}
+                }
+                None
+            }
             _ => None,
         }
+    }
+
+    /// Starts the first run of a repeat ([`REPEAT_RUNS`] runs of the current setup).
+    fn start_repeat(&mut self) -> Option<Cmd> {
+        let cmd = self.start_run();
+        if let Some(r) = self.run.as_mut().filter(|_| cmd.is_some()) {
+            r.repeat = Some(Repeat::new(REPEAT_RUNS));
+        }
+        cmd
+    }
+
+    /// Whether a finished run is being replayed.
+    pub fn replaying(&self) -> bool {
+        self.run.as_ref().is_some_and(|r| r.replay.is_some())
+    }
+
+    /// After a run of a repeat: the next run, carrying the repeat over.
+    fn continue_repeat(&mut self) -> Option<Cmd> {
+        let r = self.run.as_mut()?;
+        if !r.repeat.as_ref().is_some_and(Repeat::wants_more) {
+            return None;
+        }
+        let repeat = r.repeat.take();
+        let cmd = self.start_run();
+        if let Some(r) = self.run.as_mut() {
+            r.repeat = repeat;
+        }
+        cmd
     }
 
     fn start_run(&mut self) -> Option<Cmd> {
@@ -473,6 +605,7 @@ impl App {
         };
         let item = s.item;
         let n = grid.0 * grid.1 * grid.2;
+        let threads = if s.serial { 1 } else { s.threads };
         self.run = Some(RunView {
             label,
             item: self.catalog.items[item].id.clone(),
@@ -488,6 +621,10 @@ impl App {
             ended: false,
             report: None,
             error: None,
+            live: Live::new(n, threads),
+            replay: None,
+            repeat: None,
+            selected: None,
         });
         self.screen = Screen::Run;
         Some(Cmd::StartRun { item, mode })
@@ -632,6 +769,7 @@ impl Setup {
 impl RunView {
     /// Folds one engine event into the view.
     pub fn fold(&mut self, ev: Event) {
+        self.live.fold(&ev);
         match ev {
             Event::RunStarted { chunks, threads } => {
                 let n = chunks as usize;

@@ -24,6 +24,15 @@ pub enum Action {
     Serial,
     Run,
     Cancel,
+    /// Replay the finished run (toggle).
+    Replay,
+    /// Play / pause the replay.
+    Pause,
+    /// Replay speed up / down.
+    Faster,
+    Slower,
+    /// Run the same settings several times.
+    Repeat,
 }
 
 /// Where a binding applies.
@@ -188,6 +197,14 @@ pub const BINDINGS: &[Binding] = &[
         matches: |k| is_char(k, 'r') || k.code == KeyCode::Enter,
     },
     Binding {
+        keys: "R",
+        hint: "repeat",
+        help: "run these settings 5 times and show the spread of wall time",
+        action: Action::Repeat,
+        scope: Scope::On(Screen::Setup),
+        matches: |k| is_char(k, 'R'),
+    },
+    Binding {
         keys: "Esc",
         hint: "scenes",
         help: "back to the scenes",
@@ -199,7 +216,7 @@ pub const BINDINGS: &[Binding] = &[
     Binding {
         keys: "c/Esc",
         hint: "cancel/back",
-        help: "cancel the run (after the tasks in flight); when done, back to the chunks",
+        help: "cancel the run; when done: leave the replay, then back to chunks",
         action: Action::Cancel,
         scope: Scope::On(Screen::Run),
         matches: |k| is_char(k, 'c') || k.code == KeyCode::Esc,
@@ -211,6 +228,62 @@ pub const BINDINGS: &[Binding] = &[
         action: Action::Run,
         scope: Scope::On(Screen::Run),
         matches: |k| is_char(k, 'r'),
+    },
+    Binding {
+        keys: "R",
+        hint: "repeat",
+        help: "run the same settings 5 times and show the spread of wall time",
+        action: Action::Repeat,
+        scope: Scope::On(Screen::Run),
+        matches: |k| is_char(k, 'R'),
+    },
+    Binding {
+        keys: "p",
+        hint: "replay",
+        help: "replay the finished run slowed down; p again stops",
+        action: Action::Replay,
+        scope: Scope::On(Screen::Run),
+        matches: |k| is_char(k, 'p'),
+    },
+    Binding {
+        keys: "space",
+        hint: "pause",
+        help: "replay: pause / play (from the end: start over)",
+        action: Action::Pause,
+        scope: Scope::On(Screen::Run),
+        matches: |k| is_char(k, ' '),
+    },
+    Binding {
+        keys: "←→/hl/[]",
+        hint: "scrub",
+        help: "replay: step back / forward through the run",
+        action: Action::Left,
+        scope: Scope::On(Screen::Run),
+        matches: |k| matches!(k.code, KeyCode::Left) || is_char(k, 'h') || is_char(k, '['),
+    },
+    Binding {
+        keys: "",
+        hint: "",
+        help: "",
+        action: Action::Right,
+        scope: Scope::On(Screen::Run),
+        matches: |k| matches!(k.code, KeyCode::Right) || is_char(k, 'l') || is_char(k, ']'),
+    },
+    Binding {
+        keys: "+/-",
+        hint: "speed",
+        help: "replay: faster / slower (0.01x to 1x)",
+        action: Action::Faster,
+        scope: Scope::On(Screen::Run),
+        matches: |k| is_char(k, '+') || is_char(k, '='),
+    },
+    Binding {
+        keys: "",
+        hint: "",
+        help: "",
+        action: Action::Slower,
+        scope: Scope::On(Screen::Run),
+        matches: |k| is_char(k, '-'),
     },
     // Global
     Binding {

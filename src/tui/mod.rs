@@ -8,6 +8,7 @@
 
 pub mod app;
 pub mod keys;
+pub mod live;
 pub mod screenshot;
 pub mod session;
 pub mod view;
@@ -20,7 +21,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use crossbeam_channel::Sender;
-use crossterm::event::{self as ct, Event as CtEvent, KeyEventKind};
+use crossterm::event::{
+    self as ct, DisableMouseCapture, EnableMouseCapture, Event as CtEvent, KeyEventKind,
+    MouseButton, MouseEventKind,
+};
 use crossterm::terminal::{
     EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
 };
@@ -45,14 +49,24 @@ impl TerminalGuard {
     fn enter() -> io::Result<Self> {
         enable_raw_mode()?;
         let guard = TerminalGuard { _private: () };
-        execute!(io::stdout(), EnterAlternateScreen, cursor::Hide)?;
+        execute!(
+            io::stdout(),
+            EnterAlternateScreen,
+            cursor::Hide,
+            EnableMouseCapture
+        )?;
         Ok(guard)
     }
 }
 
 fn restore_terminal() {
     let _ = disable_raw_mode();
-    let _ = execute!(io::stdout(), LeaveAlternateScreen, cursor::Show);
+    let _ = execute!(
+        io::stdout(),
+        DisableMouseCapture,
+        LeaveAlternateScreen,
+        cursor::Show
+    );
 }
 
 impl Drop for TerminalGuard {
@@ -136,6 +150,14 @@ fn event_loop(
                 CtEvent::Key(k) if k.kind != KeyEventKind::Release => {
                     session.send(Msg::Key(k));
                     // Answer keys at once rather than at the next frame.
+                    next_frame = Instant::now();
+                }
+                // Mouse is a convenience: a click on a chunk lists its tasks.
+                CtEvent::Mouse(m) if m.kind == MouseEventKind::Down(MouseButton::Left) => {
+                    let size = terminal.size().context("cannot read the terminal size")?;
+                    let area = ratatui::layout::Rect::new(0, 0, size.width, size.height);
+                    let chunk = view::chunk_at(&session.app, area, m.column, m.row);
+                    session.send(Msg::SelectChunk(chunk));
                     next_frame = Instant::now();
                 }
                 CtEvent::Resize(_, _) => {

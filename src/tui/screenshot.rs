@@ -23,8 +23,8 @@ const CELL_H: f32 = 17.0;
 const BG: &str = "#1e1e1e";
 const FG: &str = "#d4d4d4";
 
-/// Drives scenes → chunk setup → a chunked run → help, and writes one SVG per screen into
-/// `out_dir`. Returns the files written.
+/// Drives scenes → chunk setup → a chunked run → its replay → help, and writes one SVG per
+/// screen into `out_dir`. Returns the files written.
 pub fn capture_all(
     mut catalog: Catalog,
     out_dir: &Path,
@@ -67,6 +67,21 @@ pub fn capture_all(
         std::thread::sleep(Duration::from_millis(20));
     }
     shot(&s, "run")?;
+    // The replay, halfway through the run (0.1x: five wall times of real time).
+    let wall_ns = s
+        .app
+        .run
+        .as_ref()
+        .and_then(|r| r.report.as_ref())
+        .map(|rep| rep.wall_ns);
+    if let Some(wall_ns) = wall_ns {
+        s.send(Msg::Key(KeyCode::Char('p').into()));
+        s.send(Msg::Frame {
+            dt_ns: wall_ns.saturating_mul(5),
+        });
+        shot(&s, "replay")?;
+        s.send(Msg::Key(KeyCode::Esc.into()));
+    }
     s.send(Msg::Key(KeyCode::Char('?').into()));
     shot(&s, "help")?;
     s.shutdown();

@@ -14,6 +14,7 @@ use chunkscope::pipeline::{
     self, CancelFlag, CloudClasses, Event, EventSink, Mode, Resolution, RunConfig, RunControl,
     RunReport, Scene,
 };
+use chunkscope::profile::sampler::{Sample, SampleFeed};
 use chunkscope::raster::{self, OutputFormat, OutputSpec, RasterSource};
 
 use super::app::{App, AssetView, Cmd, Msg};
@@ -21,8 +22,19 @@ use super::app::{App, AssetView, Cmd, Msg};
 /// Engine events buffered between two frames; beyond this they are dropped and counted.
 const EVENT_CAPACITY: usize = 16 * 1024;
 
+/// Live samples buffered between two frames (10 Hz: a few seconds of a stalled UI).
+///
+/// Samples reach the UI over a bounded channel the sampler fills with `try_send`, rather
+/// than as a latest-value snapshot polled each frame: the sparklines want every sample, and
+/// a snapshot silently skips the ones taken during a slow frame, which would draw as a
+/// measured dip. The channel never blocks the sampler thread (a full one drops and counts,
+/// and the count is shown), and the run's workers never touch it either way.
+const SAMPLE_CAPACITY: usize = 64;
+
 struct RunHandle {
     events: Receiver<Event>,
+    samples: Receiver<Sample>,
+    sample_feed: SampleFeed,
     done: Receiver<Result<RunReport, String>>,
     cancel: CancelFlag,
     sink: EventSink,
@@ -37,6 +49,8 @@ pub struct Session {
     run: Option<RunHandle>,
     log: Option<Receiver<String>>,
     quit: bool,
+    /// When the previous pump ran: replays advance by the real time between pumps.
+    last_pump: Instant,
 }
 
 impl Session {
@@ -48,6 +62,7 @@ impl Session {
             run: None,
             log: None,
             quit: false,
+            last_pump: Instant::now(),
         }
     }
 
@@ -89,11 +104,22 @@ impl Session {
         for l in lines {
             self.send(Msg::Log(l));
         }
+        let now = Instant::now();
+        let dt = now.saturating_duration_since(self.last_pump);
+        self.last_pump = now;
+        if self.app.replaying() {
+            self.send(Msg::Frame {
+                dt_ns: u64::try_from(dt.as_nanos()).unwrap_or(u64::MAX),
+            });
+        }
         let Some(run) = &self.run else { return };
         let events: Vec<Event> = run.events.try_iter().collect();
+        let samples: Vec<Sample> = run.samples.try_iter().collect();
+        let samples_dropped = run.sample_feed.dropped();
         let tick = Msg::Tick {
             elapsed_ns: u64::try_from(run.started.elapsed().as_nanos()).unwrap_or(u64::MAX),
             dropped: run.sink.dropped(),
+            samples_dropped,
         };
         let done = match run.done.try_recv() {
             Ok(result) => Some(result),
@@ -104,6 +130,9 @@ impl Session {
         };
         for ev in events {
             self.send(Msg::Engine(ev));
+        }
+        for sample in samples {
+            self.send(Msg::Sample(sample));
         }
         self.send(tick);
         if let Some(result) = done {
@@ -217,10 +246,12 @@ impl Session {
             },
         };
         let (sink, events) = EventSink::bounded(EVENT_CAPACITY);
+        let (sample_feed, samples) = SampleFeed::bounded(SAMPLE_CAPACITY);
         let cancel = CancelFlag::new();
         let control = RunControl {
             events: sink.clone(),
             cancel: cancel.clone(),
+            samples: Some(sample_feed.clone()),
             ..RunControl::default()
         };
         let (tx, done) = crossbeam_channel::bounded(1);
@@ -233,6 +264,8 @@ impl Session {
             .map_err(|e| format!("cannot start the run thread: {e}"))?;
         self.run = Some(RunHandle {
             events,
+            samples,
+            sample_feed,
             done,
             cancel,
             sink,
@@ -354,6 +387,213 @@ mod tests {
         assert!(text.contains("Wall time:"), "{text}");
         key(&mut s, KeyCode::Char('q'));
         assert!(s.quit_requested());
+    }
+
+    fn screen_at(s: &Session, w: u16, h: u16) -> String {
+        let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
+        term.draw(|f| render(&s.app, f.area(), f.buffer_mut()))
+            .unwrap();
+        let text = buffer_text(term.backend().buffer());
+        if std::env::var_os("CHUNKSCOPE_DUMP_SCREENS").is_some() {
+            eprintln!("{text}");
+        }
+        text
+    }
+
+    /// The chunks whose write had ended by `t_ns`, straight from the task records.
+    fn written_by(tasks: &[chunkscope::pipeline::TaskRecord], t_ns: u64) -> Vec<u32> {
+        let mut v: Vec<u32> = tasks
+            .iter()
+            .filter(|t| t.stage == chunkscope::pipeline::Stage::Write && t.end_ns <= t_ns)
+            .map(|t| t.chunk)
+            .collect();
+        v.sort_unstable();
+        v
+    }
+
+    #[test]
+    fn a_real_run_draws_meters_gantt_replay_and_repeat() {
+        use chunkscope::pipeline::Stage;
+        use chunkscope::profile::units;
+
+        use crate::tui::app::ChunkState;
+        use crate::tui::view::gantt::{Window, lanes};
+        use crate::tui::view::run::map_view;
+
+        let dir = tempfile::tempdir().unwrap();
+        let spec = DemoSpec::new(1024, 1).unwrap();
+        let catalog = demo::generate(spec, &dir.path().join("demo"), &|_| {}).unwrap();
+        let catalog = Catalog::load(&catalog).unwrap();
+        let mut s = Session::new(App::new(catalog, 2, false), dir.path().join("out"));
+        s.start();
+        key(&mut s, KeyCode::Enter);
+        key(&mut s, KeyCode::Char('1')); // 128 x 128 chunks: 16 of them
+        key(&mut s, KeyCode::Char('r'));
+        pump_until_finished(&mut s);
+        let run = s.app.run.as_ref().unwrap();
+        assert!(run.error.is_none(), "{:?}", run.error);
+        let rep = run.report.clone().unwrap();
+        assert_eq!(run.chunks.len(), 16);
+        // Whatever samples arrived live are the report's, in order.
+        assert!(run.live.samples.len() <= rep.cpu.samples.len());
+        for (live, reported) in run.live.samples.iter().zip(&rep.cpu.samples) {
+            assert_eq!(live, reported);
+        }
+
+        for (w, h) in [(80, 24), (160, 48)] {
+            let text = screen_at(&s, w, h);
+            assert!(text.contains("✓ done"), "{text}");
+            assert!(text.contains("Task stream"), "{text}");
+            assert!(text.contains("│w0 "), "{text}");
+            assert!(text.contains("│w1 "), "{text}");
+            assert!(text.contains("heat ▂ "), "{text}");
+            assert!(text.contains("Wall time:"), "{text}");
+            assert!(text.contains("overhead"), "{text}");
+        }
+        let text = screen_at(&s, 160, 48);
+        assert!(text.contains("CPU and memory"), "{text}");
+        // The sampler ticks every 100 ms; this small run may end before the first tick.
+        if rep.cpu.samples.is_empty() {
+            assert!(
+                text.contains("no sample: the run was shorter than"),
+                "{text}"
+            );
+        } else {
+            assert!(text.contains("per core, mean over the run"), "{text}");
+            assert!(text.contains("c0 "), "{text}");
+        }
+        assert!(text.contains(&format!("measured {}", units::pct(rep.overhead.share))));
+        assert!(text.contains("barrier idle"), "{text}");
+        // Heat legend: the real fastest and slowest done chunk.
+        let busy = crate::tui::live::chunk_busy(&rep.tasks, 16);
+        let (lo, hi) = (busy.iter().min().unwrap(), busy.iter().max().unwrap());
+        assert!(text.contains(&units::duration_ns(*lo)), "{text}");
+        assert!(text.contains(&units::duration_ns(*hi)), "{text}");
+
+        // The Gantt after the run comes from the report: every worker with a task has a
+        // lane with cells, and every task's start column is painted.
+        let w = Window::whole(rep.wall_ns, 60);
+        let cells = lanes(&rep.tasks, &[], rep.config.threads, w, u64::MAX);
+        for t in &rep.tasks {
+            let col = (t.start_ns / w.col_ns) as usize;
+            assert!(cells[usize::from(t.worker)][col].is_some(), "{t:?}");
+        }
+
+        // Any size from the minimum up draws without panicking.
+        for (w, h) in [
+            (60, 16),
+            (61, 17),
+            (100, 30),
+            (119, 31),
+            (120, 32),
+            (250, 80),
+        ] {
+            screen_at(&s, w, h);
+        }
+
+        // Replay: half the wall time at 0.1x takes five wall times of real time.
+        key(&mut s, KeyCode::Char('p'));
+        assert!(s.app.replaying());
+        s.send(Msg::Frame {
+            dt_ns: rep.wall_ns * 5,
+        });
+        let run = s.app.run.as_ref().unwrap();
+        let p = run.replay.unwrap();
+        assert_eq!(p.t_ns, rep.wall_ns / 2);
+        let label = format!(
+            "REPLAY 0.1x — real time {} of {}",
+            units::duration_ns(p.t_ns),
+            units::duration_ns(rep.wall_ns)
+        );
+        for (w, h) in [(80, 24), (160, 48)] {
+            let text = screen_at(&s, w, h);
+            assert!(text.contains(&label), "{label}\n{text}");
+            assert!(text.contains("replay time"), "{text}");
+        }
+        // Scrub through the whole run: the map shows exactly the chunks written by then.
+        for _ in 0..45 {
+            key(&mut s, KeyCode::Char('['));
+        }
+        assert_eq!(s.app.run.as_ref().unwrap().replay.unwrap().t_ns, 0);
+        for _ in 0..45 {
+            let run = s.app.run.as_ref().unwrap();
+            let t = run.replay.unwrap().t_ns;
+            let (states, _) = map_view(run);
+            let shown: Vec<u32> = (0..states.len() as u32)
+                .filter(|&i| states[i as usize] == ChunkState::Done(Stage::Write))
+                .collect();
+            assert_eq!(shown, written_by(&rep.tasks, t), "at {t} ns");
+            key(&mut s, KeyCode::Char(']'));
+        }
+        for (w, h) in [(60, 16), (120, 32), (250, 80)] {
+            screen_at(&s, w, h);
+        }
+        let run = s.app.run.as_ref().unwrap();
+        assert_eq!(
+            run.replay.unwrap().t_ns,
+            run.report.as_ref().unwrap().wall_ns
+        );
+        assert_eq!(map_view(run).0, vec![ChunkState::Done(Stage::Write); 16]);
+        key(&mut s, KeyCode::Esc);
+        assert!(!s.app.replaying(), "Esc leaves the replay");
+        assert_eq!(s.app.screen, Screen::Run);
+
+        // Repeat: five runs, then the engine's spread of their wall times.
+        key(&mut s, KeyCode::Char('R'));
+        pump_until_finished(&mut s);
+        let run = s.app.run.as_ref().unwrap();
+        let repeat = run.repeat.as_ref().unwrap();
+        assert_eq!(repeat.walls_ns.len(), 5);
+        assert!(!repeat.wants_more());
+        let t = repeat.timing.as_ref().unwrap();
+        assert_eq!(t.n, 5);
+        let line = format!(
+            "repeat 5/5 · wall {}",
+            units::spread(t.median_ns, t.stdev_ns, t.min_ns, t.max_ns, t.n)
+        );
+        let text = screen_at(&s, 160, 48);
+        assert!(text.contains(&line), "{line}\n{text}");
+        assert!(text.contains("repeat 5/5"), "{text}");
+        // One `%%time` line per finished run: the first one and the five repeats.
+        assert_eq!(s.app.history.len(), 6);
+        let last = s.app.run.as_ref().unwrap().report.as_ref().unwrap();
+        let text = screen_at(&s, 200, 50);
+        assert!(
+            text.contains("#6 chunked x 2 (3,128,128, staged)"),
+            "{text}"
+        );
+        assert!(text.contains(&last.time_line()), "{text}");
+    }
+
+    #[test]
+    fn cancelling_a_repeat_stops_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let spec = DemoSpec::new(1024, 1).unwrap();
+        let catalog = demo::generate(spec, &dir.path().join("demo"), &|_| {}).unwrap();
+        let catalog = Catalog::load(&catalog).unwrap();
+        let mut s = Session::new(App::new(catalog, 1, false), dir.path().join("out"));
+        s.start();
+        key(&mut s, KeyCode::Enter);
+        key(&mut s, KeyCode::Char('1'));
+        key(&mut s, KeyCode::Char('R'));
+        assert_eq!(s.app.screen, Screen::Run);
+        key(&mut s, KeyCode::Char('c'));
+        pump_until_finished(&mut s);
+        let run = s.app.run.as_ref().unwrap();
+        let repeat = run.repeat.as_ref().unwrap();
+        assert!(repeat.stopped);
+        assert!(!repeat.wants_more());
+        assert!(repeat.walls_ns.len() <= 1, "{:?}", repeat.walls_ns);
+        assert!(
+            screen(&s).contains("repeat stopped before a run finished")
+                || screen(&s).contains("(stopped)"),
+            "{}",
+            screen(&s)
+        );
+        // Nothing else starts: the session has no run going.
+        s.pump();
+        assert!(!s.app.running());
+        assert!(s.run.is_none());
     }
 
     #[test]

@@ -13,6 +13,8 @@
 //! ↑↓/jk move · / filter · ? help · q quit          footer (from the key table)
 //! ```
 
+pub mod cpu;
+pub mod gantt;
 pub mod help;
 pub mod run;
 pub mod scenes;
@@ -59,6 +61,27 @@ impl Theme {
     }
 }
 
+/// The chunk under a mouse click at (`x`, `y`) of a screen of `area`, when the run screen
+/// shows its map there.
+pub fn chunk_at(app: &App, area: Rect, x: u16, y: u16) -> Option<usize> {
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT || app.help || app.screen != Screen::Run {
+        return None;
+    }
+    let [_, body, _, _] = frame_areas(area);
+    run::chunk_at(app, body, x, y)
+}
+
+/// Header, body, status line and footer.
+fn frame_areas(area: Rect) -> [Rect; 4] {
+    Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(0),
+        Constraint::Length(1),
+        Constraint::Length(1),
+    ])
+    .areas(area)
+}
+
 /// Draws the whole screen for `app`.
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
@@ -66,13 +89,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         return;
     }
     let theme = Theme { color: app.color };
-    let [header, body, status, footer] = Layout::vertical([
-        Constraint::Length(1),
-        Constraint::Min(0),
-        Constraint::Length(1),
-        Constraint::Length(1),
-    ])
-    .areas(area);
+    let [header, body, status, footer] = frame_areas(area);
     let screen = match app.screen {
         Screen::Scenes => "scenes",
         Screen::Setup => "chunks",

@@ -1,5 +1,7 @@
-//! The run screen: the chunk map, progress, worker lanes and, when done, the `%%time`
-//! figures from the run report (or the error).
+//! The run screen: status, progress with ETA, the chunk map with a heat colour for done
+//! chunks, the task stream (Gantt), per-stage progress, CPU and memory, the overhead meter
+//! and, when done, the `%%time` figures from the run report (or the error), the spread of a
+//! repeat, and the replay of the finished run. Pure: draws a [`RunView`].
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -8,46 +10,272 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Gauge, Paragraph, Widget, Wrap};
 
 use chunkscope::pipeline::Stage;
-use chunkscope::profile::units;
+use chunkscope::profile::{progress, units};
 
-use super::Theme;
-use crate::tui::app::{App, ChunkState, RunView};
+use super::{Theme, cpu, gantt};
+use std::collections::VecDeque;
 
-/// ```text
-/// ▶ running · chunked x 2 (3,1024,1024, staged) · S2A_… · 1.23 s · stage mask
-/// [██████████████░░░░░░░░░░░░░ 45/81 tasks ]
-/// ┌ Chunks 1x3x3 ─────────────────┐┌ Workers ─────────────────────────┐
-/// │ █ █ █                         ││ w0 ▸ mask #4    12 tasks  230 ms │
-/// │ m M m                         ││ w1   idle       11 tasks  210 ms │
-/// │ L · ·                         ││   recent: l3 l5 m1 m2 ...        │
-/// │ · queued L load M mask ...    ││                                  │
-/// └───────────────────────────────┘└──────────────────────────────────┘
-/// ┌ %%time ─────────────────────────────────────────────────────────────┐
-/// │ CPU times: user 1.2 s, sys 80 ms, total 1.3 s                       │
-/// │ Wall time: 700 ms                                                   │
-/// └─────────────────────────────────────────────────────────────────────┘
-/// ```
+use crate::tui::app::{App, ChunkState, FinishedRun, RunView};
+use crate::tui::live::{chunk_busy, chunk_states_at};
+
+/// At least this big, the run screen shows every panel side by side.
+pub const WIDE_WIDTH: u16 = 120;
+pub const WIDE_HEIGHT: u16 = 32;
+
+/// Draws the run screen in the layout the area allows.
 pub fn render(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     let Some(r) = &app.run else { return };
-    let summary: Vec<String> = match (&r.report, &r.error) {
-        (Some(rep), _) => rep.time_summary().lines().map(str::to_string).collect(),
-        (None, Some(e)) => vec![format!("✗ run failed: {e}")],
-        _ if r.cancelling => vec!["cancelling after the tasks in flight…".into()],
-        _ => vec!["running… (c or Esc cancels)".into()],
-    };
-    let bottom_h = if r.finished() {
-        (summary.len() as u16 + 2).min(area.height / 2 + 2)
+    if area.width >= WIDE_WIDTH && area.height >= WIDE_HEIGHT {
+        render_wide(r, &app.history, theme, area, buf);
     } else {
-        3
-    };
-    let [status, gauge, middle, bottom] = Layout::vertical([
-        Constraint::Length(1),
-        Constraint::Length(1),
-        Constraint::Min(3),
-        Constraint::Length(bottom_h),
-    ])
-    .areas(area);
+        render_compact(r, theme, area, buf);
+    }
+}
 
+/// Large terminals:
+///
+/// ```text
+/// REPLAY 0.1x — real time 123 ms of 456 ms · chunked x 2 (3,256,256, staged) · DEMO_1 · …
+/// [██████████████████████░░░░░░░░░ 45/81 tasks · ETA ≈ 0.8 s (estimate) ]
+/// ┌ Chunks 1x3x3 ────────┐┌ Task stream · 1 col = 5 ms ──────┐┌ CPU and memory ─────────┐
+/// │▂▂▂ ▆▆▆ ███           ││w0 ░░░░▒▒▓▓▓ ░░▒                  ││per core, live           │
+/// │MMM mmm ···           ││w1 ░░░ ▒▒▒▓▓                      ││c0 ██████▌         65 %  │
+/// │LLL ··· ···           ││   0 ns                   450 ms  ││process CPU 98 %         │
+/// │                      ││░ load ▒ mask ▓ write █ finalize  ││▁▃▅█▇▆                   │
+/// │ · queued L load …    │└──────────────────────────────────┘│RSS 120 MiB · peak …     │
+/// │ done by busy time:   │┌ Stages · ETA is an estimate ─────┐└─────────────────────────┘
+/// │ ▂ 12 ms ▄ ▆ █ 40 ms  ││load  ██████████ 9/9  wall 12 ms  │┌ Overhead ───────────────┐
+/// │                      ││mask  ████░░░░░░ 4/9  ETA ≈ 20 ms ││live 12.3 % of capacity  │
+/// └──────────────────────┘└──────────────────────────────────┘└─────────────────────────┘
+/// ┌ %%time ───────────────────────────────────────────────────────────────────────────┐
+/// │ repeat 5/5 · wall median 123 ms ± 4 ms, 118 ms … 131 ms, n = 5                   │
+/// │ CPU times: user 1.2 s, sys 80 ms, total 1.3 s                                     │
+/// │ Wall time: 700 ms                                                                 │
+/// └───────────────────────────────────────────────────────────────────────────────────┘
+/// ```
+fn render_wide(
+    r: &RunView,
+    history: &VecDeque<FinishedRun>,
+    theme: Theme,
+    area: Rect,
+    buf: &mut Buffer,
+) {
+    let a = WideAreas::new(r, area);
+    render_status(r, theme, a.status, buf);
+    render_gauge(r, theme, a.gauge, buf);
+    render_map(r, theme, a.map, buf);
+    gantt::render(r, theme, a.stream, buf);
+    render_stages(r, theme, a.stages, buf);
+    cpu::render(r, theme, a.meters, buf);
+    render_overhead(r, theme, a.overhead, buf);
+    render_summary(r, theme, summary_lines(r), a.time, buf);
+    render_history(history, theme, a.runs, buf);
+}
+
+/// The panels of [`render_wide`].
+struct WideAreas {
+    status: Rect,
+    gauge: Rect,
+    map: Rect,
+    stream: Rect,
+    stages: Rect,
+    meters: Rect,
+    overhead: Rect,
+    time: Rect,
+    runs: Rect,
+}
+
+impl WideAreas {
+    fn new(r: &RunView, area: Rect) -> Self {
+        let bottom_h = (summary_lines(r).len() as u16 + 2).min(area.height / 3 + 2);
+        let [status, gauge, main, bottom] = Layout::vertical([
+            Constraint::Length(1),
+            Constraint::Length(1),
+            Constraint::Min(8),
+            Constraint::Length(bottom_h),
+        ])
+        .areas(area);
+        let [map, centre, right] = Layout::horizontal([
+            Constraint::Percentage(30),
+            Constraint::Percentage(42),
+            Constraint::Percentage(28),
+        ])
+        .areas(main);
+        let [stream, stages] =
+            Layout::vertical([Constraint::Min(5), Constraint::Length(6)]).areas(centre);
+        let [meters, overhead] =
+            Layout::vertical([Constraint::Min(8), Constraint::Length(11)]).areas(right);
+        let [time, runs] =
+            Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)])
+                .areas(bottom);
+        Self {
+            status,
+            gauge,
+            map,
+            stream,
+            stages,
+            meters,
+            overhead,
+            time,
+            runs,
+        }
+    }
+}
+
+/// ```text
+/// ┌ Runs this session, newest first ───────────────────────┐
+/// │#2 chunked x 2 (3,512,512, staged)                       │
+/// │CPU times: user 183 ms, sys 77.1 ms, total 260 ms; Wall time: 593 ms    │
+/// │#1 serial                                                │
+/// └─────────────────────────────────────────────────────────┘
+/// ```
+fn render_history(history: &VecDeque<FinishedRun>, theme: Theme, area: Rect, buf: &mut Buffer) {
+    let mut lines = Vec::new();
+    for (i, run) in history.iter().enumerate().rev() {
+        lines.push(Line::from(vec![
+            Span::styled(format!("#{} ", i + 1), theme.dim()),
+            Span::styled(run.label.clone(), theme.bold()),
+            Span::raw(if run.cancelled { " — cancelled" } else { "" }),
+        ]));
+        lines.push(Line::from(run.time.clone()));
+    }
+    if lines.is_empty() {
+        lines.push(Line::from(Span::styled(
+            "each finished run adds its %%time line here",
+            theme.dim(),
+        )));
+    }
+    Paragraph::new(lines)
+        .wrap(Wrap { trim: false })
+        .block(Block::bordered().title(" Runs this session, newest first "))
+        .render(area, buf);
+}
+
+/// Small terminals (80x24 and up): the essentials.
+///
+/// ```text
+/// ▶ running · chunked x 2 (3,256,256, staged) · DEMO_1 · 1.23 s · stage mask
+/// [██████████░░░░░░░░░░░ 45/81 tasks · ETA ≈ 0.8 s (estimate)]
+/// load 9/9 · mask 4/9 · write 0/9 · overhead 12.3 % live
+/// ┌ Chunks 1x3x3 ──────┐┌ Task stream · 1 col = 5 ms ────────────┐
+/// │▂▂▂ ▆▆▆ ███         ││w0 ░░░░▒▒▓▓▓ ░░▒                        │
+/// │MMM mmm ···         ││w1 ░░░ ▒▒▒▓▓                            │
+/// │ · queued L load …  ││░ load ▒ mask ▓ write █ finalize        │
+/// └────────────────────┘└────────────────────────────────────────┘
+/// CPU c0 65 % c1 33 % · process 98 % ▁▃▅█ · RSS 120 MiB
+/// ┌ %%time ────────────────────────────────────────────────────────┐
+/// │ CPU times: user 1.2 s, sys 80 ms, total 1.3 s                  │
+/// └────────────────────────────────────────────────────────────────┘
+/// ```
+fn render_compact(r: &RunView, theme: Theme, area: Rect, buf: &mut Buffer) {
+    let a = CompactAreas::new(r, area);
+    render_status(r, theme, a.status, buf);
+    render_gauge(r, theme, a.gauge, buf);
+    Paragraph::new(stages_line(r, theme)).render(a.stages, buf);
+    render_map(r, theme, a.map, buf);
+    gantt::render(r, theme, a.stream, buf);
+    Paragraph::new(cpu::line(r, theme, a.meters.width)).render(a.meters, buf);
+    render_summary(r, theme, summary_lines(r), a.bottom, buf);
+}
+
+/// The panels of [`render_compact`].
+struct CompactAreas {
+    status: Rect,
+    gauge: Rect,
+    stages: Rect,
+    map: Rect,
+    stream: Rect,
+    meters: Rect,
+    bottom: Rect,
+}
+
+impl CompactAreas {
+    fn new(r: &RunView, area: Rect) -> Self {
+        // The chunk map and the task stream keep at least 9 rows.
+        let bottom_h =
+            (summary_lines(r).len() as u16 + 2).min(area.height.saturating_sub(13).max(3));
+        // Once the run is over the gauge and `%%time` say what the stage line said.
+        let stages_h = u16::from(!r.finished());
+        let [status, gauge, stages, middle, meters, bottom] = Layout::vertical([
+            Constraint::Length(1),
+            Constraint::Length(1),
+            Constraint::Length(stages_h),
+            Constraint::Min(4),
+            Constraint::Length(1),
+            Constraint::Length(bottom_h),
+        ])
+        .areas(area);
+        let [map, stream] =
+            Layout::horizontal([Constraint::Percentage(40), Constraint::Percentage(60)])
+                .areas(middle);
+        Self {
+            status,
+            gauge,
+            stages,
+            map,
+            stream,
+            meters,
+            bottom,
+        }
+    }
+}
+
+/// The chunk under the terminal cell (`x`, `y`) of the run screen drawn in `area`, if any
+/// (for mouse clicks). Uses the layout and geometry the drawing uses.
+pub fn chunk_at(app: &App, area: Rect, x: u16, y: u16) -> Option<usize> {
+    let r = app.run.as_ref()?;
+    let map = if area.width >= WIDE_WIDTH && area.height >= WIDE_HEIGHT {
+        WideAreas::new(r, area).map
+    } else {
+        CompactAreas::new(r, area).map
+    };
+    let inner = Block::bordered().inner(map);
+    let (states, busy) = map_view(r);
+    // Widths do not depend on colour: the legend takes as many rows either way.
+    let legend = map_legend(
+        r,
+        Theme { color: false },
+        heat_range(&states, &busy),
+        inner.width,
+    );
+    let g = MapGeom::new(r, inner, legend.len())?;
+    if !inner.contains(ratatui::layout::Position { x, y }) {
+        return None;
+    }
+    let (dx, dy) = (usize::from(x - inner.x), usize::from(y - inner.y));
+    let (col, row) = (dx / g.cell, dy / g.cell_h);
+    let in_gap = g.cell > 1 && dx % g.cell == g.cell - 1;
+    let i = row * r.grid.2 + col;
+    (!in_gap && col < g.cols && row < g.shown_rows && i < states.len()).then_some(i)
+}
+
+/// The replay label, always with the real time scale: `REPLAY 0.1x — real time 123 ms of
+/// 456 ms`.
+pub fn replay_label(r: &RunView) -> Option<String> {
+    let p = r.replay.as_ref()?;
+    Some(format!(
+        "REPLAY {} — real time {} of {}",
+        units::factor(p.speed()),
+        units::duration_ns(p.t_ns),
+        units::duration_ns(p.end_ns)
+    ))
+}
+
+fn render_status(r: &RunView, theme: Theme, area: Rect, buf: &mut Buffer) {
+    let mut head = Vec::new();
+    if let Some(label) = replay_label(r) {
+        // Never mistaken for a live run: reversed (and yellow, with colour) and bold.
+        let badge = if theme.color {
+            Style::new().fg(Color::Black).bg(Color::Yellow)
+        } else {
+            theme.selected()
+        };
+        head.push(Span::styled(label, badge.patch(theme.bold())));
+        if r.replay.is_some_and(|p| p.paused) {
+            head.push(Span::raw(" ‖ paused"));
+        }
+        head.push(Span::raw(" · "));
+    }
     let state = if let Some(rep) = &r.report {
         if rep.cancelled {
             Span::styled("■ cancelled", theme.fg(Color::Yellow))
@@ -61,7 +289,7 @@ pub fn render(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     } else {
         Span::styled("▶ running", theme.fg(Color::Cyan))
     };
-    let mut head = vec![
+    head.extend([
         state,
         Span::raw(" · "),
         Span::styled(r.label.clone(), theme.bold()),
@@ -71,26 +299,291 @@ pub fn render(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
             units::duration_ns(r.elapsed_ns),
             r.stage.map_or("-", Stage::name)
         )),
-    ];
+    ]);
+    if let Some(rep) = &r.repeat {
+        let k = if r.finished() {
+            rep.walls_ns.len()
+        } else {
+            rep.walls_ns.len() + 1
+        };
+        head.push(Span::raw(format!(" · repeat {k}/{}", rep.n)));
+    }
     if r.dropped > 0 {
         head.push(Span::raw(format!(" · {} events dropped", r.dropped)));
     }
-    Paragraph::new(Line::from(head)).render(status, buf);
+    Paragraph::new(Line::from(head)).render(area, buf);
+}
 
+/// Tasks done (load, mask, write) out of all, at the replay time when replaying.
+fn tasks_done(r: &RunView) -> usize {
+    match (&r.report, &r.replay) {
+        (Some(rep), Some(p)) => rep
+            .tasks
+            .iter()
+            .filter(|t| t.stage != Stage::Finalize && t.end_ns <= p.t_ns)
+            .count(),
+        _ => r.tasks_done,
+    }
+}
+
+fn render_gauge(r: &RunView, theme: Theme, area: Rect, buf: &mut Buffer) {
     let total = r.tasks_total().max(1);
-    let done = r.tasks_done.min(total);
+    let done = tasks_done(r).min(total);
+    let mut label = format!("{done}/{total} tasks");
+    if !r.finished() {
+        match progress::eta_ns(r.tasks_done, total, r.live.now_ns) {
+            _ if r.tasks_done >= total && !r.cancelling => {
+                label.push_str(" · finalize: copying into the COG")
+            }
+            Some(eta) => {
+                label.push_str(&format!(" · ETA ≈ {} (estimate)", units::duration_ns(eta)))
+            }
+            None => label.push_str(" · ETA: after the first task"),
+        }
+    }
     Gauge::default()
         .ratio(done as f64 / total as f64)
-        .label(format!("{done}/{total} tasks"))
+        .label(label)
         .gauge_style(theme.fg(Color::Green))
         .use_unicode(true)
-        .render(gauge, buf);
+        .render(area, buf);
+}
 
-    let [map, lanes] =
-        Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(middle);
-    render_map(r, theme, map, buf);
-    render_lanes(r, theme, lanes, buf);
+/// Per stage: (stage, done, total, what is left or how long it took).
+fn stage_rows(r: &RunView) -> Vec<(Stage, usize, usize, String)> {
+    let n = r.chunks.len();
+    Stage::ALL
+        .iter()
+        .map(|&s| {
+            let total = if s == Stage::Finalize { 1 } else { n };
+            match (&r.report, &r.replay) {
+                (Some(rep), Some(p)) => {
+                    let done = rep
+                        .tasks
+                        .iter()
+                        .filter(|t| t.stage == s && t.end_ns <= p.t_ns)
+                        .count();
+                    (s, done, total, String::new())
+                }
+                (Some(rep), None) => {
+                    let st = rep.stage(s);
+                    let done = st.map_or(0, |x| x.tasks);
+                    let note = st.map_or(String::new(), |x| {
+                        format!("wall {}", units::duration_ns(x.wall_ns))
+                    });
+                    (s, done, total, note)
+                }
+                (None, _) => {
+                    let done = r.live.stage(s).done;
+                    let note = if done >= total {
+                        "done".to_string()
+                    } else {
+                        r.live.stage_eta_ns(s, total).map_or(String::new(), |e| {
+                            format!("ETA ≈ {}", units::duration_ns(e))
+                        })
+                    };
+                    (s, done, total, note)
+                }
+            }
+        })
+        .collect()
+}
 
+/// ```text
+/// ┌ Stages · ETA is an estimate ──────────┐
+/// │load     ██████████████ 9/9  wall 12 ms│
+/// │mask     █████▌         4/9  ETA ≈ 8 ms│
+/// └───────────────────────────────────────┘
+/// ```
+fn render_stages(r: &RunView, theme: Theme, area: Rect, buf: &mut Buffer) {
+    let title = if r.finished() {
+        " Stages "
+    } else {
+        " Stages · ETA is an estimate "
+    };
+    let block = Block::bordered().title(title);
+    let inner = block.inner(area);
+    block.render(area, buf);
+    let bar_w = (inner.width as usize).saturating_sub(10 + 8 + 18).max(4);
+    for (i, (s, done, total, note)) in stage_rows(r).into_iter().enumerate() {
+        if i as u16 >= inner.height {
+            break;
+        }
+        let (g, st) = gantt::stage_glyph(s, theme);
+        let pct = done as f64 * 100.0 / total.max(1) as f64;
+        let line = Line::from(vec![
+            Span::styled(g, st),
+            Span::raw(format!(" {:<9}", s.name())),
+            Span::styled(cpu::bar(pct, bar_w), st),
+            Span::raw(format!(" {:>6} ", format!("{done}/{total}"))),
+            Span::styled(note, theme.dim()),
+        ]);
+        buf.set_line(inner.x, inner.y + i as u16, &line, inner.width);
+    }
+}
+
+/// `load 9/9 · mask 4/9 · write 0/9 · finalize 0/1 · overhead 12.3 % live` (the stage
+/// glyphs are in the task stream's legend, next to it).
+fn stages_line(r: &RunView, theme: Theme) -> Line<'static> {
+    let mut spans = Vec::new();
+    for (s, done, total, _) in stage_rows(r) {
+        spans.push(Span::raw(format!("{} {done}/{total} · ", s.name())));
+    }
+    let overhead = match &r.report {
+        Some(rep) => format!("overhead {} measured", units::pct(rep.overhead.share)),
+        None => format!("overhead {} live", units::pct(r.live.overhead_share())),
+    };
+    spans.push(Span::styled(overhead, theme.bold()));
+    Line::from(spans)
+}
+
+/// ```text
+/// ┌ Overhead ────────────────────────────┐
+/// │measured 23.4 % of capacity, 120 µs/task│
+/// │handle open  ██▌          12.3 ms      │
+/// │barrier idle █████        24.0 ms      │
+/// └──────────────────────────────────────┘
+/// ```
+fn render_overhead(r: &RunView, theme: Theme, area: Rect, buf: &mut Buffer) {
+    let block = Block::bordered().title(" Overhead: capacity not in stage work ");
+    let inner = block.inner(area);
+    block.render(area, buf);
+    let mut lines = Vec::new();
+    match &r.report {
+        Some(rep) => {
+            let o = &rep.overhead;
+            lines.push(Line::from(vec![
+                Span::styled(format!("measured {}", units::pct(o.share)), theme.bold()),
+                Span::raw(" of capacity"),
+            ]));
+            lines.push(Line::from(Span::styled(
+                format!(
+                    "{} per task · work {} of {} x {}",
+                    units::duration_ns((o.per_task_us * 1e3).round() as u64),
+                    units::duration_ns(o.work_ns),
+                    o.threads,
+                    units::duration_ns(o.window_ns),
+                ),
+                theme.dim(),
+            )));
+            let p = o.parts;
+            let bar_w = (inner.width as usize).saturating_sub(13 + 10).max(3);
+            for (name, ns) in [
+                ("handle open", p.handle_open_ns),
+                ("start-up", p.startup_ns),
+                ("writer wait", p.write_wait_ns),
+                ("barrier idle", p.barrier_idle_ns),
+                ("tail idle", p.tail_idle_ns),
+                ("scheduling", p.scheduling_ns),
+            ] {
+                let pct = ns as f64 * 100.0 / o.total_ns.max(1) as f64;
+                lines.push(Line::from(vec![
+                    Span::raw(format!("{name:<13}")),
+                    Span::styled(cpu::bar(pct, bar_w), theme.fg(Color::Yellow)),
+                    Span::raw(format!(" {:>9}", units::duration_ns(ns))),
+                ]));
+            }
+        }
+        None => {
+            let share = r.live.overhead_share();
+            lines.push(Line::from(vec![
+                Span::styled(format!("live {}", units::pct(share)), theme.bold()),
+                Span::raw(" of capacity so far"),
+            ]));
+            let w = inner.width.saturating_sub(1) as usize;
+            lines.push(Line::from(Span::styled(
+                cpu::bar(share * 100.0, w),
+                theme.fg(Color::Yellow),
+            )));
+            lines.push(Line::from(Span::styled(
+                "1 − busy / (elapsed × threads); the parts are measured when the run ends",
+                theme.dim(),
+            )));
+        }
+    }
+    Paragraph::new(lines)
+        .wrap(Wrap { trim: false })
+        .render(inner, buf);
+}
+
+/// The tasks of chunk `i` (clicked on the map), from the report's records or the events
+/// so far: `chunk #5 (row 1, col 1): load w0 1.23 ms at 4.56 ms · mask … · busy 3.4 ms`.
+fn chunk_line(r: &RunView, i: usize) -> Option<String> {
+    let nc = r.grid.2.max(1);
+    let tasks = r.report.as_ref().map_or(&r.live.tasks, |rep| &rep.tasks);
+    let mine: Vec<_> = tasks
+        .iter()
+        .filter(|t| t.chunk as usize == i && t.stage != Stage::Finalize)
+        .collect();
+    let mut parts: Vec<String> = mine
+        .iter()
+        .map(|t| {
+            format!(
+                "{} w{} {} at {}",
+                t.stage.name(),
+                t.worker,
+                units::duration_ns(t.duration_ns()),
+                units::duration_ns(t.start_ns)
+            )
+        })
+        .collect();
+    if parts.is_empty() {
+        parts.push("no task finished yet".into());
+    }
+    let busy: u64 = mine.iter().map(|t| t.duration_ns()).sum();
+    Some(format!(
+        "chunk #{i} (row {}, col {}): {} · busy {} (a click beside the map clears)",
+        i / nc,
+        i % nc,
+        parts.join(" · "),
+        units::duration_ns(busy)
+    ))
+}
+
+/// The repeat's lines (progress, the engine's spread, its warnings) and the `%%time`
+/// lines, or the error, or a hint while running.
+fn summary_lines(r: &RunView) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(line) = r.selected.and_then(|i| chunk_line(r, i)) {
+        out.push(line);
+    }
+    if let Some(rep) = &r.repeat {
+        match &rep.timing {
+            Some(t) => out.push(format!(
+                "repeat {}/{}{} · wall {}",
+                rep.walls_ns.len(),
+                rep.n,
+                if rep.stopped { " (stopped)" } else { "" },
+                units::spread(t.median_ns, t.stdev_ns, t.min_ns, t.max_ns, t.n)
+            )),
+            None if rep.stopped => out.push("repeat stopped before a run finished".into()),
+            None => out.push(format!("repeat: run 1 of {}…", rep.n)),
+        }
+    }
+    let warnings = r
+        .repeat
+        .iter()
+        .flat_map(|rep| rep.warnings.iter().map(|w| format!("⚠ {w}")));
+    match (&r.report, &r.error) {
+        (Some(rep), _) => {
+            // The `%%time` lines, then the repeat's warnings, then the per-stage lines
+            // (indented): a small terminal cuts from the end.
+            let text = rep.time_summary();
+            let mut lines = text.lines();
+            out.extend(lines.next().map(str::to_string));
+            let (stages, rest): (Vec<&str>, Vec<&str>) = lines.partition(|l| l.starts_with("  "));
+            out.extend(rest.into_iter().map(str::to_string));
+            out.extend(warnings);
+            out.extend(stages.into_iter().map(str::to_string));
+        }
+        (None, Some(e)) => out.push(format!("✗ run failed: {e}")),
+        _ if r.cancelling => out.push("cancelling after the tasks in flight…".into()),
+        _ => out.push("running… (c or Esc cancels)".into()),
+    }
+    out
+}
+
+fn render_summary(r: &RunView, theme: Theme, summary: Vec<String>, area: Rect, buf: &mut Buffer) {
     let style = if r.error.is_some() {
         theme.fg(Color::Red)
     } else {
@@ -109,10 +602,11 @@ pub fn render(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     )
     .wrap(Wrap { trim: false })
     .block(Block::bordered().title(title))
-    .render(bottom, buf);
+    .render(area, buf);
 }
 
-/// Glyph and colour of a chunk state; the glyph alone tells the state.
+/// Glyph and colour of a chunk state; the glyph alone tells the state. A chunk done with
+/// all stages is drawn with [`heat_glyph`] instead.
 pub fn chunk_glyph(s: ChunkState, theme: Theme) -> (&'static str, Style) {
     match s {
         ChunkState::Queued => ("·", theme.dim()),
@@ -126,86 +620,224 @@ pub fn chunk_glyph(s: ChunkState, theme: Theme) -> (&'static str, Style) {
     }
 }
 
-fn render_map(r: &RunView, theme: Theme, area: Rect, buf: &mut Buffer) {
-    let (nb, nr, nc) = r.grid;
-    let block = Block::bordered().title(format!(" Chunks {nb}x{nr}x{nc} "));
-    let inner = block.inner(area);
-    block.render(area, buf);
-    if inner.height < 2 || inner.width < 2 {
-        return;
+/// Heat of a done chunk, level 0 (fastest) to 3 (slowest): taller glyph, warmer colour.
+pub fn heat_glyph(level: usize, theme: Theme) -> (&'static str, Style) {
+    match level {
+        0 => ("▂", theme.fg(Color::Blue)),
+        1 => ("▄", theme.fg(Color::Cyan)),
+        2 => ("▆", theme.fg(Color::Yellow)),
+        _ => ("█", theme.fg(Color::Red)),
     }
-    let cell = if nc * 2 <= inner.width as usize { 2 } else { 1 };
-    let cols = nc.min(inner.width as usize / cell).max(1);
-    let rows_avail = inner.height as usize - 1;
-    let map_rows = nb * nr;
-    let shown_rows = map_rows.min(rows_avail);
-    for row in 0..shown_rows {
-        for c in 0..cols {
-            let i = row * nc + c;
-            let Some(&state) = r.chunks.get(i) else { break };
-            let (g, st) = chunk_glyph(state, theme);
-            buf.set_string(inner.x + (c * cell) as u16, inner.y + row as u16, g, st);
+}
+
+/// Level of `ns` within `min..=max`, in four steps on a log scale: chunk times are skewed
+/// (a few cold first loads are many times the rest), and on a linear scale everything but
+/// them would read "fast".
+pub fn heat_level(ns: u64, min: u64, max: u64) -> usize {
+    if max <= min {
+        return 3;
+    }
+    let (lo, hi) = ((min.max(1) as f64).ln(), (max.max(1) as f64).ln());
+    let x = (ns.clamp(min, max).max(1) as f64).ln();
+    (((x - lo) / (hi - lo)) * 3.0).round().clamp(0.0, 3.0) as usize
+}
+
+/// What the chunk map shows: each chunk's state and busy time. Live from the events;
+/// after the run from the report's task records (complete even if events were dropped;
+/// failures from the events); in a replay, at the replay time.
+pub fn map_view(r: &RunView) -> (Vec<ChunkState>, Vec<u64>) {
+    let n = r.chunks.len();
+    match &r.report {
+        Some(rep) => {
+            let t = r.replay.map_or(u64::MAX, |p| p.t_ns);
+            let mut states = chunk_states_at(&rep.tasks, n, t);
+            if r.replay.is_none() {
+                for (s, live) in states.iter_mut().zip(&r.chunks) {
+                    if matches!(live, ChunkState::Failed(_)) {
+                        *s = *live;
+                    }
+                }
+            }
+            (states, chunk_busy(&rep.tasks, n))
+        }
+        None => (r.chunks.clone(), r.live.chunk_busy_ns.clone()),
+    }
+}
+
+/// Legend items packed into lines of `width`.
+fn pack(items: Vec<Vec<Span<'static>>>, width: usize) -> Vec<Line<'static>> {
+    let mut lines: Vec<Vec<Span>> = vec![Vec::new()];
+    let mut used = 0;
+    for item in items {
+        let w: usize = item.iter().map(|s| s.content.chars().count()).sum();
+        if used > 0 && used + w > width {
+            lines.push(Vec::new());
+            used = 0;
+        }
+        used += w;
+        if let Some(last) = lines.last_mut() {
+            last.extend(item);
         }
     }
-    let hidden = r.chunks.len().saturating_sub(shown_rows * nc)
-        + if cols < nc {
-            shown_rows * (nc - cols)
-        } else {
-            0
-        };
-    let mut legend = vec![];
+    lines.into_iter().map(Line::from).collect()
+}
+
+/// Where the chunk cells sit inside the map's block: cells grow with the room there is
+/// (up to 8 wide and 4 high, a gap between), so a big terminal shows a big map.
+#[derive(Debug, Clone, Copy)]
+struct MapGeom {
+    /// Width of a cell, its gap included.
+    cell: usize,
+    cell_h: usize,
+    cols: usize,
+    shown_rows: usize,
+    legend_h: u16,
+}
+
+impl MapGeom {
+    /// `None` when `inner` is too small to draw anything.
+    fn new(r: &RunView, inner: Rect, legend_lines: usize) -> Option<Self> {
+        if inner.height < 2 || inner.width < 2 {
+            return None;
+        }
+        let (nb, nr, nc) = r.grid;
+        let map_rows = nb * nr;
+        // The chunks first, the legend in the rows left (at least one).
+        let legend_h = (legend_lines as u16)
+            .min(inner.height - (map_rows.min(inner.height as usize) as u16))
+            .max(u16::from(inner.height > 2));
+        let cell = (inner.width as usize / nc.max(1)).clamp(1, 8);
+        let cols = nc.min(inner.width as usize / cell).max(1);
+        let rows_avail = (inner.height - legend_h) as usize;
+        let cell_h = (rows_avail / map_rows.max(1)).clamp(1, 4);
+        Some(Self {
+            cell,
+            cell_h,
+            cols,
+            shown_rows: map_rows.min(rows_avail / cell_h),
+            legend_h,
+        })
+    }
+}
+
+/// The busy time of the fastest and slowest done chunk.
+fn heat_range(states: &[ChunkState], busy: &[u64]) -> Option<(u64, u64)> {
+    let done: Vec<u64> = states
+        .iter()
+        .zip(busy)
+        .filter(|(s, _)| **s == ChunkState::Done(Stage::Write))
+        .map(|(_, &b)| b)
+        .collect();
+    Some((*done.iter().min()?, *done.iter().max()?))
+}
+
+/// The map's legend lines for `width`: while running the states' legend leads, once done
+/// the heat's.
+fn map_legend(
+    r: &RunView,
+    theme: Theme,
+    range: Option<(u64, u64)>,
+    width: u16,
+) -> Vec<Line<'static>> {
+    let mut items: Vec<Vec<Span>> = Vec::new();
     for (s, label) in [
         (ChunkState::Queued, "queued"),
         (ChunkState::Running(Stage::Load), "load"),
         (ChunkState::Running(Stage::Mask), "mask"),
         (ChunkState::Running(Stage::Write), "write"),
-        (ChunkState::Done(Stage::Write), "done"),
         (ChunkState::Failed(Stage::Load), "failed"),
     ] {
         let (g, st) = chunk_glyph(s, theme);
-        legend.push(Span::styled(g, st));
-        legend.push(Span::raw(format!(" {label} ")));
+        items.push(vec![Span::styled(g, st), Span::raw(format!(" {label} "))]);
     }
-    if hidden > 0 {
-        legend.push(Span::raw(format!("(+{hidden} not shown)")));
+    items.push(vec![
+        Span::styled("l m", theme.dim()),
+        Span::raw(" stage done "),
+    ]);
+    let mut heat = vec![Span::raw("heat ")];
+    match range {
+        // One duration (or one done chunk): one level, the top one (see `heat_level`).
+        Some((lo, hi)) if lo == hi => {
+            let (g3, s3) = heat_glyph(3, theme);
+            heat.push(Span::styled(g3, s3));
+            heat.push(Span::raw(format!(" {}", units::duration_ns(hi))));
+        }
+        Some((lo, hi)) => {
+            let (g0, s0) = heat_glyph(0, theme);
+            heat.push(Span::styled(g0, s0));
+            heat.push(Span::raw(format!(" {} ", units::duration_ns(lo))));
+            for l in 1..3 {
+                let (g, st) = heat_glyph(l, theme);
+                heat.push(Span::styled(g, st));
+            }
+            let (g3, s3) = heat_glyph(3, theme);
+            heat.push(Span::raw(" "));
+            heat.push(Span::styled(g3, s3));
+            heat.push(Span::raw(format!(" {}", units::duration_ns(hi))));
+        }
+        None => heat.push(Span::styled("when chunks are done", theme.dim())),
     }
-    buf.set_line(
-        inner.x,
-        inner.y + inner.height - 1,
-        &Line::from(legend),
-        inner.width,
+    heat.push(Span::raw(" "));
+    let states_legend = pack(items, width as usize);
+    let heat_legend = pack(
+        vec![heat, vec![Span::raw("= chunk busy time, log scale")]],
+        width as usize,
     );
+    if r.finished() {
+        heat_legend.into_iter().chain(states_legend).collect()
+    } else {
+        states_legend.into_iter().chain(heat_legend).collect()
+    }
 }
 
-fn render_lanes(r: &RunView, theme: Theme, area: Rect, buf: &mut Buffer) {
-    let mut lines = Vec::new();
-    for (w, lane) in r.lanes.iter().enumerate() {
-        let now = match lane.current {
-            Some((chunk, stage)) => format!("▸ {} #{chunk}", stage.name()),
-            None => "  idle".to_string(),
-        };
-        lines.push(Line::from(format!(
-            "w{w:<2} {now:<13}{:>4} tasks {:>8} busy",
-            lane.tasks,
-            units::duration_ns(lane.busy_ns)
-        )));
-        let recent: Vec<Span> = lane
-            .recent
-            .iter()
-            .rev()
-            .take(12)
-            .map(|(chunk, stage, _)| {
-                let (g, st) = chunk_glyph(ChunkState::Running(*stage), theme);
-                Span::styled(format!("{g}{chunk} "), st)
-            })
-            .collect();
-        let mut line = vec![Span::styled("    recent ", theme.dim())];
-        line.extend(recent);
-        lines.push(Line::from(line));
+fn render_map(r: &RunView, theme: Theme, area: Rect, buf: &mut Buffer) {
+    let (nb, nr, nc) = r.grid;
+    let title = format!(" Chunks {nb}x{nr}x{nc} ");
+    let inner = Block::bordered().inner(area);
+    let (states, busy) = map_view(r);
+    let range = heat_range(&states, &busy);
+    let legend = map_legend(r, theme, range, inner.width);
+    let Some(g) = MapGeom::new(r, inner, legend.len()) else {
+        Block::bordered().title(title).render(area, buf);
+        return;
+    };
+    for row in 0..g.shown_rows {
+        for c in 0..g.cols {
+            let i = row * nc + c;
+            let Some(&state) = states.get(i) else { break };
+            let (glyph, mut st) = match (state == ChunkState::Done(Stage::Write), range) {
+                (true, Some((lo, hi))) => {
+                    heat_glyph(heat_level(busy.get(i).copied().unwrap_or(0), lo, hi), theme)
+                }
+                _ => chunk_glyph(state, theme),
+            };
+            if r.selected == Some(i) {
+                st = st.patch(theme.selected());
+            }
+            let text = glyph.repeat((g.cell - 1).max(1));
+            for dy in 0..g.cell_h {
+                let y = inner.y + (row * g.cell_h + dy) as u16;
+                buf.set_string(inner.x + (c * g.cell) as u16, y, &text, st);
+            }
+        }
     }
-    Paragraph::new(lines)
-        .block(Block::bordered().title(" Workers "))
-        .render(area, buf);
+    let hidden = states.len().saturating_sub(g.shown_rows * nc)
+        + if g.cols < nc {
+            g.shown_rows * (nc - g.cols)
+        } else {
+            0
+        };
+    for (i, line) in legend.iter().take(g.legend_h as usize).enumerate() {
+        let y = inner.bottom() - g.legend_h + i as u16;
+        buf.set_line(inner.x, y, line, inner.width);
+    }
+    // The block goes on last: its title says how many chunks did not fit.
+    let title = if hidden > 0 {
+        format!("{title}· +{hidden} hidden ")
+    } else {
+        title
+    };
+    Block::bordered().title(title).render(area, buf);
 }
 
 #[cfg(test)]
@@ -214,6 +846,9 @@ mod tests {
     use ratatui::backend::TestBackend;
 
     use chunkscope::pipeline::{Event, Stage, TaskRecord};
+    use chunkscope::profile::sampler::Sample;
+
+    use super::super::cpu::meters;
 
     use crate::tui::app::{Cmd, Msg, Screen};
     use crate::tui::view::{buffer_text, fixtures, render};
@@ -254,11 +889,208 @@ mod tests {
             let text = buffer_text(term.backend().buffer());
             assert!(text.contains("chunked x 2 (3,2048,2048, staged)"), "{text}");
             assert!(text.contains("1/27 tasks"), "{text}");
-            assert!(text.contains("▸ load #0"), "{text}");
-            assert!(text.contains("L l ·"), "{text}");
+            // Cells fill the room: seven glyphs and a gap each at both sizes.
+            assert!(text.contains("LLLLLLL lllllll ·······"), "{text}");
             assert!(text.contains("running"), "{text}");
-            assert!(text.contains("Workers"), "{text}");
+            assert!(text.contains("Task stream"), "{text}");
+            // Both lanes: w1's finished load, w0's load still running, drawn as load cells.
+            let lane = |w: &str| {
+                text.lines()
+                    .find_map(|l| l.split_once(&format!("│{w} ")).map(|(_, r)| r.to_string()))
+                    .unwrap_or_else(|| panic!("no lane {w}:\n{text}"))
+            };
+            assert!(lane("w0").contains('░'), "{text}");
+            assert!(lane("w1").contains('░'), "{text}");
+            assert!(text.contains("ETA ≈"), "{text}");
+            assert!(text.contains("(estimate)"), "{text}");
+            assert!(text.contains("1/9"), "{text}");
+            assert!(text.contains("0/9"), "{text}");
         }
+    }
+
+    #[test]
+    fn no_color_run_screen_draws_no_colour() {
+        let mut app = fixtures::setup_app();
+        app.color = false;
+        app.update(Msg::Key(crossterm::event::KeyCode::Char('r').into()));
+        app.update(Msg::Engine(Event::TaskFinished(TaskRecord {
+            chunk: 1,
+            stage: Stage::Write,
+            worker: 1,
+            start_ns: 0,
+            end_ns: 5_000_000,
+            bytes: 100,
+            wait_ns: 0,
+            alloc_ns: 0,
+        })));
+        app.update(Msg::Sample(sample(
+            100_000_000,
+            vec![10.0, 90.0],
+            30.0,
+            1 << 20,
+        )));
+        for (w, h) in [(80, 24), (160, 48)] {
+            let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
+            term.draw(|f| render(&app, f.area(), f.buffer_mut()))
+                .unwrap();
+            let buf = term.backend().buffer();
+            assert!(
+                buf.content()
+                    .iter()
+                    .all(|c| c.fg == ratatui::style::Color::Reset
+                        && c.bg == ratatui::style::Color::Reset)
+            );
+            // The glyphs still tell the states and stages apart.
+            let text = buffer_text(buf);
+            assert!(text.contains("▓ write"), "{text}");
+            assert!(text.contains("heat █ 5.00 ms"), "{text}");
+        }
+    }
+
+    #[test]
+    fn a_click_on_a_chunk_lists_its_tasks() {
+        use crate::tui::view::chunk_at;
+        let mut app = fixtures::setup_app();
+        app.update(Msg::Key(crossterm::event::KeyCode::Char('r').into()));
+        app.update(Msg::Engine(Event::TaskFinished(TaskRecord {
+            chunk: 4,
+            stage: Stage::Load,
+            worker: 1,
+            start_ns: 0,
+            end_ns: 1_500_000,
+            bytes: 100,
+            wait_ns: 0,
+            alloc_ns: 0,
+        })));
+        app.update(Msg::Engine(Event::TaskStarted {
+            chunk: 4,
+            stage: Stage::Mask,
+            worker: 0,
+            at_ns: 2_000_000,
+        }));
+        for (w, h) in [(80, 24), (160, 48)] {
+            let area = ratatui::layout::Rect::new(0, 0, w, h);
+            let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
+            term.draw(|f| render(&app, f.area(), f.buffer_mut()))
+                .unwrap();
+            let buf = term.backend().buffer().clone();
+            // Every cell drawn with chunk 4's glyph (M: mask running) maps to chunk 4.
+            let cells: Vec<(u16, u16)> = (0..h)
+                .flat_map(|y| (0..w / 2).map(move |x| (x, y)))
+                // Map cells are several glyphs wide; the legend's "M mask" is one.
+                .filter(|&(x, y)| {
+                    buf[(x, y)].symbol() == "M"
+                        && (buf[(x + 1, y)].symbol() == "M"
+                            || buf[(x.saturating_sub(1), y)].symbol() == "M")
+                })
+                .collect();
+            assert!(!cells.is_empty());
+            for (x, y) in cells {
+                assert_eq!(chunk_at(&app, area, x, y), Some(4), "{w}x{h} at {x},{y}");
+                // The cell after the last M of a row is the gap.
+                if buf[(x + 1, y)].symbol() == " " {
+                    assert_eq!(chunk_at(&app, area, x + 1, y), None);
+                }
+            }
+            assert_eq!(chunk_at(&app, area, 5, 0), None, "the header");
+        }
+        app.update(Msg::SelectChunk(Some(4)));
+        let text = draw(&app, 160, 48);
+        assert!(
+            text.contains("chunk #4 (row 1, col 1): load w1 1.50 ms at 0 ns · busy 1.50 ms"),
+            "{text}"
+        );
+        app.update(Msg::SelectChunk(None));
+        assert_eq!(
+            app.run.as_ref().unwrap().selected,
+            None,
+            "a click beside clears"
+        );
+        app.update(Msg::SelectChunk(Some(4)));
+        let cmd = app.update(Msg::Key(crossterm::event::KeyCode::Esc.into()));
+        assert_eq!(cmd, Some(Cmd::Cancel), "Esc still cancels a run");
+    }
+
+    #[test]
+    fn heat_levels_spread_on_a_log_scale() {
+        use super::heat_level;
+        assert_eq!(heat_level(10, 10, 10_000), 0);
+        assert_eq!(heat_level(100, 10, 10_000), 1);
+        assert_eq!(heat_level(1_000, 10, 10_000), 2);
+        assert_eq!(heat_level(10_000, 10, 10_000), 3);
+        assert_eq!(
+            heat_level(5, 5, 5),
+            3,
+            "one duration: all the same, the top"
+        );
+    }
+
+    fn sample(t_ns: u64, cores: Vec<f32>, cpu: f32, rss: u64) -> Sample {
+        Sample {
+            t_ns,
+            per_core_pct: cores,
+            process_cpu_pct: cpu,
+            rss_bytes: rss,
+        }
+    }
+
+    fn draw(app: &crate::tui::app::App, w: u16, h: u16) -> String {
+        let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
+        term.draw(|f| render(app, f.area(), f.buffer_mut()))
+            .unwrap();
+        let text = buffer_text(term.backend().buffer());
+        if std::env::var_os("CHUNKSCOPE_DUMP_SCREENS").is_some() {
+            eprintln!("{text}");
+        }
+        text
+    }
+
+    #[test]
+    fn live_samples_feed_the_cpu_bars_and_sparklines() {
+        let mut app = fixtures::setup_app();
+        app.update(Msg::Key(crossterm::event::KeyCode::Char('r').into()));
+        let r = app.run.as_ref().unwrap();
+        let m = meters(r, 80);
+        assert!(m.cpu_pct.is_empty() && m.rss.is_empty());
+        app.update(Msg::Sample(sample(
+            100_000_000,
+            vec![10.0, 20.0],
+            30.0,
+            1 << 20,
+        )));
+        app.update(Msg::Sample(sample(200_000_000, vec![], 150.0, 3 << 20)));
+        app.update(Msg::Sample(sample(
+            300_000_000,
+            vec![65.0, 33.0],
+            98.4,
+            2 << 20,
+        )));
+        let r = app.run.as_ref().unwrap();
+        let m = meters(r, 80);
+        assert_eq!(m.cpu_pct, vec![30, 150, 98]);
+        assert_eq!(m.rss, vec![1 << 20, 3 << 20, 2 << 20]);
+        assert_eq!(m.cores_pct, vec![65.0, 33.0]);
+        assert_eq!(m.rss_peak, 3 << 20);
+        assert_eq!(
+            meters(r, 2).cpu_pct,
+            vec![150, 98],
+            "the latest samples fit"
+        );
+        assert_eq!(r.live.now_ns, 300_000_000, "samples move the run clock on");
+
+        let text = draw(&app, 160, 48);
+        assert!(text.contains("CPU and memory"), "{text}");
+        assert!(text.contains("per core, live"), "{text}");
+        assert!(text.contains("c0"), "{text}");
+        assert!(text.contains("65 %"), "{text}");
+        assert!(text.contains("33 %"), "{text}");
+        assert!(text.contains("process CPU 98 %"), "{text}");
+        assert!(text.contains("RSS 2.00 MiB · peak 3.00 MiB"), "{text}");
+        assert!(text.contains("live 100.0 % of capacity"), "{text}");
+        let text = draw(&app, 80, 24);
+        assert!(text.contains("CPU c0 65 % c1 33 %"), "{text}");
+        assert!(text.contains("RSS 2.00 MiB"), "{text}");
+        assert!(text.contains("overhead 100.0 % live"), "{text}");
     }
 
     #[test]
