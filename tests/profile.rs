@@ -220,6 +220,12 @@ fn sampler_delivers_ten_samples_a_second_and_sees_a_spinning_thread() {
     );
     let n = series.samples.len();
     assert!((8..=12).contains(&n), "{n} samples in 1 s");
+    // Sampling costs CPU, and far less than the second it ran for.
+    assert!(
+        series.sampler_cpu_ns > 0 && series.sampler_cpu_ns < 100_000_000,
+        "sampler used {} ns of CPU",
+        series.sampler_cpu_ns
+    );
     assert_eq!(series.interval_ns, 100_000_000);
     assert!(
         (8.0..=12.0).contains(&series.achieved_hz),

@@ -206,19 +206,20 @@ fn profiling_cost(
     let config = pipe.config(mode, args.scene.res, &scene.item)?;
     let (mut on, mut off, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
     let mut label = String::new();
-    let profiled = || -> anyhow::Result<RunReport> {
-        // A consumer drains the events as the TUI would.
+    let profiled = || -> anyhow::Result<(RunReport, u64)> {
+        // A consumer drains the events as the TUI's frame loop does.
         let (sink, rx) = chunkscope::pipeline::EventSink::bounded(4096);
-        let drain = std::thread::spawn(move || rx.iter().count());
+        let drain = pipeline::event::drain_per_frame(rx, std::time::Duration::from_millis(50));
         let control = RunControl {
             events: sink,
             cancel: cancel.clone(),
             ..RunControl::default()
         };
         let report = pipeline::run(scene, &config, &control);
+        let dropped = control.events.dropped();
         drop(control);
-        let _ = drain.join();
-        Ok(report?)
+        let received = drain.join().unwrap_or(0);
+        Ok((report?, received + dropped))
     };
     let unprofiled = || -> anyhow::Result<RunReport> {
         let control = RunControl {
@@ -229,17 +230,24 @@ fn profiling_cost(
     };
     // One unmeasured run first: the first run reads the files from disk.
     unprofiled()?;
+    // Profiling's own work, measured directly: the sampler thread's CPU clock, and the
+    // events sent times what one send costs here. Unlike the wall ratio, noise-free.
+    let send_ns = pipeline::event::measure_send_ns(1_000_000);
+    let (mut own_ns, mut run_cpu_ns, mut events) = (Vec::new(), Vec::new(), Vec::new());
     for i in 0..pairs {
         eprint!("\r[{}/{pairs}] profiling on / off", i + 1);
         // Pairs alternate their order (on-off, off-on, ...) so that whatever the second
         // run of a pair inherits from the first hits both sides alike.
-        let (with, without) = if i % 2 == 0 {
+        let ((with, sent), without) = if i % 2 == 0 {
             let with = profiled()?;
             (with, unprofiled()?)
         } else {
             let without = unprofiled()?;
             (profiled()?, without)
         };
+        own_ns.push(with.cpu.sampler_cpu_ns + (sent as f64 * send_ns) as u64);
+        run_cpu_ns.push(with.cpu_user_ns + with.cpu_sys_ns);
+        events.push(sent);
         if with.cancelled || without.cancelled {
             eprintln!("\ncancelled");
             let _ = std::fs::remove_dir_all(&scratch);
@@ -260,6 +268,10 @@ fn profiling_cost(
         stats::median(&on).unwrap_or(0),
         stats::median(&off).unwrap_or(0),
     );
+    let own_med = stats::median(&own_ns).unwrap_or(0);
+    let cpu_med = stats::median(&run_cpu_ns).unwrap_or(0);
+    let own_share = own_med as f64 / cpu_med.max(1) as f64;
+    let events_med = stats::median(&events).unwrap_or(0);
     if args.json {
         let value = serde_json::json!({
             "schema_version": pipeline::SCHEMA_VERSION,
@@ -269,6 +281,11 @@ fn profiling_cost(
             "unprofiled_wall_ns": off,
             "median_ratio": ratio,
             "ratio_quartiles": [q1, q3],
+            "event_send_ns": send_ns,
+            "events_per_run": events_med,
+            "profiling_cpu_ns": own_med,
+            "run_cpu_ns": cpu_med,
+            "profiling_cpu_share": own_share,
         });
         println!("{}", serde_json::to_string_pretty(&value)?);
     } else {
@@ -282,6 +299,14 @@ fn profiling_cost(
         );
         println!(
             "  middle half of the pair ratios: {q1:.4} … {q3:.4} (the noise the median sits in)"
+        );
+        println!(
+            "  profiling's own CPU, measured: {} per run (sampler thread's clock, plus {} events x {:.0} ns per send) = {} of the run's CPU time {}",
+            units::duration_ns(own_med),
+            events_med,
+            send_ns,
+            units::pct(own_share),
+            units::duration_ns(cpu_med),
         );
     }
     Ok(ExitCode::SUCCESS)

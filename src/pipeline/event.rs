@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 
@@ -131,6 +131,45 @@ impl EventSink {
     pub fn dropped(&self) -> u64 {
         self.dropped.load(Ordering::Relaxed)
     }
+}
+
+/// Measures what sending one event costs a worker: `n` events sent through a sink whose
+/// channel a second thread drains, as the TUI's loop does. Returns ns per event (the mean;
+/// one send is too short for the clock). The cost of profiling a run's events is this
+/// times the events it sent.
+pub fn measure_send_ns(n: usize) -> f64 {
+    let (sink, rx) = EventSink::bounded(n.max(1));
+    let drain = drain_per_frame(rx, Duration::from_millis(50));
+    let event = Event::StageStarted {
+        stage: Stage::Load,
+        at_ns: 0,
+    };
+    let t0 = Instant::now();
+    for _ in 0..n {
+        sink.send(event);
+    }
+    let elapsed = t0.elapsed();
+    drop(sink);
+    let _ = drain.join();
+    elapsed.as_nanos() as f64 / n.max(1) as f64
+}
+
+/// Consumes events the way a UI does: every `frame` it takes what has arrived, rather than
+/// waking on each event (a blocked reader makes every send a wake-up call, which costs the
+/// workers more than the send). Ends when every sender is gone; returns the events taken.
+pub fn drain_per_frame(rx: Receiver<Event>, frame: Duration) -> std::thread::JoinHandle<u64> {
+    std::thread::spawn(move || {
+        let mut taken = 0u64;
+        loop {
+            std::thread::sleep(frame);
+            taken += rx.try_iter().count() as u64;
+            match rx.try_recv() {
+                Ok(_) => taken += 1,
+                Err(crossbeam_channel::TryRecvError::Empty) => {}
+                Err(crossbeam_channel::TryRecvError::Disconnected) => return taken,
+            }
+        }
+    })
 }
 
 /// One shared flag: set it (Ctrl-C, the TUI's cancel key) and the run stops before its next

@@ -75,6 +75,9 @@ pub struct CpuSeries {
     /// Why there are no samples, when the sampling thread could not run.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// CPU time the sampling thread itself used (its own thread clock): what sampling cost.
+    #[serde(default)]
+    pub sampler_cpu_ns: u64,
     pub samples: Vec<Sample>,
 }
 
@@ -139,6 +142,7 @@ impl CpuSeries {
                 u64::try_from(rss_sum / n as u128).unwrap_or(u64::MAX)
             },
             error: None,
+            sampler_cpu_ns: 0,
             samples,
         }
     }
@@ -177,7 +181,7 @@ impl SampleFeed {
 #[derive(Debug)]
 pub struct Sampler {
     stop_tx: Option<Sender<()>>,
-    handle: Option<JoinHandle<Vec<Sample>>>,
+    handle: Option<JoinHandle<(Vec<Sample>, u64)>>,
     latest: Arc<Mutex<Option<Sample>>>,
     feed_dropped: Arc<AtomicU64>,
     interval: Duration,
@@ -277,13 +281,18 @@ impl Sampler {
             // Full means a stop is already pending; disconnected means the thread is gone.
             let _ = tx.try_send(());
         }
-        let (samples, error) = match self.handle.take().map(JoinHandle::join) {
-            Some(Ok(samples)) => (samples, self.spawn_error.take()),
-            Some(Err(_)) => (Vec::new(), Some("the sampler thread panicked".to_string())),
-            None => (Vec::new(), self.spawn_error.take()),
+        let (samples, own_cpu_ns, error) = match self.handle.take().map(JoinHandle::join) {
+            Some(Ok((samples, own))) => (samples, own, self.spawn_error.take()),
+            Some(Err(_)) => (
+                Vec::new(),
+                0,
+                Some("the sampler thread panicked".to_string()),
+            ),
+            None => (Vec::new(), 0, self.spawn_error.take()),
         };
         let mut series = CpuSeries::from_samples(samples, self.interval, self.cores, self.source);
         series.error = error;
+        series.sampler_cpu_ns = own_cpu_ns;
         series
     }
 }
@@ -300,7 +309,8 @@ struct Worker {
 }
 
 impl Worker {
-    fn run(mut self) -> Vec<Sample> {
+    /// Samples until stopped; returns the samples and the CPU time this thread used.
+    fn run(mut self) -> (Vec<Sample>, u64) {
         let mut samples = Vec::new();
         let mut prev_at = Instant::now();
         let mut prev_cpu = ProcessTimes::now();
@@ -338,7 +348,7 @@ impl Worker {
                 next = now + self.interval;
             }
         }
-        samples
+        (samples, thread_cpu_ns())
     }
 
     fn publish(&self, sample: &Sample) {
@@ -504,6 +514,20 @@ fn parse_proc_stat(text: &str) -> Vec<CoreTicks> {
             }
         })
         .collect()
+}
+
+/// CPU time used so far by the calling thread (0 where the clock is unavailable).
+fn thread_cpu_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime only writes into the timespec we pass.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    if rc != 0 {
+        return 0;
+    }
+    u64::try_from(ts.tv_sec).unwrap_or(0) * 1_000_000_000 + u64::try_from(ts.tv_nsec).unwrap_or(0)
 }
 
 fn duration_ns(d: Duration) -> u64 {
