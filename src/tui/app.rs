@@ -13,6 +13,7 @@ use chunkscope::pipeline::report::Grid;
 use chunkscope::pipeline::{Event, Mode, RunReport, Schedule, Stage};
 use chunkscope::raster::RasterInfo;
 
+use super::history::{Notice, Results};
 use super::keys::{self, Action};
 
 /// Recent tasks kept per worker lane.
@@ -28,6 +29,10 @@ pub enum Screen {
     Scenes,
     Setup,
     Run,
+    /// Finished runs compared: stage bars, latency, history, A/B ([`super::history`]).
+    Results,
+    /// A chunk-size sweep's chart and table.
+    Sweep,
 }
 
 /// One asset of the selected scene, as inspected (or why it could not be).
@@ -149,6 +154,9 @@ pub enum Cmd {
         mode: Mode,
     },
     Cancel,
+    /// Save the results on screen (JSON, CSV) and the screen itself (SVG); answers with
+    /// [`Msg::Exported`].
+    Export,
     Quit,
 }
 
@@ -171,6 +179,8 @@ pub enum Msg {
     },
     /// Boxed: a report is large next to the other messages.
     RunFinished(Result<Box<RunReport>, String>),
+    /// What [`Cmd::Export`] wrote (paths as shown), or why it could not.
+    Exported(Result<Vec<String>, String>),
     Log(String),
 }
 
@@ -191,6 +201,8 @@ pub struct App {
     pub log: VecDeque<String>,
     pub quit_pending: bool,
     pub cores: usize,
+    /// Every finished run of this session, the marks on it, a sweep.
+    pub results: Results,
 }
 
 impl App {
@@ -209,6 +221,7 @@ impl App {
             log: VecDeque::new(),
             quit_pending: false,
             cores: cores.max(1),
+            results: Results::default(),
         }
     }
 
@@ -302,6 +315,7 @@ impl App {
                         Ok(report) => {
                             r.elapsed_ns = report.wall_ns;
                             r.dropped = report.events_dropped;
+                            self.results.push((*report).clone());
                             r.report = Some(*report);
                         }
                         Err(e) => r.error = Some(e),
@@ -313,6 +327,17 @@ impl App {
                 if self.quit_pending {
                     return Some(Cmd::Quit);
                 }
+                None
+            }
+            Msg::Exported(result) => {
+                match &result {
+                    Ok(paths) => self.push_log(format!("saved {}", paths.join(", "))),
+                    Err(e) => self.push_log(format!("cannot save: {e}")),
+                }
+                self.results.notice = Some(match result {
+                    Ok(paths) => Notice::Saved(paths),
+                    Err(e) => Notice::Failed(e),
+                });
                 None
             }
             Msg::Log(line) => {
@@ -351,6 +376,8 @@ impl App {
                 Screen::Scenes => self.on_scenes(action),
                 Screen::Setup => self.on_setup(action),
                 Screen::Run => self.on_run(action),
+                Screen::Results => self.on_results(action),
+                Screen::Sweep => self.on_sweep(action),
             },
         }
     }
@@ -423,6 +450,7 @@ impl App {
             Action::Schedule => s.toggle_schedule(),
             Action::Serial => s.serial = !s.serial,
             Action::Run => return self.start_run(),
+            Action::NextView => self.screen = Screen::Results,
             _ => {}
         }
         None
@@ -441,6 +469,10 @@ impl App {
                 None
             }
             Action::Run if !self.running() => self.start_run(),
+            Action::NextView => {
+                self.screen = Screen::Results;
+                None
+            }
             _ => None,
         }
     }

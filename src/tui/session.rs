@@ -16,7 +16,8 @@ use chunkscope::pipeline::{
 };
 use chunkscope::raster::{self, OutputFormat, OutputSpec, RasterSource};
 
-use super::app::{App, AssetView, Cmd, Msg};
+use super::app::{App, AssetView, Cmd, Msg, Screen};
+use super::export;
 
 /// Engine events buffered between two frames; beyond this they are dropped and counted.
 const EVENT_CAPACITY: usize = 16 * 1024;
@@ -34,6 +35,10 @@ struct RunHandle {
 pub struct Session {
     pub app: App,
     out_dir: PathBuf,
+    /// Where `s` saves results; `out_dir` unless [`Session::with_export_dir`] says otherwise.
+    export_dir: PathBuf,
+    /// The terminal's size, so a saved screen matches the one drawn.
+    viewport: (u16, u16),
     run: Option<RunHandle>,
     log: Option<Receiver<String>>,
     quit: bool,
@@ -44,6 +49,8 @@ impl Session {
     pub fn new(app: App, out_dir: PathBuf) -> Self {
         Self {
             app,
+            export_dir: out_dir.clone(),
+            viewport: (120, 36),
             out_dir,
             run: None,
             log: None,
@@ -55,6 +62,17 @@ impl Session {
     pub fn with_log(mut self, log: Receiver<String>) -> Self {
         self.log = Some(log);
         self
+    }
+
+    /// `s` on the Results and Sweep screens saves into `dir`.
+    pub fn with_export_dir(mut self, dir: PathBuf) -> Self {
+        self.export_dir = dir;
+        self
+    }
+
+    /// The terminal's current size (a saved screen is drawn at this size).
+    pub fn set_viewport(&mut self, width: u16, height: u16) {
+        self.viewport = (width, height);
     }
 
     /// Runs the app's first command.
@@ -146,6 +164,7 @@ impl Session {
                 }
                 None
             }
+            Cmd::Export => Some(Msg::Exported(self.export())),
             Cmd::Quit => {
                 self.quit = true;
                 if let Some(run) = &self.run {
@@ -154,6 +173,28 @@ impl Session {
                 None
             }
         }
+    }
+
+    /// Saves what the screen in front shows, and the screen itself drawn as it is now.
+    fn export(&self) -> Result<Vec<String>, String> {
+        let (w, h) = self.viewport;
+        let area = ratatui::layout::Rect::new(0, 0, w, h);
+        let mut buf = ratatui::buffer::Buffer::empty(area);
+        super::view::render(&self.app, area, &mut buf);
+        let svg = super::screenshot::to_svg(&buf);
+        let runs = self.app.results.runs();
+        let content = match (&self.app.screen, &self.app.results.sweep) {
+            (Screen::Sweep, Some(sweep)) => export::Content::Sweep(&sweep.result),
+            (Screen::Sweep, None) => return Err("no sweep to save: load one first".into()),
+            _ => export::Content::Runs(&runs),
+        };
+        export::save(
+            &self.export_dir,
+            content,
+            &svg,
+            std::time::SystemTime::now(),
+        )
+        .map(|paths| paths.iter().map(|p| p.display().to_string()).collect())
     }
 
     fn inspect(&self, i: usize) -> Msg {

@@ -14,10 +14,12 @@
 //! ```
 
 pub mod help;
+pub mod results;
 pub mod run;
 pub mod scenes;
 pub mod setup;
 pub mod small;
+pub mod sweep;
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -77,6 +79,8 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         Screen::Scenes => "scenes",
         Screen::Setup => "chunks",
         Screen::Run => "run",
+        Screen::Results => "results",
+        Screen::Sweep => "sweep",
     };
     Paragraph::new(Line::from(vec![
         Span::styled("chunkscope", theme.bold()),
@@ -90,6 +94,8 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         Screen::Scenes => scenes::render(app, theme, body, buf),
         Screen::Setup => setup::render(app, theme, body, buf),
         Screen::Run => run::render(app, theme, body, buf),
+        Screen::Results => results::render(app, theme, body, buf),
+        Screen::Sweep => sweep::render(app, theme, body, buf),
     }
     let status_line = match app.log.back() {
         Some(last) => Line::from(vec![

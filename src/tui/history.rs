@@ -1,0 +1,185 @@
+//! The Results and Sweep screens' model: every finished run of this session (bounded), the
+//! selected row, the A/B marks, a loaded or finished sweep, and what the last export did;
+//! plus the update functions for their keys. No I/O: saving is [`Cmd::Export`]. Runs on the
+//! UI thread. The figures themselves come from the engine ([`chunkscope::profile::history`],
+//! [`chunkscope::profile::sweep`]).
+
+use std::collections::VecDeque;
+
+use chunkscope::pipeline::{RunReport, Stage};
+use chunkscope::profile::sweep::SweepResult;
+
+use super::app::{App, ChunkState, Cmd, Lane, RunView, Screen};
+use super::keys::Action;
+
+/// Runs kept in the history; older ones are dropped (and counted).
+pub const HISTORY_LEN: usize = 100;
+
+/// A sweep on screen and where it came from.
+#[derive(Debug, Clone)]
+pub struct SweepView {
+    pub result: SweepResult,
+    /// The file it was loaded from, or "this session".
+    pub source: String,
+}
+
+/// What the last `s` did: the files written, or why nothing was.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Notice {
+    Saved(Vec<String>),
+    Failed(String),
+}
+
+/// The history of this session's runs and the marks on it.
+#[derive(Debug, Clone, Default)]
+pub struct Results {
+    /// Oldest first, at most [`HISTORY_LEN`].
+    pub runs: VecDeque<RunReport>,
+    /// Runs dropped from the front to stay within [`HISTORY_LEN`]; row numbers on screen
+    /// count from the session's first run.
+    pub dropped: usize,
+    /// Index into `runs` of the row the panels show.
+    pub selected: usize,
+    /// Rows marked A and B for the side-by-side comparison.
+    pub a: Option<usize>,
+    pub b: Option<usize>,
+    pub sweep: Option<SweepView>,
+    pub notice: Option<Notice>,
+}
+
+impl Results {
+    /// Adds a finished run and selects it.
+    pub fn push(&mut self, report: RunReport) {
+        if self.runs.len() == HISTORY_LEN {
+            self.runs.pop_front();
+            self.dropped += 1;
+            let shift = |m: Option<usize>| m.and_then(|i| i.checked_sub(1));
+            self.a = shift(self.a);
+            self.b = shift(self.b);
+        }
+        self.runs.push_back(report);
+        self.selected = self.runs.len() - 1;
+    }
+
+    /// The runs as one slice, for the engine's functions.
+    pub fn runs(&self) -> Vec<RunReport> {
+        self.runs.iter().cloned().collect()
+    }
+
+    /// The row number shown for index `i` (1-based, counting dropped runs).
+    pub fn number(&self, i: usize) -> usize {
+        self.dropped + i + 1
+    }
+
+    /// Both marks, when set and distinct.
+    pub fn pair(&self) -> Option<(usize, usize)> {
+        match (self.a, self.b) {
+            (Some(a), Some(b)) if a != b && b < self.runs.len() && a < self.runs.len() => {
+                Some((a, b))
+            }
+            _ => None,
+        }
+    }
+}
+
+impl App {
+    /// Keys on the Results screen.
+    pub(super) fn on_results(&mut self, action: Action) -> Option<Cmd> {
+        let r = &mut self.results;
+        let n = r.runs.len();
+        match action {
+            Action::Up => r.selected = r.selected.saturating_sub(1),
+            Action::Down => r.selected = (r.selected + 1).min(n.saturating_sub(1)),
+            Action::MarkA if n > 0 => r.a = Some(r.selected),
+            Action::MarkB if n > 0 => r.b = Some(r.selected),
+            Action::ClearMarks => {
+                r.a = None;
+                r.b = None;
+            }
+            Action::Export => return Some(Cmd::Export),
+            Action::NextView => self.screen = Screen::Sweep,
+            Action::Back => self.screen = self.back_from_results(),
+            _ => {}
+        }
+        None
+    }
+
+    /// Keys on the Sweep screen.
+    pub(super) fn on_sweep(&mut self, action: Action) -> Option<Cmd> {
+        match action {
+            Action::Export => return Some(Cmd::Export),
+            Action::NextView => self.screen = Screen::Results,
+            Action::Back => self.screen = self.back_from_results(),
+            _ => {}
+        }
+        None
+    }
+
+    /// Where Esc leads from Results and Sweep: the run, else the chunk setup, else scenes.
+    fn back_from_results(&self) -> Screen {
+        if self.run.is_some() {
+            Screen::Run
+        } else if self.setup.is_some() {
+            Screen::Setup
+        } else {
+            Screen::Scenes
+        }
+    }
+}
+
+impl RunView {
+    /// A finished run's view rebuilt from its report alone (every chunk done, each worker's
+    /// last tasks), for showing saved reports.
+    pub fn from_report(report: &RunReport) -> Self {
+        let (grid, n) = report
+            .plan
+            .as_ref()
+            .map_or(((1, 1, 1), 1), |p| (p.grid, p.chunk_count));
+        let threads = report.workers.len().max(1);
+        let mut lanes = vec![Lane::default(); threads];
+        for w in &report.workers {
+            if let Some(l) = lanes.get_mut(usize::from(w.worker)) {
+                l.tasks = w.tasks;
+                l.busy_ns = w.busy_ns;
+            }
+        }
+        let mut tasks = report.tasks.clone();
+        tasks.sort_by_key(|t| t.end_ns);
+        for t in &tasks {
+            if let Some(l) = lanes.get_mut(usize::from(t.worker)) {
+                if l.recent.len() == 32 {
+                    l.recent.pop_front();
+                }
+                l.recent.push_back((t.chunk, t.stage, t.duration_ns()));
+            }
+        }
+        let done = report
+            .tasks
+            .iter()
+            .filter(|t| t.stage != Stage::Finalize)
+            .count();
+        RunView {
+            label: report.label(),
+            item: report.config.item.clone(),
+            grid,
+            chunks: vec![
+                if report.cancelled {
+                    ChunkState::Queued
+                } else {
+                    ChunkState::Done(Stage::Write)
+                };
+                n
+            ],
+            lanes,
+            stage: report.stages.last().map(|s| s.name),
+            tasks_done: done,
+            tasks_failed: 0,
+            elapsed_ns: report.wall_ns,
+            dropped: report.events_dropped,
+            cancelling: false,
+            ended: true,
+            report: Some(report.clone()),
+            error: None,
+        }
+    }
+}
