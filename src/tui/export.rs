@@ -129,7 +129,15 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 mod tests {
     use std::time::Duration;
 
+    use crossterm::event::KeyCode;
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+
     use super::*;
+    use crate::tui::app::{Msg, Screen};
+    use crate::tui::history::{Notice, SweepView, testdata};
+    use crate::tui::session::Session;
+    use crate::tui::view::{buffer_text, fixtures, render};
 
     #[test]
     fn timestamps_are_utc_calendar_dates() {
@@ -139,6 +147,123 @@ mod tests {
         assert_eq!(timestamp(t), "20000229-123456");
         let t = UNIX_EPOCH + Duration::from_secs(1_795_000_000);
         assert_eq!(timestamp(t), "20261118-110640");
+    }
+
+    fn session_with_runs(export_dir: PathBuf) -> Session {
+        let d = testdata::data();
+        let mut app = fixtures::setup_app();
+        app.results.push(d.serial.clone());
+        app.results.push(d.chunked.clone());
+        app.screen = Screen::Results;
+        let mut s = Session::new(app, export_dir.join("runs")).with_export_dir(export_dir);
+        s.set_viewport(100, 30);
+        s
+    }
+
+    #[test]
+    fn s_saves_json_csv_and_the_screen_and_says_where() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("exports");
+        let mut s = session_with_runs(out.clone());
+        s.send(Msg::Key(KeyCode::Char('s').into()));
+        let Some(Notice::Saved(paths)) = s.app.results.notice.clone() else {
+            panic!("{:?}", s.app.results.notice);
+        };
+        assert_eq!(paths.len(), 3);
+        let json = PathBuf::from(&paths[0]);
+        let name = json.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(
+            name.starts_with("results-") && name.ends_with(".json"),
+            "{name}"
+        );
+        assert_eq!(json.parent(), Some(out.as_path()));
+        // JSON: the runs, in the report schema, readable again.
+        let back = chunkscope::profile::history::load_reports(&json).unwrap();
+        assert_eq!(back.len(), 2);
+        assert_eq!(back[1].wall_ns, testdata::data().chunked.wall_ns);
+        // CSV: a header and one row per run.
+        let csv = std::fs::read_to_string(&paths[1]).unwrap();
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(lines.len(), 3, "{csv}");
+        assert!(lines[0].starts_with("run,config,item,"), "{csv}");
+        assert!(lines[1].starts_with("1,serial,"), "{csv}");
+        assert!(
+            lines[2].starts_with("2,\"chunked x 2 (3,128,128, staged)\","),
+            "{csv}"
+        );
+        // SVG: the screen as drawn, at the terminal's size.
+        let svg = std::fs::read_to_string(&paths[2]).unwrap();
+        assert!(
+            svg.starts_with("<svg") && svg.contains(r#"width="840""#),
+            "{svg:.200}"
+        );
+        assert!(
+            svg.contains("History") && svg.contains("Wall per stage"),
+            "{svg:.200}"
+        );
+        // No temporary files left; the screen says where the files went.
+        assert_eq!(std::fs::read_dir(&out).unwrap().count(), 3);
+        let mut term = Terminal::new(TestBackend::new(100, 30)).unwrap();
+        term.draw(|f| render(&s.app, f.area(), f.buffer_mut()))
+            .unwrap();
+        let text = buffer_text(term.backend().buffer());
+        assert!(text.contains("✓ saved"), "{text}");
+        assert!(text.contains(".{json,csv,svg}"), "{text}");
+        // A second save in the same second gets its own names.
+        s.send(Msg::Key(KeyCode::Char('s').into()));
+        assert_eq!(std::fs::read_dir(&out).unwrap().count(), 6);
+    }
+
+    #[test]
+    fn an_unwritable_folder_is_an_error_on_screen() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("not-a-folder");
+        std::fs::write(&file, "x").unwrap();
+        let mut s = session_with_runs(file.join("sub"));
+        s.send(Msg::Key(KeyCode::Char('s').into()));
+        assert!(
+            matches!(&s.app.results.notice, Some(Notice::Failed(e)) if e.contains("cannot create")),
+            "{:?}",
+            s.app.results.notice
+        );
+        let mut term = Terminal::new(TestBackend::new(80, 24)).unwrap();
+        term.draw(|f| render(&s.app, f.area(), f.buffer_mut()))
+            .unwrap();
+        let text = buffer_text(term.backend().buffer());
+        assert!(text.contains("✗ cannot save"), "{text}");
+    }
+
+    #[test]
+    fn the_sweep_screen_saves_the_sweep() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = session_with_runs(dir.path().to_path_buf());
+        s.send(Msg::Key(KeyCode::Tab.into()));
+        s.send(Msg::Key(KeyCode::Char('s').into()));
+        assert!(
+            matches!(&s.app.results.notice, Some(Notice::Failed(e)) if e.contains("no sweep")),
+            "{:?}",
+            s.app.results.notice
+        );
+        s.app.results.sweep = Some(SweepView {
+            result: testdata::data().sweep.clone(),
+            source: "test".into(),
+        });
+        s.send(Msg::Key(KeyCode::Char('s').into()));
+        let Some(Notice::Saved(paths)) = s.app.results.notice.clone() else {
+            panic!("{:?}", s.app.results.notice);
+        };
+        let back = SweepResult::load(Path::new(&paths[0])).unwrap();
+        // (serde_json may round a float's last digit: compare what is shown.)
+        let want = &testdata::data().sweep;
+        let key = |r: &SweepResult| {
+            r.rows
+                .iter()
+                .map(|r| (r.label.clone(), r.wall.median_ns))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(key(&back), key(want));
+        assert_eq!(back.best.map(|b| b.row), want.best.as_ref().map(|b| b.row));
+        assert!(paths[1].contains("sweep-") && paths[1].ends_with(".csv"));
     }
 
     #[test]

@@ -633,7 +633,192 @@ fn render_history(
 
 #[cfg(test)]
 mod tests {
+    use chunkscope::pipeline::Stage;
+    use crossterm::event::KeyCode;
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+
     use super::*;
+    use crate::tui::app::{Msg, Screen};
+    use crate::tui::history::testdata;
+    use crate::tui::view::{buffer_text, fixtures, render as render_all};
+
+    fn draw(app: &App, w: u16, h: u16) -> String {
+        let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
+        term.draw(|f| render_all(app, f.area(), f.buffer_mut()))
+            .unwrap();
+        buffer_text(term.backend().buffer())
+    }
+
+    fn results_app(runs: Vec<RunReport>) -> App {
+        let mut app = fixtures::setup_app();
+        for r in runs {
+            app.results.push(r);
+        }
+        app.screen = Screen::Results;
+        app
+    }
+
+    /// Serial, chunked, and the chunked run again with half the wall time of the fastest:
+    /// the third is the best, by construction.
+    fn three_runs() -> (RunReport, RunReport, RunReport) {
+        let d = testdata::data();
+        let mut fast = d.chunked.clone();
+        fast.wall_ns = d.serial.wall_ns.min(d.chunked.wall_ns) / 2;
+        (d.serial.clone(), d.chunked.clone(), fast)
+    }
+
+    fn key(app: &mut App, code: KeyCode) {
+        app.update(Msg::Key(code.into()));
+    }
+
+    #[test]
+    fn results_show_stages_speedup_latency_and_the_best_run() {
+        let (serial, chunked, fast) = three_runs();
+        let app = results_app(vec![serial.clone(), chunked.clone(), fast.clone()]);
+        let speedup = units::ratio(serial.wall_ns as f64 / fast.wall_ns as f64);
+        let load = &fast
+            .latency
+            .iter()
+            .find(|l| l.stage == Stage::Load)
+            .unwrap()
+            .summary;
+        for (w, h) in [(80, 24), (160, 48)] {
+            let text = draw(&app, w, h);
+            for stage in ["load", "mask", "write", "finalize"] {
+                assert!(text.contains(stage), "{stage} at {w}x{h}:\n{text}");
+            }
+            assert!(
+                text.contains(&format!("{speedup} vs serial #1")),
+                "{speedup} at {w}x{h}:\n{text}"
+            );
+            assert!(text.contains(&format!("total {speedup}")), "{text}");
+            for p in [load.p50_us, load.p90_us, load.p99_us] {
+                assert!(text.contains(&units::duration_us(p)), "{p} µs:\n{text}");
+            }
+            let row = |n: &str| {
+                text.lines()
+                    .find(|l| {
+                        l.starts_with('│')
+                            && (l.contains(&format!("{n} chunked x 2"))
+                                || l.contains(&format!("{n} serial")))
+                    })
+                    .unwrap_or_else(|| panic!("row {n} at {w}x{h}:\n{text}"))
+                    .to_string()
+            };
+            assert!(row("3").starts_with("│★"), "best marked: {}", row("3"));
+            assert!(!row("1").contains('★') && !row("2").contains('★'), "{text}");
+            assert!(
+                text.contains("a/b mark"),
+                "footer from the key table:\n{text}"
+            );
+        }
+        // Selecting the serial run: it is the baseline, compared with nothing.
+        let mut app = app;
+        key(&mut app, KeyCode::Char('k'));
+        key(&mut app, KeyCode::Up);
+        assert_eq!(app.results.selected, 0);
+        let text = draw(&app, 160, 48);
+        assert!(text.contains("the serial baseline"), "{text}");
+    }
+
+    #[test]
+    fn two_marked_runs_show_side_by_side_with_their_ratio() {
+        let (serial, chunked, fast) = three_runs();
+        let mut app = results_app(vec![serial.clone(), chunked.clone(), fast]);
+        key(&mut app, KeyCode::Up);
+        key(&mut app, KeyCode::Up);
+        key(&mut app, KeyCode::Char('a'));
+        key(&mut app, KeyCode::Char('j'));
+        key(&mut app, KeyCode::Char('b'));
+        assert_eq!((app.results.a, app.results.b), (Some(0), Some(1)));
+        let total = units::ratio(serial.wall_ns as f64 / chunked.wall_ns as f64);
+        let load = units::ratio(
+            serial.stage(Stage::Load).unwrap().wall_ns as f64
+                / chunked.stage(Stage::Load).unwrap().wall_ns as f64,
+        );
+        for (w, h) in [(80, 24), (160, 48)] {
+            let text = draw(&app, w, h);
+            assert!(text.contains("A/B: #1 vs #2"), "{w}x{h}:\n{text}");
+            let dur = |r: &RunReport, s: Option<Stage>| {
+                units::duration_ns(s.map_or(r.wall_ns, |s| r.stage(s).unwrap().wall_ns))
+            };
+            for (name, stage, ratio) in
+                [("total", None, &total), ("load", Some(Stage::Load), &load)]
+            {
+                let expected = format!(
+                    "{name:<9}{:>9}{:>9}{ratio:>8}",
+                    dur(&serial, stage),
+                    dur(&chunked, stage)
+                );
+                assert!(text.contains(&expected), "{expected} at {w}x{h}:\n{text}");
+            }
+            let row1 = text
+                .lines()
+                .find(|l| l.contains("  1 serial") && !l.contains('#'))
+                .unwrap();
+            assert!(row1.contains(" A "), "{row1}");
+        }
+        key(&mut app, KeyCode::Char('x'));
+        assert_eq!((app.results.a, app.results.b), (None, None));
+        assert!(!draw(&app, 160, 48).contains("A/B:"));
+    }
+
+    #[test]
+    fn without_a_serial_run_the_screen_says_so() {
+        let app = results_app(vec![testdata::data().chunked.clone()]);
+        for (w, h) in [(80, 24), (160, 48)] {
+            let text = draw(&app, w, h);
+            assert!(text.contains("no serial run yet"), "{text}");
+            assert!(text.contains("load"), "{text}");
+        }
+        let text = draw(&results_app(vec![]), 80, 24);
+        assert!(
+            text.contains("No finished run in this session yet"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn tab_and_esc_move_between_run_results_and_sweep() {
+        let mut app = fixtures::setup_app();
+        key(&mut app, KeyCode::Char('r'));
+        assert_eq!(app.screen, Screen::Run);
+        app.update(Msg::RunFinished(Ok(Box::new(
+            testdata::data().chunked.clone(),
+        ))));
+        assert_eq!(
+            app.results.runs.len(),
+            1,
+            "a finished run joins the history"
+        );
+        key(&mut app, KeyCode::Tab);
+        assert_eq!(app.screen, Screen::Results);
+        key(&mut app, KeyCode::Tab);
+        assert_eq!(app.screen, Screen::Sweep);
+        assert!(draw(&app, 80, 24).contains("No sweep loaded"));
+        key(&mut app, KeyCode::Tab);
+        assert_eq!(app.screen, Screen::Results);
+        key(&mut app, KeyCode::Esc);
+        assert_eq!(app.screen, Screen::Run);
+    }
+
+    #[test]
+    fn no_color_results_draw_no_colour() {
+        let (serial, chunked, fast) = three_runs();
+        let mut app = results_app(vec![serial, chunked, fast]);
+        app.color = false;
+        let mut term = Terminal::new(TestBackend::new(160, 48)).unwrap();
+        term.draw(|f| render_all(&app, f.area(), f.buffer_mut()))
+            .unwrap();
+        assert!(
+            term.backend()
+                .buffer()
+                .content()
+                .iter()
+                .all(|c| c.fg == Color::Reset && c.bg == Color::Reset)
+        );
+    }
 
     #[test]
     fn bars_use_eighths_and_never_vanish() {

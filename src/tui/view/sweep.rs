@@ -241,6 +241,12 @@ fn render_chart(s: &SweepResult, theme: Theme, area: Rect, buf: &mut Buffer) {
         ));
         legend_spans.push(Span::raw("  "));
     }
+    if s.best
+        .as_ref()
+        .is_some_and(|b| s.rows.get(b.row).is_some_and(SweepRow::is_serial))
+    {
+        legend_spans.push(Span::styled("★ best: serial", theme.fg(Color::Yellow)));
+    }
     if !best.is_empty() {
         datasets.push(
             Dataset::default()
@@ -367,4 +373,68 @@ fn render_table(s: &SweepResult, theme: Theme, area: Rect, buf: &mut Buffer) {
             .title_bottom(" ★ best · ⚑ flagged "),
     )
     .render(area, buf);
+}
+
+#[cfg(test)]
+mod tests {
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+
+    use crate::tui::app::Screen;
+    use crate::tui::history::{SweepView, testdata};
+    use crate::tui::view::{buffer_text, fixtures, render};
+
+    use super::*;
+
+    #[test]
+    fn sweep_chart_has_a_line_per_thread_count_serial_and_the_best() {
+        let result = testdata::data().sweep.clone();
+        let best = result.best.clone().expect("a best configuration");
+        let mut app = fixtures::setup_app();
+        app.results.sweep = Some(SweepView {
+            result: result.clone(),
+            source: "sweep.json".into(),
+        });
+        app.screen = Screen::Sweep;
+        let serial = result.rows.iter().find(|r| r.is_serial()).unwrap();
+        for (w, h) in [(80, 24), (160, 48)] {
+            let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
+            term.draw(|f| render(&app, f.area(), f.buffer_mut()))
+                .unwrap();
+            let text = buffer_text(term.backend().buffer());
+            assert!(text.contains("Median wall vs chunk side"), "{text}");
+            assert!(text.contains("• x1") && text.contains("+ x2"), "{text}");
+            assert!(
+                text.contains(&format!(
+                    "- serial {}",
+                    units::duration_ns(serial.wall.median_ns)
+                )),
+                "{text}"
+            );
+            assert!(text.contains("★ best"), "{text}");
+            // Chunk sides on the x axis: 128 (one block) and 256 (2x2 blocks).
+            assert!(text.contains("128") && text.contains("256"), "{text}");
+            let start: String = best.reason.chars().take(30).collect();
+            assert!(text.contains(&start), "{start}:\n{text}");
+            if w >= 120 {
+                assert!(text.contains("from sweep.json"), "{text}");
+                let line = text
+                    .lines()
+                    .find(|l| l.contains(&best.label.replace("chunked ", "")) && l.contains('★'))
+                    .unwrap_or_else(|| panic!("best row starred:\n{text}"));
+                assert!(line.contains(&units::ratio(result.rows[best.row].speedup.unwrap().value)));
+            }
+        }
+    }
+
+    #[test]
+    fn chunk_side_is_the_side_of_the_chunk_area() {
+        let result = &testdata::data().sweep;
+        let sides: Vec<Option<f64>> = result.rows.iter().map(chunk_side).collect();
+        assert_eq!(sides[0], None, "serial has no chunks");
+        assert!(
+            sides.contains(&Some(128.0)) && sides.contains(&Some(256.0)),
+            "{sides:?}"
+        );
+    }
 }
