@@ -363,8 +363,9 @@ fn render_overhead(run: &RunReport, number: usize, theme: Theme, area: Rect, buf
 fn render_cpu(run: &RunReport, number: usize, theme: Theme, area: Rect, buf: &mut Buffer) {
     let c = &run.cpu;
     let block = Block::bordered().title(format!(
-        " CPU during #{number} (sampled, {:.0} Hz) ",
-        c.achieved_hz
+        " CPU during #{number}: {} sample(s), one every {} ",
+        c.samples.len(),
+        units::duration_ns(c.interval_ns)
     ));
     let inner = block.inner(area);
     block.render(area, buf);
