@@ -154,6 +154,12 @@ pub enum Cmd {
         mode: Mode,
     },
     Cancel,
+    /// Run a chunk-size sweep on catalog item `item` (answers with [`Msg::SweepProgress`]
+    /// and [`Msg::SweepFinished`]). [`Cmd::Cancel`] stops it between runs.
+    StartSweep {
+        item: usize,
+        request: super::sweep_job::SweepRequest,
+    },
     /// Save the results on screen (JSON, CSV) and the screen itself (SVG); answers with
     /// [`Msg::Exported`].
     Export,
@@ -179,6 +185,13 @@ pub enum Msg {
     },
     /// Boxed: a report is large next to the other messages.
     RunFinished(Result<Box<RunReport>, String>),
+    /// A sweep's progress: runs done of planned, and the configuration starting.
+    SweepProgress {
+        done: usize,
+        total: usize,
+        label: String,
+    },
+    SweepFinished(Result<Box<chunkscope::profile::sweep::SweepResult>, String>),
     /// What [`Cmd::Export`] wrote (paths as shown), or why it could not.
     Exported(Result<Vec<String>, String>),
     Log(String),
@@ -329,6 +342,7 @@ impl App {
                 }
                 None
             }
+            Msg::SweepProgress { .. } | Msg::SweepFinished(_) => self.on_sweep_msg(msg),
             Msg::Exported(result) => {
                 match &result {
                     Ok(paths) => self.push_log(format!("saved {}", paths.join(", "))),

@@ -9,8 +9,13 @@ use std::collections::VecDeque;
 use chunkscope::pipeline::{RunReport, Stage};
 use chunkscope::profile::sweep::SweepResult;
 
-use super::app::{App, ChunkState, Cmd, Lane, RunView, Screen};
+use std::num::NonZeroUsize;
+
+use chunkscope::chunks::ChunkRequest;
+
+use super::app::{App, ChunkState, Cmd, Lane, Msg, RunView, Screen};
 use super::keys::Action;
+use super::sweep_job::SweepRequest;
 
 /// Runs kept in the history; older ones are dropped (and counted).
 pub const HISTORY_LEN: usize = 100;
@@ -44,7 +49,21 @@ pub struct Results {
     pub a: Option<usize>,
     pub b: Option<usize>,
     pub sweep: Option<SweepView>,
+    /// A sweep running in this session.
+    pub sweep_job: Option<SweepProgress>,
+    /// Why the last sweep started here failed.
+    pub sweep_error: Option<String>,
     pub notice: Option<Notice>,
+}
+
+/// How far a sweep started in the TUI has got.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SweepProgress {
+    pub done: usize,
+    pub total: usize,
+    /// The configuration running now.
+    pub label: String,
+    pub cancelling: bool,
 }
 
 impl Results {
@@ -107,9 +126,82 @@ impl App {
     /// Keys on the Sweep screen.
     pub(super) fn on_sweep(&mut self, action: Action) -> Option<Cmd> {
         match action {
+            Action::Run => return self.start_sweep(),
+            Action::Cancel => {
+                let job = self.results.sweep_job.as_mut()?;
+                job.cancelling = true;
+                return Some(Cmd::Cancel);
+            }
             Action::Export => return Some(Cmd::Export),
             Action::NextView => self.screen = Screen::Results,
             Action::Back => self.screen = self.back_from_results(),
+            _ => {}
+        }
+        None
+    }
+
+    /// A sweep around the chunk setup: one block, 2x2 and 4x4 blocks and the chunks chosen,
+    /// on one thread and on the threads chosen, plus serial; one run each.
+    fn start_sweep(&mut self) -> Option<Cmd> {
+        if self.running() || self.results.sweep_job.is_some() {
+            return None;
+        }
+        let Some(s) = self.setup.as_ref().filter(|s| s.layout.is_some()) else {
+            self.results.sweep_error =
+                Some("choose a scene first (Enter on the scenes screen), then Tab here".into());
+            return None;
+        };
+        let [bands, rows, cols] = s.chunks;
+        let mut chunks = vec![
+            ChunkRequest::Blocks(1),
+            ChunkRequest::Blocks(2),
+            ChunkRequest::Blocks(4),
+        ];
+        let chosen = ChunkRequest::Explicit { bands, rows, cols };
+        let l = s.layout?;
+        let is_blocks =
+            |k: usize| bands == l.bands && rows == k * l.block_rows && cols == k * l.block_cols;
+        if !(is_blocks(1) || is_blocks(2) || is_blocks(4)) {
+            chunks.push(chosen);
+        }
+        let mut threads = vec![NonZeroUsize::MIN];
+        if let Some(t) = NonZeroUsize::new(s.threads).filter(|t| t.get() > 1) {
+            threads.push(t);
+        }
+        let request = SweepRequest {
+            chunks,
+            threads,
+            schedule: s.schedule,
+            repeat: 1,
+        };
+        self.results.sweep_error = None;
+        self.results.sweep_job = Some(SweepProgress::default());
+        Some(Cmd::StartSweep {
+            item: s.item,
+            request,
+        })
+    }
+
+    /// Progress and the end of a sweep started here.
+    pub(super) fn on_sweep_msg(&mut self, msg: Msg) -> Option<Cmd> {
+        match msg {
+            Msg::SweepProgress { done, total, label } => {
+                if let Some(job) = self.results.sweep_job.as_mut() {
+                    (job.done, job.total, job.label) = (done, total, label);
+                }
+            }
+            Msg::SweepFinished(result) => {
+                self.results.sweep_job = None;
+                match result {
+                    Ok(result) => {
+                        self.results.sweep = Some(SweepView {
+                            result: *result,
+                            source: "this session".into(),
+                        })
+                    }
+                    Err(e) => self.results.sweep_error = Some(e),
+                }
+            }
             _ => {}
         }
         None

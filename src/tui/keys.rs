@@ -302,6 +302,23 @@ pub const BINDINGS: &[Binding] = &[
     },
     // Sweep
     Binding {
+        keys: "r",
+        hint: "sweep",
+        help: "run a sweep around the chunk setup: 1x1, 2x2, 4x4 blocks and your chunks, \
+               on 1 and your threads, plus serial (one run each)",
+        action: Action::Run,
+        scope: Scope::On(Screen::Sweep),
+        matches: |k| is_char(k, 'r'),
+    },
+    Binding {
+        keys: "c",
+        hint: "cancel",
+        help: "cancel the sweep (after the run in flight)",
+        action: Action::Cancel,
+        scope: Scope::On(Screen::Sweep),
+        matches: |k| is_char(k, 'c'),
+    },
+    Binding {
         keys: "s",
         hint: "save",
         help: "save the sweep (JSON, CSV) and this screen (SVG) to the export folder",

@@ -12,6 +12,7 @@ pub mod history;
 pub mod keys;
 pub mod screenshot;
 pub mod session;
+pub mod sweep_job;
 pub mod view;
 
 use std::io::{self, Stdout};

@@ -18,6 +18,7 @@ use chunkscope::raster::{self, OutputFormat, OutputSpec, RasterSource};
 
 use super::app::{App, AssetView, Cmd, Msg, Screen};
 use super::export;
+use super::sweep_job::SweepJob;
 
 /// Engine events buffered between two frames; beyond this they are dropped and counted.
 const EVENT_CAPACITY: usize = 16 * 1024;
@@ -40,6 +41,7 @@ pub struct Session {
     /// The terminal's size, so a saved screen matches the one drawn.
     viewport: (u16, u16),
     run: Option<RunHandle>,
+    sweep: Option<SweepJob>,
     log: Option<Receiver<String>>,
     quit: bool,
 }
@@ -53,6 +55,7 @@ impl Session {
             viewport: (120, 36),
             out_dir,
             run: None,
+            sweep: None,
             log: None,
             quit: false,
         }
@@ -107,6 +110,15 @@ impl Session {
         for l in lines {
             self.send(Msg::Log(l));
         }
+        if let Some(job) = self.sweep.as_mut() {
+            let (msgs, over) = job.poll();
+            if over {
+                self.sweep = None;
+            }
+            for m in msgs {
+                self.send(m);
+            }
+        }
         let Some(run) = &self.run else { return };
         let events: Vec<Event> = run.events.try_iter().collect();
         let tick = Msg::Tick {
@@ -141,6 +153,9 @@ impl Session {
 
     /// Cancels a running run and waits for it to stop (after the tasks in flight).
     pub fn shutdown(&mut self) {
+        if let Some(job) = self.sweep.take() {
+            job.shutdown();
+        }
         if let Some(mut run) = self.run.take() {
             run.cancel.cancel();
             let _ = run.done.recv();
@@ -162,13 +177,33 @@ impl Session {
                 if let Some(run) = &self.run {
                     run.cancel.cancel();
                 }
+                if let Some(job) = &self.sweep {
+                    job.cancel();
+                }
                 None
+            }
+            Cmd::StartSweep { item, request } => {
+                if self.sweep.is_some() || self.run.is_some() {
+                    return Some(Msg::SweepFinished(Err(
+                        "a run or sweep is already going".into()
+                    )));
+                }
+                match SweepJob::start(&self.app.catalog.items[item], request, &self.out_dir) {
+                    Ok(job) => {
+                        self.sweep = Some(job);
+                        None
+                    }
+                    Err(e) => Some(Msg::SweepFinished(Err(e))),
+                }
             }
             Cmd::Export => Some(Msg::Exported(self.export())),
             Cmd::Quit => {
                 self.quit = true;
                 if let Some(run) = &self.run {
                     run.cancel.cancel();
+                }
+                if let Some(job) = &self.sweep {
+                    job.cancel();
                 }
                 None
             }

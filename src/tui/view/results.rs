@@ -797,7 +797,7 @@ mod tests {
         assert_eq!(app.screen, Screen::Results);
         key(&mut app, KeyCode::Tab);
         assert_eq!(app.screen, Screen::Sweep);
-        assert!(draw(&app, 80, 24).contains("No sweep loaded"));
+        assert!(draw(&app, 80, 24).contains("No sweep yet"));
         key(&mut app, KeyCode::Tab);
         assert_eq!(app.screen, Screen::Results);
         key(&mut app, KeyCode::Esc);

@@ -11,7 +11,7 @@ use ratatui::style::{Color, Style};
 use ratatui::symbols::Marker;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{
-    Axis, Block, Cell, Chart, Dataset, GraphType, Paragraph, Row, Table, Widget, Wrap,
+    Axis, Block, Cell, Chart, Dataset, Gauge, GraphType, Paragraph, Row, Table, Widget, Wrap,
 };
 
 use chunkscope::profile::sweep::{SweepResult, SweepRow};
@@ -51,15 +51,50 @@ pub fn chunk_side(row: &SweepRow) -> Option<f64> {
 /// ⚑ chunked x 2 @ 256: chunks too small for their overhead …
 /// ```
 pub fn render(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
-    let Some(sweep) = &app.results.sweep else {
+    let res = &app.results;
+    let status_h = u16::from(res.sweep_job.is_some() || res.sweep_error.is_some());
+    let [status, area] =
+        Layout::vertical([Constraint::Length(status_h), Constraint::Min(0)]).areas(area);
+    if let Some(job) = &res.sweep_job {
+        let ratio = if job.total == 0 {
+            0.0
+        } else {
+            job.done as f64 / job.total as f64
+        };
+        let label = if job.cancelling {
+            format!(
+                "cancelling after the run in flight… {}/{} runs",
+                job.done, job.total
+            )
+        } else {
+            format!(
+                "sweeping {}/{} runs · {} (c cancels)",
+                job.done, job.total, job.label
+            )
+        };
+        Gauge::default()
+            .ratio(ratio.clamp(0.0, 1.0))
+            .label(label)
+            .gauge_style(theme.fg(Color::Cyan))
+            .use_unicode(true)
+            .render(status, buf);
+    } else if let Some(e) = &res.sweep_error {
+        Paragraph::new(Span::styled(
+            format!("✗ sweep failed: {e}"),
+            theme.fg(Color::Red),
+        ))
+        .render(status, buf);
+    }
+    let Some(sweep) = &res.sweep else {
         Paragraph::new(vec![
-            Line::from("No sweep loaded."),
+            Line::from("No sweep yet."),
             Line::from(""),
-            Line::from("A sweep runs every chunk shape on every thread count, plus serial:"),
+            Line::from("A sweep runs every chunk shape on every thread count, plus serial."),
+            Line::from("r runs one here around the chunk setup (one run each), or on the"),
+            Line::from("command line, with repeats, and open the file here:"),
             Line::from(
                 "  chunkscope sweep --chunks 256,512,1024,2048 --threads 1,2,4 --json sweep.json",
             ),
-            Line::from("then open it here with"),
             Line::from("  chunkscope tui --sweep sweep.json"),
             Line::from(""),
             Line::from("Tab goes back to the results of this session's runs."),
