@@ -379,9 +379,12 @@ fn render_cpu(run: &RunReport, number: usize, theme: Theme, area: Rect, buf: &mu
             units::percent(run.utilisation)
         )),
         Line::from(format!(
-            "process {} of a core (peak {}) · RSS peak {}",
+            "process {} of a core (peak {})",
             units::percent(f64::from(c.process_cpu_mean_pct) / 100.0),
             units::percent(f64::from(c.process_cpu_peak_pct) / 100.0),
+        )),
+        Line::from(format!(
+            "resident memory: peak {}",
             units::bytes(run.peak_rss_bytes)
         )),
     ];

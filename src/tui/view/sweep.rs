@@ -327,6 +327,11 @@ fn render_chart(s: &SweepResult, theme: Theme, area: Rect, buf: &mut Buffer) {
     Paragraph::new(Line::from(legend_spans)).render(legend, buf);
 }
 
+/// `chunked x 2 @ 1024` as `x2 @ 1024`: the table is narrow.
+fn short_label(label: &str) -> String {
+    label.replace("chunked x ", "x")
+}
+
 fn render_table(s: &SweepResult, theme: Theme, area: Rect, buf: &mut Buffer) {
     let best = s.best.as_ref().map(|b| b.row);
     let flagged = |r: &SweepRow| {
@@ -339,6 +344,21 @@ fn render_table(s: &SweepResult, theme: Theme, area: Rect, buf: &mut Buffer) {
             *c == r.label
         })
     };
+    let wall = |r: &SweepRow| match r.wall.stdev_ns {
+        Some(sd) => format!(
+            "{} ±{}",
+            units::duration_ns(r.wall.median_ns),
+            units::duration_ns(sd as u64)
+        ),
+        None => units::duration_ns(r.wall.median_ns),
+    };
+    let ww = s
+        .rows
+        .iter()
+        .map(|r| wall(r).chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(6);
     let rows: Vec<Row> = s
         .rows
         .iter()
@@ -349,14 +369,6 @@ fn render_table(s: &SweepResult, theme: Theme, area: Rect, buf: &mut Buffer) {
                 if best == Some(i) { "★" } else { " " },
                 if flagged(r) { "⚑" } else { " " }
             );
-            let wall = match r.wall.stdev_ns {
-                Some(sd) => format!(
-                    "{} ±{}",
-                    units::duration_ns(r.wall.median_ns),
-                    units::duration_ns(sd as u64)
-                ),
-                None => units::duration_ns(r.wall.median_ns),
-            };
             Row::new(vec![
                 Cell::from(Span::styled(
                     mark,
@@ -366,8 +378,8 @@ fn render_table(s: &SweepResult, theme: Theme, area: Rect, buf: &mut Buffer) {
                         Style::new()
                     },
                 )),
-                Cell::from(r.label.replace("chunked ", "")),
-                Cell::from(format!("{wall:>17}")),
+                Cell::from(short_label(&r.label)),
+                Cell::from(format!("{:>ww$}", wall(r))),
                 Cell::from(format!(
                     "{:>7}",
                     r.speedup.map_or("-".into(), |s| units::ratio(s.value))
@@ -385,7 +397,7 @@ fn render_table(s: &SweepResult, theme: Theme, area: Rect, buf: &mut Buffer) {
         [
             Constraint::Length(2),
             Constraint::Fill(1),
-            Constraint::Length(17),
+            Constraint::Length(ww as u16),
             Constraint::Length(7),
             Constraint::Length(6),
             Constraint::Length(8),
@@ -395,7 +407,7 @@ fn render_table(s: &SweepResult, theme: Theme, area: Rect, buf: &mut Buffer) {
         Row::new(vec![
             "",
             "config",
-            "      median ± σ",
+            if ww >= 12 { "median ± σ" } else { "median" },
             "speedup",
             "   eff",
             "overhead",
@@ -455,7 +467,7 @@ mod tests {
                 assert!(text.contains("from sweep.json"), "{text}");
                 let line = text
                     .lines()
-                    .find(|l| l.contains(&best.label.replace("chunked ", "")) && l.contains('★'))
+                    .find(|l| l.contains(&short_label(&best.label)) && l.contains('★'))
                     .unwrap_or_else(|| panic!("best row starred:\n{text}"));
                 assert!(line.contains(&units::ratio(result.rows[best.row].speedup.unwrap().value)));
             }
