@@ -106,11 +106,13 @@ pub fn capture_view(
         s.start();
     }
     s.app.results.sweep = sweep;
-    if let Some(last) = reports.last() {
-        s.app.run = Some(RunView::from_report(last));
-    }
-    for r in reports {
+
+    for mut r in reports {
+        r.output = r.output.map(|o| tilde(Path::new(&o)).display().to_string());
         s.app.results.push(r);
+    }
+    if let Some(last) = s.app.results.runs.back() {
+        s.app.run = Some(RunView::from_report(last));
     }
     match view {
         View::Scenes => {}

@@ -629,7 +629,7 @@ fn render_history(
         .block(
             Block::bordered()
                 .title(title)
-                .title_bottom(" ★ best (lowest wall) · A B marked runs "),
+                .title_bottom(" ★ best (lowest wall) · A B marked · one run each: no spread "),
         );
     let mut state = TableState::default().with_selected(Some(sel));
     StatefulWidget::render(table, area, buf, &mut state);
@@ -805,6 +805,33 @@ mod tests {
         assert_eq!(app.screen, Screen::Results);
         key(&mut app, KeyCode::Esc);
         assert_eq!(app.screen, Screen::Run);
+    }
+
+    #[test]
+    fn every_size_draws_without_panicking() {
+        let (serial, chunked, fast) = three_runs();
+        let mut app = results_app(vec![serial, chunked, fast]);
+        app.results.a = Some(0);
+        app.results.b = Some(2);
+        app.results.notice = Some(Notice::Failed("disk full".into()));
+        app.results.sweep = Some(crate::tui::history::SweepView {
+            result: testdata::data().sweep.clone(),
+            source: "a-very-long-file-name-for-a-sweep.json".into(),
+        });
+        app.results.sweep_job = Some(crate::tui::history::SweepProgress {
+            done: 3,
+            total: 9,
+            label: "chunked x 2 @ blocks:2".into(),
+            cancelling: false,
+        });
+        for screen in [Screen::Results, Screen::Sweep] {
+            app.screen = screen;
+            for (w, h) in [(60, 16), (61, 17), (80, 24), (97, 31), (130, 40), (250, 70)] {
+                let text = draw(&app, w, h);
+                assert!(!text.contains("terminal too small"), "{w}x{h}");
+            }
+            assert!(draw(&app, 59, 16).contains("terminal too small"));
+        }
     }
 
     #[test]
