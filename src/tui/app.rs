@@ -487,6 +487,7 @@ impl App {
                 self.screen = Screen::Results;
                 None
             }
+            Action::Export if !self.running() => Some(Cmd::Export),
             _ => None,
         }
     }

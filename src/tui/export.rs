@@ -134,7 +134,7 @@ mod tests {
     use ratatui::backend::TestBackend;
 
     use super::*;
-    use crate::tui::app::{Msg, Screen};
+    use crate::tui::app::{Msg, RunView, Screen};
     use crate::tui::history::{Notice, SweepView, testdata};
     use crate::tui::session::Session;
     use crate::tui::view::{buffer_text, fixtures, render};
@@ -212,6 +212,26 @@ mod tests {
         // A second save in the same second gets its own names.
         s.send(Msg::Key(KeyCode::Char('s').into()));
         assert_eq!(std::fs::read_dir(&out).unwrap().count(), 6);
+    }
+
+    #[test]
+    fn s_on_the_run_screen_saves_too_and_the_status_line_says_where() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = session_with_runs(dir.path().to_path_buf());
+        s.app.run = Some(RunView::from_report(&testdata::data().chunked));
+        s.app.screen = Screen::Run;
+        s.send(Msg::Key(KeyCode::Char('s').into()));
+        assert!(
+            matches!(&s.app.results.notice, Some(Notice::Saved(p)) if p.len() == 3),
+            "{:?}",
+            s.app.results.notice
+        );
+        let mut term = Terminal::new(TestBackend::new(100, 30)).unwrap();
+        term.draw(|f| render(&s.app, f.area(), f.buffer_mut()))
+            .unwrap();
+        let text = buffer_text(term.backend().buffer());
+        assert!(text.contains("saved "), "{text}");
+        assert!(text.contains("s save"), "{text}");
     }
 
     #[test]

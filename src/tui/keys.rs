@@ -220,6 +220,14 @@ pub const BINDINGS: &[Binding] = &[
         matches: |k| is_char(k, 'r'),
     },
     Binding {
+        keys: "s",
+        hint: "save",
+        help: "save this session's runs (JSON, CSV) and this screen (SVG) to the export folder",
+        action: Action::Export,
+        scope: Scope::On(Screen::Run),
+        matches: |k| is_char(k, 's'),
+    },
+    Binding {
         keys: "Tab",
         hint: "results",
         help: "the results of this session's runs",
