@@ -57,6 +57,17 @@ pub struct Overhead {
     pub parts: OverheadParts,
 }
 
+impl Overhead {
+    /// `ns` (stage work or one of the parts) as a share of the capacity; 0 without capacity.
+    pub fn share_of(&self, ns: u64) -> f64 {
+        if self.capacity_ns == 0 {
+            0.0
+        } else {
+            ns as f64 / self.capacity_ns as f64
+        }
+    }
+}
+
 /// Per-worker facts that are not in the task records.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct WorkerFacts {

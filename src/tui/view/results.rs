@@ -320,7 +320,6 @@ fn render_overhead(run: &RunReport, number: usize, theme: Theme, area: Rect, buf
     block.render(area, buf);
     let w = inner.width as usize;
     let bw = w.saturating_sub(14 + 9 + 8).max(1);
-    let cap = o.capacity_ns.max(1) as f64;
     let p = &o.parts;
     let items = [
         ("stage work", o.work_ns, Color::Green),
@@ -336,14 +335,11 @@ fn render_overhead(run: &RunReport, number: usize, theme: Theme, area: Rect, buf
         .map(|&(name, ns, color)| {
             Line::from(vec![
                 Span::raw(format!("{name:<14}")),
-                Span::styled(
-                    format!("{:<bw$}", bar(ns as f64 / cap, bw)),
-                    theme.fg(color),
-                ),
+                Span::styled(format!("{:<bw$}", bar(o.share_of(ns), bw)), theme.fg(color)),
                 Span::raw(format!(
                     "{:>9}{:>8}",
                     units::duration_ns(ns),
-                    units::percent(ns as f64 / cap)
+                    units::percent(o.share_of(ns))
                 )),
             ])
         })
