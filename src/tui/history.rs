@@ -277,6 +277,30 @@ impl RunView {
 }
 
 #[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_history_is_bounded_and_marks_follow_their_runs() {
+        let run = testdata::data().chunked.clone();
+        let mut r = Results::default();
+        for _ in 0..3 {
+            r.push(run.clone());
+        }
+        (r.a, r.b) = (Some(0), Some(2));
+        for _ in 3..HISTORY_LEN + 1 {
+            r.push(run.clone());
+        }
+        assert_eq!(r.runs.len(), HISTORY_LEN);
+        assert_eq!(r.dropped, 1);
+        assert_eq!(r.number(0), 2, "row numbers count the dropped run");
+        assert_eq!((r.a, r.b), (None, Some(1)), "A's run was dropped, B's moved up");
+        assert_eq!(r.selected, HISTORY_LEN - 1, "the newest run is selected");
+        assert_eq!(r.pair(), None);
+    }
+}
+
+#[cfg(test)]
 pub mod testdata {
     //! Real run reports and a real sweep, made once per test binary by the engine on a small
     //! generated demo scene: the Results and Sweep views are tested on what runs produce.
