@@ -160,6 +160,8 @@ pub enum Cmd {
         item: usize,
         request: super::sweep_job::SweepRequest,
     },
+    /// Read a sweep file (answers with [`Msg::SweepFinished`]).
+    LoadSweep(std::path::PathBuf),
     /// Save the results on screen (JSON, CSV) and the screen itself (SVG); answers with
     /// [`Msg::Exported`].
     Export,
@@ -191,7 +193,8 @@ pub enum Msg {
         total: usize,
         label: String,
     },
-    SweepFinished(Result<Box<chunkscope::profile::sweep::SweepResult>, String>),
+    /// A sweep finished or loaded, with where it came from (shown with it).
+    SweepFinished(Result<Box<(chunkscope::profile::sweep::SweepResult, String)>, String>),
     /// What [`Cmd::Export`] wrote (paths as shown), or why it could not.
     Exported(Result<Vec<String>, String>),
     Log(String),
@@ -364,6 +367,9 @@ impl App {
     fn on_key(&mut self, key: KeyEvent) -> Option<Cmd> {
         if self.filtering {
             return self.on_filter_key(key);
+        }
+        if self.results.path_input.is_some() {
+            return self.on_path_key(key);
         }
         let action = keys::action_for(self.screen, &key)?;
         if self.help && action != Action::Quit {

@@ -13,6 +13,8 @@ use std::num::NonZeroUsize;
 
 use chunkscope::chunks::ChunkRequest;
 
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
 use super::app::{App, ChunkState, Cmd, Lane, Msg, RunView, Screen};
 use super::keys::Action;
 use super::sweep_job::SweepRequest;
@@ -51,8 +53,10 @@ pub struct Results {
     pub sweep: Option<SweepView>,
     /// A sweep running in this session.
     pub sweep_job: Option<SweepProgress>,
-    /// Why the last sweep started here failed.
+    /// Why the last sweep started or loaded here failed.
     pub sweep_error: Option<String>,
+    /// The path being typed after `o` on the Sweep screen.
+    pub path_input: Option<String>,
     pub notice: Option<Notice>,
 }
 
@@ -127,6 +131,7 @@ impl App {
     pub(super) fn on_sweep(&mut self, action: Action) -> Option<Cmd> {
         match action {
             Action::Run => return self.start_sweep(),
+            Action::Open => self.results.path_input = Some(String::new()),
             Action::Cancel => {
                 let job = self.results.sweep_job.as_mut()?;
                 job.cancelling = true;
@@ -182,6 +187,31 @@ impl App {
         })
     }
 
+    /// Typing a sweep file's path: Enter loads it, Esc gives up.
+    pub(super) fn on_path_key(&mut self, key: KeyEvent) -> Option<Cmd> {
+        let input = self.results.path_input.as_mut()?;
+        match key.code {
+            KeyCode::Enter => {
+                let path = std::mem::take(input);
+                self.results.path_input = None;
+                let path = path.trim();
+                if !path.is_empty() {
+                    return Some(Cmd::LoadSweep(path.into()));
+                }
+            }
+            KeyCode::Esc => self.results.path_input = None,
+            KeyCode::Backspace => {
+                input.pop();
+            }
+            KeyCode::Char('c') if key.modifiers.contains(KeyModifiers::CONTROL) => {
+                self.results.path_input = None;
+            }
+            KeyCode::Char(c) => input.push(c),
+            _ => {}
+        }
+        None
+    }
+
     /// Progress and the end of a sweep started here.
     pub(super) fn on_sweep_msg(&mut self, msg: Msg) -> Option<Cmd> {
         match msg {
@@ -194,9 +224,10 @@ impl App {
                 self.results.sweep_job = None;
                 match result {
                     Ok(result) => {
+                        self.results.sweep_error = None;
                         self.results.sweep = Some(SweepView {
-                            result: *result,
-                            source: "this session".into(),
+                            result: result.0,
+                            source: result.1,
                         })
                     }
                     Err(e) => self.results.sweep_error = Some(e),
@@ -294,7 +325,11 @@ mod tests {
         assert_eq!(r.runs.len(), HISTORY_LEN);
         assert_eq!(r.dropped, 1);
         assert_eq!(r.number(0), 2, "row numbers count the dropped run");
-        assert_eq!((r.a, r.b), (None, Some(1)), "A's run was dropped, B's moved up");
+        assert_eq!(
+            (r.a, r.b),
+            (None, Some(1)),
+            "A's run was dropped, B's moved up"
+        );
         assert_eq!(r.selected, HISTORY_LEN - 1, "the newest run is selected");
         assert_eq!(r.pair(), None);
     }

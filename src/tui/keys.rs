@@ -31,6 +31,8 @@ pub enum Action {
     ClearMarks,
     /// Save results (JSON, CSV) and the screen (SVG).
     Export,
+    /// Type a file's path to open.
+    Open,
 }
 
 /// Where a binding applies.
@@ -317,6 +319,14 @@ pub const BINDINGS: &[Binding] = &[
         action: Action::Run,
         scope: Scope::On(Screen::Sweep),
         matches: |k| is_char(k, 'r'),
+    },
+    Binding {
+        keys: "o",
+        hint: "open",
+        help: "open a sweep file written by `chunkscope sweep --json FILE` (type its path)",
+        action: Action::Open,
+        scope: Scope::On(Screen::Sweep),
+        matches: |k| is_char(k, 'o'),
     },
     Binding {
         keys: "c",

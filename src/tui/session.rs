@@ -182,6 +182,11 @@ impl Session {
                 }
                 None
             }
+            Cmd::LoadSweep(path) => Some(Msg::SweepFinished(
+                chunkscope::profile::sweep::SweepResult::load(&path)
+                    .map(|r| Box::new((r, path.display().to_string())))
+                    .map_err(|e| format!("{:#}", anyhow::Error::new(e))),
+            )),
             Cmd::StartSweep { item, request } => {
                 if self.sweep.is_some() || self.run.is_some() {
                     return Some(Msg::SweepFinished(Err(

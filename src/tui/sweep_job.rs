@@ -74,7 +74,7 @@ impl SweepJob {
                     let _ = progress_tx.send((done, total, label.to_string()));
                 };
                 let result = sweep::sweep(&scene, &base, &spec, &flag, &report)
-                    .map_err(|e| format!("{:#}", anyhow::Error::new(e)));
+                    .map_err(|e| format!("the sweep failed: {:#}", anyhow::Error::new(e)));
                 let _ = done_tx.send(result);
             })
             .map_err(|e| format!("cannot start the sweep thread: {e}"))?;
@@ -110,7 +110,9 @@ impl SweepJob {
             if let Some(t) = self.thread.take() {
                 let _ = t.join();
             }
-            msgs.push(Msg::SweepFinished(result.map(Box::new)));
+            msgs.push(Msg::SweepFinished(
+                result.map(|r| Box::new((r, "this session".to_string()))),
+            ));
         }
         (msgs, over)
     }
@@ -169,5 +171,38 @@ mod tests {
         assert_eq!(sweep.rows[1].label, "chunked x 1 @ blocks:1");
         assert!(sweep.best.is_some());
         assert_eq!(s.app.results.sweep.as_ref().unwrap().source, "this session");
+
+        // Save it, then open the saved file with o.
+        key(&mut s, KeyCode::Char('s'));
+        let Some(crate::tui::history::Notice::Saved(paths)) = s.app.results.notice.clone() else {
+            panic!("{:?}", s.app.results.notice);
+        };
+        s.app.results.sweep = None;
+        key(&mut s, KeyCode::Char('o'));
+        for c in "nowhere.json".chars() {
+            key(&mut s, KeyCode::Char(c));
+        }
+        key(&mut s, KeyCode::Enter);
+        let err = s
+            .app
+            .results
+            .sweep_error
+            .clone()
+            .expect("a missing file is an error");
+        assert!(
+            err.contains("cannot read the sweep file \"nowhere.json\""),
+            "{err}"
+        );
+        key(&mut s, KeyCode::Char('o'));
+        for c in paths[0].chars() {
+            key(&mut s, KeyCode::Char(c));
+        }
+        key(&mut s, KeyCode::Backspace);
+        key(&mut s, KeyCode::Char('n'));
+        key(&mut s, KeyCode::Enter);
+        assert_eq!(s.app.results.sweep_error, None);
+        let loaded = s.app.results.sweep.as_ref().expect("the saved sweep loads");
+        assert_eq!(loaded.source, paths[0]);
+        assert_eq!(loaded.result.rows.len(), 7);
     }
 }

@@ -107,6 +107,8 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     Paragraph::new(status_line).render(status, buf);
     let hint = if app.filtering {
         "type to filter · Enter keep · Esc clear".to_string()
+    } else if let Some(path) = &app.results.path_input {
+        format!("sweep file: {path}▏ · Enter open · Esc cancel")
     } else {
         keys::footer(app.screen)
     };

@@ -79,19 +79,15 @@ pub fn render(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
             .use_unicode(true)
             .render(status, buf);
     } else if let Some(e) = &res.sweep_error {
-        Paragraph::new(Span::styled(
-            format!("✗ sweep failed: {e}"),
-            theme.fg(Color::Red),
-        ))
-        .render(status, buf);
+        Paragraph::new(Span::styled(format!("✗ {e}"), theme.fg(Color::Red))).render(status, buf);
     }
     let Some(sweep) = &res.sweep else {
         Paragraph::new(vec![
             Line::from("No sweep yet."),
             Line::from(""),
             Line::from("A sweep runs every chunk shape on every thread count, plus serial."),
-            Line::from("r runs one here around the chunk setup (one run each), or on the"),
-            Line::from("command line, with repeats, and open the file here:"),
+            Line::from("r runs one here around the chunk setup (one run each); or run one"),
+            Line::from("on the command line, with repeats, and open the file here with o:"),
             Line::from(
                 "  chunkscope sweep --chunks 256,512,1024,2048 --threads 1,2,4 --json sweep.json",
             ),
