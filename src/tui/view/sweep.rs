@@ -355,6 +355,11 @@ fn render_table(s: &SweepResult, theme: Theme, area: Rect, buf: &mut Buffer) {
         .max()
         .unwrap_or(0)
         .max(6);
+    // Columns from the right (overhead, then efficiency) give way to a readable config.
+    let inner = usize::from(area.width.saturating_sub(2));
+    let fixed = 2 + 1 + ww + 1 + 7 + 1;
+    let with_eff = inner >= fixed + 11 + 7;
+    let with_overhead = with_eff && inner >= fixed + 11 + 7 + 9;
     let rows: Vec<Row> = s
         .rows
         .iter()
@@ -365,7 +370,7 @@ fn render_table(s: &SweepResult, theme: Theme, area: Rect, buf: &mut Buffer) {
                 if best == Some(i) { "★" } else { " " },
                 if flagged(r) { "⚑" } else { " " }
             );
-            Row::new(vec![
+            let mut cells = vec![
                 Cell::from(Span::styled(
                     mark,
                     if best == Some(i) {
@@ -380,42 +385,50 @@ fn render_table(s: &SweepResult, theme: Theme, area: Rect, buf: &mut Buffer) {
                     "{:>7}",
                     r.speedup.map_or("-".into(), |s| units::ratio(s.value))
                 )),
-                Cell::from(format!(
+            ];
+            if with_eff {
+                cells.push(Cell::from(format!(
                     "{:>6}",
                     r.efficiency.map_or("-".into(), units::percent)
-                )),
-                Cell::from(format!("{:>8}", units::percent(r.overhead_share))),
-            ])
+                )));
+            }
+            if with_overhead {
+                cells.push(Cell::from(format!(
+                    "{:>8}",
+                    units::percent(r.overhead_share)
+                )));
+            }
+            Row::new(cells)
         })
         .collect();
-    Table::new(
-        rows,
-        [
-            Constraint::Length(2),
-            Constraint::Fill(1),
-            Constraint::Length(ww as u16),
-            Constraint::Length(7),
-            Constraint::Length(6),
-            Constraint::Length(8),
-        ],
-    )
-    .header(
-        Row::new(vec![
-            "",
-            "config",
-            if ww >= 12 { "median ± σ" } else { "median" },
-            "speedup",
-            "   eff",
-            "overhead",
-        ])
-        .style(theme.dim()),
-    )
-    .block(
-        Block::bordered()
-            .title(" Configurations ")
-            .title_bottom(" ★ best · ⚑ flagged "),
-    )
-    .render(area, buf);
+    let mut widths = vec![
+        Constraint::Length(2),
+        Constraint::Fill(1),
+        Constraint::Length(ww as u16),
+        Constraint::Length(7),
+    ];
+    let mut header = vec![
+        "",
+        "config",
+        if ww >= 12 { "median ± σ" } else { "median" },
+        "speedup",
+    ];
+    if with_eff {
+        widths.push(Constraint::Length(6));
+        header.push("   eff");
+    }
+    if with_overhead {
+        widths.push(Constraint::Length(8));
+        header.push("overhead");
+    }
+    Table::new(rows, widths)
+        .header(Row::new(header).style(theme.dim()))
+        .block(
+            Block::bordered()
+                .title(" Configurations ")
+                .title_bottom(" ★ best · ⚑ flagged "),
+        )
+        .render(area, buf);
 }
 
 #[cfg(test)]
