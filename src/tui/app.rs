@@ -347,14 +347,12 @@ impl App {
             }
             Msg::SweepProgress { .. } | Msg::SweepFinished(_) => self.on_sweep_msg(msg),
             Msg::Exported(result) => {
-                match &result {
-                    Ok(paths) => self.push_log(format!("saved {}", paths.join(", "))),
-                    Err(e) => self.push_log(format!("cannot save: {e}")),
-                }
-                self.results.notice = Some(match result {
+                let notice = match result {
                     Ok(paths) => Notice::Saved(paths),
                     Err(e) => Notice::Failed(e),
-                });
+                };
+                self.push_log(notice.line());
+                self.results.notice = Some(notice);
                 None
             }
             Msg::Log(line) => {

@@ -37,6 +37,22 @@ pub enum Notice {
     Failed(String),
 }
 
+impl Notice {
+    /// One line: `✓ saved DIR/results-STAMP.{json,csv,svg}` or `✗ cannot save: why`.
+    pub fn line(&self) -> String {
+        match self {
+            Notice::Saved(paths) => {
+                let shown = match paths.first().and_then(|p| p.rsplit_once('.')) {
+                    Some((stem, _)) if paths.len() == 3 => format!("{stem}.{{json,csv,svg}}"),
+                    _ => paths.join(", "),
+                };
+                format!("✓ saved {shown}")
+            }
+            Notice::Failed(e) => format!("✗ cannot save: {e}"),
+        }
+    }
+}
+
 /// The history of this session's runs and the marks on it.
 #[derive(Debug, Clone, Default)]
 pub struct Results {

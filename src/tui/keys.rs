@@ -224,7 +224,7 @@ pub const BINDINGS: &[Binding] = &[
     Binding {
         keys: "s",
         hint: "save",
-        help: "save this session's runs (JSON, CSV) and this screen (SVG) to the export folder",
+        help: "save the session's runs (JSON, CSV) and the screen (SVG)",
         action: Action::Export,
         scope: Scope::On(Screen::Run),
         matches: |k| is_char(k, 's'),
@@ -289,7 +289,7 @@ pub const BINDINGS: &[Binding] = &[
     Binding {
         keys: "s",
         hint: "save",
-        help: "save the runs (JSON, CSV) and this screen (SVG) to the export folder",
+        help: "save the session's runs (JSON, CSV) and the screen (SVG)",
         action: Action::Export,
         scope: Scope::On(Screen::Results),
         matches: |k| is_char(k, 's'),
@@ -314,8 +314,7 @@ pub const BINDINGS: &[Binding] = &[
     Binding {
         keys: "r",
         hint: "sweep",
-        help: "run a sweep around the chunk setup: 1x1, 2x2, 4x4 blocks and your chunks, \
-               on 1 and your threads, plus serial (one run each)",
+        help: "sweep 1x1, 2x2, 4x4 blocks and your chunks on 1 and your threads",
         action: Action::Run,
         scope: Scope::On(Screen::Sweep),
         matches: |k| is_char(k, 'r'),
@@ -323,7 +322,7 @@ pub const BINDINGS: &[Binding] = &[
     Binding {
         keys: "o",
         hint: "open",
-        help: "open a sweep file written by `chunkscope sweep --json FILE` (type its path)",
+        help: "open a sweep file (`chunkscope sweep --json FILE`): type its path",
         action: Action::Open,
         scope: Scope::On(Screen::Sweep),
         matches: |k| is_char(k, 'o'),
@@ -339,7 +338,7 @@ pub const BINDINGS: &[Binding] = &[
     Binding {
         keys: "s",
         hint: "save",
-        help: "save the sweep (JSON, CSV) and this screen (SVG) to the export folder",
+        help: "save the sweep (JSON, CSV) and the screen (SVG)",
         action: Action::Export,
         scope: Scope::On(Screen::Sweep),
         matches: |k| is_char(k, 's'),

@@ -138,25 +138,14 @@ pub fn render(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     render_history(res, &rows, best, sel, theme, table, buf);
 }
 
-fn render_notice(res: &Results, theme: Theme, area: Rect, buf: &mut Buffer) {
-    let line = match &res.notice {
-        None => return,
-        Some(Notice::Saved(paths)) => {
-            let shown = match paths.first().and_then(|p| p.rsplit_once('.')) {
-                Some((stem, _)) if paths.len() == 3 => format!("{stem}.{{json,csv,svg}}"),
-                _ => paths.join(", "),
-            };
-            Line::from(vec![
-                Span::styled("✓ saved ", theme.fg(Color::Green)),
-                Span::raw(shown),
-            ])
-        }
-        Some(Notice::Failed(e)) => Line::from(Span::styled(
-            format!("✗ cannot save: {e}"),
-            theme.fg(Color::Red),
-        )),
+/// The last save's outcome, green or red (with its ✓ / ✗).
+pub fn render_notice(res: &Results, theme: Theme, area: Rect, buf: &mut Buffer) {
+    let Some(notice) = &res.notice else { return };
+    let color = match notice {
+        Notice::Saved(_) => Color::Green,
+        Notice::Failed(_) => Color::Red,
     };
-    Paragraph::new(line).render(area, buf);
+    Paragraph::new(Span::styled(notice.line(), theme.fg(color))).render(area, buf);
 }
 
 fn render_headline(

@@ -52,7 +52,8 @@ pub fn chunk_side(row: &SweepRow) -> Option<f64> {
 /// ```
 pub fn render(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     let res = &app.results;
-    let status_h = u16::from(res.sweep_job.is_some() || res.sweep_error.is_some());
+    let status_h =
+        u16::from(res.sweep_job.is_some() || res.sweep_error.is_some() || res.notice.is_some());
     let [status, area] =
         Layout::vertical([Constraint::Length(status_h), Constraint::Min(0)]).areas(area);
     if let Some(job) = &res.sweep_job {
@@ -80,6 +81,8 @@ pub fn render(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
             .render(status, buf);
     } else if let Some(e) = &res.sweep_error {
         Paragraph::new(Span::styled(format!("✗ {e}"), theme.fg(Color::Red))).render(status, buf);
+    } else {
+        super::results::render_notice(res, theme, status, buf);
     }
     let Some(sweep) = &res.sweep else {
         Paragraph::new(vec![
