@@ -279,6 +279,12 @@ impl Session {
         if self.run.is_some() {
             return Err("a run is already going".into());
         }
+        if self.sweep.is_some() {
+            // Two at once would each disturb the other's timings.
+            return Err(
+                "a sweep is running: wait for it, or cancel it (c on the sweep screen)".into(),
+            );
+        }
         let item = &self.app.catalog.items[i];
         let scene = Scene::from_item(item).map_err(|e| e.to_string())?;
         std::fs::create_dir_all(&self.out_dir).map_err(|e| {
