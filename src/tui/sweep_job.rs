@@ -156,6 +156,21 @@ mod tests {
         assert_eq!(s.app.screen, Screen::Sweep);
         key(&mut s, KeyCode::Char('r'));
         assert!(s.app.results.sweep_job.is_some());
+        // A run cannot start meanwhile: it says why, in the run's error panel.
+        key(&mut s, KeyCode::Esc);
+        assert_eq!(s.app.screen, Screen::Setup);
+        key(&mut s, KeyCode::Char('r'));
+        let err = s
+            .app
+            .run
+            .as_ref()
+            .and_then(|r| r.error.clone())
+            .unwrap_or_default();
+        assert!(err.contains("a sweep is running"), "{err:?}");
+        key(&mut s, KeyCode::Esc);
+        key(&mut s, KeyCode::Tab);
+        key(&mut s, KeyCode::Tab);
+        assert_eq!(s.app.screen, Screen::Sweep);
         let deadline = Instant::now() + Duration::from_secs(300);
         while s.app.results.sweep_job.is_some() {
             assert!(Instant::now() < deadline, "sweep did not finish");
