@@ -184,7 +184,7 @@ pub struct ChunkPlan {
 }
 
 /// A plan's figures in serialisable form, for `--json` output and reports.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PlanSummary {
     pub shape: ChunkShape,
     pub chunk_count: usize,

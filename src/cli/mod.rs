@@ -54,9 +54,15 @@ enum Command {
         /// STAC ItemCollection (search.json); default: the demo scene, generated on first use.
         #[arg(value_name = "CATALOG")]
         catalog: Option<PathBuf>,
+        /// A sweep file (`chunkscope sweep --json FILE`) to show on the Sweep screen.
+        #[arg(long, value_name = "FILE")]
+        sweep: Option<PathBuf>,
+        /// Folder where `s` saves results and screens; default: chunkscope-out.
+        #[arg(long, value_name = "DIR")]
+        export_dir: Option<PathBuf>,
     },
-    /// Drive the TUI headlessly through scenes, setup, a real run and help, and save each
-    /// screen as SVG.
+    /// Drive the TUI headlessly through scenes, setup, real runs, help and results, and save
+    /// each screen as SVG; or, with --view, draw one screen from saved reports.
     Screenshot {
         /// STAC ItemCollection (search.json); default: the demo scene.
         #[arg(value_name = "CATALOG")]
@@ -67,6 +73,18 @@ enum Command {
         /// Terminal size, WIDTHxHEIGHT.
         #[arg(long, default_value = "120x36", value_parser = parse_size)]
         size: (u16, u16),
+        /// Draw only this screen, from --report / --sweep files, without running anything.
+        #[arg(long, value_name = "NAME")]
+        view: Option<crate::tui::screenshot::View>,
+        /// With --view: the SVG file to write (default: OUT_DIR/NAME.svg).
+        #[arg(long, value_name = "FILE", requires = "view")]
+        out: Option<PathBuf>,
+        /// A run report (`chunkscope run --json`); repeat for a history, oldest first.
+        #[arg(long, value_name = "FILE")]
+        report: Vec<PathBuf>,
+        /// A sweep file (`chunkscope sweep --json FILE`) for the sweep screen.
+        #[arg(long, value_name = "FILE")]
+        sweep: Option<PathBuf>,
     },
 }
 
@@ -113,18 +131,28 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Compare(a)) => compare::compare(a),
         Some(Command::Sweep(a)) => sweep::sweep(a),
         Some(Command::Memory(a)) => memory::memory(a),
-        Some(Command::Tui { catalog }) => tui(catalog.as_deref()),
+        Some(Command::Tui {
+            catalog,
+            sweep,
+            export_dir,
+        }) => {
+            let options = crate::tui::Options {
+                sweep: sweep.as_deref().map(load_sweep).transpose()?,
+                export_dir,
+            };
+            let catalog = load_catalog(catalog.as_deref())?;
+            crate::tui::run(catalog, options)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Some(Command::Screenshot {
             catalog,
             out_dir,
             size,
-        }) => {
-            let catalog = load_catalog(catalog.as_deref())?;
-            for path in crate::tui::screenshot::capture_all(catalog, &out_dir, size.0, size.1)? {
-                println!("{}", path.display());
-            }
-            Ok(ExitCode::SUCCESS)
-        }
+            view,
+            out,
+            report,
+            sweep,
+        }) => screenshot(catalog, out_dir, size, view, out, report, sweep),
         None if std::io::IsTerminal::is_terminal(&std::io::stdout()) => tui(None),
         None => {
             eprintln!("not a terminal: use `chunkscope run` for headless runs");
@@ -148,7 +176,65 @@ fn parse_size(s: &str) -> Result<(u16, u16), String> {
 }
 
 fn tui(catalog: Option<&Path>) -> anyhow::Result<ExitCode> {
-    crate::tui::run(load_catalog(catalog)?)?;
+    crate::tui::run(load_catalog(catalog)?, crate::tui::Options::default())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A sweep file for the TUI's Sweep screen, shown with where it came from.
+fn load_sweep(path: &Path) -> anyhow::Result<crate::tui::history::SweepView> {
+    let result = chunkscope::profile::sweep::SweepResult::load(path)?;
+    Ok(crate::tui::history::SweepView {
+        result,
+        source: crate::tui::screenshot::tilde(path).display().to_string(),
+    })
+}
+
+/// `chunkscope screenshot`: every screen after real runs, or one screen from files.
+fn screenshot(
+    catalog: Option<PathBuf>,
+    out_dir: PathBuf,
+    size: (u16, u16),
+    view: Option<crate::tui::screenshot::View>,
+    out: Option<PathBuf>,
+    reports: Vec<PathBuf>,
+    sweep: Option<PathBuf>,
+) -> anyhow::Result<ExitCode> {
+    use crate::tui::screenshot;
+    let sweep = sweep.as_deref().map(load_sweep).transpose()?;
+    let Some(view) = view else {
+        let catalog = load_catalog(catalog.as_deref())?;
+        for path in screenshot::capture_all(catalog, sweep, &out_dir, size.0, size.1)? {
+            println!("{}", path.display());
+        }
+        return Ok(ExitCode::SUCCESS);
+    };
+    let mut history = Vec::new();
+    for path in &reports {
+        history.extend(chunkscope::profile::history::load_reports(path)?);
+    }
+    let catalog = match (catalog, reports.first()) {
+        (Some(path), _) => load_catalog(Some(&path))?,
+        (None, Some(first)) if !view.needs_catalog(true) => {
+            screenshot::catalog_of_reports(&history, first)
+        }
+        (None, None) if view == screenshot::View::Sweep => {
+            let shown = sweep.as_ref().map_or(String::new(), |s| s.source.clone());
+            screenshot::catalog_of_reports(&[], Path::new(&shown))
+        }
+        (None, _) => load_catalog(None)?,
+    };
+    let buf = screenshot::capture_view(view, catalog, history, sweep, size.0, size.1)?;
+    let out = out.unwrap_or_else(|| {
+        let name = format!("{view:?}").to_lowercase();
+        out_dir.join(format!("{name}.svg"))
+    });
+    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create \"{}\"", dir.display()))?;
+    }
+    crate::tui::export::write_atomic(&out, screenshot::to_svg(&buf).as_bytes())
+        .map_err(anyhow::Error::msg)?;
+    println!("{}", out.display());
     Ok(ExitCode::SUCCESS)
 }
 

@@ -1,7 +1,7 @@
 //! The run report: everything a run measured, folded from its task records. The CLI prints
 //! it and the TUI draws it; both read these same fields.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::event::{Stage, TaskRecord};
 use crate::chunks::PlanSummary;
@@ -13,7 +13,7 @@ use crate::profile::units;
 /// Bumped whenever a field changes meaning or disappears.
 pub const SCHEMA_VERSION: u32 = 1;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RunReport {
     pub schema_version: u32,
     pub config: ReportConfig,
@@ -53,7 +53,7 @@ pub struct RunReport {
     pub tasks: Vec<TaskRecord>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ReportConfig {
     pub mode: String,
     /// [bands, rows, cols]; absent for serial runs.
@@ -68,20 +68,20 @@ pub struct ReportConfig {
     pub compress: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ReportAssets {
     pub visual: String,
     pub scl: String,
 }
 
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 pub struct Grid {
     pub bands: usize,
     pub rows: usize,
     pub cols: usize,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StageReport {
     pub name: Stage,
     /// From the stage's first task start to its last task end. In a staged run the stages
@@ -93,14 +93,14 @@ pub struct StageReport {
     pub bytes: u64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StageLatency {
     pub stage: Stage,
     #[serde(flatten)]
     pub summary: LatencySummary,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct WorkerReport {
     pub worker: u16,
     pub tasks: usize,

@@ -2,6 +2,7 @@
 //! people, so the CLI and the TUI print them alike.
 
 pub mod compare;
+pub mod history;
 pub mod latency;
 pub mod memory;
 pub mod overhead;

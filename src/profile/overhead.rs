@@ -3,12 +3,12 @@
 //! nanosecond of every worker falls into exactly one part, so the parts add up to the total.
 //! Pure arithmetic over a finished run's records.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::pipeline::{Stage, TaskRecord};
 
 /// Where a run's idle capacity went, in ns summed over workers.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OverheadParts {
     /// Opening each worker's own GDAL handles.
     pub handle_open_ns: u64,
@@ -42,7 +42,7 @@ impl OverheadParts {
 /// Overhead of the chunked (or serial) phase of a run: from the run start to the end of its
 /// last load/mask/write task. The finalize step is left out: it is one GDAL call that uses
 /// its own threads.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Overhead {
     pub threads: usize,
     pub window_ns: u64,
@@ -58,6 +58,17 @@ pub struct Overhead {
     /// total / tasks, in µs.
     pub per_task_us: f64,
     pub parts: OverheadParts,
+}
+
+impl Overhead {
+    /// `ns` (stage work or one of the parts) as a share of the capacity; 0 without capacity.
+    pub fn share_of(&self, ns: u64) -> f64 {
+        if self.capacity_ns == 0 {
+            0.0
+        } else {
+            ns as f64 / self.capacity_ns as f64
+        }
+    }
 }
 
 /// Per-worker facts that are not in the task records.

@@ -15,7 +15,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TrySendError};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{ProcessTimes, current_rss_bytes};
 
@@ -26,7 +26,7 @@ pub const DEFAULT_INTERVAL: Duration = Duration::from_millis(100);
 pub const MIN_INTERVAL: Duration = Duration::from_millis(1);
 
 /// One measurement, covering the time since the previous one.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Sample {
     /// When it was taken, in ns since the run clock's origin.
     pub t_ns: u64,
@@ -43,7 +43,7 @@ pub struct Sample {
 }
 
 /// Where per-core figures came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CoreSource {
     /// `/proc/stat` deltas at every sample.
@@ -53,7 +53,7 @@ pub enum CoreSource {
 }
 
 /// Everything a sampler measured, with its summary; this goes into the run report.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CpuSeries {
     /// The requested sampling interval.
     pub interval_ns: u64,

@@ -109,6 +109,23 @@ pub fn pct_value(pct: f64) -> String {
     }
 }
 
+/// A share as a percentage: `96 %`, `5.2 %` (one decimal below 10 %).
+pub fn percent(share: f64) -> String {
+    let p = share * 100.0;
+    if !p.is_finite() {
+        "-".into()
+    } else if p.abs() >= 10.0 {
+        format!("{p:.0} %")
+    } else {
+        format!("{p:.1} %")
+    }
+}
+
+/// A duration given in microseconds, as [`duration_ns`] prints it.
+pub fn duration_us(us: u64) -> String {
+    duration_ns(us.saturating_mul(1_000))
+}
+
 fn sig3(v: f64) -> String {
     if v >= 100.0 {
         format!("{v:.0}")
@@ -151,6 +168,9 @@ mod tests {
         assert_eq!(rate_mb_s(50_000_000, 500_000_000), "100 MB/s");
         assert_eq!(rate_mb_s(1, 0), "-");
         assert_eq!(ratio(1.874), "1.87x");
+        assert_eq!(percent(0.9612), "96 %");
+        assert_eq!(percent(0.052), "5.2 %");
+        assert_eq!(duration_us(12_100), "12.1 ms");
         assert_eq!(pct(0.125), "12.5 %");
         assert_eq!(pct_value(187.4), "187 %");
         assert_eq!(factor(0.1), "0.1x");

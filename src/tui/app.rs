@@ -14,6 +14,7 @@ use chunkscope::pipeline::{Event, Mode, RunReport, Schedule, Stage};
 use chunkscope::profile::sampler::Sample;
 use chunkscope::raster::RasterInfo;
 
+use super::history::{Notice, Results};
 use super::keys::{self, Action};
 use super::live::{Live, REPEAT_RUNS, Repeat, Replay};
 
@@ -32,6 +33,10 @@ pub enum Screen {
     Scenes,
     Setup,
     Run,
+    /// Finished runs compared: stage bars, latency, history, A/B ([`super::history`]).
+    Results,
+    /// A chunk-size sweep's chart and table.
+    Sweep,
 }
 
 /// One asset of the selected scene, as inspected (or why it could not be).
@@ -170,6 +175,17 @@ pub enum Cmd {
         mode: Mode,
     },
     Cancel,
+    /// Run a chunk-size sweep on catalog item `item` (answers with [`Msg::SweepProgress`]
+    /// and [`Msg::SweepFinished`]). [`Cmd::Cancel`] stops it between runs.
+    StartSweep {
+        item: usize,
+        request: super::sweep_job::SweepRequest,
+    },
+    /// Read a sweep file (answers with [`Msg::SweepFinished`]).
+    LoadSweep(std::path::PathBuf),
+    /// Save the results on screen (JSON, CSV) and the screen itself (SVG); answers with
+    /// [`Msg::Exported`].
+    Export,
     Quit,
 }
 
@@ -201,6 +217,16 @@ pub enum Msg {
     SelectChunk(Option<usize>),
     /// Boxed: a report is large next to the other messages.
     RunFinished(Result<Box<RunReport>, String>),
+    /// A sweep's progress: runs done of planned, and the configuration starting.
+    SweepProgress {
+        done: usize,
+        total: usize,
+        label: String,
+    },
+    /// A sweep finished or loaded, with where it came from (shown with it).
+    SweepFinished(Result<Box<(chunkscope::profile::sweep::SweepResult, String)>, String>),
+    /// What [`Cmd::Export`] wrote (paths as shown), or why it could not.
+    Exported(Result<Vec<String>, String>),
     Log(String),
 }
 
@@ -223,6 +249,8 @@ pub struct App {
     pub log: VecDeque<String>,
     pub quit_pending: bool,
     pub cores: usize,
+    /// Every finished run of this session, the marks on it, a sweep.
+    pub results: Results,
 }
 
 impl App {
@@ -242,6 +270,7 @@ impl App {
             log: VecDeque::new(),
             quit_pending: false,
             cores: cores.max(1),
+            results: Results::default(),
         }
     }
 
@@ -366,6 +395,7 @@ impl App {
                                 time: report.time_line(),
                                 cancelled: report.cancelled,
                             });
+                            self.results.push((*report).clone());
                             r.report = Some(*report);
                         }
                         Err(e) => {
@@ -384,6 +414,16 @@ impl App {
                 }
                 self.continue_repeat()
             }
+            Msg::SweepProgress { .. } | Msg::SweepFinished(_) => self.on_sweep_msg(msg),
+            Msg::Exported(result) => {
+                let notice = match result {
+                    Ok(paths) => Notice::Saved(paths),
+                    Err(e) => Notice::Failed(e),
+                };
+                self.push_log(notice.line());
+                self.results.notice = Some(notice);
+                None
+            }
             Msg::Log(line) => {
                 self.push_log(line);
                 None
@@ -394,6 +434,9 @@ impl App {
     fn on_key(&mut self, key: KeyEvent) -> Option<Cmd> {
         if self.filtering {
             return self.on_filter_key(key);
+        }
+        if self.results.path_input.is_some() {
+            return self.on_path_key(key);
         }
         let action = keys::action_for(self.screen, &key)?;
         if self.help && action != Action::Quit {
@@ -420,6 +463,8 @@ impl App {
                 Screen::Scenes => self.on_scenes(action),
                 Screen::Setup => self.on_setup(action),
                 Screen::Run => self.on_run(action),
+                Screen::Results => self.on_results(action),
+                Screen::Sweep => self.on_sweep(action),
             },
         }
     }
@@ -493,6 +538,7 @@ impl App {
             Action::Serial => s.serial = !s.serial,
             Action::Run => return self.start_run(),
             Action::Repeat => return self.start_repeat(),
+            Action::NextView => self.screen = Screen::Results,
             _ => {}
         }
         None
@@ -533,6 +579,11 @@ impl App {
                 };
                 None
             }
+            Action::NextView => {
+                self.screen = Screen::Results;
+                None
+            }
+            Action::Export if !self.running() => Some(Cmd::Export),
             _ if replaying => {
                 let p = self.run.as_mut()?.replay.as_mut()?;
                 match action {

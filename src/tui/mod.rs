@@ -7,10 +7,13 @@
 //! the log panel instead, so it does not draw over the screen).
 
 pub mod app;
+pub mod export;
+pub mod history;
 pub mod keys;
 pub mod live;
 pub mod screenshot;
 pub mod session;
+pub mod sweep_job;
 pub mod view;
 
 use std::io::{self, Stdout};
@@ -101,8 +104,17 @@ fn color_wanted() -> bool {
     std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
+/// What the TUI starts with besides the catalog.
+#[derive(Debug, Default)]
+pub struct Options {
+    /// A sweep to show on the Sweep screen (loaded by the caller).
+    pub sweep: Option<history::SweepView>,
+    /// Where `s` saves results; `chunkscope-out/` by default.
+    pub export_dir: Option<PathBuf>,
+}
+
 /// Runs the TUI on `catalog` until the user quits. Outputs go to `chunkscope-out/`.
-pub fn run(catalog: Catalog) -> anyhow::Result<()> {
+pub fn run(catalog: Catalog, options: Options) -> anyhow::Result<()> {
     let (log_tx, log_rx) = crossbeam_channel::unbounded::<String>();
     {
         let tx = log_tx.clone();
@@ -112,8 +124,12 @@ pub fn run(catalog: Catalog) -> anyhow::Result<()> {
     }
     install_panic_hook(log_tx);
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let app = App::new(catalog, cores, color_wanted());
-    let mut session = Session::new(app, PathBuf::from("chunkscope-out")).with_log(log_rx);
+    let mut app = App::new(catalog, cores, color_wanted());
+    app.results.sweep = options.sweep;
+    let out = PathBuf::from("chunkscope-out");
+    let mut session = Session::new(app, out.clone())
+        .with_log(log_rx)
+        .with_export_dir(options.export_dir.unwrap_or(out));
 
     let result = {
         let _guard = TerminalGuard::enter().context("cannot set up the terminal")?;
@@ -139,6 +155,9 @@ fn event_loop(
             return Ok(());
         }
         if Instant::now() >= next_frame {
+            if let Ok(size) = terminal.size() {
+                session.set_viewport(size.width, size.height);
+            }
             terminal
                 .draw(|f| view::render(&session.app, f.area(), f.buffer_mut()))
                 .context("cannot draw")?;

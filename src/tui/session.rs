@@ -17,7 +17,9 @@ use chunkscope::pipeline::{
 use chunkscope::profile::sampler::{Sample, SampleFeed};
 use chunkscope::raster::{self, OutputFormat, OutputSpec, RasterSource};
 
-use super::app::{App, AssetView, Cmd, Msg};
+use super::app::{App, AssetView, Cmd, Msg, Screen};
+use super::export;
+use super::sweep_job::SweepJob;
 
 /// Engine events buffered between two frames; beyond this they are dropped and counted.
 const EVENT_CAPACITY: usize = 16 * 1024;
@@ -46,7 +48,12 @@ struct RunHandle {
 pub struct Session {
     pub app: App,
     out_dir: PathBuf,
+    /// Where `s` saves results; `out_dir` unless [`Session::with_export_dir`] says otherwise.
+    export_dir: PathBuf,
+    /// The terminal's size, so a saved screen matches the one drawn.
+    viewport: (u16, u16),
     run: Option<RunHandle>,
+    sweep: Option<SweepJob>,
     log: Option<Receiver<String>>,
     quit: bool,
     /// When the previous pump ran: replays advance by the real time between pumps.
@@ -58,8 +65,11 @@ impl Session {
     pub fn new(app: App, out_dir: PathBuf) -> Self {
         Self {
             app,
+            export_dir: out_dir.clone(),
+            viewport: (120, 36),
             out_dir,
             run: None,
+            sweep: None,
             log: None,
             quit: false,
             last_pump: Instant::now(),
@@ -70,6 +80,17 @@ impl Session {
     pub fn with_log(mut self, log: Receiver<String>) -> Self {
         self.log = Some(log);
         self
+    }
+
+    /// `s` on the Results and Sweep screens saves into `dir`.
+    pub fn with_export_dir(mut self, dir: PathBuf) -> Self {
+        self.export_dir = dir;
+        self
+    }
+
+    /// The terminal's current size (a saved screen is drawn at this size).
+    pub fn set_viewport(&mut self, width: u16, height: u16) {
+        self.viewport = (width, height);
     }
 
     /// Runs the app's first command.
@@ -112,6 +133,15 @@ impl Session {
                 dt_ns: u64::try_from(dt.as_nanos()).unwrap_or(u64::MAX),
             });
         }
+        if let Some(job) = self.sweep.as_mut() {
+            let (msgs, over) = job.poll();
+            if over {
+                self.sweep = None;
+            }
+            for m in msgs {
+                self.send(m);
+            }
+        }
         let Some(run) = &self.run else { return };
         let events: Vec<Event> = run.events.try_iter().collect();
         let samples: Vec<Sample> = run.samples.try_iter().collect();
@@ -152,6 +182,9 @@ impl Session {
 
     /// Cancels a running run and waits for it to stop (after the tasks in flight).
     pub fn shutdown(&mut self) {
+        if let Some(job) = self.sweep.take() {
+            job.shutdown();
+        }
         if let Some(mut run) = self.run.take() {
             run.cancel.cancel();
             let _ = run.done.recv();
@@ -173,16 +206,64 @@ impl Session {
                 if let Some(run) = &self.run {
                     run.cancel.cancel();
                 }
+                if let Some(job) = &self.sweep {
+                    job.cancel();
+                }
                 None
             }
+            Cmd::LoadSweep(path) => Some(Msg::SweepFinished(
+                chunkscope::profile::sweep::SweepResult::load(&path)
+                    .map(|r| Box::new((r, path.display().to_string())))
+                    .map_err(|e| format!("{:#}", anyhow::Error::new(e))),
+            )),
+            Cmd::StartSweep { item, request } => {
+                if self.sweep.is_some() || self.run.is_some() {
+                    return Some(Msg::SweepFinished(Err(
+                        "a run or sweep is already going".into()
+                    )));
+                }
+                match SweepJob::start(&self.app.catalog.items[item], request, &self.out_dir) {
+                    Ok(job) => {
+                        self.sweep = Some(job);
+                        None
+                    }
+                    Err(e) => Some(Msg::SweepFinished(Err(e))),
+                }
+            }
+            Cmd::Export => Some(Msg::Exported(self.export())),
             Cmd::Quit => {
                 self.quit = true;
                 if let Some(run) = &self.run {
                     run.cancel.cancel();
                 }
+                if let Some(job) = &self.sweep {
+                    job.cancel();
+                }
                 None
             }
         }
+    }
+
+    /// Saves what the screen in front shows, and the screen itself drawn as it is now.
+    fn export(&self) -> Result<Vec<String>, String> {
+        let (w, h) = self.viewport;
+        let area = ratatui::layout::Rect::new(0, 0, w, h);
+        let mut buf = ratatui::buffer::Buffer::empty(area);
+        super::view::render(&self.app, area, &mut buf);
+        let svg = super::screenshot::to_svg(&buf);
+        let runs = self.app.results.runs();
+        let content = match (&self.app.screen, &self.app.results.sweep) {
+            (Screen::Sweep, Some(sweep)) => export::Content::Sweep(&sweep.result),
+            (Screen::Sweep, None) => return Err("no sweep to save: load one first".into()),
+            _ => export::Content::Runs(&runs),
+        };
+        export::save(
+            &self.export_dir,
+            content,
+            &svg,
+            std::time::SystemTime::now(),
+        )
+        .map(|paths| paths.iter().map(|p| p.display().to_string()).collect())
     }
 
     fn inspect(&self, i: usize) -> Msg {
@@ -226,6 +307,12 @@ impl Session {
     fn start_run(&mut self, i: usize, mode: Mode) -> Result<(), String> {
         if self.run.is_some() {
             return Err("a run is already going".into());
+        }
+        if self.sweep.is_some() {
+            // Two at once would each disturb the other's timings.
+            return Err(
+                "a sweep is running: wait for it, or cancel it (c on the sweep screen)".into(),
+            );
         }
         let item = &self.app.catalog.items[i];
         let scene = Scene::from_item(item).map_err(|e| e.to_string())?;

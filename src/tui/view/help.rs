@@ -27,7 +27,10 @@ pub fn render(screen: Screen, theme: Theme, area: Rect, buf: &mut Buffer) {
         })
         .collect();
     let w = area.width.saturating_sub(4).min(90);
-    let h = (lines.len() as u16 + 2).min(area.height.saturating_sub(2));
+    // Long help lines wrap: count the rows they take inside the borders.
+    let inner = usize::from(w.saturating_sub(2).max(1));
+    let rows: usize = lines.iter().map(|l| l.width().div_ceil(inner).max(1)).sum();
+    let h = (rows as u16 + 2).min(area.height.saturating_sub(2));
     let popup = Rect {
         x: area.x + (area.width - w) / 2,
         y: area.y + (area.height - h) / 2,

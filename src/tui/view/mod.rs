@@ -16,10 +16,12 @@
 pub mod cpu;
 pub mod gantt;
 pub mod help;
+pub mod results;
 pub mod run;
 pub mod scenes;
 pub mod setup;
 pub mod small;
+pub mod sweep;
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -94,6 +96,8 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         Screen::Scenes => "scenes",
         Screen::Setup => "chunks",
         Screen::Run => "run",
+        Screen::Results => "results",
+        Screen::Sweep => "sweep",
     };
     Paragraph::new(Line::from(vec![
         Span::styled("chunkscope", theme.bold()),
@@ -107,6 +111,8 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         Screen::Scenes => scenes::render(app, theme, body, buf),
         Screen::Setup => setup::render(app, theme, body, buf),
         Screen::Run => run::render(app, theme, body, buf),
+        Screen::Results => results::render(app, theme, body, buf),
+        Screen::Sweep => sweep::render(app, theme, body, buf),
     }
     let status_line = match app.log.back() {
         Some(last) => Line::from(vec![
@@ -118,6 +124,8 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     Paragraph::new(status_line).render(status, buf);
     let hint = if app.filtering {
         "type to filter · Enter keep · Esc clear".to_string()
+    } else if let Some(path) = &app.results.path_input {
+        format!("sweep file: {path}▏ · Enter open · Esc cancel")
     } else {
         keys::footer(app.screen)
     };

@@ -1,0 +1,329 @@
+//! A session's finished runs side by side: each run's speedup and efficiency against the
+//! latest serial run of the same scene, the best run, an A/B comparison of two runs stage by
+//! stage, and the history as CSV. Also reads saved reports back (`chunkscope run --json`
+//! output in any of its three shapes). Pure functions over [`RunReport`]s, on the caller's
+//! thread; the TUI's Results screen and its export show exactly these figures.
+//!
+//! One run per configuration has no spread: speedups here carry no error bar (see
+//! [`crate::profile::compare`] for repeated, alternated runs).
+
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use crate::pipeline::report::SCHEMA_VERSION;
+use crate::pipeline::{RunReport, Stage};
+use crate::profile::compare::{Speedup, Timing, efficiency};
+
+/// One run's row in the history table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistoryRow {
+    pub label: String,
+    pub item: String,
+    pub threads: usize,
+    pub wall_ns: u64,
+    pub cancelled: bool,
+    /// Index of the serial run the speedup is measured against: the latest finished serial
+    /// run of the same scene and resolution. `None`: no serial run yet.
+    pub baseline: Option<usize>,
+    /// baseline wall / this wall (one run each: no error).
+    pub speedup: Option<Speedup>,
+    /// speedup / threads.
+    pub efficiency: Option<f64>,
+    /// The overhead's share of the pool's capacity.
+    pub overhead_share: f64,
+}
+
+/// Whether a run can serve as a baseline or be the best: it finished.
+fn complete(r: &RunReport) -> bool {
+    !r.cancelled
+}
+
+fn same_scene(a: &RunReport, b: &RunReport) -> bool {
+    a.config.item == b.config.item && a.config.resolution_m == b.config.resolution_m
+}
+
+fn is_serial(r: &RunReport) -> bool {
+    r.config.chunks.is_none()
+}
+
+/// Index of the latest finished serial run of `run`'s scene, if any.
+pub fn serial_baseline(runs: &[RunReport], run: &RunReport) -> Option<usize> {
+    runs.iter()
+        .enumerate()
+        .rev()
+        .find(|(_, r)| is_serial(r) && complete(r) && same_scene(r, run))
+        .map(|(i, _)| i)
+}
+
+/// serial / run, from one wall time each. `None` when a wall time is 0.
+pub fn speedup_ns(serial_ns: u64, run_ns: u64) -> Option<Speedup> {
+    if serial_ns == 0 {
+        return None;
+    }
+    Speedup::of(
+        &Timing::from_ns(&[serial_ns])?,
+        &Timing::from_ns(&[run_ns])?,
+    )
+}
+
+/// The history table: one row per run, in the order given.
+pub fn rows(runs: &[RunReport]) -> Vec<HistoryRow> {
+    runs.iter()
+        .map(|r| {
+            let baseline = serial_baseline(runs, r);
+            let speedup = baseline.and_then(|b| speedup_ns(runs[b].wall_ns, r.wall_ns));
+            HistoryRow {
+                label: r.label(),
+                item: r.config.item.clone(),
+                threads: r.config.threads,
+                wall_ns: r.wall_ns,
+                cancelled: r.cancelled,
+                baseline,
+                efficiency: speedup.map(|s| efficiency(s.value, r.config.threads)),
+                speedup,
+                overhead_share: r.overhead.share,
+            }
+        })
+        .collect()
+}
+
+/// The finished run with the lowest total wall time among the runs of the latest run's
+/// scene; `None` when there is none.
+pub fn best(runs: &[RunReport]) -> Option<usize> {
+    let latest = runs.last()?;
+    runs.iter()
+        .enumerate()
+        .filter(|(_, r)| complete(r) && same_scene(r, latest) && r.wall_ns > 0)
+        .min_by_key(|(_, r)| r.wall_ns)
+        .map(|(i, _)| i)
+}
+
+/// One stage (or the total) of two runs side by side.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StagePair {
+    /// `None` for the whole run.
+    pub stage: Option<Stage>,
+    pub a_ns: Option<u64>,
+    pub b_ns: Option<u64>,
+    /// a / b: above 1 when B is faster. `None` when either side lacks the stage.
+    pub ratio: Option<f64>,
+}
+
+/// Per stage wall time of `a` and `b` and their ratio (A / B), then the total.
+pub fn compare_runs(a: &RunReport, b: &RunReport) -> Vec<StagePair> {
+    let pair = |stage: Option<Stage>, a_ns: Option<u64>, b_ns: Option<u64>| StagePair {
+        stage,
+        a_ns,
+        b_ns,
+        ratio: match (a_ns, b_ns) {
+            (Some(x), Some(y)) => speedup_ns(x, y).map(|s| s.value),
+            _ => None,
+        },
+    };
+    let mut out: Vec<StagePair> = Stage::ALL
+        .iter()
+        .filter_map(|&s| {
+            let (x, y) = (a.stage(s).map(|r| r.wall_ns), b.stage(s).map(|r| r.wall_ns));
+            (x.is_some() || y.is_some()).then(|| pair(Some(s), x, y))
+        })
+        .collect();
+    out.push(pair(None, Some(a.wall_ns), Some(b.wall_ns)));
+    out
+}
+
+/// Per stage of `run`: its wall time, the baseline's, and the speedup (baseline / run).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StageSpeedup {
+    pub stage: Stage,
+    pub run_ns: u64,
+    pub serial_ns: Option<u64>,
+    pub speedup: Option<Speedup>,
+    pub efficiency: Option<f64>,
+}
+
+/// Each stage of `run` against the same stage of `serial` (when given).
+pub fn stage_speedups(run: &RunReport, serial: Option<&RunReport>) -> Vec<StageSpeedup> {
+    run.stages
+        .iter()
+        .map(|s| {
+            let serial_ns = serial.and_then(|b| b.stage(s.name)).map(|b| b.wall_ns);
+            let speedup = serial_ns.and_then(|b| speedup_ns(b, s.wall_ns));
+            StageSpeedup {
+                stage: s.name,
+                run_ns: s.wall_ns,
+                serial_ns,
+                efficiency: speedup.map(|x| efficiency(x.value, run.config.threads)),
+                speedup,
+            }
+        })
+        .collect()
+}
+
+/// The history as CSV (RFC 4180): a header, then one line per run. Durations in ns, sizes
+/// in bytes; empty cells where a figure does not apply.
+pub fn write_csv(runs: &[RunReport], out: &mut dyn Write) -> io::Result<()> {
+    const HEADER: [&str; 24] = [
+        "run",
+        "config",
+        "item",
+        "mode",
+        "bands",
+        "rows",
+        "cols",
+        "threads",
+        "schedule",
+        "resolution_m",
+        "cancelled",
+        "load_ns",
+        "mask_ns",
+        "write_ns",
+        "finalize_ns",
+        "wall_ns",
+        "cpu_user_ns",
+        "cpu_sys_ns",
+        "baseline_run",
+        "speedup",
+        "efficiency",
+        "overhead_share",
+        "peak_rss_bytes",
+        "best",
+    ];
+    writeln!(out, "{}", HEADER.join(","))?;
+    let table = rows(runs);
+    let best = best(runs);
+    let opt = |v: Option<String>| v.unwrap_or_default();
+    for (i, (r, row)) in runs.iter().zip(&table).enumerate() {
+        let c = &r.config;
+        let stage = |s: Stage| opt(r.stage(s).map(|x| x.wall_ns.to_string()));
+        let cells = [
+            (i + 1).to_string(),
+            csv_field(&row.label),
+            csv_field(&c.item),
+            csv_field(&c.mode),
+            opt(c.chunks.map(|x| x[0].to_string())),
+            opt(c.chunks.map(|x| x[1].to_string())),
+            opt(c.chunks.map(|x| x[2].to_string())),
+            c.threads.to_string(),
+            csv_field(c.schedule.as_deref().unwrap_or("")),
+            c.resolution_m.to_string(),
+            r.cancelled.to_string(),
+            stage(Stage::Load),
+            stage(Stage::Mask),
+            stage(Stage::Write),
+            stage(Stage::Finalize),
+            r.wall_ns.to_string(),
+            r.cpu_user_ns.to_string(),
+            r.cpu_sys_ns.to_string(),
+            opt(row.baseline.map(|b| (b + 1).to_string())),
+            opt(row.speedup.map(|s| format!("{:.4}", s.value))),
+            opt(row.efficiency.map(|e| format!("{e:.4}"))),
+            format!("{:.4}", row.overhead_share),
+            r.peak_rss_bytes.to_string(),
+            (best == Some(i)).to_string(),
+        ];
+        writeln!(out, "{}", cells.join(","))?;
+    }
+    Ok(())
+}
+
+/// Quotes a CSV field when it holds a comma, quote or line break (RFC 4180 §2).
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+/// Reading saved reports.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportFileError {
+    #[error("cannot read the report file \"{path}\"")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("\"{path}\" is not a chunkscope run report: {reason}")]
+    Parse { path: PathBuf, reason: String },
+    #[error(
+        "\"{path}\" is a report of schema_version {found}, but this chunkscope reads version \
+         {expected}; run it again"
+    )]
+    Version {
+        path: PathBuf,
+        found: u64,
+        expected: u32,
+    },
+}
+
+/// Reads the reports in a file written by `chunkscope run --json` (one report, the
+/// `{serial, chunked}` pair of `--mode both`, or an array, as the TUI's export writes).
+pub fn load_reports(path: &Path) -> Result<Vec<RunReport>, ReportFileError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ReportFileError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let parse_err = |reason: String| ReportFileError::Parse {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let value: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| parse_err(e.to_string()))?;
+    let values: Vec<serde_json::Value> = match value {
+        serde_json::Value::Array(items) => items,
+        serde_json::Value::Object(mut map) if map.contains_key("serial") => {
+            let mut out = Vec::new();
+            for key in ["serial", "chunked"] {
+                if let Some(v) = map.remove(key) {
+                    out.push(v);
+                }
+            }
+            out
+        }
+        other => vec![other],
+    };
+    if values.is_empty() {
+        return Err(parse_err("it holds no report".into()));
+    }
+    values
+        .into_iter()
+        .map(|v| {
+            let found = v
+                .get("schema_version")
+                .and_then(serde_json::Value::as_u64)
+                .ok_or_else(|| parse_err("it has no schema_version".into()))?;
+            if found != u64::from(SCHEMA_VERSION) {
+                return Err(ReportFileError::Version {
+                    path: path.to_path_buf(),
+                    found,
+                    expected: SCHEMA_VERSION,
+                });
+            }
+            serde_json::from_value(v).map_err(|e| parse_err(e.to_string()))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn speedup_of_single_runs_has_no_error() {
+        let s = speedup_ns(2_000, 500).unwrap();
+        assert_eq!(s.value, 4.0);
+        assert_eq!(s.error, None);
+        assert!(speedup_ns(0, 5).is_none());
+        assert!(speedup_ns(5, 0).is_none());
+    }
+
+    #[test]
+    fn csv_fields_with_commas_are_quoted() {
+        assert_eq!(
+            csv_field("chunked x 2 (3,512,512, staged)").chars().next(),
+            Some('"')
+        );
+        assert_eq!(csv_field("serial"), "serial");
+    }
+}

@@ -1,0 +1,223 @@
+//! A chunk-size sweep started from the TUI: the engine's [`sweep::sweep`] on its own
+//! thread, its progress and result turned into [`Msg`]s for the app. The session owns the
+//! job and polls it each frame; cancelling stops between runs (the run in flight finishes
+//! and is discarded, as the engine does).
+
+use std::num::NonZeroUsize;
+use std::path::Path;
+use std::thread::JoinHandle;
+
+use crossbeam_channel::{Receiver, TryRecvError};
+
+use chunkscope::catalog::Item;
+use chunkscope::chunks::ChunkRequest;
+use chunkscope::pipeline::{CancelFlag, CloudClasses, Resolution, Scene, Schedule};
+use chunkscope::profile::compare::{Repetition, RunBase};
+use chunkscope::profile::sweep::{self, SweepResult, SweepSpec};
+use chunkscope::raster::{OutputFormat, OutputSpec};
+
+use super::app::Msg;
+
+/// What to sweep, as the app asks for it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SweepRequest {
+    pub chunks: Vec<ChunkRequest>,
+    pub threads: Vec<NonZeroUsize>,
+    pub schedule: Schedule,
+    pub repeat: usize,
+}
+
+/// A sweep running on its own thread.
+pub struct SweepJob {
+    progress: Receiver<(usize, usize, String)>,
+    done: Receiver<Result<SweepResult, String>>,
+    cancel: CancelFlag,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl SweepJob {
+    /// Starts the sweep on `item`; every run writes (and replaces) `out_dir/sweep-<item>.tif`.
+    pub fn start(item: &Item, request: SweepRequest, out_dir: &Path) -> Result<Self, String> {
+        let scene = Scene::from_item(item).map_err(|e| e.to_string())?;
+        std::fs::create_dir_all(out_dir).map_err(|e| {
+            format!(
+                "cannot create the output folder \"{}\": {e}",
+                out_dir.display()
+            )
+        })?;
+        let base = RunBase {
+            resolution: Resolution::R20,
+            cloud_classes: CloudClasses::default(),
+            output: OutputSpec {
+                path: out_dir.join(format!("sweep-{}.tif", item.id)),
+                format: OutputFormat::Cog,
+                compress: None,
+            },
+        };
+        let spec = SweepSpec {
+            chunks: request.chunks,
+            threads: request.threads,
+            schedule: request.schedule,
+            repetition: Repetition {
+                repeat: request.repeat.max(1),
+                warmup: 0,
+            },
+        };
+        let (progress_tx, progress) = crossbeam_channel::unbounded();
+        let (done_tx, done) = crossbeam_channel::bounded(1);
+        let cancel = CancelFlag::new();
+        let flag = cancel.clone();
+        let thread = std::thread::Builder::new()
+            .name("chunkscope-sweep".into())
+            .spawn(move || {
+                let report = move |done: usize, total: usize, label: &str| {
+                    let _ = progress_tx.send((done, total, label.to_string()));
+                };
+                let result = sweep::sweep(&scene, &base, &spec, &flag, &report)
+                    .map_err(|e| format!("the sweep failed: {:#}", anyhow::Error::new(e)));
+                let _ = done_tx.send(result);
+            })
+            .map_err(|e| format!("cannot start the sweep thread: {e}"))?;
+        Ok(Self {
+            progress,
+            done,
+            cancel,
+            thread: Some(thread),
+        })
+    }
+
+    pub fn cancel(&self) {
+        self.cancel.cancel();
+    }
+
+    /// What happened since the last poll; the last message is [`Msg::SweepFinished`] once
+    /// the sweep is over (then the job is done and can be dropped).
+    pub fn poll(&mut self) -> (Vec<Msg>, bool) {
+        let mut msgs: Vec<Msg> = self
+            .progress
+            .try_iter()
+            .map(|(done, total, label)| Msg::SweepProgress { done, total, label })
+            .collect();
+        let finished = match self.done.try_recv() {
+            Ok(result) => Some(result),
+            Err(TryRecvError::Empty) => None,
+            Err(TryRecvError::Disconnected) => Some(Err(
+                "the sweep stopped without a result (see the log)".into(),
+            )),
+        };
+        let over = finished.is_some();
+        if let Some(result) = finished {
+            if let Some(t) = self.thread.take() {
+                let _ = t.join();
+            }
+            msgs.push(Msg::SweepFinished(
+                result.map(|r| Box::new((r, "this session".to_string()))),
+            ));
+        }
+        (msgs, over)
+    }
+
+    /// Cancels and waits for the thread (after the run in flight).
+    pub fn shutdown(mut self) {
+        self.cancel();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use crossterm::event::KeyCode;
+
+    use chunkscope::catalog::Catalog;
+    use chunkscope::demo::{self, DemoSpec};
+
+    use crate::tui::app::{App, Msg, Screen};
+    use crate::tui::session::Session;
+
+    #[test]
+    fn r_on_the_sweep_screen_sweeps_around_the_chunk_setup() {
+        let dir = tempfile::tempdir().unwrap();
+        let spec = DemoSpec::new(1024, 1).unwrap();
+        let catalog = demo::generate(spec, &dir.path().join("demo"), &|_| {}).unwrap();
+        let catalog = Catalog::load(&catalog).unwrap();
+        let mut s = Session::new(App::new(catalog, 2, false), dir.path().join("out"));
+        s.start();
+        let key = |s: &mut Session, c: KeyCode| s.send(Msg::Key(c.into()));
+        // Without a chosen scene there is nothing to sweep: the screen says so.
+        key(&mut s, KeyCode::Tab);
+        assert_eq!(s.app.screen, Screen::Scenes, "Tab means nothing on scenes");
+        key(&mut s, KeyCode::Enter);
+        key(&mut s, KeyCode::Tab);
+        key(&mut s, KeyCode::Tab);
+        assert_eq!(s.app.screen, Screen::Sweep);
+        key(&mut s, KeyCode::Char('r'));
+        assert!(s.app.results.sweep_job.is_some());
+        // A run cannot start meanwhile: it says why, in the run's error panel.
+        key(&mut s, KeyCode::Esc);
+        assert_eq!(s.app.screen, Screen::Setup);
+        key(&mut s, KeyCode::Char('r'));
+        let err = s
+            .app
+            .run
+            .as_ref()
+            .and_then(|r| r.error.clone())
+            .unwrap_or_default();
+        assert!(err.contains("a sweep is running"), "{err:?}");
+        key(&mut s, KeyCode::Esc);
+        key(&mut s, KeyCode::Tab);
+        key(&mut s, KeyCode::Tab);
+        assert_eq!(s.app.screen, Screen::Sweep);
+        let deadline = Instant::now() + Duration::from_secs(300);
+        while s.app.results.sweep_job.is_some() {
+            assert!(Instant::now() < deadline, "sweep did not finish");
+            s.pump();
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert_eq!(s.app.results.sweep_error, None);
+        let sweep = &s.app.results.sweep.as_ref().expect("a sweep").result;
+        // Serial, then 1x1, 2x2 and 4x4 blocks (the setup's 2x2 is among them) on 1 and 2
+        // threads.
+        assert_eq!(sweep.rows.len(), 1 + 3 * 2);
+        assert!(sweep.rows[0].is_serial());
+        assert_eq!(sweep.rows[1].label, "chunked x 1 @ blocks:1");
+        assert!(sweep.best.is_some());
+        assert_eq!(s.app.results.sweep.as_ref().unwrap().source, "this session");
+
+        // Save it, then open the saved file with o.
+        key(&mut s, KeyCode::Char('s'));
+        let Some(crate::tui::history::Notice::Saved(paths)) = s.app.results.notice.clone() else {
+            panic!("{:?}", s.app.results.notice);
+        };
+        s.app.results.sweep = None;
+        key(&mut s, KeyCode::Char('o'));
+        for c in "nowhere.json".chars() {
+            key(&mut s, KeyCode::Char(c));
+        }
+        key(&mut s, KeyCode::Enter);
+        let err = s
+            .app
+            .results
+            .sweep_error
+            .clone()
+            .expect("a missing file is an error");
+        assert!(
+            err.contains("cannot read the sweep file \"nowhere.json\""),
+            "{err}"
+        );
+        key(&mut s, KeyCode::Char('o'));
+        for c in paths[0].chars() {
+            key(&mut s, KeyCode::Char(c));
+        }
+        key(&mut s, KeyCode::Backspace);
+        key(&mut s, KeyCode::Char('n'));
+        key(&mut s, KeyCode::Enter);
+        assert_eq!(s.app.results.sweep_error, None);
+        let loaded = s.app.results.sweep.as_ref().expect("the saved sweep loads");
+        assert_eq!(loaded.source, paths[0]);
+        assert_eq!(loaded.result.rows.len(), 7);
+    }
+}

@@ -1,0 +1,499 @@
+//! The Sweep screen: median wall time against chunk side (log2 axis, in pixels), one line per
+//! thread count, serial as a horizontal reference, the best configuration marked; beside it
+//! the sweep's table, and below the engine's recommendation and flags. The figures are the
+//! [`SweepResult`]'s own; the chart only places them.
+
+use std::collections::BTreeMap;
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Style};
+use ratatui::symbols::Marker;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{
+    Axis, Block, Cell, Chart, Dataset, Gauge, GraphType, Paragraph, Row, Table, Widget, Wrap,
+};
+
+use chunkscope::profile::sweep::{SweepResult, SweepRow};
+use chunkscope::profile::units;
+
+use super::Theme;
+use crate::tui::app::App;
+
+/// Glyphs and colours of the thread-count lines, in order; the glyph alone tells them apart.
+const SERIES: [(char, Color); 6] = [
+    ('•', Color::Cyan),
+    ('+', Color::Magenta),
+    ('x', Color::Green),
+    ('o', Color::LightBlue),
+    ('*', Color::LightRed),
+    ('#', Color::White),
+];
+
+/// The chunk side a row is plotted at: the side of a square of the chunk's area (rows x
+/// cols), in pixels. `None` for serial.
+pub fn chunk_side(row: &SweepRow) -> Option<f64> {
+    let p = row.plan.as_ref()?;
+    Some(((p.shape.rows * p.shape.cols) as f64).sqrt())
+}
+
+/// ```text
+/// Sweep of DEMO_… · 20 m · staged · 3 run(s) each · 22/22 runs · from sweep.json
+/// ┌ Median wall vs chunk side ─────────────────────┐┌ Configurations ────────────────┐
+/// │2.0 s│•                                          ││   config           wall  speedup│
+/// │     │ •··+·······+                              ││ ★ x4 @ 1024       520 ms  2.37x │
+/// │     │----------------------------- serial       ││ ⚑ x2 @ 256        1.9 s   0.65x │
+/// │   0 └──────────────────────────────           ││ ...                             │
+/// │      256    512    1024   2048  side (px)     ││                                 │
+/// │ • x1  + x2  x x4  ─ serial 1.23 s  ★ best     ││                                 │
+/// └────────────────────────────────────────────────┘└─────────────────────────────────┘
+/// ★ chunked x 4 @ 1024 has the lowest median total wall time (520 ms), 2.37x faster …
+/// ⚑ chunked x 2 @ 256: chunks too small for their overhead …
+/// ```
+pub fn render(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
+    let res = &app.results;
+    let status_h =
+        u16::from(res.sweep_job.is_some() || res.sweep_error.is_some() || res.notice.is_some());
+    let [status, area] =
+        Layout::vertical([Constraint::Length(status_h), Constraint::Min(0)]).areas(area);
+    if let Some(job) = &res.sweep_job {
+        let ratio = if job.total == 0 {
+            0.0
+        } else {
+            job.done as f64 / job.total as f64
+        };
+        let label = if job.cancelling {
+            format!(
+                "cancelling after the run in flight… {}/{} runs",
+                job.done, job.total
+            )
+        } else {
+            format!(
+                "sweeping {}/{} runs · {} (c cancels)",
+                job.done, job.total, job.label
+            )
+        };
+        Gauge::default()
+            .ratio(ratio.clamp(0.0, 1.0))
+            .label(label)
+            .gauge_style(theme.fg(Color::Cyan))
+            .use_unicode(true)
+            .render(status, buf);
+    } else if let Some(e) = &res.sweep_error {
+        Paragraph::new(Span::styled(format!("✗ {e}"), theme.fg(Color::Red))).render(status, buf);
+    } else {
+        super::results::render_notice(res, theme, status, buf);
+    }
+    let Some(sweep) = &res.sweep else {
+        Paragraph::new(vec![
+            Line::from("No sweep yet."),
+            Line::from(""),
+            Line::from("A sweep runs every chunk shape on every thread count, plus serial."),
+            Line::from("r runs one here around the chunk setup (one run each); or run one"),
+            Line::from("on the command line, with repeats, and open the file here with o:"),
+            Line::from(
+                "  chunkscope sweep --chunks 256,512,1024,2048 --threads 1,2,4 --json sweep.json",
+            ),
+            Line::from("  chunkscope tui --sweep sweep.json"),
+            Line::from(""),
+            Line::from("Tab goes back to the results of this session's runs."),
+        ])
+        .wrap(Wrap { trim: false })
+        .block(Block::bordered().title(" Sweep "))
+        .render(area, buf);
+        return;
+    };
+    let s = &sweep.result;
+    let [head, middle] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(area);
+    Paragraph::new(Line::from(vec![
+        Span::styled(format!("Sweep of {}", s.item), theme.bold()),
+        Span::raw(format!(
+            " · {} m · {} · {} run(s) each · {}/{} runs{} · from {}",
+            s.resolution_m,
+            s.schedule.name(),
+            s.repeat,
+            s.runs_done,
+            s.runs_planned,
+            if s.cancelled { " (cancelled)" } else { "" },
+            sweep.source
+        )),
+    ]))
+    .render(head, buf);
+    let table_h = s.rows.len() as u16 + 4;
+    if middle.width >= 120 {
+        let [chart, right] =
+            Layout::horizontal([Constraint::Percentage(58), Constraint::Percentage(42)])
+                .areas(middle);
+        let [table, notes_area] =
+            Layout::vertical([Constraint::Length(table_h), Constraint::Min(3)]).areas(right);
+        render_chart(s, theme, chart, buf);
+        render_table(s, theme, table, buf);
+        render_notes(s, theme, notes_area, buf);
+    } else {
+        // The chart first, then the best configuration, then as much of the table as fits.
+        let h = middle.height;
+        let notes_h = (wrapped_height(&notes(s, theme), middle.width.saturating_sub(2)) + 2)
+            .min(if h < 30 { 5 } else { h / 3 });
+        // Below 30 rows the table would leave the chart too few rows to read: chart only.
+        let table_h = if h < 30 {
+            0
+        } else {
+            let chart_h = (h.saturating_sub(notes_h) * 6 / 10).max(10).min(h);
+            h.saturating_sub(notes_h + chart_h).min(table_h)
+        };
+        let [chart, table, notes_area] = Layout::vertical([
+            Constraint::Min(0),
+            Constraint::Length(table_h),
+            Constraint::Length(notes_h),
+        ])
+        .areas(middle);
+        render_chart(s, theme, chart, buf);
+        render_table(s, theme, table, buf);
+        render_notes(s, theme, notes_area, buf);
+    }
+}
+
+/// Rows `lines` take when wrapped at `width` (roughly: by characters).
+fn wrapped_height(lines: &[Line], width: u16) -> u16 {
+    let w = usize::from(width.max(1));
+    lines
+        .iter()
+        .map(|l| l.width().div_ceil(w).max(1) as u16)
+        .sum()
+}
+
+fn render_notes(s: &SweepResult, theme: Theme, area: Rect, buf: &mut Buffer) {
+    Paragraph::new(notes(s, theme))
+        .wrap(Wrap { trim: false })
+        .block(Block::bordered().title(" Best and flags "))
+        .render(area, buf);
+}
+
+/// The recommendation, then the flags and warnings, one line each.
+fn notes(s: &SweepResult, theme: Theme) -> Vec<Line<'static>> {
+    let mut out = Vec::new();
+    match &s.best {
+        Some(b) => out.push(Line::from(vec![
+            Span::styled("★ ", theme.fg(Color::Yellow)),
+            Span::raw(b.reason.clone()),
+        ])),
+        None => out.push(Line::from("no configuration finished a run")),
+    }
+    for f in &s.flags {
+        out.push(Line::from(vec![
+            Span::styled("⚑ ", theme.fg(Color::Yellow)),
+            Span::raw(f.to_string()),
+        ]));
+    }
+    for w in &s.warnings {
+        out.push(Line::from(vec![
+            Span::styled("! ", theme.fg(Color::Red)),
+            Span::raw(w.to_string()),
+        ]));
+    }
+    out
+}
+
+fn render_chart(s: &SweepResult, theme: Theme, area: Rect, buf: &mut Buffer) {
+    let block = Block::bordered().title(" Median wall vs chunk side ");
+    let inner = block.inner(area);
+    block.render(area, buf);
+    // One series per thread count: (log2 side, median wall s), by side.
+    let mut series: BTreeMap<usize, Vec<(f64, f64)>> = BTreeMap::new();
+    for r in &s.rows {
+        if let Some(side) = chunk_side(r) {
+            series
+                .entry(r.threads)
+                .or_default()
+                .push((side.log2(), r.wall.median_ns as f64 / 1e9));
+        }
+    }
+    for pts in series.values_mut() {
+        pts.sort_by(|a, b| a.0.total_cmp(&b.0));
+    }
+    let serial = s.rows.iter().find(|r| r.is_serial());
+    let xs: Vec<f64> = series.values().flatten().map(|p| p.0).collect();
+    if xs.is_empty() {
+        Paragraph::new("no chunked configuration in this sweep").render(inner, buf);
+        return;
+    }
+    let (mut x0, mut x1) = (
+        xs.iter().copied().fold(f64::INFINITY, f64::min).floor(),
+        xs.iter().copied().fold(f64::NEG_INFINITY, f64::max).ceil(),
+    );
+    if x1 - x0 < 1.0 {
+        x0 -= 0.5;
+        x1 += 0.5;
+    }
+    let y_max = s
+        .rows
+        .iter()
+        .map(|r| r.wall.median_ns as f64 / 1e9)
+        .fold(0.0, f64::max)
+        * 1.1;
+    let y_max = if y_max > 0.0 { y_max } else { 1.0 };
+    let serial_line: Vec<(f64, f64)> = serial
+        .map(|r| {
+            let y = r.wall.median_ns as f64 / 1e9;
+            vec![(x0, y), (x1, y)]
+        })
+        .unwrap_or_default();
+    let best: Vec<(f64, f64)> = s
+        .best
+        .as_ref()
+        .and_then(|b| s.rows.get(b.row))
+        .and_then(|r| Some((chunk_side(r)?.log2(), r.wall.median_ns as f64 / 1e9)))
+        .into_iter()
+        .collect();
+
+    let [plot, legend] = Layout::vertical([Constraint::Min(3), Constraint::Length(1)]).areas(inner);
+    let mut datasets = Vec::new();
+    let mut legend_spans = Vec::new();
+    for (i, (threads, pts)) in series.iter().enumerate() {
+        let (glyph, color) = SERIES[i % SERIES.len()];
+        datasets.push(
+            Dataset::default()
+                .marker(Marker::Custom(glyph))
+                .graph_type(GraphType::Line)
+                .style(theme.fg(color))
+                .data(pts),
+        );
+        legend_spans.push(Span::styled(format!("{glyph} x{threads}"), theme.fg(color)));
+        legend_spans.push(Span::raw("  "));
+    }
+    if let Some(r) = serial {
+        datasets.push(
+            Dataset::default()
+                .marker(Marker::Custom('-'))
+                .graph_type(GraphType::Line)
+                .style(theme.dim())
+                .data(&serial_line),
+        );
+        legend_spans.push(Span::styled(
+            format!("- serial {}", units::duration_ns(r.wall.median_ns)),
+            theme.dim(),
+        ));
+        legend_spans.push(Span::raw("  "));
+    }
+    if s.best
+        .as_ref()
+        .is_some_and(|b| s.rows.get(b.row).is_some_and(SweepRow::is_serial))
+    {
+        legend_spans.push(Span::styled("★ best: serial", theme.fg(Color::Yellow)));
+    }
+    if !best.is_empty() {
+        datasets.push(
+            Dataset::default()
+                .marker(Marker::Custom('★'))
+                .graph_type(GraphType::Scatter)
+                .style(theme.fg(Color::Yellow))
+                .data(&best),
+        );
+        legend_spans.push(Span::styled("★ best", theme.fg(Color::Yellow)));
+    }
+    // A label at each power of two, thinned to what fits.
+    let steps = (x1 - x0).round() as usize;
+    let room = (plot.width as usize / 7).max(2);
+    let every = steps.div_ceil(room - 1).max(1);
+    let mut x_labels: Vec<Line> = Vec::new();
+    let mut k = 0;
+    while k <= steps {
+        x_labels.push(Line::from(format!("{}", 2f64.powf(x0 + k as f64).round())));
+        k += every;
+    }
+    // Labels are spread evenly over the axis: the last one must sit at the upper bound.
+    let x1 = x0 + ((x_labels.len() - 1) * every).max(1) as f64;
+    let chart = Chart::new(datasets)
+        .legend_position(None)
+        .x_axis(
+            Axis::default()
+                .title("chunk side, px (log2)")
+                .bounds([x0, x1])
+                .labels(x_labels)
+                .style(theme.dim()),
+        )
+        .y_axis(
+            Axis::default()
+                .bounds([0.0, y_max])
+                .labels([
+                    Line::from("0"),
+                    Line::from(units::duration_ns((y_max / 2.0 * 1e9) as u64)),
+                    Line::from(units::duration_ns((y_max * 1e9) as u64)),
+                ])
+                .style(theme.dim()),
+        );
+    chart.render(plot, buf);
+    Paragraph::new(Line::from(legend_spans)).render(legend, buf);
+}
+
+/// `chunked x 2 @ 1024` as `x2 @ 1024`: the table is narrow.
+fn short_label(label: &str) -> String {
+    label.replace("chunked x ", "x")
+}
+
+fn render_table(s: &SweepResult, theme: Theme, area: Rect, buf: &mut Buffer) {
+    let best = s.best.as_ref().map(|b| b.row);
+    let flagged = |r: &SweepRow| {
+        s.flags.iter().any(|f| {
+            let c = match f {
+                chunkscope::profile::sweep::Flag::SmallChunks { config, .. }
+                | chunkscope::profile::sweep::Flag::Misaligned { config, .. }
+                | chunkscope::profile::sweep::Flag::FewerChunksThanThreads { config, .. } => config,
+            };
+            *c == r.label
+        })
+    };
+    let wall = |r: &SweepRow| match r.wall.stdev_ns {
+        Some(sd) => format!(
+            "{} ±{}",
+            units::duration_ns(r.wall.median_ns),
+            units::duration_ns(sd as u64)
+        ),
+        None => units::duration_ns(r.wall.median_ns),
+    };
+    let ww = s
+        .rows
+        .iter()
+        .map(|r| wall(r).chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(6);
+    // Columns from the right (overhead, then efficiency) give way to a readable config.
+    let inner = usize::from(area.width.saturating_sub(2));
+    let fixed = 2 + 1 + ww + 1 + 7 + 1;
+    let with_eff = inner >= fixed + 11 + 7;
+    let with_overhead = with_eff && inner >= fixed + 11 + 7 + 9;
+    let rows: Vec<Row> = s
+        .rows
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let mark = format!(
+                "{}{}",
+                if best == Some(i) { "★" } else { " " },
+                if flagged(r) { "⚑" } else { " " }
+            );
+            let mut cells = vec![
+                Cell::from(Span::styled(
+                    mark,
+                    if best == Some(i) {
+                        theme.fg(Color::Yellow)
+                    } else {
+                        Style::new()
+                    },
+                )),
+                Cell::from(short_label(&r.label)),
+                Cell::from(format!("{:>ww$}", wall(r))),
+                Cell::from(format!(
+                    "{:>7}",
+                    r.speedup.map_or("-".into(), |s| units::ratio(s.value))
+                )),
+            ];
+            if with_eff {
+                cells.push(Cell::from(format!(
+                    "{:>6}",
+                    r.efficiency.map_or("-".into(), units::percent)
+                )));
+            }
+            if with_overhead {
+                cells.push(Cell::from(format!(
+                    "{:>8}",
+                    units::percent(r.overhead_share)
+                )));
+            }
+            Row::new(cells)
+        })
+        .collect();
+    let mut widths = vec![
+        Constraint::Length(2),
+        Constraint::Fill(1),
+        Constraint::Length(ww as u16),
+        Constraint::Length(7),
+    ];
+    let mut header = vec![
+        "",
+        "config",
+        if ww >= 12 { "median ± σ" } else { "median" },
+        "speedup",
+    ];
+    if with_eff {
+        widths.push(Constraint::Length(6));
+        header.push("   eff");
+    }
+    if with_overhead {
+        widths.push(Constraint::Length(8));
+        header.push("overhead");
+    }
+    Table::new(rows, widths)
+        .header(Row::new(header).style(theme.dim()))
+        .block(
+            Block::bordered()
+                .title(" Configurations ")
+                .title_bottom(" ★ best · ⚑ flagged "),
+        )
+        .render(area, buf);
+}
+
+#[cfg(test)]
+mod tests {
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+
+    use crate::tui::app::Screen;
+    use crate::tui::history::{SweepView, testdata};
+    use crate::tui::view::{buffer_text, fixtures, render};
+
+    use super::*;
+
+    #[test]
+    fn sweep_chart_has_a_line_per_thread_count_serial_and_the_best() {
+        let result = testdata::data().sweep.clone();
+        let best = result.best.clone().expect("a best configuration");
+        let mut app = fixtures::setup_app();
+        app.results.sweep = Some(SweepView {
+            result: result.clone(),
+            source: "sweep.json".into(),
+        });
+        app.screen = Screen::Sweep;
+        let serial = result.rows.iter().find(|r| r.is_serial()).unwrap();
+        for (w, h) in [(80, 24), (160, 48)] {
+            let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
+            term.draw(|f| render(&app, f.area(), f.buffer_mut()))
+                .unwrap();
+            let text = buffer_text(term.backend().buffer());
+            assert!(text.contains("Median wall vs chunk side"), "{text}");
+            assert!(text.contains("• x1") && text.contains("+ x2"), "{text}");
+            assert!(
+                text.contains(&format!(
+                    "- serial {}",
+                    units::duration_ns(serial.wall.median_ns)
+                )),
+                "{text}"
+            );
+            assert!(text.contains("★ best"), "{text}");
+            // Chunk sides on the x axis: 128 (one block) and 256 (2x2 blocks).
+            assert!(text.contains("128") && text.contains("256"), "{text}");
+            let start: String = best.reason.chars().take(30).collect();
+            assert!(text.contains(&start), "{start}:\n{text}");
+            if w >= 120 {
+                assert!(text.contains("from sweep.json"), "{text}");
+                let line = text
+                    .lines()
+                    .find(|l| l.contains(&short_label(&best.label)) && l.contains('★'))
+                    .unwrap_or_else(|| panic!("best row starred:\n{text}"));
+                assert!(line.contains(&units::ratio(result.rows[best.row].speedup.unwrap().value)));
+            }
+        }
+    }
+
+    #[test]
+    fn chunk_side_is_the_side_of_the_chunk_area() {
+        let result = &testdata::data().sweep;
+        let sides: Vec<Option<f64>> = result.rows.iter().map(chunk_side).collect();
+        assert_eq!(sides[0], None, "serial has no chunks");
+        assert!(
+            sides.contains(&Some(128.0)) && sides.contains(&Some(256.0)),
+            "{sides:?}"
+        );
+    }
+}

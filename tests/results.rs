@@ -1,0 +1,223 @@
+//! The session history's figures on real runs, and `chunkscope screenshot --view` drawing
+//! the Results and Sweep screens from saved files with the real binary.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use chunkscope::pipeline::{RunReport, Stage};
+use chunkscope::profile::history;
+use chunkscope::profile::units;
+use predicates::prelude::*;
+
+use common::small_demo;
+
+fn chunkscope() -> Command {
+    Command::cargo_bin("chunkscope").expect("binary built")
+}
+
+/// `chunkscope run --mode both --json` on the small demo, saved to `dir/both.json`.
+fn both_report(dir: &Path) -> PathBuf {
+    let out = chunkscope()
+        .args([
+            "run",
+            "--mode",
+            "both",
+            "--chunks",
+            "3,128,128",
+            "--threads",
+            "2",
+        ])
+        .arg("--json")
+        .arg("--catalog")
+        .arg(small_demo())
+        .arg("--out")
+        .arg(dir.join("masked.tif"))
+        .output()
+        .expect("chunkscope runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let path = dir.join("both.json");
+    std::fs::write(&path, &out.stdout).unwrap();
+    path
+}
+
+#[test]
+fn history_figures_follow_the_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    let reports = history::load_reports(&both_report(dir.path())).unwrap();
+    let [serial, chunked] = [&reports[0], &reports[1]];
+    assert!(serial.config.chunks.is_none() && chunked.config.chunks.is_some());
+
+    let rows = history::rows(&reports);
+    assert_eq!(rows[0].baseline, Some(0), "serial is its own baseline");
+    assert_eq!(rows[1].baseline, Some(0));
+    let s = rows[1].speedup.unwrap();
+    assert_eq!(s.value, serial.wall_ns as f64 / chunked.wall_ns as f64);
+    assert_eq!(s.error, None, "one run each: no error bar");
+    assert_eq!(rows[1].efficiency, Some(s.value / 2.0));
+    let best = history::best(&reports).unwrap();
+    assert_eq!(
+        reports[best].wall_ns,
+        serial.wall_ns.min(chunked.wall_ns),
+        "best is the lowest wall"
+    );
+
+    // A later serial run becomes the baseline; a cancelled one never does.
+    let mut later = serial.clone();
+    later.wall_ns = serial.wall_ns * 2;
+    let mut cancelled = serial.clone();
+    cancelled.cancelled = true;
+    cancelled.wall_ns = 1;
+    let runs: Vec<RunReport> = vec![serial.clone(), chunked.clone(), later.clone(), cancelled];
+    let rows = history::rows(&runs);
+    assert_eq!(rows[1].baseline, Some(2));
+    assert_eq!(
+        rows[1].speedup.unwrap().value,
+        later.wall_ns as f64 / chunked.wall_ns as f64
+    );
+    assert_ne!(
+        history::best(&runs),
+        Some(3),
+        "a cancelled run is never best"
+    );
+
+    // A/B stage by stage, ratio A / B.
+    let pairs = history::compare_runs(serial, chunked);
+    let load = pairs.iter().find(|p| p.stage == Some(Stage::Load)).unwrap();
+    let (a, b) = (
+        serial.stage(Stage::Load).unwrap().wall_ns,
+        chunked.stage(Stage::Load).unwrap().wall_ns,
+    );
+    assert_eq!((load.a_ns, load.b_ns), (Some(a), Some(b)));
+    assert_eq!(load.ratio, Some(a as f64 / b as f64));
+    assert_eq!(pairs.last().unwrap().stage, None, "the total comes last");
+
+    // CSV: one row per run.
+    let mut csv = Vec::new();
+    history::write_csv(&runs, &mut csv).unwrap();
+    let csv = String::from_utf8(csv).unwrap();
+    assert_eq!(csv.lines().count(), 1 + runs.len(), "{csv}");
+}
+
+#[test]
+fn bad_report_files_say_what_is_wrong() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("r.json");
+    std::fs::write(&path, "{\"schema_version\": 99}").unwrap();
+    let err = history::load_reports(&path).unwrap_err().to_string();
+    assert!(err.contains("schema_version 99"), "{err}");
+    std::fs::write(&path, "not json").unwrap();
+    let err = history::load_reports(&path).unwrap_err().to_string();
+    assert!(err.contains("is not a chunkscope run report"), "{err}");
+    let err = history::load_reports(&dir.path().join("missing.json"))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("cannot read the report file"), "{err}");
+}
+
+#[test]
+fn screenshot_view_draws_results_from_a_saved_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = both_report(dir.path());
+    let reports = history::load_reports(&report).unwrap();
+    let svg_path = dir.path().join("shots/results.svg");
+    chunkscope()
+        .args(["screenshot", "--view", "results", "--size", "160x48"])
+        .arg("--report")
+        .arg(&report)
+        .arg("--out")
+        .arg(&svg_path)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("results.svg"));
+    let svg = std::fs::read_to_string(&svg_path).unwrap();
+    assert!(svg.starts_with("<svg"), "{svg:.100}");
+    assert!(svg.contains("Wall per stage: serial #1 vs #2"), "{svg}");
+    let speedup = units::ratio(reports[0].wall_ns as f64 / reports[1].wall_ns as f64);
+    assert!(svg.contains(&format!("{speedup} vs serial #1")), "{svg}");
+    let p50 = units::duration_us(reports[1].latency[0].summary.p50_us);
+    assert!(svg.contains(&p50), "{p50}: {svg}");
+    // Nothing was run: no output folder appeared.
+    assert!(!dir.path().join("chunkscope-out").exists());
+}
+
+#[test]
+fn screenshot_view_errors_are_clear() {
+    let dir = tempfile::tempdir().unwrap();
+    chunkscope()
+        .args(["screenshot", "--view", "nonsense"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("invalid value 'nonsense'"))
+        .stderr(predicate::str::contains("results"));
+    chunkscope()
+        .args(["screenshot", "--view", "results"])
+        .arg(small_demo())
+        .arg("--out")
+        .arg(dir.path().join("x.svg"))
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "--view results needs a run report",
+        ));
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, "[]").unwrap();
+    chunkscope()
+        .args(["screenshot", "--view", "results", "--report"])
+        .arg(&bad)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("holds no report"));
+    chunkscope()
+        .args(["screenshot", "--view", "sweep", "--sweep"])
+        .arg(dir.path().join("missing.json"))
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("cannot read the sweep file"));
+}
+
+#[test]
+fn screenshot_view_draws_a_sweep_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let sweep = dir.path().join("sweep.json");
+    chunkscope()
+        .args([
+            "sweep",
+            "--chunks",
+            "128,256",
+            "--threads",
+            "1,2",
+            "--repeat",
+            "1",
+        ])
+        .arg("--catalog")
+        .arg(small_demo())
+        .arg("--json")
+        .arg(&sweep)
+        .assert()
+        .success();
+    let svg = dir.path().join("sweep.svg");
+    chunkscope()
+        .args([
+            "screenshot",
+            "--view",
+            "sweep",
+            "--size",
+            "160x48",
+            "--sweep",
+        ])
+        .arg(&sweep)
+        .arg("--out")
+        .arg(&svg)
+        .assert()
+        .success();
+    let svg = std::fs::read_to_string(&svg).unwrap();
+    assert!(svg.contains("Median wall vs chunk side"), "{svg}");
+    assert!(svg.contains("★ best"), "{svg}");
+    assert!(svg.contains("x1") && svg.contains("x2"), "{svg}");
+}
