@@ -320,7 +320,11 @@ impl App {
         match msg {
             Msg::Key(key) => self.on_key(key),
             Msg::Inspected { item, assets } => {
-                self.assets = Some((item, assets));
+                // Answers can arrive out of order when inspecting runs in the background:
+                // only the selected scene's is kept.
+                if Some(item) == self.selected_item() {
+                    self.assets = Some((item, assets));
+                }
                 None
             }
             Msg::Prepared { item, result } => {

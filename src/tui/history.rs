@@ -17,8 +17,8 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::app::{App, ChunkState, Cmd, Lane, Msg, RunView, Screen};
 use super::keys::Action;
-use super::sweep_job::SweepRequest;
 use super::live::Live;
+use super::sweep_job::SweepRequest;
 
 /// Runs kept in the history; older ones are dropped (and counted).
 pub const HISTORY_LEN: usize = 100;

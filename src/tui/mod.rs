@@ -129,7 +129,8 @@ pub fn run(catalog: Catalog, options: Options) -> anyhow::Result<()> {
     let out = PathBuf::from("chunkscope-out");
     let mut session = Session::new(app, out.clone())
         .with_log(log_rx)
-        .with_export_dir(options.export_dir.unwrap_or(out));
+        .with_export_dir(options.export_dir.unwrap_or(out))
+        .in_background();
 
     let result = {
         let _guard = TerminalGuard::enter().context("cannot set up the terminal")?;

@@ -7,9 +7,9 @@ use std::path::PathBuf;
 use std::thread::JoinHandle;
 use std::time::Instant;
 
-use crossbeam_channel::{Receiver, TryRecvError};
+use crossbeam_channel::{Receiver, Sender, TryRecvError};
 
-use chunkscope::catalog::AssetRole;
+use chunkscope::catalog::{AssetRole, Item};
 use chunkscope::pipeline::{
     self, CancelFlag, CloudClasses, Event, EventSink, Mode, Resolution, RunConfig, RunControl,
     RunReport, Scene,
@@ -58,6 +58,12 @@ pub struct Session {
     quit: bool,
     /// When the previous pump ran: replays advance by the real time between pumps.
     last_pump: Instant,
+    /// Inspecting and preparing run on threads of their own when set (the terminal loop:
+    /// over /vsicurl they take seconds, and the screen must keep drawing meanwhile); tests
+    /// and screenshots leave it off so each command has answered when `send` returns.
+    background: bool,
+    jobs: (Sender<Msg>, Receiver<Msg>),
+    jobs_pending: usize,
 }
 
 impl Session {
@@ -73,7 +79,22 @@ impl Session {
             log: None,
             quit: false,
             last_pump: Instant::now(),
+            background: false,
+            jobs: crossbeam_channel::unbounded(),
+            jobs_pending: 0,
         }
+    }
+
+    /// Inspect and prepare on background threads; their answers arrive through `pump`.
+    pub fn in_background(mut self) -> Self {
+        self.background = true;
+        self
+    }
+
+    /// Background inspections and preparations not answered yet.
+    #[cfg(test)]
+    pub fn jobs_pending(&self) -> usize {
+        self.jobs_pending
     }
 
     /// Lines from this channel (GDAL's messages) are shown in the app's log.
@@ -124,6 +145,11 @@ impl Session {
             .unwrap_or_default();
         for l in lines {
             self.send(Msg::Log(l));
+        }
+        let answers: Vec<Msg> = self.jobs.1.try_iter().collect();
+        for msg in answers {
+            self.jobs_pending = self.jobs_pending.saturating_sub(1);
+            self.send(msg);
         }
         let now = Instant::now();
         let dt = now.saturating_duration_since(self.last_pump);
@@ -196,8 +222,14 @@ impl Session {
 
     fn execute(&mut self, cmd: Cmd) -> Option<Msg> {
         match cmd {
-            Cmd::Inspect(i) => Some(self.inspect(i)),
-            Cmd::Prepare(i) => Some(self.prepare(i)),
+            Cmd::Inspect(i) => {
+                let item = self.app.catalog.items[i].clone();
+                self.job(move || inspect(i, &item))
+            }
+            Cmd::Prepare(i) => {
+                let item = self.app.catalog.items[i].clone();
+                self.job(move || prepare(i, &item))
+            }
             Cmd::StartRun { item, mode } => self
                 .start_run(item, mode)
                 .err()
@@ -266,42 +298,25 @@ impl Session {
         .map(|paths| paths.iter().map(|p| p.display().to_string()).collect())
     }
 
-    fn inspect(&self, i: usize) -> Msg {
-        let item = &self.app.catalog.items[i];
-        let assets = AssetRole::ALL
-            .iter()
-            .map(|&role| match item.asset(role) {
-                Ok(asset) => AssetView {
-                    key: asset.key.clone(),
-                    info: raster::inspect(&RasterSource::new(
-                        format!("asset \"{}\" of item \"{}\"", asset.key, item.id),
-                        asset.gdal_path.clone(),
-                    ))
-                    .map_err(|e| e.to_string()),
-                },
-                Err(e) => AssetView {
-                    key: role.to_string(),
-                    info: Err(e.to_string()),
-                },
-            })
-            .collect();
-        Msg::Inspected { item: i, assets }
-    }
-
-    fn prepare(&self, i: usize) -> Msg {
-        let item = &self.app.catalog.items[i];
-        let result = Scene::from_item(item)
-            .map_err(|e| e.to_string())
-            .and_then(|scene| {
-                pipeline::prepare(&scene, Resolution::R20, None).map_err(|e| e.to_string())
-            })
-            .and_then(|p| {
-                p.visual
-                    .layout(p.visual_overview)
-                    .map(|l| (l, p.grid))
-                    .ok_or_else(|| "visual has no overview to read at 20 m".to_string())
+    /// Answers `work` now, or on a thread of its own in background mode.
+    fn job(&mut self, work: impl FnOnce() -> Msg + Send + 'static) -> Option<Msg> {
+        if !self.background {
+            return Some(work());
+        }
+        let tx = self.jobs.0.clone();
+        self.jobs_pending += 1;
+        let spawned = std::thread::Builder::new()
+            .name("chunkscope-inspect".into())
+            .spawn(move || {
+                let _ = tx.send(work());
             });
-        Msg::Prepared { item: i, result }
+        match spawned {
+            Ok(_) => None,
+            Err(e) => {
+                self.jobs_pending -= 1;
+                Some(Msg::Log(format!("cannot start a background thread: {e}")))
+            }
+        }
     }
 
     fn start_run(&mut self, i: usize, mode: Mode) -> Result<(), String> {
@@ -363,6 +378,45 @@ impl Session {
     }
 }
 
+/// Each asset of `item` inspected (or why it could not be). May take seconds on remote
+/// files: runs off the UI thread in the terminal loop.
+fn inspect(i: usize, item: &Item) -> Msg {
+    let assets: Vec<AssetView> = AssetRole::ALL
+        .iter()
+        .map(|&role| match item.asset(role) {
+            Ok(asset) => AssetView {
+                key: asset.key.clone(),
+                info: raster::inspect(&RasterSource::new(
+                    format!("asset \"{}\" of item \"{}\"", asset.key, item.id),
+                    asset.gdal_path.clone(),
+                ))
+                .map_err(|e| e.to_string()),
+            },
+            Err(e) => AssetView {
+                key: role.to_string(),
+                info: Err(e.to_string()),
+            },
+        })
+        .collect();
+    Msg::Inspected { item: i, assets }
+}
+
+/// The working grid's layout for the chunk setup (opens visual and SCL).
+fn prepare(i: usize, item: &Item) -> Msg {
+    let result = Scene::from_item(item)
+        .map_err(|e| e.to_string())
+        .and_then(|scene| {
+            pipeline::prepare(&scene, Resolution::R20, None).map_err(|e| e.to_string())
+        })
+        .and_then(|p| {
+            p.visual
+                .layout(p.visual_overview)
+                .map(|l| (l, p.grid))
+                .ok_or_else(|| "visual has no overview to read at 20 m".to_string())
+        });
+    Msg::Prepared { item: i, result }
+}
+
 #[cfg(test)]
 mod tests {
     //! The flow on the real engine: a small demo scene, keys in, screens out.
@@ -397,6 +451,42 @@ mod tests {
             s.pump();
             std::thread::sleep(Duration::from_millis(10));
         }
+    }
+
+    #[test]
+    fn in_background_inspect_and_prepare_answer_through_pump() {
+        let dir = tempfile::tempdir().unwrap();
+        let spec = DemoSpec::new(1024, 2).unwrap();
+        let catalog = demo::generate(spec, &dir.path().join("demo"), &|_| {}).unwrap();
+        let catalog = Catalog::load(&catalog).unwrap();
+        let mut s =
+            Session::new(App::new(catalog, 2, false), dir.path().join("out")).in_background();
+        s.start();
+        // Nothing answered yet: the screen says so instead of waiting.
+        assert!(screen(&s).contains("inspecting"), "{}", screen(&s));
+        let settle = |s: &mut Session| {
+            let deadline = Instant::now() + Duration::from_secs(60);
+            while s.jobs_pending() > 0 {
+                assert!(Instant::now() < deadline, "background job did not answer");
+                s.pump();
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        };
+        settle(&mut s);
+        assert!(screen(&s).contains("1024x1024"), "{}", screen(&s));
+        // Two quick moves: only the selected scene's answer is kept, whatever the order.
+        s.send(Msg::Key(KeyCode::Down.into()));
+        s.send(Msg::Key(KeyCode::Up.into()));
+        settle(&mut s);
+        let first = s.app.catalog.items[0].id.clone();
+        assert_eq!(s.app.assets.as_ref().map(|(i, _)| *i), Some(0));
+        assert!(screen(&s).contains(&first));
+        s.send(Msg::Key(KeyCode::Enter.into()));
+        settle(&mut s);
+        assert!(
+            s.app.setup.as_ref().is_some_and(|st| st.layout.is_some()),
+            "prepared in the background"
+        );
     }
 
     #[test]
