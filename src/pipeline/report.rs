@@ -201,17 +201,14 @@ impl RunReport {
             self.overhead.share * 100.0,
             self.overhead.per_task_us,
         ));
-        let p = &self.overhead.parts;
-        out.push_str(&format!(
-            "overhead parts: handle open {}, start-up {}, writer wait {}, buffers {}, barriers {}, tail {}, scheduling {}\n",
-            units::duration_ns(p.handle_open_ns),
-            units::duration_ns(p.startup_ns),
-            units::duration_ns(p.write_wait_ns),
-            units::duration_ns(p.alloc_ns),
-            units::duration_ns(p.barrier_idle_ns),
-            units::duration_ns(p.tail_idle_ns),
-            units::duration_ns(p.scheduling_ns),
-        ));
+        let parts: Vec<String> = self
+            .overhead
+            .parts
+            .named()
+            .iter()
+            .map(|(name, ns)| format!("{name} {}", units::duration_ns(*ns)))
+            .collect();
+        out.push_str(&format!("overhead parts: {}\n", parts.join(", ")));
         out.push_str(&format!(
             "memory: chunk buffers peak {}; RSS {} at start, peak {}\n",
             units::bytes(self.buffers_peak_bytes),

@@ -28,6 +28,20 @@ pub struct OverheadParts {
 }
 
 impl OverheadParts {
+    /// Every part with the name front ends show it under, in a fixed order, so that no
+    /// front end can leave one out.
+    pub fn named(&self) -> [(&'static str, u64); 7] {
+        [
+            ("handle open", self.handle_open_ns),
+            ("start-up", self.startup_ns),
+            ("writer wait", self.write_wait_ns),
+            ("buffers", self.alloc_ns),
+            ("barrier idle", self.barrier_idle_ns),
+            ("tail idle", self.tail_idle_ns),
+            ("scheduling", self.scheduling_ns),
+        ]
+    }
+
     pub fn sum(&self) -> u64 {
         self.handle_open_ns
             + self.startup_ns

@@ -310,15 +310,9 @@ fn render_overhead(run: &RunReport, number: usize, theme: Theme, area: Rect, buf
     let w = inner.width as usize;
     let bw = w.saturating_sub(14 + 9 + 8).max(1);
     let p = &o.parts;
-    let items = [
-        ("stage work", o.work_ns, Color::Green),
-        ("handle open", p.handle_open_ns, Color::Yellow),
-        ("start-up", p.startup_ns, Color::Yellow),
-        ("writer wait", p.write_wait_ns, Color::Yellow),
-        ("barrier idle", p.barrier_idle_ns, Color::Yellow),
-        ("tail idle", p.tail_idle_ns, Color::Yellow),
-        ("scheduling", p.scheduling_ns, Color::Yellow),
-    ];
+    let items: Vec<(&str, u64, Color)> = std::iter::once(("stage work", o.work_ns, Color::Green))
+        .chain(p.named().map(|(name, ns)| (name, ns, Color::Yellow)))
+        .collect();
     let mut lines: Vec<Line> = items
         .iter()
         .map(|&(name, ns, color)| {

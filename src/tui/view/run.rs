@@ -468,14 +468,7 @@ fn render_overhead(r: &RunView, theme: Theme, area: Rect, buf: &mut Buffer) {
             )));
             let p = o.parts;
             let bar_w = (inner.width as usize).saturating_sub(13 + 10).max(3);
-            for (name, ns) in [
-                ("handle open", p.handle_open_ns),
-                ("start-up", p.startup_ns),
-                ("writer wait", p.write_wait_ns),
-                ("barrier idle", p.barrier_idle_ns),
-                ("tail idle", p.tail_idle_ns),
-                ("scheduling", p.scheduling_ns),
-            ] {
+            for (name, ns) in p.named() {
                 let pct = ns as f64 * 100.0 / o.total_ns.max(1) as f64;
                 lines.push(Line::from(vec![
                     Span::raw(format!("{name:<13}")),
