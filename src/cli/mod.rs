@@ -5,6 +5,7 @@ mod bench;
 mod compare;
 mod demo;
 mod inspect;
+mod network;
 mod progress;
 mod run;
 mod sweep;
@@ -50,7 +51,12 @@ enum Command {
         /// STAC ItemCollection (search.json); default: the demo scene, generated on first use.
         #[arg(value_name = "CATALOG")]
         catalog: Option<PathBuf>,
+        #[command(flatten)]
+        network: network::NetworkArgs,
     },
+    /// Serve a catalog folder over HTTP on 127.0.0.1 with simulated latency and bandwidth,
+    /// its search.json pointing at the server; until Ctrl-C.
+    Serve(network::ServeArgs),
     /// Drive the TUI headlessly through scenes, setup, a real run and help, and save each
     /// screen as SVG.
     Screenshot {
@@ -79,6 +85,8 @@ pub struct SceneArgs {
     /// resolution, SCL repeated 2x2).
     #[arg(long, value_name = "M", default_value = "20", value_parser = parse_resolution)]
     res: Resolution,
+    #[command(flatten)]
+    network: network::NetworkArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -108,7 +116,8 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Bench(a)) => bench::bench(a),
         Some(Command::Compare(a)) => compare::compare(a),
         Some(Command::Sweep(a)) => sweep::sweep(a),
-        Some(Command::Tui { catalog }) => tui(catalog.as_deref()),
+        Some(Command::Tui { catalog, network }) => tui(catalog.as_deref(), &network),
+        Some(Command::Serve(a)) => network::serve(a),
         Some(Command::Screenshot {
             catalog,
             out_dir,
@@ -120,7 +129,9 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        None if std::io::IsTerminal::is_terminal(&std::io::stdout()) => tui(None),
+        None if std::io::IsTerminal::is_terminal(&std::io::stdout()) => {
+            tui(None, &network::NetworkArgs::default())
+        }
         None => {
             eprintln!("not a terminal: use `chunkscope run` for headless runs");
             Ok(ExitCode::from(2))
@@ -142,8 +153,8 @@ fn parse_size(s: &str) -> Result<(u16, u16), String> {
     Ok((w, h))
 }
 
-fn tui(catalog: Option<&Path>) -> anyhow::Result<ExitCode> {
-    crate::tui::run(load_catalog(catalog)?)?;
+fn tui(catalog: Option<&Path>, network: &network::NetworkArgs) -> anyhow::Result<ExitCode> {
+    crate::tui::run(load_catalog_with(catalog, network)?, network.label())?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -156,8 +167,23 @@ fn load_catalog(path: Option<&Path>) -> anyhow::Result<Catalog> {
     Catalog::load(&path).with_context(|| "cannot use the catalog".to_string())
 }
 
+/// Like [`load_catalog`], but through the simulated network with `--network`.
+fn load_catalog_with(
+    path: Option<&Path>,
+    network: &network::NetworkArgs,
+) -> anyhow::Result<Catalog> {
+    let path = match path {
+        Some(p) => p.to_path_buf(),
+        None => demo::default_catalog_with_progress()?,
+    };
+    if let Some(served) = network.serve_catalog(&path)? {
+        return Ok(served);
+    }
+    Catalog::load(&path).with_context(|| "cannot use the catalog".to_string())
+}
+
 fn load_scene(args: &SceneArgs) -> anyhow::Result<(Catalog, Scene)> {
-    let catalog = load_catalog(args.catalog.as_deref())?;
+    let catalog = load_catalog_with(args.catalog.as_deref(), &args.network)?;
     let item = catalog.item(args.item.as_deref())?;
     let scene = Scene::from_item(item)?;
     Ok((catalog, scene))

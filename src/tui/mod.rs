@@ -88,7 +88,8 @@ fn color_wanted() -> bool {
 }
 
 /// Runs the TUI on `catalog` until the user quits. Outputs go to `chunkscope-out/`.
-pub fn run(catalog: Catalog) -> anyhow::Result<()> {
+/// `network` labels a simulated network the catalog is read through (shown in the header).
+pub fn run(catalog: Catalog, network: Option<String>) -> anyhow::Result<()> {
     let (log_tx, log_rx) = crossbeam_channel::unbounded::<String>();
     {
         let tx = log_tx.clone();
@@ -98,7 +99,8 @@ pub fn run(catalog: Catalog) -> anyhow::Result<()> {
     }
     install_panic_hook(log_tx);
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let app = App::new(catalog, cores, color_wanted());
+    let mut app = App::new(catalog, cores, color_wanted());
+    app.network = network;
     let mut session = Session::new(app, PathBuf::from("chunkscope-out")).with_log(log_rx);
 
     let result = {
