@@ -134,7 +134,7 @@ pub fn parse_rate(s: &str) -> Result<Rate, ParseError> {
         _ => return Err(bad()),
     };
     let bytes = (number * factor).round();
-    if bytes < 1.0 || bytes > 1e15 {
+    if !(1.0..=1e15).contains(&bytes) {
         return Err(parse_error(
             s,
             "a usable bandwidth",
@@ -192,7 +192,7 @@ impl fmt::Display for NetworkSpec {
 
 /// `50 ms`, `250 µs`, `1.5 s`, `0 ms`.
 pub fn format_latency(d: Duration) -> String {
-    if d.as_nanos() % 1_000_000 == 0 {
+    if d.as_nanos().is_multiple_of(1_000_000) {
         format!("{} ms", d.as_millis())
     } else {
         crate::profile::units::duration_ns(u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
