@@ -28,6 +28,9 @@ pub struct NetworkArgs {
     /// By default each run downloads what it reads; keeping the cache shows what it hides.
     #[arg(long)]
     pub keep_cache: bool,
+    /// Read s3:// assets without credentials (AWS_NO_SIGN_REQUEST=YES), for public buckets.
+    #[arg(long)]
+    pub s3_unsigned: bool,
 }
 
 fn parse_network(s: &str) -> Result<NetworkSpec, String> {
@@ -57,6 +60,12 @@ impl NetworkArgs {
         } else {
             CachePolicy::ClearEachRun
         });
+        if self.s3_unsigned {
+            remote::configure_with(&remote::RemoteOptions {
+                unsigned_s3: true,
+                ..remote::RemoteOptions::default()
+            });
+        }
         let Some(spec) = self.network else {
             return Ok(None);
         };
