@@ -13,10 +13,13 @@
 //! | `AWS_NO_SIGN_REQUEST` | `YES`, only with [`RemoteOptions::unsigned_s3`] | public buckets without credentials |
 //!
 //! Caching: `/vsicurl/` keeps downloaded ranges in a process-wide cache, so a second run
-//! in the same process would read from memory and hide the download cost. By default
+//! in the same process could read from memory and hide the download cost. By default
 //! [`before_run`] clears that cache ([`CachePolicy::ClearEachRun`]); [`CachePolicy::Keep`]
-//! shows what the cache does (runs after the first fetch almost nothing). Within a run the
-//! cache is shared by all workers, as it is in a Dask process.
+//! shows what the cache does. Measured with GDAL 3.6: the cache holds headers and blocks
+//! read one at a time (a chunk inside one block), while GTiff fetches a window over several
+//! blocks with one multi-range read that bypasses it, so those are downloaded on every run
+//! whatever the policy. Within a run the cache is shared by all workers, as it is in a Dask
+//! process.
 //!
 //! Each worker names itself in its HTTP User-Agent ([`worker_user_agent`]), a thread-local
 //! option set on the worker before it opens its handles; the simulated server counts
