@@ -748,16 +748,18 @@ mod tests {
         let rate = Rate::from_bytes_per_s(1_000_000).unwrap();
         let mut p = Pacer::new(rate);
         let t0 = Instant::now() + Duration::from_secs(1);
-        // 10 pieces of 10 kB at 1 MB/s: the last leaves 100 ms after the first started.
+        // 10 pieces of 10 kB at 1 MB/s take 100 ms; an idle pacer lets the first BURST
+        // (10 ms) go at once, so the last piece leaves 90 ms after they were all ready.
         let mut last = t0;
         for _ in 0..10 {
             last = p.reserve(t0, 10_000);
         }
-        assert_eq!(last - t0, Duration::from_millis(100));
-        // After idling, a burst of at most BURST is allowed.
+        assert_eq!(last - t0, Duration::from_millis(90));
+        // After idling, again at most BURST goes at once: a 10 ms piece leaves at once.
         let later = last + Duration::from_secs(1);
-        let at = p.reserve(later, 10_000);
-        assert_eq!(at + BURST, later + Duration::from_millis(10));
+        assert_eq!(p.reserve(later, 10_000), later);
+        // The next one waits its full 10 ms.
+        assert_eq!(p.reserve(later, 10_000), later + Duration::from_millis(10));
     }
 
     #[test]
