@@ -204,3 +204,4 @@ fn an_unreachable_asset_fails_with_its_name_and_url_and_writes_nothing() {
         .stderr(contains("the host is unreachable"));
     assert_eq!(files_in(&out_dir), Vec::<String>::new());
 }
+
