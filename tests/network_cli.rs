@@ -110,14 +110,18 @@ fn a_run_through_the_simulated_network_reports_its_traffic() {
             .starts_with("/vsicurl/http://127.0.0.1:")
     );
 
+    assert_eq!(schema_errors(&report), Vec::<String>::new());
+}
+
+/// Where a report departs from the checked-in schema.
+fn schema_errors(report: &Value) -> Vec<String> {
     let text = std::fs::read_to_string("assets/report.schema.json").unwrap();
     let schema: Value = serde_json::from_str(&text).unwrap();
     let validator = jsonschema::validator_for(&schema).unwrap();
-    let errors: Vec<String> = validator
-        .iter_errors(&report)
+    validator
+        .iter_errors(report)
         .map(|e| format!("{e} at {}", e.instance_path))
-        .collect();
-    assert!(errors.is_empty(), "{errors:#?}");
+        .collect()
 }
 
 /// GET `path` from `base` (http://127.0.0.1:PORT) with a raw HTTP/1.1 request.
@@ -161,14 +165,43 @@ fn serve_serves_the_catalog_with_hrefs_pointing_at_itself() {
     let second = lines.next().unwrap().unwrap();
     assert_eq!(second, format!("catalog: {base}/search.json"));
     let (head, body) = http_get(&base, "/search.json");
+
+    // Another process reading from this server sees remote data like any other: its
+    // report's figures are GDAL's own statistics, per run.
+    let dir = tempfile::tempdir().unwrap();
+    let catalog_path = dir.path().join("search.json");
+    std::fs::write(&catalog_path, &body).unwrap();
+    let run = chunkscope()
+        .args(["run", "--json", "--chunks", "3,256,256", "--threads", "2"])
+        .arg("--catalog")
+        .arg(&catalog_path)
+        .arg("--out")
+        .arg(dir.path().join("m.tif"))
+        .output()
+        .unwrap();
     let _ = child.kill();
     let _ = child.wait();
+
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
     let catalog: Value = serde_json::from_str(&body).unwrap();
     let href = catalog["features"][0]["assets"]["visual"]["href"]
         .as_str()
         .unwrap();
     assert!(href.starts_with(&format!("{base}/")), "{href}");
+
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let report: Value = serde_json::from_slice(&run.stdout).unwrap();
+    let net = &report["network"];
+    assert_eq!(net["source"], "gdal", "{net}");
+    assert_eq!(net["simulated"], Value::Null);
+    assert!(net["requests"].as_u64().unwrap() > 0, "{net}");
+    assert!(net["bytes"].as_u64().unwrap() > 0, "{net}");
+    assert_eq!(net["tasks"], serde_json::json!([]));
+    assert_eq!(schema_errors(&report), Vec::<String>::new());
 }
 
 #[test]
@@ -204,4 +237,3 @@ fn an_unreachable_asset_fails_with_its_name_and_url_and_writes_nothing() {
         .stderr(contains("the host is unreachable"));
     assert_eq!(files_in(&out_dir), Vec::<String>::new());
 }
-
