@@ -5,6 +5,7 @@
 pub mod catalog;
 pub mod chunks;
 pub mod demo;
+pub mod network;
 pub mod pipeline;
 pub mod profile;
 pub mod raster;

@@ -170,7 +170,7 @@ pub fn note_oversubscription(threads: &[NonZeroUsize]) {
     {
         eprintln!(
             "note: up to {max} threads on {cores} core(s): threads beyond the cores share them, \
-             so expect no gain there"
+             so expect no gain there for CPU-bound work (waiting on a network still overlaps)"
         );
     }
 }

@@ -11,7 +11,7 @@ use chunkscope::pipeline::{self, calibrate::calibrate};
 use chunkscope::profile::units;
 use chunkscope::raster::{self, RasterInfo, RasterSource};
 
-use super::{SceneArgs, load_catalog};
+use super::{SceneArgs, load_catalog, load_catalog_with};
 
 #[derive(Debug, Args)]
 pub struct InspectArgs {
@@ -151,7 +151,7 @@ fn role_name(role: AssetRole) -> &'static str {
 
 pub fn plan(args: PlanArgs) -> anyhow::Result<ExitCode> {
     let request: ChunkRequest = args.chunks.parse()?;
-    let catalog = load_catalog(args.scene.catalog.as_deref())?;
+    let catalog = load_catalog_with(args.scene.catalog.as_deref(), &args.scene.network)?;
     let item = catalog.item(args.scene.item.as_deref())?;
     let plan = match args.asset {
         None => {

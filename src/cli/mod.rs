@@ -6,6 +6,7 @@ mod compare;
 mod demo;
 mod inspect;
 mod memory;
+mod network;
 mod progress;
 mod run;
 mod sweep;
@@ -60,7 +61,12 @@ enum Command {
         /// Folder where `s` saves results and screens; default: chunkscope-out.
         #[arg(long, value_name = "DIR")]
         export_dir: Option<PathBuf>,
+        #[command(flatten)]
+        network: network::NetworkArgs,
     },
+    /// Serve a catalog folder over HTTP on 127.0.0.1 with simulated latency and bandwidth,
+    /// its search.json pointing at the server; until Ctrl-C.
+    Serve(network::ServeArgs),
     /// Drive the TUI headlessly through scenes, setup, real runs, help and results, and save
     /// each screen as SVG; or, with --view, draw one screen from saved reports.
     Screenshot {
@@ -101,6 +107,8 @@ pub struct SceneArgs {
     /// resolution, SCL repeated 2x2).
     #[arg(long, value_name = "M", default_value = "20", value_parser = parse_resolution)]
     res: Resolution,
+    #[command(flatten)]
+    network: network::NetworkArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -135,15 +143,18 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             catalog,
             sweep,
             export_dir,
+            network,
         }) => {
             let options = crate::tui::Options {
                 sweep: sweep.as_deref().map(load_sweep).transpose()?,
                 export_dir,
+                network: network.label(),
             };
-            let catalog = load_catalog(catalog.as_deref())?;
+            let catalog = load_catalog_with(catalog.as_deref(), &network)?;
             crate::tui::run(catalog, options)?;
             Ok(ExitCode::SUCCESS)
         }
+        Some(Command::Serve(a)) => network::serve(a),
         Some(Command::Screenshot {
             catalog,
             out_dir,
@@ -247,8 +258,23 @@ fn load_catalog(path: Option<&Path>) -> anyhow::Result<Catalog> {
     Catalog::load(&path).with_context(|| "cannot use the catalog".to_string())
 }
 
+/// Like [`load_catalog`], but through the simulated network with `--network`.
+fn load_catalog_with(
+    path: Option<&Path>,
+    network: &network::NetworkArgs,
+) -> anyhow::Result<Catalog> {
+    let path = match path {
+        Some(p) => p.to_path_buf(),
+        None => demo::default_catalog_with_progress()?,
+    };
+    if let Some(served) = network.serve_catalog(&path)? {
+        return Ok(served);
+    }
+    Catalog::load(&path).with_context(|| "cannot use the catalog".to_string())
+}
+
 fn load_scene(args: &SceneArgs) -> anyhow::Result<(Catalog, Scene)> {
-    let catalog = load_catalog(args.catalog.as_deref())?;
+    let catalog = load_catalog_with(args.catalog.as_deref(), &args.network)?;
     let item = catalog.item(args.item.as_deref())?;
     let scene = Scene::from_item(item)?;
     Ok((catalog, scene))

@@ -10,10 +10,13 @@ use rayon::prelude::*;
 
 use super::event::{Event, RunClock, Stage, TaskRecord};
 use super::report::{
-    ReportAssets, ReportConfig, RunReport, SCHEMA_VERSION, StageLatency, StageReport, WorkerReport,
+    NetworkReport, ReportAssets, ReportConfig, RunReport, SCHEMA_VERSION, StageLatency,
+    StageReport, TaskTraffic, WorkerReport,
 };
 use super::{Mode, PipelineError, Prepared, RunConfig, RunControl, Scene, Schedule, buffers, mask};
 use crate::chunks::Chunk;
+use crate::network::remote::{self, GdalNetStats};
+use crate::network::{Probe, TrafficCounts, server};
 use crate::profile::latency::{self, LatencySummary};
 use crate::profile::memory;
 use crate::profile::overhead::{self, WorkerFacts};
@@ -35,6 +38,38 @@ struct WorkerSlot {
     open_ns: u64,
     write_wait_ns: u64,
     records: Vec<TaskRecord>,
+    /// Traffic of this worker's load tasks and handle opens (simulated network only).
+    traffic: Vec<TaskTraffic>,
+    open_traffic: TrafficCounts,
+}
+
+/// Where a run over remote assets gets its traffic figures, and the counts at its start.
+struct NetTracker {
+    /// The in-process simulated server the assets come from, if any.
+    probe: Option<Probe>,
+    server_total0: TrafficCounts,
+    server_cpu0: Option<u64>,
+    gdal0: Option<GdalNetStats>,
+}
+
+impl NetTracker {
+    fn start(scene: &Scene) -> Option<NetTracker> {
+        if !scene.is_remote() {
+            return None;
+        }
+        let probe = server::probe_for(&scene.visual.path);
+        Some(NetTracker {
+            server_total0: probe.as_ref().map(Probe::total).unwrap_or_default(),
+            server_cpu0: probe.as_ref().and_then(Probe::server_cpu_ns),
+            gdal0: GdalNetStats::now(),
+            probe,
+        })
+    }
+
+    /// This worker's traffic so far, as the simulated server counted it.
+    fn worker(&self, worker: usize) -> Option<TrafficCounts> {
+        self.probe.as_ref().map(|p| p.worker(worker as u32))
+    }
 }
 
 /// Resident memory at the run's start and end.
@@ -67,6 +102,7 @@ struct Exec<'a> {
     slots: Vec<Mutex<WorkerSlot>>,
     writer: Mutex<Option<OutputWriter>>,
     masked: AtomicU64,
+    net: Option<NetTracker>,
 }
 
 pub(super) fn execute(
@@ -106,6 +142,7 @@ pub(super) fn execute(
             .collect(),
         writer: Mutex::new(Some(writer)),
         masked: AtomicU64::new(0),
+        net: NetTracker::start(scene),
     };
     let rss_start_bytes = current_rss_bytes().unwrap_or(0);
     let cpu_before = ProcessTimes::now();
@@ -228,17 +265,31 @@ impl Exec<'_> {
             .lock()
             .unwrap_or_else(|p| p.into_inner());
         if slot.handles.is_none() {
+            let worker = self.worker();
+            if self.net.is_some() {
+                remote::tag_thread_as_worker(worker);
+            }
+            let before = self.net.as_ref().and_then(|n| n.worker(worker));
             let t0 = self.clock.now_ns();
             let visual = self.scene.visual.open(self.prepared.visual_overview)?;
             let scl = self.scene.scl.open(None)?;
             slot.handles = Some(Handles { visual, scl });
             slot.open_ns += self.clock.now_ns() - t0;
+            if let (Some(before), Some(after)) =
+                (before, self.net.as_ref().and_then(|n| n.worker(worker)))
+            {
+                slot.open_traffic.add(&after.since(&before));
+            }
         }
         Ok(())
     }
 
     fn load(&self, chunk: &Chunk) -> Result<ChunkData, PipelineError> {
         self.open_handles()?;
+        // A worker runs one task at a time and its requests carry its name, so the change
+        // in its counts over the task is exactly the task's traffic.
+        let worker = self.worker();
+        let traffic0 = self.net.as_ref().and_then(|n| n.worker(worker));
         let t0 = self.clock.now_ns();
         let mut image = buffers::resident_zeros((chunk.bands, chunk.rows, chunk.cols));
         let mut scl = buffers::resident_zeros((chunk.rows, chunk.cols));
@@ -246,7 +297,7 @@ impl Exec<'_> {
             wait_ns: 0,
             alloc_ns: self.clock.now_ns() - t0,
         };
-        self.task(chunk, Stage::Load, before, |slot| {
+        let data = self.task(chunk, Stage::Load, before, |slot| {
             let h = slot.handles.as_ref().ok_or(PipelineError::Cancelled)?;
             let window = Window {
                 row0: chunk.row0,
@@ -271,7 +322,21 @@ impl Exec<'_> {
                 },
                 bytes,
             ))
-        })
+        })?;
+        if let (Some(before), Some(after)) =
+            (traffic0, self.net.as_ref().and_then(|n| n.worker(worker)))
+        {
+            let delta = after.since(&before);
+            let mut slot = self.slots[worker].lock().unwrap_or_else(|p| p.into_inner());
+            slot.traffic.push(TaskTraffic {
+                chunk: chunk.index as u32,
+                worker: worker as u16,
+                requests: delta.requests,
+                ranges: delta.ranges,
+                bytes: delta.bytes,
+            });
+        }
+        Ok(data)
     }
 
     /// SCL for a window of the working grid into `out` (rows, cols); at 10 m each SCL pixel
@@ -515,6 +580,71 @@ impl Exec<'_> {
             cpu: series,
             events_dropped: self.control.events.dropped(),
             tasks,
+            network: self.network_report(threads, wall_ns, cpu.user_ns + cpu.sys_ns),
         }
+    }
+
+    /// The run's traffic: from the simulated server when the assets come from one (per
+    /// task), else from GDAL's statistics (per run).
+    fn network_report(&self, threads: usize, wall_ns: u64, cpu_ns: u64) -> Option<NetworkReport> {
+        let net = self.net.as_ref()?;
+        let gdal = match (GdalNetStats::now(), net.gdal0) {
+            (Some(now), Some(before)) => Some(now.since(&before)),
+            _ => None,
+        };
+        let cache = remote::cache_policy();
+        let Some(probe) = &net.probe else {
+            let g = gdal.unwrap_or_default();
+            return Some(NetworkReport {
+                source: "gdal".into(),
+                simulated: None,
+                cache,
+                requests: g.requests,
+                bytes: g.bytes,
+                ranges: None,
+                open: None,
+                load: None,
+                tasks: Vec::new(),
+                gdal,
+                server_cpu_ns: None,
+                client_utilisation: None,
+            });
+        };
+        let total = probe.total().since(&net.server_total0);
+        let mut tasks = Vec::new();
+        let mut open = TrafficCounts::default();
+        for slot in &self.slots {
+            let slot = slot.lock().unwrap_or_else(|p| p.into_inner());
+            tasks.extend_from_slice(&slot.traffic);
+            open.add(&slot.open_traffic);
+        }
+        tasks.sort_by_key(|t| t.chunk);
+        let mut load = TrafficCounts::default();
+        for t in &tasks {
+            load.add(&TrafficCounts {
+                requests: t.requests,
+                ranges: t.ranges,
+                bytes: t.bytes,
+            });
+        }
+        let server_cpu_ns = match (probe.server_cpu_ns(), net.server_cpu0) {
+            (Some(now), Some(before)) => Some(now.saturating_sub(before)),
+            _ => None,
+        };
+        Some(NetworkReport {
+            source: "server".into(),
+            simulated: Some(probe.settings().description()),
+            cache,
+            requests: total.requests,
+            bytes: total.bytes,
+            ranges: Some(total.ranges),
+            open: Some(open),
+            load: Some(load),
+            tasks,
+            gdal,
+            server_cpu_ns,
+            client_utilisation: server_cpu_ns
+                .map(|s| sampler::utilisation(cpu_ns.saturating_sub(s), wall_ns, threads)),
+        })
     }
 }

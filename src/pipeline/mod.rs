@@ -14,7 +14,7 @@ use std::num::NonZeroUsize;
 
 pub use event::{CancelFlag, Event, EventSink, RunClock, Stage, TaskRecord};
 pub use mask::CloudClasses;
-pub use report::{RunReport, SCHEMA_VERSION};
+pub use report::{NetworkReport, RunReport, SCHEMA_VERSION, TaskTraffic};
 
 use crate::catalog::{AssetRole, CatalogError, Item};
 use crate::chunks::{ChunkError, ChunkPlan, ChunkRequest};
@@ -43,6 +43,12 @@ impl Scene {
             visual: source(AssetRole::Visual)?,
             scl: source(AssetRole::Scl)?,
         })
+    }
+
+    /// Whether GDAL reads either asset over the network.
+    pub fn is_remote(&self) -> bool {
+        crate::network::remote::is_remote(&self.visual.path)
+            || crate::network::remote::is_remote(&self.scl.path)
     }
 }
 
@@ -275,6 +281,11 @@ pub fn run(
         Mode::Serial => None,
         Mode::Chunked { chunks, .. } => Some(chunks),
     };
+    if scene.is_remote() {
+        // Before `prepare` opens anything: a fresh cache makes each run pay for its
+        // downloads (unless the user asked to keep it).
+        crate::network::remote::before_run();
+    }
     let prepared = prepare(scene, config.resolution, chunks)?;
     exec::execute(scene, config, &prepared, control)
 }

@@ -5,6 +5,8 @@ use serde::{Deserialize, Serialize};
 
 use super::event::{Stage, TaskRecord};
 use crate::chunks::PlanSummary;
+use crate::network::TrafficCounts;
+use crate::network::remote::{CachePolicy, GdalNetStats};
 use crate::profile::latency::LatencySummary;
 use crate::profile::overhead::Overhead;
 use crate::profile::sampler::CpuSeries;
@@ -51,6 +53,57 @@ pub struct RunReport {
     /// is complete regardless).
     pub events_dropped: u64,
     pub tasks: Vec<TaskRecord>,
+    /// What the run fetched over the network; only when an asset is remote.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<NetworkReport>,
+}
+
+/// Network traffic of a run over remote assets, from the run's clock start to its end.
+///
+/// Where the figures come from (`source`):
+/// - `"server"`: chunkscope's simulated server counted them. Workers name themselves in
+///   their User-Agent and run one task at a time, so each load task's traffic is exact
+///   (`tasks`), and so is what opening the handles cost (`open`).
+/// - `"gdal"`: GDAL's network statistics, for real remote data. They are process-wide, so
+///   they cannot be split between concurrent tasks: per run only, `tasks` stays empty.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct NetworkReport {
+    pub source: String,
+    /// How the network was simulated, e.g. `simulated network: 50 ms latency, 25 MiB/s
+    /// per connection`; absent for real remote data.
+    pub simulated: Option<String>,
+    /// Whether GDAL's `/vsicurl/` cache was cleared before the run or kept from earlier ones.
+    pub cache: CachePolicy,
+    /// HTTP requests during the run.
+    pub requests: u64,
+    /// Bytes downloaded during the run (response bodies).
+    pub bytes: u64,
+    /// Byte ranges asked for (server only: a multi-range request asks for several).
+    pub ranges: Option<u64>,
+    /// Traffic while the workers opened their GDAL handles (header reads), server only.
+    pub open: Option<TrafficCounts>,
+    /// Traffic of all load tasks together, server only.
+    pub load: Option<TrafficCounts>,
+    /// Per load task, server only.
+    pub tasks: Vec<TaskTraffic>,
+    /// GDAL's own statistics for the same period, when it keeps them (in simulation, a
+    /// cross-check of the server's counts).
+    pub gdal: Option<GdalNetStats>,
+    /// CPU time of the simulated server's thread during the run. The process CPU times
+    /// above include it; it is not the pipeline's work.
+    pub server_cpu_ns: Option<u64>,
+    /// `utilisation` without the simulated server's CPU time.
+    pub client_utilisation: Option<f64>,
+}
+
+/// One load task's traffic, as the simulated server counted it.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct TaskTraffic {
+    pub chunk: u32,
+    pub worker: u16,
+    pub requests: u64,
+    pub ranges: u64,
+    pub bytes: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -220,6 +273,20 @@ impl RunReport {
             self.masked_pixels,
             self.output.as_deref().unwrap_or("(none: cancelled)")
         ));
+        if let Some(n) = &self.network {
+            out.push_str(&format!(
+                "network: {} requests, {} downloaded{}{}\n",
+                n.requests,
+                units::bytes(n.bytes),
+                n.simulated
+                    .as_ref()
+                    .map_or(String::new(), |s| format!(" ({s})")),
+                n.client_utilisation.map_or(String::new(), |u| format!(
+                    "; utilisation without the simulated server {:.0} %",
+                    u * 100.0
+                )),
+            ));
+        }
         if self.events_dropped > 0 {
             out.push_str(&format!(
                 "({} progress events dropped)\n",

@@ -62,6 +62,9 @@ impl RasterSource {
     pub fn open(&self, overview: Option<usize>) -> Result<Dataset, RasterError> {
         let level = overview.map(|l| format!("OVERVIEW_LEVEL={l}"));
         let open_options: Vec<&str> = level.iter().map(String::as_str).collect();
+        if crate::network::remote::is_remote(&self.path) {
+            crate::network::remote::configure();
+        }
         let options = DatasetOptions {
             open_flags: GdalOpenFlags::GDAL_OF_RASTER | GdalOpenFlags::GDAL_OF_READONLY,
             open_options: if open_options.is_empty() {
@@ -81,17 +84,21 @@ impl RasterSource {
 
 fn open_reason(path: &str, err: &gdal::errors::GdalError) -> String {
     use gdal::errors::GdalError;
+    if crate::network::remote::is_remote(path) {
+        // An empty message is common here; `explain` then asks the server itself.
+        let gdal_message = match err {
+            GdalError::NullPointer { msg, .. } | GdalError::CplError { msg, .. } => msg.clone(),
+            other => other.to_string(),
+        };
+        return crate::network::remote::explain(&gdal_message, path);
+    }
     let gdal_message = match err {
         GdalError::NullPointer { msg, .. } | GdalError::CplError { msg, .. } if !msg.is_empty() => {
             msg.clone()
         }
         other => other.to_string(),
     };
-    if path.starts_with("/vsicurl/") || path.starts_with("/vsis3/") || path.starts_with("/vsigs/") {
-        format!(
-            "{gdal_message} (a remote asset: check the network connection, or run without --catalog to use the demo scene)"
-        )
-    } else if !path.starts_with("/vsi") && !std::path::Path::new(path).exists() {
+    if !path.starts_with("/vsi") && !std::path::Path::new(path).exists() {
         "no such file; check the catalog's href or generate the demo with `chunkscope demo`"
             .to_string()
     } else {
@@ -112,6 +119,16 @@ pub fn route_gdal_messages(sink: impl Fn(&str) + Send + Sync + 'static) {
             _ => {}
         }
     });
+}
+
+/// GDAL's last error message for a failed call on `path`, explained when `path` is remote.
+pub(crate) fn gdal_error_on(path: &str) -> String {
+    let message = last_gdal_error();
+    if crate::network::remote::is_remote(path) {
+        crate::network::remote::explain(&message, path)
+    } else {
+        message
+    }
 }
 
 /// GDAL's last error message on this thread, for calls made through gdal-sys.

@@ -7,7 +7,7 @@ use std::fmt;
 use gdal::Dataset;
 use ndarray::{Array2, Array3};
 
-use super::{RasterError, RasterSource, last_gdal_error};
+use super::{RasterError, RasterSource, gdal_error_on};
 
 /// A rectangle of pixels: offsets and sizes in rows and cols of the raster read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -119,7 +119,7 @@ pub fn read_u8_into(
         )
     };
     if rv != gdal_sys::CPLErr::CE_None {
-        return Err(read_err(last_gdal_error()));
+        return Err(read_err(gdal_error_on(&source.path)));
     }
     Ok(())
 }

@@ -234,6 +234,8 @@ pub enum Msg {
 #[derive(Debug, Clone)]
 pub struct App {
     pub catalog: Catalog,
+    /// The simulated network the catalog is read through, as the header shows it.
+    pub network: Option<String>,
     pub screen: Screen,
     pub help: bool,
     pub color: bool,
@@ -257,6 +259,7 @@ impl App {
     pub fn new(catalog: Catalog, cores: usize, color: bool) -> Self {
         Self {
             catalog,
+            network: None,
             screen: Screen::Scenes,
             help: false,
             color,

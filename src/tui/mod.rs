@@ -111,6 +111,8 @@ pub struct Options {
     pub sweep: Option<history::SweepView>,
     /// Where `s` saves results; `chunkscope-out/` by default.
     pub export_dir: Option<PathBuf>,
+    /// Labels a simulated network the catalog is read through (shown in the header).
+    pub network: Option<String>,
 }
 
 /// Runs the TUI on `catalog` until the user quits. Outputs go to `chunkscope-out/`.
@@ -126,6 +128,7 @@ pub fn run(catalog: Catalog, options: Options) -> anyhow::Result<()> {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mut app = App::new(catalog, cores, color_wanted());
     app.results.sweep = options.sweep;
+    app.network = options.network;
     let out = PathBuf::from("chunkscope-out");
     let mut session = Session::new(app, out.clone())
         .with_log(log_rx)

@@ -99,14 +99,22 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         Screen::Results => "results",
         Screen::Sweep => "sweep",
     };
-    Paragraph::new(Line::from(vec![
+    let mut title = vec![
         Span::styled("chunkscope", theme.bold()),
-        Span::raw(format!(
-            " · {screen} · catalog {}",
-            app.catalog.path.display()
-        )),
-    ]))
-    .render(header, buf);
+        Span::raw(format!(" · {screen}")),
+    ];
+    // Before the catalog, which may be a long URL: the label must stay on screen.
+    if let Some(network) = &app.network {
+        title.push(Span::styled(
+            format!(" · {network}"),
+            theme.fg(Color::Yellow),
+        ));
+    }
+    title.push(Span::raw(format!(
+        " · catalog {}",
+        app.catalog.path.display()
+    )));
+    Paragraph::new(Line::from(title)).render(header, buf);
     match app.screen {
         Screen::Scenes => scenes::render(app, theme, body, buf),
         Screen::Setup => setup::render(app, theme, body, buf),
