@@ -22,8 +22,6 @@ use super::live::{Live, REPEAT_RUNS, Repeat, Replay};
 const LANE_LEN: usize = 32;
 /// Log lines kept (GDAL messages, errors).
 const LOG_LEN: usize = 200;
-/// Finished runs listed on the run screen.
-pub const HISTORY_LEN: usize = 50;
 /// Chunk sizes outside this range get a warning; Dask's docs suggest ~100 MB chunks.
 pub const SMALL_CHUNK_BYTES: u64 = 10_000_000;
 pub const LARGE_CHUNK_BYTES: u64 = 1_000_000_000;
@@ -153,15 +151,6 @@ impl RunView {
     }
 }
 
-/// A finished run as the run screen lists it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct FinishedRun {
-    pub label: String,
-    /// [`RunReport::time_line`].
-    pub time: String,
-    pub cancelled: bool,
-}
-
 /// What the loop is asked to do.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Cmd {
@@ -246,8 +235,6 @@ pub struct App {
     pub assets: Option<(usize, Vec<AssetView>)>,
     pub setup: Option<Setup>,
     pub run: Option<RunView>,
-    /// One `%%time` line per finished run of this session, oldest first.
-    pub history: VecDeque<FinishedRun>,
     pub log: VecDeque<String>,
     pub quit_pending: bool,
     pub cores: usize,
@@ -269,7 +256,6 @@ impl App {
             assets: None,
             setup: None,
             run: None,
-            history: VecDeque::new(),
             log: VecDeque::new(),
             quit_pending: false,
             cores: cores.max(1),
@@ -394,14 +380,6 @@ impl App {
                             if let Some(rep) = r.repeat.as_mut() {
                                 rep.record(&report);
                             }
-                            if self.history.len() == HISTORY_LEN {
-                                self.history.pop_front();
-                            }
-                            self.history.push_back(FinishedRun {
-                                label: report.label(),
-                                time: report.time_line(),
-                                cancelled: report.cancelled,
-                            });
                             self.results.push((*report).clone());
                             r.report = Some(*report);
                         }

@@ -732,7 +732,7 @@ mod tests {
         assert!(text.contains(&line), "{line}\n{text}");
         assert!(text.contains("repeat 5/5"), "{text}");
         // One `%%time` line per finished run: the first one and the five repeats.
-        assert_eq!(s.app.history.len(), 6);
+        assert_eq!(s.app.results.runs.len(), 6);
         let last = s.app.run.as_ref().unwrap().report.as_ref().unwrap();
         let text = screen_at(&s, 200, 50);
         assert!(

@@ -13,9 +13,9 @@ use chunkscope::pipeline::Stage;
 use chunkscope::profile::{progress, units};
 
 use super::{Theme, cpu, gantt};
-use std::collections::VecDeque;
 
-use crate::tui::app::{App, ChunkState, FinishedRun, RunView};
+use crate::tui::app::{App, ChunkState, RunView};
+use crate::tui::history::Results;
 use crate::tui::live::{chunk_busy, chunk_states_at};
 
 /// At least this big, the run screen shows every panel side by side.
@@ -26,7 +26,7 @@ pub const WIDE_HEIGHT: u16 = 32;
 pub fn render(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     let Some(r) = &app.run else { return };
     if area.width >= WIDE_WIDTH && area.height >= WIDE_HEIGHT {
-        render_wide(r, &app.history, theme, area, buf);
+        render_wide(r, &app.results, theme, area, buf);
     } else {
         render_compact(r, theme, area, buf);
     }
@@ -53,13 +53,7 @@ pub fn render(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
 /// │ Wall time: 700 ms                                                                 │
 /// └───────────────────────────────────────────────────────────────────────────────────┘
 /// ```
-fn render_wide(
-    r: &RunView,
-    history: &VecDeque<FinishedRun>,
-    theme: Theme,
-    area: Rect,
-    buf: &mut Buffer,
-) {
+fn render_wide(r: &RunView, history: &Results, theme: Theme, area: Rect, buf: &mut Buffer) {
     let a = WideAreas::new(r, area);
     render_status(r, theme, a.status, buf);
     render_gauge(r, theme, a.gauge, buf);
@@ -129,15 +123,16 @@ impl WideAreas {
 /// │#1 serial                                                │
 /// └─────────────────────────────────────────────────────────┘
 /// ```
-fn render_history(history: &VecDeque<FinishedRun>, theme: Theme, area: Rect, buf: &mut Buffer) {
+fn render_history(history: &Results, theme: Theme, area: Rect, buf: &mut Buffer) {
     let mut lines = Vec::new();
-    for (i, run) in history.iter().enumerate().rev() {
+    // Numbered like the Results screen's rows: from the session's first run.
+    for (i, run) in history.runs.iter().enumerate().rev() {
         lines.push(Line::from(vec![
-            Span::styled(format!("#{} ", i + 1), theme.dim()),
-            Span::styled(run.label.clone(), theme.bold()),
+            Span::styled(format!("#{} ", history.dropped + i + 1), theme.dim()),
+            Span::styled(run.label(), theme.bold()),
             Span::raw(if run.cancelled { " — cancelled" } else { "" }),
         ]));
-        lines.push(Line::from(run.time.clone()));
+        lines.push(Line::from(run.time_line()));
     }
     if lines.is_empty() {
         lines.push(Line::from(Span::styled(
