@@ -126,6 +126,11 @@ pub fn duration_us(us: u64) -> String {
     duration_ns(us.saturating_mul(1_000))
 }
 
+/// A plain quantity to three significant digits: `4.00`, `2.68`, `10.5` (blocks per chunk).
+pub fn number(x: f64) -> String {
+    if x.is_finite() { sig3(x) } else { "-".into() }
+}
+
 fn sig3(v: f64) -> String {
     if v >= 100.0 {
         format!("{v:.0}")
@@ -175,6 +180,8 @@ mod tests {
         assert_eq!(pct_value(187.4), "187 %");
         assert_eq!(factor(0.1), "0.1x");
         assert_eq!(factor(1.0), "1x");
+        assert_eq!(number(2.6833), "2.68");
+        assert_eq!(number(f64::NAN), "-");
     }
 
     #[test]

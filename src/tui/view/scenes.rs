@@ -1,5 +1,6 @@
 //! The scenes screen: the catalog's items with a filter, and the selected item's assets.
 
+use chunkscope::profile::units;
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Color;
@@ -56,7 +57,7 @@ pub fn render(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
         let date = date.get(..10).unwrap_or(date);
         let cloud = it
             .cloud_cover
-            .map_or("-".to_string(), |c| format!("{c:.1}%"));
+            .map_or("-".to_string(), |c| units::pct(c / 100.0));
         let sel = pos == app.selected;
         let text = format!(
             "{} {:<34} {:<10} {:>6}  {}",

@@ -100,7 +100,7 @@ fn render_fields(
         if v.is_multiple_of(b) {
             format!("{} block(s)", v / b)
         } else {
-            format!("{:.2} blocks", v as f64 / b as f64)
+            format!("{} blocks", units::number(v as f64 / b as f64))
         }
     };
     let mut lines = Vec::new();
@@ -175,8 +175,9 @@ fn render_plan(s: &Setup, theme: Theme, area: Rect, buf: &mut Buffer) {
                     ))
                 },
                 Line::from(format!(
-                    "blocks touched per chunk: max {} mean {:.1}",
-                    p.blocks_touched_max, p.blocks_touched_mean
+                    "blocks touched per chunk: max {} mean {}",
+                    p.blocks_touched_max,
+                    units::number(p.blocks_touched_mean)
                 )),
                 Line::from(format!(
                     "read amplification {}",
