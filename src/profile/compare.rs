@@ -507,9 +507,11 @@ pub struct RunSample {
     /// All overhead (capacity minus stage work) / capacity.
     pub overhead_share: f64,
     pub overhead_per_task_us: f64,
-    /// The overhead paid once per task: gaps between a worker's consecutive tasks
-    /// (scheduling) and waits for the single writer, / capacity. Unlike the whole overhead
-    /// it leaves out pool start-up, handle opening and workers idle for lack of chunks.
+    /// The overhead paid once per task whatever its size: gaps between a worker's
+    /// consecutive tasks (scheduling), / capacity. It leaves out what grows with the chunk
+    /// (waits for the single writer, buffer allocation), pool start-up, handle opening and
+    /// workers idle for lack of chunks: with writer waits in, large chunks were called
+    /// "too small" because their long writes made the others wait.
     pub task_overhead_share: f64,
     /// The same per-task overhead / tasks, µs.
     pub task_overhead_per_task_us: f64,
@@ -522,7 +524,7 @@ pub struct RunSample {
 impl RunSample {
     pub fn from_report(report: &RunReport) -> Self {
         let o = &report.overhead;
-        let per_task_ns = o.parts.scheduling_ns + o.parts.write_wait_ns;
+        let per_task_ns = o.parts.scheduling_ns;
         let ratio = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
         let work: Vec<u64> = report
             .tasks

@@ -68,8 +68,7 @@ pub struct SweepRow {
     pub overhead_share: f64,
     /// Median over runs of overhead per task, µs.
     pub overhead_per_task_us: f64,
-    /// Median over runs of the per-task overhead's share of capacity (scheduling gaps and
-    /// writer waits only).
+    /// Median over runs of the per-task overhead's share of capacity (scheduling gaps only).
     pub task_overhead_share: f64,
     /// Median over runs of the per-task overhead per task, µs.
     pub task_overhead_per_task_us: f64,
@@ -140,7 +139,7 @@ impl fmt::Display for Flag {
             } => write!(
                 f,
                 "{config}: chunks too small for their overhead: each task costs {} of \
-                 scheduling and writer waits against a median task of {} ({:.0} % of the \
+                 scheduling against a median task of {} ({:.0} % of the \
                  pool's capacity); larger chunks spread that fixed cost over more pixels",
                 units::duration_ns((task_overhead_per_task_us * 1e3).round() as u64),
                 units::duration_ns((task_median_us * 1e3).round() as u64),
@@ -608,6 +607,25 @@ mod tests {
             blocks_touched_mean: 1.0,
             notices: Vec::new(),
         }
+    }
+
+    #[test]
+    fn small_chunks_are_flagged_by_their_fixed_per_task_cost_only() {
+        // Scheduling worth a fifth of the median task: too small.
+        let mut small = row("chunked x 2 @ 64", &[10], Some(plan(64, 400, 1.0)), 2);
+        small.task_overhead_per_task_us = 20.0;
+        let f = flags(&small);
+        assert!(matches!(f.as_slice(), [Flag::SmallChunks { .. }]), "{f:?}");
+        assert!(
+            f[0].to_string().contains("20.0 µs of scheduling"),
+            "{}",
+            f[0]
+        );
+        // Long tasks with a few µs of scheduling each: fine, however large the chunk.
+        let mut large = row("chunked x 2 @ 4096", &[10], Some(plan(4096, 4, 1.0)), 2);
+        large.task_median_us = 16_000.0;
+        large.task_overhead_per_task_us = 5.0;
+        assert!(flags(&large).is_empty());
     }
 
     #[test]
