@@ -200,17 +200,18 @@ pub fn capture_all(
     s.send(Msg::Key(KeyCode::Char('r').into()));
     wait_for_run(&mut s)?;
     shot(&s, "run")?;
-    // The replay, halfway through the run (0.1x: five wall times of real time).
-    let wall_ns = s
+    // The replay, halfway through the load/mask/write tasks, where chunks are still in
+    // flight (at 0.1x, ten times that in real time).
+    let tasks_ns = s
         .app
         .run
         .as_ref()
         .and_then(|r| r.report.as_ref())
-        .map(|rep| rep.wall_ns);
-    if let Some(wall_ns) = wall_ns {
+        .map(|rep| rep.overhead.window_ns);
+    if let Some(tasks_ns) = tasks_ns {
         s.send(Msg::Key(KeyCode::Char('p').into()));
         s.send(Msg::Frame {
-            dt_ns: wall_ns.saturating_mul(5),
+            dt_ns: tasks_ns.saturating_mul(5),
         });
         shot(&s, "replay")?;
         s.send(Msg::Key(KeyCode::Esc.into()));
