@@ -48,7 +48,9 @@ fn serve_explains_bad_latencies_bandwidths_and_folders() {
         .args(["serve", "--port", "0", "/no/such/folder"])
         .assert()
         .code(1)
-        .stderr(contains("\"/no/such/folder\": it is not a folder"));
+        .stderr(contains(
+            "cannot serve \"/no/such/folder\": not a folder: name the folder that holds search.json",
+        ));
 }
 
 #[test]

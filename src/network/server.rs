@@ -131,7 +131,8 @@ impl TrafficCounts {
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
-    #[error("cannot serve \"{root}\": it is not a folder", root = .root.display())]
+    /// Shown after "cannot serve \"ROOT\"" by the front ends.
+    #[error("not a folder: name the folder that holds search.json")]
     NotAFolder { root: PathBuf },
     #[error(
         "cannot listen on 127.0.0.1:{port}: {io}{hint}",
