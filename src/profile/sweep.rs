@@ -150,9 +150,9 @@ impl fmt::Display for Flag {
                 read_amplification,
             } => write!(
                 f,
-                "{config}: chunks do not line up with the COG blocks, so GDAL decodes {:.2}x \
-                 the pixels (blocks shared by several chunks are decoded again); use a \
-                 multiple of the block size",
+                "{config}: chunks do not line up with the COG blocks, so up to {:.2}x the \
+                 pixels are decoded (each chunk decodes every block it touches, unless \
+                 GDAL's block cache still holds it); use a multiple of the block size",
                 read_amplification
             ),
             Flag::FewerChunksThanThreads {
@@ -529,7 +529,7 @@ fn recommend(rows: &[SweepRow]) -> Option<Recommendation> {
             }
             if plan.read_amplification > AMPLIFICATION_LIMIT {
                 reason.push_str(&format!(
-                    ", even though its {} chunks decode {:.2}x the pixels",
+                    ", even though its {} chunks decode up to {:.2}x the pixels",
                     plan.shape, plan.read_amplification
                 ));
             } else {

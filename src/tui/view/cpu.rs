@@ -42,6 +42,9 @@ fn tail<'a>(samples: impl DoubleEndedIterator<Item = &'a Sample>, width: usize) 
 
 /// The meters for `r`, with sparklines of at most `width` samples.
 pub fn meters(r: &RunView, width: usize) -> Meters {
+    // After the run, the process figure is the run's mean like the per-core ones; live and
+    // in a replay it is the latest sample's.
+    let mut process_mean: Option<f32> = None;
     let (samples, cores_pct, cores_what, rss_peak): (Vec<&Sample>, Vec<f32>, String, u64) =
         match (&r.report, &r.replay) {
             (Some(rep), Some(p)) => {
@@ -72,7 +75,10 @@ pub fn meters(r: &RunView, width: usize) -> Meters {
                 rep.peak_rss_bytes,
             ),
             (Some(rep), None) => (
-                tail(rep.cpu.samples.iter(), width),
+                {
+                    process_mean = Some(rep.cpu.process_cpu_mean_pct);
+                    tail(rep.cpu.samples.iter(), width)
+                },
                 rep.cpu.per_core_mean_pct.clone(),
                 "per core, mean over the run".into(),
                 rep.peak_rss_bytes,
@@ -96,7 +102,7 @@ pub fn meters(r: &RunView, width: usize) -> Meters {
             .map(|s| s.process_cpu_pct.max(0.0).round() as u64)
             .collect(),
         rss: samples.iter().map(|s| s.rss_bytes).collect(),
-        cpu_now_pct: samples.last().map(|s| s.process_cpu_pct),
+        cpu_now_pct: process_mean.or_else(|| samples.last().map(|s| s.process_cpu_pct)),
         rss_now: samples.last().map(|s| s.rss_bytes),
         cores_pct,
         cores_what,
