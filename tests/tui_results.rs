@@ -4,88 +4,13 @@
 
 mod common;
 
-use std::path::Path;
-use std::process::{Command, Output};
-use std::time::{Duration, Instant};
+use common::tmux::{self, Tmux};
 
-/// A tmux server of our own (its own socket), killed when dropped.
-struct Tmux {
-    socket: String,
-    session: String,
-}
-
-impl Tmux {
-    fn cmd(&self, args: &[&str]) -> Output {
-        Command::new("tmux")
-            .arg("-L")
-            .arg(&self.socket)
-            .args(args)
-            .output()
-            .expect("tmux runs")
-    }
-
-    fn start(cwd: &Path, w: u16, h: u16) -> Tmux {
-        let id = std::process::id();
-        let t = Tmux {
-            socket: format!("chunkscope-results-{id}"),
-            session: format!("results-{id}"),
-        };
-        let (w, h) = (w.to_string(), h.to_string());
-        let cwd = cwd.to_str().expect("utf-8 temp path");
-        let out = t.cmd(&[
-            "new-session",
-            "-d",
-            "-s",
-            &t.session,
-            "-x",
-            &w,
-            "-y",
-            &h,
-            "-c",
-            cwd,
-            "sh",
-        ]);
-        assert!(out.status.success(), "tmux new-session: {out:?}");
-        t.cmd(&["resize-window", "-t", &t.session, "-x", &w, "-y", &h]);
-        t
-    }
-
-    fn send(&self, keys: &[&str]) {
-        let mut args = vec!["send-keys", "-t", &self.session];
-        args.extend_from_slice(keys);
-        let out = self.cmd(&args);
-        assert!(out.status.success(), "tmux send-keys: {out:?}");
-    }
-
-    fn screen(&self) -> String {
-        let out = self.cmd(&["capture-pane", "-p", "-t", &self.session]);
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn wait_for(&self, text: &str, secs: u64) -> String {
-        let deadline = Instant::now() + Duration::from_secs(secs);
-        loop {
-            let screen = self.screen();
-            if screen.contains(text) {
-                return screen;
-            }
-            if Instant::now() > deadline {
-                panic!("\"{text}\" did not appear within {secs} s; screen:\n{screen}");
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        self.cmd(&["kill-server"]);
-    }
-}
+use std::process::Command;
 
 #[test]
 fn results_screen_after_two_runs_saves_and_shows_a_sweep() {
-    if Command::new("tmux").arg("-V").output().is_err() {
+    if !tmux::available() {
         eprintln!("skipping the tmux end-to-end test: tmux is not installed");
         return;
     }
@@ -112,7 +37,7 @@ fn results_screen_after_two_runs_saves_and_shows_a_sweep() {
     assert!(status.status.success(), "{status:?}");
 
     // 80x24: the smallest size the screens promise to be usable at.
-    let tmux = Tmux::start(work.path(), 80, 24);
+    let tmux = Tmux::start(work.path(), "results", 80, 24);
     tmux.send(&[
         &format!(
             "NO_COLOR=1 '{bin}' tui '{}' --sweep '{}' --export-dir saved",
@@ -159,15 +84,7 @@ fn results_screen_after_two_runs_saves_and_shows_a_sweep() {
 
     // Resize to a large terminal: the results use the room.
     tmux.send(&["Tab"]);
-    tmux.cmd(&[
-        "resize-window",
-        "-t",
-        &tmux.session,
-        "-x",
-        "160",
-        "-y",
-        "48",
-    ]);
+    tmux.resize(160, 48);
     tmux.wait_for("Where #2's capacity went", 10);
 
     tmux.send(&["q"]);
