@@ -418,7 +418,7 @@ fn prepare(i: usize, item: &Item) -> Msg {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     //! The flow on the real engine: a small demo scene, keys in, screens out.
     use std::time::{Duration, Instant};
 
@@ -432,6 +432,13 @@ mod tests {
     use super::*;
     use crate::tui::app::Screen;
     use crate::tui::view::{buffer_text, render};
+
+    /// A demo scene of `size` pixels and `items` items generated under `dir`, loaded.
+    pub(crate) fn demo_catalog(dir: &std::path::Path, size: usize, items: usize) -> Catalog {
+        let spec = DemoSpec::new(size, items).unwrap();
+        let path = demo::generate(spec, &dir.join("demo"), &|_| {}).unwrap();
+        Catalog::load(&path).unwrap()
+    }
 
     fn key(s: &mut Session, code: KeyCode) {
         s.send(Msg::Key(code.into()));
@@ -456,9 +463,7 @@ mod tests {
     #[test]
     fn in_background_inspect_and_prepare_answer_through_pump() {
         let dir = tempfile::tempdir().unwrap();
-        let spec = DemoSpec::new(1024, 2).unwrap();
-        let catalog = demo::generate(spec, &dir.path().join("demo"), &|_| {}).unwrap();
-        let catalog = Catalog::load(&catalog).unwrap();
+        let catalog = crate::tui::session::tests::demo_catalog(dir.path(), 1024, 2);
         let mut s =
             Session::new(App::new(catalog, 2, false), dir.path().join("out")).in_background();
         s.start();
@@ -492,9 +497,7 @@ mod tests {
     #[test]
     fn keys_drive_a_chunked_run_on_the_real_engine() {
         let dir = tempfile::tempdir().unwrap();
-        let spec = DemoSpec::new(1024, 3).unwrap();
-        let catalog = demo::generate(spec, &dir.path().join("demo"), &|_| {}).unwrap();
-        let catalog = Catalog::load(&catalog).unwrap();
+        let catalog = crate::tui::session::tests::demo_catalog(dir.path(), 1024, 3);
         let second = catalog.items[1].id.clone();
         let out = dir.path().join("out");
         let mut s = Session::new(App::new(catalog, 2, false), out.clone());
@@ -598,9 +601,7 @@ mod tests {
         use crate::tui::view::run::map_view;
 
         let dir = tempfile::tempdir().unwrap();
-        let spec = DemoSpec::new(1024, 1).unwrap();
-        let catalog = demo::generate(spec, &dir.path().join("demo"), &|_| {}).unwrap();
-        let catalog = Catalog::load(&catalog).unwrap();
+        let catalog = crate::tui::session::tests::demo_catalog(dir.path(), 1024, 1);
         let mut s = Session::new(App::new(catalog, 2, false), dir.path().join("out"));
         s.start();
         key(&mut s, KeyCode::Enter);
@@ -748,9 +749,7 @@ mod tests {
     #[test]
     fn cancelling_a_repeat_stops_it() {
         let dir = tempfile::tempdir().unwrap();
-        let spec = DemoSpec::new(1024, 1).unwrap();
-        let catalog = demo::generate(spec, &dir.path().join("demo"), &|_| {}).unwrap();
-        let catalog = Catalog::load(&catalog).unwrap();
+        let catalog = crate::tui::session::tests::demo_catalog(dir.path(), 1024, 1);
         let mut s = Session::new(App::new(catalog, 1, false), dir.path().join("out"));
         s.start();
         key(&mut s, KeyCode::Enter);
@@ -779,9 +778,7 @@ mod tests {
     #[test]
     fn cancel_and_quit_during_a_run() {
         let dir = tempfile::tempdir().unwrap();
-        let spec = DemoSpec::new(1024, 1).unwrap();
-        let catalog = demo::generate(spec, &dir.path().join("demo"), &|_| {}).unwrap();
-        let catalog = Catalog::load(&catalog).unwrap();
+        let catalog = crate::tui::session::tests::demo_catalog(dir.path(), 1024, 1);
         let mut s = Session::new(App::new(catalog, 1, true), dir.path().join("out"));
         s.start();
         key(&mut s, KeyCode::Enter);
@@ -800,9 +797,7 @@ mod tests {
     #[test]
     fn a_missing_asset_file_is_an_error_panel_not_a_crash() {
         let dir = tempfile::tempdir().unwrap();
-        let spec = DemoSpec::new(1024, 1).unwrap();
-        let catalog = demo::generate(spec, &dir.path().join("demo"), &|_| {}).unwrap();
-        let catalog = Catalog::load(&catalog).unwrap();
+        let catalog = crate::tui::session::tests::demo_catalog(dir.path(), 1024, 1);
         let visual = &catalog.items[0].asset_by_key("visual").unwrap().gdal_path;
         std::fs::remove_file(visual).unwrap();
         let mut s = Session::new(App::new(catalog, 1, true), dir.path().join("out"));

@@ -132,18 +132,13 @@ mod tests {
 
     use crossterm::event::KeyCode;
 
-    use chunkscope::catalog::Catalog;
-    use chunkscope::demo::{self, DemoSpec};
-
     use crate::tui::app::{App, Msg, Screen};
     use crate::tui::session::Session;
 
     #[test]
     fn r_on_the_sweep_screen_sweeps_around_the_chunk_setup() {
         let dir = tempfile::tempdir().unwrap();
-        let spec = DemoSpec::new(1024, 1).unwrap();
-        let catalog = demo::generate(spec, &dir.path().join("demo"), &|_| {}).unwrap();
-        let catalog = Catalog::load(&catalog).unwrap();
+        let catalog = crate::tui::session::tests::demo_catalog(dir.path(), 1024, 1);
         let mut s = Session::new(App::new(catalog, 2, false), dir.path().join("out"));
         s.start();
         let key = |s: &mut Session, c: KeyCode| s.send(Msg::Key(c.into()));
