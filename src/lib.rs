@@ -6,6 +6,7 @@ pub mod catalog;
 pub mod chunks;
 pub mod demo;
 pub mod network;
+pub mod output;
 pub mod pipeline;
 pub mod profile;
 pub mod raster;

@@ -13,13 +13,13 @@ use predicates::prelude::*;
 use serde_json::Value;
 
 use chunkscope::chunks::ChunkRequest;
+use chunkscope::output::{OutputFormat, OutputSpec};
 use chunkscope::pipeline::{CancelFlag, CloudClasses, Resolution, Schedule, Stage};
 use chunkscope::profile::compare::{
     self, AmdahlFit, Repetition, RunBase, Speedup, Timing, Warning, modified_z_scores,
     outlier_indices,
 };
 use chunkscope::profile::sweep::{self, SweepFileError, SweepResult, SweepSpec};
-use chunkscope::raster::{OutputFormat, OutputSpec};
 
 use common::{small_demo, small_scene};
 
@@ -161,11 +161,7 @@ fn base(dir: &Path) -> RunBase {
     RunBase {
         resolution: Resolution::R20,
         cloud_classes: CloudClasses::new(&CloudClasses::DEFAULT),
-        output: OutputSpec {
-            path: dir.join("out.tif"),
-            format: OutputFormat::Gtiff,
-            compress: None,
-        },
+        output: OutputSpec::new(dir.join("out.tif"), OutputFormat::Gtiff),
     }
 }
 

@@ -11,10 +11,11 @@ use std::time::Duration;
 use chunkscope::catalog::Catalog;
 use chunkscope::chunks::ChunkRequest;
 use chunkscope::network::{Fault, NetworkSim, Rate, SimSettings};
+use chunkscope::output::{OutputFormat, OutputSpec};
 use chunkscope::pipeline::{
     self, CloudClasses, Mode, Resolution, RunConfig, RunControl, RunReport, Scene, Schedule, Stage,
 };
-use chunkscope::raster::{OutputFormat, OutputSpec, RasterSource, Window, read_bands_u8};
+use chunkscope::raster::{RasterSource, Window, read_bands_u8};
 use ndarray::Array3;
 
 use common::{files_in, small_demo, small_scene};
@@ -28,11 +29,7 @@ fn config(mode: Mode, out: &Path) -> RunConfig {
         mode,
         resolution: Resolution::R20,
         cloud_classes: CloudClasses::default(),
-        output: OutputSpec {
-            path: out.to_path_buf(),
-            format: OutputFormat::Gtiff,
-            compress: None,
-        },
+        output: OutputSpec::new(out.to_path_buf(), OutputFormat::Gtiff),
     }
 }
 

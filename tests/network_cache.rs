@@ -8,21 +8,17 @@ use std::num::NonZeroUsize;
 use chunkscope::catalog::Catalog;
 use chunkscope::network::remote::{self, CachePolicy};
 use chunkscope::network::{NetworkSim, SimSettings};
+use chunkscope::output::{OutputFormat, OutputSpec};
 use chunkscope::pipeline::{
     self, CloudClasses, Mode, Resolution, RunConfig, RunControl, Scene, Schedule,
 };
-use chunkscope::raster::{OutputFormat, OutputSpec};
 
 fn network_bytes(scene: &Scene, mode: Mode, out: &std::path::Path) -> u64 {
     let config = RunConfig {
         mode,
         resolution: Resolution::R20,
         cloud_classes: CloudClasses::default(),
-        output: OutputSpec {
-            path: out.to_path_buf(),
-            format: OutputFormat::Gtiff,
-            compress: None,
-        },
+        output: OutputSpec::new(out.to_path_buf(), OutputFormat::Gtiff),
     };
     let report = pipeline::run(scene, &config, &RunControl::default()).expect("run succeeds");
     let net = report.network.expect("a network section");

@@ -163,6 +163,8 @@ fn per_stage_builds_one_histogram_per_stage_present_in_order() {
         bytes: 0,
         wait_ns: 0,
         alloc_ns: 0,
+        append_wait_ns: 0,
+        tiles: 0,
     };
     let tasks = [
         task(Stage::Write, 0, 30),

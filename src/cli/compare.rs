@@ -19,7 +19,7 @@ use chunkscope::profile::compare::{
 use chunkscope::profile::compare::{BenchError, Progress};
 use chunkscope::profile::units;
 
-use super::run::{FormatArg, PipelineArgs, ScheduleArg};
+use super::run::{FormatArg, PipelineArgs, ScheduleArg, WriterArg};
 use super::{SceneArgs, install_ctrlc, load_scene, progress};
 
 #[derive(Debug, Args)]
@@ -69,9 +69,15 @@ pub struct BenchOptions {
     /// Output format of each run: cog or gtiff (written to a temporary folder, then removed).
     #[arg(long, value_enum, default_value = "cog")]
     pub format: FormatArg,
-    /// Compression codec (DEFLATE, LZW, ZSTD, NONE, ...); default DEFLATE for cog, NONE for gtiff.
+    /// Compression codec: DEFLATE, LZW, ZSTD or NONE; default DEFLATE for cog, NONE for gtiff.
     #[arg(long, value_name = "CODEC")]
     pub compress: Option<String>,
+    /// Codec level: DEFLATE 1-12 (default 6), ZSTD 1-22 (default 9).
+    #[arg(long, value_name = "N")]
+    pub level: Option<u8>,
+    /// chunked: tiles and overviews encoded by the write tasks; gdal: GDAL's writer and COG copy.
+    #[arg(long, value_enum, default_value = "chunked")]
+    pub writer: WriterArg,
 }
 
 impl BenchOptions {
@@ -106,6 +112,8 @@ impl BenchOptions {
             clouds: self.clouds.clone(),
             format: self.format,
             compress: self.compress.clone(),
+            level: self.level,
+            writer: self.writer,
             out: Some(out),
         };
         let config = pipeline.config(Mode::Serial, resolution, item)?;

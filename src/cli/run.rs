@@ -9,11 +9,11 @@ use anyhow::Context;
 use clap::{Args, ValueEnum};
 
 use chunkscope::chunks::ChunkRequest;
+use chunkscope::output::{Codec, OutputFormat, OutputSpec, WriterKind};
 use chunkscope::pipeline::{
     self, CancelFlag, CloudClasses, Mode, Resolution, RunConfig, RunControl, RunReport, Schedule,
 };
 use chunkscope::profile::units;
-use chunkscope::raster::{OutputFormat, OutputSpec};
 
 use super::progress::RunProgress;
 use super::{ModeArg, SceneArgs, install_ctrlc, load_scene};
@@ -57,9 +57,16 @@ pub struct PipelineArgs {
     /// Output format: cog (compressed, overviews) or gtiff (tiled GeoTIFF, like to_raster).
     #[arg(long, value_enum, default_value = "cog")]
     pub format: FormatArg,
-    /// Compression codec (DEFLATE, LZW, ZSTD, NONE, ...); default DEFLATE for cog, NONE for gtiff.
+    /// Compression codec: DEFLATE, LZW, ZSTD or NONE; default DEFLATE for cog, NONE for gtiff.
     #[arg(long, value_name = "CODEC")]
     pub compress: Option<String>,
+    /// Codec level: DEFLATE 1-12 (default 6, GDAL's), ZSTD 1-22 (default 9, GDAL's).
+    #[arg(long, value_name = "N")]
+    pub level: Option<u8>,
+    /// chunked: the write tasks encode tiles and overviews in parallel; gdal: GDAL writes a
+    /// staging file under a lock and its COG driver copies it (to compare against).
+    #[arg(long, value_enum, default_value = "chunked")]
+    pub writer: WriterArg,
     /// Output file; default chunkscope-out/masked-<item>.tif in the current folder.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
@@ -69,6 +76,12 @@ pub struct PipelineArgs {
 pub enum ScheduleArg {
     Staged,
     Fused,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum WriterArg {
+    Chunked,
+    Gdal,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -116,10 +129,22 @@ impl PipelineArgs {
             FormatArg::Cog => OutputFormat::Cog,
             FormatArg::Gtiff => OutputFormat::Gtiff,
         };
+        let codec = match (&self.compress, self.level) {
+            (Some(name), level) => Some(Codec::parse(name, level)?),
+            (None, Some(level)) => {
+                let default = OutputSpec::new(&path, format).codec();
+                Some(Codec::parse(default.name(), Some(level))?)
+            }
+            (None, None) => None,
+        };
         Ok(OutputSpec {
             path,
             format,
-            compress: self.compress.clone(),
+            codec,
+            writer: match self.writer {
+                WriterArg::Chunked => WriterKind::Chunked,
+                WriterArg::Gdal => WriterKind::Gdal,
+            },
         })
     }
 

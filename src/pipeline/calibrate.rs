@@ -64,6 +64,8 @@ pub fn calibrate(
             bytes: 0,
             wait_ns: 0,
             alloc_ns: 0,
+            append_wait_ns: 0,
+            tiles: 0,
         });
     };
     pool.install(|| match schedule {

@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 
-/// The lesson's stages, plus the COG copy that GDAL's COG driver needs at the end.
+/// The lesson's stages, plus the closing step that completes the output file (the COG
+/// assembly, or GDAL's COG copy with `--writer gdal`).
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
 )]
@@ -49,11 +50,24 @@ pub struct TaskRecord {
     /// the first touch of every page, so page faults are not counted as load work.
     #[serde(default)]
     pub alloc_ns: u64,
+    /// Time spent inside the task waiting for the output's single appender (chunked
+    /// writer): not write work, and counted as writer wait.
+    #[serde(default)]
+    pub append_wait_ns: u64,
+    /// Output tiles the task encoded, overview tiles included (chunked writer's write
+    /// tasks; 0 elsewhere).
+    #[serde(default)]
+    pub tiles: u32,
 }
 
 impl TaskRecord {
     pub fn duration_ns(&self) -> u64 {
         self.end_ns.saturating_sub(self.start_ns)
+    }
+
+    /// The task's own work: its duration less the time it waited for the appender.
+    pub fn work_ns(&self) -> u64 {
+        self.duration_ns().saturating_sub(self.append_wait_ns)
     }
 }
 
@@ -186,6 +200,10 @@ impl CancelFlag {
     }
     pub fn is_cancelled(&self) -> bool {
         self.0.load(Ordering::Relaxed)
+    }
+    /// The flag itself, for callbacks that can only carry a pointer (GDAL's progress).
+    pub fn as_atomic(&self) -> &AtomicBool {
+        &self.0
     }
     /// Clears the flag so the next run can start.
     pub fn reset(&self) {

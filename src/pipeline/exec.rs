@@ -1,8 +1,8 @@
 //! Executes a prepared run: the task wrapper (cancellation, timing, events, records), the
 //! three stages, and the serial, staged and fused orders they run in.
 
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, RwLock};
 
 use gdal::Dataset;
 use ndarray::{Array2, Array3};
@@ -17,12 +17,13 @@ use super::{Mode, PipelineError, Prepared, RunConfig, RunControl, Scene, Schedul
 use crate::chunks::Chunk;
 use crate::network::remote::{self, GdalNetStats};
 use crate::network::{Probe, TrafficCounts, server};
+use crate::output::{ChunkedWriter, GdalWriter, OutputWriter};
 use crate::profile::latency::{self, LatencySummary};
 use crate::profile::memory;
 use crate::profile::overhead::{self, WorkerFacts};
 use crate::profile::sampler::{self, CoreSource, CpuSeries, Sampler};
 use crate::profile::{ProcessTimes, current_rss_bytes};
-use crate::raster::{self, OutputWriter, Window};
+use crate::raster::{self, Window};
 use std::time::Duration;
 
 /// A worker's own GDAL handles: datasets are not thread-safe (the lesson's `lock=False`
@@ -86,6 +87,33 @@ struct Before {
     alloc_ns: u64,
 }
 
+/// What a task's work produced, with what its record needs to know.
+struct Done<T> {
+    value: T,
+    bytes: u64,
+    append_wait_ns: u64,
+    tiles: u32,
+}
+
+impl<T> Done<T> {
+    fn new(value: T, bytes: u64) -> Self {
+        Self {
+            value,
+            bytes,
+            append_wait_ns: 0,
+            tiles: 0,
+        }
+    }
+}
+
+/// The run's output writer. The chunked writer is shared by the write tasks (it locks
+/// per tile and around its appender); GDAL's is used by one task at a time, and waiting
+/// for it is the lesson's `Lock()`.
+enum Writer {
+    Chunked(RwLock<Option<ChunkedWriter>>),
+    Gdal(Mutex<Option<GdalWriter>>),
+}
+
 /// A chunk's pixels between stages.
 struct ChunkData {
     chunk: Chunk,
@@ -100,8 +128,10 @@ struct Exec<'a> {
     control: &'a RunControl,
     clock: RunClock,
     slots: Vec<Mutex<WorkerSlot>>,
-    writer: Mutex<Option<OutputWriter>>,
+    writer: Writer,
     masked: AtomicU64,
+    tile_bytes: AtomicU64,
+    notes: Vec<String>,
     net: Option<NetTracker>,
 }
 
@@ -130,7 +160,24 @@ pub(super) fn execute(
         Mode::Serial => None,
     };
     // Created before the clock starts: an unwritable folder fails before any work.
-    let writer = OutputWriter::create(config.output.clone(), prepared.output_geometry())?;
+    let created = OutputWriter::create(
+        config.output.clone(),
+        prepared.output_geometry(),
+        control.cancel.clone(),
+    )?;
+    let notes = if created.removed_stale.is_empty() {
+        Vec::new()
+    } else {
+        vec![format!(
+            "removed {} staging file(s) that runs which died left in the output folder: {}",
+            created.removed_stale.len(),
+            created.removed_stale.join(", ")
+        )]
+    };
+    let writer = match created.writer {
+        OutputWriter::Chunked(w) => Writer::Chunked(RwLock::new(Some(w))),
+        OutputWriter::Gdal(w) => Writer::Gdal(Mutex::new(Some(w))),
+    };
     let exec = Exec {
         scene,
         config,
@@ -140,8 +187,10 @@ pub(super) fn execute(
         slots: (0..threads)
             .map(|_| Mutex::new(WorkerSlot::default()))
             .collect(),
-        writer: Mutex::new(Some(writer)),
+        writer,
         masked: AtomicU64::new(0),
+        tile_bytes: AtomicU64::new(0),
+        notes,
         net: NetTracker::start(scene),
     };
     let rss_start_bytes = current_rss_bytes().unwrap_or(0);
@@ -182,7 +231,7 @@ pub(super) fn execute(
         }
     };
     // Drops an unfinished writer, removing its temporary files.
-    exec.writer.lock().map(|mut w| w.take()).ok();
+    exec.drop_writer();
     let wall_ns = exec.clock.now_ns();
     let cpu = ProcessTimes::now().since(&cpu_before);
     let rss_now = current_rss_bytes().unwrap_or(0);
@@ -215,7 +264,7 @@ impl Exec<'_> {
         chunk: &Chunk,
         stage: Stage,
         before: Before,
-        work: impl FnOnce(&mut WorkerSlot) -> Result<(T, u64), PipelineError>,
+        work: impl FnOnce(&mut WorkerSlot) -> Result<Done<T>, PipelineError>,
     ) -> Result<T, PipelineError> {
         if self.control.cancel.is_cancelled() {
             return Err(PipelineError::Cancelled);
@@ -231,20 +280,22 @@ impl Exec<'_> {
             at_ns: start_ns,
         });
         match work(&mut slot) {
-            Ok((value, bytes)) => {
+            Ok(done) => {
                 let record = TaskRecord {
                     chunk: chunk_id,
                     stage,
                     worker: worker_id,
                     start_ns,
                     end_ns: self.clock.now_ns(),
-                    bytes,
+                    bytes: done.bytes,
                     wait_ns: before.wait_ns,
                     alloc_ns: before.alloc_ns,
+                    append_wait_ns: done.append_wait_ns,
+                    tiles: done.tiles,
                 };
                 slot.records.push(record);
                 self.control.events.send(Event::TaskFinished(record));
-                Ok(value)
+                Ok(done.value)
             }
             Err(e) => {
                 self.control.events.send(Event::TaskFailed {
@@ -313,8 +364,13 @@ impl Exec<'_> {
                 buffers::contiguous(&mut image),
             )?;
             self.read_scl(&h.scl, window, &mut scl)?;
+            // Let go of the blocks GDAL decoded for this window: a worker holds only the
+            // chunks in flight, and a block another chunk shares is decoded again, which
+            // is the read amplification the plan reports.
+            raster::release_blocks(&h.visual);
+            raster::release_blocks(&h.scl);
             let bytes = (image.len() + scl.len()) as u64;
-            Ok((
+            Ok(Done::new(
                 ChunkData {
                     chunk: *chunk,
                     image,
@@ -374,28 +430,56 @@ impl Exec<'_> {
             if chunk.band0 == 0 {
                 self.masked.fetch_add(n, Ordering::Relaxed);
             }
-            Ok(((), data.image.len() as u64))
+            Ok(Done::new((), data.image.len() as u64))
         })
     }
 
     fn write(&self, data: ChunkData) -> Result<(), PipelineError> {
         let chunk = data.chunk;
-        // The single writer (the lesson's `Lock()`): waiting for it is not write work.
-        let wait0 = self.clock.now_ns();
-        let mut writer = self.writer.lock().unwrap_or_else(|p| p.into_inner());
-        let waited = self.clock.now_ns() - wait0;
-        let before = Before {
-            wait_ns: waited,
-            alloc_ns: 0,
-        };
-        let result = self.task(&chunk, Stage::Write, before, |slot| {
-            slot.write_wait_ns += waited;
-            let w = writer.as_mut().ok_or(PipelineError::Cancelled)?;
-            w.write_u8(chunk.band0, chunk.row0, chunk.col0, &data.image)?;
-            Ok(((), data.image.len() as u64))
-        });
-        drop(writer);
-        result
+        let bytes = data.image.len() as u64;
+        match &self.writer {
+            Writer::Chunked(w) => {
+                let w = w.read().unwrap_or_else(|p| p.into_inner());
+                self.task(&chunk, Stage::Write, Before::default(), |slot| {
+                    let w = w.as_ref().ok_or(PipelineError::Cancelled)?;
+                    let stats =
+                        w.write_chunk(chunk.band0, chunk.row0, chunk.col0, data.image.view())?;
+                    slot.write_wait_ns += stats.append_wait_ns;
+                    self.tile_bytes
+                        .fetch_add(stats.encoded_bytes, Ordering::Relaxed);
+                    Ok(Done {
+                        value: (),
+                        bytes,
+                        append_wait_ns: stats.append_wait_ns,
+                        tiles: stats.tiles,
+                    })
+                })
+            }
+            Writer::Gdal(m) => {
+                // The single writer (the lesson's `Lock()`): waiting for it is not write work.
+                let wait0 = self.clock.now_ns();
+                let mut writer = m.lock().unwrap_or_else(|p| p.into_inner());
+                let waited = self.clock.now_ns() - wait0;
+                let before = Before {
+                    wait_ns: waited,
+                    alloc_ns: 0,
+                };
+                self.task(&chunk, Stage::Write, before, |slot| {
+                    slot.write_wait_ns += waited;
+                    let w = writer.as_mut().ok_or(PipelineError::Cancelled)?;
+                    w.write_u8(chunk.band0, chunk.row0, chunk.col0, data.image.view())?;
+                    Ok(Done::new((), bytes))
+                })
+            }
+        }
+    }
+
+    /// Drops a writer that did not finish, which removes its temporary files.
+    fn drop_writer(&self) {
+        match &self.writer {
+            Writer::Chunked(w) => drop(w.write().map(|mut w| w.take())),
+            Writer::Gdal(m) => drop(m.lock().map(|mut w| w.take())),
+        }
     }
 
     fn serial(&self) -> Result<(), PipelineError> {
@@ -460,7 +544,8 @@ impl Exec<'_> {
         });
     }
 
-    /// The COG copy (or the GeoTIFF's close) and the rename into place, as its own stage.
+    /// The closing step, as its own stage: the COG's assembly or the GeoTIFF's IFD (chunked
+    /// writer), or GDAL's COG copy or close; then the read-back and the move into place.
     fn finalize(&self, threads: usize) -> Result<String, PipelineError> {
         let g = self.prepared.grid;
         let whole = Chunk {
@@ -473,15 +558,23 @@ impl Exec<'_> {
             cols: g.cols,
         };
         self.stage_mark(Stage::Finalize, true);
-        let writer = self.writer.lock().unwrap_or_else(|p| p.into_inner()).take();
-        let path = self.task(&whole, Stage::Finalize, Before::default(), |_| {
-            let w = writer.ok_or(PipelineError::Cancelled)?;
-            let path = w.finalize(threads)?;
-            Ok((
-                path.display().to_string(),
-                (g.bands * g.rows * g.cols) as u64,
-            ))
-        })?;
+        let bytes = (g.bands * g.rows * g.cols) as u64;
+        let path = match &self.writer {
+            Writer::Chunked(w) => {
+                let writer = w.write().unwrap_or_else(|p| p.into_inner()).take();
+                self.task(&whole, Stage::Finalize, Before::default(), |_| {
+                    let w = writer.ok_or(PipelineError::Cancelled)?;
+                    Ok(Done::new(w.finish()?.display().to_string(), bytes))
+                })?
+            }
+            Writer::Gdal(m) => {
+                let writer = m.lock().unwrap_or_else(|p| p.into_inner()).take();
+                self.task(&whole, Stage::Finalize, Before::default(), |_| {
+                    let w = writer.ok_or(PipelineError::Cancelled)?;
+                    Ok(Done::new(w.finalize(threads)?.display().to_string(), bytes))
+                })?
+            }
+        };
         self.stage_mark(Stage::Finalize, false);
         Ok(path)
     }
@@ -501,7 +594,7 @@ impl Exec<'_> {
             workers.push(WorkerReport {
                 worker: i as u16,
                 tasks: slot.records.len(),
-                busy_ns: slot.records.iter().map(TaskRecord::duration_ns).sum(),
+                busy_ns: slot.records.iter().map(TaskRecord::work_ns).sum(),
                 open_ns: slot.open_ns,
                 write_wait_ns: slot.write_wait_ns,
             });
@@ -558,7 +651,9 @@ impl Exec<'_> {
                     scl: self.scene.scl.path.clone(),
                 },
                 format: format!("{:?}", self.config.output.format).to_lowercase(),
-                compress: self.config.output.codec().to_string(),
+                compress: self.config.output.codec().name().to_string(),
+                level: self.config.output.codec().level(),
+                writer: self.config.output.writer.name().to_string(),
             },
             plan: self.prepared.plan.as_ref().map(|p| p.summary()),
             grid: self.prepared.grid,
@@ -573,6 +668,8 @@ impl Exec<'_> {
             buffers_peak_bytes: memory::buffers_peak_bytes(&tasks),
             masked_pixels: self.masked.load(Ordering::Relaxed),
             output,
+            output_tile_bytes: self.tile_bytes.load(Ordering::Relaxed),
+            notes: self.notes.clone(),
             cancelled,
             workers,
             overhead,

@@ -18,7 +18,8 @@ pub use report::{NetworkReport, RunReport, SCHEMA_VERSION, TaskTraffic};
 
 use crate::catalog::{AssetRole, CatalogError, Item};
 use crate::chunks::{ChunkError, ChunkPlan, ChunkRequest};
-use crate::raster::{self, OutputGeometry, OutputSpec, RasterError, RasterInfo, RasterSource};
+use crate::output::{OutputError, OutputGeometry, OutputSpec};
+use crate::raster::{self, RasterError, RasterInfo, RasterSource};
 
 /// The two assets a run reads, named for messages.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -150,6 +151,8 @@ pub enum PipelineError {
     Raster(#[from] RasterError),
     #[error(transparent)]
     Chunks(#[from] ChunkError),
+    #[error(transparent)]
+    Output(OutputError),
     #[error("{what} \"{path}\": {reason}")]
     Input {
         what: String,
@@ -161,6 +164,15 @@ pub enum PipelineError {
     /// Internal: the cancel flag was seen; `run` turns it into a cancelled report.
     #[error("the run was cancelled")]
     Cancelled,
+}
+
+impl From<OutputError> for PipelineError {
+    fn from(e: OutputError) -> Self {
+        match e {
+            OutputError::Cancelled => PipelineError::Cancelled,
+            other => PipelineError::Output(other),
+        }
+    }
 }
 
 /// What a run is about to do, known before any pixel is read.

@@ -41,6 +41,13 @@ pub struct RunReport {
     pub masked_pixels: u64,
     /// Path of the written output; absent when the run was cancelled.
     pub output: Option<String>,
+    /// Encoded bytes of the output file's tiles (chunked writer; 0 with GDAL's writer).
+    #[serde(default)]
+    pub output_tile_bytes: u64,
+    /// Things the run did that a user should hear of, e.g. staging files of a run that
+    /// died removed from the output folder.
+    #[serde(default)]
+    pub notes: Vec<String>,
     pub cancelled: bool,
     pub workers: Vec<WorkerReport>,
     /// Capacity not spent in stage work, and where it went.
@@ -119,6 +126,17 @@ pub struct ReportConfig {
     pub assets: ReportAssets,
     pub format: String,
     pub compress: String,
+    /// The codec's level, where it has one (DEFLATE, ZSTD).
+    #[serde(default)]
+    pub level: Option<u8>,
+    /// `chunked` (tiles encoded by the chunk tasks) or `gdal` (GDAL's writer and COG copy;
+    /// what reports made before the chunked writer used).
+    #[serde(default = "gdal_writer")]
+    pub writer: String,
+}
+
+fn gdal_writer() -> String {
+    "gdal".into()
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -172,7 +190,7 @@ impl StageReport {
         for t in mine {
             first = first.min(t.start_ns);
             last = last.max(t.end_ns);
-            busy += t.duration_ns();
+            busy += t.work_ns();
             bytes += t.bytes;
             n += 1;
         }
@@ -197,8 +215,9 @@ impl RunReport {
     }
 
     /// A short label such as `serial` or `chunked x 2 (3,2048,2048, fused)`.
+    /// `chunked x 2 (3,2048,2048, staged)` or `serial`; runs with GDAL's writer say so.
     pub fn label(&self) -> String {
-        match (&self.config.chunks, &self.config.schedule) {
+        let label = match (&self.config.chunks, &self.config.schedule) {
             (Some([b, r, c]), Some(schedule)) => {
                 format!(
                     "chunked x {} ({b},{r},{c}, {schedule})",
@@ -206,7 +225,26 @@ impl RunReport {
                 )
             }
             _ => "serial".to_string(),
+        };
+        if self.config.writer == "gdal" {
+            format!("{label} · GDAL writer")
+        } else {
+            label
         }
+    }
+
+    /// `COG, DEFLATE level 6, chunked writer`: how the output was written.
+    pub fn output_label(&self) -> String {
+        let codec = match self.config.level {
+            Some(level) => format!("{} level {level}", self.config.compress),
+            None => self.config.compress.clone(),
+        };
+        let format = match self.config.format.as_str() {
+            "cog" => "COG",
+            "gtiff" => "tiled GeoTIFF",
+            other => other,
+        };
+        format!("{format}, {codec}, {} writer", self.config.writer)
     }
 
     /// The whole `%%time` on one line, for a list of runs:
@@ -273,6 +311,22 @@ impl RunReport {
             self.masked_pixels,
             self.output.as_deref().unwrap_or("(none: cancelled)")
         ));
+        let tiles: u32 = self.tasks.iter().map(|t| t.tiles).sum();
+        out.push_str(&format!(
+            "written as {}{}\n",
+            self.output_label(),
+            if tiles > 0 {
+                format!(
+                    ": {tiles} tiles encoded by the write tasks, {}",
+                    units::bytes(self.output_tile_bytes)
+                )
+            } else {
+                String::new()
+            }
+        ));
+        for note in &self.notes {
+            out.push_str(&format!("note: {note}\n"));
+        }
         if let Some(n) = &self.network {
             out.push_str(&format!(
                 "network: {} requests, {} downloaded{}{}\n",

@@ -15,12 +15,12 @@ use std::num::NonZeroUsize;
 use serde::{Deserialize, Serialize};
 
 use crate::chunks::{ChunkRequest, ChunkShape, PlanSummary};
+use crate::output::OutputSpec;
 use crate::pipeline::{
     self, CancelFlag, CloudClasses, Mode, PipelineError, Resolution, RunConfig, RunControl,
     RunReport, Scene, Schedule, Stage,
 };
 use crate::profile::{stats, units};
-use crate::raster::OutputSpec;
 
 /// Bumped whenever a field of [`CompareResult`] or
 /// [`SweepResult`](crate::profile::sweep::SweepResult) changes meaning or disappears.

@@ -189,6 +189,8 @@ mod tests {
             bytes,
             wait_ns: 0,
             alloc_ns: 1,
+            append_wait_ns: 0,
+            tiles: 0,
         }
     }
 

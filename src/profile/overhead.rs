@@ -54,8 +54,8 @@ impl OverheadParts {
 }
 
 /// Overhead of the chunked (or serial) phase of a run: from the run start to the end of its
-/// last load/mask/write task. The finalize step is left out: it is one GDAL call that uses
-/// its own threads.
+/// last load/mask/write task. The finalize step is left out: it runs after the pool is done
+/// (the COG assembly on one thread, or GDAL's copy on threads of its own).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Overhead {
     pub threads: usize,
@@ -101,9 +101,14 @@ pub fn account(tasks: &[TaskRecord], workers: &[WorkerFacts], staged: bool) -> O
         .filter(|t| t.stage != Stage::Finalize)
         .collect();
     let window_ns = work.iter().map(|t| t.end_ns).max().unwrap_or(0);
-    let work_ns: u64 = work.iter().map(|t| t.duration_ns()).sum();
+    let work_ns: u64 = work.iter().map(|t| t.work_ns()).sum();
+    // Waits for the appender happen inside write tasks; they are writer wait, not work.
+    let in_task_wait: u64 = work.iter().map(|t| t.append_wait_ns).sum();
     let capacity_ns = window_ns * threads as u64;
-    let mut parts = OverheadParts::default();
+    let mut parts = OverheadParts {
+        write_wait_ns: in_task_wait,
+        ..OverheadParts::default()
+    };
     for (w, facts) in workers.iter().enumerate().take(threads) {
         let mut mine: Vec<&&TaskRecord> =
             work.iter().filter(|t| usize::from(t.worker) == w).collect();
@@ -189,6 +194,8 @@ mod tests {
             bytes: 0,
             wait_ns,
             alloc_ns: 0,
+            append_wait_ns: 0,
+            tiles: 0,
         }
     }
 

@@ -1,13 +1,11 @@
 //! GDAL access: opening rasters with errors a user can act on, inspecting a COG's layout
-//! (the lesson's `r.block_shapes` exercise), windowed multi-band reads into ndarray and the
-//! output writer. Handles here are not thread-safe: each worker thread opens its own.
+//! (the lesson's `r.block_shapes` exercise), windowed multi-band reads into ndarray. (The output
+//! file is `crate::output`'s.) Handles here are not thread-safe: each worker thread opens its own.
 
 mod inspect;
-mod output;
 mod read;
 
 pub use inspect::{RasterInfo, inspect, inspect_dataset};
-pub use output::{OutputFormat, OutputGeometry, OutputSpec, OutputWriter};
 pub use read::{Window, read_band_u8, read_bands_u8, read_u8_into};
 
 use std::ffi::CStr;
@@ -36,8 +34,6 @@ pub enum RasterError {
         window: Window,
         reason: String,
     },
-    #[error("writing \"{path}\": {reason}")]
-    Write { path: String, reason: String },
 }
 
 /// A raster as the pipeline names it: which asset of which item, and where GDAL finds it.
@@ -141,5 +137,15 @@ pub(crate) fn last_gdal_error() -> String {
         "GDAL reported an error without a message".to_string()
     } else {
         msg
+    }
+}
+
+/// Drops the blocks GDAL's cache holds for this dataset (a read-only handle has no dirty
+/// blocks: flushing only frees).
+pub fn release_blocks(ds: &Dataset) {
+    // SAFETY: a valid handle owned by the caller's thread; GDALFlushCache only touches the
+    // dataset's own block cache.
+    unsafe {
+        gdal_sys::GDALFlushCache(ds.c_dataset());
     }
 }

@@ -9,6 +9,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use chunkscope::catalog::Catalog;
 use chunkscope::chunks::{ChunkPlan, ChunkRequest, PlanSummary, RasterLayout};
+use chunkscope::output::WriterKind;
 use chunkscope::pipeline::report::Grid;
 use chunkscope::pipeline::{Event, Mode, RunReport, Schedule, Stage};
 use chunkscope::profile::sampler::Sample;
@@ -53,16 +54,18 @@ pub enum Field {
     Threads,
     Schedule,
     Mode,
+    Writer,
 }
 
 impl Field {
-    pub const ALL: [Field; 6] = [
+    pub const ALL: [Field; 7] = [
         Field::Bands,
         Field::Rows,
         Field::Cols,
         Field::Threads,
         Field::Schedule,
         Field::Mode,
+        Field::Writer,
     ];
     pub fn label(self) -> &'static str {
         match self {
@@ -72,6 +75,7 @@ impl Field {
             Field::Threads => "threads",
             Field::Schedule => "schedule",
             Field::Mode => "mode",
+            Field::Writer => "writer",
         }
     }
 }
@@ -91,6 +95,8 @@ pub struct Setup {
     pub cores: usize,
     pub schedule: Schedule,
     pub serial: bool,
+    /// Chunked writer (tiles encoded by the write tasks) or GDAL's writer and COG copy.
+    pub writer: WriterKind,
     pub field: Field,
     pub plan: Option<Result<PlanSummary, String>>,
 }
@@ -162,6 +168,7 @@ pub enum Cmd {
     StartRun {
         item: usize,
         mode: Mode,
+        writer: WriterKind,
     },
     Cancel,
     /// Run a chunk-size sweep on catalog item `item` (answers with [`Msg::SweepProgress`]
@@ -521,6 +528,7 @@ impl App {
             Action::Preset(p) => s.preset(p),
             Action::Schedule => s.toggle_schedule(),
             Action::Serial => s.serial = !s.serial,
+            Action::Writer => s.toggle_writer(),
             Action::Run => return self.start_run(),
             Action::Repeat => return self.start_repeat(),
             Action::NextView => self.screen = Screen::Results,
@@ -639,6 +647,11 @@ impl App {
                 ),
             )
         };
+        let label = match s.writer {
+            WriterKind::Chunked => label,
+            WriterKind::Gdal => format!("{label} · GDAL writer"),
+        };
+        let s_writer = s.writer;
         let item = s.item;
         let n = grid.0 * grid.1 * grid.2;
         let threads = if s.serial { 1 } else { s.threads };
@@ -663,7 +676,11 @@ impl App {
             selected: None,
         });
         self.screen = Screen::Run;
-        Some(Cmd::StartRun { item, mode })
+        Some(Cmd::StartRun {
+            item,
+            mode,
+            writer: s_writer,
+        })
     }
 }
 
@@ -709,6 +726,7 @@ impl Setup {
             cores,
             schedule: Schedule::Staged,
             serial: false,
+            writer: WriterKind::Chunked,
             field: Field::Rows,
             plan: None,
         }
@@ -746,8 +764,16 @@ impl Setup {
             }
             Field::Schedule => self.toggle_schedule(),
             Field::Mode => self.serial = !self.serial,
+            Field::Writer => self.toggle_writer(),
         }
         self.replan();
+    }
+
+    fn toggle_writer(&mut self) {
+        self.writer = match self.writer {
+            WriterKind::Chunked => WriterKind::Gdal,
+            WriterKind::Gdal => WriterKind::Chunked,
+        };
     }
 
     fn toggle_schedule(&mut self) {

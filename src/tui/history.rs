@@ -366,13 +366,13 @@ pub mod testdata {
     use chunkscope::catalog::Catalog;
     use chunkscope::chunks::ChunkRequest;
     use chunkscope::demo::{self, DemoSpec};
+    use chunkscope::output::{OutputFormat, OutputSpec};
     use chunkscope::pipeline::{
         self, CancelFlag, CloudClasses, Mode, Resolution, RunConfig, RunControl, RunReport, Scene,
         Schedule,
     };
     use chunkscope::profile::compare::{Repetition, RunBase};
     use chunkscope::profile::sweep::{self, SweepResult, SweepSpec};
-    use chunkscope::raster::{OutputFormat, OutputSpec};
 
     pub struct Data {
         _dir: tempfile::TempDir,
@@ -390,11 +390,7 @@ pub mod testdata {
             let catalog = demo::generate(spec, &dir.path().join("demo"), &|_| {}).unwrap();
             let loaded = Catalog::load(&catalog).unwrap();
             let scene = Scene::from_item(&loaded.items[0]).unwrap();
-            let output = OutputSpec {
-                path: dir.path().join("out.tif"),
-                format: OutputFormat::Cog,
-                compress: None,
-            };
+            let output = OutputSpec::new(dir.path().join("out.tif"), OutputFormat::Cog);
             let base = RunBase {
                 resolution: Resolution::R20,
                 cloud_classes: CloudClasses::default(),

@@ -22,6 +22,7 @@ pub enum Action {
     Preset(u8),
     Schedule,
     Serial,
+    Writer,
     Run,
     Cancel,
     /// Replay the finished run (toggle).
@@ -112,7 +113,7 @@ pub const BINDINGS: &[Binding] = &[
     Binding {
         keys: "↑↓/jk",
         hint: "field",
-        help: "choose a field (bands, rows, cols, threads, schedule, mode)",
+        help: "choose a field (bands, rows, cols, threads, schedule, mode, writer)",
         action: Action::Up,
         scope: Scope::On(Screen::Setup),
         matches: |k| matches!(k.code, KeyCode::Up) || is_char(k, 'k'),
@@ -196,6 +197,14 @@ pub const BINDINGS: &[Binding] = &[
         action: Action::Serial,
         scope: Scope::On(Screen::Setup),
         matches: |k| is_char(k, 'm'),
+    },
+    Binding {
+        keys: "w",
+        hint: "writer",
+        help: "writer: chunked (tiles and overviews encoded by the write tasks) / gdal (GDAL's COG copy at the end)",
+        action: Action::Writer,
+        scope: Scope::On(Screen::Setup),
+        matches: |k| is_char(k, 'w'),
     },
     Binding {
         keys: "r/Enter",

@@ -371,6 +371,8 @@ mod tests {
             bytes: 0,
             wait_ns: 0,
             alloc_ns: 0,
+            append_wait_ns: 0,
+            tiles: 0,
         }
     }
 

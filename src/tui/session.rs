@@ -10,12 +10,13 @@ use std::time::Instant;
 use crossbeam_channel::{Receiver, Sender, TryRecvError};
 
 use chunkscope::catalog::{AssetRole, Item};
+use chunkscope::output::{OutputFormat, OutputSpec, WriterKind};
 use chunkscope::pipeline::{
     self, CancelFlag, CloudClasses, Event, EventSink, Mode, Resolution, RunConfig, RunControl,
     RunReport, Scene,
 };
 use chunkscope::profile::sampler::{Sample, SampleFeed};
-use chunkscope::raster::{self, OutputFormat, OutputSpec, RasterSource};
+use chunkscope::raster::{self, RasterSource};
 
 use super::app::{App, AssetView, Cmd, Msg, Screen};
 use super::export;
@@ -230,8 +231,8 @@ impl Session {
                 let item = self.app.catalog.items[i].clone();
                 self.job(move || prepare(i, &item))
             }
-            Cmd::StartRun { item, mode } => self
-                .start_run(item, mode)
+            Cmd::StartRun { item, mode, writer } => self
+                .start_run(item, mode, writer)
                 .err()
                 .map(|e| Msg::RunFinished(Err(e))),
             Cmd::Cancel => {
@@ -319,7 +320,7 @@ impl Session {
         }
     }
 
-    fn start_run(&mut self, i: usize, mode: Mode) -> Result<(), String> {
+    fn start_run(&mut self, i: usize, mode: Mode, writer: WriterKind) -> Result<(), String> {
         if self.run.is_some() {
             return Err("a run is already going".into());
         }
@@ -342,9 +343,11 @@ impl Session {
             resolution: Resolution::R20,
             cloud_classes: CloudClasses::default(),
             output: OutputSpec {
-                path: self.out_dir.join(format!("masked-{}.tif", item.id)),
-                format: OutputFormat::Cog,
-                compress: None,
+                writer,
+                ..OutputSpec::new(
+                    self.out_dir.join(format!("masked-{}.tif", item.id)),
+                    OutputFormat::Cog,
+                )
             },
         };
         let (sink, events) = EventSink::bounded(EVENT_CAPACITY);

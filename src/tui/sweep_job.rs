@@ -11,10 +11,10 @@ use crossbeam_channel::{Receiver, TryRecvError};
 
 use chunkscope::catalog::Item;
 use chunkscope::chunks::ChunkRequest;
+use chunkscope::output::{OutputFormat, OutputSpec};
 use chunkscope::pipeline::{CancelFlag, CloudClasses, Resolution, Scene, Schedule};
 use chunkscope::profile::compare::{Repetition, RunBase};
 use chunkscope::profile::sweep::{self, SweepResult, SweepSpec};
-use chunkscope::raster::{OutputFormat, OutputSpec};
 
 use super::app::Msg;
 
@@ -48,11 +48,10 @@ impl SweepJob {
         let base = RunBase {
             resolution: Resolution::R20,
             cloud_classes: CloudClasses::default(),
-            output: OutputSpec {
-                path: out_dir.join(format!("sweep-{}.tif", item.id)),
-                format: OutputFormat::Cog,
-                compress: None,
-            },
+            output: OutputSpec::new(
+                out_dir.join(format!("sweep-{}.tif", item.id)),
+                OutputFormat::Cog,
+            ),
         };
         let spec = SweepSpec {
             chunks: request.chunks,

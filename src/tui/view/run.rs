@@ -328,7 +328,7 @@ fn render_gauge(r: &RunView, theme: Theme, area: Rect, buf: &mut Buffer) {
     if !r.finished() {
         match progress::eta_ns(r.tasks_done, total, r.live.now_ns) {
             _ if r.tasks_done >= total && !r.cancelling => {
-                label.push_str(" · finalize: copying into the COG")
+                label.push_str(" · finalize: completing the output file")
             }
             Some(eta) => {
                 label.push_str(&format!(" · ETA ≈ {} (estimate)", units::duration_ns(eta)))
@@ -869,6 +869,8 @@ mod tests {
             bytes: 100,
             wait_ns: 0,
             alloc_ns: 0,
+            append_wait_ns: 0,
+            tiles: 0,
         })));
         for (w, h) in [(80, 24), (160, 48)] {
             let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
@@ -910,6 +912,8 @@ mod tests {
             bytes: 100,
             wait_ns: 0,
             alloc_ns: 0,
+            append_wait_ns: 0,
+            tiles: 0,
         })));
         app.update(Msg::Sample(sample(
             100_000_000,
@@ -949,6 +953,8 @@ mod tests {
             bytes: 100,
             wait_ns: 0,
             alloc_ns: 0,
+            append_wait_ns: 0,
+            tiles: 0,
         })));
         app.update(Msg::Engine(Event::TaskStarted {
             chunk: 4,

@@ -8,6 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Widget, Wrap};
 
 use chunkscope::chunks::RasterLayout;
+use chunkscope::output::WriterKind;
 use chunkscope::profile::units;
 
 use super::Theme;
@@ -117,6 +118,13 @@ fn render_fields(
                     "whole arrays, 1 thread".into()
                 } else {
                     String::new()
+                },
+            ),
+            Field::Writer => (
+                s.writer.name().to_string(),
+                match s.writer {
+                    WriterKind::Chunked => "tiles encoded by the tasks".into(),
+                    WriterKind::Gdal => "GDAL's COG copy at the end".into(),
                 },
             ),
         };

@@ -1,0 +1,241 @@
+//! The chunked writer: the write stage as part of the chunk graph. A write task copies its
+//! chunk into the output tiles it touches; for every tile its pixels complete it encodes
+//! the tile, hands the bytes to the appender, and reduces the tile into the overview level
+//! above (encoding that too when it completes it). The appender, one file behind one lock,
+//! is the only serial part; the time tasks wait for it is measured. The closing assembly
+//! lays the tiles out (a COG, or a GeoTIFF's IFD after tiles already in place), reads the
+//! file back with GDAL and only then gives it its final name.
+
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use ndarray::ArrayView3;
+use tiff_core::{Tag, TagValue};
+
+use super::pyramid::{FinishedTile, Pyramid};
+use super::staging::{StagedFile, scratch_in};
+use super::tiff::{self, HEADER_RESERVE, ImageSpec, TileSpan};
+use super::{
+    Codec, Expected, OutputError, OutputFormat, OutputGeometry, OutputSpec, geotags, io_reason,
+    verify,
+};
+use crate::pipeline::CancelFlag;
+
+/// What one write task did, for its task record.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WriteStats {
+    /// Time spent waiting for the appender's lock.
+    pub append_wait_ns: u64,
+    /// Tiles this task encoded, overview tiles included.
+    pub tiles: u32,
+    pub encoded_bytes: u64,
+}
+
+/// Where encoded tiles go as they finish.
+struct Appender {
+    /// A COG's scratch file, or a GeoTIFF's own (unnamed) output file.
+    file: File,
+    len: u64,
+    /// Per level, per tile: where its bytes are.
+    spans: Vec<Vec<Option<TileSpan>>>,
+}
+
+pub struct ChunkedWriter {
+    spec: OutputSpec,
+    codec: Codec,
+    pyramid: Pyramid,
+    geo: Vec<Tag>,
+    appender: Mutex<Appender>,
+    /// The COG's final file is made at assembly; a GeoTIFF's exists from the start.
+    output: Mutex<Option<StagedFile>>,
+    cancel: CancelFlag,
+}
+
+impl ChunkedWriter {
+    pub fn create(
+        spec: OutputSpec,
+        geometry: &OutputGeometry,
+        cancel: CancelFlag,
+    ) -> Result<Self, OutputError> {
+        let err = |reason: String| OutputError::write(&spec.path, reason);
+        let codec = spec.codec();
+        let tile = geometry.tile();
+        let overviews = match spec.format {
+            OutputFormat::Cog => Pyramid::auto_overviews(geometry.rows, geometry.cols, tile),
+            OutputFormat::Gtiff => 0,
+        };
+        let pyramid = Pyramid::new(
+            geometry.rows,
+            geometry.cols,
+            geometry.bands,
+            tile,
+            overviews,
+        );
+        let geo = geotags::geotiff_tags(geometry.geo_transform, geometry.srs_wkt.as_deref())
+            .map_err(err)?;
+        let dir = super::staging::parent_dir(&spec.path);
+        let (file, output, len) = match spec.format {
+            OutputFormat::Cog => {
+                let scratch = scratch_in(&dir).map_err(|e| err(io_reason(&e, &dir)))?;
+                (scratch, None, 0)
+            }
+            OutputFormat::Gtiff => {
+                let staged =
+                    StagedFile::create(&spec.path).map_err(|e| err(io_reason(&e, &dir)))?;
+                let file = staged.file().try_clone().map_err(|e| err(e.to_string()))?;
+                (file, Some(staged), HEADER_RESERVE)
+            }
+        };
+        let spans = pyramid
+            .grids()
+            .iter()
+            .map(|g| vec![None; g.tiles()])
+            .collect();
+        Ok(Self {
+            codec,
+            pyramid,
+            geo,
+            appender: Mutex::new(Appender { file, len, spans }),
+            output: Mutex::new(output),
+            cancel,
+            spec,
+        })
+    }
+
+    pub fn spec(&self) -> &OutputSpec {
+        &self.spec
+    }
+
+    /// Writes a band-sequential (bands, rows, cols) window whose first band is `band0`.
+    pub fn write_chunk(
+        &self,
+        band0: usize,
+        row0: usize,
+        col0: usize,
+        data: ArrayView3<'_, u8>,
+    ) -> Result<WriteStats, OutputError> {
+        let mut stats = WriteStats::default();
+        let mut queue = self.pyramid.deposit_chunk(band0, row0, col0, data);
+        while let Some(tile) = queue.pop() {
+            if self.cancel.is_cancelled() {
+                return Err(OutputError::Cancelled);
+            }
+            let parents = self.pyramid.reduce(&tile);
+            self.emit(tile, &mut stats)?;
+            queue.extend(parents);
+        }
+        Ok(stats)
+    }
+
+    fn emit(&self, tile: FinishedTile, stats: &mut WriteStats) -> Result<(), OutputError> {
+        let compressed;
+        let encoded: &[u8] = if self.codec == Codec::None {
+            // Uncompressed tiles are their pixels: no copy.
+            &tile.pixels
+        } else {
+            compressed = self
+                .codec
+                .encode(&tile.pixels)
+                .map_err(|e| OutputError::write(&self.spec.path, e))?;
+            &compressed
+        };
+        let waited = Instant::now();
+        let mut app = self.appender.lock().unwrap_or_else(|p| p.into_inner());
+        stats.append_wait_ns += waited.elapsed().as_nanos() as u64;
+        let at = app.len;
+        if let Err(e) = app.file.write_all_at(encoded, at) {
+            let dir = super::staging::parent_dir(&self.spec.path);
+            return Err(OutputError::write(&self.spec.path, io_reason(&e, &dir)));
+        }
+        app.len += encoded.len() as u64;
+        // Keep a GeoTIFF's tiles at even offsets, as TIFF readers expect of data.
+        if app.len % 2 == 1 && self.spec.format == OutputFormat::Gtiff {
+            app.len += 1;
+        }
+        app.spans[tile.level][tile.index] = Some((at, encoded.len() as u64));
+        stats.tiles += 1;
+        stats.encoded_bytes += encoded.len() as u64;
+        Ok(())
+    }
+
+    /// Lays out the file, checks it with GDAL and moves it to its final name.
+    pub fn finish(self) -> Result<PathBuf, OutputError> {
+        let path = self.spec.path.clone();
+        let err = |reason: String| OutputError::write(&path, reason);
+        let dir = super::staging::parent_dir(&path);
+        let missing = self.pyramid.unfinished();
+        if missing.iter().any(|&n| n > 0) {
+            return Err(err(format!(
+                "{} tile(s) never received all their pixels (per level: {missing:?})",
+                missing.iter().sum::<usize>()
+            )));
+        }
+        let app = self
+            .appender
+            .into_inner()
+            .unwrap_or_else(|p| p.into_inner());
+        let mut images = Vec::new();
+        for (level, grid) in self.pyramid.grids().iter().enumerate() {
+            let spans: Vec<TileSpan> = app.spans[level]
+                .iter()
+                .map(|s| s.unwrap_or((0, 0)))
+                .collect();
+            let mut extra = vec![Tag::new(42113, TagValue::Ascii("0".into()))];
+            if level == 0 {
+                extra.extend(self.geo.iter().cloned());
+            }
+            let spec = ImageSpec {
+                width: grid.cols as u32,
+                height: grid.rows as u32,
+                tile: self.pyramid.tile() as u32,
+                bands: self.pyramid.bands() as u16,
+                codec: self.codec,
+                overview: level > 0,
+                extra,
+            };
+            images.push((spec, spans));
+        }
+        let cancelled = || self.cancel.is_cancelled();
+        let staged = match self.output.into_inner().unwrap_or_else(|p| p.into_inner()) {
+            Some(staged) => {
+                let (spec, spans) = &images[0];
+                tiff::close_streamed(staged.file(), spec, spans)
+                    .map_err(|e| err(io_reason(&e, &dir)))?;
+                staged
+            }
+            None => {
+                let staged = StagedFile::create(&path).map_err(|e| err(io_reason(&e, &dir)))?;
+                match tiff::write_cog(staged.file(), &app.file, &images, &cancelled) {
+                    Ok(_) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {
+                        return Err(OutputError::Cancelled);
+                    }
+                    Err(e) => return Err(err(io_reason(&e, &dir))),
+                }
+                staged
+            }
+        };
+        drop(app);
+        if cancelled() {
+            return Err(OutputError::Cancelled);
+        }
+        let main = &images[0].0;
+        let expect = Expected {
+            cols: main.width as usize,
+            rows: main.height as usize,
+            bands: usize::from(main.bands),
+            overviews: Some(images.len() - 1),
+        };
+        verify(&staged.gdal_path(), expect)
+            .map_err(|e| err(format!("the written file does not read back: {e}")))?;
+        staged.persist().map_err(|e| {
+            err(format!(
+                "cannot move the finished file into place: {}",
+                io_reason(&e, &dir)
+            ))
+        })
+    }
+}

@@ -1,0 +1,249 @@
+//! The pipeline's output file. Two writers, chosen per run:
+//! - **chunked** (the default): the write stage is part of the chunk graph. Each write task
+//!   turns its chunk into finished output tiles (pixel interleaving, compression, its share
+//!   of every overview level) on the pool; one appender puts the bytes into the file; a
+//!   short closing assembly lays out the COG (or closes the GeoTIFF).
+//! - **gdal**: chunks written through GDAL into a staging GeoTIFF under a lock, then GDAL's
+//!   COG driver copies it (one opaque step): what the lesson's `to_raster` does, kept to
+//!   compare against.
+//!
+//! Either way nothing stands under the final name until the file is complete and has been
+//! read back, and a failed or cancelled run leaves no file behind.
+
+mod chunked;
+mod codec;
+mod gdal;
+mod geotags;
+pub mod pyramid;
+pub mod staging;
+mod tiff;
+
+use std::path::{Path, PathBuf};
+
+pub use chunked::{ChunkedWriter, WriteStats};
+pub use codec::{CODEC_NAMES, Codec, CodecError};
+pub use gdal::GdalWriter;
+
+use crate::pipeline::CancelFlag;
+
+/// What file format the masked image is written as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OutputFormat {
+    /// Cloud-Optimized GeoTIFF: compressed, tiled, with overviews.
+    Cog,
+    /// Tiled GeoTIFF, uncompressed unless asked: the lesson's `to_raster(tiled=True)`.
+    Gtiff,
+}
+
+/// Which writer produces the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WriterKind {
+    /// Tiles and overviews encoded by the chunk tasks (this crate's writer).
+    #[default]
+    Chunked,
+    /// GDAL's GTiff writer and COG copy.
+    Gdal,
+}
+
+impl WriterKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            WriterKind::Chunked => "chunked",
+            WriterKind::Gdal => "gdal",
+        }
+    }
+}
+
+/// Where and how to write the output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutputSpec {
+    pub path: PathBuf,
+    pub format: OutputFormat,
+    /// `None` picks the format's default: DEFLATE for COG, NONE for GeoTIFF.
+    pub codec: Option<Codec>,
+    pub writer: WriterKind,
+}
+
+impl OutputSpec {
+    /// The chunked writer with the format's default codec.
+    pub fn new(path: impl Into<PathBuf>, format: OutputFormat) -> Self {
+        Self {
+            path: path.into(),
+            format,
+            codec: None,
+            writer: WriterKind::Chunked,
+        }
+    }
+
+    pub fn codec(&self) -> Codec {
+        match (self.codec, self.format) {
+            (Some(c), _) => c,
+            (None, OutputFormat::Cog) => Codec::DEFLATE,
+            (None, OutputFormat::Gtiff) => Codec::None,
+        }
+    }
+}
+
+/// Georeferencing and layout the output takes over from its source.
+#[derive(Debug, Clone)]
+pub struct OutputGeometry {
+    pub rows: usize,
+    pub cols: usize,
+    pub bands: usize,
+    /// The source's block side; the output's tiles are this size (a multiple of 16).
+    pub block: usize,
+    pub geo_transform: Option<[f64; 6]>,
+    pub srs_wkt: Option<String>,
+}
+
+impl OutputGeometry {
+    /// The output's tile side: the source block, as TIFF wants it (16..4096, multiple of 16).
+    pub fn tile(&self) -> usize {
+        self.block.clamp(16, 4096) / 16 * 16
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum OutputError {
+    #[error("writing \"{path}\": {reason}")]
+    Write { path: String, reason: String },
+    /// The cancel flag was seen while writing.
+    #[error("the write was cancelled")]
+    Cancelled,
+}
+
+impl OutputError {
+    pub(crate) fn write(path: &Path, reason: impl Into<String>) -> Self {
+        OutputError::Write {
+            path: path.display().to_string(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// An I/O error said the way a user can act on it, naming the folder where it matters.
+pub(crate) fn io_reason(e: &std::io::Error, dir: &Path) -> String {
+    match e.raw_os_error() {
+        Some(libc::ENOSPC) => format!(
+            "no space left on the device that holds \"{}\"; free some space or pick another --out",
+            dir.display()
+        ),
+        Some(libc::EDQUOT) => format!("disk quota exceeded in \"{}\"", dir.display()),
+        Some(libc::EFBIG) => {
+            "the file grew past the largest size allowed (the file system's, or this process's file-size limit)".to_string()
+        }
+        Some(libc::EACCES) | Some(libc::EPERM) | Some(libc::EROFS) => format!(
+            "cannot write in \"{}\" ({e}); check that the folder is writable",
+            dir.display()
+        ),
+        _ => format!("{e} (in \"{}\")", dir.display()),
+    }
+}
+
+/// What a finished file must show when GDAL reads it back.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Expected {
+    pub cols: usize,
+    pub rows: usize,
+    pub bands: usize,
+    /// `None`: whatever GDAL's own COG driver chose.
+    pub overviews: Option<usize>,
+}
+
+/// Opens a finished file with GDAL, checks its size, bands and overviews, and decodes the
+/// last tile of every level: a file cut short by a failed write does not pass.
+pub(crate) fn verify(path: &Path, expect: Expected) -> Result<(), String> {
+    let ds = ::gdal::Dataset::open(path).map_err(|e| e.to_string())?;
+    let (w, h) = ds.raster_size();
+    if (w, h, ds.raster_count()) != (expect.cols, expect.rows, expect.bands) {
+        return Err(format!(
+            "GDAL sees {w}x{h} pixels in {} band(s) where {}x{} in {} were written",
+            ds.raster_count(),
+            expect.cols,
+            expect.rows,
+            expect.bands
+        ));
+    }
+    let first = ds.rasterband(1).map_err(|e| e.to_string())?;
+    let overviews = first.overview_count().map_err(|e| e.to_string())?.max(0) as usize;
+    if let Some(want) = expect.overviews
+        && overviews != want
+    {
+        return Err(format!("{overviews} overview(s) where {want} were written"));
+    }
+    for b in 1..=ds.raster_count() {
+        let band = ds.rasterband(b).map_err(|e| e.to_string())?;
+        for level in 0..=overviews {
+            let l = if level == 0 {
+                ds.rasterband(b).map_err(|e| e.to_string())?
+            } else {
+                band.overview(level - 1).map_err(|e| e.to_string())?
+            };
+            let (lw, lh) = l.size();
+            l.read_as::<u8>(((lw - 1) as isize, (lh - 1) as isize), (1, 1), (1, 1), None)
+                .map_err(|e| format!("band {b}, level {level}: {e}"))?;
+        }
+    }
+    Ok(())
+}
+
+/// The run's writer, either kind.
+pub enum OutputWriter {
+    Chunked(ChunkedWriter),
+    Gdal(GdalWriter),
+}
+
+/// A writer and what preparing it found.
+pub struct Created {
+    pub writer: OutputWriter,
+    /// Staging files of earlier runs that died, removed from the output folder.
+    pub removed_stale: Vec<String>,
+}
+
+impl OutputWriter {
+    /// Checks the destination and creates the writer, before any pixel is read: an
+    /// unwritable folder fails first. Also removes staging files that runs which died left
+    /// in that folder.
+    pub fn create(
+        spec: OutputSpec,
+        geometry: OutputGeometry,
+        cancel: CancelFlag,
+    ) -> Result<Created, OutputError> {
+        let dir = staging::parent_dir(&spec.path);
+        if !dir.is_dir() {
+            return Err(OutputError::write(
+                &spec.path,
+                format!(
+                    "the folder \"{}\" does not exist; create it or pick another --out",
+                    dir.display()
+                ),
+            ));
+        }
+        if spec.path.is_dir() {
+            return Err(OutputError::write(
+                &spec.path,
+                "is a folder; give a file name such as masked.tif",
+            ));
+        }
+        let removed_stale = staging::remove_stale(&dir);
+        let writer = match spec.writer {
+            WriterKind::Chunked => {
+                OutputWriter::Chunked(ChunkedWriter::create(spec, &geometry, cancel)?)
+            }
+            WriterKind::Gdal => OutputWriter::Gdal(GdalWriter::create(spec, geometry, cancel)?),
+        };
+        Ok(Created {
+            writer,
+            removed_stale,
+        })
+    }
+
+    pub fn spec(&self) -> &OutputSpec {
+        match self {
+            OutputWriter::Chunked(w) => w.spec(),
+            OutputWriter::Gdal(w) => w.spec(),
+        }
+    }
+}

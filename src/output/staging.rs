@@ -1,0 +1,288 @@
+//! Files that stand under no name until they are complete. On Linux an output is written
+//! through an unnamed file (`O_TMPFILE`) in the output's folder and linked into place at
+//! the end, so a process that dies, even by SIGKILL, leaves nothing behind. Where that is
+//! not possible a dot-named staging file (`.NAME.PID.staging.tif`) is used, removed on
+//! error or cancel, and removed by a later run in that folder if its process died.
+
+use std::ffi::CString;
+use std::fs::{File, OpenOptions};
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+/// The folder a path's file goes into (`.` for a bare file name).
+pub fn parent_dir(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// A dot-named sibling of `final_path` that names this process: `.NAME.PID.KIND.tif`.
+pub fn sibling(final_path: &Path, kind: &str) -> PathBuf {
+    let name = final_path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "output.tif".into());
+    parent_dir(final_path).join(format!(".{name}.{}.{kind}.tif", std::process::id()))
+}
+
+/// An output file being written: unnamed while it is, named by `persist`.
+pub struct StagedFile {
+    file: File,
+    final_path: PathBuf,
+    /// The visible staging name when the file could not be created unnamed.
+    named: Option<PathBuf>,
+}
+
+impl StagedFile {
+    /// A new, empty file in `final_path`'s folder.
+    pub fn create(final_path: &Path) -> io::Result<Self> {
+        let dir = parent_dir(final_path);
+        if let Some(file) = unnamed_in(&dir)? {
+            return Ok(Self {
+                file,
+                final_path: final_path.to_path_buf(),
+                named: None,
+            });
+        }
+        let named = sibling(final_path, "staging");
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(&named)?;
+        Ok(Self {
+            file,
+            final_path: final_path.to_path_buf(),
+            named: Some(named),
+        })
+    }
+
+    pub fn file(&self) -> &File {
+        &self.file
+    }
+
+    /// A path GDAL can open the file by while it has no name.
+    pub fn gdal_path(&self) -> PathBuf {
+        match &self.named {
+            Some(p) => p.clone(),
+            None => PathBuf::from(format!("/proc/self/fd/{}", self.file.as_raw_fd())),
+        }
+    }
+
+    /// Gives the complete file its final name, replacing what stood there.
+    /// Not synced to disk first: the name is atomic against the process dying, as the
+    /// lesson's writes are, not against the machine losing power.
+    pub fn persist(mut self) -> io::Result<PathBuf> {
+        let named = match self.named.take() {
+            Some(p) => p,
+            None => {
+                // An unnamed file cannot be linked over an existing name: link it beside,
+                // then rename, which replaces atomically.
+                let link = sibling(&self.final_path, "link");
+                let _ = std::fs::remove_file(&link);
+                link_unnamed(&self.file, &link)?;
+                link
+            }
+        };
+        if let Err(e) = std::fs::rename(&named, &self.final_path) {
+            let _ = std::fs::remove_file(&named);
+            return Err(e);
+        }
+        Ok(self.final_path.clone())
+    }
+}
+
+impl Drop for StagedFile {
+    fn drop(&mut self) {
+        if let Some(p) = self.named.take() {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
+
+/// A scratch file in `dir` that vanishes when closed (or when the process dies).
+pub fn scratch_in(dir: &Path) -> io::Result<File> {
+    if let Some(file) = unnamed_in(dir)? {
+        return Ok(file);
+    }
+    let path = dir.join(format!(".chunkscope.{}.scratch.tif", std::process::id()));
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .open(&path)?;
+    std::fs::remove_file(&path)?;
+    Ok(file)
+}
+
+/// `Ok(None)` where the file system or kernel has no unnamed files.
+fn unnamed_in(dir: &Path) -> io::Result<Option<File>> {
+    #[cfg(target_os = "linux")]
+    {
+        let c = CString::new(dir.as_os_str().as_bytes())
+            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL in folder name"))?;
+        // SAFETY: a valid C string; the returned descriptor is owned by the File below.
+        let fd = unsafe {
+            libc::open(
+                c.as_ptr(),
+                libc::O_TMPFILE | libc::O_RDWR | libc::O_CLOEXEC,
+                0o666 as libc::c_uint,
+            )
+        };
+        if fd >= 0 {
+            // SAFETY: `fd` is a fresh descriptor nobody else owns.
+            return Ok(Some(unsafe { File::from_raw_fd(fd) }));
+        }
+        let err = io::Error::last_os_error();
+        match err.raw_os_error() {
+            Some(libc::EOPNOTSUPP) | Some(libc::EISDIR) | Some(libc::EINVAL) => Ok(None),
+            _ => Err(err),
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = dir;
+        Ok(None)
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn link_unnamed(file: &File, to: &Path) -> io::Result<()> {
+    let to_c = CString::new(to.as_os_str().as_bytes())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL in file name"))?;
+    let proc_path = CString::new(format!("/proc/self/fd/{}", file.as_raw_fd()))
+        .map_err(|_| io::Error::other("descriptor path"))?;
+    // SAFETY: valid C strings; linkat only reads them.
+    let rv = unsafe {
+        libc::linkat(
+            libc::AT_FDCWD,
+            proc_path.as_ptr(),
+            libc::AT_FDCWD,
+            to_c.as_ptr(),
+            libc::AT_SYMLINK_FOLLOW,
+        )
+    };
+    if rv == 0 {
+        return Ok(());
+    }
+    let first = io::Error::last_os_error();
+    // Without /proc, AT_EMPTY_PATH links the descriptor itself (needs privilege).
+    // SAFETY: as above; the empty path with AT_EMPTY_PATH names `file`'s descriptor.
+    let rv = unsafe {
+        libc::linkat(
+            file.as_raw_fd(),
+            c"".as_ptr(),
+            libc::AT_FDCWD,
+            to_c.as_ptr(),
+            libc::AT_EMPTY_PATH,
+        )
+    };
+    if rv == 0 { Ok(()) } else { Err(first) }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn link_unnamed(_file: &File, _to: &Path) -> io::Result<()> {
+    Err(io::Error::other("unnamed files are Linux-only"))
+}
+
+/// Removes dot-named staging files in `dir` whose process is gone (`.NAME.PID.KIND.tif`,
+/// and GDAL's `.ovr.tmp` beside them); returns the names removed.
+pub fn remove_stale(dir: &Path) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut removed = Vec::new();
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = staging_pid(&name) else {
+            continue;
+        };
+        if pid != std::process::id()
+            && !process_alive(pid)
+            && std::fs::remove_file(entry.path()).is_ok()
+        {
+            removed.push(name);
+        }
+    }
+    removed.sort();
+    removed
+}
+
+/// The PID in a staging file's name, if it is one.
+fn staging_pid(name: &str) -> Option<u32> {
+    if !name.starts_with('.') {
+        return None;
+    }
+    let stem = name.strip_suffix(".ovr.tmp").unwrap_or(name);
+    let parts: Vec<&str> = stem.rsplitn(4, '.').collect();
+    // [ "tif", KIND, PID, ".NAME" ]
+    match parts.as_slice() {
+        ["tif", "staging" | "partial" | "link" | "scratch", pid, _] => pid.parse().ok(),
+        _ => None,
+    }
+}
+
+fn process_alive(pid: u32) -> bool {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return false;
+    };
+    // SAFETY: signal 0 only checks that the process exists.
+    let rv = unsafe { libc::kill(pid, 0) };
+    rv == 0 || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    #[test]
+    fn staging_names_carry_their_pid() {
+        assert_eq!(staging_pid(".out.tif.123.staging.tif"), Some(123));
+        assert_eq!(staging_pid(".out.tif.77.partial.tif.ovr.tmp"), Some(77));
+        assert_eq!(staging_pid(".a.b.tif.9.link.tif"), Some(9));
+        assert_eq!(staging_pid("out.tif"), None);
+        assert_eq!(staging_pid(".hidden.tif"), None);
+        assert_eq!(staging_pid(".x.abc.staging.tif"), None);
+    }
+
+    #[test]
+    fn nothing_has_the_final_name_until_persist() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out.tif");
+        let staged = StagedFile::create(&out).unwrap();
+        staged.file().write_all(b"complete").unwrap();
+        staged.file.sync_data().unwrap();
+        assert!(!out.exists());
+        let listed: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert!(listed.is_empty(), "an unnamed file lists nothing");
+        staged.persist().unwrap();
+        assert_eq!(std::fs::read(&out).unwrap(), b"complete");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn a_dropped_file_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let staged = StagedFile::create(&dir.path().join("out.tif")).unwrap();
+        drop(staged);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn stale_files_of_dead_processes_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        // PID 0x7ffffff0 is above Linux's pid_max, so no such process exists.
+        let dead = ".out.tif.2147483632.staging.tif";
+        let mine = format!(".out.tif.{}.staging.tif", std::process::id());
+        for n in [dead, mine.as_str(), "keep.tif"] {
+            std::fs::write(dir.path().join(n), b"x").unwrap();
+        }
+        assert_eq!(remove_stale(dir.path()), vec![dead.to_string()]);
+        assert!(dir.path().join(&mine).exists());
+        assert!(dir.path().join("keep.tif").exists());
+    }
+}

@@ -1,0 +1,206 @@
+//! Laying out the output file from tiles already encoded: the tags of each image and the
+//! two layouts. A COG as GDAL's COG driver writes it (header, GDAL's structural-metadata
+//! "ghost" area, every IFD, then the tiles of the smallest overview first and full
+//! resolution last, row-major, each with a 4-byte size leader and its last 4 bytes repeated
+//! as trailer), assembled at the end from the scratch file the tiles were appended to; or a
+//! tiled GeoTIFF whose tiles were written in place as they finished, closed by one IFD at
+//! the end. IFD encoding itself is `tiff-writer`'s.
+
+use std::fs::File;
+use std::io::{self, BufWriter, Seek, SeekFrom, Write};
+use std::os::unix::fs::FileExt;
+
+use tiff_core::{ByteOrder, Tag, TagValue};
+use tiff_writer::encoder;
+
+use super::codec::Codec;
+
+const ORDER: ByteOrder = ByteOrder::LittleEndian;
+/// Bytes every file keeps free at its start for the header, classic (8) or BigTIFF (16).
+pub const HEADER_RESERVE: u64 = encoder::BIGTIFF_HEADER_LEN;
+/// Classic TIFF offsets are 32-bit; stay well below so IFDs always fit.
+const CLASSIC_LIMIT: u64 = u32::MAX as u64 - (16 << 20);
+
+/// What an image (full resolution or one overview) is, apart from where its tiles are.
+#[derive(Debug, Clone)]
+pub struct ImageSpec {
+    pub width: u32,
+    pub height: u32,
+    pub tile: u32,
+    pub bands: u16,
+    pub codec: Codec,
+    /// A reduced-resolution image (NewSubfileType 1).
+    pub overview: bool,
+    /// Further tags: georeferencing on the full-resolution image, nodata on every one.
+    pub extra: Vec<Tag>,
+}
+
+/// Where one tile's encoded bytes are: (offset, length).
+pub type TileSpan = (u64, u64);
+
+impl ImageSpec {
+    fn tags(&self, offsets: &[u64], counts: &[u64], bigtiff: bool) -> Vec<Tag> {
+        let bands = usize::from(self.bands);
+        let rgb = bands == 3;
+        let mut tags = vec![
+            Tag::new(256, TagValue::Long(vec![self.width])),
+            Tag::new(257, TagValue::Long(vec![self.height])),
+            Tag::new(258, TagValue::Short(vec![8; bands])),
+            Tag::new(259, TagValue::Short(vec![self.codec.tiff_code()])),
+            // RGB for three bands (GDAL's default for 3-band Byte), else grey with extras.
+            Tag::new(262, TagValue::Short(vec![if rgb { 2 } else { 1 }])),
+            Tag::new(277, TagValue::Short(vec![self.bands])),
+            Tag::new(284, TagValue::Short(vec![1])),
+            Tag::new(322, TagValue::Long(vec![self.tile])),
+            Tag::new(323, TagValue::Long(vec![self.tile])),
+            Tag::new(339, TagValue::Short(vec![1; bands])),
+        ];
+        if self.overview {
+            tags.push(Tag::new(254, TagValue::Long(vec![1])));
+        }
+        if !rgb && bands > 1 {
+            tags.push(Tag::new(338, TagValue::Short(vec![0; bands - 1])));
+        }
+        if bigtiff {
+            tags.push(Tag::new(324, TagValue::Long8(offsets.to_vec())));
+            tags.push(Tag::new(325, TagValue::Long8(counts.to_vec())));
+        } else {
+            let narrow = |v: &[u64]| v.iter().map(|&x| x as u32).collect();
+            tags.push(Tag::new(324, TagValue::Long(narrow(offsets))));
+            tags.push(Tag::new(325, TagValue::Long(narrow(counts))));
+        }
+        tags.extend(self.extra.iter().cloned());
+        tags.sort_by_key(|t| t.code);
+        tags
+    }
+
+    fn ifd_size(&self, tiles: usize, bigtiff: bool) -> io::Result<u64> {
+        let zeros = vec![0u64; tiles];
+        let size = encoder::estimate_ifd_size(ORDER, bigtiff, &self.tags(&zeros, &zeros, bigtiff))
+            .map_err(io::Error::other)?;
+        Ok(size + size % 2)
+    }
+}
+
+/// GDAL's COG structural metadata, declared the way GDAL 3.x's COG driver writes it.
+fn ghost_area() -> Vec<u8> {
+    let body = "LAYOUT=IFDS_BEFORE_DATA\nBLOCK_ORDER=ROW_MAJOR\nBLOCK_LEADER=SIZE_AS_UINT4\n\
+BLOCK_TRAILER=LAST_4_BYTES_REPEATED\nKNOWN_INCOMPATIBLE_EDITION=NO\n ";
+    format!(
+        "GDAL_STRUCTURAL_METADATA_SIZE={:06} bytes\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+/// Writes a COG into `out` (empty) from tiles in `spool`. `images` is full resolution
+/// first, then overviews by decreasing size, each with its tiles' spans in the spool in
+/// row-major order. `cancelled` is asked between tiles. Returns the file's length.
+pub fn write_cog(
+    out: &File,
+    spool: &File,
+    images: &[(ImageSpec, Vec<TileSpan>)],
+    cancelled: &dyn Fn() -> bool,
+) -> io::Result<u64> {
+    let ghost = ghost_area();
+    let payload: u64 = images
+        .iter()
+        .flat_map(|(_, spans)| spans.iter().map(|s| s.1 + 8))
+        .sum();
+    let plan = |bigtiff: bool| -> io::Result<(u64, Vec<u64>, u64)> {
+        let first = encoder::header_len(bigtiff) + ghost.len() as u64;
+        let first = first + first % 2;
+        let mut ifds = Vec::new();
+        let mut at = first;
+        for (spec, spans) in images {
+            ifds.push(at);
+            at += spec.ifd_size(spans.len(), bigtiff)?;
+        }
+        Ok((first, ifds, at))
+    };
+    let (mut bigtiff, mut layout) = (false, plan(false)?);
+    if layout.2 + payload > CLASSIC_LIMIT {
+        bigtiff = true;
+        layout = plan(true)?;
+    }
+    let (_, ifds, data_start) = layout;
+
+    // Tile data: the smallest overview first, full resolution last.
+    let mut offsets: Vec<Vec<u64>> = images.iter().map(|_| Vec::new()).collect();
+    let mut at = data_start;
+    for (i, (_, spans)) in images.iter().enumerate().rev() {
+        for &(_, len) in spans {
+            offsets[i].push(at + 4);
+            at += len + 8;
+        }
+    }
+    let total = at;
+
+    let mut w = BufWriter::with_capacity(1 << 20, out);
+    encoder::write_header(&mut w, ORDER, bigtiff).map_err(io::Error::other)?;
+    encoder::patch_first_ifd(&mut w, 0, ORDER, bigtiff, ifds[0]).map_err(io::Error::other)?;
+    w.seek(SeekFrom::Start(encoder::header_len(bigtiff)))?;
+    w.write_all(&ghost)?;
+    for (i, (spec, spans)) in images.iter().enumerate() {
+        w.seek(SeekFrom::Start(ifds[i]))?;
+        let counts: Vec<u64> = spans.iter().map(|s| s.1).collect();
+        let tags = spec.tags(&offsets[i], &counts, bigtiff);
+        let written = encoder::write_ifd(&mut w, ORDER, bigtiff, &tags, 324, 325, spans.len())
+            .map_err(io::Error::other)?;
+        let next = ifds.get(i + 1).copied().unwrap_or(0);
+        encoder::patch_next_ifd(
+            &mut w,
+            ORDER,
+            bigtiff,
+            written.next_ifd_pointer_offset,
+            next,
+        )
+        .map_err(io::Error::other)?;
+    }
+    w.seek(SeekFrom::Start(data_start))?;
+    let mut buf = Vec::new();
+    for (_, spans) in images.iter().rev() {
+        for &(from, len) in spans {
+            if cancelled() {
+                return Err(io::Error::new(io::ErrorKind::Interrupted, "cancelled"));
+            }
+            buf.resize(len as usize, 0);
+            spool.read_exact_at(&mut buf, from)?;
+            w.write_all(&(len as u32).to_le_bytes())?;
+            w.write_all(&buf)?;
+            w.write_all(&trailer(&buf))?;
+        }
+    }
+    w.flush()?;
+    Ok(total)
+}
+
+/// The last four bytes of a tile, repeated after it (zero-padded for tiny tiles).
+fn trailer(tile: &[u8]) -> [u8; 4] {
+    let mut t = [0u8; 4];
+    let n = tile.len().min(4);
+    t[4 - n..].copy_from_slice(&tile[tile.len() - n..]);
+    t
+}
+
+/// Closes a tiled GeoTIFF whose tiles already stand in `file` at `spans` (row-major), with
+/// the first `HEADER_RESERVE` bytes left free: writes the IFD after the data and the
+/// header. Returns the file's length.
+pub fn close_streamed(file: &File, spec: &ImageSpec, spans: &[TileSpan]) -> io::Result<u64> {
+    let data_end = file.metadata()?.len().max(HEADER_RESERVE);
+    let ifd = data_end + data_end % 2;
+    let offsets: Vec<u64> = spans.iter().map(|s| s.0).collect();
+    let counts: Vec<u64> = spans.iter().map(|s| s.1).collect();
+    let bigtiff = ifd + spec.ifd_size(spans.len(), false)? > CLASSIC_LIMIT;
+    let tags = spec.tags(&offsets, &counts, bigtiff);
+    let mut w = BufWriter::new(file);
+    w.seek(SeekFrom::Start(ifd))?;
+    encoder::write_ifd(&mut w, ORDER, bigtiff, &tags, 324, 325, spans.len())
+        .map_err(io::Error::other)?;
+    let end = w.stream_position()?;
+    w.seek(SeekFrom::Start(0))?;
+    encoder::write_header(&mut w, ORDER, bigtiff).map_err(io::Error::other)?;
+    encoder::patch_first_ifd(&mut w, 0, ORDER, bigtiff, ifd).map_err(io::Error::other)?;
+    w.flush()?;
+    Ok(end)
+}

@@ -1,0 +1,426 @@
+//! The chunked writer against GDAL: the COG it writes passes GDAL's own validator and has
+//! the pixels of GDAL's COG driver at every level; any chunking writes the same file
+//! content; every codec reads back; cancellation, write errors and dead runs leave nothing
+//! under the output name. Real GDAL, real files, the real binary where exit codes matter.
+
+mod common;
+
+use std::num::NonZeroUsize;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use chunkscope::catalog::Catalog;
+use chunkscope::chunks::ChunkRequest;
+use chunkscope::demo::{self, DemoSpec};
+use chunkscope::output::{
+    ChunkedWriter, Codec, GdalWriter, OutputError, OutputFormat, OutputGeometry, OutputSpec,
+    WriterKind,
+};
+use chunkscope::pipeline::{
+    self, CancelFlag, CloudClasses, Event, EventSink, Mode, Resolution, RunConfig, RunControl,
+    RunReport, Scene, Schedule, Stage,
+};
+use gdal::{Dataset, Metadata};
+
+use common::files_in;
+
+/// Where Debian's python3-gdal puts GDAL's COG validator.
+const VALIDATOR: &str =
+    "/usr/lib/python3/dist-packages/osgeo_utils/samples/validate_cloud_optimized_geotiff.py";
+
+/// A demo whose 20 m grid is 550 x 550 with 128-pixel blocks: overviews of 275, 137 and
+/// 68 pixels, so two levels halve an odd size and use GDAL's weighted windows.
+fn odd_scene() -> (Scene, &'static Path) {
+    struct Demo {
+        _dir: tempfile::TempDir,
+        catalog: PathBuf,
+    }
+    static DEMO: OnceLock<Demo> = OnceLock::new();
+    let demo = DEMO.get_or_init(|| {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let spec = DemoSpec::new(1100, 1).expect("spec");
+        let catalog = demo::generate(spec, dir.path(), &|_| {}).expect("demo generation");
+        Demo { _dir: dir, catalog }
+    });
+    let catalog = Catalog::load(&demo.catalog).expect("demo catalog loads");
+    let scene = Scene::from_item(catalog.item(None).expect("item")).expect("assets");
+    (scene, demo.catalog.as_path())
+}
+
+fn chunked(spec: &str, threads: usize, schedule: Schedule) -> Mode {
+    Mode::Chunked {
+        chunks: spec.parse::<ChunkRequest>().expect("valid spec"),
+        threads: NonZeroUsize::new(threads).expect("threads"),
+        schedule,
+    }
+}
+
+fn config(mode: Mode, output: OutputSpec) -> RunConfig {
+    RunConfig {
+        mode,
+        resolution: Resolution::R20,
+        cloud_classes: CloudClasses::default(),
+        output,
+    }
+}
+
+fn run(scene: &Scene, cfg: &RunConfig) -> RunReport {
+    pipeline::run(scene, cfg, &RunControl::default()).expect("run succeeds")
+}
+
+/// Every level of every band: full resolution first, then the overviews.
+fn levels(path: &Path) -> Vec<Vec<Vec<u8>>> {
+    let ds = Dataset::open(path).expect("output opens");
+    let first = ds.rasterband(1).expect("band 1");
+    let count = first.overview_count().expect("overview count") as usize;
+    (0..=count)
+        .map(|level| {
+            (1..=ds.raster_count())
+                .map(|b| {
+                    let band = ds.rasterband(b).expect("band");
+                    let band = if level == 0 {
+                        band
+                    } else {
+                        band.overview(level - 1).expect("overview")
+                    };
+                    let (w, h) = band.size();
+                    band.read_as::<u8>((0, 0), (w, h), (w, h), None)
+                        .expect("read")
+                        .data()
+                        .to_vec()
+                })
+                .collect()
+        })
+        .collect()
+}
+
+fn compression(path: &Path) -> Option<String> {
+    Dataset::open(path)
+        .expect("opens")
+        .metadata_item("COMPRESSION", "IMAGE_STRUCTURE")
+}
+
+#[test]
+fn the_cog_passes_gdals_validator_and_has_gdals_pixels_at_every_level() {
+    let (scene, _) = odd_scene();
+    let dir = tempfile::tempdir().unwrap();
+    let ours = dir.path().join("ours.tif");
+    let gdals = dir.path().join("gdal.tif");
+    // Misaligned chunks on a fused pool: tiles completed by several tasks in any order.
+    let report = run(
+        &scene,
+        &config(
+            chunked("3,100,130", 2, Schedule::Fused),
+            OutputSpec::new(&ours, OutputFormat::Cog),
+        ),
+    );
+    run(
+        &scene,
+        &config(
+            Mode::Serial,
+            OutputSpec {
+                writer: WriterKind::Gdal,
+                ..OutputSpec::new(&gdals, OutputFormat::Cog)
+            },
+        ),
+    );
+
+    let out = Command::new("/usr/bin/python3")
+        .arg(VALIDATOR)
+        .arg(&ours)
+        .output()
+        .expect("GDAL's validator runs (./dev installs python3-gdal)");
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "validator: {said}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        said.contains("is a valid cloud optimized GeoTIFF"),
+        "{said}"
+    );
+
+    // GDAL's COG driver sizes the levels 550, 275, 137, 68; ours must match...
+    let (a, b) = (levels(&ours), levels(&gdals));
+    let sizes: Vec<usize> = a.iter().map(|l| l[0].len()).collect();
+    assert_eq!(sizes, vec![550 * 550, 275 * 275, 137 * 137, 68 * 68]);
+    // ...and every pixel of every level is identical, the weighted windows of the two odd
+    // levels included: no rounding difference at all, not even by 1.
+    for (level, (x, y)) in a.iter().zip(&b).enumerate() {
+        assert!(x == y, "level {level} differs from GDAL's COG driver");
+    }
+    assert_eq!(compression(&ours).as_deref(), Some("DEFLATE"));
+
+    // The write tasks encoded every tile, overviews included: 25 + 9 + 4 + 1.
+    let tiles: u32 = report
+        .tasks
+        .iter()
+        .filter(|t| t.stage == Stage::Write)
+        .map(|t| t.tiles)
+        .sum();
+    assert_eq!(tiles, 39);
+    assert!(report.output_tile_bytes > 0);
+    assert_eq!(report.config.writer, "chunked");
+}
+
+#[test]
+fn any_chunking_schedule_and_format_writes_the_same_pixels() {
+    let (scene, _) = odd_scene();
+    let dir = tempfile::tempdir().unwrap();
+    for format in [OutputFormat::Cog, OutputFormat::Gtiff] {
+        let reference = dir.path().join("serial.tif");
+        run(
+            &scene,
+            &config(Mode::Serial, OutputSpec::new(&reference, format)),
+        );
+        let want = levels(&reference);
+        for (i, mode) in [
+            chunked("blocks:1", 2, Schedule::Staged),
+            chunked("3,200,200", 2, Schedule::Fused),
+            chunked("1,128,77", 3, Schedule::Fused),
+            chunked("3,550,1", 2, Schedule::Staged),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let out = dir.path().join(format!("c{i}.tif"));
+            run(&scene, &config(mode.clone(), OutputSpec::new(&out, format)));
+            assert!(
+                levels(&out) == want,
+                "{mode:?} as {format:?} differs from serial"
+            );
+        }
+        assert_eq!(want.len(), if format == OutputFormat::Cog { 4 } else { 1 });
+    }
+}
+
+#[test]
+fn every_codec_reads_back_the_same_pixels() {
+    let (scene, _) = odd_scene();
+    let dir = tempfile::tempdir().unwrap();
+    let reference = dir.path().join("none.tif");
+    let spec = |path: &Path, codec| OutputSpec {
+        codec: Some(codec),
+        ..OutputSpec::new(path, OutputFormat::Cog)
+    };
+    run(&scene, &config(Mode::Serial, spec(&reference, Codec::None)));
+    assert_eq!(compression(&reference), None);
+    let want = levels(&reference);
+    for (codec, name) in [
+        (Codec::Deflate { level: 1 }, "DEFLATE"),
+        (Codec::Deflate { level: 12 }, "DEFLATE"),
+        (Codec::Lzw, "LZW"),
+        (Codec::Zstd { level: 3 }, "ZSTD"),
+    ] {
+        let out = dir.path().join(format!("{name}.tif"));
+        run(
+            &scene,
+            &config(chunked("blocks:2", 2, Schedule::Staged), spec(&out, codec)),
+        );
+        assert_eq!(compression(&out).as_deref(), Some(name));
+        assert!(levels(&out) == want, "{codec} reads back different pixels");
+    }
+}
+
+/// Cancels the run when `when` first holds for an event.
+fn run_cancelled(
+    scene: &Scene,
+    cfg: &RunConfig,
+    when: fn(&Event) -> bool,
+) -> Result<RunReport, pipeline::PipelineError> {
+    let (sink, rx) = EventSink::bounded(100_000);
+    let control = RunControl {
+        events: sink,
+        ..RunControl::default()
+    };
+    let cancel = control.cancel.clone();
+    let watcher = std::thread::spawn(move || {
+        for e in rx.iter() {
+            if when(&e) {
+                cancel.cancel();
+                break;
+            }
+        }
+    });
+    let result = pipeline::run(scene, cfg, &control);
+    drop(control);
+    watcher.join().unwrap();
+    result
+}
+
+#[test]
+fn cancelling_while_writing_leaves_nothing() {
+    let (scene, _) = odd_scene();
+    for writer in [WriterKind::Chunked, WriterKind::Gdal] {
+        for format in [OutputFormat::Cog, OutputFormat::Gtiff] {
+            let dir = tempfile::tempdir().unwrap();
+            let out = dir.path().join("out.tif");
+            // 81 small chunks: the cancel lands while writes are still to come.
+            let cfg = config(
+                chunked("3,64,64", 2, Schedule::Fused),
+                OutputSpec {
+                    writer,
+                    ..OutputSpec::new(&out, format)
+                },
+            );
+            let report = run_cancelled(&scene, &cfg, |e| {
+                matches!(
+                    e,
+                    Event::TaskStarted {
+                        stage: Stage::Write,
+                        ..
+                    }
+                )
+            })
+            .expect("a cancelled run reports");
+            assert!(report.cancelled, "{writer:?} {format:?}");
+            assert!(report.output.is_none());
+            assert!(
+                files_in(dir.path()).is_empty(),
+                "{writer:?} {format:?} left {:?}",
+                files_in(dir.path())
+            );
+        }
+    }
+}
+
+/// Both writers, given every pixel of a 300 x 200 image, then cancelled just before their
+/// final step: the COG assembly and GDAL's COG copy (through its progress callback) stop,
+/// and nothing is left.
+#[test]
+fn cancelling_the_final_step_leaves_nothing() {
+    let geometry = OutputGeometry {
+        rows: 200,
+        cols: 300,
+        bands: 3,
+        block: 64,
+        geo_transform: Some([600000.0, 20.0, 0.0, 5900040.0, 0.0, -20.0]),
+        srs_wkt: None,
+    };
+    let image = ndarray::Array3::from_shape_fn((3, 200, 300), |(b, r, c)| (r + c + b) as u8);
+    for format in [OutputFormat::Cog, OutputFormat::Gtiff] {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out.tif");
+        let cancel = CancelFlag::new();
+        let w = ChunkedWriter::create(OutputSpec::new(&out, format), &geometry, cancel.clone())
+            .expect("writer");
+        w.write_chunk(0, 0, 0, image.view()).expect("write");
+        cancel.cancel();
+        assert!(
+            matches!(w.finish(), Err(OutputError::Cancelled)),
+            "{format:?}"
+        );
+        assert!(
+            files_in(dir.path()).is_empty(),
+            "chunked {format:?}: {:?}",
+            files_in(dir.path())
+        );
+
+        let cancel = CancelFlag::new();
+        let spec = OutputSpec {
+            writer: WriterKind::Gdal,
+            ..OutputSpec::new(&out, format)
+        };
+        let mut w = GdalWriter::create(spec, geometry.clone(), cancel.clone()).expect("writer");
+        w.write_u8(0, 0, 0, image.view()).expect("write");
+        cancel.cancel();
+        assert!(
+            matches!(w.finalize(2), Err(OutputError::Cancelled)),
+            "{format:?}"
+        );
+        assert!(
+            files_in(dir.path()).is_empty(),
+            "gdal {format:?}: {:?}",
+            files_in(dir.path())
+        );
+    }
+}
+
+/// The real binary with a file-size limit, SIGXFSZ ignored so the error reaches the code.
+fn run_limited(catalog: &Path, out: &Path, args: &[&str], limit: u64) -> std::process::Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_chunkscope"));
+    cmd.args(["run", "--catalog"])
+        .arg(catalog)
+        .arg("--out")
+        .arg(out)
+        .args(args);
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+            let lim = libc::rlimit {
+                rlim_cur: limit,
+                rlim_max: limit,
+            };
+            if libc::setrlimit(libc::RLIMIT_FSIZE, &lim) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    cmd.output().expect("binary runs")
+}
+
+#[test]
+fn a_write_that_fails_is_an_error_and_leaves_nothing() {
+    let (_, catalog) = odd_scene();
+    for args in [
+        &["--format", "cog"][..],
+        &["--format", "gtiff"],
+        &["--format", "cog", "--mode", "serial"],
+        &[
+            "--format",
+            "gtiff",
+            "--chunks",
+            "3,64,64",
+            "--schedule",
+            "fused",
+        ],
+        &["--format", "cog", "--writer", "gdal"],
+        &["--format", "gtiff", "--writer", "gdal"],
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out.tif");
+        // 200 kB: far less than the ~900 kB of pixels.
+        let result = run_limited(catalog, &out, args, 200_000);
+        let stderr = String::from_utf8_lossy(&result.stderr);
+        assert_eq!(result.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("error:") && stderr.contains("out.tif"),
+            "{args:?}: {stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert!(
+            files_in(dir.path()).is_empty(),
+            "{args:?} left {:?}",
+            files_in(dir.path())
+        );
+    }
+}
+
+#[test]
+fn staging_files_of_a_run_that_died_are_removed_and_said() {
+    let (scene, _) = odd_scene();
+    let dir = tempfile::tempdir().unwrap();
+    // PID 2147483632 is above Linux's pid_max: no process has it.
+    let stale = dir.path().join(".out.tif.2147483632.staging.tif");
+    std::fs::write(&stale, vec![0u8; 1000]).unwrap();
+    let out = dir.path().join("out.tif");
+    let report = run(
+        &scene,
+        &config(Mode::Serial, OutputSpec::new(&out, OutputFormat::Gtiff)),
+    );
+    assert!(!stale.exists());
+    assert_eq!(files_in(dir.path()), vec!["out.tif".to_string()]);
+    assert!(
+        report
+            .notes
+            .iter()
+            .any(|n| n.contains(".out.tif.2147483632.staging.tif")),
+        "{:?}",
+        report.notes
+    );
+}
