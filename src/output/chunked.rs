@@ -34,10 +34,9 @@ pub struct WriteStats {
     pub encoded_bytes: u64,
 }
 
-/// Where encoded tiles go as they finish.
+/// Where encoded tiles go as they finish: the next free offset of the file, and what is
+/// where.
 struct Appender {
-    /// A COG's scratch file, or a GeoTIFF's own (unnamed) output file.
-    file: File,
     len: u64,
     /// Per level, per tile: where its bytes are.
     spans: Vec<Vec<Option<TileSpan>>>,
@@ -48,6 +47,8 @@ pub struct ChunkedWriter {
     codec: Codec,
     pyramid: Pyramid,
     geo: Vec<Tag>,
+    /// A COG's scratch file, or a GeoTIFF's own (unnamed) output file.
+    file: File,
     appender: Mutex<Appender>,
     /// The COG's final file is made at assembly; a GeoTIFF's exists from the start.
     output: Mutex<Option<StagedFile>>,
@@ -98,7 +99,8 @@ impl ChunkedWriter {
             codec,
             pyramid,
             geo,
-            appender: Mutex::new(Appender { file, len, spans }),
+            file,
+            appender: Mutex::new(Appender { len, spans }),
             output: Mutex::new(output),
             cancel,
             spec,
@@ -142,22 +144,27 @@ impl ChunkedWriter {
                 .map_err(|e| OutputError::write(&self.spec.path, e))?;
             &compressed
         };
+        // The appender's only serial work: taking the next stretch of the file. The bytes
+        // are then written there with a positional write, outside the lock, so workers
+        // copy into the file at the same time.
+        let len = encoded.len() as u64;
         let waited = Instant::now();
-        let mut app = self.appender.lock().unwrap_or_else(|p| p.into_inner());
-        stats.append_wait_ns += waited.elapsed().as_nanos() as u64;
-        let at = app.len;
-        if let Err(e) = app.file.write_all_at(encoded, at) {
+        let at = {
+            let mut app = self.appender.lock().unwrap_or_else(|p| p.into_inner());
+            stats.append_wait_ns += waited.elapsed().as_nanos() as u64;
+            let at = app.len;
+            // A GeoTIFF's tiles start at even offsets, as TIFF readers expect of data.
+            app.len += len + (len % 2) * u64::from(self.spec.format == OutputFormat::Gtiff);
+            app.spans[tile.level][tile.index] = Some((at, len));
+            at
+        };
+        if let Err(e) = self.file.write_all_at(encoded, at) {
             let dir = super::staging::parent_dir(&self.spec.path);
             return Err(OutputError::write(&self.spec.path, io_reason(&e, &dir)));
         }
-        app.len += encoded.len() as u64;
-        // Keep a GeoTIFF's tiles at even offsets, as TIFF readers expect of data.
-        if app.len % 2 == 1 && self.spec.format == OutputFormat::Gtiff {
-            app.len += 1;
-        }
-        app.spans[tile.level][tile.index] = Some((at, encoded.len() as u64));
         stats.tiles += 1;
         stats.encoded_bytes += encoded.len() as u64;
+        self.pyramid.recycle(tile.pixels);
         Ok(())
     }
 
@@ -208,7 +215,7 @@ impl ChunkedWriter {
             }
             None => {
                 let staged = StagedFile::create(&path).map_err(|e| err(io_reason(&e, &dir)))?;
-                match tiff::write_cog(staged.file(), &app.file, &images, &cancelled) {
+                match tiff::write_cog(staged.file(), &self.file, &images, &cancelled) {
                     Ok(_) => {}
                     Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {
                         return Err(OutputError::Cancelled);

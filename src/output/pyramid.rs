@@ -149,7 +149,13 @@ pub struct Pyramid {
     grids: Vec<LevelGrid>,
     steps: Vec<Step>,
     slots: Vec<Vec<Mutex<Slot>>>,
+    /// Buffers of tiles already written, reused for the next tiles: fresh ones cost a
+    /// page fault per 4 KiB on first touch.
+    spare: Mutex<Vec<Vec<u8>>>,
 }
+
+/// Spare tile buffers kept at most.
+const SPARE_TILES: usize = 8;
 
 impl Pyramid {
     /// `overviews` levels beyond full resolution, each `floor(below / 2)` pixels (at least
@@ -187,6 +193,27 @@ impl Pyramid {
             grids,
             steps,
             slots,
+            spare: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Takes back a finished tile's buffer once its bytes are written.
+    pub fn recycle(&self, pixels: Vec<u8>) {
+        let mut spare = self.spare.lock().unwrap_or_else(|p| p.into_inner());
+        if spare.len() < SPARE_TILES && pixels.len() == self.tile * self.tile * self.bands {
+            spare.push(pixels);
+        }
+    }
+
+    /// A zeroed tile buffer.
+    fn buffer(&self) -> Vec<u8> {
+        let reused = self.spare.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        match reused {
+            Some(mut v) => {
+                v.fill(0);
+                v
+            }
+            None => vec![0; self.tile * self.tile * self.bands],
         }
     }
 
@@ -488,7 +515,9 @@ impl Pyramid {
             return None;
         }
         if slot.pixels.is_empty() {
-            slot.pixels = vec![0; self.tile * self.tile * self.bands];
+            // Taken outside the spare list's lock order: the slot lock is held, the spare
+            // list's only briefly and never the other way round.
+            slot.pixels = self.buffer();
         }
         copy(&mut slot.pixels);
         slot.remaining = slot.remaining.saturating_sub(samples);

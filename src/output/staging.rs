@@ -87,9 +87,34 @@ impl StagedFile {
                 link
             }
         };
+        // An earlier output is first moved aside, then dropped on a thread of its own:
+        // renaming over it would have ext4 start writing the new file back at once
+        // (auto_da_alloc, tens of ms for 90 MB) and free the old file's blocks on the
+        // run's path. Neither is this run's write work. The final name is missing only
+        // between the two renames; a run that dies there leaves the earlier output aside,
+        // under a name the next run in the folder removes.
+        let aside = sibling(&self.final_path, "replaced");
+        let previous = match std::fs::symlink_metadata(&self.final_path) {
+            Ok(m) if m.is_file() => {
+                let held = File::open(&self.final_path).ok();
+                std::fs::rename(&self.final_path, &aside)
+                    .ok()
+                    .map(|()| held)
+            }
+            _ => None,
+        };
         if let Err(e) = std::fs::rename(&named, &self.final_path) {
             let _ = std::fs::remove_file(&named);
+            if previous.is_some() {
+                let _ = std::fs::rename(&aside, &self.final_path);
+            }
             return Err(e);
+        }
+        if let Some(held) = previous {
+            let _ = std::fs::remove_file(&aside);
+            let _ = std::thread::Builder::new()
+                .name("chunkscope-release".into())
+                .spawn(move || drop(held));
         }
         Ok(self.final_path.clone())
     }
@@ -220,7 +245,12 @@ fn staging_pid(name: &str) -> Option<u32> {
     let parts: Vec<&str> = stem.rsplitn(4, '.').collect();
     // [ "tif", KIND, PID, ".NAME" ]
     match parts.as_slice() {
-        ["tif", "staging" | "partial" | "link" | "scratch", pid, _] => pid.parse().ok(),
+        [
+            "tif",
+            "staging" | "partial" | "link" | "scratch" | "replaced",
+            pid,
+            _,
+        ] => pid.parse().ok(),
         _ => None,
     }
 }
