@@ -36,13 +36,13 @@ pub struct MemoryArgs {
     /// Runs per schedule, taken in rounds (serial, staged, fused, serial, ...).
     #[arg(long, value_name = "R", default_value_t = 3)]
     repeat: usize,
-    /// Output format. gtiff by default: the COG copy at the end of a cog run reads the
-    /// whole image back the same way for every schedule and would blur the comparison.
+    /// Output format: gtiff (the lesson's to_raster) or cog (adds the overview tiles
+    /// being filled).
     #[arg(long, value_enum, default_value = "gtiff")]
     format: FormatArg,
-    /// GDAL's block cache for each run, in MB (sets GDAL_CACHEMAX). The cache holds every
-    /// decoded input block and the writer's blocks, whatever the schedule; its default (5 %
-    /// of RAM) can be larger than the image and then hide what the schedule saves.
+    /// GDAL's block cache for each run, in MB (sets GDAL_CACHEMAX). Load tasks let go of
+    /// their decoded blocks and the chunked writer does not use the cache, so it matters
+    /// mostly for `--writer gdal` runs, whose output blocks wait in it.
     #[arg(long, value_name = "MB")]
     gdal_cache: Option<u32>,
     /// Print the rows as JSON on stdout.
@@ -194,6 +194,11 @@ impl Child<'_> {
         if let Some(mb) = self.gdal_cache_mb {
             cmd.env("GDAL_CACHEMAX", mb.to_string());
         }
+        // glibc keeps freed buffers for reuse once its mmap threshold has grown past them,
+        // so a run's max RSS would show what the allocator keeps, not what the schedule
+        // holds. A fixed 1 MiB threshold hands every chunk or tile buffer back when it is
+        // freed. (Other C libraries ignore the variable.)
+        cmd.env("MALLOC_MMAP_THRESHOLD_", "1048576");
         let output = cmd
             .stdin(Stdio::null())
             .output()
@@ -303,10 +308,11 @@ fn render(item: &str, format: &str, cache: &str, rows: &[MemoryRow]) -> String {
     }
     out.push_str(
         "\nbuffers: bytes in chunk pixel buffers, exact from the task records. max RSS: the \
-         kernel's high-water mark for the run's process (getrusage), which also holds GDAL's \
-         block cache (GDAL_CACHEMAX) and the writer's blocks. RSS growth: max RSS minus RSS \
-         when the run started. Try --gdal-cache 16 to see the schedules' difference when the \
-         cache would otherwise hold the whole image.\n",
+         kernel's high-water mark for the run's process (getrusage), which also holds the \
+         blocks GDAL decodes for the chunks being read (each load task lets go of its blocks), \
+         the output tiles being filled and encoded, and the libraries. RSS growth: max RSS \
+         minus RSS when the run started. Freed buffers go back to the system in these runs \
+         (MALLOC_MMAP_THRESHOLD_), so max RSS follows what the schedule holds.\n",
     );
     out
 }
