@@ -97,13 +97,18 @@ impl Codec {
         }
     }
 
-    /// GDAL creation options that ask GDAL's writers for the same encoding.
-    pub fn gdal_options(self) -> Vec<(&'static str, String)> {
+    /// GDAL creation options that ask GDAL's GTiff driver (`cog_driver` false) or COG
+    /// driver for the same encoding: the drivers name the level differently.
+    pub fn gdal_options(self, cog_driver: bool) -> Vec<(&'static str, String)> {
         let mut options = vec![("COMPRESS", self.name().to_string())];
-        match self {
-            Codec::Deflate { level } => options.push(("ZLEVEL", level.to_string())),
-            Codec::Zstd { level } => options.push(("ZSTD_LEVEL", level.to_string())),
-            Codec::None | Codec::Lzw => {}
+        let key = match (self, cog_driver) {
+            (Codec::None | Codec::Lzw, _) => None,
+            (_, true) => Some("LEVEL"),
+            (Codec::Deflate { .. }, false) => Some("ZLEVEL"),
+            (Codec::Zstd { .. }, false) => Some("ZSTD_LEVEL"),
+        };
+        if let (Some(key), Some(level)) = (key, self.level()) {
+            options.push((key, level.to_string()));
         }
         options
     }

@@ -53,7 +53,7 @@ impl GdalWriter {
         match spec.format {
             // Staging for a COG stays uncompressed: the COG copy compresses once.
             OutputFormat::Cog => pairs.push(("COMPRESS", "NONE".to_string())),
-            OutputFormat::Gtiff => pairs.extend(spec.codec().gdal_options()),
+            OutputFormat::Gtiff => pairs.extend(spec.codec().gdal_options(false)),
         }
         for (k, v) in pairs {
             options
@@ -184,7 +184,7 @@ impl GdalWriter {
             }
             OutputFormat::Cog => {
                 let tile = self.geometry.tile();
-                let mut pairs = self.spec.codec().gdal_options();
+                let mut pairs = self.spec.codec().gdal_options(true);
                 pairs.extend([
                     ("BLOCKSIZE", tile.to_string()),
                     ("OVERVIEWS", "AUTO".to_string()),

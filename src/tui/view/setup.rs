@@ -123,8 +123,8 @@ fn render_fields(
             Field::Writer => (
                 s.writer.name().to_string(),
                 match s.writer {
-                    WriterKind::Chunked => "tiles encoded by the tasks".into(),
-                    WriterKind::Gdal => "GDAL's COG copy at the end".into(),
+                    WriterKind::Chunked => "tasks encode tiles".into(),
+                    WriterKind::Gdal => "COG copy at end".into(),
                 },
             ),
         };
