@@ -151,8 +151,8 @@ impl fmt::Display for Flag {
             } => write!(
                 f,
                 "{config}: chunks do not line up with the COG blocks, so up to {:.2}x the \
-                 pixels are decoded (each chunk decodes every block it touches, unless \
-                 GDAL's block cache still holds it); use a multiple of the block size",
+                 pixels are decoded (each chunk decodes every block it touches); use a \
+                 multiple of the block size",
                 read_amplification
             ),
             Flag::FewerChunksThanThreads {
