@@ -522,7 +522,7 @@ fn file_url_to_path(rest: &str) -> String {
 }
 
 /// Decodes `%XX` escapes; malformed escapes stay as written.
-fn percent_decode(text: &str) -> String {
+pub(crate) fn percent_decode(text: &str) -> String {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;

@@ -159,6 +159,14 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let catalog = dir.join("search.json");
     if catalog.is_file() {
         println!("catalog: {}/search.json", sim.base_url());
+    } else {
+        eprintln!(
+            "warning: \"{}\" has no search.json, so there is no catalog to read from this \
+             server (--catalog {}/search.json will fail); serve the folder that holds it, \
+             e.g. one made by `chunkscope demo --out DIR`",
+            dir.display(),
+            sim.base_url()
+        );
     }
     println!("{}", settings.description());
     println!("Ctrl-C to stop");
