@@ -273,6 +273,32 @@ fn load_catalog_with(
     Catalog::load(&path).with_context(|| "cannot use the catalog".to_string())
 }
 
+/// Where `run` writes: the path `pipeline` asks for, checked so that it never replaces an
+/// input, the catalog or anything but a regular file (links are followed); says on stderr
+/// when it follows a link or replaces a file.
+fn output_target(
+    pipeline: &run::PipelineArgs,
+    catalog: &Catalog,
+    scene: &Scene,
+) -> anyhow::Result<PathBuf> {
+    let asked = pipeline.output(&scene.item)?.path;
+    let target = chunkscope::pipeline::check_output(scene, &catalog.path, &asked)?;
+    if target.via_link.is_some() {
+        eprintln!(
+            "note: \"{}\" is a symbolic link: the output goes to \"{}\", where it points",
+            asked.display(),
+            target.path.display()
+        );
+    }
+    if target.replaces {
+        eprintln!(
+            "note: the output replaces the existing file \"{}\"",
+            target.path.display()
+        );
+    }
+    Ok(target.path)
+}
+
 fn load_scene(args: &SceneArgs) -> anyhow::Result<(Catalog, Scene)> {
     let catalog = load_catalog_with(args.catalog.as_deref(), &args.network)?;
     let item = catalog.item(args.item.as_deref())?;

@@ -16,7 +16,7 @@ use chunkscope::profile::units;
 use chunkscope::raster::{OutputFormat, OutputSpec};
 
 use super::progress::RunProgress;
-use super::{ModeArg, SceneArgs, install_ctrlc, load_scene};
+use super::{ModeArg, SceneArgs, install_ctrlc, load_scene, output_target};
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -109,7 +109,7 @@ impl PipelineArgs {
                 std::fs::create_dir_all(&dir).with_context(|| {
                     format!("cannot create the output folder \"{}\"", dir.display())
                 })?;
-                dir.join(format!("masked-{item}.tif"))
+                dir.join(chunkscope::raster::target::default_output_name(item))
             }
         };
         let format = match self.format {
@@ -141,8 +141,9 @@ impl PipelineArgs {
     }
 }
 
-pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
-    let (_catalog, scene) = load_scene(&args.scene)?;
+pub fn run(mut args: RunArgs) -> anyhow::Result<ExitCode> {
+    let (catalog, scene) = load_scene(&args.scene)?;
+    args.pipeline.out = Some(output_target(&args.pipeline, &catalog, &scene)?);
     let cancel = CancelFlag::new();
     install_ctrlc(&cancel);
     let chunked = || -> anyhow::Result<Mode> {

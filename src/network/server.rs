@@ -369,9 +369,8 @@ impl NetworkSim {
             });
         }
         let root = std::path::absolute(root).unwrap_or_else(|_| root.to_owned());
-        let real_root = std::fs::canonicalize(&root).map_err(|_| ServerError::NotAFolder {
-            root: root.clone(),
-        })?;
+        let real_root = std::fs::canonicalize(&root)
+            .map_err(|_| ServerError::NotAFolder { root: root.clone() })?;
         let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port)))
             .map_err(|io| ServerError::Bind { port, io })?;
         let bind_err = |io| ServerError::Bind { port, io };

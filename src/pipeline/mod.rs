@@ -11,6 +11,7 @@ pub mod mask;
 pub mod report;
 
 use std::num::NonZeroUsize;
+use std::path::Path;
 
 pub use event::{CancelFlag, Event, EventSink, RunClock, Stage, TaskRecord};
 pub use mask::CloudClasses;
@@ -18,7 +19,10 @@ pub use report::{NetworkReport, RunReport, SCHEMA_VERSION, TaskTraffic};
 
 use crate::catalog::{AssetRole, CatalogError, Item};
 use crate::chunks::{ChunkError, ChunkPlan, ChunkRequest};
-use crate::raster::{self, OutputGeometry, OutputSpec, RasterError, RasterInfo, RasterSource};
+use crate::raster::{
+    self, OutputGeometry, OutputSpec, OutputTarget, Protected, RasterError, RasterInfo,
+    RasterSource, TargetError,
+};
 
 /// The two assets a run reads, named for messages.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,6 +54,39 @@ impl Scene {
         crate::network::remote::is_remote(&self.visual.path)
             || crate::network::remote::is_remote(&self.scl.path)
     }
+
+    /// The local files a run of this scene reads: each asset, or the file behind it when
+    /// the in-process simulated network serves it. Remote assets have none.
+    pub fn local_inputs(&self) -> Vec<Protected> {
+        [&self.visual, &self.scl]
+            .into_iter()
+            .filter_map(|src| {
+                let path = crate::network::server::local_file_for(&src.path)
+                    .or_else(|| (!src.path.starts_with("/vsi")).then(|| src.path.clone().into()))?;
+                Some(Protected::new(src.what.clone(), path))
+            })
+            .collect()
+    }
+}
+
+/// Checks that a run of `scene` may write its output to `out` (see [`raster::target`]):
+/// never over one of its inputs or over `catalog` (also when the simulated network serves
+/// them), never over a device, a FIFO or a folder; symbolic links are followed. Returns
+/// where the output goes.
+pub fn check_output(
+    scene: &Scene,
+    catalog: &Path,
+    out: &Path,
+) -> Result<OutputTarget, TargetError> {
+    let mut protected = scene.local_inputs();
+    let catalog_text = catalog.to_string_lossy();
+    let local_catalog =
+        crate::network::server::local_file_for(&catalog_text).unwrap_or_else(|| catalog.into());
+    protected.push(Protected::new(
+        format!("the catalog \"{catalog_text}\""),
+        local_catalog,
+    ));
+    raster::check_output(out, &protected)
 }
 
 /// How the chunked path orders its tasks.

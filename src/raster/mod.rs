@@ -1,14 +1,17 @@
 //! GDAL access: opening rasters with errors a user can act on, inspecting a COG's layout
-//! (the lesson's `r.block_shapes` exercise), windowed multi-band reads into ndarray and the
-//! output writer. Handles here are not thread-safe: each worker thread opens its own.
+//! (the lesson's `r.block_shapes` exercise), windowed multi-band reads into ndarray, the
+//! output writer and the checks on where it may write ([`target`]). Handles here are not
+//! thread-safe: each worker thread opens its own.
 
 mod inspect;
 mod output;
 mod read;
+pub mod target;
 
 pub use inspect::{RasterInfo, inspect, inspect_dataset};
 pub use output::{OutputFormat, OutputGeometry, OutputSpec, OutputWriter};
 pub use read::{Window, read_band_u8, read_bands_u8, read_u8_into};
+pub use target::{OutputTarget, Protected, TargetError, check_output};
 
 use std::ffi::CStr;
 
