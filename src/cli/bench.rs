@@ -14,7 +14,7 @@ use chunkscope::pipeline::{self, CancelFlag, Mode, RunControl, RunReport, Stage}
 use chunkscope::profile::{stats, units};
 
 use super::run::PipelineArgs;
-use super::{SceneArgs, install_ctrlc, load_scene};
+use super::{SceneArgs, cancel_on_signals, load_scene};
 
 #[derive(Debug, Args)]
 pub struct BenchArgs {
@@ -61,7 +61,7 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
     }
     let (_catalog, scene) = load_scene(&args.scene)?;
     let cancel = CancelFlag::new();
-    install_ctrlc(&cancel);
+    cancel_on_signals(&cancel);
     if args.profiling_cost {
         return profiling_cost(&args, &scene, &cancel);
     }
@@ -102,7 +102,7 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
     let _ = std::fs::remove_dir_all(&scratch);
     if cancel.is_cancelled() {
         eprintln!("cancelled");
-        return Ok(ExitCode::from(130));
+        return Ok(crate::signals::cancelled_exit_code());
     }
     let serial_wall = stats::median(&walls(&reports[0])).unwrap_or(0);
     let rows: Vec<Row> = configs
@@ -251,7 +251,7 @@ fn profiling_cost(
         if with.cancelled || without.cancelled {
             eprintln!("\ncancelled");
             let _ = std::fs::remove_dir_all(&scratch);
-            return Ok(ExitCode::from(130));
+            return Ok(crate::signals::cancelled_exit_code());
         }
         label = with.label();
         ratios.push(with.wall_ns as f64 / without.wall_ns.max(1) as f64);

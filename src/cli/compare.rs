@@ -20,7 +20,7 @@ use chunkscope::profile::compare::{BenchError, Progress};
 use chunkscope::profile::units;
 
 use super::run::{FormatArg, PipelineArgs, ScheduleArg};
-use super::{SceneArgs, install_ctrlc, load_scene, progress};
+use super::{SceneArgs, cancel_on_signals, load_scene, progress};
 
 #[derive(Debug, Args)]
 pub struct CompareArgs {
@@ -209,7 +209,7 @@ pub fn compare(args: CompareArgs) -> anyhow::Result<ExitCode> {
             "cancelled after {} of {} runs: the figures above are from the runs that finished",
             result.runs_done, result.runs_planned
         );
-        return Ok(ExitCode::from(130));
+        return Ok(crate::signals::cancelled_exit_code());
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -227,7 +227,7 @@ pub fn in_rounds<T>(
     let (_catalog, scene) = load_scene(scene_args)?;
     // Before the scratch folder exists, so its existence tells that Ctrl-C is handled.
     let cancel = CancelFlag::new();
-    install_ctrlc(&cancel);
+    cancel_on_signals(&cancel);
     let scratch = Scratch::create(name)?;
     let base = bench.run_base(
         scene_args.res,

@@ -17,7 +17,7 @@ use chunkscope::profile::units;
 
 use super::compare::{RoundsBar, Scratch};
 use super::run::FormatArg;
-use super::{SceneArgs, install_ctrlc, load_scene};
+use super::{SceneArgs, cancel_on_signals, load_scene};
 
 /// Columns of the live-memory sparklines.
 const SPARK_WIDTH: usize = 40;
@@ -84,7 +84,7 @@ pub fn memory(args: MemoryArgs) -> anyhow::Result<ExitCode> {
         .unwrap_or(NonZeroUsize::MIN);
     let scratch = Scratch::create("memory")?;
     let cancel = CancelFlag::new();
-    install_ctrlc(&cancel);
+    cancel_on_signals(&cancel);
 
     let child = Child {
         exe: &exe,
@@ -120,13 +120,13 @@ pub fn memory(args: MemoryArgs) -> anyhow::Result<ExitCode> {
                 None => {
                     bar.finish();
                     eprintln!("cancelled: no output was kept");
-                    return Ok(ExitCode::from(130));
+                    return Ok(crate::signals::cancelled_exit_code());
                 }
             }
             if cancel.is_cancelled() {
                 bar.finish();
                 eprintln!("cancelled: no output was kept");
-                return Ok(ExitCode::from(130));
+                return Ok(crate::signals::cancelled_exit_code());
             }
         }
     }
@@ -166,8 +166,9 @@ struct Child<'a> {
 }
 
 impl Child<'_> {
-    /// Runs `schedule` in a child process; `None` when the child was cancelled (Ctrl-C
-    /// reaches it too, as it shares the terminal's process group).
+    /// Runs `schedule` in a child process; `None` when a stop signal cancelled the child
+    /// (Ctrl-C reaches it too, as it shares the terminal's process group; a SIGTERM sent to
+    /// this process alone lets the child finish its run first).
     fn run(&self, schedule: Schedule) -> anyhow::Result<Option<(String, MemoryRun)>> {
         let out: PathBuf = self.out.join(format!("memory-{}.tif", schedule.name()));
         let mut cmd = Command::new(self.exe);
@@ -200,7 +201,7 @@ impl Child<'_> {
             .with_context(|| format!("cannot start \"{}\"", self.exe.display()))?;
         // The run's output is not what this command measures: keep the scratch folder small.
         let _ = std::fs::remove_file(&out);
-        if output.status.code() == Some(130) {
+        if crate::signals::is_stop_code(output.status.code()) {
             return Ok(None);
         }
         if !output.status.success() {

@@ -152,7 +152,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             };
             let catalog = load_catalog_with(catalog.as_deref(), &network)?;
             crate::tui::run(catalog, options)?;
-            Ok(ExitCode::SUCCESS)
+            Ok(tui_exit_code())
         }
         Some(Command::Serve(a)) => network::serve(a),
         Some(Command::Screenshot {
@@ -188,7 +188,19 @@ fn parse_size(s: &str) -> Result<(u16, u16), String> {
 
 fn tui(catalog: Option<&Path>) -> anyhow::Result<ExitCode> {
     crate::tui::run(load_catalog(catalog)?, crate::tui::Options::default())?;
-    Ok(ExitCode::SUCCESS)
+    Ok(tui_exit_code())
+}
+
+/// 0 when the user quit the TUI, 128 + the signal when one stopped it (said on stderr,
+/// now that the terminal is restored).
+fn tui_exit_code() -> ExitCode {
+    match crate::signals::received() {
+        Some(signal) => {
+            eprintln!("{}: stopped the TUI", signal.describe());
+            signal.exit_code()
+        }
+        None => ExitCode::SUCCESS,
+    }
 }
 
 /// A sweep file for the TUI's Sweep screen, shown with where it came from.
@@ -306,14 +318,16 @@ fn load_scene(args: &SceneArgs) -> anyhow::Result<(Catalog, Scene)> {
     Ok((catalog, scene))
 }
 
-/// Ctrl-C sets the run's cancel flag; a second Ctrl-C exits at once.
-fn install_ctrlc(cancel: &CancelFlag) {
+/// A stop signal (Ctrl-C, SIGTERM, SIGHUP) sets the run's cancel flag and says so; a
+/// second one exits at once (see [`crate::signals`]).
+fn cancel_on_signals(cancel: &CancelFlag) {
     let cancel = cancel.clone();
-    let _ = ctrlc::set_handler(move || {
-        if cancel.is_cancelled() {
-            std::process::exit(130);
-        }
-        eprintln!("\ncancelling after the running tasks (Ctrl-C again to quit at once)");
+    crate::signals::on_stop(move |signal| {
+        eprintln!(
+            "\n{}: cancelling after the running tasks ({})",
+            signal.describe(),
+            signal.again()
+        );
         cancel.cancel();
     });
 }

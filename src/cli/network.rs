@@ -152,7 +152,8 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let sim = NetworkSim::start(&dir, settings, args.port)
         .with_context(|| format!("cannot serve \"{}\"", dir.display()))?;
     let (tx, rx) = crossbeam_channel::bounded::<()>(1);
-    let _ = ctrlc::set_handler(move || {
+    // Any stop signal ends serving normally, with the summary below (and status 0).
+    crate::signals::on_stop(move |_| {
         let _ = tx.try_send(());
     });
     println!("serving \"{}\" at {}/", dir.display(), sim.base_url());

@@ -16,7 +16,7 @@ use chunkscope::profile::units;
 use chunkscope::raster::{OutputFormat, OutputSpec};
 
 use super::progress::RunProgress;
-use super::{ModeArg, SceneArgs, install_ctrlc, load_scene, output_target};
+use super::{ModeArg, SceneArgs, cancel_on_signals, load_scene, output_target};
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -145,7 +145,7 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<ExitCode> {
     let (catalog, scene) = load_scene(&args.scene)?;
     args.pipeline.out = Some(output_target(&args.pipeline, &catalog, &scene)?);
     let cancel = CancelFlag::new();
-    install_ctrlc(&cancel);
+    cancel_on_signals(&cancel);
     let chunked = || -> anyhow::Result<Mode> {
         Ok(args
             .pipeline
@@ -212,7 +212,13 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<ExitCode> {
     }
     if reports.iter().any(|r| r.cancelled) {
         eprintln!("cancelled: no output was written");
-        return Ok(ExitCode::from(130));
+        return Ok(crate::signals::cancelled_exit_code());
+    }
+    if let Some(signal) = crate::signals::received() {
+        eprintln!(
+            "{} came after the last task: the run finished and its output is complete",
+            signal.describe()
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -110,7 +110,7 @@ pub fn sweep(args: SweepArgs) -> anyhow::Result<ExitCode> {
             "cancelled after {} of {} runs: the rows (and files) hold the runs that finished",
             result.runs_done, result.runs_planned
         );
-        return Ok(ExitCode::from(130));
+        return Ok(crate::signals::cancelled_exit_code());
     }
     Ok(ExitCode::SUCCESS)
 }
