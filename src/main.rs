@@ -17,7 +17,9 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(err) => {
             eprintln!("error: {err:#}");
-            ExitCode::from(1)
+            // A value beyond chunkscope's bounds is a usage error, like clap's own.
+            let usage = err.downcast_ref::<cli::UsageError>().is_some();
+            ExitCode::from(if usage { 2 } else { 1 })
         }
     }
 }

@@ -20,7 +20,7 @@ use chunkscope::profile::compare::{BenchError, Progress};
 use chunkscope::profile::units;
 
 use super::run::{FormatArg, PipelineArgs, ScheduleArg};
-use super::{SceneArgs, cancel_on_signals, load_scene, progress};
+use super::{SceneArgs, cancel_on_signals, check_runs, load_scene, note_task_counts, progress};
 
 #[derive(Debug, Args)]
 pub struct CompareArgs {
@@ -40,6 +40,8 @@ pub struct CompareArgs {
     threads: Vec<NonZeroUsize>,
     #[command(flatten)]
     bench: BenchOptions,
+    #[command(flatten)]
+    limits: super::ThreadLimitArgs,
     /// Print the comparison as JSON on stdout (warnings stay on stderr).
     #[arg(long)]
     json: bool,
@@ -180,6 +182,13 @@ pub fn compare(args: CompareArgs) -> anyhow::Result<ExitCode> {
     if args.threads.is_empty() {
         anyhow::bail!("--threads needs at least one thread count, like 1,2,4");
     }
+    args.limits.check(&args.threads)?;
+    let configs = 1 + args.threads.len();
+    check_runs(
+        configs
+            .saturating_mul(args.bench.repeat)
+            .saturating_add(args.bench.warmup),
+    )?;
     let spec = CompareSpec {
         chunks,
         threads: args.threads.clone(),
@@ -190,6 +199,7 @@ pub fn compare(args: CompareArgs) -> anyhow::Result<ExitCode> {
         &args.scene,
         &args.bench,
         &spec.threads,
+        std::slice::from_ref(&spec.chunks),
         "compare",
         |scene, base, cancel, progress| compare::compare(scene, base, &spec, cancel, progress),
     )?;
@@ -221,6 +231,7 @@ pub fn in_rounds<T>(
     scene_args: &SceneArgs,
     bench: &BenchOptions,
     threads: &[NonZeroUsize],
+    chunks: &[ChunkRequest],
     name: &str,
     work: impl FnOnce(&Scene, &RunBase, &CancelFlag, Progress<'_>) -> Result<T, BenchError>,
 ) -> anyhow::Result<(Scene, Result<T, BenchError>)> {
@@ -235,6 +246,7 @@ pub fn in_rounds<T>(
         scratch.path().join(format!("{name}.tif")),
     )?;
     note_oversubscription(threads);
+    note_task_counts(&scene, scene_args.res, chunks);
     let bar = RoundsBar::new();
     let result = work(&scene, &base, &cancel, &|done, total, label| {
         bar.update(done, total, label)

@@ -48,6 +48,8 @@ pub struct MemoryArgs {
     /// Print the rows as JSON on stdout.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    limits: super::ThreadLimitArgs,
 }
 
 /// The three ways of running the pipeline whose memory the lesson contrasts.
@@ -76,12 +78,14 @@ pub fn memory(args: MemoryArgs) -> anyhow::Result<ExitCode> {
     }
     // Checked here so a bad spec fails once, before any child runs.
     args.chunks.parse::<ChunkRequest>()?;
+    super::check_runs(args.repeat.saturating_mul(Schedule::ALL.len()))?;
     let (catalog, scene) = load_scene(&args.scene)?;
     let exe = std::env::current_exe().context("cannot find chunkscope's own executable")?;
     let threads = args
         .threads
         .or_else(|| std::thread::available_parallelism().ok())
         .unwrap_or(NonZeroUsize::MIN);
+    args.limits.check(&[threads])?;
     let scratch = Scratch::create("memory")?;
     let cancel = CancelFlag::new();
     cancel_on_signals(&cancel);
@@ -99,6 +103,7 @@ pub fn memory(args: MemoryArgs) -> anyhow::Result<ExitCode> {
         },
         out: scratch.path(),
         gdal_cache_mb: args.gdal_cache,
+        force_threads: args.limits.force_threads,
     };
     let cache = match (args.gdal_cache, std::env::var("GDAL_CACHEMAX")) {
         (Some(mb), _) => format!("{mb} MB (--gdal-cache)"),
@@ -163,6 +168,7 @@ struct Child<'a> {
     format: &'a str,
     out: &'a Path,
     gdal_cache_mb: Option<u32>,
+    force_threads: bool,
 }
 
 impl Child<'_> {
@@ -190,6 +196,9 @@ impl Child<'_> {
                     .args(["--chunks", self.chunks])
                     .args(["--threads", &self.threads.to_string()])
                     .args(["--schedule", schedule.name()]);
+                if self.force_threads {
+                    cmd.arg("--force-threads");
+                }
             }
         }
         if let Some(mb) = self.gdal_cache_mb {

@@ -11,6 +11,7 @@ mod progress;
 mod run;
 mod sweep;
 
+use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -18,6 +19,8 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use chunkscope::catalog::Catalog;
+use chunkscope::chunks::ChunkRequest;
+use chunkscope::pipeline::limits::{self, MANY_TASKS, MAX_RUNS, MAX_THREADS, THREADS_PER_CORE};
 use chunkscope::pipeline::{CancelFlag, Resolution, Scene};
 
 /// Profile chunked raster computation live: the Carpentries "Parallel raster computations
@@ -109,6 +112,94 @@ pub struct SceneArgs {
     res: Resolution,
     #[command(flatten)]
     network: network::NetworkArgs,
+}
+
+/// A value beyond chunkscope's bounds (threads, runs): exit status 2, like clap's own
+/// usage errors, with a message that says the bound and the way past it if there is one.
+#[derive(Debug)]
+pub struct UsageError(String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+/// `--force-threads`, on every command that takes a thread count.
+#[derive(Debug, Clone, Copy, Default, Args)]
+pub struct ThreadLimitArgs {
+    /// Allow more than 4 worker threads per core (up to 1024), e.g. to measure what
+    /// oversubscription costs.
+    #[arg(long)]
+    pub force_threads: bool,
+}
+
+impl ThreadLimitArgs {
+    /// Refuses thread counts above 4 per core unless forced, and above 1024 always:
+    /// threads beyond the cores only take turns on them, and thousands of them take longer
+    /// to start than the work itself.
+    pub fn check(&self, threads: &[NonZeroUsize]) -> anyhow::Result<()> {
+        let Some(max) = threads.iter().map(|t| t.get()).max() else {
+            return Ok(());
+        };
+        if max > MAX_THREADS {
+            return Err(UsageError(format!(
+                "{max} threads is more than the {MAX_THREADS} worker threads chunkscope starts; \
+                 ask for fewer"
+            ))
+            .into());
+        }
+        let cores = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
+        let limit = limits::thread_limit(cores);
+        if max > limit && !self.force_threads {
+            return Err(UsageError(format!(
+                "{max} threads is more than {THREADS_PER_CORE} per core ({limit} on this \
+                 machine's {cores} core(s)): threads beyond the cores only take turns on them, \
+                 and starting many takes longer than the work; ask for at most {limit}, or add \
+                 --force-threads to measure it anyway"
+            ))
+            .into());
+        }
+        Ok(())
+    }
+}
+
+/// Refuses a benchmark of more than [`MAX_RUNS`] runs (`runs` counts warm-ups too).
+fn check_runs(runs: usize) -> anyhow::Result<()> {
+    if runs > MAX_RUNS {
+        return Err(UsageError(format!(
+            "that makes {runs} runs, more than the {MAX_RUNS} one command schedules; use fewer \
+             chunk sizes or thread counts, or a smaller --repeat"
+        ))
+        .into());
+    }
+    Ok(())
+}
+
+/// Says on stderr, before anything runs, which chunk requests make runs of at least
+/// [`MANY_TASKS`] tasks: such runs take long for a reason the chunk size explains.
+/// Requests that cannot be planned are left for the run to report.
+fn note_task_counts(scene: &Scene, resolution: Resolution, requests: &[ChunkRequest]) {
+    let Ok(prepared) = chunkscope::pipeline::prepare(scene, resolution, None) else {
+        return;
+    };
+    for request in requests {
+        let Ok(plan) = prepared.plan_for(request) else {
+            continue;
+        };
+        let tasks = limits::task_count(plan.chunk_count());
+        if tasks >= MANY_TASKS {
+            eprintln!(
+                "note: chunks \"{request}\" ({}) make {} chunks, {tasks} tasks per run: each \
+                 task pays its scheduling overhead, so this takes a while (Ctrl-C cancels); \
+                 larger chunks such as blocks:1 finish sooner",
+                plan.shape,
+                plan.chunk_count()
+            );
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -16,7 +16,7 @@ use chunkscope::profile::units;
 use chunkscope::raster::{OutputFormat, OutputSpec};
 
 use super::progress::RunProgress;
-use super::{ModeArg, SceneArgs, cancel_on_signals, load_scene, output_target};
+use super::{ModeArg, SceneArgs, cancel_on_signals, load_scene, note_task_counts, output_target};
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -30,6 +30,8 @@ pub struct RunArgs {
     /// Print the run report as JSON on stdout.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    limits: super::ThreadLimitArgs,
 }
 
 /// The pipeline settings shared by run and bench.
@@ -142,8 +144,15 @@ impl PipelineArgs {
 }
 
 pub fn run(mut args: RunArgs) -> anyhow::Result<ExitCode> {
+    let chunked_too = args.mode != ModeArg::Serial;
+    if chunked_too {
+        args.limits.check(&[args.pipeline.threads()])?;
+    }
     let (catalog, scene) = load_scene(&args.scene)?;
     args.pipeline.out = Some(output_target(&args.pipeline, &catalog, &scene)?);
+    if chunked_too {
+        note_task_counts(&scene, args.scene.res, &[args.pipeline.chunk_request()?]);
+    }
     let cancel = CancelFlag::new();
     cancel_on_signals(&cancel);
     let chunked = || -> anyhow::Result<Mode> {

@@ -7,6 +7,7 @@ mod buffers;
 pub mod calibrate;
 pub mod event;
 mod exec;
+pub mod limits;
 pub mod mask;
 pub mod report;
 
@@ -282,6 +283,17 @@ pub fn prepare(
 }
 
 impl Prepared {
+    /// The chunk plan `request` gives on this working grid, as a run would make it.
+    pub fn plan_for(&self, request: &ChunkRequest) -> Result<ChunkPlan, ChunkError> {
+        let layout = self
+            .visual
+            .layout(self.visual_overview)
+            .ok_or(ChunkError::Layout {
+                reason: "the visual asset has no block layout".to_string(),
+            })?;
+        ChunkPlan::new(layout, request)
+    }
+
     /// Georeferencing of the working grid, for the output file.
     pub fn output_geometry(&self) -> OutputGeometry {
         let block = self
@@ -316,7 +328,12 @@ pub fn run(
 ) -> Result<RunReport, PipelineError> {
     let chunks = match &config.mode {
         Mode::Serial => None,
-        Mode::Chunked { chunks, .. } => Some(chunks),
+        Mode::Chunked {
+            chunks, threads, ..
+        } => {
+            limits::check_pool(threads.get())?;
+            Some(chunks)
+        }
     };
     if scene.is_remote() {
         // Before `prepare` opens anything: a fresh cache makes each run pay for its
