@@ -31,6 +31,21 @@ pub struct NetworkArgs {
     /// Read s3:// assets without credentials (AWS_NO_SIGN_REQUEST=YES), for public buckets.
     #[arg(long)]
     pub s3_unsigned: bool,
+    /// Give up on a request to a remote server after this long without a byte, e.g. 5s
+    /// (the default) or 30s on a poor link. GDAL tries 4 times, so a server that never
+    /// answers is reported after about 6 times this.
+    #[arg(long, value_name = "DURATION", value_parser = parse_stall)]
+    pub stall_timeout: Option<Duration>,
+}
+
+fn parse_stall(s: &str) -> Result<Duration, String> {
+    let d = parse_latency(s).map_err(|e| e.to_string())?;
+    if d < Duration::from_secs(1) {
+        return Err(format!(
+            "\"{s}\" is too short to wait for a server: use at least 1s"
+        ));
+    }
+    Ok(d)
 }
 
 fn parse_network(s: &str) -> Result<NetworkSpec, String> {
@@ -60,12 +75,16 @@ impl NetworkArgs {
         } else {
             CachePolicy::ClearEachRun
         });
-        if self.s3_unsigned {
-            remote::configure_with(&remote::RemoteOptions {
-                unsigned_s3: true,
-                ..remote::RemoteOptions::default()
-            });
+        let mut stall = self.stall_timeout.unwrap_or(remote::DEFAULT_STALL);
+        if let Some(spec) = self.network {
+            // The simulated latency is silence on purpose, not a stalled server.
+            stall = stall.max(spec.latency * 2 + Duration::from_secs(1));
         }
+        remote::configure_with(&remote::RemoteOptions {
+            unsigned_s3: self.s3_unsigned,
+            stall,
+            ..remote::RemoteOptions::default()
+        });
         let Some(spec) = self.network else {
             return Ok(None);
         };
