@@ -382,13 +382,14 @@ fn screenshot(
     Ok(ExitCode::SUCCESS)
 }
 
-/// The catalog named by the user, or the demo's (generated with a progress bar if absent).
+/// The catalog named by the user (a file, or an http(s) URL), or the demo's (generated
+/// with a progress bar if absent).
 fn load_catalog(path: Option<&Path>) -> anyhow::Result<Catalog> {
     let path = match path {
         Some(p) => p.to_path_buf(),
         None => demo::default_catalog_with_progress()?,
     };
-    Catalog::load(&path).with_context(|| "cannot use the catalog".to_string())
+    chunkscope::network::load_catalog(&path).context("cannot use the catalog")
 }
 
 /// Like [`load_catalog`], but through the simulated network with `--network`.
@@ -403,7 +404,7 @@ fn load_catalog_with(
     if let Some(served) = network.serve_catalog(&path)? {
         return Ok(served);
     }
-    Catalog::load(&path).with_context(|| "cannot use the catalog".to_string())
+    chunkscope::network::load_catalog(&path).context("cannot use the catalog")
 }
 
 /// Where `run` writes: the path `pipeline` asks for, checked so that it never replaces an

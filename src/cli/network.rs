@@ -88,6 +88,13 @@ impl NetworkArgs {
         let Some(spec) = self.network else {
             return Ok(None);
         };
+        if chunkscope::catalog::is_http_url(&path.to_string_lossy()) {
+            anyhow::bail!(
+                "--network serves a local catalog's folder, but \"{}\" is already remote: \
+                 leave out --network, or name a local search.json",
+                path.display()
+            );
+        }
         let root = path
             .parent()
             .filter(|p| !p.as_os_str().is_empty())

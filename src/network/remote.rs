@@ -167,6 +167,54 @@ pub fn before_run() -> CachePolicy {
     policy
 }
 
+/// Most bytes read from a remote text file such as a catalog; a real search result of a
+/// few hundred items is a few MB.
+const MAX_TEXT_BYTES: usize = 64 << 20;
+
+/// Reads a whole remote file (a `search.json` at an `http(s)://` URL) as text through
+/// GDAL's `/vsicurl/`, so it is fetched with the same options, retries and time limits as
+/// the assets. The error says what went wrong, as [`explain`] does for assets.
+pub fn read_text(url: &str) -> Result<String, String> {
+    use std::ffi::{CString, c_void};
+    configure();
+    let gdal_path = format!("/vsicurl/{url}");
+    let c_path =
+        CString::new(gdal_path.as_str()).map_err(|_| "the URL holds a NUL byte".to_string())?;
+    // SAFETY: the path and mode are NUL-terminated strings that outlive the calls; the
+    // handle is used only between a successful open and the one close, and every read
+    // writes at most `chunk.len()` bytes into `chunk`.
+    let bytes = unsafe {
+        let fp = gdal_sys::VSIFOpenExL(c_path.as_ptr(), c"rb".as_ptr(), 1);
+        if fp.is_null() {
+            // GDAL's own message, even when empty: then `explain` asks the server why.
+            let message = CStr::from_ptr(gdal_sys::CPLGetLastErrorMsg());
+            return Err(explain_as(
+                message.to_string_lossy().trim(),
+                &gdal_path,
+                "the server has no such file (HTTP 404): check the URL",
+            ));
+        }
+        let mut bytes = Vec::new();
+        let mut chunk = vec![0u8; 1 << 16];
+        loop {
+            let n = gdal_sys::VSIFReadL(chunk.as_mut_ptr().cast::<c_void>(), 1, chunk.len(), fp);
+            bytes.extend_from_slice(&chunk[..n]);
+            if n < chunk.len() || bytes.len() > MAX_TEXT_BYTES {
+                break;
+            }
+        }
+        gdal_sys::VSIFCloseL(fp);
+        bytes
+    };
+    if bytes.len() > MAX_TEXT_BYTES {
+        return Err(format!(
+            "it is larger than {} MiB, too large for a catalog",
+            MAX_TEXT_BYTES >> 20
+        ));
+    }
+    String::from_utf8(bytes).map_err(|_| "it is not UTF-8 text, so not a JSON catalog".to_string())
+}
+
 /// The User-Agent a worker sends: `chunkscope/0.1.0 (worker 3)`.
 pub fn worker_user_agent(worker: usize) -> String {
     format!("chunkscope/{} (worker {worker})", env!("CARGO_PKG_VERSION"))
@@ -244,6 +292,15 @@ impl GdalNetStats {
 /// "HTTP response code ...: 0"); then one diagnostic request ([`diagnose`]) finds the HTTP
 /// status or the connection error.
 pub fn explain(gdal_message: &str, gdal_path: &str) -> String {
+    explain_as(
+        gdal_message,
+        gdal_path,
+        "the server has no such file (HTTP 404): check the href in the catalog",
+    )
+}
+
+/// [`explain`], saying `not_found` for a 404.
+fn explain_as(gdal_message: &str, gdal_path: &str, not_found: &str) -> String {
     let url = url_of(gdal_path);
     let vague = gdal_message.is_empty()
         || gdal_message.contains("NULL pointer")
@@ -256,7 +313,7 @@ pub fn explain(gdal_message: &str, gdal_path: &str) -> String {
     // URLs hold ports and paths whose digits must not read as status codes.
     let m = detail.replace(&url, "URL").to_ascii_lowercase();
     let what = if has_code(&m, 404) {
-        "the server has no such file (HTTP 404): check the href in the catalog"
+        not_found
     } else if has_code(&m, 403) || has_code(&m, 401) {
         if gdal_path.starts_with("/vsis3/") {
             "access denied (HTTP 403): the bucket needs credentials, or is public and needs \
@@ -286,7 +343,7 @@ pub fn explain(gdal_message: &str, gdal_path: &str) -> String {
         "the server is overloaded or failing (HTTP 429/5xx), even after retries \
          (GDAL_HTTP_MAX_RETRY); try again later"
     } else {
-        "a remote asset: check the network connection and the URL"
+        "cannot read it over the network: check the network connection and the URL"
     };
     if detail.is_empty() {
         format!("{what} (at {url})")
