@@ -149,12 +149,13 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<ExitCode> {
         args.limits.check(&[args.pipeline.threads()])?;
     }
     let (catalog, scene) = load_scene(&args.scene)?;
+    // Before the notes below, so that a note on stderr tells that signals are handled.
+    let cancel = CancelFlag::new();
+    cancel_on_signals(&cancel);
     args.pipeline.out = Some(output_target(&args.pipeline, &catalog, &scene)?);
     if chunked_too {
         note_task_counts(&scene, args.scene.res, &[args.pipeline.chunk_request()?]);
     }
-    let cancel = CancelFlag::new();
-    cancel_on_signals(&cancel);
     let chunked = || -> anyhow::Result<Mode> {
         Ok(args
             .pipeline
