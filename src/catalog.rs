@@ -2,7 +2,9 @@
 //! can open and finds the pipeline's assets by key (earth-search v0 and v1 names).
 //!
 //! Pure data and file reading, no GDAL: it runs on whichever thread asks (the front end,
-//! before a run starts). The files are the ones the Carpentries lesson saves with
+//! before a run starts). A catalog at an `http(s)://` URL is fetched by
+//! [`crate::network::load_catalog`] and parsed here, its relative hrefs resolved against
+//! the URL. The files are the ones the Carpentries lesson saves with
 //! `pystac_client`: `search.item_collection().save_object("search.json")`.
 
 use std::fmt;
@@ -388,8 +390,15 @@ fn json_kind(value: &Value) -> &'static str {
 }
 
 /// The folder relative hrefs are resolved against: the catalog file's folder, made
-/// absolute so that a later change of directory does not matter.
+/// absolute so that a later change of directory does not matter; for a catalog read from
+/// a URL, the URL's folder (`https://host/dir` for `https://host/dir/search.json`).
 fn base_dir_of(path: &Path) -> PathBuf {
+    let text = path.to_string_lossy();
+    if is_http_url(&text) {
+        let url = text.split(['?', '#']).next().unwrap_or(&text);
+        let folder = url.rsplit_once('/').map_or(url, |(folder, _)| folder);
+        return PathBuf::from(folder);
+    }
     let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
     match absolute.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent.to_owned(),
@@ -481,6 +490,11 @@ pub fn resolve_href(href: &str, base_dir: &Path) -> String {
             _ => href.to_owned(),
         };
     }
+    let base_text = base_dir.to_string_lossy();
+    if is_http_url(&base_text) {
+        // A relative href in a catalog read from a URL is relative to that URL.
+        return format!("/vsicurl/{}", join_url(&base_text, href));
+    }
     let path = Path::new(href);
     if path.is_absolute() {
         return href.to_owned();
@@ -493,6 +507,36 @@ pub fn resolve_href(href: &str, base_dir: &Path) -> String {
         }
     }
     joined.to_string_lossy().into_owned()
+}
+
+/// Whether `text` is an `http://` or `https://` URL (any case of the scheme).
+pub fn is_http_url(text: &str) -> bool {
+    split_scheme(text).is_some_and(|(scheme, _)| {
+        scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https")
+    })
+}
+
+/// `href` (relative, or absolute on the host) resolved against the folder URL `base`
+/// (without a trailing slash), as a browser resolves a link: `./` dropped, `../` going up
+/// at most to the host.
+fn join_url(base: &str, href: &str) -> String {
+    let (scheme, rest) = base.split_once("://").unwrap_or(("https", base));
+    let (host, folder) = rest.split_once('/').unwrap_or((rest, ""));
+    let mut parts: Vec<&str> = if href.starts_with('/') {
+        Vec::new()
+    } else {
+        folder.split('/').filter(|p| !p.is_empty()).collect()
+    };
+    for part in href.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            p => parts.push(p),
+        }
+    }
+    format!("{scheme}://{host}/{}", parts.join("/"))
 }
 
 /// `("https", "host/path")` for `https://host/path`; `None` for a path.
@@ -522,7 +566,7 @@ fn file_url_to_path(rest: &str) -> String {
 }
 
 /// Decodes `%XX` escapes; malformed escapes stay as written.
-fn percent_decode(text: &str) -> String {
+pub(crate) fn percent_decode(text: &str) -> String {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -560,6 +604,31 @@ mod tests {
         assert_eq!(split_scheme("C://x"), None);
         assert_eq!(split_scheme("data/x.tif"), None);
         assert_eq!(split_scheme("a b://x"), None);
+    }
+
+    #[test]
+    fn relative_hrefs_of_a_catalog_read_from_a_url() {
+        let base = base_dir_of(Path::new("http://127.0.0.1:8080/demo/search.json?x=1"));
+        assert_eq!(base, PathBuf::from("http://127.0.0.1:8080/demo"));
+        assert_eq!(
+            resolve_href("./S2/visual.tif", &base),
+            "/vsicurl/http://127.0.0.1:8080/demo/S2/visual.tif"
+        );
+        assert_eq!(
+            resolve_href("../other/B02.tif", &base),
+            "/vsicurl/http://127.0.0.1:8080/other/B02.tif"
+        );
+        assert_eq!(
+            resolve_href("/data/x.tif", &base),
+            "/vsicurl/http://127.0.0.1:8080/data/x.tif"
+        );
+        assert_eq!(
+            resolve_href("https://e.com/a.tif", &base),
+            "/vsicurl/https://e.com/a.tif"
+        );
+        assert!(is_http_url("HTTPS://e.com/search.json"));
+        assert!(!is_http_url("s3://bucket/search.json"));
+        assert!(!is_http_url("search.json"));
     }
 
     #[test]

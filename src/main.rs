@@ -1,11 +1,13 @@
 //! chunkscope's binary: parse the command line, hand it to the front end, map errors to
-//! exit codes (0 ok, 1 error, 2 usage, 130 cancelled).
+//! exit codes (0 ok, 1 error, 2 usage, 128 + signal when a stop signal cancelled the work:
+//! 130 for Ctrl-C, 143 for SIGTERM, 129 for SIGHUP).
 
 use std::process::ExitCode;
 
 use clap::Parser;
 
 mod cli;
+mod signals;
 mod tui;
 
 fn main() -> ExitCode {
@@ -15,7 +17,9 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(err) => {
             eprintln!("error: {err:#}");
-            ExitCode::from(1)
+            // A value beyond chunkscope's bounds is a usage error, like clap's own.
+            let usage = err.downcast_ref::<cli::UsageError>().is_some();
+            ExitCode::from(if usage { 2 } else { 1 })
         }
     }
 }

@@ -14,7 +14,7 @@ use chunkscope::pipeline::{self, CancelFlag, Mode, RunControl, RunReport, Stage}
 use chunkscope::profile::{stats, units};
 
 use super::run::PipelineArgs;
-use super::{SceneArgs, install_ctrlc, load_scene};
+use super::{SceneArgs, cancel_on_signals, check_runs, load_scene, note_task_counts};
 
 #[derive(Debug, Args)]
 pub struct BenchArgs {
@@ -23,7 +23,12 @@ pub struct BenchArgs {
     #[command(flatten)]
     pipeline: PipelineArgs,
     /// Chunk sides (all bands, side x side).
-    #[arg(long, value_delimiter = ',', default_value = "512,1024,2048,4096")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "512,1024,2048,4096",
+        value_parser = parse_side
+    )]
     sides: Vec<usize>,
     /// Thread counts for the chunked path.
     #[arg(long = "threads-list", value_delimiter = ',', default_value = "1,2,4")]
@@ -39,6 +44,20 @@ pub struct BenchArgs {
     /// sampler) on --chunks/--threads, at least 5 pairs, and reports the median ratio.
     #[arg(long)]
     profiling_cost: bool,
+    #[command(flatten)]
+    limits: super::ThreadLimitArgs,
+}
+
+/// A chunk side of at least 1: a side of 0 would be taken as 1 pixel, tens of thousands
+/// of chunks that look like a hang.
+fn parse_side(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(0) => Err("a chunk side must be at least 1 pixel, got 0".to_string()),
+        Ok(side) => Ok(side),
+        Err(_) => Err(format!(
+            "\"{s}\" is not a chunk side: use a whole number like 1024"
+        )),
+    }
 }
 
 #[derive(serde::Serialize)]
@@ -59,12 +78,27 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
     if args.repeat == 0 {
         anyhow::bail!("--repeat must be at least 1");
     }
+    if args.profiling_cost {
+        args.limits.check(&[args.pipeline.threads()])?;
+        check_runs(2 * args.repeat.max(5) + 1)?;
+    } else {
+        args.limits.check(&args.threads_list)?;
+        let configs = 1 + args.sides.len().saturating_mul(args.threads_list.len());
+        check_runs(configs.saturating_mul(args.repeat))?;
+    }
     let (_catalog, scene) = load_scene(&args.scene)?;
     let cancel = CancelFlag::new();
-    install_ctrlc(&cancel);
+    cancel_on_signals(&cancel);
     if args.profiling_cost {
+        note_task_counts(&scene, args.scene.res, &[args.pipeline.chunk_request()?]);
         return profiling_cost(&args, &scene, &cancel);
     }
+    let requests: Vec<ChunkRequest> = args
+        .sides
+        .iter()
+        .map(|&s| ChunkRequest::Square(s))
+        .collect();
+    note_task_counts(&scene, args.scene.res, &requests);
     let scratch = std::env::temp_dir().join(format!("chunkscope-bench-{}", std::process::id()));
     std::fs::create_dir_all(&scratch)
         .with_context(|| format!("cannot create \"{}\"", scratch.display()))?;
@@ -102,7 +136,7 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
     let _ = std::fs::remove_dir_all(&scratch);
     if cancel.is_cancelled() {
         eprintln!("cancelled");
-        return Ok(ExitCode::from(130));
+        return Ok(crate::signals::cancelled_exit_code());
     }
     let serial_wall = stats::median(&walls(&reports[0])).unwrap_or(0);
     let rows: Vec<Row> = configs
@@ -251,7 +285,7 @@ fn profiling_cost(
         if with.cancelled || without.cancelled {
             eprintln!("\ncancelled");
             let _ = std::fs::remove_dir_all(&scratch);
-            return Ok(ExitCode::from(130));
+            return Ok(crate::signals::cancelled_exit_code());
         }
         label = with.label();
         ratios.push(with.wall_ns as f64 / without.wall_ns.max(1) as f64);

@@ -20,7 +20,7 @@ use chunkscope::profile::compare::{BenchError, Progress};
 use chunkscope::profile::units;
 
 use super::run::{FormatArg, PipelineArgs, ScheduleArg, WriterArg};
-use super::{SceneArgs, install_ctrlc, load_scene, progress};
+use super::{SceneArgs, cancel_on_signals, check_runs, load_scene, note_task_counts, progress};
 
 #[derive(Debug, Args)]
 pub struct CompareArgs {
@@ -40,6 +40,8 @@ pub struct CompareArgs {
     threads: Vec<NonZeroUsize>,
     #[command(flatten)]
     bench: BenchOptions,
+    #[command(flatten)]
+    limits: super::ThreadLimitArgs,
     /// Print the comparison as JSON on stdout (warnings stay on stderr).
     #[arg(long)]
     json: bool,
@@ -188,6 +190,13 @@ pub fn compare(args: CompareArgs) -> anyhow::Result<ExitCode> {
     if args.threads.is_empty() {
         anyhow::bail!("--threads needs at least one thread count, like 1,2,4");
     }
+    args.limits.check(&args.threads)?;
+    let configs = 1 + args.threads.len();
+    check_runs(
+        configs
+            .saturating_mul(args.bench.repeat)
+            .saturating_add(args.bench.warmup),
+    )?;
     let spec = CompareSpec {
         chunks,
         threads: args.threads.clone(),
@@ -198,6 +207,7 @@ pub fn compare(args: CompareArgs) -> anyhow::Result<ExitCode> {
         &args.scene,
         &args.bench,
         &spec.threads,
+        std::slice::from_ref(&spec.chunks),
         "compare",
         |scene, base, cancel, progress| compare::compare(scene, base, &spec, cancel, progress),
     )?;
@@ -217,7 +227,7 @@ pub fn compare(args: CompareArgs) -> anyhow::Result<ExitCode> {
             "cancelled after {} of {} runs: the figures above are from the runs that finished",
             result.runs_done, result.runs_planned
         );
-        return Ok(ExitCode::from(130));
+        return Ok(crate::signals::cancelled_exit_code());
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -229,13 +239,14 @@ pub fn in_rounds<T>(
     scene_args: &SceneArgs,
     bench: &BenchOptions,
     threads: &[NonZeroUsize],
+    chunks: &[ChunkRequest],
     name: &str,
     work: impl FnOnce(&Scene, &RunBase, &CancelFlag, Progress<'_>) -> Result<T, BenchError>,
 ) -> anyhow::Result<(Scene, Result<T, BenchError>)> {
     let (_catalog, scene) = load_scene(scene_args)?;
     // Before the scratch folder exists, so its existence tells that Ctrl-C is handled.
     let cancel = CancelFlag::new();
-    install_ctrlc(&cancel);
+    cancel_on_signals(&cancel);
     let scratch = Scratch::create(name)?;
     let base = bench.run_base(
         scene_args.res,
@@ -243,6 +254,7 @@ pub fn in_rounds<T>(
         scratch.path().join(format!("{name}.tif")),
     )?;
     note_oversubscription(threads);
+    note_task_counts(&scene, scene_args.res, chunks);
     let bar = RoundsBar::new();
     let result = work(&scene, &base, &cancel, &|done, total, label| {
         bar.update(done, total, label)

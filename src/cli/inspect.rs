@@ -49,6 +49,8 @@ pub struct PlanArgs {
     /// Schedule for --calibrate.
     #[arg(long, value_enum, default_value = "staged")]
     schedule: super::run::ScheduleArg,
+    #[command(flatten)]
+    limits: super::ThreadLimitArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -185,6 +187,7 @@ pub fn plan(args: PlanArgs) -> anyhow::Result<ExitCode> {
             .threads
             .or_else(|| std::thread::available_parallelism().ok())
             .unwrap_or(std::num::NonZeroUsize::MIN);
+        args.limits.check(&[threads])?;
         let schedule = match args.schedule {
             super::run::ScheduleArg::Staged => pipeline::Schedule::Staged,
             super::run::ScheduleArg::Fused => pipeline::Schedule::Fused,

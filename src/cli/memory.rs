@@ -17,7 +17,7 @@ use chunkscope::profile::units;
 
 use super::compare::{RoundsBar, Scratch};
 use super::run::FormatArg;
-use super::{SceneArgs, install_ctrlc, load_scene};
+use super::{SceneArgs, cancel_on_signals, load_scene};
 
 /// Columns of the live-memory sparklines.
 const SPARK_WIDTH: usize = 40;
@@ -48,6 +48,8 @@ pub struct MemoryArgs {
     /// Print the rows as JSON on stdout.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    limits: super::ThreadLimitArgs,
 }
 
 /// The three ways of running the pipeline whose memory the lesson contrasts.
@@ -76,15 +78,17 @@ pub fn memory(args: MemoryArgs) -> anyhow::Result<ExitCode> {
     }
     // Checked here so a bad spec fails once, before any child runs.
     args.chunks.parse::<ChunkRequest>()?;
+    super::check_runs(args.repeat.saturating_mul(Schedule::ALL.len()))?;
     let (catalog, scene) = load_scene(&args.scene)?;
     let exe = std::env::current_exe().context("cannot find chunkscope's own executable")?;
     let threads = args
         .threads
         .or_else(|| std::thread::available_parallelism().ok())
         .unwrap_or(NonZeroUsize::MIN);
+    args.limits.check(&[threads])?;
     let scratch = Scratch::create("memory")?;
     let cancel = CancelFlag::new();
-    install_ctrlc(&cancel);
+    cancel_on_signals(&cancel);
 
     let child = Child {
         exe: &exe,
@@ -99,6 +103,7 @@ pub fn memory(args: MemoryArgs) -> anyhow::Result<ExitCode> {
         },
         out: scratch.path(),
         gdal_cache_mb: args.gdal_cache,
+        force_threads: args.limits.force_threads,
     };
     let cache = match (args.gdal_cache, std::env::var("GDAL_CACHEMAX")) {
         (Some(mb), _) => format!("{mb} MB (--gdal-cache)"),
@@ -120,13 +125,13 @@ pub fn memory(args: MemoryArgs) -> anyhow::Result<ExitCode> {
                 None => {
                     bar.finish();
                     eprintln!("cancelled: no output was kept");
-                    return Ok(ExitCode::from(130));
+                    return Ok(crate::signals::cancelled_exit_code());
                 }
             }
             if cancel.is_cancelled() {
                 bar.finish();
                 eprintln!("cancelled: no output was kept");
-                return Ok(ExitCode::from(130));
+                return Ok(crate::signals::cancelled_exit_code());
             }
         }
     }
@@ -163,11 +168,13 @@ struct Child<'a> {
     format: &'a str,
     out: &'a Path,
     gdal_cache_mb: Option<u32>,
+    force_threads: bool,
 }
 
 impl Child<'_> {
-    /// Runs `schedule` in a child process; `None` when the child was cancelled (Ctrl-C
-    /// reaches it too, as it shares the terminal's process group).
+    /// Runs `schedule` in a child process; `None` when a stop signal cancelled the child
+    /// (Ctrl-C reaches it too, as it shares the terminal's process group; a SIGTERM sent to
+    /// this process alone lets the child finish its run first).
     fn run(&self, schedule: Schedule) -> anyhow::Result<Option<(String, MemoryRun)>> {
         let out: PathBuf = self.out.join(format!("memory-{}.tif", schedule.name()));
         let mut cmd = Command::new(self.exe);
@@ -189,6 +196,9 @@ impl Child<'_> {
                     .args(["--chunks", self.chunks])
                     .args(["--threads", &self.threads.to_string()])
                     .args(["--schedule", schedule.name()]);
+                if self.force_threads {
+                    cmd.arg("--force-threads");
+                }
             }
         }
         if let Some(mb) = self.gdal_cache_mb {
@@ -205,7 +215,7 @@ impl Child<'_> {
             .with_context(|| format!("cannot start \"{}\"", self.exe.display()))?;
         // The run's output is not what this command measures: keep the scratch folder small.
         let _ = std::fs::remove_file(&out);
-        if output.status.code() == Some(130) {
+        if crate::signals::is_stop_code(output.status.code()) {
             return Ok(None);
         }
         if !output.status.success() {

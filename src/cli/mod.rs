@@ -11,6 +11,7 @@ mod progress;
 mod run;
 mod sweep;
 
+use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -18,6 +19,8 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use chunkscope::catalog::Catalog;
+use chunkscope::chunks::ChunkRequest;
+use chunkscope::pipeline::limits::{self, MANY_TASKS, MAX_RUNS, MAX_THREADS, THREADS_PER_CORE};
 use chunkscope::pipeline::{CancelFlag, Resolution, Scene};
 
 /// Profile chunked raster computation live: the Carpentries "Parallel raster computations
@@ -111,6 +114,94 @@ pub struct SceneArgs {
     network: network::NetworkArgs,
 }
 
+/// A value beyond chunkscope's bounds (threads, runs): exit status 2, like clap's own
+/// usage errors, with a message that says the bound and the way past it if there is one.
+#[derive(Debug)]
+pub struct UsageError(String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+/// `--force-threads`, on every command that takes a thread count.
+#[derive(Debug, Clone, Copy, Default, Args)]
+pub struct ThreadLimitArgs {
+    /// Allow more than 4 worker threads per core (up to 1024), e.g. to measure what
+    /// oversubscription costs.
+    #[arg(long)]
+    pub force_threads: bool,
+}
+
+impl ThreadLimitArgs {
+    /// Refuses thread counts above 4 per core unless forced, and above 1024 always:
+    /// threads beyond the cores only take turns on them, and thousands of them take longer
+    /// to start than the work itself.
+    pub fn check(&self, threads: &[NonZeroUsize]) -> anyhow::Result<()> {
+        let Some(max) = threads.iter().map(|t| t.get()).max() else {
+            return Ok(());
+        };
+        if max > MAX_THREADS {
+            return Err(UsageError(format!(
+                "{max} threads is more than the {MAX_THREADS} worker threads chunkscope starts; \
+                 ask for fewer"
+            ))
+            .into());
+        }
+        let cores = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
+        let limit = limits::thread_limit(cores);
+        if max > limit && !self.force_threads {
+            return Err(UsageError(format!(
+                "{max} threads is more than {THREADS_PER_CORE} per core ({limit} on this \
+                 machine's {cores} core(s)): threads beyond the cores only take turns on them, \
+                 and starting many takes longer than the work; ask for at most {limit}, or add \
+                 --force-threads to measure it anyway"
+            ))
+            .into());
+        }
+        Ok(())
+    }
+}
+
+/// Refuses a benchmark of more than [`MAX_RUNS`] runs (`runs` counts warm-ups too).
+fn check_runs(runs: usize) -> anyhow::Result<()> {
+    if runs > MAX_RUNS {
+        return Err(UsageError(format!(
+            "that makes {runs} runs, more than the {MAX_RUNS} one command schedules; use fewer \
+             chunk sizes or thread counts, or a smaller --repeat"
+        ))
+        .into());
+    }
+    Ok(())
+}
+
+/// Says on stderr, before anything runs, which chunk requests make runs of at least
+/// [`MANY_TASKS`] tasks: such runs take long for a reason the chunk size explains.
+/// Requests that cannot be planned are left for the run to report.
+fn note_task_counts(scene: &Scene, resolution: Resolution, requests: &[ChunkRequest]) {
+    let Ok(prepared) = chunkscope::pipeline::prepare(scene, resolution, None) else {
+        return;
+    };
+    for request in requests {
+        let Ok(plan) = prepared.plan_for(request) else {
+            continue;
+        };
+        let tasks = limits::task_count(plan.chunk_count());
+        if tasks >= MANY_TASKS {
+            eprintln!(
+                "note: chunks \"{request}\" ({}) make {} chunks, {tasks} tasks per run: each \
+                 task pays its scheduling overhead, so this takes a while (Ctrl-C cancels); \
+                 larger chunks such as blocks:1 finish sooner",
+                plan.shape,
+                plan.chunk_count()
+            );
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum ModeArg {
     Serial,
@@ -145,6 +236,9 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             export_dir,
             network,
         }) => {
+            if let Some(code) = refuse_without_terminal() {
+                return Ok(code);
+            }
             let options = crate::tui::Options {
                 sweep: sweep.as_deref().map(load_sweep).transpose()?,
                 export_dir,
@@ -152,7 +246,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             };
             let catalog = load_catalog_with(catalog.as_deref(), &network)?;
             crate::tui::run(catalog, options)?;
-            Ok(ExitCode::SUCCESS)
+            Ok(tui_exit_code())
         }
         Some(Command::Serve(a)) => network::serve(a),
         Some(Command::Screenshot {
@@ -164,12 +258,39 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             report,
             sweep,
         }) => screenshot(catalog, out_dir, size, view, out, report, sweep),
-        None if std::io::IsTerminal::is_terminal(&std::io::stdout()) => tui(None),
-        None => {
-            eprintln!("not a terminal: use `chunkscope run` for headless runs");
-            Ok(ExitCode::from(2))
-        }
+        None => match refuse_without_terminal() {
+            Some(code) => Ok(code),
+            None => tui(None),
+        },
     }
+}
+
+/// Why the TUI cannot run here, if it cannot: it draws on standard output and reads keys
+/// from the controlling terminal, and a dumb terminal has no cursor movement to draw with.
+fn terminal_problem() -> Option<&'static str> {
+    use std::io::IsTerminal;
+    if !std::io::stdout().is_terminal() {
+        return Some("not a terminal: standard output is not a TTY (redirected or piped)");
+    }
+    if std::env::var_os("TERM").is_some_and(|t| t == "dumb") {
+        return Some("not a terminal the TUI can draw on: TERM is \"dumb\"");
+    }
+    // crossterm reads keys from /dev/tty when standard input is not the terminal.
+    let tty = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/tty");
+    if tty.is_err() {
+        return Some("not a terminal: there is no controlling terminal to read keys from");
+    }
+    None
+}
+
+/// Says why and returns exit status 2 when the TUI cannot run here; `None` when it can.
+fn refuse_without_terminal() -> Option<ExitCode> {
+    let problem = terminal_problem()?;
+    eprintln!("{problem}; use `chunkscope run` for headless runs (`chunkscope --help` lists all)");
+    Some(ExitCode::from(2))
 }
 
 /// The TUI on the named catalog or the demo's (generated before the TUI starts).
@@ -188,7 +309,19 @@ fn parse_size(s: &str) -> Result<(u16, u16), String> {
 
 fn tui(catalog: Option<&Path>) -> anyhow::Result<ExitCode> {
     crate::tui::run(load_catalog(catalog)?, crate::tui::Options::default())?;
-    Ok(ExitCode::SUCCESS)
+    Ok(tui_exit_code())
+}
+
+/// 0 when the user quit the TUI, 128 + the signal when one stopped it (said on stderr,
+/// now that the terminal is restored).
+fn tui_exit_code() -> ExitCode {
+    match crate::signals::received() {
+        Some(signal) => {
+            eprintln!("{}: stopped the TUI", signal.describe());
+            signal.exit_code()
+        }
+        None => ExitCode::SUCCESS,
+    }
 }
 
 /// A sweep file for the TUI's Sweep screen, shown with where it came from.
@@ -249,13 +382,14 @@ fn screenshot(
     Ok(ExitCode::SUCCESS)
 }
 
-/// The catalog named by the user, or the demo's (generated with a progress bar if absent).
+/// The catalog named by the user (a file, or an http(s) URL), or the demo's (generated
+/// with a progress bar if absent).
 fn load_catalog(path: Option<&Path>) -> anyhow::Result<Catalog> {
     let path = match path {
         Some(p) => p.to_path_buf(),
         None => demo::default_catalog_with_progress()?,
     };
-    Catalog::load(&path).with_context(|| "cannot use the catalog".to_string())
+    chunkscope::network::load_catalog(&path).context("cannot use the catalog")
 }
 
 /// Like [`load_catalog`], but through the simulated network with `--network`.
@@ -270,7 +404,33 @@ fn load_catalog_with(
     if let Some(served) = network.serve_catalog(&path)? {
         return Ok(served);
     }
-    Catalog::load(&path).with_context(|| "cannot use the catalog".to_string())
+    chunkscope::network::load_catalog(&path).context("cannot use the catalog")
+}
+
+/// Where `run` writes: the path `pipeline` asks for, checked so that it never replaces an
+/// input, the catalog or anything but a regular file (links are followed); says on stderr
+/// when it follows a link or replaces a file.
+fn output_target(
+    pipeline: &run::PipelineArgs,
+    catalog: &Catalog,
+    scene: &Scene,
+) -> anyhow::Result<PathBuf> {
+    let asked = pipeline.output(&scene.item)?.path;
+    let target = chunkscope::pipeline::check_output(scene, &catalog.path, &asked)?;
+    if target.via_link.is_some() {
+        eprintln!(
+            "note: \"{}\" is a symbolic link: the output goes to \"{}\", where it points",
+            asked.display(),
+            target.path.display()
+        );
+    }
+    if target.replaces {
+        eprintln!(
+            "note: the output replaces the existing file \"{}\"",
+            target.path.display()
+        );
+    }
+    Ok(target.path)
 }
 
 fn load_scene(args: &SceneArgs) -> anyhow::Result<(Catalog, Scene)> {
@@ -280,14 +440,16 @@ fn load_scene(args: &SceneArgs) -> anyhow::Result<(Catalog, Scene)> {
     Ok((catalog, scene))
 }
 
-/// Ctrl-C sets the run's cancel flag; a second Ctrl-C exits at once.
-fn install_ctrlc(cancel: &CancelFlag) {
+/// A stop signal (Ctrl-C, SIGTERM, SIGHUP) sets the run's cancel flag and says so; a
+/// second one exits at once (see [`crate::signals`]).
+fn cancel_on_signals(cancel: &CancelFlag) {
     let cancel = cancel.clone();
-    let _ = ctrlc::set_handler(move || {
-        if cancel.is_cancelled() {
-            std::process::exit(130);
-        }
-        eprintln!("\ncancelling after the running tasks (Ctrl-C again to quit at once)");
+    crate::signals::on_stop(move |signal| {
+        eprintln!(
+            "\n{}: cancelling after the running tasks ({})",
+            signal.describe(),
+            signal.again()
+        );
         cancel.cancel();
     });
 }

@@ -31,6 +31,21 @@ pub struct NetworkArgs {
     /// Read s3:// assets without credentials (AWS_NO_SIGN_REQUEST=YES), for public buckets.
     #[arg(long)]
     pub s3_unsigned: bool,
+    /// Give up on a request to a remote server after this long without a byte, e.g. 5s
+    /// (the default) or 30s on a poor link. GDAL tries 4 times, so a server that never
+    /// answers is reported after about 6 times this.
+    #[arg(long, value_name = "DURATION", value_parser = parse_stall)]
+    pub stall_timeout: Option<Duration>,
+}
+
+fn parse_stall(s: &str) -> Result<Duration, String> {
+    let d = parse_latency(s).map_err(|e| e.to_string())?;
+    if d < Duration::from_secs(1) {
+        return Err(format!(
+            "\"{s}\" is too short to wait for a server: use at least 1s"
+        ));
+    }
+    Ok(d)
 }
 
 fn parse_network(s: &str) -> Result<NetworkSpec, String> {
@@ -60,15 +75,26 @@ impl NetworkArgs {
         } else {
             CachePolicy::ClearEachRun
         });
-        if self.s3_unsigned {
-            remote::configure_with(&remote::RemoteOptions {
-                unsigned_s3: true,
-                ..remote::RemoteOptions::default()
-            });
+        let mut stall = self.stall_timeout.unwrap_or(remote::DEFAULT_STALL);
+        if let Some(spec) = self.network {
+            // The simulated latency is silence on purpose, not a stalled server.
+            stall = stall.max(spec.latency * 2 + Duration::from_secs(1));
         }
+        remote::configure_with(&remote::RemoteOptions {
+            unsigned_s3: self.s3_unsigned,
+            stall,
+            ..remote::RemoteOptions::default()
+        });
         let Some(spec) = self.network else {
             return Ok(None);
         };
+        if chunkscope::catalog::is_http_url(&path.to_string_lossy()) {
+            anyhow::bail!(
+                "--network serves a local catalog's folder, but \"{}\" is already remote: \
+                 leave out --network, or name a local search.json",
+                path.display()
+            );
+        }
         let root = path
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
@@ -152,13 +178,22 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let sim = NetworkSim::start(&dir, settings, args.port)
         .with_context(|| format!("cannot serve \"{}\"", dir.display()))?;
     let (tx, rx) = crossbeam_channel::bounded::<()>(1);
-    let _ = ctrlc::set_handler(move || {
+    // Any stop signal ends serving normally, with the summary below (and status 0).
+    crate::signals::on_stop(move |_| {
         let _ = tx.try_send(());
     });
     println!("serving \"{}\" at {}/", dir.display(), sim.base_url());
     let catalog = dir.join("search.json");
     if catalog.is_file() {
         println!("catalog: {}/search.json", sim.base_url());
+    } else {
+        eprintln!(
+            "warning: \"{}\" has no search.json, so there is no catalog to read from this \
+             server (--catalog {}/search.json will fail); serve the folder that holds it, \
+             e.g. one made by `chunkscope demo --out DIR`",
+            dir.display(),
+            sim.base_url()
+        );
     }
     println!("{}", settings.description());
     println!("Ctrl-C to stop");

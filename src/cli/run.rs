@@ -16,7 +16,7 @@ use chunkscope::pipeline::{
 use chunkscope::profile::units;
 
 use super::progress::RunProgress;
-use super::{ModeArg, SceneArgs, install_ctrlc, load_scene};
+use super::{ModeArg, SceneArgs, cancel_on_signals, load_scene, note_task_counts, output_target};
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -30,6 +30,8 @@ pub struct RunArgs {
     /// Print the run report as JSON on stdout.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    limits: super::ThreadLimitArgs,
 }
 
 /// The pipeline settings shared by run and bench.
@@ -122,7 +124,7 @@ impl PipelineArgs {
                 std::fs::create_dir_all(&dir).with_context(|| {
                     format!("cannot create the output folder \"{}\"", dir.display())
                 })?;
-                dir.join(format!("masked-{item}.tif"))
+                dir.join(chunkscope::raster::target::default_output_name(item))
             }
         };
         let format = match self.format {
@@ -166,10 +168,19 @@ impl PipelineArgs {
     }
 }
 
-pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
-    let (_catalog, scene) = load_scene(&args.scene)?;
+pub fn run(mut args: RunArgs) -> anyhow::Result<ExitCode> {
+    let chunked_too = args.mode != ModeArg::Serial;
+    if chunked_too {
+        args.limits.check(&[args.pipeline.threads()])?;
+    }
+    let (catalog, scene) = load_scene(&args.scene)?;
+    // Before the notes below, so that a note on stderr tells that signals are handled.
     let cancel = CancelFlag::new();
-    install_ctrlc(&cancel);
+    cancel_on_signals(&cancel);
+    args.pipeline.out = Some(output_target(&args.pipeline, &catalog, &scene)?);
+    if chunked_too {
+        note_task_counts(&scene, args.scene.res, &[args.pipeline.chunk_request()?]);
+    }
     let chunked = || -> anyhow::Result<Mode> {
         Ok(args
             .pipeline
@@ -236,7 +247,13 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     }
     if reports.iter().any(|r| r.cancelled) {
         eprintln!("cancelled: no output was written");
-        return Ok(ExitCode::from(130));
+        return Ok(crate::signals::cancelled_exit_code());
+    }
+    if let Some(signal) = crate::signals::received() {
+        eprintln!(
+            "{} came after the last task: the run finished and its output is complete",
+            signal.describe()
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -40,6 +40,8 @@ pub struct SweepArgs {
     threads: Vec<NonZeroUsize>,
     #[command(flatten)]
     bench: BenchOptions,
+    #[command(flatten)]
+    limits: super::ThreadLimitArgs,
     /// Write the table as CSV to this file.
     #[arg(long, value_name = "FILE")]
     csv: Option<PathBuf>,
@@ -71,6 +73,13 @@ pub fn sweep(args: SweepArgs) -> anyhow::Result<ExitCode> {
     if args.threads.is_empty() {
         anyhow::bail!("--threads needs at least one thread count, like 1,2,4");
     }
+    args.limits.check(&args.threads)?;
+    let configs = 1 + chunks.len().saturating_mul(args.threads.len());
+    super::check_runs(
+        configs
+            .saturating_mul(args.bench.repeat)
+            .saturating_add(args.bench.warmup),
+    )?;
     let spec = SweepSpec {
         chunks,
         threads: args.threads.clone(),
@@ -81,6 +90,7 @@ pub fn sweep(args: SweepArgs) -> anyhow::Result<ExitCode> {
         &args.scene,
         &args.bench,
         &spec.threads,
+        &spec.chunks,
         "sweep",
         |scene, base, cancel, progress| sweep::sweep(scene, base, &spec, cancel, progress),
     )?;
@@ -110,7 +120,7 @@ pub fn sweep(args: SweepArgs) -> anyhow::Result<ExitCode> {
             "cancelled after {} of {} runs: the rows (and files) hold the runs that finished",
             result.runs_done, result.runs_planned
         );
-        return Ok(ExitCode::from(130));
+        return Ok(crate::signals::cancelled_exit_code());
     }
     Ok(ExitCode::SUCCESS)
 }

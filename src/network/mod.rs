@@ -17,10 +17,28 @@ mod rewrite;
 pub mod server;
 
 use std::fmt;
+use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
+use crate::catalog::{Catalog, CatalogError};
+
 pub use rewrite::{RewriteError, rewrite_catalog};
+
+/// Loads a catalog from a local file or, for an `http://` or `https://` URL (what
+/// `chunkscope serve` prints, and where real catalogs live), over the network through
+/// GDAL. A URL fails with the same error as a file that cannot be read, saying why.
+pub fn load_catalog(location: &Path) -> Result<Catalog, CatalogError> {
+    let text = location.to_string_lossy();
+    if !crate::catalog::is_http_url(&text) {
+        return Catalog::load(location);
+    }
+    let body = remote::read_text(&text).map_err(|reason| CatalogError::Read {
+        path: location.to_owned(),
+        io: std::io::Error::other(reason),
+    })?;
+    Catalog::from_json_str(&body, location)
+}
 pub use server::{Fault, NetworkSim, Probe, ServerError, SimSettings, TrafficCounts};
 
 /// A transfer rate, in bytes per second (never zero).

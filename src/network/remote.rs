@@ -7,8 +7,9 @@
 //! | option | value | why |
 //! |---|---|---|
 //! | `GDAL_DISABLE_READDIR_ON_OPEN` | `EMPTY_DIR` | no directory listing and no probing for `.aux.xml`/`.ovr`/`.msk` siblings on open: one request less per file, and no 404s in the server log |
-//! | `GDAL_HTTP_MAX_RETRY` / `GDAL_HTTP_RETRY_DELAY` | `3` / `0.5` | retry 429 and 5xx answers, with GDAL's exponential backoff starting at 0.5 s |
-//! | `GDAL_HTTP_CONNECTTIMEOUT` / `GDAL_HTTP_TIMEOUT` | `10` / `60` | an unreachable or silent server fails in bounded time, with a message |
+//! | `GDAL_HTTP_MAX_RETRY` / `GDAL_HTTP_RETRY_DELAY` | `3` / `0.5` | retry 429 and 5xx answers (and requests that time out), with GDAL's exponential backoff starting at 0.5 s |
+//! | `GDAL_HTTP_LOW_SPEED_TIME` / `GDAL_HTTP_LOW_SPEED_LIMIT` | `5` / `1` | a request that receives nothing for 5 s (the stall time) fails: with the retries and one diagnostic request a silent server is reported within about 30 s, however long a healthy transfer takes |
+//! | `GDAL_HTTP_CONNECTTIMEOUT` / `GDAL_HTTP_TIMEOUT` | the stall time / `60` | an unreachable host fails as fast as a silent one; a transfer that trickles still ends |
 //! | `CPL_VSIL_NETWORK_STATS_ENABLED` | `YES` | GDAL counts requests and bytes, read by [`GdalNetStats`] |
 //! | `AWS_NO_SIGN_REQUEST` | `YES`, only with [`RemoteOptions::unsigned_s3`] | public buckets without credentials |
 //!
@@ -56,13 +57,19 @@ pub fn cache_policy() -> CachePolicy {
     }
 }
 
+/// How long a request may receive nothing before it fails, by default: GDAL tries 4 times
+/// (with 0.5, 1.2 and 2.7 s between tries) and [`diagnose`] once more, so a server that
+/// never answers is reported after about 6 x 5 s = 30 s.
+pub const DEFAULT_STALL: Duration = Duration::from_secs(5);
+
 /// Settings a front end may change before the first remote read.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RemoteOptions {
-    /// Fail a request after this long without an answer (`GDAL_HTTP_TIMEOUT`).
+    /// Fail a request after this long in all (`GDAL_HTTP_TIMEOUT`), however it goes.
     pub timeout: Duration,
-    /// Fail connecting after this long (`GDAL_HTTP_CONNECTTIMEOUT`).
-    pub connect_timeout: Duration,
+    /// Fail a request that receives nothing for this long (`GDAL_HTTP_LOW_SPEED_TIME`,
+    /// under 1 byte/s), and a connection not made in this time (`GDAL_HTTP_CONNECTTIMEOUT`).
+    pub stall: Duration,
     /// Retries of 429/5xx answers (`GDAL_HTTP_MAX_RETRY`).
     pub max_retry: u32,
     /// First retry delay; GDAL doubles it on each retry (`GDAL_HTTP_RETRY_DELAY`).
@@ -75,7 +82,7 @@ impl Default for RemoteOptions {
     fn default() -> Self {
         Self {
             timeout: Duration::from_secs(60),
-            connect_timeout: Duration::from_secs(10),
+            stall: DEFAULT_STALL,
             max_retry: 3,
             retry_delay: Duration::from_millis(500),
             unsigned_s3: false,
@@ -121,7 +128,9 @@ fn apply(options: &RemoteOptions, replace: bool) {
     // GDAL takes whole seconds here; round up so a short test timeout is never 0 (none).
     let secs = |d: Duration| d.as_secs_f64().ceil().max(1.0).to_string();
     set("GDAL_HTTP_TIMEOUT", &secs(options.timeout));
-    set("GDAL_HTTP_CONNECTTIMEOUT", &secs(options.connect_timeout));
+    set("GDAL_HTTP_CONNECTTIMEOUT", &secs(options.stall));
+    set("GDAL_HTTP_LOW_SPEED_TIME", &secs(options.stall));
+    set("GDAL_HTTP_LOW_SPEED_LIMIT", "1");
     set("CPL_VSIL_NETWORK_STATS_ENABLED", "YES");
     if options.unsigned_s3 {
         set("AWS_NO_SIGN_REQUEST", "YES");
@@ -156,6 +165,54 @@ pub fn before_run() -> CachePolicy {
         unsafe { gdal_sys::VSICurlClearCache() };
     }
     policy
+}
+
+/// Most bytes read from a remote text file such as a catalog; a real search result of a
+/// few hundred items is a few MB.
+const MAX_TEXT_BYTES: usize = 64 << 20;
+
+/// Reads a whole remote file (a `search.json` at an `http(s)://` URL) as text through
+/// GDAL's `/vsicurl/`, so it is fetched with the same options, retries and time limits as
+/// the assets. The error says what went wrong, as [`explain`] does for assets.
+pub fn read_text(url: &str) -> Result<String, String> {
+    use std::ffi::{CString, c_void};
+    configure();
+    let gdal_path = format!("/vsicurl/{url}");
+    let c_path =
+        CString::new(gdal_path.as_str()).map_err(|_| "the URL holds a NUL byte".to_string())?;
+    // SAFETY: the path and mode are NUL-terminated strings that outlive the calls; the
+    // handle is used only between a successful open and the one close, and every read
+    // writes at most `chunk.len()` bytes into `chunk`.
+    let bytes = unsafe {
+        let fp = gdal_sys::VSIFOpenExL(c_path.as_ptr(), c"rb".as_ptr(), 1);
+        if fp.is_null() {
+            // GDAL's own message, even when empty: then `explain` asks the server why.
+            let message = CStr::from_ptr(gdal_sys::CPLGetLastErrorMsg());
+            return Err(explain_as(
+                message.to_string_lossy().trim(),
+                &gdal_path,
+                "the server has no such file (HTTP 404): check the URL",
+            ));
+        }
+        let mut bytes = Vec::new();
+        let mut chunk = vec![0u8; 1 << 16];
+        loop {
+            let n = gdal_sys::VSIFReadL(chunk.as_mut_ptr().cast::<c_void>(), 1, chunk.len(), fp);
+            bytes.extend_from_slice(&chunk[..n]);
+            if n < chunk.len() || bytes.len() > MAX_TEXT_BYTES {
+                break;
+            }
+        }
+        gdal_sys::VSIFCloseL(fp);
+        bytes
+    };
+    if bytes.len() > MAX_TEXT_BYTES {
+        return Err(format!(
+            "it is larger than {} MiB, too large for a catalog",
+            MAX_TEXT_BYTES >> 20
+        ));
+    }
+    String::from_utf8(bytes).map_err(|_| "it is not UTF-8 text, so not a JSON catalog".to_string())
 }
 
 /// The User-Agent a worker sends: `chunkscope/0.1.0 (worker 3)`.
@@ -235,6 +292,15 @@ impl GdalNetStats {
 /// "HTTP response code ...: 0"); then one diagnostic request ([`diagnose`]) finds the HTTP
 /// status or the connection error.
 pub fn explain(gdal_message: &str, gdal_path: &str) -> String {
+    explain_as(
+        gdal_message,
+        gdal_path,
+        "the server has no such file (HTTP 404): check the href in the catalog",
+    )
+}
+
+/// [`explain`], saying `not_found` for a 404.
+fn explain_as(gdal_message: &str, gdal_path: &str, not_found: &str) -> String {
     let url = url_of(gdal_path);
     let vague = gdal_message.is_empty()
         || gdal_message.contains("NULL pointer")
@@ -247,7 +313,7 @@ pub fn explain(gdal_message: &str, gdal_path: &str) -> String {
     // URLs hold ports and paths whose digits must not read as status codes.
     let m = detail.replace(&url, "URL").to_ascii_lowercase();
     let what = if has_code(&m, 404) {
-        "the server has no such file (HTTP 404): check the href in the catalog"
+        not_found
     } else if has_code(&m, 403) || has_code(&m, 401) {
         if gdal_path.starts_with("/vsis3/") {
             "access denied (HTTP 403): the bucket needs credentials, or is public and needs \
@@ -261,9 +327,10 @@ pub fn explain(gdal_message: &str, gdal_path: &str) -> String {
     {
         "the server does not support HTTP Range requests, which reading a COG needs; serve \
          the files from a server that does (chunkscope serve does)"
-    } else if m.contains("timed out") || m.contains("timeout") {
-        "the server did not answer in time (GDAL_HTTP_TIMEOUT); check the server, or raise \
-         the timeout"
+    } else if m.contains("timed out") || m.contains("timeout") || m.contains("too slow") {
+        "the server did not answer in time, even after retries (no data for \
+         GDAL_HTTP_LOW_SPEED_TIME seconds, or all of GDAL_HTTP_TIMEOUT); check the server, or \
+         allow longer with --stall-timeout"
     } else if m.contains("couldn't connect")
         || m.contains("could not connect")
         || m.contains("failed to connect")
@@ -276,7 +343,7 @@ pub fn explain(gdal_message: &str, gdal_path: &str) -> String {
         "the server is overloaded or failing (HTTP 429/5xx), even after retries \
          (GDAL_HTTP_MAX_RETRY); try again later"
     } else {
-        "a remote asset: check the network connection and the URL"
+        "cannot read it over the network: check the network connection and the URL"
     };
     if detail.is_empty() {
         format!("{what} (at {url})")
@@ -320,12 +387,19 @@ unsafe extern "C" {
 /// or `None` if it succeeds or the path is not a plain URL.
 pub fn diagnose(gdal_path: &str) -> Option<String> {
     let url = gdal_path.strip_prefix("/vsicurl/")?;
-    let timeout = gdal::config::get_thread_local_config_option("GDAL_HTTP_TIMEOUT", "")
-        .ok()
-        .filter(|v| !v.is_empty())
-        .or_else(|| gdal::config::get_config_option("GDAL_HTTP_TIMEOUT", "").ok())
-        .and_then(|v| v.parse::<f64>().ok())
-        .unwrap_or(10.0)
+    // As long as one try of a real request may wait, and never long: it adds to the time
+    // a silent server takes to be reported.
+    let setting = |key: &str| {
+        gdal::config::get_thread_local_config_option(key, "")
+            .ok()
+            .filter(|v| !v.is_empty())
+            .or_else(|| gdal::config::get_config_option(key, "").ok())
+            .and_then(|v| v.parse::<f64>().ok())
+    };
+    let timeout = setting("GDAL_HTTP_LOW_SPEED_TIME")
+        .into_iter()
+        .chain(setting("GDAL_HTTP_TIMEOUT"))
+        .fold(10.0, f64::min)
         .clamp(1.0, 10.0);
     let c_url = std::ffi::CString::new(url).ok()?;
     configure();

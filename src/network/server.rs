@@ -2,8 +2,12 @@
 //! object store would, only slower on purpose.
 //!
 //! - Files are served by `hyper-staticfile` (hyper 1): `Range` requests, multi-range
-//!   requests (`multipart/byteranges`), `HEAD`, `Last-Modified`, 404s. Only 127.0.0.1 is
+//!   requests (`multipart/byteranges`, at most [`MAX_RANGES`] ranges each), `HEAD`,
+//!   `Last-Modified`, 404s, and 416 with `Content-Range: bytes */SIZE`. Only 127.0.0.1 is
 //!   bound.
+//! - Only what lies inside the served folder is served: a path is resolved with its
+//!   symbolic links and must stay under the folder, and hidden files (a name starting with
+//!   `.`, such as the writer's staging files) are never served: both answer 404.
 //! - Each request waits `latency` before its response starts (time to first byte).
 //! - Each connection's body bytes are paced to `bandwidth` (a token bucket with a 10 ms
 //!   burst), as object stores cap per connection; an optional `total_bandwidth` paces all
@@ -49,6 +53,11 @@ const BURST: Duration = Duration::from_millis(10);
 
 /// Largest piece of a file read and sent at once.
 const MAX_PIECE: usize = 64 * 1024;
+
+/// Most byte ranges served in one request. GDAL asks for at most 250 at once (its
+/// `CPL_VSIL_CURL_MAX_RANGES`); thousands of tiny ranges only make a multipart answer many
+/// times larger than the bytes asked for, which RFC 9110 (14.2) allows a server to reject.
+pub const MAX_RANGES: u64 = 256;
 
 /// A deliberate misbehaviour, to show (and test) what chunkscope says when a server fails.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -160,6 +169,8 @@ struct Counters {
 struct Shared {
     settings: SimSettings,
     root: PathBuf,
+    /// `root` with its symbolic links resolved: every served file must lie under it.
+    real_root: PathBuf,
     base_url: String,
     counters: Mutex<Counters>,
     /// Pacing of all connections together, when a total cap is set.
@@ -193,6 +204,45 @@ impl Shared {
         let mut c = self.counters.lock().unwrap_or_else(|p| p.into_inner());
         *c.by_status.entry(status.as_u16()).or_default() += 1;
     }
+
+    /// The file (or folder) a request path names, if it may be served: percent-escapes
+    /// decoded, no `.`/`..` or hidden parts, and inside the served folder once symbolic
+    /// links are resolved.
+    fn resolve(&self, url_path: &str) -> Option<PathBuf> {
+        let decoded = crate::catalog::percent_decode(url_path);
+        let mut path = self.root.clone();
+        for part in decoded.split('/').filter(|p| !p.is_empty()) {
+            if part.starts_with('.') || part.contains('\0') {
+                return None;
+            }
+            path.push(part);
+        }
+        inside(&self.real_root, &path)
+    }
+}
+
+/// `path` with its links resolved, if it exists, lies under `real_root` and has no hidden
+/// part below it (a visible link to a hidden file counts as hidden).
+fn inside(real_root: &Path, path: &Path) -> Option<PathBuf> {
+    let real = std::fs::canonicalize(path).ok()?;
+    let below = real.strip_prefix(real_root).ok()?;
+    let hidden = below
+        .components()
+        .any(|c| c.as_os_str().to_string_lossy().starts_with('.'));
+    (!hidden).then_some(real)
+}
+
+/// The local file behind `gdal_path` (a `/vsicurl/http://127.0.0.1:PORT/...` path or the
+/// URL itself) when an in-process simulated server serves it: what a run through the
+/// simulated network really reads.
+pub fn local_file_for(gdal_path: &str) -> Option<PathBuf> {
+    let url = gdal_path.strip_prefix("/vsicurl/").unwrap_or(gdal_path);
+    let running = RUNNING.lock().unwrap_or_else(|p| p.into_inner());
+    running.iter().filter_map(Weak::upgrade).find_map(|s| {
+        let rest = url.strip_prefix(&s.base_url)?.strip_prefix('/')?;
+        let path = rest.split(['?', '#']).next().unwrap_or(rest);
+        s.resolve(path)
+    })
 }
 
 /// Servers running in this process, so a run can find the counters of the server its
@@ -319,6 +369,8 @@ impl NetworkSim {
             });
         }
         let root = std::path::absolute(root).unwrap_or_else(|_| root.to_owned());
+        let real_root = std::fs::canonicalize(&root)
+            .map_err(|_| ServerError::NotAFolder { root: root.clone() })?;
         let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port)))
             .map_err(|io| ServerError::Bind { port, io })?;
         let bind_err = |io| ServerError::Bind { port, io };
@@ -331,6 +383,7 @@ impl NetworkSim {
         let shared = Arc::new(Shared {
             settings,
             root,
+            real_root,
             base_url: format!("http://{addr}"),
             counters: Mutex::new(Counters::default()),
             total_pacer: settings
@@ -476,19 +529,33 @@ async fn handle(
     }
     let path = req.uri().path().to_string();
     let is_catalog = path.ends_with(".json");
-    let response: Response<BoxedBody> = match settings.fault {
-        Fault::Stall => std::future::pending().await,
-        Fault::Forbidden if !is_catalog => text_response(
+    let file = shared.resolve(&path);
+    let response: Response<BoxedBody> = match (settings.fault, file) {
+        (Fault::Stall, _) => std::future::pending().await,
+        // Outside the folder, hidden or missing: all look the same from outside.
+        (_, None) => not_found(),
+        (Fault::Forbidden, Some(_)) if !is_catalog => text_response(
             StatusCode::FORBIDDEN,
             "403 Forbidden: the simulated server refuses every file".into(),
         ),
-        _ if is_catalog => serve_catalog(&shared, &path),
-        fault => {
+        (_, Some(file)) if is_catalog => serve_catalog(&shared, &file),
+        (_, Some(file)) if ranges > MAX_RANGES && settings.fault != Fault::IgnoreRange => {
+            let mut r = text_response(
+                StatusCode::RANGE_NOT_SATISFIABLE,
+                format!(
+                    "416: {ranges} byte ranges in one request; this server serves at most \
+                     {MAX_RANGES}: ask for fewer, larger ranges"
+                ),
+            );
+            set_unsatisfied_range(&mut r, &file);
+            r
+        }
+        (fault, Some(file)) => {
             if fault == Fault::IgnoreRange {
                 req.headers_mut().remove(header::RANGE);
             }
             let opener = SyncOpener {
-                root: shared.root.clone(),
+                real_root: shared.real_root.clone(),
                 piece: piece_size(settings.bandwidth),
             };
             match Static::with_opener(opener).serve(req).await {
@@ -496,6 +563,9 @@ async fn handle(
                     let mut r = r.map(|b| Box::pin(b) as BoxedBody);
                     if fault == Fault::IgnoreRange {
                         r.headers_mut().remove(header::ACCEPT_RANGES);
+                    }
+                    if r.status() == StatusCode::RANGE_NOT_SATISFIABLE {
+                        set_unsatisfied_range(&mut r, &file);
                     }
                     r
                 }
@@ -514,17 +584,28 @@ async fn handle(
     }))
 }
 
-/// A catalog with its hrefs pointing here; other JSON files as they are.
-fn serve_catalog(shared: &Shared, url_path: &str) -> Response<BoxedBody> {
-    let rel = url_path.trim_start_matches('/');
-    if rel.split('/').any(|p| p == ".." || p.is_empty()) {
-        return text_response(StatusCode::NOT_FOUND, "404 Not Found".into());
-    }
-    let file = shared.root.join(rel);
-    let Ok(text) = std::fs::read_to_string(&file) else {
-        return text_response(StatusCode::NOT_FOUND, "404 Not Found".into());
+/// `Content-Range: bytes */SIZE` on a 416 answer, as RFC 9110 (15.5.17) asks, so that a
+/// client learns the file's size.
+fn set_unsatisfied_range(response: &mut Response<BoxedBody>, file: &Path) {
+    let Ok(meta) = std::fs::metadata(file) else {
+        return;
     };
-    let body = match rewrite_catalog(&text, &file, &shared.root, &shared.base_url) {
+    if let Ok(value) = HeaderValue::from_str(&format!("bytes */{}", meta.len())) {
+        response.headers_mut().insert(header::CONTENT_RANGE, value);
+    }
+}
+
+fn not_found() -> Response<BoxedBody> {
+    text_response(StatusCode::NOT_FOUND, "404 Not Found".into())
+}
+
+/// A catalog (`file`, already resolved inside the folder) with its hrefs pointing here;
+/// other JSON files as they are.
+fn serve_catalog(shared: &Shared, file: &Path) -> Response<BoxedBody> {
+    let Ok(text) = std::fs::read_to_string(file) else {
+        return not_found();
+    };
+    let body = match rewrite_catalog(&text, file, &shared.root, &shared.base_url) {
         Ok((rewritten, _)) => rewritten,
         Err(super::RewriteError::NotJson { .. }) => text,
         Err(e) => return text_response(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
@@ -671,7 +752,7 @@ impl Body for ShapedBody {
 
 /// Opens files under the root with std: reads then happen on the server's own thread.
 struct SyncOpener {
-    root: PathBuf,
+    real_root: PathBuf,
     piece: usize,
 }
 
@@ -680,9 +761,13 @@ impl FileOpener for SyncOpener {
     type Future = std::future::Ready<io::Result<FileWithMetadata<SyncFile>>>;
 
     fn open(&self, path: &Path) -> Self::Future {
-        // hyper-staticfile has sanitized `path` (no `..`, relative).
+        // hyper-staticfile has sanitized `path` (no `..`, relative); `handle` has checked
+        // the request path, and this checks again what is really opened (an index file
+        // hyper-staticfile looks for in a folder, for one).
         let open = || -> io::Result<FileWithMetadata<SyncFile>> {
-            let file = std::fs::File::open(self.root.join(path))?;
+            let real = inside(&self.real_root, &self.real_root.join(path))
+                .ok_or_else(|| io::Error::from(io::ErrorKind::NotFound))?;
+            let file = std::fs::File::open(real)?;
             let meta = file.metadata()?;
             Ok(FileWithMetadata {
                 handle: SyncFile {

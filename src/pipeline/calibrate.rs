@@ -39,6 +39,7 @@ pub fn calibrate(
     schedule: Schedule,
 ) -> Result<Calibration, PipelineError> {
     let n = threads.get();
+    super::limits::check_pool(n)?;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(n)
         .build()

@@ -7,10 +7,12 @@ mod buffers;
 pub mod calibrate;
 pub mod event;
 mod exec;
+pub mod limits;
 pub mod mask;
 pub mod report;
 
 use std::num::NonZeroUsize;
+use std::path::Path;
 
 pub use event::{CancelFlag, Event, EventSink, RunClock, Stage, TaskRecord};
 pub use mask::CloudClasses;
@@ -19,7 +21,9 @@ pub use report::{NetworkReport, RunReport, SCHEMA_VERSION, TaskTraffic};
 use crate::catalog::{AssetRole, CatalogError, Item};
 use crate::chunks::{ChunkError, ChunkPlan, ChunkRequest};
 use crate::output::{OutputError, OutputGeometry, OutputSpec};
-use crate::raster::{self, RasterError, RasterInfo, RasterSource};
+use crate::raster::{
+    self, OutputTarget, Protected, RasterError, RasterInfo, RasterSource, TargetError,
+};
 
 /// The two assets a run reads, named for messages.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,6 +55,39 @@ impl Scene {
         crate::network::remote::is_remote(&self.visual.path)
             || crate::network::remote::is_remote(&self.scl.path)
     }
+
+    /// The local files a run of this scene reads: each asset, or the file behind it when
+    /// the in-process simulated network serves it. Remote assets have none.
+    pub fn local_inputs(&self) -> Vec<Protected> {
+        [&self.visual, &self.scl]
+            .into_iter()
+            .filter_map(|src| {
+                let path = crate::network::server::local_file_for(&src.path)
+                    .or_else(|| (!src.path.starts_with("/vsi")).then(|| src.path.clone().into()))?;
+                Some(Protected::new(src.what.clone(), path))
+            })
+            .collect()
+    }
+}
+
+/// Checks that a run of `scene` may write its output to `out` (see [`raster::target`]):
+/// never over one of its inputs or over `catalog` (also when the simulated network serves
+/// them), never over a device, a FIFO or a folder; symbolic links are followed. Returns
+/// where the output goes.
+pub fn check_output(
+    scene: &Scene,
+    catalog: &Path,
+    out: &Path,
+) -> Result<OutputTarget, TargetError> {
+    let mut protected = scene.local_inputs();
+    let catalog_text = catalog.to_string_lossy();
+    let local_catalog =
+        crate::network::server::local_file_for(&catalog_text).unwrap_or_else(|| catalog.into());
+    protected.push(Protected::new(
+        format!("the catalog \"{catalog_text}\""),
+        local_catalog,
+    ));
+    raster::check_output(out, &protected)
 }
 
 /// How the chunked path orders its tasks.
@@ -257,6 +294,17 @@ pub fn prepare(
 }
 
 impl Prepared {
+    /// The chunk plan `request` gives on this working grid, as a run would make it.
+    pub fn plan_for(&self, request: &ChunkRequest) -> Result<ChunkPlan, ChunkError> {
+        let layout = self
+            .visual
+            .layout(self.visual_overview)
+            .ok_or(ChunkError::Layout {
+                reason: "the visual asset has no block layout".to_string(),
+            })?;
+        ChunkPlan::new(layout, request)
+    }
+
     /// Georeferencing of the working grid, for the output file.
     pub fn output_geometry(&self) -> OutputGeometry {
         let block = self
@@ -291,7 +339,12 @@ pub fn run(
 ) -> Result<RunReport, PipelineError> {
     let chunks = match &config.mode {
         Mode::Serial => None,
-        Mode::Chunked { chunks, .. } => Some(chunks),
+        Mode::Chunked {
+            chunks, threads, ..
+        } => {
+            limits::check_pool(threads.get())?;
+            Some(chunks)
+        }
     };
     if scene.is_remote() {
         // Before `prepare` opens anything: a fresh cache makes each run pay for its

@@ -4,6 +4,8 @@
 //! the whole image at once, the fused one only the chunks in flight. Also the per-schedule
 //! summary `chunkscope memory` prints. Pure arithmetic.
 
+use std::collections::HashMap;
+
 use serde::Serialize;
 
 use super::stats;
@@ -21,17 +23,20 @@ pub struct BufferLevel {
 /// start of their allocation (`start_ns - alloc_ns`) to the end of that chunk's write.
 /// A chunk never written (a cancelled run) holds its buffers to the end of the series.
 pub fn buffer_series(tasks: &[TaskRecord]) -> Vec<BufferLevel> {
+    // Each chunk's write end, found once: a search per load made this quadratic, minutes
+    // of work after a run of a few hundred thousand tasks.
+    let mut write_end = HashMap::new();
+    for write in tasks.iter().filter(|t| t.stage == Stage::Write) {
+        write_end.entry(write.chunk).or_insert(write.end_ns);
+    }
     let mut changes: Vec<(u64, i128)> = Vec::new();
     for load in tasks.iter().filter(|t| t.stage == Stage::Load) {
         changes.push((
             load.start_ns.saturating_sub(load.alloc_ns),
             i128::from(load.bytes),
         ));
-        if let Some(write) = tasks
-            .iter()
-            .find(|t| t.stage == Stage::Write && t.chunk == load.chunk)
-        {
-            changes.push((write.end_ns, -i128::from(load.bytes)));
+        if let Some(&end_ns) = write_end.get(&load.chunk) {
+            changes.push((end_ns, -i128::from(load.bytes)));
         }
     }
     // Frees before allocations at the same instant: a buffer handed back and another taken

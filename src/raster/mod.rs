@@ -1,12 +1,15 @@
 //! GDAL access: opening rasters with errors a user can act on, inspecting a COG's layout
-//! (the lesson's `r.block_shapes` exercise), windowed multi-band reads into ndarray. (The output
-//! file is `crate::output`'s.) Handles here are not thread-safe: each worker thread opens its own.
+//! (the lesson's `r.block_shapes` exercise), windowed multi-band reads into ndarray, and
+//! the checks on where the output may be written ([`target`]; the output file itself is
+//! `crate::output`'s). Handles here are not thread-safe: each worker thread opens its own.
 
 mod inspect;
 mod read;
+pub mod target;
 
 pub use inspect::{RasterInfo, inspect, inspect_dataset};
 pub use read::{Window, read_band_u8, read_bands_u8, read_u8_into};
+pub use target::{OutputTarget, Protected, TargetError, check_output};
 
 use std::ffi::CStr;
 
@@ -89,17 +92,44 @@ fn open_reason(path: &str, err: &gdal::errors::GdalError) -> String {
         return crate::network::remote::explain(&gdal_message, path);
     }
     let gdal_message = match err {
-        GdalError::NullPointer { msg, .. } | GdalError::CplError { msg, .. } if !msg.is_empty() => {
-            msg.clone()
-        }
+        GdalError::NullPointer { msg, .. } | GdalError::CplError { msg, .. } => msg.clone(),
         other => other.to_string(),
     };
-    if !path.starts_with("/vsi") && !std::path::Path::new(path).exists() {
-        "no such file; check the catalog's href or generate the demo with `chunkscope demo`"
-            .to_string()
-    } else {
-        gdal_message
+    if path.starts_with("/vsi") {
+        return if gdal_message.is_empty() {
+            "GDAL cannot open it (it gave no reason)".to_string()
+        } else {
+            gdal_message
+        };
     }
+    local_open_reason(std::path::Path::new(path), &gdal_message)
+}
+
+/// Why GDAL could not open a local file, found by looking at the file: GDAL says nothing
+/// at all when no driver recognises a file (an empty one, or text).
+fn local_open_reason(path: &std::path::Path, gdal_message: &str) -> String {
+    const FIX: &str = "check the catalog's href, or generate the demo again with `chunkscope demo`";
+    let meta = match std::fs::metadata(path) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return format!("no such file; {FIX}");
+        }
+        Err(e) => return format!("cannot read it: {e}"),
+    };
+    if meta.is_dir() {
+        return format!("it is a folder, not a raster file; {FIX}");
+    }
+    if let Err(e) = std::fs::File::open(path) {
+        return format!("cannot read it: {e}");
+    }
+    let what = if meta.len() == 0 {
+        "the file is empty (0 bytes)".to_string()
+    } else if gdal_message.is_empty() {
+        "no GDAL driver recognises its content".to_string()
+    } else {
+        gdal_message.to_string()
+    };
+    format!("not a raster GDAL can read: {what}; {FIX}")
 }
 
 /// Routes GDAL's own messages to `sink` instead of stderr, where they would interleave
@@ -147,5 +177,37 @@ pub fn release_blocks(ds: &Dataset) {
     // dataset's own block cache.
     unsafe {
         gdal_sys::GDALFlushCache(ds.c_dataset());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unreadable_local_files_are_named_for_what_they_are() {
+        let dir = tempfile::tempdir().unwrap();
+        let empty = dir.path().join("empty.tif");
+        std::fs::write(&empty, b"").unwrap();
+        let text = dir.path().join("text.tif");
+        std::fs::write(&text, b"hello, not a TIFF").unwrap();
+        for (path, expect) in [
+            (
+                &empty,
+                "not a raster GDAL can read: the file is empty (0 bytes)",
+            ),
+            (
+                &text,
+                "not a raster GDAL can read: no GDAL driver recognises",
+            ),
+            (&dir.path().to_path_buf(), "it is a folder"),
+            (&dir.path().join("missing.tif"), "no such file"),
+        ] {
+            let source = RasterSource::new("asset \"visual\"", path.display().to_string());
+            let err = source.open(None).unwrap_err().to_string();
+            assert!(err.contains(expect), "{err}");
+            assert!(err.contains(&format!("\"{}\"", path.display())), "{err}");
+            assert!(!err.contains("NULL pointer"), "{err}");
+        }
     }
 }

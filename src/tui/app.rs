@@ -760,7 +760,8 @@ impl Setup {
                 self.chunks[i] = snap(self.chunks[i], step, dir, max);
             }
             Field::Threads => {
-                self.threads = snap(self.threads, 1, dir, self.cores * 4);
+                let max = chunkscope::pipeline::limits::thread_limit(self.cores);
+                self.threads = snap(self.threads, 1, dir, max);
             }
             Field::Schedule => self.toggle_schedule(),
             Field::Mode => self.serial = !self.serial,

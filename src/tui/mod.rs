@@ -4,7 +4,9 @@
 //!
 //! Terminal safety: [`TerminalGuard`] restores the terminal when dropped, and a panic hook
 //! restores it before the panic message is printed (a panic on another thread is routed to
-//! the log panel instead, so it does not draw over the screen).
+//! the log panel instead, so it does not draw over the screen). A stop signal (SIGTERM,
+//! SIGHUP, or SIGINT from outside: in raw mode Ctrl-C is a key) ends the frame loop like
+//! `q`, so the guard restores the terminal; a second one restores it and exits at once.
 
 pub mod app;
 pub mod export;
@@ -125,6 +127,9 @@ pub fn run(catalog: Catalog, options: Options) -> anyhow::Result<()> {
         });
     }
     install_panic_hook(log_tx);
+    // The frame loop looks at `signals::received` itself; nothing to do on the signal thread.
+    crate::signals::on_stop(|_| {});
+    crate::signals::before_forced_exit(restore_terminal);
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mut app = App::new(catalog, cores, color_wanted());
     app.results.sweep = options.sweep;
@@ -155,7 +160,7 @@ fn event_loop(
     let mut next_frame = Instant::now();
     loop {
         session.pump();
-        if session.quit_requested() {
+        if session.quit_requested() || crate::signals::received().is_some() {
             return Ok(());
         }
         if Instant::now() >= next_frame {

@@ -338,16 +338,18 @@ impl Session {
                 self.out_dir.display()
             )
         })?;
+        let asked = self
+            .out_dir
+            .join(raster::target::default_output_name(&item.id));
+        let target = pipeline::check_output(&scene, &self.app.catalog.path, &asked)
+            .map_err(|e| e.to_string())?;
         let config = RunConfig {
             mode,
             resolution: Resolution::R20,
             cloud_classes: CloudClasses::default(),
             output: OutputSpec {
                 writer,
-                ..OutputSpec::new(
-                    self.out_dir.join(format!("masked-{}.tif", item.id)),
-                    OutputFormat::Cog,
-                )
+                ..OutputSpec::new(target.path, OutputFormat::Cog)
             },
         };
         let (sink, events) = EventSink::bounded(EVENT_CAPACITY);

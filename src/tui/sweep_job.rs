@@ -49,7 +49,10 @@ impl SweepJob {
             resolution: Resolution::R20,
             cloud_classes: CloudClasses::default(),
             output: OutputSpec::new(
-                out_dir.join(format!("sweep-{}.tif", item.id)),
+                out_dir.join(format!(
+                    "sweep-{}.tif",
+                    chunkscope::raster::target::file_safe(&item.id)
+                )),
                 OutputFormat::Cog,
             ),
         };

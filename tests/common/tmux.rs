@@ -68,6 +68,13 @@ impl Tmux {
         assert!(out.status.success(), "tmux send-keys: {out:?}");
     }
 
+    /// A tmux format evaluated for the session's pane, e.g. `#{alternate_on}` (1 while a
+    /// program holds the alternate screen) or `#{pane_pid}`.
+    pub fn display(&self, format: &str) -> String {
+        let out = self.cmd(&["display-message", "-p", "-t", &self.session, format]);
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
     pub fn screen(&self) -> String {
         let out = self.cmd(&["capture-pane", "-p", "-t", &self.session]);
         String::from_utf8_lossy(&out.stdout).into_owned()

@@ -1,0 +1,832 @@
+//! Nothing lost, nothing clobbered: the real binary against what users (and the machine)
+//! do to it. Each case checks the exit status, the message, that nothing panicked, that no
+//! file was left behind and that the inputs are unchanged. The scene is a 512-pixel demo
+//! made by `chunkscope demo`; servers listen on 127.0.0.1 only.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command as StdCommand, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+use common::files_in;
+use common::tmux::{self, Tmux};
+
+fn bin() -> PathBuf {
+    assert_cmd::cargo::cargo_bin("chunkscope")
+}
+
+fn chunkscope() -> Command {
+    Command::new(bin())
+}
+
+struct Demo {
+    _dir: tempfile::TempDir,
+    catalog: PathBuf,
+}
+
+/// `chunkscope demo --size 512` into a folder of this test binary's own, made once.
+fn demo() -> &'static Path {
+    static DEMO: OnceLock<Demo> = OnceLock::new();
+    &DEMO
+        .get_or_init(|| {
+            let dir = tempfile::tempdir().unwrap();
+            let out = StdCommand::new(bin())
+                .args(["demo", "--size", "512", "--items", "2", "--out"])
+                .arg(dir.path())
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{out:?}");
+            let catalog = dir.path().join("search.json");
+            Demo { _dir: dir, catalog }
+        })
+        .catalog
+}
+
+fn demo_dir() -> &'static Path {
+    demo().parent().unwrap()
+}
+
+/// The first item's id and the path of one of its assets.
+fn first_item() -> (String, PathBuf) {
+    let catalog: Value = serde_json::from_str(&std::fs::read_to_string(demo()).unwrap()).unwrap();
+    let feature = &catalog["features"][0];
+    let href = feature["assets"]["visual"]["href"].as_str().unwrap();
+    (
+        feature["id"].as_str().unwrap().to_string(),
+        demo_dir().join(href.trim_start_matches("./")),
+    )
+}
+
+/// Every file and link under `dir` with its content (or link target): equal snapshots
+/// mean nothing was changed, added or left behind.
+fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            let meta = std::fs::symlink_metadata(&path).unwrap();
+            if meta.file_type().is_symlink() {
+                let target = std::fs::read_link(&path).unwrap();
+                out.insert(path, target.into_os_string().into_encoded_bytes());
+            } else if meta.is_dir() {
+                todo.push(path);
+            } else if meta.is_file() {
+                out.insert(path.clone(), std::fs::read(&path).unwrap());
+            } else {
+                out.insert(path, b"(special file)".to_vec());
+            }
+        }
+    }
+    out
+}
+
+fn stderr_of(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn assert_no_panic(stderr: &str) {
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(!stderr.contains("RUST_BACKTRACE"), "{stderr}");
+}
+
+/// Runs `chunkscope run` on the demo with `args`; returns the output.
+fn run_on_demo(args: &[&str], out: &Path) -> Output {
+    chunkscope()
+        .args(["run", "--threads", "2", "--catalog"])
+        .arg(demo())
+        .arg("--out")
+        .arg(out)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn out_refuses_inputs_the_catalog_fifos_and_folders() {
+    let before = snapshot(demo_dir());
+    let (_, visual) = first_item();
+    let work = tempfile::tempdir().unwrap();
+    let fifo = work.path().join("pipe.tif");
+    let made = StdCommand::new("mkfifo").arg(&fifo).status();
+    let scl_dotted = visual.parent().unwrap().join("..").join(
+        visual
+            .parent()
+            .unwrap()
+            .strip_prefix(demo_dir())
+            .unwrap()
+            .join("SCL.tif"),
+    );
+    let link_to_input = work.path().join("link.tif");
+    std::os::unix::fs::symlink(&visual, &link_to_input).unwrap();
+    let mut cases: Vec<(PathBuf, &str)> = vec![
+        (visual.clone(), "it is asset \"visual\" of item"),
+        (scl_dotted, "it is asset \"SCL\" of item"),
+        (demo().to_path_buf(), "it is the catalog"),
+        (link_to_input.clone(), "it is asset \"visual\" of item"),
+        (
+            work.path().to_path_buf(),
+            "it is a folder, not a regular file",
+        ),
+    ];
+    if made.is_ok_and(|s| s.success()) {
+        cases.push((
+            fifo.clone(),
+            "it is a named pipe (FIFO), not a regular file",
+        ));
+    }
+    let work_before = snapshot(work.path());
+    for (out, reason) in &cases {
+        let run = run_on_demo(&[], out);
+        let stderr = stderr_of(&run);
+        assert_eq!(run.status.code(), Some(1), "{}: {stderr}", out.display());
+        assert!(
+            stderr.contains(&format!(
+                "refusing to write the output to \"{}\"",
+                out.display()
+            )),
+            "{stderr}"
+        );
+        assert!(stderr.contains(reason), "{stderr}");
+        assert!(stderr.contains("choose"), "says what to do: {stderr}");
+        assert_no_panic(&stderr);
+    }
+    assert_eq!(snapshot(demo_dir()), before, "the inputs are unchanged");
+    assert_eq!(snapshot(work.path()), work_before, "nothing left behind");
+    assert!(
+        std::fs::symlink_metadata(&link_to_input)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+}
+
+#[test]
+fn out_follows_symbolic_links_and_says_when_it_replaces_a_file() {
+    let before = snapshot(demo_dir());
+    let work = tempfile::tempdir().unwrap();
+    let real = work.path().join("real");
+    std::fs::create_dir(&real).unwrap();
+    let link = work.path().join("out.tif");
+    std::os::unix::fs::symlink("real/masked.tif", &link).unwrap();
+
+    let first = run_on_demo(&[], &link);
+    let stderr = stderr_of(&first);
+    assert!(first.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("is a symbolic link: the output goes to"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("replaces"), "nothing was there: {stderr}");
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink(),
+        "the link is still a link"
+    );
+    assert!(real.join("masked.tif").is_file());
+
+    // Again: an earlier output is replaced, and that is said.
+    let second = run_on_demo(&[], &link);
+    let stderr = stderr_of(&second);
+    assert!(second.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("note: the output replaces the existing file"),
+        "{stderr}"
+    );
+    assert_no_panic(&stderr);
+    assert_eq!(files_in(&real), ["masked.tif"], "no staging file left");
+    assert_eq!(files_in(work.path()), ["out.tif", "real"]);
+    assert_eq!(snapshot(demo_dir()), before);
+}
+
+/// Starts a run of 786433 tasks, sends `signal` once it is handled (the task-count note
+/// is printed after the handler is installed) and returns the exit code and stderr; `None`
+/// if the run finished before the signal arrived (a machine far faster than expected).
+fn signal_a_run(signal: libc::c_int, out: &Path) -> Option<(Option<i32>, String)> {
+    let mut child = StdCommand::new(bin())
+        .args(["run", "--res", "10", "--chunks", "1", "--threads", "2"])
+        .arg("--catalog")
+        .arg(demo())
+        .arg("--out")
+        .arg(out)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut text = String::new();
+    loop {
+        let mut line = String::new();
+        if stderr.read_line(&mut line).unwrap() == 0 {
+            panic!("the run ended before its task-count note: {text}");
+        }
+        text.push_str(&line);
+        if line.contains("tasks per run") {
+            break;
+        }
+    }
+    // SAFETY: kill only sends a signal to the child we spawned.
+    assert_eq!(unsafe { libc::kill(child.id() as libc::pid_t, signal) }, 0);
+    stderr.read_to_string(&mut text).unwrap();
+    let status = child.wait().unwrap();
+    if text.contains("came after the last task") {
+        return None;
+    }
+    Some((status.code(), text))
+}
+
+#[test]
+fn sigterm_and_sighup_cancel_a_run_like_ctrl_c() {
+    let before = snapshot(demo_dir());
+    for (signal, name, code) in [
+        (libc::SIGTERM, "SIGTERM", 143),
+        (libc::SIGHUP, "SIGHUP", 129),
+    ] {
+        let work = tempfile::tempdir().unwrap();
+        let out = work.path().join("masked.tif");
+        let result = (0..3).find_map(|_| signal_a_run(signal, &out));
+        let Some((status, stderr)) = result else {
+            eprintln!("skipping {name}: three runs finished before the signal arrived");
+            continue;
+        };
+        assert_eq!(status, Some(code), "{stderr}");
+        assert!(
+            stderr.contains(&format!(
+                "{name}: cancelling after the running tasks (a second signal quits at once)"
+            )),
+            "{stderr}"
+        );
+        assert!(
+            stderr.contains("cancelled: no output was written"),
+            "{stderr}"
+        );
+        assert_no_panic(&stderr);
+        assert_eq!(
+            files_in(work.path()),
+            Vec::<String>::new(),
+            "no output and no staging file"
+        );
+    }
+    assert_eq!(snapshot(demo_dir()), before);
+}
+
+/// The TUI on the demo in tmux, its pid written by the shell that becomes it.
+fn tui_in_tmux(work: &Path, name: &str, extra: &str) -> (Tmux, libc::pid_t) {
+    let tmux = Tmux::start(work, name, 100, 30);
+    let pid_file = work.join("tui.pid");
+    tmux.send(&[
+        &format!(
+            "sh -c 'echo $$ > {}; exec env NO_COLOR=1 {} tui {} {extra}'; echo EXIT=$?",
+            pid_file.display(),
+            bin().display(),
+            demo().display()
+        ),
+        "Enter",
+    ]);
+    tmux.wait_for("Scenes 2/2", 30);
+    let pid = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    (tmux, pid)
+}
+
+#[test]
+fn the_tui_restores_the_terminal_on_sigterm_and_sighup() {
+    if !tmux::available() {
+        eprintln!("skipping: tmux is not installed");
+        return;
+    }
+    for (signal, name, code) in [
+        (libc::SIGTERM, "SIGTERM", 143),
+        (libc::SIGHUP, "SIGHUP", 129),
+    ] {
+        let work = tempfile::tempdir().unwrap();
+        let (tmux, pid) = tui_in_tmux(work.path(), "rel-sig", "");
+        // Alternate screen on, cursor hidden, mouse reporting on: the TUI holds the terminal.
+        assert_eq!(
+            tmux.display("#{alternate_on} #{cursor_flag} #{mouse_any_flag}"),
+            "1 0 1"
+        );
+        // SAFETY: kill only sends a signal to the TUI this test started.
+        assert_eq!(unsafe { libc::kill(pid, signal) }, 0);
+        let screen = tmux.wait_for(&format!("EXIT={code}"), 30);
+        assert!(
+            screen.contains(&format!("{name}: stopped the TUI")),
+            "{screen}"
+        );
+        assert_no_panic(&screen);
+        assert_eq!(
+            tmux.display("#{alternate_on} #{cursor_flag} #{mouse_any_flag}"),
+            "0 1 0",
+            "main screen, cursor shown, mouse reporting off"
+        );
+    }
+}
+
+#[test]
+fn sigterm_during_a_tui_run_leaves_no_file() {
+    if !tmux::available() {
+        eprintln!("skipping: tmux is not installed");
+        return;
+    }
+    let before = snapshot(demo_dir());
+    let work = tempfile::tempdir().unwrap();
+    // Every request waits 300 ms: the run is still loading when the signal comes.
+    let (tmux, pid) = tui_in_tmux(work.path(), "rel-run", "--network 300ms");
+    tmux.send(&["Enter"]);
+    tmux.wait_for("per chunk", 30);
+    tmux.send(&["r"]);
+    tmux.wait_for("Task stream", 30);
+    // SAFETY: kill only sends a signal to the TUI this test started.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    let screen = tmux.wait_for("EXIT=143", 60);
+    assert_no_panic(&screen);
+    let out = work.path().join("chunkscope-out");
+    assert_eq!(files_in(&out), Vec::<String>::new(), "nothing left");
+    assert_eq!(snapshot(demo_dir()), before);
+}
+
+#[test]
+fn the_tui_refuses_without_a_usable_terminal() {
+    // Standard output redirected (a pipe here): no escape codes in it, the same message
+    // as plain `chunkscope`.
+    for args in [
+        vec!["tui".to_string(), demo().display().to_string()],
+        vec![],
+    ] {
+        let out = chunkscope().args(&args).output().unwrap();
+        let stderr = stderr_of(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("not a terminal: standard output is not a TTY"),
+            "{stderr}"
+        );
+        assert!(
+            stderr.contains("use `chunkscope run` for headless runs"),
+            "{stderr}"
+        );
+        assert!(out.stdout.is_empty(), "nothing drawn into stdout");
+    }
+    if !tmux::available() {
+        eprintln!("skipping the TERM=dumb and no-TTY cases: tmux is not installed");
+        return;
+    }
+    let work = tempfile::tempdir().unwrap();
+    let tmux = Tmux::start(work.path(), "rel-tty", 120, 30);
+    let bin = bin();
+    let catalog = demo().display().to_string();
+    tmux.send(&[
+        &format!("TERM=dumb {} tui {catalog}; echo DUMB=$?", bin.display()),
+        "Enter",
+    ]);
+    let screen = tmux.wait_for("DUMB=2", 30);
+    assert!(screen.contains("TERM is \"dumb\""), "{screen}");
+    // setsid: a new session without a controlling terminal, stdout still the pane.
+    tmux.send(&[
+        &format!(
+            "clear; setsid -w {} tui {catalog} < /dev/null; echo NOTTY=$?",
+            bin.display()
+        ),
+        "Enter",
+    ]);
+    let screen = tmux.wait_for("NOTTY=", 30);
+    if screen.contains("NOTTY=127") {
+        eprintln!("skipping the no-TTY case: setsid is not installed");
+        return;
+    }
+    assert!(screen.contains("NOTTY=2"), "{screen}");
+    assert!(
+        screen.contains("no controlling terminal to read keys from"),
+        "{screen}"
+    );
+    assert_no_panic(&screen);
+}
+
+#[test]
+fn thread_counts_are_bounded_unless_forced() {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let limit = (cores * 4).min(1024);
+    let work = tempfile::tempdir().unwrap();
+    let out = work.path().join("m.tif");
+    let over = (limit + 1).to_string();
+    for (args, message) in [
+        (
+            vec!["run", "--threads", "100000"],
+            "100000 threads is more than the 1024 worker threads chunkscope starts",
+        ),
+        (
+            vec!["run", "--threads", "5000", "--force-threads"],
+            "more than the 1024 worker threads",
+        ),
+        (vec!["run", "--threads", &over], "add --force-threads"),
+        (
+            vec!["bench", "--threads-list", &over],
+            "add --force-threads",
+        ),
+        (vec!["compare", "--threads", &over], "add --force-threads"),
+        (vec!["sweep", "--threads", &over], "add --force-threads"),
+        (vec!["memory", "--threads", &over], "add --force-threads"),
+        (
+            vec!["plan", "--calibrate", "--threads", "4096"],
+            "more than the 1024",
+        ),
+    ] {
+        let t0 = Instant::now();
+        let run = chunkscope()
+            .args(&args)
+            .arg("--catalog")
+            .arg(demo())
+            .output()
+            .unwrap();
+        let stderr = stderr_of(&run);
+        assert_eq!(run.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(message), "{args:?}: {stderr}");
+        assert_no_panic(&stderr);
+        // Refused before anything started: not a timing claim, a hang guard.
+        assert!(t0.elapsed() < Duration::from_secs(60), "{args:?}");
+    }
+    // Forced, within the hard bound: it runs.
+    let forced = chunkscope()
+        .args(["run", "--force-threads", "--threads", &over, "--catalog"])
+        .arg(demo())
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(forced.status.success(), "{}", stderr_of(&forced));
+    assert_eq!(files_in(work.path()), ["m.tif"]);
+}
+
+#[test]
+fn chunk_sides_and_benchmark_sizes_are_bounded() {
+    let bad_side = chunkscope()
+        .args(["bench", "--sides", "512,0", "--catalog"])
+        .arg(demo())
+        .output()
+        .unwrap();
+    let stderr = stderr_of(&bad_side);
+    assert_eq!(bad_side.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("a chunk side must be at least 1 pixel, got 0"),
+        "{stderr}"
+    );
+    for args in [
+        vec!["bench", "--repeat", "400"],
+        vec!["sweep", "--repeat", "100"],
+        vec!["compare", "--repeat", "999"],
+        vec!["memory", "--repeat", "400"],
+    ] {
+        let run = chunkscope()
+            .args(&args)
+            .arg("--catalog")
+            .arg(demo())
+            .output()
+            .unwrap();
+        let stderr = stderr_of(&run);
+        assert_eq!(run.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("runs, more than the 1000 one command schedules"),
+            "{stderr}"
+        );
+    }
+    // 1-pixel chunks of the 256 x 256 working grid: said, with the count, before the run.
+    let work = tempfile::tempdir().unwrap();
+    let run = run_on_demo(&["--chunks", "1"], &work.path().join("m.tif"));
+    let stderr = stderr_of(&run);
+    assert!(run.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("note: chunks \"1\" (3,1,1) make 65536 chunks, 196609 tasks per run"),
+        "{stderr}"
+    );
+    assert_no_panic(&stderr);
+}
+
+/// A copy of the demo's first item in its own folder, its visual asset replaced by
+/// `visual` bytes, and its catalog.
+fn catalog_with_visual(dir: &Path, visual: &[u8]) -> PathBuf {
+    let text = std::fs::read_to_string(demo()).unwrap();
+    let mut catalog: Value = serde_json::from_str(&text).unwrap();
+    let features = catalog["features"].as_array_mut().unwrap();
+    features.truncate(1);
+    for asset in features[0]["assets"].as_object_mut().unwrap().values_mut() {
+        let href = asset["href"].as_str().unwrap().trim_start_matches("./");
+        let name = Path::new(href).file_name().unwrap();
+        std::fs::copy(demo_dir().join(href), dir.join(name)).unwrap();
+        asset["href"] = Value::String(format!("./{}", name.to_string_lossy()));
+    }
+    std::fs::write(dir.join("visual.tif"), visual).unwrap();
+    let path = dir.join("search.json");
+    std::fs::write(&path, serde_json::to_string(&catalog).unwrap()).unwrap();
+    path
+}
+
+#[test]
+fn unreadable_inputs_are_not_rasters_gdal_can_read() {
+    for (content, why) in [
+        (&b""[..], "the file is empty (0 bytes)"),
+        (&b"<html>not a TIFF</html>"[..], "no GDAL driver recognises"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let catalog = catalog_with_visual(dir.path(), content);
+        let before = snapshot(dir.path());
+        for command in ["run", "inspect"] {
+            let mut cmd = chunkscope();
+            cmd.arg(command);
+            if command == "run" {
+                cmd.arg("--catalog")
+                    .arg(&catalog)
+                    .arg("--out")
+                    .arg(dir.path().join("m.tif"));
+            } else {
+                cmd.arg(&catalog);
+            }
+            let out = cmd.output().unwrap();
+            let stderr = stderr_of(&out);
+            assert_eq!(out.status.code(), Some(1), "{stderr}");
+            assert!(
+                stderr.contains(&format!(
+                    "\"{}\": not a raster GDAL can read: {why}",
+                    dir.path().join("visual.tif").display()
+                )),
+                "{stderr}"
+            );
+            assert!(!stderr.contains("NULL pointer"), "{stderr}");
+            assert_no_panic(&stderr);
+        }
+        assert_eq!(snapshot(dir.path()), before);
+    }
+}
+
+#[test]
+fn item_ids_become_safe_file_names() {
+    let text = std::fs::read_to_string(demo()).unwrap();
+    let mut catalog: Value = serde_json::from_str(&text).unwrap();
+    let features = catalog["features"].as_array_mut().unwrap();
+    for feature in features.iter_mut() {
+        for asset in feature["assets"].as_object_mut().unwrap().values_mut() {
+            let href = asset["href"].as_str().unwrap().trim_start_matches("./");
+            asset["href"] = Value::String(demo_dir().join(href).display().to_string());
+        }
+    }
+    features[0]["id"] = Value::String("../../escaped".into());
+    features[1]["id"] = Value::String(String::new());
+    let dir = tempfile::tempdir().unwrap();
+    let work = dir.path().join("a").join("b");
+    std::fs::create_dir_all(&work).unwrap();
+    let path = dir.path().join("ids.json");
+    std::fs::write(&path, serde_json::to_string(&catalog).unwrap()).unwrap();
+    for id in ["../../escaped", ""] {
+        let out = chunkscope()
+            .current_dir(&work)
+            .args(["run", "--threads", "2", "--item", id, "--catalog"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr_of(&out));
+    }
+    assert_eq!(
+        files_in(&work.join("chunkscope-out")),
+        ["masked-_._.._escaped.tif", "masked-unnamed.tif"]
+    );
+    assert_eq!(files_in(&work), ["chunkscope-out"]);
+    assert_eq!(files_in(dir.path()), ["a", "ids.json"]);
+    assert_eq!(files_in(&dir.path().join("a")), ["b"]);
+}
+
+/// `chunkscope serve DIR --port 0 ...` and its base URL, read from its first line.
+fn serve(dir: &Path, extra: &[&str]) -> (Child, String) {
+    let mut child = StdCommand::new(bin())
+        .args(["serve", "--port", "0"])
+        .args(extra)
+        .arg(dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    let base = first
+        .rsplit_once(" at ")
+        .map(|(_, url)| url.trim_end_matches('/').to_string())
+        .unwrap();
+    // Keep reading stdout so the server never blocks on a full pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+    (child, base)
+}
+
+/// Stops a server with SIGTERM: it ends normally (status 0) with its summary.
+fn stop(mut child: Child) -> String {
+    // SAFETY: kill only sends a signal to the server this test started.
+    assert_eq!(
+        unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) },
+        0
+    );
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("served "), "{stderr}");
+    assert_no_panic(&stderr);
+    stderr
+}
+
+/// The status line and headers of a raw HTTP/1.1 GET, and the body's length.
+fn get(base: &str, path: &str, range: Option<&str>) -> (String, usize) {
+    let host = base.trim_start_matches("http://");
+    let mut stream = TcpStream::connect(host).unwrap();
+    let range = range.map_or(String::new(), |r| format!("Range: bytes={r}\r\n"));
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\n{range}Connection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).unwrap();
+    let split = response.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    (
+        String::from_utf8_lossy(&response[..split]).to_lowercase(),
+        response.len() - split - 4,
+    )
+}
+
+#[test]
+fn serve_stays_inside_its_folder_and_answers_ranges_as_the_rfc_says() {
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("secret.txt"), "not yours").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::write(root.join("search.json"), std::fs::read(demo()).unwrap()).unwrap();
+    std::fs::write(root.join("data.bin"), vec![7u8; 1000]).unwrap();
+    std::fs::write(root.join(".hidden"), "staging").unwrap();
+    std::os::unix::fs::symlink(outside.path(), root.join("out")).unwrap();
+    std::os::unix::fs::symlink(outside.path().join("secret.txt"), root.join("s.txt")).unwrap();
+    std::os::unix::fs::symlink(".hidden", root.join("visible.txt")).unwrap();
+    std::os::unix::fs::symlink("data.bin", root.join("inside.bin")).unwrap();
+    let (server, base) = serve(root, &[]);
+
+    for path in [
+        "/out/secret.txt",
+        "/s.txt",
+        "/.hidden",
+        "/visible.txt",
+        "/%2e%2e/secret.txt",
+        "/..%2Fsecret.txt",
+    ] {
+        let (head, _) = get(&base, path, None);
+        assert!(head.starts_with("http/1.1 404"), "{path}: {head}");
+    }
+    let (head, len) = get(&base, "/inside.bin", None);
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    assert_eq!(len, 1000, "a link inside the folder is served");
+
+    let (head, _) = get(&base, "/data.bin", Some("5000-"));
+    assert!(head.starts_with("http/1.1 416"), "{head}");
+    assert!(head.contains("content-range: bytes */1000"), "{head}");
+
+    let many: Vec<String> = (0..300).map(|i| format!("{i}-{i}")).collect();
+    let (head, len) = get(&base, "/data.bin", Some(&many.join(",")));
+    assert!(head.starts_with("http/1.1 416"), "{head}");
+    assert!(head.contains("content-range: bytes */1000"), "{head}");
+    assert!(len < 1000, "a short refusal, not a multipart answer: {len}");
+
+    let some: Vec<String> = (0..10).map(|i| format!("{}-{}", i * 10, i * 10)).collect();
+    let (head, _) = get(&base, "/data.bin", Some(&some.join(",")));
+    assert!(head.starts_with("http/1.1 206"), "{head}");
+    assert!(head.contains("multipart/byteranges"), "{head}");
+    stop(server);
+}
+
+#[test]
+fn serve_warns_about_a_folder_without_a_catalog() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, base) = serve(dir.path(), &[]);
+    let stderr = stop(server);
+    assert!(
+        stderr.contains(&format!(
+            "warning: \"{}\" has no search.json",
+            dir.path().display()
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("--catalog {base}/search.json will fail")),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_stalled_server_is_reported_within_the_stall_budget() {
+    let (server, base) = serve(demo_dir(), &["--fault", "stall"]);
+    // The demo's catalog with its hrefs pointing at the stalled server.
+    let mut catalog: Value =
+        serde_json::from_str(&std::fs::read_to_string(demo()).unwrap()).unwrap();
+    for feature in catalog["features"].as_array_mut().unwrap() {
+        for asset in feature["assets"].as_object_mut().unwrap().values_mut() {
+            let href = asset["href"].as_str().unwrap().trim_start_matches("./");
+            asset["href"] = Value::String(format!("{base}/{href}"));
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("search.json");
+    std::fs::write(&path, serde_json::to_string(&catalog).unwrap()).unwrap();
+    let out_dir = dir.path().join("out");
+    std::fs::create_dir(&out_dir).unwrap();
+    let out = chunkscope()
+        .args(["run", "--stall-timeout", "1s", "--catalog"])
+        .arg(&path)
+        .arg("--out")
+        .arg(out_dir.join("m.tif"))
+        .output()
+        .unwrap();
+    let stderr = stderr_of(&out);
+    stop(server);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("asset \"visual\" of item"), "{stderr}");
+    assert!(
+        stderr.contains("the server did not answer in time"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--stall-timeout"), "{stderr}");
+    assert_no_panic(&stderr);
+    assert_eq!(files_in(&out_dir), Vec::<String>::new());
+
+    let bad = chunkscope()
+        .args(["run", "--stall-timeout", "10ms", "--catalog"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(stderr_of(&bad).contains("use at least 1s"));
+}
+
+#[test]
+fn a_catalog_url_reads_like_a_file() {
+    let before = snapshot(demo_dir());
+    let (server, base) = serve(demo_dir(), &[]);
+    let work = tempfile::tempdir().unwrap();
+    let out = work.path().join("m.tif");
+    let run = chunkscope()
+        .args(["run", "--threads", "2", "--catalog"])
+        .arg(format!("{base}/search.json"))
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let missing = chunkscope()
+        .args(["inspect", &format!("{base}/nope.json")])
+        .output()
+        .unwrap();
+    let not_json = chunkscope()
+        .args(["run", "--catalog", &format!("{base}/search.json/x")])
+        .output()
+        .unwrap();
+    stop(server);
+    assert!(run.status.success(), "{}", stderr_of(&run));
+    assert!(out.is_file());
+
+    let stderr = stderr_of(&missing);
+    assert_eq!(missing.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!("cannot read catalog \"{base}/nope.json\"")),
+        "{stderr}"
+    );
+    assert!(stderr.contains("HTTP 404"), "{stderr}");
+    assert_eq!(not_json.status.code(), Some(1));
+    assert_no_panic(&stderr_of(&not_json));
+
+    // Unreachable: the same kind of message.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let gone = chunkscope()
+        .args(["inspect", &format!("http://127.0.0.1:{port}/search.json")])
+        .output()
+        .unwrap();
+    let stderr = stderr_of(&gone);
+    assert_eq!(gone.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("cannot read catalog \"http://127.0.0.1:"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("the host is unreachable"), "{stderr}");
+    assert_eq!(snapshot(demo_dir()), before);
+}
