@@ -518,7 +518,7 @@ fn ctrl_c_stops_a_sweep_with_exit_130_and_prints_what_ran() {
             "--threads",
             "1",
             "--repeat",
-            "10000",
+            "500",
             "--warmup",
             "0",
             "--format",

@@ -86,8 +86,8 @@ pub fn check_output(out: &Path, protected: &[Protected]) -> Result<OutputTarget,
     let meta = match std::fs::metadata(&resolved) {
         Ok(meta) => meta,
         // Nothing stands there yet: nothing can be replaced. (The folder is checked by the
-        // writer, which says what to do when it is missing.)
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+        // writer, which says what to do when it is missing or is a file.)
+        Err(e) if nothing_there(&e) => {
             return Ok(OutputTarget {
                 path: resolved,
                 via_link,
@@ -138,7 +138,7 @@ fn follow_links(path: &Path) -> Result<PathBuf, TargetError> {
                 };
             }
             Ok(_) => return Ok(current),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(current),
+            Err(e) if nothing_there(&e) => return Ok(current),
             Err(io) => return Err(TargetError::Io { path: current, io }),
         }
     }
@@ -146,6 +146,15 @@ fn follow_links(path: &Path) -> Result<PathBuf, TargetError> {
         path: path.to_path_buf(),
         io: io::Error::other(format!("more than {MAX_LINKS} symbolic links in a row")),
     })
+}
+
+/// Whether a failed lookup means that nothing stands at the path: it is missing, or a
+/// folder above it is a file.
+fn nothing_there(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
+    )
 }
 
 /// What a file type is in words, or `None` for a regular file.
@@ -251,6 +260,9 @@ mod tests {
         assert!(t.replaces);
         let fresh = check_output(&dir.path().join("new.tif"), &protected).unwrap();
         assert!(!fresh.replaces && fresh.via_link.is_none());
+        // Under a file: left to the writer, which names the missing folder.
+        let under_file = check_output(&input.join("x.tif"), &protected).unwrap();
+        assert!(!under_file.replaces);
     }
 
     #[test]
