@@ -98,6 +98,16 @@ fn assert_no_panic(stderr: &str) {
     assert!(!stderr.contains("RUST_BACKTRACE"), "{stderr}");
 }
 
+/// Runs a chunkscope command (`args` start with its name) on the demo's catalog.
+fn command_on_demo(args: &[&str]) -> Output {
+    chunkscope()
+        .args(args)
+        .arg("--catalog")
+        .arg(demo())
+        .output()
+        .unwrap()
+}
+
 /// Runs `chunkscope run` on the demo with `args`; returns the output.
 fn run_on_demo(args: &[&str], out: &Path) -> Output {
     chunkscope()
@@ -444,12 +454,7 @@ fn thread_counts_are_bounded_unless_forced() {
         ),
     ] {
         let t0 = Instant::now();
-        let run = chunkscope()
-            .args(&args)
-            .arg("--catalog")
-            .arg(demo())
-            .output()
-            .unwrap();
+        let run = command_on_demo(&args);
         let stderr = stderr_of(&run);
         assert_eq!(run.status.code(), Some(2), "{args:?}: {stderr}");
         assert!(stderr.contains(message), "{args:?}: {stderr}");
@@ -471,11 +476,7 @@ fn thread_counts_are_bounded_unless_forced() {
 
 #[test]
 fn chunk_sides_and_benchmark_sizes_are_bounded() {
-    let bad_side = chunkscope()
-        .args(["bench", "--sides", "512,0", "--catalog"])
-        .arg(demo())
-        .output()
-        .unwrap();
+    let bad_side = command_on_demo(&["bench", "--sides", "512,0"]);
     let stderr = stderr_of(&bad_side);
     assert_eq!(bad_side.status.code(), Some(2), "{stderr}");
     assert!(
@@ -488,12 +489,7 @@ fn chunk_sides_and_benchmark_sizes_are_bounded() {
         vec!["compare", "--repeat", "999"],
         vec!["memory", "--repeat", "400"],
     ] {
-        let run = chunkscope()
-            .args(&args)
-            .arg("--catalog")
-            .arg(demo())
-            .output()
-            .unwrap();
+        let run = command_on_demo(&args);
         let stderr = stderr_of(&run);
         assert_eq!(run.status.code(), Some(2), "{args:?}: {stderr}");
         assert!(

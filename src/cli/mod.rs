@@ -265,35 +265,13 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// Why the TUI cannot run here, if it cannot: it draws on standard output and reads keys
-/// from the controlling terminal, and a dumb terminal has no cursor movement to draw with.
-fn terminal_problem() -> Option<&'static str> {
-    use std::io::IsTerminal;
-    if !std::io::stdout().is_terminal() {
-        return Some("not a terminal: standard output is not a TTY (redirected or piped)");
-    }
-    if std::env::var_os("TERM").is_some_and(|t| t == "dumb") {
-        return Some("not a terminal the TUI can draw on: TERM is \"dumb\"");
-    }
-    // crossterm reads keys from /dev/tty when standard input is not the terminal.
-    let tty = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open("/dev/tty");
-    if tty.is_err() {
-        return Some("not a terminal: there is no controlling terminal to read keys from");
-    }
-    None
-}
-
 /// Says why and returns exit status 2 when the TUI cannot run here; `None` when it can.
 fn refuse_without_terminal() -> Option<ExitCode> {
-    let problem = terminal_problem()?;
+    let problem = crate::tui::terminal_problem()?;
     eprintln!("{problem}; use `chunkscope run` for headless runs (`chunkscope --help` lists all)");
     Some(ExitCode::from(2))
 }
 
-/// The TUI on the named catalog or the demo's (generated before the TUI starts).
 fn parse_size(s: &str) -> Result<(u16, u16), String> {
     let bad = || format!("\"{s}\" is not a size like 120x36");
     let (w, h) = s.split_once('x').ok_or_else(bad)?;

@@ -64,6 +64,27 @@ impl TerminalGuard {
     }
 }
 
+/// Why the TUI cannot run here, if it cannot: it draws on standard output and reads keys
+/// from the controlling terminal, and a dumb terminal has no cursor movement to draw with.
+pub fn terminal_problem() -> Option<&'static str> {
+    use std::io::IsTerminal;
+    if !std::io::stdout().is_terminal() {
+        return Some("not a terminal: standard output is not a TTY (redirected or piped)");
+    }
+    if std::env::var_os("TERM").is_some_and(|t| t == "dumb") {
+        return Some("not a terminal the TUI can draw on: TERM is \"dumb\"");
+    }
+    // crossterm reads keys from /dev/tty when standard input is not the terminal.
+    let tty = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/tty");
+    if tty.is_err() {
+        return Some("not a terminal: there is no controlling terminal to read keys from");
+    }
+    None
+}
+
 fn restore_terminal() {
     let _ = disable_raw_mode();
     let _ = execute!(
