@@ -323,7 +323,8 @@ fn the_tui_restores_the_terminal_on_sigterm_and_sighup() {
         (libc::SIGHUP, "SIGHUP", 129),
     ] {
         let work = tempfile::tempdir().unwrap();
-        let (tmux, pid) = tui_in_tmux(work.path(), "rel-sig", "");
+        // A tmux server (socket) per signal: the previous one may still be shutting down.
+        let (tmux, pid) = tui_in_tmux(work.path(), &format!("rel-{name}"), "");
         // Alternate screen on, cursor hidden, mouse reporting on: the TUI holds the terminal.
         assert_eq!(
             tmux.display("#{alternate_on} #{cursor_flag} #{mouse_any_flag}"),
