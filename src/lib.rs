@@ -5,8 +5,10 @@
 pub mod catalog;
 pub mod chunks;
 pub mod demo;
+pub mod experiment;
 pub mod network;
 pub mod output;
 pub mod pipeline;
 pub mod profile;
 pub mod raster;
+pub mod task;

@@ -13,13 +13,15 @@ use predicates::prelude::*;
 use serde_json::Value;
 
 use chunkscope::chunks::ChunkRequest;
+use chunkscope::experiment::compare;
+use chunkscope::experiment::rounds::{Repetition, RunBase};
+use chunkscope::experiment::sweep::{self, SweepFileError, SweepResult, SweepSpec};
 use chunkscope::output::{OutputFormat, OutputSpec};
-use chunkscope::pipeline::{CancelFlag, CloudClasses, Resolution, Schedule, Stage};
-use chunkscope::profile::compare::{
-    self, AmdahlFit, Repetition, RunBase, Speedup, Timing, Warning, modified_z_scores,
-    outlier_indices,
+use chunkscope::pipeline::{CloudClasses, Resolution, Schedule};
+use chunkscope::profile::stats::{
+    AmdahlFit, Speedup, Timing, Warning, modified_z_scores, outlier_indices,
 };
-use chunkscope::profile::sweep::{self, SweepFileError, SweepResult, SweepSpec};
+use chunkscope::task::{CancelFlag, Stage};
 
 use common::{small_demo, small_scene};
 

@@ -13,9 +13,10 @@ use chunkscope::chunks::ChunkRequest;
 use chunkscope::network::{Fault, NetworkSim, Rate, SimSettings};
 use chunkscope::output::{OutputFormat, OutputSpec};
 use chunkscope::pipeline::{
-    self, CloudClasses, Mode, Resolution, RunConfig, RunControl, RunReport, Scene, Schedule, Stage,
+    self, CloudClasses, Mode, Resolution, RunConfig, RunControl, RunReport, Scene, Schedule,
 };
 use chunkscope::raster::{RasterSource, Window, read_bands_u8};
+use chunkscope::task::Stage;
 use ndarray::Array3;
 
 use common::{files_in, small_demo, small_scene};

@@ -9,10 +9,10 @@ use std::path::{Path, PathBuf};
 use chunkscope::chunks::ChunkRequest;
 use chunkscope::output::{OutputFormat, OutputSpec};
 use chunkscope::pipeline::{
-    self, CloudClasses, Event, EventSink, Mode, Resolution, RunConfig, RunControl, RunReport,
-    Scene, Schedule, Stage,
+    self, CloudClasses, Mode, Resolution, RunConfig, RunControl, RunReport, Scene, Schedule,
 };
 use chunkscope::raster::{RasterSource, Window, inspect, read_band_u8, read_bands_u8};
+use chunkscope::task::{Event, EventSink, Stage};
 use gdal::{Dataset, Metadata};
 use ndarray::{Array3, Axis};
 

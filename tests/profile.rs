@@ -6,9 +6,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use chunkscope::pipeline::{Stage, TaskRecord};
 use chunkscope::profile::latency::{LatencyHistogram, LatencySummary, per_stage};
 use chunkscope::profile::sampler::{Sampler, utilisation};
+use chunkscope::task::{Stage, TaskRecord};
 
 const US: u64 = 1_000;
 

@@ -6,9 +6,10 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
-use chunkscope::pipeline::{RunReport, Stage};
-use chunkscope::profile::history;
+use chunkscope::experiment::history;
+use chunkscope::pipeline::RunReport;
 use chunkscope::profile::units;
+use chunkscope::task::Stage;
 use predicates::prelude::*;
 
 use common::small_demo;

@@ -19,9 +19,9 @@ use chunkscope::output::{
     WriterKind,
 };
 use chunkscope::pipeline::{
-    self, CancelFlag, CloudClasses, Event, EventSink, Mode, Resolution, RunConfig, RunControl,
-    RunReport, Scene, Schedule, Stage,
+    self, CloudClasses, Mode, Resolution, RunConfig, RunControl, RunReport, Scene, Schedule,
 };
+use chunkscope::task::{CancelFlag, Event, EventSink, Stage};
 use gdal::{Dataset, Metadata};
 
 use common::files_in;

@@ -10,8 +10,9 @@ use anyhow::Context;
 use clap::Args;
 
 use chunkscope::chunks::ChunkRequest;
-use chunkscope::pipeline::{self, CancelFlag, Mode, RunControl, RunReport, Stage};
+use chunkscope::pipeline::{self, Mode, RunControl, RunReport};
 use chunkscope::profile::{stats, units};
+use chunkscope::task::{CancelFlag, Stage};
 
 use super::run::PipelineArgs;
 use super::{SceneArgs, cancel_on_signals, check_runs, load_scene, note_task_counts};
@@ -242,8 +243,8 @@ fn profiling_cost(
     let mut label = String::new();
     let profiled = || -> anyhow::Result<(RunReport, u64)> {
         // A consumer drains the events as the TUI's frame loop does.
-        let (sink, rx) = chunkscope::pipeline::EventSink::bounded(4096);
-        let drain = pipeline::event::drain_per_frame(rx, std::time::Duration::from_millis(50));
+        let (sink, rx) = chunkscope::task::EventSink::bounded(4096);
+        let drain = chunkscope::task::drain_per_frame(rx, std::time::Duration::from_millis(50));
         let control = RunControl {
             events: sink,
             cancel: cancel.clone(),
@@ -266,7 +267,7 @@ fn profiling_cost(
     unprofiled()?;
     // Profiling's own work, measured directly: the sampler thread's CPU clock, and the
     // events sent times what one send costs here. Unlike the wall ratio, noise-free.
-    let send_ns = pipeline::event::measure_send_ns(1_000_000);
+    let send_ns = chunkscope::task::measure_send_ns(1_000_000);
     let (mut own_ns, mut run_cpu_ns, mut events) = (Vec::new(), Vec::new(), Vec::new());
     for i in 0..pairs {
         eprint!("\r[{}/{pairs}] profiling on / off", i + 1);

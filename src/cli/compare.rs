@@ -12,12 +12,13 @@ use clap::Args;
 use indicatif::ProgressBar;
 
 use chunkscope::chunks::ChunkRequest;
-use chunkscope::pipeline::{CancelFlag, Mode, Resolution, Scene, Schedule};
-use chunkscope::profile::compare::{
-    self, CompareResult, CompareSpec, Measured, Repetition, RunBase, Speedup, Timing, Warning,
-};
-use chunkscope::profile::compare::{BenchError, Progress};
+use chunkscope::experiment::compare::{self, CompareResult, CompareSpec, Measured};
+use chunkscope::experiment::rounds::{ExperimentError, Progress};
+use chunkscope::experiment::rounds::{Repetition, RunBase};
+use chunkscope::pipeline::{Mode, Resolution, Scene, Schedule};
+use chunkscope::profile::stats::{Speedup, Timing, Warning};
 use chunkscope::profile::units;
+use chunkscope::task::CancelFlag;
 
 use super::run::{FormatArg, PipelineArgs, ScheduleArg, WriterArg};
 use super::{SceneArgs, cancel_on_signals, check_runs, load_scene, note_task_counts, progress};
@@ -241,8 +242,8 @@ pub fn in_rounds<T>(
     threads: &[NonZeroUsize],
     chunks: &[ChunkRequest],
     name: &str,
-    work: impl FnOnce(&Scene, &RunBase, &CancelFlag, Progress<'_>) -> Result<T, BenchError>,
-) -> anyhow::Result<(Scene, Result<T, BenchError>)> {
+    work: impl FnOnce(&Scene, &RunBase, &CancelFlag, Progress<'_>) -> Result<T, ExperimentError>,
+) -> anyhow::Result<(Scene, Result<T, ExperimentError>)> {
     let (_catalog, scene) = load_scene(scene_args)?;
     // Before the scratch folder exists, so its existence tells that Ctrl-C is handled.
     let cancel = CancelFlag::new();
@@ -351,7 +352,7 @@ fn render(r: &CompareResult) -> String {
             ));
         }
     };
-    for stage in chunkscope::pipeline::Stage::ALL {
+    for stage in chunkscope::task::Stage::ALL {
         let rows: Vec<(&str, &Measured)> = r
             .configs
             .iter()

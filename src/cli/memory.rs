@@ -11,9 +11,9 @@ use anyhow::{Context, bail};
 use clap::Args;
 
 use chunkscope::chunks::ChunkRequest;
-use chunkscope::pipeline::{CancelFlag, TaskRecord};
 use chunkscope::profile::memory::{self, MemoryRow, MemoryRun, Spread};
 use chunkscope::profile::units;
+use chunkscope::task::{CancelFlag, TaskRecord};
 
 use super::compare::{RoundsBar, Scratch};
 use super::run::FormatArg;

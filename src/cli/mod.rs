@@ -21,7 +21,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use chunkscope::catalog::Catalog;
 use chunkscope::chunks::ChunkRequest;
 use chunkscope::pipeline::limits::{self, MANY_TASKS, MAX_RUNS, MAX_THREADS, THREADS_PER_CORE};
-use chunkscope::pipeline::{CancelFlag, Resolution, Scene};
+use chunkscope::pipeline::{Resolution, Scene};
+use chunkscope::task::CancelFlag;
 
 /// Profile chunked raster computation live: the Carpentries "Parallel raster computations
 /// using Dask" lesson (load / mask / write), watchable and tunable.
@@ -304,7 +305,7 @@ fn tui_exit_code() -> ExitCode {
 
 /// A sweep file for the TUI's Sweep screen, shown with where it came from.
 fn load_sweep(path: &Path) -> anyhow::Result<crate::tui::history::SweepView> {
-    let result = chunkscope::profile::sweep::SweepResult::load(path)?;
+    let result = chunkscope::experiment::sweep::SweepResult::load(path)?;
     Ok(crate::tui::history::SweepView {
         result,
         source: crate::tui::screenshot::tilde(path).display().to_string(),
@@ -332,7 +333,7 @@ fn screenshot(
     };
     let mut history = Vec::new();
     for path in &reports {
-        history.extend(chunkscope::profile::history::load_reports(path)?);
+        history.extend(chunkscope::experiment::history::load_reports(path)?);
     }
     let catalog = match (catalog, reports.first()) {
         (Some(path), _) => load_catalog(Some(&path))?,

@@ -4,7 +4,7 @@
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use chunkscope::pipeline::{Event, EventSink, Stage};
+use chunkscope::task::{Event, EventSink, Stage};
 use indicatif::{ProgressBar, ProgressStyle};
 
 pub fn bar(len: u64, template: &str) -> ProgressBar {

@@ -11,9 +11,10 @@ use clap::{Args, ValueEnum};
 use chunkscope::chunks::ChunkRequest;
 use chunkscope::output::{Codec, OutputFormat, OutputSpec, WriterKind};
 use chunkscope::pipeline::{
-    self, CancelFlag, CloudClasses, Mode, Resolution, RunConfig, RunControl, RunReport, Schedule,
+    self, CloudClasses, Mode, Resolution, RunConfig, RunControl, RunReport, Schedule,
 };
 use chunkscope::profile::units;
+use chunkscope::task::CancelFlag;
 
 use super::progress::RunProgress;
 use super::{ModeArg, SceneArgs, cancel_on_signals, load_scene, note_task_counts, output_target};
@@ -124,7 +125,7 @@ impl PipelineArgs {
                 std::fs::create_dir_all(&dir).with_context(|| {
                     format!("cannot create the output folder \"{}\"", dir.display())
                 })?;
-                dir.join(chunkscope::raster::target::default_output_name(item))
+                dir.join(chunkscope::output::target::default_output_name(item))
             }
         };
         let format = match self.format {

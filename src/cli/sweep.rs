@@ -10,9 +10,9 @@ use anyhow::Context;
 use clap::Args;
 
 use chunkscope::chunks::ChunkRequest;
-use chunkscope::pipeline::Stage;
-use chunkscope::profile::sweep::{self, SweepResult, SweepSpec};
+use chunkscope::experiment::sweep::{self, SweepResult, SweepSpec};
 use chunkscope::profile::units;
+use chunkscope::task::Stage;
 
 use super::SceneArgs;
 use super::compare::{BenchOptions, in_rounds, percent, print_warnings, speedup_text};

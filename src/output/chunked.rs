@@ -22,7 +22,7 @@ use super::{
     Codec, Expected, OutputError, OutputFormat, OutputGeometry, OutputSpec, geotags, io_reason,
     verify,
 };
-use crate::pipeline::CancelFlag;
+use crate::task::CancelFlag;
 
 /// What one write task did, for its task record.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

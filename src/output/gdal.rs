@@ -16,8 +16,8 @@ use ndarray::ArrayView3;
 
 use super::staging::{parent_dir, sibling};
 use super::{Expected, OutputError, OutputFormat, OutputGeometry, OutputSpec, verify};
-use crate::pipeline::CancelFlag;
 use crate::raster::last_gdal_error;
+use crate::task::CancelFlag;
 
 /// Writes uint8 windows into the staging file; one per run, used by one thread at a time.
 pub struct GdalWriter {

@@ -16,6 +16,7 @@ mod gdal;
 mod geotags;
 pub mod pyramid;
 pub mod staging;
+pub mod target;
 mod tiff;
 
 use std::path::{Path, PathBuf};
@@ -24,7 +25,7 @@ pub use chunked::{ChunkedWriter, WriteStats};
 pub use codec::{CODEC_NAMES, Codec, CodecError};
 pub use gdal::GdalWriter;
 
-use crate::pipeline::CancelFlag;
+use crate::task::CancelFlag;
 
 /// What file format the masked image is written as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

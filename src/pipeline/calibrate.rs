@@ -9,10 +9,10 @@ use std::sync::Mutex;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use super::event::{RunClock, Stage, TaskRecord};
 use super::{PipelineError, Schedule};
 use crate::chunks::{Chunk, ChunkPlan};
 use crate::profile::overhead::{self, Overhead, WorkerFacts};
+use crate::task::{RunClock, Stage, TaskRecord};
 
 /// Dask's best-practices documentation puts the overhead of each task at roughly 200 µs
 /// to 1 ms (the figure the lesson's learners meet).

@@ -8,7 +8,6 @@ use gdal::Dataset;
 use ndarray::{Array2, Array3};
 use rayon::prelude::*;
 
-use super::event::{Event, RunClock, Stage, TaskRecord};
 use super::report::{
     NetworkReport, ReportAssets, ReportConfig, RunReport, SCHEMA_VERSION, StageLatency,
     StageReport, TaskTraffic, WorkerReport,
@@ -24,6 +23,7 @@ use crate::profile::overhead::{self, WorkerFacts};
 use crate::profile::sampler::{self, CoreSource, CpuSeries, Sampler};
 use crate::profile::{ProcessTimes, current_rss_bytes};
 use crate::raster::{self, Window};
+use crate::task::{Event, RunClock, Stage, TaskRecord};
 use std::time::Duration;
 
 /// A worker's own GDAL handles: datasets are not thread-safe (the lesson's `lock=False`

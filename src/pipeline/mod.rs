@@ -5,7 +5,6 @@
 
 mod buffers;
 pub mod calibrate;
-pub mod event;
 mod exec;
 pub mod limits;
 pub mod mask;
@@ -14,16 +13,15 @@ pub mod report;
 use std::num::NonZeroUsize;
 use std::path::Path;
 
-pub use event::{CancelFlag, Event, EventSink, RunClock, Stage, TaskRecord};
 pub use mask::CloudClasses;
 pub use report::{NetworkReport, RunReport, SCHEMA_VERSION, TaskTraffic};
 
 use crate::catalog::{AssetRole, CatalogError, Item};
 use crate::chunks::{ChunkError, ChunkPlan, ChunkRequest};
+use crate::output::target::{self, OutputTarget, Protected, TargetError};
 use crate::output::{OutputError, OutputGeometry, OutputSpec};
-use crate::raster::{
-    self, OutputTarget, Protected, RasterError, RasterInfo, RasterSource, TargetError,
-};
+use crate::raster::{self, RasterError, RasterInfo, RasterSource};
+use crate::task::{CancelFlag, EventSink};
 
 /// The two assets a run reads, named for messages.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,7 +68,7 @@ impl Scene {
     }
 }
 
-/// Checks that a run of `scene` may write its output to `out` (see [`raster::target`]):
+/// Checks that a run of `scene` may write its output to `out` (see [`crate::output::target`]):
 /// never over one of its inputs or over `catalog` (also when the simulated network serves
 /// them), never over a device, a FIFO or a folder; symbolic links are followed. Returns
 /// where the output goes.
@@ -87,7 +85,7 @@ pub fn check_output(
         format!("the catalog \"{catalog_text}\""),
         local_catalog,
     ));
-    raster::check_output(out, &protected)
+    target::check_output(out, &protected)
 }
 
 /// How the chunked path orders its tasks.

@@ -3,7 +3,6 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::event::{Stage, TaskRecord};
 use crate::chunks::PlanSummary;
 use crate::network::TrafficCounts;
 use crate::network::remote::{CachePolicy, GdalNetStats};
@@ -11,6 +10,7 @@ use crate::profile::latency::LatencySummary;
 use crate::profile::overhead::Overhead;
 use crate::profile::sampler::CpuSeries;
 use crate::profile::units;
+use crate::task::{Stage, TaskRecord};
 
 /// Bumped whenever a field changes meaning or disappears.
 pub const SCHEMA_VERSION: u32 = 1;

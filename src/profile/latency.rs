@@ -9,7 +9,7 @@ use hdrhistogram::serialization::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::pipeline::{Stage, TaskRecord};
+use crate::task::{Stage, TaskRecord};
 
 /// Values are kept to 3 significant figures: exact up to 2047 µs, within 0.1 % above.
 pub const SIGNIFICANT_FIGURES: u8 = 3;

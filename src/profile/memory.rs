@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use serde::Serialize;
 
 use super::stats;
-use crate::pipeline::{Stage, TaskRecord};
+use crate::task::{Stage, TaskRecord};
 
 /// Bytes in chunk buffers at one moment of the run clock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]

@@ -1,15 +1,15 @@
-//! Measuring: process CPU times and memory, and the one place numbers are formatted for
-//! people, so the CLI and the TUI print them alike.
+//! Measuring: what one run costs (process CPU times and memory, per-core CPU, task
+//! latencies, overhead), the statistics over repeated runs, and the one place numbers are
+//! formatted for people, so the CLI and the TUI print them alike. It reads the task
+//! records a run produced ([`crate::task`]) and never runs the pipeline itself: running it
+//! again and again is [`crate::experiment`]'s job.
 
-pub mod compare;
-pub mod history;
 pub mod latency;
 pub mod memory;
 pub mod overhead;
 pub mod progress;
 pub mod sampler;
 pub mod stats;
-pub mod sweep;
 pub mod units;
 
 /// CPU time of the whole process so far, as getrusage(RUSAGE_SELF) reports it.

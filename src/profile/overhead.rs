@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::pipeline::{Stage, TaskRecord};
+use crate::task::{Stage, TaskRecord};
 
 /// Where a run's idle capacity went, in ns summed over workers.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,15 +1,13 @@
 //! GDAL access: opening rasters with errors a user can act on, inspecting a COG's layout
-//! (the lesson's `r.block_shapes` exercise), windowed multi-band reads into ndarray, and
-//! the checks on where the output may be written ([`target`]; the output file itself is
-//! `crate::output`'s). Handles here are not thread-safe: each worker thread opens its own.
+//! (the lesson's `r.block_shapes` exercise) and windowed multi-band reads into ndarray; the
+//! output file is [`crate::output`]'s. Handles here are not thread-safe: each worker thread
+//! opens its own.
 
 mod inspect;
 mod read;
-pub mod target;
 
 pub use inspect::{RasterInfo, inspect, inspect_dataset};
 pub use read::{Window, read_band_u8, read_bands_u8, read_u8_into};
-pub use target::{OutputTarget, Protected, TargetError, check_output};
 
 use std::ffi::CStr;
 

@@ -11,9 +11,10 @@ use chunkscope::catalog::Catalog;
 use chunkscope::chunks::{ChunkPlan, ChunkRequest, PlanSummary, RasterLayout};
 use chunkscope::output::WriterKind;
 use chunkscope::pipeline::report::Grid;
-use chunkscope::pipeline::{Event, Mode, RunReport, Schedule, Stage};
+use chunkscope::pipeline::{Mode, RunReport, Schedule};
 use chunkscope::profile::sampler::Sample;
 use chunkscope::raster::RasterInfo;
+use chunkscope::task::{Event, Stage};
 
 use super::history::{Notice, Results};
 use super::keys::{self, Action};
@@ -220,7 +221,7 @@ pub enum Msg {
         label: String,
     },
     /// A sweep finished or loaded, with where it came from (shown with it).
-    SweepFinished(Result<Box<(chunkscope::profile::sweep::SweepResult, String)>, String>),
+    SweepFinished(Result<Box<(chunkscope::experiment::sweep::SweepResult, String)>, String>),
     /// What [`Cmd::Export`] wrote (paths as shown), or why it could not.
     Exported(Result<Vec<String>, String>),
     Log(String),

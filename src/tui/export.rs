@@ -8,9 +8,9 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use chunkscope::experiment::history;
+use chunkscope::experiment::sweep::SweepResult;
 use chunkscope::pipeline::RunReport;
-use chunkscope::profile::history;
-use chunkscope::profile::sweep::SweepResult;
 
 /// What to save.
 pub enum Content<'a> {
@@ -178,7 +178,7 @@ mod tests {
         );
         assert_eq!(json.parent(), Some(out.as_path()));
         // JSON: the runs, in the report schema, readable again.
-        let back = chunkscope::profile::history::load_reports(&json).unwrap();
+        let back = chunkscope::experiment::history::load_reports(&json).unwrap();
         assert_eq!(back.len(), 2);
         assert_eq!(back[1].wall_ns, testdata::data().chunked.wall_ns);
         // CSV: a header and one row per run.

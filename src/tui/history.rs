@@ -1,13 +1,14 @@
 //! The Results and Sweep screens' model: every finished run of this session (bounded), the
 //! selected row, the A/B marks, a loaded or finished sweep, and what the last export did;
 //! plus the update functions for their keys. No I/O: saving is [`Cmd::Export`]. Runs on the
-//! UI thread. The figures themselves come from the engine ([`chunkscope::profile::history`],
-//! [`chunkscope::profile::sweep`]).
+//! UI thread. The figures themselves come from the engine ([`chunkscope::experiment::history`],
+//! [`chunkscope::experiment::sweep`]).
 
 use std::collections::VecDeque;
 
-use chunkscope::pipeline::{RunReport, Stage};
-use chunkscope::profile::sweep::SweepResult;
+use chunkscope::experiment::sweep::SweepResult;
+use chunkscope::pipeline::RunReport;
+use chunkscope::task::Stage;
 
 use std::num::NonZeroUsize;
 
@@ -366,13 +367,13 @@ pub mod testdata {
     use chunkscope::catalog::Catalog;
     use chunkscope::chunks::ChunkRequest;
     use chunkscope::demo::{self, DemoSpec};
+    use chunkscope::experiment::rounds::{Repetition, RunBase};
+    use chunkscope::experiment::sweep::{self, SweepResult, SweepSpec};
     use chunkscope::output::{OutputFormat, OutputSpec};
     use chunkscope::pipeline::{
-        self, CancelFlag, CloudClasses, Mode, Resolution, RunConfig, RunControl, RunReport, Scene,
-        Schedule,
+        self, CloudClasses, Mode, Resolution, RunConfig, RunControl, RunReport, Scene, Schedule,
     };
-    use chunkscope::profile::compare::{Repetition, RunBase};
-    use chunkscope::profile::sweep::{self, SweepResult, SweepSpec};
+    use chunkscope::task::CancelFlag;
 
     pub struct Data {
         _dir: tempfile::TempDir,

@@ -6,10 +6,11 @@
 
 use std::collections::VecDeque;
 
-use chunkscope::pipeline::{Event, RunReport, Stage, TaskRecord};
-use chunkscope::profile::compare::{Timing, Warning};
+use chunkscope::pipeline::RunReport;
 use chunkscope::profile::sampler::Sample;
+use chunkscope::profile::stats::{Timing, Warning};
 use chunkscope::profile::{overhead, progress};
+use chunkscope::task::{Event, Stage, TaskRecord};
 
 use super::app::ChunkState;
 

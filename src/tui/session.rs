@@ -12,11 +12,11 @@ use crossbeam_channel::{Receiver, Sender, TryRecvError};
 use chunkscope::catalog::{AssetRole, Item};
 use chunkscope::output::{OutputFormat, OutputSpec, WriterKind};
 use chunkscope::pipeline::{
-    self, CancelFlag, CloudClasses, Event, EventSink, Mode, Resolution, RunConfig, RunControl,
-    RunReport, Scene,
+    self, CloudClasses, Mode, Resolution, RunConfig, RunControl, RunReport, Scene,
 };
 use chunkscope::profile::sampler::{Sample, SampleFeed};
 use chunkscope::raster::{self, RasterSource};
+use chunkscope::task::{CancelFlag, Event, EventSink};
 
 use super::app::{App, AssetView, Cmd, Msg, Screen};
 use super::export;
@@ -245,7 +245,7 @@ impl Session {
                 None
             }
             Cmd::LoadSweep(path) => Some(Msg::SweepFinished(
-                chunkscope::profile::sweep::SweepResult::load(&path)
+                chunkscope::experiment::sweep::SweepResult::load(&path)
                     .map(|r| Box::new((r, path.display().to_string())))
                     .map_err(|e| format!("{:#}", anyhow::Error::new(e))),
             )),
@@ -340,7 +340,7 @@ impl Session {
         })?;
         let asked = self
             .out_dir
-            .join(raster::target::default_output_name(&item.id));
+            .join(chunkscope::output::target::default_output_name(&item.id));
         let target = pipeline::check_output(&scene, &self.app.catalog.path, &asked)
             .map_err(|e| e.to_string())?;
         let config = RunConfig {
@@ -586,10 +586,10 @@ pub(crate) mod tests {
     }
 
     /// The chunks whose write had ended by `t_ns`, straight from the task records.
-    fn written_by(tasks: &[chunkscope::pipeline::TaskRecord], t_ns: u64) -> Vec<u32> {
+    fn written_by(tasks: &[chunkscope::task::TaskRecord], t_ns: u64) -> Vec<u32> {
         let mut v: Vec<u32> = tasks
             .iter()
-            .filter(|t| t.stage == chunkscope::pipeline::Stage::Write && t.end_ns <= t_ns)
+            .filter(|t| t.stage == chunkscope::task::Stage::Write && t.end_ns <= t_ns)
             .map(|t| t.chunk)
             .collect();
         v.sort_unstable();
@@ -598,8 +598,8 @@ pub(crate) mod tests {
 
     #[test]
     fn a_real_run_draws_meters_gantt_replay_and_repeat() {
-        use chunkscope::pipeline::Stage;
         use chunkscope::profile::units;
+        use chunkscope::task::Stage;
 
         use crate::tui::app::ChunkState;
         use crate::tui::view::gantt::{Window, lanes};

@@ -11,10 +11,11 @@ use crossbeam_channel::{Receiver, TryRecvError};
 
 use chunkscope::catalog::Item;
 use chunkscope::chunks::ChunkRequest;
+use chunkscope::experiment::rounds::{Repetition, RunBase};
+use chunkscope::experiment::sweep::{self, SweepResult, SweepSpec};
 use chunkscope::output::{OutputFormat, OutputSpec};
-use chunkscope::pipeline::{CancelFlag, CloudClasses, Resolution, Scene, Schedule};
-use chunkscope::profile::compare::{Repetition, RunBase};
-use chunkscope::profile::sweep::{self, SweepResult, SweepSpec};
+use chunkscope::pipeline::{CloudClasses, Resolution, Scene, Schedule};
+use chunkscope::task::CancelFlag;
 
 use super::app::Msg;
 
@@ -51,7 +52,7 @@ impl SweepJob {
             output: OutputSpec::new(
                 out_dir.join(format!(
                     "sweep-{}.tif",
-                    chunkscope::raster::target::file_safe(&item.id)
+                    chunkscope::output::target::file_safe(&item.id)
                 )),
                 OutputFormat::Cog,
             ),

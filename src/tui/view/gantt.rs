@@ -8,8 +8,8 @@ use ratatui::style::{Color, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Widget};
 
-use chunkscope::pipeline::{Stage, TaskRecord};
 use chunkscope::profile::units;
+use chunkscope::task::{Stage, TaskRecord};
 
 use super::Theme;
 use crate::tui::app::RunView;

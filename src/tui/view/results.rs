@@ -2,7 +2,7 @@
 //! stage as bars, speedup, efficiency), its task latency per stage (percentiles and a mini
 //! histogram, tokio-console style), the history of this session's runs with the best marked,
 //! and two marked runs side by side. Every figure comes from the engine
-//! ([`chunkscope::profile::history`], the run report); this file only lays them out.
+//! ([`chunkscope::experiment::history`], the run report); this file only lays them out.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -12,8 +12,8 @@ use ratatui::widgets::{
     Block, Cell, Paragraph, Row, StatefulWidget, Table, TableState, Widget, Wrap,
 };
 
+use chunkscope::experiment::history::{self, HistoryRow};
 use chunkscope::pipeline::RunReport;
-use chunkscope::profile::history::{self, HistoryRow};
 use chunkscope::profile::units;
 
 use super::Theme;
@@ -275,7 +275,7 @@ fn render_bars(
     ) {
         (Some((_, _, true)), _) => "the serial baseline of this scene".to_string(),
         (Some(_), Some(s)) => {
-            let eff = units::percent(chunkscope::profile::compare::efficiency(
+            let eff = units::percent(chunkscope::profile::stats::efficiency(
                 s.value,
                 run.config.threads,
             ));
@@ -616,7 +616,7 @@ fn render_history(
 
 #[cfg(test)]
 mod tests {
-    use chunkscope::pipeline::Stage;
+    use chunkscope::task::Stage;
     use crossterm::event::KeyCode;
     use ratatui::Terminal;
     use ratatui::backend::TestBackend;

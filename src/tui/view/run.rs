@@ -9,8 +9,8 @@ use ratatui::style::{Color, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Gauge, Paragraph, Widget, Wrap};
 
-use chunkscope::pipeline::Stage;
 use chunkscope::profile::{progress, units};
+use chunkscope::task::Stage;
 
 use super::{Theme, cpu, gantt};
 
@@ -833,8 +833,8 @@ mod tests {
     use ratatui::Terminal;
     use ratatui::backend::TestBackend;
 
-    use chunkscope::pipeline::{Event, Stage, TaskRecord};
     use chunkscope::profile::sampler::Sample;
+    use chunkscope::task::{Event, Stage, TaskRecord};
 
     use super::super::cpu::meters;
 

@@ -14,7 +14,7 @@ use ratatui::widgets::{
     Axis, Block, Cell, Chart, Dataset, Gauge, GraphType, Paragraph, Row, Table, Widget, Wrap,
 };
 
-use chunkscope::profile::sweep::{SweepResult, SweepRow};
+use chunkscope::experiment::sweep::{SweepResult, SweepRow};
 use chunkscope::profile::units;
 
 use super::Theme;
@@ -336,9 +336,11 @@ fn render_table(s: &SweepResult, theme: Theme, area: Rect, buf: &mut Buffer) {
     let flagged = |r: &SweepRow| {
         s.flags.iter().any(|f| {
             let c = match f {
-                chunkscope::profile::sweep::Flag::SmallChunks { config, .. }
-                | chunkscope::profile::sweep::Flag::Misaligned { config, .. }
-                | chunkscope::profile::sweep::Flag::FewerChunksThanThreads { config, .. } => config,
+                chunkscope::experiment::sweep::Flag::SmallChunks { config, .. }
+                | chunkscope::experiment::sweep::Flag::Misaligned { config, .. }
+                | chunkscope::experiment::sweep::Flag::FewerChunksThanThreads { config, .. } => {
+                    config
+                }
             };
             *c == r.label
         })

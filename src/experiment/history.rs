@@ -5,14 +5,15 @@
 //! thread; the TUI's Results screen and its export show exactly these figures.
 //!
 //! One run per configuration has no spread: speedups here carry no error bar (see
-//! [`crate::profile::compare`] for repeated, alternated runs).
+//! [`crate::experiment::compare`] for repeated, alternated runs).
 
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
+use crate::pipeline::RunReport;
 use crate::pipeline::report::SCHEMA_VERSION;
-use crate::pipeline::{RunReport, Stage};
-use crate::profile::compare::{Speedup, Timing, efficiency};
+use crate::profile::stats::{Speedup, Timing, efficiency};
+use crate::task::Stage;
 
 /// One run's row in the history table.
 #[derive(Debug, Clone, PartialEq)]

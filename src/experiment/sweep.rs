@@ -18,13 +18,15 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::compare::{
-    self, BenchError, PlanFigures, Progress, Repetition, RunBase, RunSample, SCHEMA_VERSION,
-    Speedup, Timing, Trial, Warning,
+use super::SCHEMA_VERSION;
+use super::rounds::{
+    self, ExperimentError, PlanFigures, Progress, Repetition, RunBase, RunSample, Trial,
 };
-use super::units;
 use crate::chunks::ChunkRequest;
-use crate::pipeline::{CancelFlag, Scene, Schedule, Stage};
+use crate::pipeline::{Scene, Schedule};
+use crate::profile::stats::{self, Speedup, Timing, Warning};
+use crate::profile::units;
+use crate::task::{CancelFlag, Stage};
 
 /// Per-task overhead above this share of the pool's capacity: the chunks are too small.
 pub const OVERHEAD_SHARE_LIMIT: f64 = 0.30;
@@ -363,23 +365,23 @@ pub fn sweep(
     spec: &SweepSpec,
     cancel: &CancelFlag,
     progress: Progress<'_>,
-) -> Result<SweepResult, BenchError> {
+) -> Result<SweepResult, ExperimentError> {
     if spec.chunks.is_empty() || spec.threads.is_empty() {
-        return Err(BenchError::Invalid {
+        return Err(ExperimentError::Invalid {
             reason: "a sweep needs at least one chunk request and one thread count".into(),
         });
     }
     let mut plans = vec![None];
     let mut trials = vec![Trial::serial()];
     for chunks in &spec.chunks {
-        let plan = compare::plan_figures(scene, base.resolution, chunks)?;
+        let plan = rounds::plan_figures(scene, base.resolution, chunks)?;
         for &t in &spec.threads {
             trials.push(Trial::chunked(chunks.clone(), t, spec.schedule));
             plans.push(Some(plan.clone()));
         }
     }
-    let rounds = compare::run_rounds(scene, base, &trials, spec.repetition, cancel, progress)?;
-    let serial = compare::totals(&rounds.samples[0]);
+    let rounds = rounds::run_rounds(scene, base, &trials, spec.repetition, cancel, progress)?;
+    let serial = rounds::totals(&rounds.samples[0]);
     let rows: Vec<SweepRow> = trials
         .iter()
         .zip(&rounds.samples)
@@ -418,7 +420,7 @@ fn row(
     plan: Option<PlanFigures>,
     serial: Option<&Timing>,
 ) -> Option<SweepRow> {
-    let wall = compare::totals(runs)?;
+    let wall = rounds::totals(runs)?;
     let threads = trial.threads();
     let speedup = match (trial.chunks(), serial) {
         (None, _) => Some(Speedup::REFERENCE),
@@ -426,11 +428,11 @@ fn row(
     };
     let stage_wall_ns = Stage::ALL
         .iter()
-        .filter_map(|&s| Some((s, compare::stage_timing(runs, s)?.median_ns)))
+        .filter_map(|&s| Some((s, rounds::stage_timing(runs, s)?.median_ns)))
         .collect::<BTreeMap<_, _>>();
     let median_f = |f: fn(&RunSample) -> f64| {
         let v: Vec<f64> = runs.iter().map(f).collect();
-        compare::median_f64(&v).unwrap_or(0.0)
+        stats::median_f64(&v).unwrap_or(0.0)
     };
     let load_bytes = runs.first().map_or(0, |r| r.load_bytes);
     let load_ns = stage_wall_ns.get(&Stage::Load).copied().unwrap_or(0);
