@@ -340,7 +340,7 @@ fn profiling_cost(
             units::duration_ns(own_med),
             events_med,
             send_ns,
-            units::pct(own_share),
+            units::share(own_share),
             units::duration_ns(cpu_med),
         );
     }

@@ -16,7 +16,7 @@ use chunkscope::experiment::compare::{self, CompareResult, CompareSpec, Measured
 use chunkscope::experiment::rounds::{ExperimentError, Progress};
 use chunkscope::experiment::rounds::{Repetition, RunBase};
 use chunkscope::pipeline::{Mode, Resolution, Scene, Schedule};
-use chunkscope::profile::stats::{Speedup, Timing, Warning};
+use chunkscope::profile::stats::{Speedup, Warning};
 use chunkscope::profile::units;
 use chunkscope::task::CancelFlag;
 
@@ -272,44 +272,18 @@ pub fn print_warnings(warnings: &[Warning]) {
     }
 }
 
-/// `12.3 ms ± 410 µs` (no ± for a single run).
-pub fn median_pm(t: &Timing) -> String {
-    match t.stdev_ns {
-        Some(sd) => format!(
-            "{} ± {}",
-            units::duration_ns(t.median_ns),
-            units::duration_ns(sd.round() as u64)
-        ),
-        None => units::duration_ns(t.median_ns),
-    }
-}
-
-/// `11.9 ms … 12.8 ms`.
-pub fn min_max(t: &Timing) -> String {
-    format!(
-        "{} … {}",
-        units::duration_ns(t.min_ns),
-        units::duration_ns(t.max_ns)
-    )
-}
-
 /// `1.95x ± 0.04`, `1.95x` (one run), `1.00x (ref)` for the serial reference, `-` if none.
 pub fn speedup_text(s: Option<Speedup>) -> String {
     match s {
         Some(s) if s == Speedup::REFERENCE => format!("{} (ref)", units::ratio(s.value)),
-        Some(Speedup {
-            value,
-            error: Some(e),
-        }) => format!("{} ± {e:.2}", units::ratio(value)),
-        Some(Speedup { value, error: None }) => units::ratio(value),
+        Some(s) => units::speedup(s.value, s.error),
         None => "-".into(),
     }
 }
 
-/// `97 %`, or `-`.
-pub fn percent(x: Option<f64>) -> String {
-    x.filter(|x| x.is_finite())
-        .map_or_else(|| "-".into(), |x| format!("{:.0} %", x * 100.0))
+/// A share such as an efficiency, or `-` when there is none.
+pub fn share_or_dash(x: Option<f64>) -> String {
+    x.map_or_else(|| "-".into(), units::share)
 }
 
 /// The human report: a heading, one table per stage and one for the total, the Amdahl fit.
@@ -345,10 +319,10 @@ fn render(r: &CompareResult) -> String {
             out.push_str(&format!(
                 "  {:<width$}  {:>22}  {:>23}  {:>14}  {:>10}\n",
                 label,
-                median_pm(&m.timing),
-                min_max(&m.timing),
+                units::median_sd(m.timing.median_ns, m.timing.stdev_ns),
+                units::span_ns(m.timing.min_ns, m.timing.max_ns),
                 speedup_text(m.speedup),
-                percent(m.efficiency),
+                share_or_dash(m.efficiency),
             ));
         }
     };

@@ -93,7 +93,8 @@ pub fn inspect(args: InspectArgs) -> anyhow::Result<ExitCode> {
         "item {}  {}  cloud cover {}  {}",
         item.id,
         item.datetime.as_deref().unwrap_or("(no date)"),
-        item.cloud_cover.map_or("-".into(), |c| format!("{c:.1} %")),
+        item.cloud_cover
+            .map_or("-".into(), |c| units::share(c / 100.0)),
         item.platform.as_deref().unwrap_or("")
     );
     for a in &assets {

@@ -15,7 +15,7 @@ use chunkscope::profile::units;
 use chunkscope::task::Stage;
 
 use super::SceneArgs;
-use super::compare::{BenchOptions, in_rounds, percent, print_warnings, speedup_text};
+use super::compare::{BenchOptions, in_rounds, print_warnings, share_or_dash, speedup_text};
 
 #[derive(Debug, Args)]
 pub struct SweepArgs {
@@ -185,8 +185,8 @@ fn render(r: &SweepResult) -> String {
             stage(Stage::Finalize),
             units::duration_ns(row.wall.median_ns),
             speedup_text(row.speedup),
-            percent(row.efficiency),
-            percent(Some(row.overhead_share)),
+            share_or_dash(row.efficiency),
+            units::share(row.overhead_share),
             ampl,
             units::rate_mb_s(row.load_bytes, row.stage_ns(Stage::Load).unwrap_or(0)),
             units::bytes(row.peak_rss_bytes),

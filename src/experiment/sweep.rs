@@ -141,11 +141,11 @@ impl fmt::Display for Flag {
             } => write!(
                 f,
                 "{config}: chunks too small for their overhead: each task costs {} of \
-                 scheduling against a median task of {} ({:.0} % of the \
+                 scheduling against a median task of {} ({} of the \
                  pool's capacity); larger chunks spread that fixed cost over more pixels",
                 units::duration_ns((task_overhead_per_task_us * 1e3).round() as u64),
                 units::duration_ns((task_median_us * 1e3).round() as u64),
-                task_overhead_share * 100.0,
+                units::share(*task_overhead_share),
             ),
             Flag::Misaligned {
                 config,
@@ -524,9 +524,9 @@ fn recommend(rows: &[SweepRow]) -> Option<Recommendation> {
         Some(plan) => {
             if let (Some(s), Some(e)) = (best.speedup, best.efficiency) {
                 reason.push_str(&format!(
-                    ", {} faster than serial at {:.0} % efficiency",
+                    ", {} faster than serial at {} efficiency",
                     units::ratio(s.value),
-                    e * 100.0
+                    units::share(e)
                 ));
             }
             if plan.read_amplification > AMPLIFICATION_LIMIT {
@@ -537,26 +537,26 @@ fn recommend(rows: &[SweepRow]) -> Option<Recommendation> {
             } else {
                 reason.push_str(&format!(
                     ", with {} chunks aligned to the blocks ({} of them for {} thread(s)) and \
-                     {:.0} % overhead",
+                     {} overhead",
                     plan.shape,
                     plan.chunk_count,
                     best.threads,
-                    best.overhead_share * 100.0
+                    units::share(best.overhead_share)
                 ));
             }
         }
     }
     if let Some(second) = runner_up {
         let margin =
-            (second.wall.median_ns as f64 / best.wall.median_ns.max(1) as f64 - 1.0) * 100.0;
+            units::share(second.wall.median_ns as f64 / best.wall.median_ns.max(1) as f64 - 1.0);
         if best.wall.max_ns >= second.wall.min_ns {
             reason.push_str(&format!(
-                "; but {} ({:.0} % slower by median) is within the spread of the runs",
+                "; but {} ({} slower by median) is within the spread of the runs",
                 second.label, margin
             ));
         } else {
             reason.push_str(&format!(
-                "; {:.0} % ahead of the next best, {}",
+                "; {} ahead of the next best, {}",
                 margin, second.label
             ));
         }

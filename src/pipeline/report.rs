@@ -286,11 +286,11 @@ impl RunReport {
             units::duration_ns(self.wall_ns),
         ));
         out.push_str(&format!(
-            "utilisation {:.0} % of {} thread(s); overhead {:.1} % of capacity ({:.0} µs per task)\n",
-            self.utilisation * 100.0,
+            "utilisation {} of {} thread(s); overhead {} of capacity ({} per task)\n",
+            units::share(self.utilisation),
             self.config.threads,
-            self.overhead.share * 100.0,
-            self.overhead.per_task_us,
+            units::share(self.overhead.share),
+            units::duration_ns((self.overhead.per_task_us * 1e3).round() as u64),
         ));
         let parts: Vec<String> = self
             .overhead
@@ -336,8 +336,8 @@ impl RunReport {
                     .as_ref()
                     .map_or(String::new(), |s| format!(" ({s})")),
                 n.client_utilisation.map_or(String::new(), |u| format!(
-                    "; utilisation without the simulated server {:.0} %",
-                    u * 100.0
+                    "; utilisation without the simulated server {}",
+                    units::share(u)
                 )),
             ));
         }

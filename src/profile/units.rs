@@ -1,5 +1,6 @@
-//! Human units for durations, sizes and rates: every number a front end prints goes
-//! through here.
+//! Human units for durations, sizes, rates, ratios and shares: every number a front end
+//! prints goes through here, one formatter per kind of number, so the same figure reads
+//! the same on every screen and in the CLI.
 
 /// `1.23 s`, `45.6 ms`, `789 µs`, `12 ns`, with three significant digits.
 pub fn duration_ns(ns: u64) -> String {
@@ -71,23 +72,35 @@ pub fn spark(values: &[u64], scale: u64) -> String {
 /// A repeated measurement's spread, hyperfine-style: `median 12.3 ms ± 410 µs,
 /// 11.9 ms … 12.8 ms, n = 5` (no ± for a single run, whose σ is `None`).
 pub fn spread(median_ns: u64, stdev_ns: Option<f64>, min_ns: u64, max_ns: u64, n: usize) -> String {
-    let pm = stdev_ns.map_or(String::new(), |sd| {
-        format!(" ± {}", duration_ns(sd.max(0.0).round() as u64))
-    });
     format!(
-        "median {}{pm}, {} … {}, n = {n}",
-        duration_ns(median_ns),
-        duration_ns(min_ns),
-        duration_ns(max_ns)
+        "median {}, {}, n = {n}",
+        median_sd(median_ns, stdev_ns),
+        span_ns(min_ns, max_ns)
     )
 }
 
-/// A share as a percentage: `12.5 %`.
-pub fn pct(share: f64) -> String {
-    if share.is_finite() {
-        format!("{:.1} %", share * 100.0)
-    } else {
-        "-".into()
+/// A median with its standard deviation: `12.3 ms ± 410 µs` (no ± for a single run).
+pub fn median_sd(median_ns: u64, stdev_ns: Option<f64>) -> String {
+    match stdev_ns {
+        Some(sd) => format!(
+            "{} ± {}",
+            duration_ns(median_ns),
+            duration_ns(sd.max(0.0).round() as u64)
+        ),
+        None => duration_ns(median_ns),
+    }
+}
+
+/// The range of repeated durations: `11.9 ms … 12.8 ms`.
+pub fn span_ns(min_ns: u64, max_ns: u64) -> String {
+    format!("{} … {}", duration_ns(min_ns), duration_ns(max_ns))
+}
+
+/// A speedup with its propagated error: `1.95x ± 0.04`, or `1.95x` without one.
+pub fn speedup(value: f64, error: Option<f64>) -> String {
+    match error.filter(|e| e.is_finite()) {
+        Some(e) if value.is_finite() => format!("{} ± {e:.2}", ratio(value)),
+        _ => ratio(value),
     }
 }
 
@@ -100,8 +113,8 @@ pub fn factor(x: f64) -> String {
     }
 }
 
-/// A value already in percent, whole: `65 %`, `187 %` (CPU use, where 100 % is one core).
-pub fn pct_value(pct: f64) -> String {
+/// CPU use in percent of one core, whole: `65 %`, `187 %` (two busy cores read 200 %).
+pub fn cpu_use(pct: f64) -> String {
     if pct.is_finite() {
         format!("{pct:.0} %")
     } else {
@@ -109,8 +122,9 @@ pub fn pct_value(pct: f64) -> String {
     }
 }
 
-/// A share as a percentage: `96 %`, `5.2 %` (one decimal below 10 %).
-pub fn percent(share: f64) -> String {
+/// A share of a whole as a percentage, the one form every screen uses: `96 %`, `12 %`,
+/// `5.2 %` (one decimal below 10 %, where it still tells something), `-` when undefined.
+pub fn share(share: f64) -> String {
     let p = share * 100.0;
     if !p.is_finite() {
         "-".into()
@@ -173,11 +187,15 @@ mod tests {
         assert_eq!(rate_mb_s(50_000_000, 500_000_000), "100 MB/s");
         assert_eq!(rate_mb_s(1, 0), "-");
         assert_eq!(ratio(1.874), "1.87x");
-        assert_eq!(percent(0.9612), "96 %");
-        assert_eq!(percent(0.052), "5.2 %");
+        assert_eq!(share(0.9612), "96 %");
+        assert_eq!(share(0.123), "12 %");
+        assert_eq!(share(0.052), "5.2 %");
+        assert_eq!(share(f64::NAN), "-");
         assert_eq!(duration_us(12_100), "12.1 ms");
-        assert_eq!(pct(0.125), "12.5 %");
-        assert_eq!(pct_value(187.4), "187 %");
+        assert_eq!(cpu_use(187.4), "187 %");
+        assert_eq!(speedup(1.954, Some(0.041)), "1.95x ± 0.04");
+        assert_eq!(speedup(1.954, None), "1.95x");
+        assert_eq!(median_sd(12_300_000, None), "12.3 ms");
         assert_eq!(factor(0.1), "0.1x");
         assert_eq!(factor(1.0), "1x");
         assert_eq!(number(2.6833), "2.68");

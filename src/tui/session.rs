@@ -645,10 +645,10 @@ pub(crate) mod tests {
             assert!(text.contains("per core, mean over the run"), "{text}");
             assert!(text.contains("c0 "), "{text}");
             // The process figure is the run's mean too, not the last sample's.
-            let mean = units::pct_value(f64::from(rep.cpu.process_cpu_mean_pct));
+            let mean = units::cpu_use(f64::from(rep.cpu.process_cpu_mean_pct));
             assert!(text.contains(&format!("process CPU {mean}")), "{text}");
         }
-        assert!(text.contains(&format!("measured {}", units::pct(rep.overhead.share))));
+        assert!(text.contains(&format!("measured {}", units::share(rep.overhead.share))));
         assert!(text.contains("barrier idle"), "{text}");
         // Heat legend: the real fastest and slowest done chunk.
         let busy = crate::tui::live::chunk_busy(&rep.tasks, 16);

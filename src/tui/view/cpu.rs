@@ -200,7 +200,7 @@ pub fn render(r: &RunView, theme: Theme, area: Rect, buf: &mut Buffer) {
             let line = Line::from(vec![
                 Span::styled(format!("{:<label_w$}", format!("c{i}")), theme.dim()),
                 Span::styled(bar(f64::from(pct), bar_w), theme.fg(core_colour(pct))),
-                Span::raw(format!("{:>6}", units::pct_value(f64::from(pct)))),
+                Span::raw(format!("{:>6}", units::cpu_use(f64::from(pct)))),
             ]);
             buf.set_line(x, y, &line, col_w as u16);
         }
@@ -217,7 +217,7 @@ pub fn render(r: &RunView, theme: Theme, area: Rect, buf: &mut Buffer) {
     }
     let cpu_now = m
         .cpu_now_pct
-        .map_or("-".to_string(), |p| units::pct_value(f64::from(p)));
+        .map_or("-".to_string(), |p| units::cpu_use(f64::from(p)));
     Paragraph::new(Line::from(vec![
         Span::raw(format!("process CPU {cpu_now} ")),
         Span::styled(
@@ -257,7 +257,7 @@ pub fn line(r: &RunView, theme: Theme, width: u16) -> Line<'static> {
         for (i, p) in m.cores_pct.iter().enumerate() {
             spans.push(Span::raw(format!(
                 "c{i} {} ",
-                units::pct_value(f64::from(*p))
+                units::cpu_use(f64::from(*p))
             )));
         }
     } else {
@@ -275,7 +275,7 @@ pub fn line(r: &RunView, theme: Theme, width: u16) -> Line<'static> {
     };
     let cpu_now = m
         .cpu_now_pct
-        .map_or("-".to_string(), |p| units::pct_value(f64::from(p)));
+        .map_or("-".to_string(), |p| units::cpu_use(f64::from(p)));
     spans.push(Span::raw(format!("· process {cpu_now} ")));
     spans.push(Span::styled(
         spark(&m.cpu_pct, 100 * m.cores as u64),

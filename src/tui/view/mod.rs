@@ -293,7 +293,7 @@ mod tests {
             assert!(text.contains("S2A_31UFU_20200328_0_L2A"), "{text}");
             assert!(text.contains("S2B_31UFU_20200402_0_L2A"), "{text}");
             assert!(text.contains("2020-03-28"), "{text}");
-            assert!(text.contains("12.5"), "{text}");
+            assert!(text.contains("  12 %"), "{text}");
             assert!(text.contains("sentinel-2a"), "{text}");
             assert!(text.contains("10980x10980"), "{text}");
             assert!(text.contains("1024x1024"), "{text}");

@@ -176,7 +176,7 @@ fn render_headline(
             units::ratio(s.value),
             res.number(b),
             if wide { "efficiency" } else { "eff" },
-            row.efficiency.map_or("-".into(), units::percent)
+            row.efficiency.map_or("-".into(), units::share)
         ),
         _ => " · no serial run yet".to_string(),
     }));
@@ -254,7 +254,7 @@ fn render_bars(
                 ));
                 let gain = match (f.speedup, f.efficiency) {
                     (Some(x), Some(e)) if nw >= 14 => {
-                        format!("{} {}", units::ratio(x.value), units::percent(e))
+                        format!("{} {}", units::ratio(x.value), units::share(e))
                     }
                     (Some(x), _) => units::ratio(x.value),
                     _ => String::new(),
@@ -275,7 +275,7 @@ fn render_bars(
     ) {
         (Some((_, _, true)), _) => "the serial baseline of this scene".to_string(),
         (Some(_), Some(s)) => {
-            let eff = units::percent(chunkscope::profile::stats::efficiency(
+            let eff = units::share(chunkscope::profile::stats::efficiency(
                 s.value,
                 run.config.threads,
             ));
@@ -322,7 +322,7 @@ fn render_overhead(run: &RunReport, number: usize, theme: Theme, area: Rect, buf
                 Span::raw(format!(
                     "{:>9}{:>8}",
                     units::duration_ns(ns),
-                    units::percent(o.share_of(ns))
+                    units::share(o.share_of(ns))
                 )),
             ])
         })
@@ -330,7 +330,7 @@ fn render_overhead(run: &RunReport, number: usize, theme: Theme, area: Rect, buf
     lines.push(Line::from(Span::styled(
         format!(
             "overhead {} of capacity, {} per task",
-            units::percent(o.share),
+            units::share(o.share),
             units::duration_ns((o.per_task_us * 1e3).round() as u64)
         ),
         theme.bold(),
@@ -355,12 +355,12 @@ fn render_cpu(run: &RunReport, number: usize, theme: Theme, area: Rect, buf: &mu
             "CPU user {}, sys {} · utilisation {}",
             units::duration_ns(run.cpu_user_ns),
             units::duration_ns(run.cpu_sys_ns),
-            units::percent(run.utilisation)
+            units::share(run.utilisation)
         )),
         Line::from(format!(
             "process {} of a core (peak {})",
-            units::percent(f64::from(c.process_cpu_mean_pct) / 100.0),
-            units::percent(f64::from(c.process_cpu_peak_pct) / 100.0),
+            units::share(f64::from(c.process_cpu_mean_pct) / 100.0),
+            units::share(f64::from(c.process_cpu_peak_pct) / 100.0),
         )),
         Line::from(format!(
             "resident memory: peak {}",
@@ -398,8 +398,8 @@ fn render_cpu(run: &RunReport, number: usize, theme: Theme, area: Rect, buf: &mu
             ),
             Span::raw(format!(
                 " mean {:>5} peak {:>5}",
-                units::percent(f64::from(*mean) / 100.0),
-                units::percent(f64::from(*peak) / 100.0)
+                units::share(f64::from(*mean) / 100.0),
+                units::share(f64::from(*peak) / 100.0)
             )),
         ]));
     }
@@ -568,9 +568,9 @@ fn render_history(
                 )),
                 Cell::from(format!(
                     "{:>6}",
-                    r.efficiency.map_or("-".into(), units::percent)
+                    r.efficiency.map_or("-".into(), units::share)
                 )),
-                Cell::from(format!("{:>8}", units::percent(r.overhead_share))),
+                Cell::from(format!("{:>8}", units::share(r.overhead_share))),
             ]);
             Row::new(cells)
         })

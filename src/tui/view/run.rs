@@ -425,8 +425,8 @@ fn stages_line(r: &RunView, theme: Theme) -> Line<'static> {
         spans.push(Span::raw(format!("{} {done}/{total} · ", s.name())));
     }
     let overhead = match &r.report {
-        Some(rep) => format!("overhead {} measured", units::pct(rep.overhead.share)),
-        None => format!("overhead {} live", units::pct(r.live.overhead_share())),
+        Some(rep) => format!("overhead {} measured", units::share(rep.overhead.share)),
+        None => format!("overhead {} live", units::share(r.live.overhead_share())),
     };
     spans.push(Span::styled(overhead, theme.bold()));
     Line::from(spans)
@@ -448,7 +448,7 @@ fn render_overhead(r: &RunView, theme: Theme, area: Rect, buf: &mut Buffer) {
         Some(rep) => {
             let o = &rep.overhead;
             lines.push(Line::from(vec![
-                Span::styled(format!("measured {}", units::pct(o.share)), theme.bold()),
+                Span::styled(format!("measured {}", units::share(o.share)), theme.bold()),
                 Span::raw(" of capacity"),
             ]));
             lines.push(Line::from(Span::styled(
@@ -475,7 +475,7 @@ fn render_overhead(r: &RunView, theme: Theme, area: Rect, buf: &mut Buffer) {
         None => {
             let share = r.live.overhead_share();
             lines.push(Line::from(vec![
-                Span::styled(format!("live {}", units::pct(share)), theme.bold()),
+                Span::styled(format!("live {}", units::share(share)), theme.bold()),
                 Span::raw(" of capacity so far"),
             ]));
             let w = inner.width.saturating_sub(1) as usize;
@@ -1080,11 +1080,11 @@ mod tests {
         assert!(text.contains("33 %"), "{text}");
         assert!(text.contains("process CPU 98 %"), "{text}");
         assert!(text.contains("RSS 2.00 MiB · peak 3.00 MiB"), "{text}");
-        assert!(text.contains("live 100.0 % of capacity"), "{text}");
+        assert!(text.contains("live 100 % of capacity"), "{text}");
         let text = draw(&app, 80, 24);
         assert!(text.contains("CPU c0 65 % c1 33 %"), "{text}");
         assert!(text.contains("RSS 2.00 MiB"), "{text}");
-        assert!(text.contains("overhead 100.0 % live"), "{text}");
+        assert!(text.contains("overhead 100 % live"), "{text}");
     }
 
     #[test]

@@ -57,7 +57,7 @@ pub fn render(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
         let date = date.get(..10).unwrap_or(date);
         let cloud = it
             .cloud_cover
-            .map_or("-".to_string(), |c| units::pct(c / 100.0));
+            .map_or("-".to_string(), |c| units::share(c / 100.0));
         let sel = pos == app.selected;
         let text = format!(
             "{} {:<34} {:<10} {:>6}  {}",

@@ -394,14 +394,11 @@ fn render_table(s: &SweepResult, theme: Theme, area: Rect, buf: &mut Buffer) {
             if with_eff {
                 cells.push(Cell::from(format!(
                     "{:>6}",
-                    r.efficiency.map_or("-".into(), units::percent)
+                    r.efficiency.map_or("-".into(), units::share)
                 )));
             }
             if with_overhead {
-                cells.push(Cell::from(format!(
-                    "{:>8}",
-                    units::percent(r.overhead_share)
-                )));
+                cells.push(Cell::from(format!("{:>8}", units::share(r.overhead_share))));
             }
             Row::new(cells)
         })
