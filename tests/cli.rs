@@ -89,7 +89,7 @@ fn a_zero_chunk_shape_is_refused_with_the_input_quoted() {
         .arg("--catalog")
         .arg(small_demo())
         .assert()
-        .code(1)
+        .code(2)
         .stderr(predicate::str::contains("\"3,0,2048\""))
         .stderr(predicate::str::contains("at least 1"));
 }

@@ -341,8 +341,15 @@ fn sweep_writes_a_table_json_and_csv_that_agree() {
     assert!(serial.plan.is_none());
     for row in &r.rows {
         assert_eq!(row.runs, 1);
+        // Efficiency is the speedup per thread; one noisy run each bounds nothing more.
         let eff = row.efficiency.unwrap();
-        assert!(eff > 0.0 && eff <= 1.2, "{}: efficiency {eff}", row.label);
+        let speedup = row.speedup.unwrap().value;
+        assert!(eff > 0.0, "{}: efficiency {eff}", row.label);
+        assert!(
+            (eff - speedup / row.threads as f64).abs() < 1e-12,
+            "{}: efficiency {eff}, speedup {speedup}",
+            row.label
+        );
         assert!(row.decoded_mb_s > 0.0);
         assert!(row.peak_rss_bytes > 0);
         assert_eq!(row.stage_wall_ns.len(), 4);
@@ -389,6 +396,73 @@ fn sweep_writes_a_table_json_and_csv_that_agree() {
     }
     assert!(lines[1].starts_with("serial,,,,,1,1,"));
     assert!(lines[4].starts_with("chunked x 1 @ 100,100,3,100,100,1,1,"));
+}
+
+#[test]
+fn bench_is_a_sweep_preset_and_leaves_no_scratch_files() {
+    let _turn = exclusive();
+    let tmp = tempfile::tempdir().unwrap();
+    let assert = chunkscope()
+        .args([
+            "bench",
+            "--chunks",
+            "128",
+            "--threads",
+            "2",
+            "--repeat",
+            "1",
+            "--warmup",
+            "0",
+            "--format",
+            "gtiff",
+            "--json",
+            "-",
+            "--catalog",
+        ])
+        .arg(small_demo())
+        .env("TMPDIR", tmp.path())
+        .assert()
+        .success();
+    // The sweep's own result, on stdout.
+    let r: SweepResult = serde_json::from_slice(&assert.get_output().stdout).unwrap();
+    let labels: Vec<&str> = r.rows.iter().map(|r| r.label.as_str()).collect();
+    assert_eq!(labels, ["serial", "chunked x 2 @ 128"]);
+    assert_eq!(r.repeat, 1);
+    assert!(r.best.is_some());
+    let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().collect();
+    assert!(left.is_empty(), "scratch files left behind: {left:?}");
+
+    // Failing after the scratch folder exists (a codec GDAL does not know) leaves none.
+    chunkscope()
+        .args([
+            "bench",
+            "--chunks",
+            "128",
+            "--compress",
+            "JPEG2000",
+            "--catalog",
+        ])
+        .arg(small_demo())
+        .env("TMPDIR", tmp.path())
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("JPEG2000"));
+    let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().collect();
+    assert!(left.is_empty(), "scratch files left behind: {left:?}");
+
+    // The preset's matrix mode takes no single-run options: --out is refused, not ignored.
+    chunkscope()
+        .args(["bench", "--out", "x.tif", "--catalog"])
+        .arg(small_demo())
+        .assert()
+        .code(2);
+    // --profiling-cost measures one configuration.
+    chunkscope()
+        .args(["bench", "--profiling-cost", "--threads", "1,2", "--catalog"])
+        .arg(small_demo())
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("one thread count"));
 }
 
 #[test]
@@ -498,7 +572,7 @@ fn usage_errors_quote_the_bad_value() {
         .args(["sweep", "--chunks", "128,zero", "--catalog"])
         .arg(small_demo())
         .assert()
-        .code(1)
+        .code(2)
         .stderr(predicate::str::contains("\"zero\""));
     chunkscope()
         .args(["compare", "--repeat", "0", "--catalog"])
@@ -540,7 +614,13 @@ fn ctrl_c_stops_a_sweep_with_exit_130_and_prints_what_ran() {
         assert!(Instant::now() < deadline, "the sweep never started");
         std::thread::sleep(Duration::from_millis(20));
     }
-    std::thread::sleep(Duration::from_millis(500));
+    // The first run (serial, no warm-up) leaves its output in the scratch folder when it
+    // completes: from then on there is a finished run to print.
+    let first_output = scratch.join("sweep.tif");
+    while !first_output.exists() {
+        assert!(Instant::now() < deadline, "the first run never finished");
+        std::thread::sleep(Duration::from_millis(20));
+    }
     // SAFETY: kill only sends a signal to the child we spawned.
     let rc = unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
     assert_eq!(rc, 0);

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use chunkscope::profile::ProcessTimes;
 use chunkscope::profile::latency::{LatencyHistogram, LatencySummary, per_stage};
 use chunkscope::profile::sampler::{Sampler, utilisation};
 use chunkscope::task::{Stage, TaskRecord};
@@ -190,7 +191,7 @@ fn utilisation_is_cpu_time_over_capacity() {
 }
 
 #[test]
-fn sampler_delivers_ten_samples_a_second_and_sees_a_spinning_thread() {
+fn sampler_ticks_on_its_interval_and_sees_a_spinning_thread() {
     let spin = Arc::new(AtomicBool::new(true));
     let spinner = {
         let spin = Arc::clone(&spin);
@@ -203,47 +204,46 @@ fn sampler_delivers_ten_samples_a_second_and_sees_a_spinning_thread() {
     };
     let interval = Duration::from_millis(100);
     let origin = Instant::now();
+    let cpu0 = ProcessTimes::now();
     let (sampler, feed) = Sampler::start_with_feed(interval, origin, 64);
     std::thread::sleep(Duration::from_millis(450));
     let live = sampler.latest().expect("a sample after 450 ms");
-    assert!(live.t_ns >= 300_000_000, "{}", live.t_ns);
+    assert!(live.t_ns >= 100_000_000, "{}", live.t_ns);
     std::thread::sleep(Duration::from_millis(550));
 
     let sampler_dropped = sampler.feed_dropped();
     let asked = Instant::now();
+    let cpu1 = ProcessTimes::now();
     let series = sampler.stop();
     let stop_took = asked.elapsed();
+    let ran_ns = (asked - origin).as_nanos() as u64;
     spin.store(false, Ordering::Relaxed);
     spinner.join().unwrap();
 
+    // Stopping does not wait for the next tick (a hang guard, far above a tick).
     assert!(
-        stop_took < Duration::from_millis(500),
+        stop_took < Duration::from_secs(2),
         "stop took {stop_took:?}"
     );
+    assert_eq!(series.interval_ns, 100_000_000);
+    // Ticks never come early: the k-th sample is at least k intervals after the start, so
+    // a second holds at most 10. A loaded machine may delay or skip ticks, never add any.
     let n = series.samples.len();
-    assert!((8..=12).contains(&n), "{n} samples in 1 s");
-    // Sampling costs CPU, and far less than the second it ran for.
+    let t: Vec<u64> = series.samples.iter().map(|s| s.t_ns).collect();
+    assert!((1..=10).contains(&n), "{n} samples in 1 s");
+    for (k, &tk) in t.iter().enumerate() {
+        assert!(
+            tk >= (k as u64 + 1) * 100_000_000,
+            "sample {k} at {tk} ns: {t:?}"
+        );
+        assert!(tk <= ran_ns, "sample {k} at {tk} ns, after the stop");
+    }
+    assert!(t.windows(2).all(|w| w[1] > w[0]), "{t:?}");
+    // Sampling costs CPU, and less than the time it ran for.
     assert!(
-        series.sampler_cpu_ns > 0 && series.sampler_cpu_ns < 100_000_000,
+        series.sampler_cpu_ns > 0 && series.sampler_cpu_ns < ran_ns,
         "sampler used {} ns of CPU",
         series.sampler_cpu_ns
-    );
-    assert_eq!(series.interval_ns, 100_000_000);
-    assert!(
-        (8.0..=12.0).contains(&series.achieved_hz),
-        "{}",
-        series.achieved_hz
-    );
-
-    let t: Vec<u64> = series.samples.iter().map(|s| s.t_ns).collect();
-    assert!(t[0] >= 90_000_000, "first sample at {} ns", t[0]);
-    let mut gaps: Vec<u64> = t.windows(2).map(|w| w[1] - w[0]).collect();
-    assert!(gaps.iter().all(|&g| g > 0 && g < 400_000_000), "{gaps:?}");
-    gaps.sort_unstable();
-    let median_gap = gaps[gaps.len() / 2];
-    assert!(
-        (80_000_000..=120_000_000).contains(&median_gap),
-        "median gap {median_gap} ns"
     );
 
     let cpus = sysinfo::System::new_with_specifics(
@@ -258,14 +258,23 @@ fn sampler_delivers_ten_samples_a_second_and_sees_a_spinning_thread() {
         assert!(s.per_core_pct.iter().all(|p| (0.0..=100.0).contains(p)));
         assert!(s.rss_bytes > 0);
     }
-    // The spinner keeps at least a share of one core busy the whole time.
+    // The process CPU the samples saw agrees with what the kernel counted over the same
+    // second (the spinner's share, whatever the machine's load lets it have); the samples
+    // leave out the first interval, hence the margin.
+    let used = cpu1.since(&cpu0);
+    let counted_pct = (used.user_ns + used.sys_ns) as f64 * 100.0 / ran_ns as f64;
+    let seen_pct = f64::from(series.process_cpu_mean_pct);
+    assert!(counted_pct > 0.0);
     assert!(
-        series.process_cpu_mean_pct > 20.0,
-        "process CPU {} %",
-        series.process_cpu_mean_pct
+        (seen_pct - counted_pct).abs() <= 0.5 * counted_pct + 15.0,
+        "samples saw {seen_pct:.0} % process CPU, the kernel counted {counted_pct:.0} %"
     );
-    let machine: f32 = series.per_core_mean_pct.iter().sum();
-    assert!(machine > 20.0, "machine CPU {machine} % summed over cores");
+    // The cores the process ran on were busy at least that much, machine-wide.
+    let machine: f64 = series.per_core_mean_pct.iter().map(|&p| f64::from(p)).sum();
+    assert!(
+        machine + 15.0 >= 0.5 * seen_pct,
+        "machine CPU {machine:.0} % summed over cores, process {seen_pct:.0} %"
+    );
     assert!(series.peak_rss_bytes >= series.mean_rss_bytes && series.mean_rss_bytes > 0);
 
     let fed: Vec<_> = feed.try_iter().collect();
@@ -294,7 +303,7 @@ fn stopping_before_the_first_tick_is_prompt_and_empty() {
     assert!(sampler.latest().is_none());
     let asked = Instant::now();
     let series = sampler.stop();
-    assert!(asked.elapsed() < Duration::from_millis(500));
+    assert!(asked.elapsed() < Duration::from_secs(2));
     assert!(series.samples.is_empty());
     assert_eq!(series.achieved_hz, 0.0);
     assert_eq!(series.peak_rss_bytes, 0);

@@ -442,10 +442,7 @@ fn thread_counts_are_bounded_unless_forced() {
             "more than the 1024 worker threads",
         ),
         (vec!["run", "--threads", &over], "add --force-threads"),
-        (
-            vec!["bench", "--threads-list", &over],
-            "add --force-threads",
-        ),
+        (vec!["bench", "--threads", &over], "add --force-threads"),
         (vec!["compare", "--threads", &over], "add --force-threads"),
         (vec!["sweep", "--threads", &over], "add --force-threads"),
         (vec!["memory", "--threads", &over], "add --force-threads"),
@@ -477,11 +474,11 @@ fn thread_counts_are_bounded_unless_forced() {
 
 #[test]
 fn chunk_sides_and_benchmark_sizes_are_bounded() {
-    let bad_side = command_on_demo(&["bench", "--sides", "512,0"]);
+    let bad_side = command_on_demo(&["bench", "--chunks", "512,0"]);
     let stderr = stderr_of(&bad_side);
     assert_eq!(bad_side.status.code(), Some(2), "{stderr}");
     assert!(
-        stderr.contains("a chunk side must be at least 1 pixel, got 0"),
+        stderr.contains("chunk side must be at least 1, got 0"),
         "{stderr}"
     );
     for args in [

@@ -1,7 +1,7 @@
 //! `chunkscope compare`: serial vs chunked x N on one chunk shape, in alternated rounds;
 //! per stage and in total the median ± σ, min…max, speedup ± error and efficiency, then the
-//! fitted Amdahl serial fraction. Also the pieces `sweep` shares: the benchmark options, the
-//! scratch folder the runs write into, and the rounds progress bar.
+//! fitted Amdahl serial fraction. Also the pieces `sweep` and `bench` share: the scratch
+//! folder the runs write into, the rounds progress bar and the printed figures.
 
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
@@ -13,14 +13,14 @@ use indicatif::ProgressBar;
 
 use chunkscope::chunks::ChunkRequest;
 use chunkscope::experiment::compare::{self, CompareResult, CompareSpec, Measured};
-use chunkscope::experiment::rounds::{ExperimentError, Progress};
-use chunkscope::experiment::rounds::{Repetition, RunBase};
-use chunkscope::pipeline::{Mode, Resolution, Scene, Schedule};
+use chunkscope::experiment::rounds::{ExperimentError, Progress, RunBase};
+use chunkscope::output::OutputFormat;
+use chunkscope::pipeline::Scene;
 use chunkscope::profile::stats::{Speedup, Warning};
 use chunkscope::profile::units;
 use chunkscope::task::CancelFlag;
 
-use super::run::{FormatArg, PipelineArgs, ScheduleArg, WriterArg};
+use super::options::{PipelineOptions, RoundsOptions, ScheduleOption, ThreadLimitArgs};
 use super::{SceneArgs, cancel_on_signals, check_runs, load_scene, note_task_counts, progress};
 
 #[derive(Debug, Args)]
@@ -30,7 +30,7 @@ pub struct CompareArgs {
     /// Chunk shape: BANDS,ROWS,COLS (e.g. 3,2048,2048), a side (2048), auto[:SIZE] or
     /// blocks:K.
     #[arg(long, value_name = "SPEC", default_value = "blocks:2")]
-    chunks: String,
+    chunks: ChunkRequest,
     /// Thread counts for the chunked path; each round runs serial, then each count in order.
     #[arg(
         long,
@@ -40,92 +40,16 @@ pub struct CompareArgs {
     )]
     threads: Vec<NonZeroUsize>,
     #[command(flatten)]
-    bench: BenchOptions,
+    rounds: RoundsOptions,
     #[command(flatten)]
-    limits: super::ThreadLimitArgs,
+    schedule: ScheduleOption,
+    #[command(flatten)]
+    pipeline: PipelineOptions,
+    #[command(flatten)]
+    limits: ThreadLimitArgs,
     /// Print the comparison as JSON on stdout (warnings stay on stderr).
     #[arg(long)]
     json: bool,
-}
-
-/// Settings shared by compare and sweep: how often, and how each run writes.
-#[derive(Debug, Clone, Args)]
-pub struct BenchOptions {
-    /// Runs per configuration, taken in alternated rounds (A B C A B C ...).
-    #[arg(long, value_name = "R", default_value_t = 3)]
-    pub repeat: usize,
-    /// Unmeasured serial runs before the rounds, so the first measured run does not read
-    /// its files from disk while the others read them from the OS page cache.
-    #[arg(long, value_name = "N", default_value_t = 1)]
-    pub warmup: usize,
-    /// staged: all loads, then masks, then writes; fused: each chunk flows through.
-    #[arg(long, value_enum, default_value = "staged")]
-    pub schedule: ScheduleArg,
-    /// SCL classes masked as cloud, comma-separated.
-    #[arg(
-        long,
-        value_name = "CLASSES",
-        default_value = "8,9",
-        value_delimiter = ','
-    )]
-    pub clouds: Vec<u8>,
-    /// Output format of each run: cog or gtiff (written to a temporary folder, then removed).
-    #[arg(long, value_enum, default_value = "cog")]
-    pub format: FormatArg,
-    /// Compression codec: DEFLATE, LZW, ZSTD or NONE; default DEFLATE for cog, NONE for gtiff.
-    #[arg(long, value_name = "CODEC")]
-    pub compress: Option<String>,
-    /// Codec level: DEFLATE 1-12 (default 6), ZSTD 1-22 (default 9).
-    #[arg(long, value_name = "N")]
-    pub level: Option<u8>,
-    /// chunked: tiles and overviews encoded by the write tasks; gdal: GDAL's writer and COG copy.
-    #[arg(long, value_enum, default_value = "chunked")]
-    pub writer: WriterArg,
-}
-
-impl BenchOptions {
-    pub fn repetition(&self) -> Repetition {
-        Repetition {
-            repeat: self.repeat,
-            warmup: self.warmup,
-        }
-    }
-
-    pub fn schedule(&self) -> Schedule {
-        match self.schedule {
-            ScheduleArg::Staged => Schedule::Staged,
-            ScheduleArg::Fused => Schedule::Fused,
-        }
-    }
-
-    /// What every run shares, writing to `out`; checked as `run` checks it.
-    pub fn run_base(
-        &self,
-        resolution: Resolution,
-        item: &str,
-        out: PathBuf,
-    ) -> anyhow::Result<RunBase> {
-        if self.repeat == 0 {
-            anyhow::bail!("--repeat must be at least 1");
-        }
-        let pipeline = PipelineArgs {
-            chunks: String::new(),
-            threads: None,
-            schedule: self.schedule,
-            clouds: self.clouds.clone(),
-            format: self.format,
-            compress: self.compress.clone(),
-            level: self.level,
-            writer: self.writer,
-            out: Some(out),
-        };
-        let config = pipeline.config(Mode::Serial, resolution, item)?;
-        Ok(RunBase {
-            resolution: config.resolution,
-            cloud_classes: config.cloud_classes,
-            output: config.output,
-        })
-    }
 }
 
 /// A temporary folder for the runs' outputs, removed when dropped (also on errors).
@@ -187,7 +111,6 @@ pub fn note_oversubscription(threads: &[NonZeroUsize]) {
 }
 
 pub fn compare(args: CompareArgs) -> anyhow::Result<ExitCode> {
-    let chunks: ChunkRequest = args.chunks.parse()?;
     if args.threads.is_empty() {
         anyhow::bail!("--threads needs at least one thread count, like 1,2,4");
     }
@@ -195,18 +118,18 @@ pub fn compare(args: CompareArgs) -> anyhow::Result<ExitCode> {
     let configs = 1 + args.threads.len();
     check_runs(
         configs
-            .saturating_mul(args.bench.repeat)
-            .saturating_add(args.bench.warmup),
+            .saturating_mul(args.rounds.repeat)
+            .saturating_add(args.rounds.warmup),
     )?;
     let spec = CompareSpec {
-        chunks,
+        chunks: args.chunks.clone(),
         threads: args.threads.clone(),
-        schedule: args.bench.schedule(),
-        repetition: args.bench.repetition(),
+        schedule: args.schedule.schedule(),
+        repetition: args.rounds.repetition()?,
     };
     let (scene, result) = in_rounds(
         &args.scene,
-        &args.bench,
+        &args.pipeline,
         &spec.threads,
         std::slice::from_ref(&spec.chunks),
         "compare",
@@ -233,12 +156,12 @@ pub fn compare(args: CompareArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// What compare and sweep share around their rounds: the scene, Ctrl-C, a scratch folder
-/// for the runs' outputs (removed afterwards, also on errors), the shared run settings and
-/// a progress bar. `work` calls the engine with them.
+/// What compare and sweep (and so bench) share around their rounds: the scene, Ctrl-C, a
+/// scratch folder for the runs' outputs (removed afterwards, also on errors), the shared
+/// run settings and a progress bar. `work` calls the engine with them.
 pub fn in_rounds<T>(
     scene_args: &SceneArgs,
-    bench: &BenchOptions,
+    pipeline: &PipelineOptions,
     threads: &[NonZeroUsize],
     chunks: &[ChunkRequest],
     name: &str,
@@ -249,10 +172,10 @@ pub fn in_rounds<T>(
     let cancel = CancelFlag::new();
     cancel_on_signals(&cancel);
     let scratch = Scratch::create(name)?;
-    let base = bench.run_base(
+    let base = pipeline.run_base(
         scene_args.res,
-        &scene.item,
         scratch.path().join(format!("{name}.tif")),
+        pipeline.format_or(OutputFormat::Cog),
     )?;
     note_oversubscription(threads);
     note_task_counts(&scene, scene_args.res, chunks);

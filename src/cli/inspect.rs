@@ -11,6 +11,7 @@ use chunkscope::pipeline::{self, calibrate::calibrate};
 use chunkscope::profile::units;
 use chunkscope::raster::{self, RasterInfo, RasterSource};
 
+use super::options::{ScheduleOption, ThreadLimitArgs, cores};
 use super::{SceneArgs, load_catalog, load_catalog_with};
 
 #[derive(Debug, Args)]
@@ -46,11 +47,10 @@ pub struct PlanArgs {
     /// Threads for --calibrate; default: the cores.
     #[arg(long, value_name = "N")]
     threads: Option<std::num::NonZeroUsize>,
-    /// Schedule for --calibrate.
-    #[arg(long, value_enum, default_value = "staged")]
-    schedule: super::run::ScheduleArg,
     #[command(flatten)]
-    limits: super::ThreadLimitArgs,
+    schedule: ScheduleOption,
+    #[command(flatten)]
+    limits: ThreadLimitArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -184,16 +184,9 @@ pub fn plan(args: PlanArgs) -> anyhow::Result<ExitCode> {
     };
     let summary = plan.summary();
     let calibration = if args.calibrate {
-        let threads = args
-            .threads
-            .or_else(|| std::thread::available_parallelism().ok())
-            .unwrap_or(std::num::NonZeroUsize::MIN);
+        let threads = args.threads.unwrap_or_else(cores);
         args.limits.check(&[threads])?;
-        let schedule = match args.schedule {
-            super::run::ScheduleArg::Staged => pipeline::Schedule::Staged,
-            super::run::ScheduleArg::Fused => pipeline::Schedule::Fused,
-        };
-        Some(calibrate(&plan, threads, schedule)?)
+        Some(calibrate(&plan, threads, args.schedule.schedule())?)
     } else {
         None
     };

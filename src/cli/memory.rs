@@ -10,13 +10,13 @@ use std::process::{Command, ExitCode, Stdio};
 use anyhow::{Context, bail};
 use clap::Args;
 
-use chunkscope::chunks::ChunkRequest;
+use chunkscope::output::OutputFormat;
 use chunkscope::profile::memory::{self, MemoryRow, MemoryRun, Spread};
 use chunkscope::profile::units;
 use chunkscope::task::{CancelFlag, TaskRecord};
 
 use super::compare::{RoundsBar, Scratch};
-use super::run::FormatArg;
+use super::options::{ChunkedOptions, PipelineOptions, ThreadLimitArgs};
 use super::{SceneArgs, cancel_on_signals, load_scene};
 
 /// Columns of the live-memory sparklines.
@@ -26,20 +26,13 @@ const SPARK_WIDTH: usize = 40;
 pub struct MemoryArgs {
     #[command(flatten)]
     scene: SceneArgs,
-    /// Chunk shape: BANDS,ROWS,COLS (e.g. 3,2048,2048), a side (2048), auto[:SIZE] or
-    /// blocks:K.
-    #[arg(long, value_name = "SPEC", default_value = "blocks:2")]
-    chunks: String,
-    /// Worker threads of the chunked runs; default: the cores.
-    #[arg(long, value_name = "N")]
-    threads: Option<NonZeroUsize>,
+    #[command(flatten)]
+    chunked: ChunkedOptions,
     /// Runs per schedule, taken in rounds (serial, staged, fused, serial, ...).
     #[arg(long, value_name = "R", default_value_t = 3)]
     repeat: usize,
-    /// Output format: gtiff (the lesson's to_raster) or cog (adds the overview tiles
-    /// being filled).
-    #[arg(long, value_enum, default_value = "gtiff")]
-    format: FormatArg,
+    #[command(flatten)]
+    pipeline: PipelineOptions,
     /// GDAL's block cache for each run, in MB (sets GDAL_CACHEMAX). Load tasks let go of
     /// their decoded blocks and the chunked writer does not use the cache, so it matters
     /// mostly for `--writer gdal` runs, whose output blocks wait in it.
@@ -49,7 +42,7 @@ pub struct MemoryArgs {
     #[arg(long)]
     json: bool,
     #[command(flatten)]
-    limits: super::ThreadLimitArgs,
+    limits: ThreadLimitArgs,
 }
 
 /// The three ways of running the pipeline whose memory the lesson contrasts.
@@ -76,15 +69,15 @@ pub fn memory(args: MemoryArgs) -> anyhow::Result<ExitCode> {
     if args.repeat == 0 {
         bail!("--repeat must be at least 1");
     }
-    // Checked here so a bad spec fails once, before any child runs.
-    args.chunks.parse::<ChunkRequest>()?;
+    // Checked here so bad options fail once, before any child runs.
+    let format = args.pipeline.format_or(OutputFormat::Gtiff);
+    args.pipeline
+        .output(PathBuf::from("memory.tif"), format)
+        .context("in the output options")?;
     super::check_runs(args.repeat.saturating_mul(Schedule::ALL.len()))?;
     let (catalog, scene) = load_scene(&args.scene)?;
     let exe = std::env::current_exe().context("cannot find chunkscope's own executable")?;
-    let threads = args
-        .threads
-        .or_else(|| std::thread::available_parallelism().ok())
-        .unwrap_or(NonZeroUsize::MIN);
+    let threads = args.chunked.threads();
     args.limits.check(&[threads])?;
     let scratch = Scratch::create("memory")?;
     let cancel = CancelFlag::new();
@@ -95,12 +88,10 @@ pub fn memory(args: MemoryArgs) -> anyhow::Result<ExitCode> {
         catalog: &catalog.path,
         item: &scene.item,
         res: args.scene.res.metres(),
-        chunks: &args.chunks,
+        chunks: args.chunked.chunks.to_string(),
         threads,
-        format: match args.format {
-            FormatArg::Cog => "cog",
-            FormatArg::Gtiff => "gtiff",
-        },
+        format: format.name(),
+        pipeline: args.pipeline.to_args(format),
         out: scratch.path(),
         gdal_cache_mb: args.gdal_cache,
         force_threads: args.limits.force_threads,
@@ -163,9 +154,11 @@ struct Child<'a> {
     catalog: &'a Path,
     item: &'a str,
     res: u32,
-    chunks: &'a str,
+    chunks: String,
     threads: NonZeroUsize,
-    format: &'a str,
+    format: &'static str,
+    /// The output options, as `run` arguments.
+    pipeline: Vec<String>,
     out: &'a Path,
     gdal_cache_mb: Option<u32>,
     force_threads: bool,
@@ -183,7 +176,7 @@ impl Child<'_> {
             .arg(self.catalog)
             .args(["--item", self.item])
             .args(["--res", &self.res.to_string()])
-            .args(["--format", self.format])
+            .args(&self.pipeline)
             .arg("--out")
             .arg(&out)
             .arg("--json");
@@ -193,7 +186,7 @@ impl Child<'_> {
             }
             Schedule::Staged | Schedule::Fused => {
                 cmd.args(["--mode", "chunked"])
-                    .args(["--chunks", self.chunks])
+                    .args(["--chunks", &self.chunks])
                     .args(["--threads", &self.threads.to_string()])
                     .args(["--schedule", schedule.name()]);
                 if self.force_threads {

@@ -7,11 +7,11 @@ mod demo;
 mod inspect;
 mod memory;
 mod network;
+mod options;
 mod progress;
 mod run;
 mod sweep;
 
-use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -20,7 +20,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use chunkscope::catalog::Catalog;
 use chunkscope::chunks::ChunkRequest;
-use chunkscope::pipeline::limits::{self, MANY_TASKS, MAX_RUNS, MAX_THREADS, THREADS_PER_CORE};
+use chunkscope::pipeline::limits::{self, MANY_TASKS, MAX_RUNS};
 use chunkscope::pipeline::{Resolution, Scene};
 use chunkscope::task::CancelFlag;
 
@@ -43,7 +43,8 @@ enum Command {
     Plan(inspect::PlanArgs),
     /// Run the load / mask / write pipeline once and print %%time-style figures.
     Run(run::RunArgs),
-    /// Benchmark serial vs chunked x {1,2,4} over chunk sides; medians of repeated runs.
+    /// A sweep preset: serial vs chunked x {1,2,4} over chunk sides 512 to 4096, with the
+    /// sweep's statistics, table and files; or --profiling-cost.
     Bench(bench::BenchArgs),
     /// Serial vs chunked x N on one chunk shape: median ± σ per stage, speedup ± error,
     /// efficiency, Amdahl serial fraction; repeated, alternated runs.
@@ -127,45 +128,6 @@ impl std::fmt::Display for UsageError {
 }
 
 impl std::error::Error for UsageError {}
-
-/// `--force-threads`, on every command that takes a thread count.
-#[derive(Debug, Clone, Copy, Default, Args)]
-pub struct ThreadLimitArgs {
-    /// Allow more than 4 worker threads per core (up to 1024), e.g. to measure what
-    /// oversubscription costs.
-    #[arg(long)]
-    pub force_threads: bool,
-}
-
-impl ThreadLimitArgs {
-    /// Refuses thread counts above 4 per core unless forced, and above 1024 always:
-    /// threads beyond the cores only take turns on them, and thousands of them take longer
-    /// to start than the work itself.
-    pub fn check(&self, threads: &[NonZeroUsize]) -> anyhow::Result<()> {
-        let Some(max) = threads.iter().map(|t| t.get()).max() else {
-            return Ok(());
-        };
-        if max > MAX_THREADS {
-            return Err(UsageError(format!(
-                "{max} threads is more than the {MAX_THREADS} worker threads chunkscope starts; \
-                 ask for fewer"
-            ))
-            .into());
-        }
-        let cores = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
-        let limit = limits::thread_limit(cores);
-        if max > limit && !self.force_threads {
-            return Err(UsageError(format!(
-                "{max} threads is more than {THREADS_PER_CORE} per core ({limit} on this \
-                 machine's {cores} core(s)): threads beyond the cores only take turns on them, \
-                 and starting many takes longer than the work; ask for at most {limit}, or add \
-                 --force-threads to measure it anyway"
-            ))
-            .into());
-        }
-        Ok(())
-    }
-}
 
 /// Refuses a benchmark of more than [`MAX_RUNS`] runs (`runs` counts warm-ups too).
 fn check_runs(runs: usize) -> anyhow::Result<()> {
@@ -386,16 +348,11 @@ fn load_catalog_with(
     chunkscope::network::load_catalog(&path).context("cannot use the catalog")
 }
 
-/// Where `run` writes: the path `pipeline` asks for, checked so that it never replaces an
-/// input, the catalog or anything but a regular file (links are followed); says on stderr
-/// when it follows a link or replaces a file.
-fn output_target(
-    pipeline: &run::PipelineArgs,
-    catalog: &Catalog,
-    scene: &Scene,
-) -> anyhow::Result<PathBuf> {
-    let asked = pipeline.output(&scene.item)?.path;
-    let target = chunkscope::pipeline::check_output(scene, &catalog.path, &asked)?;
+/// Where `run` writes: the path `asked`, checked so that it never replaces an input, the
+/// catalog or anything but a regular file (links are followed); says on stderr when it
+/// follows a link or replaces a file.
+fn output_target(asked: &Path, catalog: &Catalog, scene: &Scene) -> anyhow::Result<PathBuf> {
+    let target = chunkscope::pipeline::check_output(scene, &catalog.path, asked)?;
     if target.via_link.is_some() {
         eprintln!(
             "note: \"{}\" is a symbolic link: the output goes to \"{}\", where it points",

@@ -3,7 +3,7 @@
 //! and the lesson's flags; writes the table as CSV and the result as JSON when asked.
 
 use std::num::NonZeroUsize;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -15,7 +15,10 @@ use chunkscope::profile::units;
 use chunkscope::task::Stage;
 
 use super::SceneArgs;
-use super::compare::{BenchOptions, in_rounds, print_warnings, share_or_dash, speedup_text};
+use super::compare::{in_rounds, print_warnings, share_or_dash, speedup_text};
+use super::options::{
+    ChunkList, PipelineOptions, RoundsOptions, ScheduleOption, ThreadLimitArgs, flatten_chunks,
+};
 
 #[derive(Debug, Args)]
 pub struct SweepArgs {
@@ -29,7 +32,7 @@ pub struct SweepArgs {
         value_name = "LIST",
         default_value = "256,512,1000,1024,2048,4096,auto"
     )]
-    chunks: Vec<String>,
+    chunks: Vec<ChunkList>,
     /// Thread counts for the chunked path.
     #[arg(
         long,
@@ -39,62 +42,73 @@ pub struct SweepArgs {
     )]
     threads: Vec<NonZeroUsize>,
     #[command(flatten)]
-    bench: BenchOptions,
-    #[command(flatten)]
-    limits: super::ThreadLimitArgs,
-    /// Write the table as CSV to this file.
-    #[arg(long, value_name = "FILE")]
-    csv: Option<PathBuf>,
-    /// Write the whole result as JSON to this file (the TUI can load it).
-    #[arg(long, value_name = "FILE")]
-    json: Option<PathBuf>,
+    options: SweepOptions,
 }
 
-/// Splits each `--chunks` value on `;` if it has one, else on `,`, and parses each element.
-fn chunk_list(values: &[String]) -> anyhow::Result<Vec<ChunkRequest>> {
-    let mut out = Vec::new();
-    for value in values {
-        let sep = if value.contains(';') { ';' } else { ',' };
-        for part in value.split(sep).map(str::trim).filter(|p| !p.is_empty()) {
-            out.push(
-                part.parse::<ChunkRequest>()
-                    .with_context(|| format!("in --chunks \"{value}\""))?,
-            );
-        }
-    }
-    if out.is_empty() {
-        anyhow::bail!("--chunks needs at least one chunk request, like 512,1024,auto");
-    }
-    Ok(out)
+/// Everything of a sweep but its matrix: shared with `bench`, a sweep preset.
+#[derive(Debug, Args)]
+pub struct SweepOptions {
+    #[command(flatten)]
+    pub rounds: RoundsOptions,
+    #[command(flatten)]
+    pub schedule: ScheduleOption,
+    #[command(flatten)]
+    pub pipeline: PipelineOptions,
+    #[command(flatten)]
+    pub limits: ThreadLimitArgs,
+    /// Write the table as CSV to this file.
+    #[arg(long, value_name = "FILE")]
+    pub csv: Option<PathBuf>,
+    /// Write the whole result as JSON to this file (the TUI can load it); - for stdout.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
 }
 
 pub fn sweep(args: SweepArgs) -> anyhow::Result<ExitCode> {
-    let chunks = chunk_list(&args.chunks)?;
-    if args.threads.is_empty() {
+    run_matrix(
+        "sweep",
+        &args.scene,
+        flatten_chunks(&args.chunks),
+        args.threads,
+        &args.options,
+    )
+}
+
+/// Runs serial and every chunk request x thread count in alternated rounds, prints the
+/// table, the best configuration and the flags, and writes the files asked for. `name`
+/// names the scratch folder and the messages.
+pub fn run_matrix(
+    name: &str,
+    scene: &SceneArgs,
+    chunks: Vec<ChunkRequest>,
+    threads: Vec<NonZeroUsize>,
+    o: &SweepOptions,
+) -> anyhow::Result<ExitCode> {
+    if threads.is_empty() {
         anyhow::bail!("--threads needs at least one thread count, like 1,2,4");
     }
-    args.limits.check(&args.threads)?;
-    let configs = 1 + chunks.len().saturating_mul(args.threads.len());
+    o.limits.check(&threads)?;
+    let configs = 1 + chunks.len().saturating_mul(threads.len());
     super::check_runs(
         configs
-            .saturating_mul(args.bench.repeat)
-            .saturating_add(args.bench.warmup),
+            .saturating_mul(o.rounds.repeat)
+            .saturating_add(o.rounds.warmup),
     )?;
     let spec = SweepSpec {
         chunks,
-        threads: args.threads.clone(),
-        schedule: args.bench.schedule(),
-        repetition: args.bench.repetition(),
+        threads,
+        schedule: o.schedule.schedule(),
+        repetition: o.rounds.repetition()?,
     };
     let (scene, result) = in_rounds(
-        &args.scene,
-        &args.bench,
+        scene,
+        &o.pipeline,
         &spec.threads,
         &spec.chunks,
-        "sweep",
+        name,
         |scene, base, cancel, progress| sweep::sweep(scene, base, &spec, cancel, progress),
     )?;
-    let result = result.with_context(|| format!("the sweep on item \"{}\" failed", scene.item))?;
+    let result = result.with_context(|| format!("the {name} on item \"{}\" failed", scene.item))?;
     let mut notices: Vec<&String> = result
         .rows
         .iter()
@@ -105,15 +119,20 @@ pub fn sweep(args: SweepArgs) -> anyhow::Result<ExitCode> {
     for notice in notices {
         eprintln!("note: {notice}");
     }
-    print!("{}", render(&result));
+    let to_stdout = o.json.as_deref() == Some(Path::new("-"));
+    if to_stdout {
+        println!("{}", serde_json::to_string_pretty(&result)?);
+    } else {
+        print!("{}", render(&result));
+    }
     print_warnings(&result.warnings);
-    if let Some(path) = &args.csv {
+    if let Some(path) = &o.csv {
         result.save_csv(path)?;
         eprintln!("wrote the table to \"{}\"", path.display());
     }
-    if let Some(path) = &args.json {
+    if let Some(path) = o.json.as_ref().filter(|_| !to_stdout) {
         result.save(path)?;
-        eprintln!("wrote the sweep to \"{}\"", path.display());
+        eprintln!("wrote the {name} to \"{}\"", path.display());
     }
     if result.cancelled {
         eprintln!(
@@ -203,36 +222,4 @@ fn render(r: &SweepResult) -> String {
         }
     }
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn chunk_lists_split_on_commas_or_semicolons() {
-        let l = chunk_list(&["256,auto, blocks:2".into()]).unwrap();
-        assert_eq!(
-            l,
-            [
-                ChunkRequest::Square(256),
-                ChunkRequest::default(),
-                ChunkRequest::Blocks(2)
-            ]
-        );
-        let l = chunk_list(&["3,512,512;1024".into()]).unwrap();
-        assert_eq!(
-            l,
-            [
-                ChunkRequest::Explicit {
-                    bands: 3,
-                    rows: 512,
-                    cols: 512
-                },
-                ChunkRequest::Square(1024)
-            ]
-        );
-        assert!(chunk_list(&["512,0".into()]).is_err());
-        assert!(chunk_list(&[",".into()]).is_err());
-    }
 }

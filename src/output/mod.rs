@@ -37,6 +37,16 @@ pub enum OutputFormat {
     Gtiff,
 }
 
+impl OutputFormat {
+    /// As the command line and the report spell it.
+    pub fn name(self) -> &'static str {
+        match self {
+            OutputFormat::Cog => "cog",
+            OutputFormat::Gtiff => "gtiff",
+        }
+    }
+}
+
 /// Which writer produces the file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
