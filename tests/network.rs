@@ -45,7 +45,9 @@ fn chunked(spec: &str, threads: usize) -> Mode {
 /// The small demo's first item as served by `sim`.
 fn served_scene(sim: &NetworkSim) -> Scene {
     let catalog: Catalog = sim.catalog(small_demo()).expect("catalog served");
-    Scene::from_item(catalog.item(None).expect("first item")).expect("assets")
+    Scene::from_item(catalog.item(None).expect("first item"))
+        .expect("assets")
+        .served_by(Some(sim.probe()))
 }
 
 fn start(settings: SimSettings) -> NetworkSim {
@@ -208,6 +210,7 @@ fn scene_at(base: &str) -> Scene {
             format!("asset \"SCL\" of item \"{item}\""),
             format!("/vsicurl/{base}/{item}/SCL.tif"),
         ),
+        server: None,
     }
 }
 

@@ -154,11 +154,11 @@ fn role_name(role: AssetRole) -> &'static str {
 
 pub fn plan(args: PlanArgs) -> anyhow::Result<ExitCode> {
     let request: ChunkRequest = args.chunks.parse()?;
-    let catalog = load_catalog_with(args.scene.catalog.as_deref(), &args.scene.network)?;
+    let (catalog, server) = load_catalog_with(args.scene.catalog.as_deref(), &args.scene.network)?;
     let item = catalog.item(args.scene.item.as_deref())?;
     let plan = match args.asset {
         None => {
-            let scene = pipeline::Scene::from_item(item)?;
+            let scene = pipeline::Scene::from_item(item)?.served_by(server);
             let prepared = pipeline::prepare(&scene, args.scene.res, Some(&request))?;
             prepared
                 .plan

@@ -20,6 +20,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use chunkscope::catalog::Catalog;
 use chunkscope::chunks::ChunkRequest;
+use chunkscope::network::Probe;
 use chunkscope::pipeline::limits::{self, MANY_TASKS, MAX_RUNS};
 use chunkscope::pipeline::{Resolution, Scene};
 use chunkscope::task::CancelFlag;
@@ -206,8 +207,10 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 sweep: sweep.as_deref().map(load_sweep).transpose()?,
                 export_dir,
                 network: network.label(),
+                server: None,
             };
-            let catalog = load_catalog_with(catalog.as_deref(), &network)?;
+            let (catalog, server) = load_catalog_with(catalog.as_deref(), &network)?;
+            let options = crate::tui::Options { server, ..options };
             crate::tui::run(catalog, options)?;
             Ok(tui_exit_code())
         }
@@ -337,15 +340,16 @@ fn load_catalog(path: Option<&Path>) -> anyhow::Result<Catalog> {
 fn load_catalog_with(
     path: Option<&Path>,
     network: &network::NetworkArgs,
-) -> anyhow::Result<Catalog> {
+) -> anyhow::Result<(Catalog, Option<Probe>)> {
     let path = match path {
         Some(p) => p.to_path_buf(),
         None => demo::default_catalog_with_progress()?,
     };
-    if let Some(served) = network.serve_catalog(&path)? {
-        return Ok(served);
+    if let Some((served, server)) = network.serve_catalog(&path)? {
+        return Ok((served, Some(server)));
     }
-    chunkscope::network::load_catalog(&path).context("cannot use the catalog")
+    let catalog = chunkscope::network::load_catalog(&path).context("cannot use the catalog")?;
+    Ok((catalog, None))
 }
 
 /// Where `run` writes: the path `asked`, checked so that it never replaces an input, the
@@ -370,9 +374,9 @@ fn output_target(asked: &Path, catalog: &Catalog, scene: &Scene) -> anyhow::Resu
 }
 
 fn load_scene(args: &SceneArgs) -> anyhow::Result<(Catalog, Scene)> {
-    let catalog = load_catalog_with(args.catalog.as_deref(), &args.network)?;
+    let (catalog, server) = load_catalog_with(args.catalog.as_deref(), &args.network)?;
     let item = catalog.item(args.item.as_deref())?;
-    let scene = Scene::from_item(item)?;
+    let scene = Scene::from_item(item)?.served_by(server);
     Ok((catalog, scene))
 }
 

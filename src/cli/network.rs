@@ -12,7 +12,7 @@ use clap::{Args, ValueEnum};
 use chunkscope::catalog::Catalog;
 use chunkscope::network::remote::{self, CachePolicy};
 use chunkscope::network::{
-    Fault, NetworkSim, NetworkSpec, Rate, SimSettings, parse_latency, parse_rate,
+    Fault, NetworkSim, NetworkSpec, Probe, Rate, SimSettings, parse_latency, parse_rate,
 };
 use chunkscope::profile::units;
 
@@ -67,9 +67,10 @@ static STARTED: Mutex<Vec<NetworkSim>> = Mutex::new(Vec::new());
 
 impl NetworkArgs {
     /// Applies `--keep-cache`, and with `--network` starts the simulated server on the
-    /// catalog's folder and returns the catalog as served (hrefs pointing at the server).
-    /// Returns `None` without `--network`. Says on stderr what it started.
-    pub fn serve_catalog(&self, path: &Path) -> anyhow::Result<Option<Catalog>> {
+    /// catalog's folder and returns the catalog as served (hrefs pointing at the server)
+    /// with the server's probe, which scenes of that catalog are read through. Returns
+    /// `None` without `--network`. Says on stderr what it started.
+    pub fn serve_catalog(&self, path: &Path) -> anyhow::Result<Option<(Catalog, Probe)>> {
         remote::set_cache_policy(if self.keep_cache {
             CachePolicy::Keep
         } else {
@@ -109,8 +110,9 @@ impl NetworkArgs {
             sim.settings().description(),
             sim.base_url()
         );
+        let probe = sim.probe();
         STARTED.lock().unwrap_or_else(|p| p.into_inner()).push(sim);
-        Ok(Some(catalog))
+        Ok(Some((catalog, probe)))
     }
 
     /// The TUI's label for the network, e.g. `simulated network: 50 ms latency, 25 MiB/s

@@ -30,7 +30,7 @@ use std::io::{self, Read, Seek, SeekFrom};
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, ready};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -232,35 +232,6 @@ fn inside(real_root: &Path, path: &Path) -> Option<PathBuf> {
     (!hidden).then_some(real)
 }
 
-/// The local file behind `gdal_path` (a `/vsicurl/http://127.0.0.1:PORT/...` path or the
-/// URL itself) when an in-process simulated server serves it: what a run through the
-/// simulated network really reads.
-pub fn local_file_for(gdal_path: &str) -> Option<PathBuf> {
-    let url = gdal_path.strip_prefix("/vsicurl/").unwrap_or(gdal_path);
-    let running = RUNNING.lock().unwrap_or_else(|p| p.into_inner());
-    running.iter().filter_map(Weak::upgrade).find_map(|s| {
-        let rest = url.strip_prefix(&s.base_url)?.strip_prefix('/')?;
-        let path = rest.split(['?', '#']).next().unwrap_or(rest);
-        s.resolve(path)
-    })
-}
-
-/// Servers running in this process, so a run can find the counters of the server its
-/// assets come from (see [`probe_for`]).
-static RUNNING: Mutex<Vec<Weak<Shared>>> = Mutex::new(Vec::new());
-
-/// The counters of the in-process simulated server that serves `gdal_path` (a
-/// `/vsicurl/http://127.0.0.1:PORT/...` path), if there is one.
-pub fn probe_for(gdal_path: &str) -> Option<Probe> {
-    let url = gdal_path.strip_prefix("/vsicurl/").unwrap_or(gdal_path);
-    let running = RUNNING.lock().unwrap_or_else(|p| p.into_inner());
-    running
-        .iter()
-        .filter_map(Weak::upgrade)
-        .find(|s| url.starts_with(&format!("{}/", s.base_url)))
-        .map(Probe)
-}
-
 /// A read-only view of a running server's counters and settings; cheap to clone.
 #[derive(Clone)]
 pub struct Probe(Arc<Shared>);
@@ -273,7 +244,32 @@ impl std::fmt::Debug for Probe {
     }
 }
 
+impl PartialEq for Probe {
+    /// The same server.
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for Probe {}
+
 impl Probe {
+    /// Whether `gdal_path` (a `/vsicurl/http://127.0.0.1:PORT/...` path or the URL itself)
+    /// is read from this server.
+    pub fn serves(&self, gdal_path: &str) -> bool {
+        let url = gdal_path.strip_prefix("/vsicurl/").unwrap_or(gdal_path);
+        url.starts_with(&format!("{}/", self.0.base_url))
+    }
+
+    /// The local file behind `gdal_path` when this server serves it: what a run through
+    /// the simulated network really reads.
+    pub fn local_file_for(&self, gdal_path: &str) -> Option<PathBuf> {
+        let url = gdal_path.strip_prefix("/vsicurl/").unwrap_or(gdal_path);
+        let rest = url.strip_prefix(&self.0.base_url)?.strip_prefix('/')?;
+        let path = rest.split(['?', '#']).next().unwrap_or(rest);
+        self.0.resolve(path)
+    }
+
     /// Everything served so far.
     pub fn total(&self) -> TrafficCounts {
         self.0
@@ -399,9 +395,6 @@ impl NetworkSim {
             .map_err(ServerError::Thread)?;
         *shared.thread.lock().unwrap_or_else(|p| p.into_inner()) =
             Some(std::os::unix::thread::JoinHandleExt::as_pthread_t(&thread));
-        let mut running = RUNNING.lock().unwrap_or_else(|p| p.into_inner());
-        running.retain(|w| w.strong_count() > 0);
-        running.push(Arc::downgrade(&shared));
         Ok(NetworkSim {
             shared,
             shutdown: Some(tx),

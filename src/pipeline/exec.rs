@@ -15,7 +15,7 @@ use super::report::{
 use super::{Mode, PipelineError, Prepared, RunConfig, RunControl, Scene, Schedule, buffers, mask};
 use crate::chunks::Chunk;
 use crate::network::remote::{self, GdalNetStats};
-use crate::network::{Probe, TrafficCounts, server};
+use crate::network::{Probe, TrafficCounts};
 use crate::output::{ChunkedWriter, GdalWriter, OutputWriter};
 use crate::profile::latency::{self, LatencySummary};
 use crate::profile::memory;
@@ -58,7 +58,10 @@ impl NetTracker {
         if !scene.is_remote() {
             return None;
         }
-        let probe = server::probe_for(&scene.visual.path);
+        let probe = scene
+            .server
+            .clone()
+            .filter(|s| s.serves(&scene.visual.path));
         Some(NetTracker {
             server_total0: probe.as_ref().map(Probe::total).unwrap_or_default(),
             server_cpu0: probe.as_ref().and_then(Probe::server_cpu_ns),

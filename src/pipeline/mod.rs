@@ -11,24 +11,27 @@ pub mod mask;
 pub mod report;
 
 use std::num::NonZeroUsize;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 pub use mask::CloudClasses;
 pub use report::{NetworkReport, RunReport, SCHEMA_VERSION, TaskTraffic};
 
 use crate::catalog::{AssetRole, CatalogError, Item};
 use crate::chunks::{ChunkError, ChunkPlan, ChunkRequest};
+use crate::network::Probe;
 use crate::output::target::{self, OutputTarget, Protected, TargetError};
 use crate::output::{OutputError, OutputGeometry, OutputSpec};
 use crate::raster::{self, RasterError, RasterInfo, RasterSource};
 use crate::task::{CancelFlag, EventSink};
 
-/// The two assets a run reads, named for messages.
+/// The two assets a run reads, named for messages, and the in-process simulated server
+/// they are read through, if any (its counters go into the report's network figures).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Scene {
     pub item: String,
     pub visual: RasterSource,
     pub scl: RasterSource,
+    pub server: Option<Probe>,
 }
 
 impl Scene {
@@ -45,7 +48,22 @@ impl Scene {
             item: item.id.clone(),
             visual: source(AssetRole::Visual)?,
             scl: source(AssetRole::Scl)?,
+            server: None,
         })
+    }
+
+    /// The same scene, read through `server` (the simulated network its catalog was
+    /// served by); `None` leaves it as it is.
+    pub fn served_by(mut self, server: Option<Probe>) -> Self {
+        if server.is_some() {
+            self.server = server;
+        }
+        self
+    }
+
+    /// The local file behind `gdal_path` when this scene's simulated server serves it.
+    fn served_file(&self, gdal_path: &str) -> Option<PathBuf> {
+        self.server.as_ref()?.local_file_for(gdal_path)
     }
 
     /// Whether GDAL reads either asset over the network.
@@ -60,7 +78,8 @@ impl Scene {
         [&self.visual, &self.scl]
             .into_iter()
             .filter_map(|src| {
-                let path = crate::network::server::local_file_for(&src.path)
+                let path = self
+                    .served_file(&src.path)
                     .or_else(|| (!src.path.starts_with("/vsi")).then(|| src.path.clone().into()))?;
                 Some(Protected::new(src.what.clone(), path))
             })
@@ -79,8 +98,9 @@ pub fn check_output(
 ) -> Result<OutputTarget, TargetError> {
     let mut protected = scene.local_inputs();
     let catalog_text = catalog.to_string_lossy();
-    let local_catalog =
-        crate::network::server::local_file_for(&catalog_text).unwrap_or_else(|| catalog.into());
+    let local_catalog = scene
+        .served_file(&catalog_text)
+        .unwrap_or_else(|| catalog.into());
     protected.push(Protected::new(
         format!("the catalog \"{catalog_text}\""),
         local_catalog,

@@ -25,6 +25,7 @@ use std::thread::ThreadId;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use chunkscope::network::Probe;
 use crossbeam_channel::Sender;
 use crossterm::event::{
     self as ct, DisableMouseCapture, EnableMouseCapture, Event as CtEvent, KeyEventKind,
@@ -136,6 +137,8 @@ pub struct Options {
     pub export_dir: Option<PathBuf>,
     /// Labels a simulated network the catalog is read through (shown in the header).
     pub network: Option<String>,
+    /// That network's server: the scenes of the catalog are read through it.
+    pub server: Option<Probe>,
 }
 
 /// Runs the TUI on `catalog` until the user quits. Outputs go to `chunkscope-out/`.
@@ -159,6 +162,7 @@ pub fn run(catalog: Catalog, options: Options) -> anyhow::Result<()> {
     let mut session = Session::new(app, out.clone())
         .with_log(log_rx)
         .with_export_dir(options.export_dir.unwrap_or(out))
+        .with_server(options.server)
         .in_background();
 
     let result = {

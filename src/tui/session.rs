@@ -10,6 +10,7 @@ use std::time::Instant;
 use crossbeam_channel::{Receiver, Sender, TryRecvError};
 
 use chunkscope::catalog::{AssetRole, Item};
+use chunkscope::network::Probe;
 use chunkscope::output::{OutputFormat, OutputSpec, WriterKind};
 use chunkscope::pipeline::{
     self, CloudClasses, Mode, Resolution, RunConfig, RunControl, RunReport, Scene,
@@ -65,6 +66,9 @@ pub struct Session {
     background: bool,
     jobs: (Sender<Msg>, Receiver<Msg>),
     jobs_pending: usize,
+    /// The simulated network's server the catalog is read through, if any: runs count
+    /// their traffic with it.
+    server: Option<Probe>,
 }
 
 impl Session {
@@ -83,7 +87,14 @@ impl Session {
             background: false,
             jobs: crossbeam_channel::unbounded(),
             jobs_pending: 0,
+            server: None,
         }
+    }
+
+    /// Runs read the catalog's scenes through `server` (the simulated network's).
+    pub fn with_server(mut self, server: Option<Probe>) -> Self {
+        self.server = server;
+        self
     }
 
     /// Inspect and prepare on background threads; their answers arrive through `pump`.
@@ -255,7 +266,12 @@ impl Session {
                         "a run or sweep is already going".into()
                     )));
                 }
-                match SweepJob::start(&self.app.catalog.items[item], request, &self.out_dir) {
+                match SweepJob::start(
+                    &self.app.catalog.items[item],
+                    self.server.clone(),
+                    request,
+                    &self.out_dir,
+                ) {
                     Ok(job) => {
                         self.sweep = Some(job);
                         None
@@ -331,7 +347,9 @@ impl Session {
             );
         }
         let item = &self.app.catalog.items[i];
-        let scene = Scene::from_item(item).map_err(|e| e.to_string())?;
+        let scene = Scene::from_item(item)
+            .map_err(|e| e.to_string())?
+            .served_by(self.server.clone());
         std::fs::create_dir_all(&self.out_dir).map_err(|e| {
             format!(
                 "cannot create the output folder \"{}\": {e}",

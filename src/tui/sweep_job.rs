@@ -13,6 +13,7 @@ use chunkscope::catalog::Item;
 use chunkscope::chunks::ChunkRequest;
 use chunkscope::experiment::rounds::{Repetition, RunBase};
 use chunkscope::experiment::sweep::{self, SweepResult, SweepSpec};
+use chunkscope::network::Probe;
 use chunkscope::output::{OutputFormat, OutputSpec};
 use chunkscope::pipeline::{CloudClasses, Resolution, Scene, Schedule};
 use chunkscope::task::CancelFlag;
@@ -37,9 +38,17 @@ pub struct SweepJob {
 }
 
 impl SweepJob {
-    /// Starts the sweep on `item`; every run writes (and replaces) `out_dir/sweep-<item>.tif`.
-    pub fn start(item: &Item, request: SweepRequest, out_dir: &Path) -> Result<Self, String> {
-        let scene = Scene::from_item(item).map_err(|e| e.to_string())?;
+    /// Starts the sweep on `item`, read through `server` if the catalog is served by one;
+    /// every run writes (and replaces) `out_dir/sweep-<item>.tif`.
+    pub fn start(
+        item: &Item,
+        server: Option<Probe>,
+        request: SweepRequest,
+        out_dir: &Path,
+    ) -> Result<Self, String> {
+        let scene = Scene::from_item(item)
+            .map_err(|e| e.to_string())?
+            .served_by(server);
         std::fs::create_dir_all(out_dir).map_err(|e| {
             format!(
                 "cannot create the output folder \"{}\": {e}",
