@@ -308,7 +308,9 @@ fn load_sweep(path: &Path) -> anyhow::Result<crate::tui::history::SweepView> {
     let result = chunkscope::experiment::sweep::SweepResult::load(path)?;
     Ok(crate::tui::history::SweepView {
         result,
-        source: crate::tui::screenshot::tilde(path).display().to_string(),
+        source: chunkscope::profile::units::tilde(path)
+            .display()
+            .to_string(),
     })
 }
 
@@ -355,7 +357,7 @@ fn screenshot(
         std::fs::create_dir_all(dir)
             .with_context(|| format!("cannot create \"{}\"", dir.display()))?;
     }
-    crate::tui::export::write_atomic(&out, screenshot::to_svg(&buf).as_bytes())
+    chunkscope::output::staging::write_atomic(&out, screenshot::to_svg(&buf).as_bytes())
         .map_err(anyhow::Error::msg)?;
     println!("{}", out.display());
     Ok(ExitCode::SUCCESS)

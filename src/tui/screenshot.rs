@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use chunkscope::catalog::{Catalog, Item};
 use chunkscope::pipeline::RunReport;
+use chunkscope::profile::units::tilde;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
@@ -46,14 +47,6 @@ impl View {
             View::Help => !have_reports,
             View::Run | View::Results | View::Sweep => false,
         }
-    }
-}
-
-/// Images get shared: show the home folder as `~`, not this machine's path.
-pub fn tilde(path: &Path) -> PathBuf {
-    match dirs::home_dir().and_then(|h| path.strip_prefix(h).ok().map(Path::to_path_buf)) {
-        Some(rest) => Path::new("~").join(rest),
-        None => path.to_path_buf(),
     }
 }
 
