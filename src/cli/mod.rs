@@ -357,7 +357,7 @@ fn screenshot(
         std::fs::create_dir_all(dir)
             .with_context(|| format!("cannot create \"{}\"", dir.display()))?;
     }
-    chunkscope::output::staging::write_atomic(&out, screenshot::to_svg(&buf).as_bytes())
+    chunkscope::output::staging::write_atomic(&out, crate::tui::svg::to_svg(&buf).as_bytes())
         .map_err(anyhow::Error::msg)?;
     println!("{}", out.display());
     Ok(ExitCode::SUCCESS)

@@ -15,6 +15,7 @@ pub mod keys;
 pub mod live;
 pub mod screenshot;
 pub mod session;
+pub mod svg;
 pub mod sweep_job;
 pub mod view;
 

@@ -283,7 +283,7 @@ impl Session {
         let area = ratatui::layout::Rect::new(0, 0, w, h);
         let mut buf = ratatui::buffer::Buffer::empty(area);
         super::view::render(&self.app, area, &mut buf);
-        let svg = super::screenshot::to_svg(&buf);
+        let svg = super::svg::to_svg(&buf);
         let runs = self.app.results.runs();
         let content = match (&self.app.screen, &self.app.results.sweep) {
             (Screen::Sweep, Some(sweep)) => export::Content::Sweep(&sweep.result),
