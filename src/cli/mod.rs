@@ -304,9 +304,9 @@ fn tui_exit_code() -> ExitCode {
 }
 
 /// A sweep file for the TUI's Sweep screen, shown with where it came from.
-fn load_sweep(path: &Path) -> anyhow::Result<crate::tui::history::SweepView> {
+fn load_sweep(path: &Path) -> anyhow::Result<crate::tui::model::sweep::SweepView> {
     let result = chunkscope::experiment::sweep::SweepResult::load(path)?;
-    Ok(crate::tui::history::SweepView {
+    Ok(crate::tui::model::sweep::SweepView {
         result,
         source: chunkscope::profile::units::tilde(path)
             .display()

@@ -116,9 +116,13 @@ mod tests {
     use ratatui::backend::TestBackend;
 
     use super::*;
-    use crate::tui::app::{Msg, RunView, Screen};
-    use crate::tui::history::{Notice, SweepView, testdata};
+    use crate::tui::app::Msg;
+    use crate::tui::model::results::Notice;
+    use crate::tui::model::run::RunView;
+    use crate::tui::model::screen::Screen;
+    use crate::tui::model::sweep::SweepView;
     use crate::tui::session::Session;
+    use crate::tui::testdata;
     use crate::tui::view::{buffer_text, fixtures, render};
 
     #[test]

@@ -15,8 +15,12 @@ use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
 use ratatui::crossterm::event::KeyCode;
 
-use super::app::{App, Msg, RunView, Screen};
-use super::history::SweepView;
+use super::app::{App, Msg};
+
+use super::model::run::RunView;
+
+use super::model::screen::Screen;
+use super::model::sweep::SweepView;
 use super::session::Session;
 use super::svg::to_svg;
 use super::view::render;

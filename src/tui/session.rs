@@ -18,8 +18,12 @@ use chunkscope::profile::sampler::{Sample, SampleFeed};
 use chunkscope::raster::{self, RasterSource};
 use chunkscope::task::{CancelFlag, Event, EventSink};
 
-use super::app::{App, AssetView, Cmd, Msg, Screen};
+use super::app::{App, Cmd, Msg};
+
+use super::model::assets::AssetView;
+
 use super::export;
+use super::model::screen::Screen;
 use super::sweep_job::SweepJob;
 
 /// Engine events buffered between two frames; beyond this they are dropped and counted.
@@ -435,7 +439,7 @@ pub(crate) mod tests {
     use chunkscope::demo::{self, DemoSpec};
 
     use super::*;
-    use crate::tui::app::Screen;
+    use crate::tui::model::screen::Screen;
     use crate::tui::view::{buffer_text, render};
 
     /// A demo scene of `size` pixels and `items` items generated under `dir`, loaded.
@@ -601,7 +605,7 @@ pub(crate) mod tests {
         use chunkscope::profile::units;
         use chunkscope::task::Stage;
 
-        use crate::tui::app::ChunkState;
+        use crate::tui::model::run::ChunkState;
         use crate::tui::view::gantt::{Window, lanes};
         use crate::tui::view::run::map_view;
 
@@ -651,7 +655,7 @@ pub(crate) mod tests {
         assert!(text.contains(&format!("measured {}", units::share(rep.overhead.share))));
         assert!(text.contains("barrier idle"), "{text}");
         // Heat legend: the real fastest and slowest done chunk.
-        let busy = crate::tui::live::chunk_busy(&rep.tasks, 16);
+        let busy = crate::tui::model::run::chunk_busy(&rep.tasks, 16);
         let (lo, hi) = (busy.iter().min().unwrap(), busy.iter().max().unwrap());
         assert!(text.contains(&units::duration_ns(*lo)), "{text}");
         assert!(text.contains(&units::duration_ns(*hi)), "{text}");

@@ -12,8 +12,8 @@ use chunkscope::profile::units;
 use chunkscope::task::{Stage, TaskRecord};
 
 use super::Theme;
-use crate::tui::app::RunView;
-use crate::tui::live::Running;
+use crate::tui::model::live::Running;
+use crate::tui::model::run::RunView;
 
 /// While running, a column never covers more than this: longer runs scroll instead of
 /// squeezing (one column is then one sampler tick).
@@ -256,7 +256,8 @@ mod tests {
 
     #[test]
     fn more_workers_than_rows_are_counted_not_drawn_wrong() {
-        use crate::tui::app::{Msg, Screen};
+        use crate::tui::app::Msg;
+        use crate::tui::model::screen::Screen;
         use crate::tui::view::{buffer_text, fixtures};
         let mut app = fixtures::setup_app();
         if let Some(s) = app.setup.as_mut() {

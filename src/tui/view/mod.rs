@@ -29,8 +29,10 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
 
-use super::app::{App, Screen};
+use super::app::App;
+
 use super::keys;
+use super::model::screen::Screen;
 
 /// Below this size the screens do not fit: draw [`small::render`] instead.
 pub const MIN_WIDTH: u16 = 60;
@@ -167,7 +169,10 @@ pub mod fixtures {
     use chunkscope::pipeline::report::Grid;
     use chunkscope::raster::RasterInfo;
 
-    use crate::tui::app::{App, AssetView, Msg, Screen, Setup};
+    use crate::tui::app::{App, Msg};
+    use crate::tui::model::assets::AssetView;
+    use crate::tui::model::screen::Screen;
+    use crate::tui::model::setup::Setup;
 
     pub fn catalog() -> Catalog {
         let item = |id: &str, date: &str, cloud: f64| Item {
