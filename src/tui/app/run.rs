@@ -8,7 +8,7 @@ use chunkscope::pipeline::Mode;
 use super::{App, Cmd, Msg};
 use crate::tui::keys::Action;
 use crate::tui::model::live::{Live, REPEAT_RUNS, Repeat, Replay};
-use crate::tui::model::run::{ChunkState, Lane, RunView};
+use crate::tui::model::run::{ChunkState, RunView};
 use crate::tui::model::screen::Screen;
 
 impl App {
@@ -207,14 +207,11 @@ impl App {
             item: self.catalog.items[item].id.clone(),
             grid,
             chunks: vec![ChunkState::Queued; n],
-            lanes: vec![Lane::default(); if s.serial { 1 } else { s.threads }],
             stage: None,
             tasks_done: 0,
-            tasks_failed: 0,
             elapsed_ns: 0,
             dropped: 0,
             cancelling: false,
-            ended: false,
             report: None,
             error: None,
             live: Live::new(n, threads),

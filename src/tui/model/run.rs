@@ -1,16 +1,11 @@
-//! A run as the Run screen shows it: chunk states, worker lanes, stage and task counts,
-//! folded from engine events while the run goes on, or rebuilt from a finished run's report;
-//! and the chunk map's states and heat derived from task records. Runs on the UI thread.
-
-use std::collections::VecDeque;
+//! A run as the Run screen shows it: chunk states, stage and task counts, folded from engine
+//! events while the run goes on, or rebuilt from a finished run's report; and the chunk
+//! map's states and heat derived from task records. Runs on the UI thread.
 
 use chunkscope::pipeline::RunReport;
 use chunkscope::task::{Event, Stage, TaskRecord};
 
 use super::live::{Live, Repeat, Replay};
-
-/// Recent tasks kept per worker lane.
-const LANE_LEN: usize = 32;
 
 /// What a chunk is doing, as the run screen shows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,15 +16,6 @@ pub enum ChunkState {
     Failed(Stage),
 }
 
-/// One worker's lane: what it does now and what it did last.
-#[derive(Debug, Clone, Default)]
-pub struct Lane {
-    pub current: Option<(u32, Stage)>,
-    pub recent: VecDeque<(u32, Stage, u64)>,
-    pub tasks: usize,
-    pub busy_ns: u64,
-}
-
 /// A run in progress or finished, folded from engine events.
 #[derive(Debug, Clone)]
 pub struct RunView {
@@ -38,15 +24,11 @@ pub struct RunView {
     /// Chunks along (bands, rows, cols).
     pub grid: (usize, usize, usize),
     pub chunks: Vec<ChunkState>,
-    pub lanes: Vec<Lane>,
     pub stage: Option<Stage>,
     pub tasks_done: usize,
-    pub tasks_failed: usize,
     pub elapsed_ns: u64,
     pub dropped: u64,
     pub cancelling: bool,
-    /// The engine said the run is over (the report may still be on its way).
-    pub ended: bool,
     pub report: Option<RunReport>,
     pub error: Option<String>,
     /// Samples, task stream, stage progress (see [`Live`]).
@@ -73,7 +55,7 @@ impl RunView {
     pub fn fold(&mut self, ev: Event) {
         self.live.fold(&ev);
         match ev {
-            Event::RunStarted { chunks, threads } => {
+            Event::RunStarted { chunks, .. } => {
                 let n = chunks as usize;
                 if n != self.chunks.len() {
                     self.chunks = vec![ChunkState::Queued; n];
@@ -81,24 +63,14 @@ impl RunView {
                         self.grid = (1, 1, n);
                     }
                 }
-                self.lanes
-                    .resize(usize::from(threads).max(1), Lane::default());
             }
             Event::StageStarted { stage, .. } => self.stage = Some(stage),
             Event::StageFinished { .. } => {}
-            Event::TaskStarted {
-                chunk,
-                stage,
-                worker,
-                ..
-            } => {
+            Event::TaskStarted { chunk, stage, .. } => {
                 if stage != Stage::Finalize
                     && let Some(c) = self.chunks.get_mut(chunk as usize)
                 {
                     *c = ChunkState::Running(stage);
-                }
-                if let Some(l) = self.lane(worker) {
-                    l.current = Some((chunk, stage));
                 }
             }
             Event::TaskFinished(rec) => {
@@ -108,73 +80,27 @@ impl RunView {
                     }
                     self.tasks_done += 1;
                 }
-                if let Some(l) = self.lane(rec.worker) {
-                    l.current = None;
-                    l.tasks += 1;
-                    l.busy_ns += rec.duration_ns();
-                    if l.recent.len() == LANE_LEN {
-                        l.recent.pop_front();
-                    }
-                    l.recent
-                        .push_back((rec.chunk, rec.stage, rec.duration_ns()));
-                }
             }
-            Event::TaskFailed {
-                chunk,
-                stage,
-                worker,
-                ..
-            } => {
+            Event::TaskFailed { chunk, stage, .. } => {
                 if let Some(c) = self.chunks.get_mut(chunk as usize) {
                     *c = ChunkState::Failed(stage);
                 }
-                self.tasks_failed += 1;
-                if let Some(l) = self.lane(worker) {
-                    l.current = None;
-                }
             }
             Event::RunFinished { at_ns, .. } => {
-                self.ended = true;
                 self.elapsed_ns = at_ns;
             }
         }
     }
-
-    fn lane(&mut self, worker: u16) -> Option<&mut Lane> {
-        let w = usize::from(worker);
-        if w >= self.lanes.len() && w < 256 {
-            self.lanes.resize(w + 1, Lane::default());
-        }
-        self.lanes.get_mut(w)
-    }
 }
 
 impl RunView {
-    /// A finished run's view rebuilt from its report alone (every chunk done, each worker's
-    /// last tasks), for showing saved reports.
+    /// A finished run's view rebuilt from its report alone (every chunk done), for showing
+    /// saved reports.
     pub fn from_report(report: &RunReport) -> Self {
         let (grid, n) = report
             .plan
             .as_ref()
             .map_or(((1, 1, 1), 1), |p| (p.grid, p.chunk_count));
-        let threads = report.workers.len().max(1);
-        let mut lanes = vec![Lane::default(); threads];
-        for w in &report.workers {
-            if let Some(l) = lanes.get_mut(usize::from(w.worker)) {
-                l.tasks = w.tasks;
-                l.busy_ns = w.busy_ns;
-            }
-        }
-        let mut tasks = report.tasks.clone();
-        tasks.sort_by_key(|t| t.end_ns);
-        for t in &tasks {
-            if let Some(l) = lanes.get_mut(usize::from(t.worker)) {
-                if l.recent.len() == LANE_LEN {
-                    l.recent.pop_front();
-                }
-                l.recent.push_back((t.chunk, t.stage, t.duration_ns()));
-            }
-        }
         let done = report
             .tasks
             .iter()
@@ -192,14 +118,11 @@ impl RunView {
                 };
                 n
             ],
-            lanes,
             stage: report.stages.last().map(|s| s.name),
             tasks_done: done,
-            tasks_failed: 0,
             elapsed_ns: report.wall_ns,
             dropped: report.events_dropped,
             cancelling: false,
-            ended: true,
             report: Some(report.clone()),
             error: None,
             live: Live::new(n, report.config.threads),

@@ -151,7 +151,7 @@ pub fn render(r: &RunView, theme: Theme, area: Rect, buf: &mut Buffer) {
             (None, _) => (
                 &r.live.tasks,
                 &r.live.running,
-                r.lanes.len().max(r.live.running.len()),
+                r.live.running.len(),
                 Window::live(r.live.now_ns, inner_w),
                 r.live.now_ns,
             ),
@@ -266,7 +266,7 @@ mod tests {
         app.update(Msg::Key(crossterm::event::KeyCode::Char('r').into()));
         assert_eq!(app.screen, Screen::Run);
         let r = app.run.as_ref().unwrap();
-        assert_eq!(r.lanes.len(), 16);
+        assert_eq!(r.live.running.len(), 16);
         let mut buf = Buffer::empty(Rect::new(0, 0, 40, 8));
         render(r, Theme { color: false }, buf.area, &mut buf);
         let text = buffer_text(&buf);
