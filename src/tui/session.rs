@@ -756,6 +756,34 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn the_label_shown_while_running_is_the_one_the_report_gives() {
+        let dir = tempfile::tempdir().unwrap();
+        let catalog = crate::tui::session::tests::demo_catalog(dir.path(), 1024, 1);
+        let mut s = Session::new(App::new(catalog, 2, false), dir.path().join("out"));
+        s.start();
+        key(&mut s, KeyCode::Enter);
+        key(&mut s, KeyCode::Char('1'));
+        // Chunked with the chunked writer, then serial with GDAL's.
+        let mut labels = Vec::new();
+        for keys in [
+            &[][..],
+            &[KeyCode::Esc, KeyCode::Char('m'), KeyCode::Char('w')][..],
+        ] {
+            for k in keys {
+                key(&mut s, *k);
+            }
+            key(&mut s, KeyCode::Char('r'));
+            let shown = s.app.run.as_ref().unwrap().label.clone();
+            pump_until_finished(&mut s);
+            let run = s.app.run.as_ref().unwrap();
+            assert!(run.error.is_none(), "{:?}", run.error);
+            assert_eq!(shown, run.report.as_ref().unwrap().label());
+            labels.push(shown);
+        }
+        assert_eq!(labels[1], "serial · GDAL writer");
+    }
+
+    #[test]
     fn cancelling_a_repeat_stops_it() {
         let dir = tempfile::tempdir().unwrap();
         let catalog = crate::tui::session::tests::demo_catalog(dir.path(), 1024, 1);

@@ -1,14 +1,10 @@
 //! The Run screen's keys and messages: starting runs and repeats, engine events, ticks and
 //! samples folded into the run's view, its end, cancelling, and the replay's controls.
 
-use chunkscope::chunks::ChunkRequest;
-use chunkscope::output::WriterKind;
-use chunkscope::pipeline::Mode;
-
 use super::{App, Cmd, Msg};
 use crate::tui::keys::Action;
-use crate::tui::model::live::{Live, REPEAT_RUNS, Repeat, Replay};
-use crate::tui::model::run::{ChunkState, RunView};
+use crate::tui::model::live::{REPEAT_RUNS, Repeat, Replay};
+use crate::tui::model::run::RunView;
 use crate::tui::model::screen::Screen;
 
 impl App {
@@ -170,60 +166,19 @@ impl App {
 
     pub(super) fn start_run(&mut self) -> Option<Cmd> {
         let s = self.setup.as_ref()?;
-        s.layout?;
-        let (mode, grid, label) = if s.serial {
-            (Mode::Serial, (1, 1, 1), "serial".to_string())
-        } else {
-            let summary = s.plan.as_ref()?.as_ref().ok()?;
-            let [bands, rows, cols] = s.chunks;
-            let threads = std::num::NonZeroUsize::new(s.threads)?;
-            (
-                Mode::Chunked {
-                    chunks: ChunkRequest::Explicit { bands, rows, cols },
-                    threads,
-                    schedule: s.schedule,
-                },
-                summary.grid,
-                format!(
-                    "chunked x {} ({},{},{}, {})",
-                    s.threads,
-                    summary.shape.bands,
-                    summary.shape.rows,
-                    summary.shape.cols,
-                    s.schedule.name()
-                ),
-            )
-        };
-        let label = match s.writer {
-            WriterKind::Chunked => label,
-            WriterKind::Gdal => format!("{label} · GDAL writer"),
-        };
-        let s_writer = s.writer;
-        let item = s.item;
-        let n = grid.0 * grid.1 * grid.2;
-        let threads = if s.serial { 1 } else { s.threads };
-        self.run = Some(RunView {
-            label,
-            item: self.catalog.items[item].id.clone(),
-            grid,
-            chunks: vec![ChunkState::Queued; n],
-            stage: None,
-            tasks_done: 0,
-            elapsed_ns: 0,
-            dropped: 0,
-            cancelling: false,
-            report: None,
-            error: None,
-            live: Live::new(n, threads),
-            replay: None,
-            repeat: None,
-            selected: None,
-        });
+        let planned = s.planned_run()?;
+        let (item, writer) = (s.item, s.writer);
+        self.run = Some(RunView::new(
+            planned.label,
+            self.catalog.items[item].id.clone(),
+            planned.grid,
+            planned.threads,
+        ));
         self.screen = Screen::Run;
         Some(Cmd::StartRun {
             item,
-            mode,
-            writer: s_writer,
+            mode: planned.mode,
+            writer,
         })
     }
 }

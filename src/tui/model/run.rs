@@ -94,6 +94,28 @@ impl RunView {
 }
 
 impl RunView {
+    /// A run about to start: `grid` chunks queued, `threads` workers, nothing folded yet.
+    pub fn new(label: String, item: String, grid: (usize, usize, usize), threads: usize) -> Self {
+        let n = grid.0 * grid.1 * grid.2;
+        Self {
+            label,
+            item,
+            grid,
+            chunks: vec![ChunkState::Queued; n],
+            stage: None,
+            tasks_done: 0,
+            elapsed_ns: 0,
+            dropped: 0,
+            cancelling: false,
+            report: None,
+            error: None,
+            live: Live::new(n, threads),
+            replay: None,
+            repeat: None,
+            selected: None,
+        }
+    }
+
     /// A finished run's view rebuilt from its report alone (every chunk done), for showing
     /// saved reports.
     pub fn from_report(report: &RunReport) -> Self {
@@ -101,35 +123,32 @@ impl RunView {
             .plan
             .as_ref()
             .map_or(((1, 1, 1), 1), |p| (p.grid, p.chunk_count));
-        let done = report
+        let mut view = Self::new(
+            report.label(),
+            report.config.item.clone(),
+            grid,
+            report.config.threads,
+        );
+        // Sized by the report's chunk count, which its tasks index, not by the grid.
+        view.chunks = vec![
+            if report.cancelled {
+                ChunkState::Queued
+            } else {
+                ChunkState::Done(Stage::Write)
+            };
+            n
+        ];
+        view.live = Live::new(n, report.config.threads);
+        view.stage = report.stages.last().map(|s| s.name);
+        view.tasks_done = report
             .tasks
             .iter()
             .filter(|t| t.stage != Stage::Finalize)
             .count();
-        RunView {
-            label: report.label(),
-            item: report.config.item.clone(),
-            grid,
-            chunks: vec![
-                if report.cancelled {
-                    ChunkState::Queued
-                } else {
-                    ChunkState::Done(Stage::Write)
-                };
-                n
-            ],
-            stage: report.stages.last().map(|s| s.name),
-            tasks_done: done,
-            elapsed_ns: report.wall_ns,
-            dropped: report.events_dropped,
-            cancelling: false,
-            report: Some(report.clone()),
-            error: None,
-            live: Live::new(n, report.config.threads),
-            replay: None,
-            repeat: None,
-            selected: None,
-        }
+        view.elapsed_ns = report.wall_ns;
+        view.dropped = report.events_dropped;
+        view.report = Some(report.clone());
+        view
     }
 }
 

@@ -2,10 +2,12 @@
 //! writer for one scene, the engine's plan figures for them, and the warnings to read before
 //! running. Changing a value replans at once (pure arithmetic, no I/O).
 
+use std::num::NonZeroUsize;
+
 use chunkscope::chunks::{ChunkPlan, ChunkRequest, PlanSummary, RasterLayout};
 use chunkscope::output::WriterKind;
-use chunkscope::pipeline::Schedule;
 use chunkscope::pipeline::report::Grid;
+use chunkscope::pipeline::{Mode, Schedule};
 
 /// Chunk sizes outside this range get a warning; Dask's docs suggest ~100 MB chunks.
 pub const SMALL_CHUNK_BYTES: u64 = 10_000_000;
@@ -97,6 +99,20 @@ fn snap(v: usize, step: usize, dir: isize, max: usize) -> usize {
     next.clamp(step.min(max), max.max(step))
 }
 
+/// A run the setup asks for, before the engine has said anything about it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlannedRun {
+    pub mode: Mode,
+    /// Chunks along (bands, rows, cols), from the plan.
+    pub grid: (usize, usize, usize),
+    pub threads: usize,
+    /// As the finished run's report will label it ([`RunReport::label`]): the Run screen
+    /// shows this while the run goes on, when there is no report yet.
+    ///
+    /// [`RunReport::label`]: chunkscope::pipeline::RunReport::label
+    pub label: String,
+}
+
 impl Setup {
     pub fn new(item: usize, cores: usize) -> Self {
         Self {
@@ -177,6 +193,46 @@ impl Setup {
             _ => [l.bands, 6144, 6144],
         };
         self.replan();
+    }
+
+    /// The run these settings ask for, once the layout and a valid plan are known.
+    pub fn planned_run(&self) -> Option<PlannedRun> {
+        self.layout?;
+        let (mode, grid, threads, label) = if self.serial {
+            (Mode::Serial, (1, 1, 1), 1, "serial".to_string())
+        } else {
+            let summary = self.plan.as_ref()?.as_ref().ok()?;
+            let [bands, rows, cols] = self.chunks;
+            let threads = NonZeroUsize::new(self.threads)?;
+            let shape = summary.shape;
+            (
+                Mode::Chunked {
+                    chunks: ChunkRequest::Explicit { bands, rows, cols },
+                    threads,
+                    schedule: self.schedule,
+                },
+                summary.grid,
+                self.threads,
+                format!(
+                    "chunked x {} ({},{},{}, {})",
+                    self.threads,
+                    shape.bands,
+                    shape.rows,
+                    shape.cols,
+                    self.schedule.name()
+                ),
+            )
+        };
+        let label = match self.writer {
+            WriterKind::Chunked => label,
+            WriterKind::Gdal => format!("{label} · GDAL writer"),
+        };
+        Some(PlannedRun {
+            mode,
+            grid,
+            threads,
+            label,
+        })
     }
 
     /// Warnings about the current setup, for the user to read before running.
