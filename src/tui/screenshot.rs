@@ -101,7 +101,7 @@ pub fn capture_view(
         r.output = r.output.map(|o| tilde(Path::new(&o)).display().to_string());
         s.app.results.push(r);
     }
-    if let Some(last) = s.app.results.runs.back() {
+    if let Some(last) = s.app.results.runs.last() {
         s.app.run = Some(RunView::from_report(last));
     }
     match view {

@@ -288,11 +288,10 @@ impl Session {
         let mut buf = ratatui::buffer::Buffer::empty(area);
         super::view::render(&self.app, area, &mut buf);
         let svg = super::svg::to_svg(&buf);
-        let runs = self.app.results.runs();
         let content = match (&self.app.screen, &self.app.results.sweep) {
             (Screen::Sweep, Some(sweep)) => export::Content::Sweep(&sweep.result),
             (Screen::Sweep, None) => return Err("no sweep to save: load one first".into()),
-            _ => export::Content::Runs(&runs),
+            _ => export::Content::Runs(&self.app.results.runs),
         };
         export::save(
             &self.export_dir,

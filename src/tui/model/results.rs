@@ -3,8 +3,6 @@
 //! figures themselves come from the engine ([`chunkscope::experiment::history`],
 //! [`chunkscope::experiment::sweep`]).
 
-use std::collections::VecDeque;
-
 use chunkscope::pipeline::RunReport;
 
 use super::sweep::{SweepProgress, SweepView};
@@ -38,8 +36,10 @@ impl Notice {
 /// The history of this session's runs and the marks on it.
 #[derive(Debug, Clone, Default)]
 pub struct Results {
-    /// Oldest first, at most [`HISTORY_LEN`].
-    pub runs: VecDeque<RunReport>,
+    /// Oldest first, at most [`HISTORY_LEN`]. A `Vec` rather than a ring: the engine's
+    /// history functions and the views borrow it as one slice every frame, and dropping the
+    /// oldest of a hundred once per finished run costs nothing next to a run.
+    pub runs: Vec<RunReport>,
     /// Runs dropped from the front to stay within [`HISTORY_LEN`]; row numbers on screen
     /// count from the session's first run.
     pub dropped: usize,
@@ -62,19 +62,14 @@ impl Results {
     /// Adds a finished run and selects it.
     pub fn push(&mut self, report: RunReport) {
         if self.runs.len() == HISTORY_LEN {
-            self.runs.pop_front();
+            self.runs.remove(0);
             self.dropped += 1;
             let shift = |m: Option<usize>| m.and_then(|i| i.checked_sub(1));
             self.a = shift(self.a);
             self.b = shift(self.b);
         }
-        self.runs.push_back(report);
+        self.runs.push(report);
         self.selected = self.runs.len() - 1;
-    }
-
-    /// The runs as one slice, for the engine's functions.
-    pub fn runs(&self) -> Vec<RunReport> {
-        self.runs.iter().cloned().collect()
     }
 
     /// The row number shown for index `i` (1-based, counting dropped runs).

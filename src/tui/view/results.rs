@@ -61,9 +61,9 @@ pub fn render(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
         .render(main, buf);
         return;
     }
-    let runs = res.runs();
-    let rows = history::rows(&runs);
-    let best = history::best(&runs);
+    let runs = res.runs.as_slice();
+    let rows = history::rows(runs);
+    let best = history::best(runs);
     let sel = res.selected.min(runs.len() - 1);
     let (run, row) = (&runs[sel], &rows[sel]);
     let serial = row.baseline.map(|b| (b, &runs[b]));
