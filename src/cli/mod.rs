@@ -241,7 +241,10 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 return Ok(code);
             }
             let options = crate::tui::Options {
-                sweep: sweep.as_deref().map(load_sweep).transpose()?,
+                sweep: sweep
+                    .as_deref()
+                    .map(crate::tui::SweepView::load)
+                    .transpose()?,
                 export_dir,
                 network: network.label(),
             };
@@ -303,17 +306,6 @@ fn tui_exit_code() -> ExitCode {
     }
 }
 
-/// A sweep file for the TUI's Sweep screen, shown with where it came from.
-fn load_sweep(path: &Path) -> anyhow::Result<crate::tui::model::sweep::SweepView> {
-    let result = chunkscope::experiment::sweep::SweepResult::load(path)?;
-    Ok(crate::tui::model::sweep::SweepView {
-        result,
-        source: chunkscope::profile::units::tilde(path)
-            .display()
-            .to_string(),
-    })
-}
-
 /// `chunkscope screenshot`: every screen after real runs, or one screen from files.
 fn screenshot(
     catalog: Option<PathBuf>,
@@ -325,7 +317,10 @@ fn screenshot(
     sweep: Option<PathBuf>,
 ) -> anyhow::Result<ExitCode> {
     use crate::tui::screenshot;
-    let sweep = sweep.as_deref().map(load_sweep).transpose()?;
+    let sweep = sweep
+        .as_deref()
+        .map(crate::tui::SweepView::load)
+        .transpose()?;
     let Some(view) = view else {
         let catalog = load_catalog(catalog.as_deref())?;
         for path in screenshot::capture_all(catalog, sweep, &out_dir, size.0, size.1)? {

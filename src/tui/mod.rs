@@ -42,6 +42,8 @@ use ratatui::backend::CrosstermBackend;
 
 use chunkscope::catalog::Catalog;
 
+pub use model::sweep::SweepView;
+
 use app::{App, Msg};
 use session::Session;
 
@@ -133,8 +135,8 @@ fn color_wanted() -> bool {
 /// What the TUI starts with besides the catalog.
 #[derive(Debug, Default)]
 pub struct Options {
-    /// A sweep to show on the Sweep screen (loaded by the caller).
-    pub sweep: Option<model::sweep::SweepView>,
+    /// A sweep to show on the Sweep screen ([`SweepView::load`]).
+    pub sweep: Option<SweepView>,
     /// Where `s` saves results; `chunkscope-out/` by default.
     pub export_dir: Option<PathBuf>,
     /// Labels a simulated network the catalog is read through (shown in the header).
