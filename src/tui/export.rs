@@ -2,8 +2,7 @@
 //! reports, the report schema) and CSV (one row per run), or the sweep as its JSON and CSV,
 //! and the screen as SVG, into one folder under one timestamp. Every file is written under a
 //! temporary name and renamed when complete ([`write_atomic`]), so a reader never sees half
-//! a file. Runs on the
-//! UI thread when the session executes [`super::app::Cmd::Export`].
+//! a file. Runs on the UI thread when the session executes [`super::app::Cmd::Export`].
 
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};

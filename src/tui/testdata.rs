@@ -1,5 +1,6 @@
 //! Real run reports and a real sweep, made once per test binary by the engine on a small
 //! generated demo scene: the Results and Sweep views are tested on what runs produce.
+
 use std::num::NonZeroUsize;
 use std::sync::OnceLock;
 
