@@ -314,10 +314,7 @@ fn tui_in_tmux(work: &Path, name: &str, extra: &str) -> (Tmux, libc::pid_t) {
 
 #[test]
 fn the_tui_restores_the_terminal_on_sigterm_and_sighup() {
-    if !tmux::available() {
-        eprintln!("skipping: tmux is not installed");
-        return;
-    }
+    tmux::require();
     for (signal, name, code) in [
         (libc::SIGTERM, "SIGTERM", 143),
         (libc::SIGHUP, "SIGHUP", 129),
@@ -348,10 +345,7 @@ fn the_tui_restores_the_terminal_on_sigterm_and_sighup() {
 
 #[test]
 fn sigterm_during_a_tui_run_leaves_no_file() {
-    if !tmux::available() {
-        eprintln!("skipping: tmux is not installed");
-        return;
-    }
+    tmux::require();
     let before = snapshot(demo_dir());
     let work = tempfile::tempdir().unwrap();
     // Every request waits 300 ms: the run is still loading when the signal comes.
@@ -390,10 +384,7 @@ fn the_tui_refuses_without_a_usable_terminal() {
         );
         assert!(out.stdout.is_empty(), "nothing drawn into stdout");
     }
-    if !tmux::available() {
-        eprintln!("skipping the TERM=dumb and no-TTY cases: tmux is not installed");
-        return;
-    }
+    tmux::require();
     let work = tempfile::tempdir().unwrap();
     let tmux = Tmux::start(work.path(), "rel-tty", 120, 30);
     let bin = bin();

@@ -1,5 +1,5 @@
 //! End to end: the real binary's TUI in a detached tmux session, keys sent, screen read.
-//! Skipped (with a printed reason) when tmux is not installed.
+//! Fails, saying so, when tmux is not installed (`./dev test` installs it).
 
 mod common;
 
@@ -7,10 +7,7 @@ use common::tmux::{self, Tmux};
 
 #[test]
 fn tui_runs_the_pipeline_and_restores_the_terminal() {
-    if !tmux::available() {
-        eprintln!("skipping the tmux end-to-end test: tmux is not installed");
-        return;
-    }
+    tmux::require();
     let catalog = common::small_demo();
     let work = tempfile::tempdir().expect("temp dir");
     let tmux = Tmux::start(work.path(), "e2e", 100, 30);

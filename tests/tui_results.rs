@@ -1,6 +1,6 @@
 //! End to end: the real binary's TUI in a detached tmux session, a serial and a chunked run,
-//! the Results screen, `s` to save, the Sweep screen from `--sweep`. Skipped (with a printed
-//! reason) when tmux is not installed.
+//! the Results screen, `s` to save, the Sweep screen from `--sweep`. Fails, saying so, when
+//! tmux is not installed (`./dev test` installs it).
 
 mod common;
 
@@ -10,10 +10,7 @@ use std::process::Command;
 
 #[test]
 fn results_screen_after_two_runs_saves_and_shows_a_sweep() {
-    if !tmux::available() {
-        eprintln!("skipping the tmux end-to-end test: tmux is not installed");
-        return;
-    }
+    tmux::require();
     let catalog = common::small_demo();
     let work = tempfile::tempdir().expect("temp dir");
     let bin = env!("CARGO_BIN_EXE_chunkscope");

@@ -204,7 +204,10 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 return Ok(code);
             }
             let options = crate::tui::Options {
-                sweep: sweep.as_deref().map(load_sweep).transpose()?,
+                sweep: sweep
+                    .as_deref()
+                    .map(crate::tui::SweepView::load)
+                    .transpose()?,
                 export_dir,
                 network: network.label(),
                 server: None,
@@ -268,15 +271,6 @@ fn tui_exit_code() -> ExitCode {
     }
 }
 
-/// A sweep file for the TUI's Sweep screen, shown with where it came from.
-fn load_sweep(path: &Path) -> anyhow::Result<crate::tui::history::SweepView> {
-    let result = chunkscope::experiment::sweep::SweepResult::load(path)?;
-    Ok(crate::tui::history::SweepView {
-        result,
-        source: crate::tui::screenshot::tilde(path).display().to_string(),
-    })
-}
-
 /// `chunkscope screenshot`: every screen after real runs, or one screen from files.
 fn screenshot(
     catalog: Option<PathBuf>,
@@ -288,7 +282,10 @@ fn screenshot(
     sweep: Option<PathBuf>,
 ) -> anyhow::Result<ExitCode> {
     use crate::tui::screenshot;
-    let sweep = sweep.as_deref().map(load_sweep).transpose()?;
+    let sweep = sweep
+        .as_deref()
+        .map(crate::tui::SweepView::load)
+        .transpose()?;
     let Some(view) = view else {
         let catalog = load_catalog(catalog.as_deref())?;
         for path in screenshot::capture_all(catalog, sweep, &out_dir, size.0, size.1)? {
@@ -320,7 +317,7 @@ fn screenshot(
         std::fs::create_dir_all(dir)
             .with_context(|| format!("cannot create \"{}\"", dir.display()))?;
     }
-    crate::tui::export::write_atomic(&out, screenshot::to_svg(&buf).as_bytes())
+    chunkscope::output::staging::write_atomic(&out, crate::tui::svg::to_svg(&buf).as_bytes())
         .map_err(anyhow::Error::msg)?;
     println!("{}", out.display());
     Ok(ExitCode::SUCCESS)

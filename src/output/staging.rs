@@ -2,7 +2,9 @@
 //! through an unnamed file (`O_TMPFILE`) in the output's folder and linked into place at
 //! the end, so a process that dies, even by SIGKILL, leaves nothing behind. Where that is
 //! not possible a dot-named staging file (`.NAME.PID.staging.tif`) is used, removed on
-//! error or cancel, and removed by a later run in that folder if its process died.
+//! error or cancel, and removed by a later run in that folder if its process died. Small
+//! files (results, screenshots) are written whole under a temporary name and renamed
+//! ([`write_atomic`]).
 
 use std::ffi::CString;
 use std::fs::{File, OpenOptions};
@@ -126,6 +128,27 @@ impl Drop for StagedFile {
             let _ = std::fs::remove_file(p);
         }
     }
+}
+
+/// Writes a small file whole: `bytes` go to a dot-named temporary file beside `path`, which
+/// is renamed into place once complete, so a reader never sees half a file. For results and
+/// screenshots (JSON, CSV, SVG); a raster output goes through [`StagedFile`].
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
+    let result = File::create(&tmp)
+        .and_then(|mut f| {
+            io::Write::write_all(&mut f, bytes)?;
+            f.sync_all()
+        })
+        .and_then(|()| std::fs::rename(&tmp, path));
+    result.map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        format!("cannot write \"{}\": {e}", path.display())
+    })
 }
 
 /// A scratch file in `dir` that vanishes when closed (or when the process dies).

@@ -1,6 +1,6 @@
 //! Human units for durations, sizes, rates, ratios and shares: every number a front end
 //! prints goes through here, one formatter per kind of number, so the same figure reads
-//! the same on every screen and in the CLI.
+//! the same on every screen and in the CLI. Paths shown to people ([`tilde`]) too.
 
 /// `1.23 s`, `45.6 ms`, `789 µs`, `12 ns`, with three significant digits.
 pub fn duration_ns(ns: u64) -> String {
@@ -143,6 +143,16 @@ pub fn duration_us(us: u64) -> String {
 /// A plain quantity to three significant digits: `4.00`, `2.68`, `10.5` (blocks per chunk).
 pub fn number(x: f64) -> String {
     if x.is_finite() { sig3(x) } else { "-".into() }
+}
+
+/// A path as people should read it, in screenshots and shared files: the home folder
+/// shown as `~`, not this machine's path.
+pub fn tilde(path: &std::path::Path) -> std::path::PathBuf {
+    match dirs::home_dir().and_then(|h| path.strip_prefix(h).ok().map(std::path::Path::to_path_buf))
+    {
+        Some(rest) => std::path::Path::new("~").join(rest),
+        None => path.to_path_buf(),
+    }
 }
 
 fn sig3(v: f64) -> String {

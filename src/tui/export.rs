@@ -1,15 +1,15 @@
 //! Saving what the Results and Sweep screens show: the runs as JSON (an array of run
 //! reports, the report schema) and CSV (one row per run), or the sweep as its JSON and CSV,
 //! and the screen as SVG, into one folder under one timestamp. Every file is written under a
-//! temporary name and renamed when complete, so a reader never sees half a file. Runs on the
-//! UI thread when the session executes [`super::app::Cmd::Export`].
+//! temporary name and renamed when complete ([`write_atomic`]), so a reader never sees half
+//! a file. Runs on the UI thread when the session executes [`super::app::Cmd::Export`].
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use chunkscope::experiment::history;
 use chunkscope::experiment::sweep::SweepResult;
+use chunkscope::output::staging::write_atomic;
 use chunkscope::pipeline::RunReport;
 
 /// What to save.
@@ -78,25 +78,6 @@ pub fn save(
     Ok(written)
 }
 
-/// Writes `bytes` to a temporary file beside `path`, then renames it into place.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), String> {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
-    let result = std::fs::File::create(&tmp)
-        .and_then(|mut f| {
-            f.write_all(bytes)?;
-            f.sync_all()
-        })
-        .and_then(|()| std::fs::rename(&tmp, path));
-    result.map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        format!("cannot write \"{}\": {e}", path.display())
-    })
-}
-
 /// `YYYYMMDD-HHMMSS` in UTC.
 pub fn timestamp(t: SystemTime) -> String {
     let secs = t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
@@ -134,9 +115,13 @@ mod tests {
     use ratatui::backend::TestBackend;
 
     use super::*;
-    use crate::tui::app::{Msg, RunView, Screen};
-    use crate::tui::history::{Notice, SweepView, testdata};
+    use crate::tui::app::Msg;
+    use crate::tui::model::results::Notice;
+    use crate::tui::model::run::RunView;
+    use crate::tui::model::screen::Screen;
+    use crate::tui::model::sweep::SweepView;
     use crate::tui::session::Session;
+    use crate::tui::testdata;
     use crate::tui::view::{buffer_text, fixtures, render};
 
     #[test]

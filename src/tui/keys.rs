@@ -4,7 +4,7 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use super::app::Screen;
+use super::model::screen::Screen;
 
 /// What a key asks the app to do; [`super::app::App::update`] interprets it per screen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

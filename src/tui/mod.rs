@@ -1,6 +1,7 @@
 //! The terminal front end: owns the terminal, runs the frame loop on the main thread and
-//! leaves the engine's work to a background thread (see [`session`]). The model, the
-//! views and the key table live in [`app`], [`view`] and [`keys`].
+//! leaves the engine's work to a background thread (see [`session`]). The app and its
+//! update live in [`app`], the data the screens show in [`model`], the views in [`view`]
+//! and the key table in [`keys`].
 //!
 //! Terminal safety: [`TerminalGuard`] restores the terminal when dropped, and a panic hook
 //! restores it before the panic message is printed (a panic on another thread is routed to
@@ -10,12 +11,14 @@
 
 pub mod app;
 pub mod export;
-pub mod history;
 pub mod keys;
-pub mod live;
+pub mod model;
 pub mod screenshot;
 pub mod session;
+pub mod svg;
 pub mod sweep_job;
+#[cfg(test)]
+pub mod testdata;
 pub mod view;
 
 use std::io::{self, Stdout};
@@ -39,6 +42,8 @@ use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
 
 use chunkscope::catalog::Catalog;
+
+pub use model::sweep::SweepView;
 
 use app::{App, Msg};
 use session::Session;
@@ -131,8 +136,8 @@ fn color_wanted() -> bool {
 /// What the TUI starts with besides the catalog.
 #[derive(Debug, Default)]
 pub struct Options {
-    /// A sweep to show on the Sweep screen (loaded by the caller).
-    pub sweep: Option<history::SweepView>,
+    /// A sweep to show on the Sweep screen ([`SweepView::load`]).
+    pub sweep: Option<SweepView>,
     /// Where `s` saves results; `chunkscope-out/` by default.
     pub export_dir: Option<PathBuf>,
     /// Labels a simulated network the catalog is read through (shown in the header).

@@ -19,8 +19,12 @@ use chunkscope::profile::sampler::{Sample, SampleFeed};
 use chunkscope::raster::{self, RasterSource};
 use chunkscope::task::{CancelFlag, Event, EventSink};
 
-use super::app::{App, AssetView, Cmd, Msg, Screen};
+use super::app::{App, Cmd, Msg};
+
+use super::model::assets::AssetView;
+
 use super::export;
+use super::model::screen::Screen;
 use super::sweep_job::SweepJob;
 
 /// Engine events buffered between two frames; beyond this they are dropped and counted.
@@ -299,12 +303,11 @@ impl Session {
         let area = ratatui::layout::Rect::new(0, 0, w, h);
         let mut buf = ratatui::buffer::Buffer::empty(area);
         super::view::render(&self.app, area, &mut buf);
-        let svg = super::screenshot::to_svg(&buf);
-        let runs = self.app.results.runs();
+        let svg = super::svg::to_svg(&buf);
         let content = match (&self.app.screen, &self.app.results.sweep) {
             (Screen::Sweep, Some(sweep)) => export::Content::Sweep(&sweep.result),
             (Screen::Sweep, None) => return Err("no sweep to save: load one first".into()),
-            _ => export::Content::Runs(&runs),
+            _ => export::Content::Runs(&self.app.results.runs),
         };
         export::save(
             &self.export_dir,
@@ -453,7 +456,7 @@ pub(crate) mod tests {
     use chunkscope::demo::{self, DemoSpec};
 
     use super::*;
-    use crate::tui::app::Screen;
+    use crate::tui::model::screen::Screen;
     use crate::tui::view::{buffer_text, render};
 
     /// A demo scene of `size` pixels and `items` items generated under `dir`, loaded.
@@ -619,7 +622,7 @@ pub(crate) mod tests {
         use chunkscope::profile::units;
         use chunkscope::task::Stage;
 
-        use crate::tui::app::ChunkState;
+        use crate::tui::model::run::ChunkState;
         use crate::tui::view::gantt::{Window, lanes};
         use crate::tui::view::run::map_view;
 
@@ -669,7 +672,7 @@ pub(crate) mod tests {
         assert!(text.contains(&format!("measured {}", units::share(rep.overhead.share))));
         assert!(text.contains("barrier idle"), "{text}");
         // Heat legend: the real fastest and slowest done chunk.
-        let busy = crate::tui::live::chunk_busy(&rep.tasks, 16);
+        let busy = crate::tui::model::run::chunk_busy(&rep.tasks, 16);
         let (lo, hi) = (busy.iter().min().unwrap(), busy.iter().max().unwrap());
         assert!(text.contains(&units::duration_ns(*lo)), "{text}");
         assert!(text.contains(&units::duration_ns(*hi)), "{text}");
@@ -767,6 +770,34 @@ pub(crate) mod tests {
             "{text}"
         );
         assert!(text.contains(&last.time_line()), "{text}");
+    }
+
+    #[test]
+    fn the_label_shown_while_running_is_the_one_the_report_gives() {
+        let dir = tempfile::tempdir().unwrap();
+        let catalog = crate::tui::session::tests::demo_catalog(dir.path(), 1024, 1);
+        let mut s = Session::new(App::new(catalog, 2, false), dir.path().join("out"));
+        s.start();
+        key(&mut s, KeyCode::Enter);
+        key(&mut s, KeyCode::Char('1'));
+        // Chunked with the chunked writer, then serial with GDAL's.
+        let mut labels = Vec::new();
+        for keys in [
+            &[][..],
+            &[KeyCode::Esc, KeyCode::Char('m'), KeyCode::Char('w')][..],
+        ] {
+            for k in keys {
+                key(&mut s, *k);
+            }
+            key(&mut s, KeyCode::Char('r'));
+            let shown = s.app.run.as_ref().unwrap().label.clone();
+            pump_until_finished(&mut s);
+            let run = s.app.run.as_ref().unwrap();
+            assert!(run.error.is_none(), "{:?}", run.error);
+            assert_eq!(shown, run.report.as_ref().unwrap().label());
+            labels.push(shown);
+        }
+        assert_eq!(labels[1], "serial · GDAL writer");
     }
 
     #[test]

@@ -3,31 +3,21 @@
 //! job and polls it each frame; cancelling stops between runs (the run in flight finishes
 //! and is discarded, as the engine does).
 
-use std::num::NonZeroUsize;
 use std::path::Path;
 use std::thread::JoinHandle;
 
 use crossbeam_channel::{Receiver, TryRecvError};
 
 use chunkscope::catalog::Item;
-use chunkscope::chunks::ChunkRequest;
 use chunkscope::experiment::rounds::{Repetition, RunBase};
 use chunkscope::experiment::sweep::{self, SweepResult, SweepSpec};
 use chunkscope::network::Probe;
 use chunkscope::output::{OutputFormat, OutputSpec};
-use chunkscope::pipeline::{CloudClasses, Resolution, Scene, Schedule};
+use chunkscope::pipeline::{CloudClasses, Resolution, Scene};
 use chunkscope::task::CancelFlag;
 
 use super::app::Msg;
-
-/// What to sweep, as the app asks for it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SweepRequest {
-    pub chunks: Vec<ChunkRequest>,
-    pub threads: Vec<NonZeroUsize>,
-    pub schedule: Schedule,
-    pub repeat: usize,
-}
+use super::model::sweep::SweepRequest;
 
 /// A sweep running on its own thread.
 pub struct SweepJob {
@@ -144,7 +134,9 @@ mod tests {
 
     use crossterm::event::KeyCode;
 
-    use crate::tui::app::{App, Msg, Screen};
+    use crate::tui::app::{App, Msg};
+
+    use crate::tui::model::screen::Screen;
     use crate::tui::session::Session;
 
     #[test]
@@ -196,7 +188,8 @@ mod tests {
 
         // Save it, then open the saved file with o.
         key(&mut s, KeyCode::Char('s'));
-        let Some(crate::tui::history::Notice::Saved(paths)) = s.app.results.notice.clone() else {
+        let Some(crate::tui::model::results::Notice::Saved(paths)) = s.app.results.notice.clone()
+        else {
             panic!("{:?}", s.app.results.notice);
         };
         s.app.results.sweep = None;

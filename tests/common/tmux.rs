@@ -5,9 +5,15 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-/// Whether tmux can run here (the end-to-end tests skip, saying so, when it cannot).
-pub fn available() -> bool {
-    Command::new("tmux").arg("-V").output().is_ok()
+/// Fails the test, saying what to do, when tmux cannot run here: the end-to-end tests are
+/// part of the suite (`./dev test` installs tmux), so a missing tmux must not pass them.
+pub fn require() {
+    if let Err(e) = Command::new("tmux").arg("-V").output() {
+        panic!(
+            "tmux is needed for the end-to-end TUI tests and cannot run here ({e}); \
+             `./dev test` installs it, or install the tmux package yourself"
+        );
+    }
 }
 
 /// A tmux server of our own (its own socket), killed when dropped.
@@ -28,6 +34,7 @@ impl Tmux {
 
     /// A `w` x `h` session running `sh` in `cwd`; `name` keeps test binaries apart.
     pub fn start(cwd: &Path, name: &str, w: u16, h: u16) -> Tmux {
+        require();
         let id = std::process::id();
         let t = Tmux {
             socket: format!("chunkscope-{name}-{id}"),

@@ -12,7 +12,7 @@ use chunkscope::profile::sampler::Sample;
 use chunkscope::profile::units;
 
 use super::Theme;
-use crate::tui::app::RunView;
+use crate::tui::model::run::RunView;
 
 /// What the CPU panel draws, picked from the run's state.
 #[derive(Debug, Clone, PartialEq)]

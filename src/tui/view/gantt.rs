@@ -12,8 +12,8 @@ use chunkscope::profile::units;
 use chunkscope::task::{Stage, TaskRecord};
 
 use super::Theme;
-use crate::tui::app::RunView;
-use crate::tui::live::Running;
+use crate::tui::model::live::Running;
+use crate::tui::model::run::RunView;
 
 /// While running, a column never covers more than this: longer runs scroll instead of
 /// squeezing (one column is then one sampler tick).
@@ -151,7 +151,7 @@ pub fn render(r: &RunView, theme: Theme, area: Rect, buf: &mut Buffer) {
             (None, _) => (
                 &r.live.tasks,
                 &r.live.running,
-                r.lanes.len().max(r.live.running.len()),
+                r.live.running.len(),
                 Window::live(r.live.now_ns, inner_w),
                 r.live.now_ns,
             ),
@@ -256,7 +256,8 @@ mod tests {
 
     #[test]
     fn more_workers_than_rows_are_counted_not_drawn_wrong() {
-        use crate::tui::app::{Msg, Screen};
+        use crate::tui::app::Msg;
+        use crate::tui::model::screen::Screen;
         use crate::tui::view::{buffer_text, fixtures};
         let mut app = fixtures::setup_app();
         if let Some(s) = app.setup.as_mut() {
@@ -265,7 +266,7 @@ mod tests {
         app.update(Msg::Key(crossterm::event::KeyCode::Char('r').into()));
         assert_eq!(app.screen, Screen::Run);
         let r = app.run.as_ref().unwrap();
-        assert_eq!(r.lanes.len(), 16);
+        assert_eq!(r.live.running.len(), 16);
         let mut buf = Buffer::empty(Rect::new(0, 0, 40, 8));
         render(r, Theme { color: false }, buf.area, &mut buf);
         let text = buffer_text(&buf);

@@ -6,8 +6,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Widget, Wrap};
 
 use super::Theme;
-use crate::tui::app::Screen;
 use crate::tui::keys;
+use crate::tui::model::screen::Screen;
 
 /// ```text
 ///        ┌ Keys (any key closes) ─────────────────┐

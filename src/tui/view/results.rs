@@ -18,7 +18,7 @@ use chunkscope::profile::units;
 
 use super::Theme;
 use crate::tui::app::App;
-use crate::tui::history::{Notice, Results};
+use crate::tui::model::results::{Notice, Results};
 
 /// Below this width the A/B panel takes the latency panel's place instead of its own.
 const WIDE: u16 = 130;
@@ -61,9 +61,9 @@ pub fn render(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
         .render(main, buf);
         return;
     }
-    let runs = res.runs();
-    let rows = history::rows(&runs);
-    let best = history::best(&runs);
+    let runs = res.runs.as_slice();
+    let rows = history::rows(runs);
+    let best = history::best(runs);
     let sel = res.selected.min(runs.len() - 1);
     let (run, row) = (&runs[sel], &rows[sel]);
     let serial = row.baseline.map(|b| (b, &runs[b]));
@@ -622,8 +622,9 @@ mod tests {
     use ratatui::backend::TestBackend;
 
     use super::*;
-    use crate::tui::app::{Msg, Screen};
-    use crate::tui::history::testdata;
+    use crate::tui::app::Msg;
+    use crate::tui::model::screen::Screen;
+    use crate::tui::testdata;
     use crate::tui::view::{buffer_text, fixtures, render as render_all};
 
     fn draw(app: &App, w: u16, h: u16) -> String {
@@ -793,11 +794,11 @@ mod tests {
         app.results.a = Some(0);
         app.results.b = Some(2);
         app.results.notice = Some(Notice::Failed("disk full".into()));
-        app.results.sweep = Some(crate::tui::history::SweepView {
+        app.results.sweep = Some(crate::tui::model::sweep::SweepView {
             result: testdata::data().sweep.clone(),
             source: "a-very-long-file-name-for-a-sweep.json".into(),
         });
-        app.results.sweep_job = Some(crate::tui::history::SweepProgress {
+        app.results.sweep_job = Some(crate::tui::model::sweep::SweepProgress {
             done: 3,
             total: 9,
             label: "chunked x 2 @ blocks:2".into(),

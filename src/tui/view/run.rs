@@ -14,9 +14,11 @@ use chunkscope::task::Stage;
 
 use super::{Theme, cpu, gantt};
 
-use crate::tui::app::{App, ChunkState, RunView};
-use crate::tui::history::Results;
-use crate::tui::live::{chunk_busy, chunk_states_at};
+use crate::tui::app::App;
+
+use crate::tui::model::results::Results;
+use crate::tui::model::run::{ChunkState, RunView};
+use crate::tui::model::run::{chunk_busy, chunk_states_at};
 
 /// At least this big, the run screen shows every panel side by side.
 pub const WIDE_WIDTH: u16 = 120;
@@ -838,7 +840,9 @@ mod tests {
 
     use super::super::cpu::meters;
 
-    use crate::tui::app::{Cmd, Msg, Screen};
+    use crate::tui::app::{Cmd, Msg};
+
+    use crate::tui::model::screen::Screen;
     use crate::tui::view::{buffer_text, fixtures, render};
 
     #[test]

@@ -12,7 +12,8 @@ use chunkscope::output::WriterKind;
 use chunkscope::profile::units;
 
 use super::Theme;
-use crate::tui::app::{App, Field, Setup};
+use crate::tui::app::App;
+use crate::tui::model::setup::{Field, Setup};
 
 /// ```text
 /// ┌ Chunks · S2A_… ───────────────┐┌ Grid 5490x5490 · blocks 1024x1024 ┐
@@ -144,7 +145,7 @@ fn render_fields(
         if s.free {
             format!(
                 "steps: free, {} px (f: whole blocks)",
-                crate::tui::app::free_step(l.block_rows)
+                crate::tui::model::setup::free_step(l.block_rows)
             )
         } else {
             "steps: whole blocks (f: free)".to_string()

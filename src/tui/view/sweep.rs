@@ -438,8 +438,9 @@ mod tests {
     use ratatui::Terminal;
     use ratatui::backend::TestBackend;
 
-    use crate::tui::app::Screen;
-    use crate::tui::history::{SweepView, testdata};
+    use crate::tui::model::screen::Screen;
+    use crate::tui::model::sweep::SweepView;
+    use crate::tui::testdata;
     use crate::tui::view::{buffer_text, fixtures, render};
 
     use super::*;

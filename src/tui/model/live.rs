@@ -12,8 +12,6 @@ use chunkscope::profile::stats::{Timing, Warning};
 use chunkscope::profile::{overhead, progress};
 use chunkscope::task::{Event, Stage, TaskRecord};
 
-use super::app::ChunkState;
-
 /// Live samples kept for the sparklines: at 10 Hz, almost seven minutes, more than any
 /// terminal is wide. The report keeps all of them.
 pub const SAMPLES_KEPT: usize = 4096;
@@ -201,41 +199,6 @@ impl Live {
     }
 }
 
-/// Chunk states at run time `t_ns`, from task records alone: a chunk is in the last
-/// stage it started by then, running if that task had not ended, done if it had.
-pub fn chunk_states_at(tasks: &[TaskRecord], chunks: usize, t_ns: u64) -> Vec<ChunkState> {
-    let mut latest: Vec<Option<&TaskRecord>> = vec![None; chunks];
-    for t in tasks
-        .iter()
-        .filter(|t| t.stage != Stage::Finalize && t.start_ns <= t_ns)
-    {
-        if let Some(slot) = latest.get_mut(t.chunk as usize)
-            && slot.is_none_or(|prev| prev.stage < t.stage)
-        {
-            *slot = Some(t);
-        }
-    }
-    latest
-        .into_iter()
-        .map(|t| match t {
-            None => ChunkState::Queued,
-            Some(t) if t.end_ns <= t_ns => ChunkState::Done(t.stage),
-            Some(t) => ChunkState::Running(t.stage),
-        })
-        .collect()
-}
-
-/// Per chunk, the time spent in its load/mask/write tasks.
-pub fn chunk_busy(tasks: &[TaskRecord], chunks: usize) -> Vec<u64> {
-    let mut out = vec![0; chunks];
-    for t in tasks.iter().filter(|t| t.stage != Stage::Finalize) {
-        if let Some(b) = out.get_mut(t.chunk as usize) {
-            *b += t.duration_ns();
-        }
-    }
-    out
-}
-
 /// A finished run played back slowly from its task records.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Replay {
@@ -243,7 +206,7 @@ pub struct Replay {
     pub t_ns: u64,
     /// The run's wall time: the replay's end.
     pub end_ns: u64,
-    /// Index into [`SPEEDS`].
+    /// Index into [`SPEEDS_PER_MILLE`].
     pub speed: usize,
     pub paused: bool,
 }
@@ -375,33 +338,6 @@ mod tests {
             append_wait_ns: 0,
             tiles: 0,
         }
-    }
-
-    #[test]
-    fn states_at_a_time_follow_the_records() {
-        let tasks = [
-            task(0, Stage::Load, 0, 0, 10),
-            task(1, Stage::Load, 1, 0, 20),
-            task(0, Stage::Mask, 0, 10, 15),
-            task(0, Stage::Write, 0, 20, 30),
-            task(1, Stage::Mask, 1, 20, 25),
-            task(0, Stage::Finalize, 0, 40, 90),
-        ];
-        let at = |t| chunk_states_at(&tasks, 3, t);
-        assert_eq!(
-            at(5),
-            vec![
-                ChunkState::Running(Stage::Load),
-                ChunkState::Running(Stage::Load),
-                ChunkState::Queued
-            ]
-        );
-        assert_eq!(at(10)[0], ChunkState::Running(Stage::Mask));
-        assert_eq!(at(17)[0], ChunkState::Done(Stage::Mask));
-        assert_eq!(at(20)[1], ChunkState::Running(Stage::Mask));
-        assert_eq!(at(30)[0], ChunkState::Done(Stage::Write));
-        assert_eq!(at(29)[0], ChunkState::Running(Stage::Write));
-        assert_eq!(chunk_busy(&tasks, 3), vec![25, 25, 0]);
     }
 
     #[test]

@@ -1,0 +1,249 @@
+//! The TUI's model and its one entry point: [`App`] holds everything the screens show,
+//! [`Msg`] is what happens (keys, engine events, results of commands) and [`App::update`]
+//! folds one message into the model, returning at most one [`Cmd`] for the loop to execute.
+//! No I/O here: opening rasters, starting runs and cancelling them are commands. Each
+//! screen's keys and messages are handled in a child module named after the screen; the
+//! data they change lives in [`super::model`]. Runs on the UI thread.
+
+mod results;
+mod run;
+mod scenes;
+mod setup;
+mod sweep;
+
+use std::collections::VecDeque;
+
+use crossterm::event::KeyEvent;
+
+use chunkscope::catalog::Catalog;
+use chunkscope::chunks::RasterLayout;
+use chunkscope::output::WriterKind;
+use chunkscope::pipeline::report::Grid;
+use chunkscope::pipeline::{Mode, RunReport};
+use chunkscope::profile::sampler::Sample;
+use chunkscope::task::Event;
+
+use super::keys::{self, Action};
+use super::model::assets::AssetView;
+use super::model::results::Results;
+use super::model::run::RunView;
+use super::model::screen::Screen;
+use super::model::setup::Setup;
+use super::model::sweep::SweepRequest;
+
+/// Log lines kept (GDAL messages, errors).
+const LOG_LEN: usize = 200;
+
+/// What the loop is asked to do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cmd {
+    /// Inspect the assets of catalog item `0` (answers with [`Msg::Inspected`]).
+    Inspect(usize),
+    /// `pipeline::prepare` for item `0` (answers with [`Msg::Prepared`]).
+    Prepare(usize),
+    /// Start a run of item `item` in `mode` (events arrive as [`Msg::Engine`]).
+    StartRun {
+        item: usize,
+        mode: Mode,
+        writer: WriterKind,
+    },
+    Cancel,
+    /// Run a chunk-size sweep on catalog item `item` (answers with [`Msg::SweepProgress`]
+    /// and [`Msg::SweepFinished`]). [`Cmd::Cancel`] stops it between runs.
+    StartSweep {
+        item: usize,
+        request: SweepRequest,
+    },
+    /// Read a sweep file (answers with [`Msg::SweepFinished`]).
+    LoadSweep(std::path::PathBuf),
+    /// Save the results on screen (JSON, CSV) and the screen itself (SVG); answers with
+    /// [`Msg::Exported`].
+    Export,
+    Quit,
+}
+
+#[derive(Debug, Clone)]
+pub enum Msg {
+    Key(KeyEvent),
+    Inspected {
+        item: usize,
+        assets: Vec<AssetView>,
+    },
+    Prepared {
+        item: usize,
+        result: Result<(RasterLayout, Grid), String>,
+    },
+    Engine(Event),
+    /// Sent by the loop each frame while a run is alive.
+    Tick {
+        elapsed_ns: u64,
+        dropped: u64,
+        samples_dropped: u64,
+    },
+    /// A CPU and memory sample, taken while the run goes on.
+    Sample(Sample),
+    /// Real time passed since the previous frame, while a replay plays.
+    Frame {
+        dt_ns: u64,
+    },
+    /// A click on the run screen's chunk map (`None`: beside it).
+    SelectChunk(Option<usize>),
+    /// Boxed: a report is large next to the other messages.
+    RunFinished(Result<Box<RunReport>, String>),
+    /// A sweep's progress: runs done of planned, and the configuration starting.
+    SweepProgress {
+        done: usize,
+        total: usize,
+        label: String,
+    },
+    /// A sweep finished or loaded, with where it came from (shown with it).
+    SweepFinished(Result<Box<(chunkscope::experiment::sweep::SweepResult, String)>, String>),
+    /// What [`Cmd::Export`] wrote (paths as shown), or why it could not.
+    Exported(Result<Vec<String>, String>),
+    Log(String),
+}
+
+/// The whole UI state.
+#[derive(Debug, Clone)]
+pub struct App {
+    pub catalog: Catalog,
+    /// The simulated network the catalog is read through, as the header shows it.
+    pub network: Option<String>,
+    pub screen: Screen,
+    pub help: bool,
+    pub color: bool,
+    pub filter: String,
+    pub filtering: bool,
+    /// Index into [`App::visible_items`].
+    pub selected: usize,
+    pub assets: Option<(usize, Vec<AssetView>)>,
+    pub setup: Option<Setup>,
+    pub run: Option<RunView>,
+    pub log: VecDeque<String>,
+    pub quit_pending: bool,
+    pub cores: usize,
+    /// Every finished run of this session, the marks on it, a sweep.
+    pub results: Results,
+}
+
+impl App {
+    pub fn new(catalog: Catalog, cores: usize, color: bool) -> Self {
+        Self {
+            catalog,
+            network: None,
+            screen: Screen::Scenes,
+            help: false,
+            color,
+            filter: String::new(),
+            filtering: false,
+            selected: 0,
+            assets: None,
+            setup: None,
+            run: None,
+            log: VecDeque::new(),
+            quit_pending: false,
+            cores: cores.max(1),
+            results: Results::default(),
+        }
+    }
+
+    /// The first command: inspect the first scene.
+    pub fn init(&self) -> Option<Cmd> {
+        self.selected_item().map(Cmd::Inspect)
+    }
+
+    /// Catalog indices of the items the filter lets through, in catalog order.
+    pub fn visible_items(&self) -> Vec<usize> {
+        let f = self.filter.to_lowercase();
+        self.catalog
+            .items
+            .iter()
+            .enumerate()
+            .filter(|(_, it)| {
+                f.is_empty()
+                    || it.id.to_lowercase().contains(&f)
+                    || it.datetime.as_deref().unwrap_or("").contains(&f)
+                    || it
+                        .platform
+                        .as_deref()
+                        .unwrap_or("")
+                        .to_lowercase()
+                        .contains(&f)
+            })
+            .map(|(i, _)| i)
+            .collect()
+    }
+
+    pub fn selected_item(&self) -> Option<usize> {
+        self.visible_items().get(self.selected).copied()
+    }
+
+    pub fn running(&self) -> bool {
+        self.run.as_ref().is_some_and(|r| !r.finished())
+    }
+
+    fn push_log(&mut self, line: String) {
+        if self.log.len() == LOG_LEN {
+            self.log.pop_front();
+        }
+        self.log.push_back(line);
+    }
+
+    pub fn update(&mut self, msg: Msg) -> Option<Cmd> {
+        match msg {
+            Msg::Key(key) => self.on_key(key),
+            Msg::Inspected { item, assets } => self.on_inspected(item, assets),
+            Msg::Prepared { item, result } => self.on_prepared(item, result),
+            Msg::Engine(_)
+            | Msg::Tick { .. }
+            | Msg::Sample(_)
+            | Msg::Frame { .. }
+            | Msg::SelectChunk(_)
+            | Msg::RunFinished(_) => self.on_run_msg(msg),
+            Msg::SweepProgress { .. } | Msg::SweepFinished(_) => self.on_sweep_msg(msg),
+            Msg::Exported(result) => self.on_exported(result),
+            Msg::Log(line) => {
+                self.push_log(line);
+                None
+            }
+        }
+    }
+
+    fn on_key(&mut self, key: KeyEvent) -> Option<Cmd> {
+        if self.filtering {
+            return self.on_filter_key(key);
+        }
+        if self.results.path_input.is_some() {
+            return self.on_path_key(key);
+        }
+        let action = keys::action_for(self.screen, &key)?;
+        if self.help && action != Action::Quit {
+            // Any key closes the overlay.
+            self.help = false;
+            return None;
+        }
+        match action {
+            Action::Quit => {
+                if self.running() && !self.quit_pending {
+                    self.quit_pending = true;
+                    if let Some(r) = self.run.as_mut() {
+                        r.cancelling = true;
+                    }
+                    return Some(Cmd::Cancel);
+                }
+                Some(Cmd::Quit)
+            }
+            Action::Help => {
+                self.help = true;
+                None
+            }
+            _ => match self.screen {
+                Screen::Scenes => self.on_scenes(action),
+                Screen::Setup => self.on_setup(action),
+                Screen::Run => self.on_run(action),
+                Screen::Results => self.on_results(action),
+                Screen::Sweep => self.on_sweep(action),
+            },
+        }
+    }
+}

@@ -1,0 +1,68 @@
+//! Real run reports and a real sweep, made once per test binary by the engine on a small
+//! generated demo scene: the Results and Sweep views are tested on what runs produce.
+
+use std::num::NonZeroUsize;
+use std::sync::OnceLock;
+
+use chunkscope::catalog::Catalog;
+use chunkscope::chunks::ChunkRequest;
+use chunkscope::demo::{self, DemoSpec};
+use chunkscope::experiment::rounds::{Repetition, RunBase};
+use chunkscope::experiment::sweep::{self, SweepResult, SweepSpec};
+use chunkscope::output::{OutputFormat, OutputSpec};
+use chunkscope::pipeline::{
+    self, CloudClasses, Mode, Resolution, RunConfig, RunControl, RunReport, Scene, Schedule,
+};
+use chunkscope::task::CancelFlag;
+
+pub struct Data {
+    _dir: tempfile::TempDir,
+    /// Serial, then chunked x 2 with 128 x 128 chunks.
+    pub serial: RunReport,
+    pub chunked: RunReport,
+    pub sweep: SweepResult,
+}
+
+pub fn data() -> &'static Data {
+    static DATA: OnceLock<Data> = OnceLock::new();
+    DATA.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let spec = DemoSpec::new(1024, 1).unwrap();
+        let catalog = demo::generate(spec, &dir.path().join("demo"), &|_| {}).unwrap();
+        let loaded = Catalog::load(&catalog).unwrap();
+        let scene = Scene::from_item(&loaded.items[0]).unwrap();
+        let output = OutputSpec::new(dir.path().join("out.tif"), OutputFormat::Cog);
+        let base = RunBase {
+            resolution: Resolution::R20,
+            cloud_classes: CloudClasses::default(),
+            output,
+        };
+        let two = NonZeroUsize::new(2).unwrap();
+        let run = |mode: Mode| {
+            let config: RunConfig = base.config(mode);
+            pipeline::run(&scene, &config, &RunControl::default()).unwrap()
+        };
+        let serial = run(Mode::Serial);
+        let chunked = run(Mode::Chunked {
+            chunks: ChunkRequest::Blocks(1),
+            threads: two,
+            schedule: Schedule::Staged,
+        });
+        let spec = SweepSpec {
+            chunks: vec![ChunkRequest::Blocks(1), ChunkRequest::Blocks(2)],
+            threads: vec![NonZeroUsize::MIN, two],
+            schedule: Schedule::Staged,
+            repetition: Repetition {
+                repeat: 1,
+                warmup: 0,
+            },
+        };
+        let sweep = sweep::sweep(&scene, &base, &spec, &CancelFlag::new(), &|_, _, _| {}).unwrap();
+        Data {
+            _dir: dir,
+            serial,
+            chunked,
+            sweep,
+        }
+    })
+}
