@@ -164,6 +164,7 @@ fn base(dir: &Path) -> RunBase {
         resolution: Resolution::R20,
         cloud_classes: CloudClasses::new(&CloudClasses::DEFAULT),
         output: OutputSpec::new(dir.join("out.tif"), OutputFormat::Gtiff),
+        gdal_cache_mb: None,
     }
 }
 

@@ -31,6 +31,7 @@ fn config(mode: Mode, out: &Path) -> RunConfig {
         resolution: Resolution::R20,
         cloud_classes: CloudClasses::default(),
         output: OutputSpec::new(out.to_path_buf(), OutputFormat::Gtiff),
+        gdal_cache_mb: None,
     }
 }
 

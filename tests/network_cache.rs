@@ -19,6 +19,7 @@ fn network_bytes(scene: &Scene, mode: Mode, out: &std::path::Path) -> u64 {
         resolution: Resolution::R20,
         cloud_classes: CloudClasses::default(),
         output: OutputSpec::new(out.to_path_buf(), OutputFormat::Gtiff),
+        gdal_cache_mb: None,
     };
     let report = pipeline::run(scene, &config, &RunControl::default()).expect("run succeeds");
     let net = report.network.expect("a network section");

@@ -24,6 +24,7 @@ fn config(mode: Mode, res: Resolution, out: &Path) -> RunConfig {
         resolution: res,
         cloud_classes: CloudClasses::default(),
         output: OutputSpec::new(out.to_path_buf(), OutputFormat::Cog),
+        gdal_cache_mb: None,
     }
 }
 

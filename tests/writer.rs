@@ -63,6 +63,7 @@ fn config(mode: Mode, output: OutputSpec) -> RunConfig {
         resolution: Resolution::R20,
         cloud_classes: CloudClasses::default(),
         output,
+        gdal_cache_mb: None,
     }
 }
 

@@ -33,11 +33,6 @@ pub struct MemoryArgs {
     repeat: usize,
     #[command(flatten)]
     pipeline: PipelineOptions,
-    /// GDAL's block cache for each run, in MB (sets GDAL_CACHEMAX). Load tasks let go of
-    /// their decoded blocks and the chunked writer does not use the cache, so it matters
-    /// mostly for `--writer gdal` runs, whose output blocks wait in it.
-    #[arg(long, value_name = "MB")]
-    gdal_cache: Option<u32>,
     /// Print the rows as JSON on stdout.
     #[arg(long)]
     json: bool,
@@ -93,10 +88,9 @@ pub fn memory(args: MemoryArgs) -> anyhow::Result<ExitCode> {
         format: format.name(),
         pipeline: args.pipeline.to_args(format),
         out: scratch.path(),
-        gdal_cache_mb: args.gdal_cache,
         force_threads: args.limits.force_threads,
     };
-    let cache = match (args.gdal_cache, std::env::var("GDAL_CACHEMAX")) {
+    let cache = match (args.pipeline.gdal_cache, std::env::var("GDAL_CACHEMAX")) {
         (Some(mb), _) => format!("{mb} MB (--gdal-cache)"),
         (None, Ok(v)) => format!("\"{v}\" (GDAL_CACHEMAX)"),
         (None, Err(_)) => "GDAL's default, 5 % of RAM".to_string(),
@@ -160,7 +154,6 @@ struct Child<'a> {
     /// The output options, as `run` arguments.
     pipeline: Vec<String>,
     out: &'a Path,
-    gdal_cache_mb: Option<u32>,
     force_threads: bool,
 }
 
@@ -193,9 +186,6 @@ impl Child<'_> {
                     cmd.arg("--force-threads");
                 }
             }
-        }
-        if let Some(mb) = self.gdal_cache_mb {
-            cmd.env("GDAL_CACHEMAX", mb.to_string());
         }
         // glibc keeps freed buffers for reuse once its mmap threshold has grown past them,
         // so a run's max RSS would show what the allocator keeps, not what the schedule

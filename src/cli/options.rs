@@ -40,6 +40,11 @@ pub struct PipelineOptions {
     /// staging file under a lock and its COG driver copies it (to compare against).
     #[arg(long, value_enum, default_value = "chunked")]
     pub writer: WriterArg,
+    /// GDAL's block cache for each run, in MiB (default GDAL_CACHEMAX, else 5 % of RAM).
+    /// Load tasks let go of their decoded blocks and the chunked writer does not use the
+    /// cache, so it matters mostly for `--writer gdal` runs, whose output blocks wait in it.
+    #[arg(long, value_name = "MB")]
+    pub gdal_cache: Option<u32>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -110,6 +115,7 @@ impl PipelineOptions {
             resolution,
             cloud_classes: CloudClasses::new(&self.clouds),
             output: self.output(out, format)?,
+            gdal_cache_mb: self.gdal_cache,
         })
     }
 
@@ -129,6 +135,9 @@ impl PipelineOptions {
         }
         if let Some(level) = self.level {
             args.extend(["--level".into(), level.to_string()]);
+        }
+        if let Some(mb) = self.gdal_cache {
+            args.extend(["--gdal-cache".into(), mb.to_string()]);
         }
         args
     }

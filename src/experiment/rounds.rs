@@ -48,6 +48,8 @@ pub struct RunBase {
     pub cloud_classes: CloudClasses,
     /// Every run writes here in turn, replacing the previous run's file.
     pub output: OutputSpec,
+    /// GDAL's block cache limit, MiB; `None` leaves GDAL's.
+    pub gdal_cache_mb: Option<u32>,
 }
 
 impl RunBase {
@@ -57,6 +59,7 @@ impl RunBase {
             resolution: self.resolution,
             cloud_classes: self.cloud_classes.clone(),
             output: self.output.clone(),
+            gdal_cache_mb: self.gdal_cache_mb,
         }
     }
 }

@@ -657,6 +657,7 @@ impl Exec<'_> {
                 compress: self.config.output.codec().name().to_string(),
                 level: self.config.output.codec().level(),
                 writer: self.config.output.writer.name().to_string(),
+                gdal_cache_bytes: Some(crate::raster::cache_max_bytes()),
             },
             plan: self.prepared.plan.as_ref().map(|p| p.summary()),
             grid: self.prepared.grid,

@@ -162,6 +162,10 @@ pub struct RunConfig {
     pub resolution: Resolution,
     pub cloud_classes: CloudClasses,
     pub output: OutputSpec,
+    /// GDAL's block cache limit for the run, in MiB; `None` leaves GDAL's (GDAL_CACHEMAX,
+    /// else 5 % of RAM). It bounds what decoded and (with `--writer gdal`) written blocks
+    /// may hold.
+    pub gdal_cache_mb: Option<u32>,
 }
 
 /// What a caller can do to a run from outside: watch it, stop it, and choose how much is
@@ -369,6 +373,9 @@ pub fn run(
         // downloads (unless the user asked to keep it).
         crate::network::remote::before_run();
     }
+    let _cache = config
+        .gdal_cache_mb
+        .map(|mb| raster::CacheLimit::set(u64::from(mb) << 20));
     let prepared = prepare(scene, config.resolution, chunks)?;
     exec::execute(scene, config, &prepared, control)
 }

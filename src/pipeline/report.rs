@@ -133,6 +133,10 @@ pub struct ReportConfig {
     /// what reports made before the chunked writer used).
     #[serde(default = "gdal_writer")]
     pub writer: String,
+    /// GDAL's block cache limit during the run, bytes (absent in reports made before it
+    /// was recorded).
+    #[serde(default)]
+    pub gdal_cache_bytes: Option<u64>,
 }
 
 fn gdal_writer() -> String {

@@ -178,6 +178,39 @@ pub fn release_blocks(ds: &Dataset) {
     }
 }
 
+/// GDAL's block cache limit, in bytes (GDAL_CACHEMAX, default 5 % of RAM).
+pub fn cache_max_bytes() -> u64 {
+    // SAFETY: reads a process-wide setting.
+    let v = unsafe { gdal_sys::GDALGetCacheMax64() };
+    u64::try_from(v).unwrap_or(0)
+}
+
+/// Sets GDAL's block cache limit for as long as the guard lives, then puts the previous
+/// limit back. The limit is process-wide: the runs that set it take turns (one run at a
+/// time), as every front end does.
+pub struct CacheLimit {
+    previous: u64,
+}
+
+impl CacheLimit {
+    pub fn set(bytes: u64) -> Self {
+        let previous = cache_max_bytes();
+        set_cache_max(bytes);
+        Self { previous }
+    }
+}
+
+impl Drop for CacheLimit {
+    fn drop(&mut self) {
+        set_cache_max(self.previous);
+    }
+}
+
+fn set_cache_max(bytes: u64) {
+    // SAFETY: sets a process-wide setting; GDAL flushes blocks above the new limit.
+    unsafe { gdal_sys::GDALSetCacheMax64(i64::try_from(bytes).unwrap_or(i64::MAX)) };
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -372,6 +372,7 @@ impl Session {
                 writer,
                 ..OutputSpec::new(target.path, OutputFormat::Cog)
             },
+            gdal_cache_mb: None,
         };
         let (sink, events) = EventSink::bounded(EVENT_CAPACITY);
         let (sample_feed, samples) = SampleFeed::bounded(SAMPLE_CAPACITY);

@@ -55,6 +55,7 @@ impl SweepJob {
                 )),
                 OutputFormat::Cog,
             ),
+            gdal_cache_mb: None,
         };
         let spec = SweepSpec {
             chunks: request.chunks,

@@ -36,6 +36,7 @@ pub fn data() -> &'static Data {
             resolution: Resolution::R20,
             cloud_classes: CloudClasses::default(),
             output,
+            gdal_cache_mb: None,
         };
         let two = NonZeroUsize::new(2).unwrap();
         let run = |mode: Mode| {
