@@ -340,6 +340,51 @@ fn cancelling_the_final_step_leaves_nothing() {
     }
 }
 
+/// A whole run, cancelled as its final step starts (the watcher sets the flag when the
+/// finalize stage is announced): GDAL's COG copy, slowed by DEFLATE at level 12 on the
+/// 10 m grid, stops through its progress callback and nothing is left under any name. The
+/// chunked writer's assembly is short, so the cancel may come after it: then the run is
+/// whole and says so, never "cancelled" with a file written or the other way round.
+#[test]
+fn a_run_cancelled_in_its_final_step_leaves_nothing() {
+    let (scene, _) = odd_scene();
+    for writer in [WriterKind::Gdal, WriterKind::Chunked] {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out.tif");
+        let mut cfg = config(
+            chunked("blocks:1", 2, Schedule::Staged),
+            OutputSpec {
+                writer,
+                codec: Some(Codec::parse("DEFLATE", Some(12)).unwrap()),
+                ..OutputSpec::new(&out, OutputFormat::Cog)
+            },
+        );
+        cfg.resolution = Resolution::R10;
+        let report = run_cancelled(&scene, &cfg, |e| {
+            matches!(
+                e,
+                Event::StageStarted {
+                    stage: Stage::Finalize,
+                    ..
+                }
+            )
+        })
+        .expect("a cancelled run reports");
+        if report.cancelled || writer == WriterKind::Gdal {
+            assert!(report.cancelled, "{writer:?}: the copy outran the cancel");
+            assert!(report.output.is_none(), "{writer:?}");
+            assert!(
+                files_in(dir.path()).is_empty(),
+                "{writer:?} left {:?}",
+                files_in(dir.path())
+            );
+        } else {
+            assert_eq!(files_in(dir.path()), ["out.tif"], "{writer:?}");
+            assert!(report.output.is_some());
+        }
+    }
+}
+
 /// The real binary with a file-size limit, SIGXFSZ ignored so the error reaches the code.
 fn run_limited(catalog: &Path, out: &Path, args: &[&str], limit: u64) -> std::process::Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_chunkscope"));

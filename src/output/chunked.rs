@@ -238,6 +238,10 @@ impl ChunkedWriter {
         };
         verify(&staged.gdal_path(), expect)
             .map_err(|e| err(format!("the written file does not read back: {e}")))?;
+        // Reading back takes a moment: a cancel during it still leaves nothing.
+        if cancelled() {
+            return Err(OutputError::Cancelled);
+        }
         staged.persist().map_err(|e| {
             err(format!(
                 "cannot move the finished file into place: {}",

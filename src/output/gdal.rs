@@ -218,6 +218,11 @@ impl GdalWriter {
         };
         verify(&done, expect)
             .map_err(|e| write_err(format!("the written file does not read back: {e}")))?;
+        // Reading back takes a moment: a cancel during it still leaves nothing (the partial
+        // file is removed when the writer is dropped).
+        if self.cancel.is_cancelled() {
+            return Err(OutputError::Cancelled);
+        }
         std::fs::rename(&done, &self.spec.path)
             .map_err(|e| write_err(format!("cannot move the finished file into place: {e}")))?;
         self.cleanup();
