@@ -180,6 +180,7 @@ fn a_cancel_stops_between_runs_and_keeps_the_runs_that_finished() {
             repeat: 2,
             warmup: 1,
         },
+        budget: std::time::Duration::ZERO,
     };
     let cancel = CancelFlag::new();
     let calls = std::cell::RefCell::new(Vec::new());
@@ -220,6 +221,7 @@ fn a_bad_chunk_request_fails_before_any_run() {
             repeat: 1,
             warmup: 0,
         },
+        budget: std::time::Duration::ZERO,
     };
     let ran = std::cell::Cell::new(0);
     let base = RunBase {
@@ -304,6 +306,8 @@ fn sweep_writes_a_table_json_and_csv_that_agree() {
             "1,2",
             "--repeat",
             "1",
+            "--budget",
+            "0",
             "--format",
             "gtiff",
             "--catalog",
@@ -316,7 +320,7 @@ fn sweep_writes_a_table_json_and_csv_that_agree() {
         .assert()
         .success()
         .stdout(predicate::str::contains("chunked x 2 @ 100"))
-        .stdout(predicate::str::contains("\nbest: "))
+        .stdout(predicate::str::contains("\nno clear winner: "))
         .stdout(predicate::str::contains(
             "do not line up with the COG blocks",
         ));
@@ -371,11 +375,14 @@ fn sweep_writes_a_table_json_and_csv_that_agree() {
         assert!(!plan.aligned);
         assert_eq!(plan.chunk_count, 36);
     }
-    let best = r.best.as_ref().unwrap();
-    assert_eq!(r.rows[best.row].label, best.label);
+    // One run each and no budget for more: no winner is named, and the table says why.
+    assert!(r.best.is_none());
+    assert_eq!(r.extra_runs, 0);
+    let tie = r.no_clear_winner.as_ref().unwrap();
     let fastest = r.rows.iter().map(|r| r.wall.median_ns).min().unwrap();
-    assert_eq!(r.rows[best.row].wall.median_ns, fastest);
-    assert!(stdout.contains(&best.reason), "the reason is printed");
+    assert_eq!(r.rows[tie.rows[0]].wall.median_ns, fastest);
+    assert!(tie.reason.contains("fewer than the 3"), "{}", tie.reason);
+    assert!(stdout.contains(&tie.reason), "the reason is printed");
     assert!(r.flags.iter().any(
         |f| matches!(f, sweep::Flag::Misaligned { config, .. } if config == "chunked x 1 @ 100")
     ));
@@ -397,6 +404,58 @@ fn sweep_writes_a_table_json_and_csv_that_agree() {
     }
     assert!(lines[1].starts_with("serial,,,,,1,1,"));
     assert!(lines[4].starts_with("chunked x 1 @ 100,100,3,100,100,1,1,"));
+}
+
+#[test]
+fn a_sweep_names_a_best_only_when_every_run_of_it_beat_every_other() {
+    let _turn = exclusive();
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("sweep.json");
+    chunkscope()
+        .args([
+            "sweep",
+            "--chunks",
+            "64,128",
+            "--threads",
+            "1,2",
+            "--repeat",
+            "3",
+            "--budget",
+            "20s",
+            "--format",
+            "gtiff",
+            "--catalog",
+        ])
+        .arg(small_demo())
+        .arg("--json")
+        .arg(&json)
+        .assert()
+        .success();
+    let r = SweepResult::load(&json).unwrap();
+    assert!(r.rows.iter().all(|row| row.runs >= 3));
+    match (&r.best, &r.no_clear_winner) {
+        (Some(best), None) => {
+            let b = &r.rows[best.row].wall;
+            for (i, other) in r.rows.iter().enumerate().filter(|(i, _)| *i != best.row) {
+                assert!(
+                    b.max_ns < other.wall.min_ns,
+                    "{} named best but row {i} ({}) has a run as fast",
+                    best.label,
+                    other.label
+                );
+            }
+        }
+        (None, Some(tie)) => {
+            let first = &r.rows[tie.rows[0]].wall;
+            assert!(tie.rows.len() >= 2, "{tie:?}");
+            for &i in &tie.rows[1..] {
+                assert!(r.rows[i].wall.min_ns <= first.max_ns, "row {i} is not tied");
+            }
+            // The budget was spent on the tied ones, not on the rest.
+            assert!(r.extra_runs > 0 || tie.rows.iter().all(|&i| r.rows[i].runs >= 15));
+        }
+        other => panic!("a finished sweep concludes one way: {other:?}"),
+    }
 }
 
 #[test]
@@ -429,7 +488,16 @@ fn bench_is_a_sweep_preset_and_leaves_no_scratch_files() {
     let labels: Vec<&str> = r.rows.iter().map(|r| r.label.as_str()).collect();
     assert_eq!(labels, ["serial", "chunked x 2 @ 128"]);
     assert_eq!(r.repeat, 1);
-    assert!(r.best.is_some());
+    // The leaders got more runs within the default budget, so the conclusion rests on at
+    // least 3 runs of whichever configuration leads.
+    let leader = r
+        .best
+        .as_ref()
+        .map(|b| b.row)
+        .or(r.no_clear_winner.as_ref().map(|t| t.rows[0]))
+        .unwrap();
+    assert!(r.rows[leader].runs >= 3, "{:?}", r.rows[leader]);
+    assert!(r.extra_runs >= 2);
     let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().collect();
     assert!(left.is_empty(), "scratch files left behind: {left:?}");
 

@@ -5,6 +5,7 @@
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
@@ -50,6 +51,11 @@ pub struct SweepArgs {
 pub struct SweepOptions {
     #[command(flatten)]
     pub rounds: RoundsOptions,
+    /// After the rounds, time for more runs of the configurations still tied for fastest
+    /// (runs that overlap), so a best one is named only when the data supports it: 30s,
+    /// 2min, or 0 for none.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_budget)]
+    pub budget: Duration,
     #[command(flatten)]
     pub schedule: ScheduleOption,
     #[command(flatten)]
@@ -99,6 +105,7 @@ pub fn run_matrix(
         threads,
         schedule: o.schedule.schedule(),
         repetition: o.rounds.repetition()?,
+        budget: o.budget,
     };
     let (scene, result) = in_rounds(
         scene,
@@ -212,8 +219,27 @@ fn render(r: &SweepResult) -> String {
         ));
     }
     out.push_str("(ampl.: read amplification, \"ok\" when chunks are aligned with the blocks)\n");
-    if let Some(best) = &r.best {
-        out.push_str(&format!("\nbest: {}\n  {}\n", best.label, best.reason));
+    match (&r.best, &r.no_clear_winner) {
+        (Some(best), _) => {
+            out.push_str(&format!("\nbest: {}\n  {}\n", best.label, best.reason));
+            for caveat in &best.caveats {
+                out.push_str(&format!("  but: {caveat}\n"));
+            }
+        }
+        (None, Some(tie)) => {
+            out.push_str(&format!(
+                "\nno clear winner: {}\n  {}\n",
+                tie.labels.join(", "),
+                tie.reason
+            ));
+        }
+        (None, None) => {}
+    }
+    if r.extra_runs > 0 {
+        out.push_str(&format!(
+            "({} more run(s) of the leading configurations were taken to separate them)\n",
+            r.extra_runs
+        ));
     }
     if !r.flags.is_empty() {
         out.push_str("\nwhat the lesson teaches, seen in this data:\n");
@@ -222,4 +248,32 @@ fn render(r: &SweepResult) -> String {
         }
     }
     out
+}
+
+/// A time budget: `30s`, `2min`, `500ms`, or `0`.
+fn parse_budget(s: &str) -> Result<Duration, String> {
+    let t = s.trim();
+    let end = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let number: f64 = t[..end]
+        .parse()
+        .map_err(|_| format!("\"{s}\" is not a duration: use e.g. 30s, 2min or 0"))?;
+    let seconds = match t[end..].trim() {
+        "" if number == 0.0 => 0.0,
+        "ms" => number / 1e3,
+        "s" => number,
+        "min" | "m" => number * 60.0,
+        _ => {
+            return Err(format!(
+                "\"{s}\" is not a duration: use e.g. 30s, 2min or 0"
+            ));
+        }
+    };
+    if !(0.0..=24.0 * 3600.0).contains(&seconds) {
+        return Err(format!(
+            "\"{s}\" is not a usable budget: keep it under a day"
+        ));
+    }
+    Ok(Duration::from_secs_f64(seconds))
 }

@@ -15,6 +15,7 @@ use std::fmt;
 use std::io::{self, Write};
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
@@ -45,7 +46,14 @@ pub struct SweepSpec {
     pub threads: Vec<NonZeroUsize>,
     pub schedule: Schedule,
     pub repetition: Repetition,
+    /// Time the sweep may spend after its rounds on more runs of the configurations still
+    /// tied for fastest (see [`stats::fastest`]), bringing each to at least
+    /// [`stats::MIN_DECIDING_RUNS`] and beyond while their runs overlap. Zero: no more runs.
+    pub budget: Duration,
 }
+
+/// At most this many runs of one configuration, whatever the budget.
+pub const MAX_RUNS_PER_CONFIG: usize = 15;
 
 /// One configuration's medians.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -97,12 +105,27 @@ impl SweepRow {
     }
 }
 
-/// The best configuration and why, in one sentence.
+/// The best configuration and why, in one sentence. Named only when it beat every other
+/// configuration in every run (see [`stats::fastest`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Recommendation {
     /// Index into [`SweepResult::rows`].
     pub row: usize,
     pub label: String,
+    pub reason: String,
+    /// The lesson's flags this configuration carries, which go with its name wherever it
+    /// is shown (fewer chunks than threads, misaligned, superlinear ...).
+    #[serde(default)]
+    pub caveats: Vec<String>,
+}
+
+/// When no configuration is named best: the fastest by median and the ones whose runs
+/// overlap its runs, so which is fastest is within the noise (or too few runs to tell).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NoClearWinner {
+    /// Indices into [`SweepResult::rows`], fastest by median first.
+    pub rows: Vec<usize>,
+    pub labels: Vec<String>,
     pub reason: String,
 }
 
@@ -126,6 +149,12 @@ pub enum Flag {
     FewerChunksThanThreads {
         config: String,
         chunks: usize,
+        threads: usize,
+    },
+    /// Efficiency above 100 % beyond the noise: more than the threads alone can give.
+    Superlinear {
+        config: String,
+        efficiency: f64,
         threads: usize,
     },
 }
@@ -167,6 +196,19 @@ impl fmt::Display for Flag {
                  nothing to do; use smaller chunks or fewer threads",
                 threads - chunks
             ),
+            Flag::Superlinear {
+                config,
+                efficiency,
+                threads,
+            } => write!(
+                f,
+                "{config}: {} efficiency on {threads} thread(s) is superlinear, more than \
+                 the threads alone can give: the chunked path does less work than the serial \
+                 one here (whole arrays do not fit the CPU caches and are allocated and freed \
+                 at once; chunks are), so part of the gain comes from chunking, not from \
+                 parallelism",
+                units::share(*efficiency)
+            ),
         }
     }
 }
@@ -188,7 +230,14 @@ pub struct SweepResult {
     /// Serial first, then each chunk request on each thread count, in the order asked;
     /// configurations that never ran (after a cancel) are left out.
     pub rows: Vec<SweepRow>,
+    /// Named only when one configuration beat all others in every run.
     pub best: Option<Recommendation>,
+    /// Otherwise, the configurations tied for fastest.
+    #[serde(default)]
+    pub no_clear_winner: Option<NoClearWinner>,
+    /// Runs added after the rounds to separate the leaders (within the budget).
+    #[serde(default)]
+    pub extra_runs: usize,
     pub flags: Vec<Flag>,
     pub warnings: Vec<Warning>,
 }
@@ -380,7 +429,20 @@ pub fn sweep(
             plans.push(Some(plan.clone()));
         }
     }
-    let rounds = rounds::run_rounds(scene, base, &trials, spec.repetition, cancel, progress)?;
+    let mut rounds = rounds::run_rounds(scene, base, &trials, spec.repetition, cancel, progress)?;
+    let extra_runs = if rounds.cancelled {
+        0
+    } else {
+        separate_leaders(
+            scene,
+            base,
+            &trials,
+            &mut rounds,
+            spec.budget,
+            cancel,
+            progress,
+        )?
+    };
     let serial = rounds::totals(&rounds.samples[0]);
     let rows: Vec<SweepRow> = trials
         .iter()
@@ -395,6 +457,8 @@ pub fn sweep(
         .iter()
         .flat_map(|r| Warning::check(&r.label, &r.wall))
         .collect();
+    let flags: Vec<Flag> = rows.iter().flat_map(flags).collect();
+    let (best, no_clear_winner) = decide(&rows, &flags);
     Ok(SweepResult {
         schema_version: SCHEMA_VERSION,
         item: scene.item.clone(),
@@ -405,11 +469,82 @@ pub fn sweep(
         runs_done: rounds.runs_done,
         runs_planned: rounds.runs_planned,
         cancelled: rounds.cancelled,
-        best: recommend(&rows),
-        flags: rows.iter().flat_map(flags).collect(),
+        best,
+        no_clear_winner,
+        extra_runs,
+        flags,
         warnings,
         rows,
     })
+}
+
+/// While the fastest configurations are tied (or have too few runs to decide), runs them
+/// again, alternated, until one is clear, the budget would be overrun, or each has
+/// [`MAX_RUNS_PER_CONFIG`] runs. Returns how many runs it added.
+fn separate_leaders(
+    scene: &Scene,
+    base: &RunBase,
+    trials: &[Trial],
+    rounds: &mut rounds::Rounds,
+    budget: Duration,
+    cancel: &CancelFlag,
+    progress: Progress<'_>,
+) -> Result<usize, ExperimentError> {
+    let deadline = Instant::now() + budget;
+    let mut added = 0;
+    loop {
+        let timings: Vec<(usize, Timing)> = rounds
+            .samples
+            .iter()
+            .enumerate()
+            .filter_map(|(i, runs)| Some((i, rounds::totals(runs)?)))
+            .collect();
+        let refs: Vec<&Timing> = timings.iter().map(|(_, t)| t).collect();
+        let Some(decision) = stats::fastest(&refs) else {
+            return Ok(added);
+        };
+        if matches!(decision, stats::Fastest::Clear { .. }) {
+            return Ok(added);
+        }
+        let leaders: Vec<usize> = decision
+            .leaders()
+            .into_iter()
+            .map(|k| timings[k].0)
+            .filter(|&i| rounds.samples[i].len() < MAX_RUNS_PER_CONFIG)
+            .collect();
+        // One more round of the leaders, if it fits in what is left of the budget.
+        let round_ns: u64 = leaders
+            .iter()
+            .filter_map(|&i| rounds::totals(&rounds.samples[i]).map(|t| t.median_ns))
+            .sum();
+        let fits = Instant::now() + Duration::from_nanos(round_ns) <= deadline;
+        if leaders.is_empty() || !fits || cancel.is_cancelled() {
+            return Ok(added);
+        }
+        let subset: Vec<Trial> = leaders.iter().map(|&i| trials[i].clone()).collect();
+        let (done, planned) = (rounds.runs_done, rounds.runs_planned);
+        let more = rounds::run_rounds(
+            scene,
+            base,
+            &subset,
+            Repetition {
+                repeat: 1,
+                warmup: 0,
+            },
+            cancel,
+            &|d, t, label| progress(done + d, planned + t, label),
+        )?;
+        for (&i, runs) in leaders.iter().zip(more.samples) {
+            rounds.samples[i].extend(runs);
+        }
+        rounds.runs_done += more.runs_done;
+        rounds.runs_planned += more.runs_planned;
+        added += more.runs_done;
+        if more.cancelled {
+            rounds.cancelled = true;
+            return Ok(added);
+        }
+    }
 }
 
 /// Folds one configuration's runs; `None` if it never ran. `serial` is the baseline for
@@ -495,25 +630,87 @@ fn flags(r: &SweepRow) -> Vec<Flag> {
             threads: r.threads,
         });
     }
+    // Above 100 % even at the low end of the speedup's error: not noise.
+    if let Some(s) = r.speedup {
+        let low = (s.value - s.error.unwrap_or(0.0)) / r.threads.max(1) as f64;
+        if low > 1.0 {
+            out.push(Flag::Superlinear {
+                config: r.label.clone(),
+                efficiency: s.value / r.threads.max(1) as f64,
+                threads: r.threads,
+            });
+        }
+    }
     out
 }
 
-/// The row with the lowest median total wall time, and one sentence on why it won and by
-/// how much (or that the runner-up is within the spread of the runs).
-fn recommend(rows: &[SweepRow]) -> Option<Recommendation> {
-    let by_median = |a: &(usize, &SweepRow), b: &(usize, &SweepRow)| {
-        a.1.wall.median_ns.cmp(&b.1.wall.median_ns)
+/// Names the best configuration when its runs all beat every other configuration's (see
+/// [`stats::fastest`]), with one sentence on why and by how much and the flags it carries;
+/// otherwise says which configurations are tied and why no winner is named.
+fn decide(rows: &[SweepRow], flags: &[Flag]) -> (Option<Recommendation>, Option<NoClearWinner>) {
+    let walls: Vec<&Timing> = rows.iter().map(|r| &r.wall).collect();
+    let Some(decision) = stats::fastest(&walls) else {
+        return (None, None);
     };
-    let (best_i, best) = rows.iter().enumerate().min_by(by_median)?;
-    let runner_up = rows
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| *i != best_i)
-        .min_by(by_median)
-        .map(|(_, r)| r);
+    match decision {
+        stats::Fastest::Clear { best, runner_up } => {
+            (Some(recommend(rows, flags, best, runner_up)), None)
+        }
+        stats::Fastest::Tied { by_median, tied }
+        | stats::Fastest::TooFewRuns { by_median, tied } => {
+            let first = &rows[by_median];
+            let mut idx = vec![by_median];
+            idx.extend(tied.iter().copied());
+            let labels: Vec<String> = idx.iter().map(|&i| rows[i].label.clone()).collect();
+            let reason = if first.wall.n < stats::MIN_DECIDING_RUNS {
+                format!(
+                    "no clear winner: the fastest by median, {} ({}), has {} run(s), fewer \
+                     than the {} it takes to tell a result from a lucky run{}; raise \
+                     --repeat or the --budget for more runs",
+                    first.label,
+                    units::duration_ns(first.wall.median_ns),
+                    first.wall.n,
+                    stats::MIN_DECIDING_RUNS,
+                    if tied.is_empty() {
+                        String::new()
+                    } else {
+                        format!(", and its runs overlap those of {}", labels[1..].join(", "))
+                    }
+                )
+            } else {
+                format!(
+                    "no clear winner: {} ({} by median) and {} overlap in their runs \
+                     (min…max), so which is fastest is within the noise; any of them will \
+                     do, or raise --budget for more runs",
+                    first.label,
+                    units::duration_ns(first.wall.median_ns),
+                    labels[1..].join(", ")
+                )
+            };
+            (
+                None,
+                Some(NoClearWinner {
+                    rows: idx,
+                    labels,
+                    reason,
+                }),
+            )
+        }
+    }
+}
+
+/// The recommendation for a clear winner: why it won, by how much, and its caveats.
+fn recommend(
+    rows: &[SweepRow],
+    flags: &[Flag],
+    best_i: usize,
+    runner_up: Option<usize>,
+) -> Recommendation {
+    let best = &rows[best_i];
     let mut reason = format!(
-        "{} has the lowest median total wall time ({})",
+        "{} has the lowest total wall time in every one of its {} runs ({} by median)",
         best.label,
+        best.wall.n,
         units::duration_ns(best.wall.median_ns)
     );
     match &best.plan {
@@ -525,7 +722,7 @@ fn recommend(rows: &[SweepRow]) -> Option<Recommendation> {
             if let (Some(s), Some(e)) = (best.speedup, best.efficiency) {
                 reason.push_str(&format!(
                     ", {} faster than serial at {} efficiency",
-                    units::ratio(s.value),
+                    units::speedup(s.value, s.error),
                     units::share(e)
                 ));
             }
@@ -546,27 +743,56 @@ fn recommend(rows: &[SweepRow]) -> Option<Recommendation> {
             }
         }
     }
-    if let Some(second) = runner_up {
+    if let Some(second) = runner_up.map(|i| &rows[i]) {
         let margin =
             units::share(second.wall.median_ns as f64 / best.wall.median_ns.max(1) as f64 - 1.0);
-        if best.wall.max_ns >= second.wall.min_ns {
-            reason.push_str(&format!(
-                "; but {} ({} slower by median) is within the spread of the runs",
-                second.label, margin
-            ));
-        } else {
-            reason.push_str(&format!(
-                "; {} ahead of the next best, {}",
-                margin, second.label
-            ));
-        }
+        reason.push_str(&format!(
+            "; {} ahead of the next best, {}, by median",
+            margin, second.label
+        ));
     }
     reason.push('.');
-    Some(Recommendation {
+    let caveats: Vec<String> = flags
+        .iter()
+        .filter(|f| f.config() == best.label)
+        .map(ToString::to_string)
+        .collect();
+    Recommendation {
         row: best_i,
         label: best.label.clone(),
         reason,
-    })
+        caveats,
+    }
+}
+
+impl Flag {
+    /// The configuration the flag is about.
+    pub fn config(&self) -> &str {
+        match self {
+            Flag::SmallChunks { config, .. }
+            | Flag::Misaligned { config, .. }
+            | Flag::FewerChunksThanThreads { config, .. }
+            | Flag::Superlinear { config, .. } => config,
+        }
+    }
+}
+
+impl SweepResult {
+    /// The sweep's conclusion in words: the best configuration with its reason and
+    /// caveats, or why none is named.
+    pub fn conclusion(&self) -> String {
+        match (&self.best, &self.no_clear_winner) {
+            (Some(best), _) => {
+                let mut text = best.reason.clone();
+                for caveat in &best.caveats {
+                    text.push_str(&format!(" Note: {caveat}."));
+                }
+                text
+            }
+            (None, Some(tie)) => format!("{}.", tie.reason),
+            (None, None) => "no runs finished: nothing to conclude.".into(),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -647,8 +873,12 @@ mod tests {
                 2,
             ),
         ];
-        let best = recommend(&rows).unwrap();
+        let all: Vec<Flag> = rows.iter().flat_map(flags).collect();
+        let (best, tie) = decide(&rows, &all);
+        let best = best.unwrap();
+        assert!(tie.is_none());
         assert_eq!(best.row, 1);
+        assert!(best.caveats.is_empty());
         assert!(
             best.reason.contains("aligned to the blocks"),
             "{}",
@@ -658,8 +888,116 @@ mod tests {
             best.reason
                 .contains("ahead of the next best, chunked x 2 @ 100")
         );
+        assert!(best.reason.contains("in every one of its 3 runs"));
         assert_eq!(flags(&rows[2]).len(), 1);
         assert!(flags(&rows[0]).is_empty());
+    }
+
+    #[test]
+    fn overlapping_runs_or_too_few_name_no_winner() {
+        let rows = [
+            row("serial", &[100, 101, 102], None, 1),
+            row(
+                "chunked x 2 @ 128",
+                &[60, 70, 62],
+                Some(plan(128, 16, 1.0)),
+                2,
+            ),
+            row(
+                "chunked x 2 @ 256",
+                &[65, 61, 66],
+                Some(plan(256, 4, 1.0)),
+                2,
+            ),
+        ];
+        let all: Vec<Flag> = rows.iter().flat_map(flags).collect();
+        let (best, tie) = decide(&rows, &all);
+        assert!(best.is_none());
+        let tie = tie.unwrap();
+        assert_eq!(tie.rows, [1, 2]);
+        assert!(tie.reason.starts_with("no clear winner"), "{}", tie.reason);
+        assert!(tie.reason.contains("chunked x 2 @ 256"), "{}", tie.reason);
+
+        let one_each = [
+            row("serial", &[100], None, 1),
+            row("chunked x 2 @ 128", &[60], Some(plan(128, 16, 1.0)), 2),
+        ];
+        let (best, tie) = decide(&one_each, &[]);
+        assert!(best.is_none());
+        assert!(
+            tie.unwrap()
+                .reason
+                .contains("has 1 run(s), fewer than the 3")
+        );
+    }
+
+    #[test]
+    fn a_best_that_carries_a_flag_is_named_with_it() {
+        // One chunk for two threads, yet fastest in every run.
+        let mut lone = row(
+            "chunked x 2 @ auto",
+            &[50, 51, 52],
+            Some(plan(512, 1, 1.0)),
+            2,
+        );
+        lone.speedup = Some(Speedup {
+            value: 2.0,
+            error: Some(0.01),
+        });
+        let rows = [row("serial", &[100, 101, 102], None, 1), lone];
+        let all: Vec<Flag> = rows.iter().flat_map(flags).collect();
+        let best = decide(&rows, &all).0.unwrap();
+        assert_eq!(best.row, 1);
+        assert_eq!(best.caveats.len(), 1, "{:?}", best.caveats);
+        assert!(best.caveats[0].contains("1 chunk(s) for 2 threads"));
+        let result = SweepResult {
+            schema_version: SCHEMA_VERSION,
+            item: "x".into(),
+            resolution_m: 20,
+            schedule: Schedule::Staged,
+            repeat: 3,
+            warmup: 0,
+            runs_done: 6,
+            runs_planned: 6,
+            cancelled: false,
+            rows: rows.to_vec(),
+            best: Some(best),
+            no_clear_winner: None,
+            extra_runs: 0,
+            flags: all,
+            warnings: Vec::new(),
+        };
+        assert!(
+            result
+                .conclusion()
+                .contains("Note: chunked x 2 @ auto: 1 chunk(s)")
+        );
+    }
+
+    #[test]
+    fn efficiency_above_100_percent_beyond_the_noise_is_flagged_superlinear() {
+        let mut r = row(
+            "chunked x 1 @ 1024",
+            &[80, 81, 82],
+            Some(plan(1024, 9, 1.0)),
+            1,
+        );
+        r.speedup = Some(Speedup {
+            value: 1.14,
+            error: Some(0.03),
+        });
+        let f = flags(&r);
+        assert!(matches!(f.as_slice(), [Flag::Superlinear { .. }]), "{f:?}");
+        assert!(
+            f[0].to_string()
+                .contains("114 % efficiency on 1 thread(s) is superlinear")
+        );
+        // Within its error of 100 %: not flagged.
+        r.speedup = Some(Speedup {
+            value: 1.02,
+            error: Some(0.05),
+        });
+        assert!(flags(&r).is_empty());
     }
 
     #[test]

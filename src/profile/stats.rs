@@ -308,6 +308,88 @@ impl AmdahlFit {
 }
 
 // ---------------------------------------------------------------------------------------
+// Deciding which configuration is fastest
+// ---------------------------------------------------------------------------------------
+
+/// Runs a configuration needs before it can be named the fastest: with fewer, one lucky or
+/// unlucky run decides.
+pub const MIN_DECIDING_RUNS: usize = 3;
+
+/// Which of several timed configurations is fastest, as far as their runs can tell.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fastest {
+    /// Every run of `best` was faster than every run of every other configuration: the
+    /// difference is larger than the noise. `runner_up` is the next by median.
+    Clear {
+        best: usize,
+        runner_up: Option<usize>,
+    },
+    /// The fastest by median (`by_median`) has runs that overlap those of `tied` (never
+    /// empty): which is faster is within the noise.
+    Tied { by_median: usize, tied: Vec<usize> },
+    /// The fastest by median has fewer than [`MIN_DECIDING_RUNS`] runs; `tied` are the
+    /// configurations its runs overlap (may be empty).
+    TooFewRuns { by_median: usize, tied: Vec<usize> },
+}
+
+impl Fastest {
+    /// The fastest by median, decided or not.
+    pub fn by_median(&self) -> usize {
+        match self {
+            Fastest::Clear { best, .. } => *best,
+            Fastest::Tied { by_median, .. } | Fastest::TooFewRuns { by_median, .. } => *by_median,
+        }
+    }
+
+    /// The configurations still in contention: the fastest by median and those tied with it.
+    pub fn leaders(&self) -> Vec<usize> {
+        match self {
+            Fastest::Clear { best, .. } => vec![*best],
+            Fastest::Tied { by_median, tied } | Fastest::TooFewRuns { by_median, tied } => {
+                std::iter::once(*by_median)
+                    .chain(tied.iter().copied())
+                    .collect()
+            }
+        }
+    }
+}
+
+/// Decides which timing is fastest. A winner must have at least [`MIN_DECIDING_RUNS`] runs
+/// and its slowest run must beat the fastest run of every other configuration (their
+/// min…max ranges do not overlap): a rule a learner can check on the table, and one that
+/// does not name a winner from noise. `None` when there are no timings.
+pub fn fastest(timings: &[&Timing]) -> Option<Fastest> {
+    let by_median = (0..timings.len()).min_by_key(|&i| (timings[i].median_ns, i))?;
+    let best = timings[by_median];
+    let tied: Vec<usize> = (0..timings.len())
+        .filter(|&i| i != by_median && timings[i].min_ns <= best.max_ns)
+        .collect();
+    if best.n < MIN_DECIDING_RUNS {
+        return Some(Fastest::TooFewRuns { by_median, tied });
+    }
+    if !tied.is_empty() {
+        return Some(Fastest::Tied { by_median, tied });
+    }
+    let runner_up = (0..timings.len())
+        .filter(|&i| i != by_median)
+        .min_by_key(|&i| (timings[i].median_ns, i));
+    Some(Fastest::Clear {
+        best: by_median,
+        runner_up,
+    })
+}
+
+/// Whether two timings differ by more than their runs' spread: `Some(true)` when every run
+/// of one beat every run of the other, `Some(false)` when their ranges overlap, `None` when
+/// either has fewer than two runs (no spread to judge by).
+pub fn differ(a: &Timing, b: &Timing) -> Option<bool> {
+    if a.n < 2 || b.n < 2 {
+        return None;
+    }
+    Some(a.max_ns < b.min_ns || b.max_ns < a.min_ns)
+}
+
+// ---------------------------------------------------------------------------------------
 // Warnings
 // ---------------------------------------------------------------------------------------
 
@@ -464,5 +546,42 @@ mod tests {
         let fit = AmdahlFit::fit(&[(2, 40.0), (4, 15.0)]).unwrap();
         assert_eq!(fit.serial_fraction, 0.0);
         assert!(AmdahlFit::fit(&[(2, 40.0), (2, 41.0)]).is_none());
+    }
+
+    #[test]
+    fn the_fastest_is_named_only_beyond_the_noise() {
+        let t = |v: &[u64]| Timing::from_ns(v).unwrap();
+        let (a, b, c) = (t(&[60, 61, 62]), t(&[80, 81, 82]), t(&[100, 101, 102]));
+        assert_eq!(
+            fastest(&[&c, &a, &b]),
+            Some(Fastest::Clear {
+                best: 1,
+                runner_up: Some(2)
+            })
+        );
+        // b's fastest run beats a's slowest: within the noise, whatever the medians say.
+        let overlapping = t(&[61, 70, 63]);
+        let f = fastest(&[&a, &overlapping, &c]).unwrap();
+        assert_eq!(
+            f,
+            Fastest::Tied {
+                by_median: 0,
+                tied: vec![1]
+            }
+        );
+        assert_eq!(f.leaders(), [0, 1]);
+        // One run each decides nothing.
+        let (one, other) = (t(&[10]), t(&[50]));
+        assert_eq!(
+            fastest(&[&one, &other]),
+            Some(Fastest::TooFewRuns {
+                by_median: 0,
+                tied: vec![]
+            })
+        );
+        assert_eq!(fastest(&[]), None);
+        assert_eq!(differ(&a, &b), Some(true));
+        assert_eq!(differ(&a, &overlapping), Some(false));
+        assert_eq!(differ(&one, &a), None);
     }
 }

@@ -57,6 +57,7 @@ pub fn data() -> &'static Data {
                 repeat: 1,
                 warmup: 0,
             },
+            budget: std::time::Duration::ZERO,
         };
         let sweep = sweep::sweep(&scene, &base, &spec, &CancelFlag::new(), &|_, _, _| {}).unwrap();
         Data {

@@ -172,12 +172,24 @@ fn render_notes(s: &SweepResult, theme: Theme, area: Rect, buf: &mut Buffer) {
 /// The recommendation, then the flags and warnings, one line each.
 fn notes(s: &SweepResult, theme: Theme) -> Vec<Line<'static>> {
     let mut out = Vec::new();
-    match &s.best {
-        Some(b) => out.push(Line::from(vec![
-            Span::styled("★ ", theme.fg(Color::Yellow)),
-            Span::raw(b.reason.clone()),
+    match (&s.best, &s.no_clear_winner) {
+        (Some(b), _) => {
+            out.push(Line::from(vec![
+                Span::styled("★ ", theme.fg(Color::Yellow)),
+                Span::raw(b.reason.clone()),
+            ]));
+            for caveat in &b.caveats {
+                out.push(Line::from(vec![
+                    Span::styled("  but: ", theme.fg(Color::Yellow)),
+                    Span::raw(caveat.clone()),
+                ]));
+            }
+        }
+        (None, Some(tie)) => out.push(Line::from(vec![
+            Span::styled("≈ ", theme.fg(Color::Yellow)),
+            Span::raw(tie.reason.clone()),
         ])),
-        None => out.push(Line::from("no configuration finished a run")),
+        (None, None) => out.push(Line::from("no configuration finished a run")),
     }
     for f in &s.flags {
         out.push(Line::from(vec![
@@ -333,18 +345,7 @@ fn short_label(label: &str) -> String {
 
 fn render_table(s: &SweepResult, theme: Theme, area: Rect, buf: &mut Buffer) {
     let best = s.best.as_ref().map(|b| b.row);
-    let flagged = |r: &SweepRow| {
-        s.flags.iter().any(|f| {
-            let c = match f {
-                chunkscope::experiment::sweep::Flag::SmallChunks { config, .. }
-                | chunkscope::experiment::sweep::Flag::Misaligned { config, .. }
-                | chunkscope::experiment::sweep::Flag::FewerChunksThanThreads { config, .. } => {
-                    config
-                }
-            };
-            *c == r.label
-        })
-    };
+    let flagged = |r: &SweepRow| s.flags.iter().any(|f| f.config() == r.label);
     let wall = |r: &SweepRow| match r.wall.stdev_ns {
         Some(sd) => format!(
             "{} ±{}",
@@ -447,8 +448,21 @@ mod tests {
 
     #[test]
     fn sweep_chart_has_a_line_per_thread_count_serial_and_the_best() {
-        let result = testdata::data().sweep.clone();
-        let best = result.best.clone().expect("a best configuration");
+        // The engine's sweep (one run each, so it names no winner), and the same sweep
+        // with a winner named, as a sweep with clearly separated runs has.
+        let measured = testdata::data().sweep.clone();
+        assert!(measured.best.is_none());
+        let tie = measured.no_clear_winner.clone().expect("why no winner");
+        let mut result = measured.clone();
+        let fastest = tie.rows[0];
+        result.best = Some(chunkscope::experiment::sweep::Recommendation {
+            row: fastest,
+            label: result.rows[fastest].label.clone(),
+            reason: "the fastest configuration in every run".into(),
+            caveats: vec!["a caveat that goes with it".into()],
+        });
+        result.no_clear_winner = None;
+        let best = result.best.clone().unwrap();
         let mut app = fixtures::setup_app();
         app.results.sweep = Some(SweepView {
             result: result.clone(),
@@ -475,6 +489,7 @@ mod tests {
             assert!(text.contains("128") && text.contains("256"), "{text}");
             let start: String = best.reason.chars().take(30).collect();
             assert!(text.contains(&start), "{start}:\n{text}");
+            assert!(text.contains("but: a caveat"), "{text}");
             if w >= 120 {
                 assert!(text.contains("from sweep.json"), "{text}");
                 let line = text
@@ -486,6 +501,25 @@ mod tests {
         }
     }
 
+    #[test]
+    fn a_sweep_without_a_clear_winner_says_so_and_stars_nothing() {
+        let result = testdata::data().sweep.clone();
+        let mut app = fixtures::setup_app();
+        app.results.sweep = Some(SweepView {
+            result: result.clone(),
+            source: "sweep.json".into(),
+        });
+        app.screen = Screen::Sweep;
+        let mut term = Terminal::new(TestBackend::new(160, 48)).unwrap();
+        term.draw(|f| render(&app, f.area(), f.buffer_mut()))
+            .unwrap();
+        let text = buffer_text(term.backend().buffer());
+        assert!(text.contains("≈ no clear winner"), "{text}");
+        // No row starred, no best line in the chart's legend.
+        assert!(!text.contains("││★"), "{text}");
+        assert!(!text.contains("★ best  "), "{text}");
+        assert!(!text.contains("★ best:"), "{text}");
+    }
     #[test]
     fn chunk_side_is_the_side_of_the_chunk_area() {
         let result = &testdata::data().sweep;
