@@ -398,7 +398,8 @@ fn the_tui_refuses_without_a_usable_terminal() {
     // setsid: a new session without a controlling terminal, stdout still the pane.
     tmux.send(&[
         &format!(
-            "clear; setsid -w {} tui {catalog} < /dev/null; echo NOTTY=$?",
+            // Quoted apart so the typed command does not already show "NOTTY=".
+            "clear; setsid -w {} tui {catalog} < /dev/null; echo NO''TTY=$?",
             bin.display()
         ),
         "Enter",

@@ -61,11 +61,16 @@ fn history_figures_follow_the_reports() {
     assert_eq!(s.value, serial.wall_ns as f64 / chunked.wall_ns as f64);
     assert_eq!(s.error, None, "one run each: no error bar");
     assert_eq!(rows[1].efficiency, Some(s.value / 2.0));
-    let best = history::best(&reports).unwrap();
+    // One run each: no configuration is starred, the fastest by median is named as such.
+    assert_eq!(history::best(&reports), None);
+    let fastest = if serial.wall_ns <= chunked.wall_ns {
+        0
+    } else {
+        1
+    };
     assert_eq!(
-        reports[best].wall_ns,
-        serial.wall_ns.min(chunked.wall_ns),
-        "best is the lowest wall"
+        history::best_run(&reports),
+        Some(history::BestRun::TooFewRuns { by_median: fastest })
     );
 
     // A later serial run becomes the baseline; a cancelled one never does.
@@ -87,8 +92,8 @@ fn history_figures_follow_the_reports() {
         "a cancelled run is never best"
     );
 
-    // A/B stage by stage, ratio A / B.
-    let pairs = history::compare_runs(serial, chunked);
+    // A/B stage by stage, ratio A / B; one run each cannot tell a difference from noise.
+    let pairs = history::compare_runs(&reports, 0, 1);
     let load = pairs.iter().find(|p| p.stage == Some(Stage::Load)).unwrap();
     let (a, b) = (
         serial.stage(Stage::Load).unwrap().wall_ns,
@@ -96,6 +101,8 @@ fn history_figures_follow_the_reports() {
     );
     assert_eq!((load.a_ns, load.b_ns), (Some(a), Some(b)));
     assert_eq!(load.ratio, Some(a as f64 / b as f64));
+    assert_eq!(load.difference, history::Difference::Unknown);
+    assert_eq!(load.error, None);
     assert_eq!(pairs.last().unwrap().stage, None, "the total comes last");
 
     // CSV: one row per run.
@@ -221,4 +228,64 @@ fn screenshot_view_draws_a_sweep_file() {
     assert!(svg.contains("Median wall vs chunk side"), "{svg}");
     assert!(svg.contains("★ best"), "{svg}");
     assert!(svg.contains("x1") && svg.contains("x2"), "{svg}");
+}
+
+/// `walls` (ms) as runs of `like`'s configuration.
+fn repeats(like: &RunReport, walls: &[u64]) -> Vec<RunReport> {
+    walls
+        .iter()
+        .map(|&ms| {
+            let mut r = like.clone();
+            r.wall_ns = ms * 1_000_000;
+            for s in &mut r.stages {
+                s.wall_ns = ms * 250_000;
+            }
+            r
+        })
+        .collect()
+}
+
+#[test]
+fn the_best_run_and_a_b_differences_are_decided_beyond_the_noise() {
+    let dir = tempfile::tempdir().unwrap();
+    let reports = history::load_reports(&both_report(dir.path())).unwrap();
+    let [serial, chunked] = [&reports[0], &reports[1]];
+
+    // Three runs each, every chunked run faster than every serial one: chunked is best,
+    // starred on its latest run, and the A/B difference is clear.
+    let mut runs = repeats(serial, &[100, 104, 102]);
+    runs.extend(repeats(chunked, &[60, 63, 61]));
+    assert_eq!(history::best_run(&runs), Some(history::BestRun::Clear(5)));
+    assert_eq!(history::best(&runs), Some(5));
+    let total = history::compare_runs(&runs, 0, 3).pop().unwrap();
+    assert_eq!(total.stage, None);
+    assert_eq!(
+        (total.a_ns, total.b_ns),
+        (Some(102_000_000), Some(61_000_000))
+    );
+    assert_eq!(total.difference, history::Difference::Clear);
+    assert!(total.error.is_some());
+
+    // Overlapping runs: no star, the tie is named, and the A/B says "within noise".
+    let mut runs = repeats(serial, &[100, 62, 102]);
+    runs.extend(repeats(chunked, &[60, 63, 101]));
+    assert_eq!(history::best(&runs), None);
+    assert!(matches!(
+        history::best_run(&runs),
+        Some(history::BestRun::Tied { .. })
+    ));
+    let total = history::compare_runs(&runs, 0, 3).pop().unwrap();
+    assert_eq!(total.difference, history::Difference::WithinNoise);
+
+    // Runs with other settings are no baseline and no rival, and an A/B of them says how
+    // they differ.
+    let mut gtiff = chunked.clone();
+    gtiff.config.format = "gtiff".into();
+    let runs = vec![serial.clone(), gtiff.clone()];
+    assert_eq!(history::serial_baseline(&runs, &gtiff), None);
+    assert_eq!(
+        history::setting_differences(serial, &gtiff),
+        ["format cog vs gtiff"]
+    );
+    assert!(history::same_settings(serial, chunked));
 }

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use crate::pipeline::RunReport;
 use crate::pipeline::report::SCHEMA_VERSION;
-use crate::profile::stats::{Speedup, Timing, efficiency};
+use crate::profile::stats::{self, Fastest, Speedup, Timing, efficiency};
 use crate::task::Stage;
 
 /// One run's row in the history table.
@@ -39,20 +39,67 @@ fn complete(r: &RunReport) -> bool {
     !r.cancelled
 }
 
-fn same_scene(a: &RunReport, b: &RunReport) -> bool {
-    a.config.item == b.config.item && a.config.resolution_m == b.config.resolution_m
+/// Whether two runs did the same work apart from how it was scheduled: the same scene,
+/// grid, masked classes and output (format, codec, level, writer) under the same GDAL
+/// cache. Only such runs are compared, as baseline or for the best.
+pub fn same_settings(a: &RunReport, b: &RunReport) -> bool {
+    setting_differences(a, b).is_empty()
+}
+
+/// What differs between the settings of two runs, in words (`format cog vs gtiff`); empty
+/// when they did the same work.
+pub fn setting_differences(a: &RunReport, b: &RunReport) -> Vec<String> {
+    let (x, y) = (&a.config, &b.config);
+    let cache = |c: Option<u64>| c.map_or("unknown".to_string(), crate::profile::units::bytes);
+    let level = |l: Option<u8>| l.map_or("-".to_string(), |l| l.to_string());
+    let pairs = [
+        ("item", x.item.clone(), y.item.clone()),
+        (
+            "resolution",
+            format!("{} m", x.resolution_m),
+            format!("{} m", y.resolution_m),
+        ),
+        (
+            "cloud classes",
+            format!("{:?}", x.cloud_classes),
+            format!("{:?}", y.cloud_classes),
+        ),
+        ("format", x.format.clone(), y.format.clone()),
+        ("codec", x.compress.clone(), y.compress.clone()),
+        ("level", level(x.level), level(y.level)),
+        ("writer", x.writer.clone(), y.writer.clone()),
+        (
+            "GDAL cache",
+            cache(x.gdal_cache_bytes),
+            cache(y.gdal_cache_bytes),
+        ),
+    ];
+    pairs
+        .into_iter()
+        .filter(|(_, p, q)| p != q)
+        .map(|(what, p, q)| format!("{what} {p} vs {q}"))
+        .collect()
+}
+
+/// The runs of the same configuration (label) and settings as `runs[i]` that finished,
+/// `runs[i]` among them (empty if it did not finish).
+pub fn repeats_of(runs: &[RunReport], i: usize) -> Vec<&RunReport> {
+    let run = &runs[i];
+    runs.iter()
+        .filter(|r| complete(r) && r.label() == run.label() && same_settings(r, run))
+        .collect()
 }
 
 fn is_serial(r: &RunReport) -> bool {
     r.config.chunks.is_none()
 }
 
-/// Index of the latest finished serial run of `run`'s scene, if any.
+/// Index of the latest finished serial run with `run`'s settings, if any.
 pub fn serial_baseline(runs: &[RunReport], run: &RunReport) -> Option<usize> {
     runs.iter()
         .enumerate()
         .rev()
-        .find(|(_, r)| is_serial(r) && complete(r) && same_scene(r, run))
+        .find(|(_, r)| is_serial(r) && complete(r) && same_settings(r, run))
         .map(|(i, _)| i)
 }
 
@@ -88,15 +135,57 @@ pub fn rows(runs: &[RunReport]) -> Vec<HistoryRow> {
         .collect()
 }
 
-/// The finished run with the lowest total wall time among the runs of the latest run's
-/// scene; `None` when there is none.
-pub fn best(runs: &[RunReport]) -> Option<usize> {
+/// The fastest configuration among the finished runs with the latest run's settings,
+/// decided as a sweep decides (see [`stats::fastest`]): by each configuration's repeated
+/// runs, named only beyond the noise.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BestRun {
+    /// Every run of this configuration beat every run of the others; the index is its
+    /// latest run.
+    Clear(usize),
+    /// The fastest by median (its latest run) is tied with these configurations (their
+    /// latest runs): their runs overlap.
+    Tied { by_median: usize, tied: Vec<usize> },
+    /// The fastest by median (its latest run) has fewer than [`stats::MIN_DECIDING_RUNS`]
+    /// runs: repeat it (and its rivals) to tell.
+    TooFewRuns { by_median: usize },
+}
+
+/// Which configuration of the history is fastest; `None` without finished runs.
+pub fn best_run(runs: &[RunReport]) -> Option<BestRun> {
     let latest = runs.last()?;
-    runs.iter()
-        .enumerate()
-        .filter(|(_, r)| complete(r) && same_scene(r, latest) && r.wall_ns > 0)
-        .min_by_key(|(_, r)| r.wall_ns)
-        .map(|(i, _)| i)
+    // One entry per configuration: its latest run and the timing of all its runs.
+    let mut configs: Vec<(usize, Timing)> = Vec::new();
+    let mut seen: Vec<String> = Vec::new();
+    for (i, r) in runs.iter().enumerate().rev() {
+        if !complete(r) || r.wall_ns == 0 || !same_settings(r, latest) || seen.contains(&r.label())
+        {
+            continue;
+        }
+        seen.push(r.label());
+        let walls: Vec<u64> = repeats_of(runs, i).iter().map(|r| r.wall_ns).collect();
+        configs.push((i, Timing::from_ns(&walls)?));
+    }
+    let timings: Vec<&Timing> = configs.iter().map(|(_, t)| t).collect();
+    Some(match stats::fastest(&timings)? {
+        Fastest::Clear { best, .. } => BestRun::Clear(configs[best].0),
+        Fastest::Tied { by_median, tied } => BestRun::Tied {
+            by_median: configs[by_median].0,
+            tied: tied.iter().map(|&k| configs[k].0).collect(),
+        },
+        Fastest::TooFewRuns { by_median, .. } => BestRun::TooFewRuns {
+            by_median: configs[by_median].0,
+        },
+    })
+}
+
+/// The run to star as best: the latest run of a configuration that beat the others in
+/// every run; `None` while no configuration is clearly fastest.
+pub fn best(runs: &[RunReport]) -> Option<usize> {
+    match best_run(runs)? {
+        BestRun::Clear(i) => Some(i),
+        _ => None,
+    }
 }
 
 /// One stage (or the total) of two runs side by side.
@@ -104,32 +193,79 @@ pub fn best(runs: &[RunReport]) -> Option<usize> {
 pub struct StagePair {
     /// `None` for the whole run.
     pub stage: Option<Stage>,
+    /// The median over the finished runs of A's configuration and settings (A alone when
+    /// it ran once), and the same for B.
     pub a_ns: Option<u64>,
     pub b_ns: Option<u64>,
     /// a / b: above 1 when B is faster. `None` when either side lacks the stage.
     pub ratio: Option<f64>,
+    /// The ratio's error, propagated from both sides' spreads; `None` for single runs.
+    pub error: Option<f64>,
+    /// Whether the difference is beyond the noise.
+    pub difference: Difference,
 }
 
-/// Per stage wall time of `a` and `b` and their ratio (A / B), then the total.
-pub fn compare_runs(a: &RunReport, b: &RunReport) -> Vec<StagePair> {
-    let pair = |stage: Option<Stage>, a_ns: Option<u64>, b_ns: Option<u64>| StagePair {
-        stage,
-        a_ns,
-        b_ns,
-        ratio: match (a_ns, b_ns) {
-            (Some(x), Some(y)) => speedup_ns(x, y).map(|s| s.value),
-            _ => None,
-        },
+/// What the runs can say about a difference between two configurations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Difference {
+    /// Every run of one was faster than every run of the other.
+    Clear,
+    /// Their runs overlap: the difference is within the noise.
+    WithinNoise,
+    /// One side ran once: no spread to judge by (repeat it to tell).
+    Unknown,
+}
+
+/// Per stage wall time of run `a` and run `b` of `runs`, each the median over the finished
+/// runs of its configuration and settings, their ratio (A / B) with its error and whether
+/// it is beyond the noise; then the total.
+pub fn compare_runs(runs: &[RunReport], a: usize, b: usize) -> Vec<StagePair> {
+    let group = |i: usize| -> Vec<&RunReport> {
+        let g = repeats_of(runs, i);
+        if g.is_empty() { vec![&runs[i]] } else { g }
     };
-    let mut out: Vec<StagePair> = Stage::ALL
-        .iter()
-        .filter_map(|&s| {
-            let (x, y) = (a.stage(s).map(|r| r.wall_ns), b.stage(s).map(|r| r.wall_ns));
-            (x.is_some() || y.is_some()).then(|| pair(Some(s), x, y))
+    let (ga, gb) = (group(a), group(b));
+    let timing = |g: &[&RunReport], stage: Option<Stage>| -> Option<Timing> {
+        let v: Vec<u64> = g
+            .iter()
+            .filter_map(|r| match stage {
+                Some(s) => r.stage(s).map(|x| x.wall_ns),
+                None => Some(r.wall_ns),
+            })
+            .collect();
+        Timing::from_ns(&v)
+    };
+    let pair = |stage: Option<Stage>| -> Option<StagePair> {
+        let (ta, tb) = (timing(&ga, stage), timing(&gb, stage));
+        if ta.is_none() && tb.is_none() {
+            return None;
+        }
+        let speedup = match (&ta, &tb) {
+            (Some(x), Some(y)) => Speedup::of(x, y),
+            _ => None,
+        };
+        let difference = match (&ta, &tb) {
+            (Some(x), Some(y)) => match stats::differ(x, y) {
+                Some(true) => Difference::Clear,
+                Some(false) => Difference::WithinNoise,
+                None => Difference::Unknown,
+            },
+            _ => Difference::Unknown,
+        };
+        Some(StagePair {
+            stage,
+            a_ns: ta.as_ref().map(|t| t.median_ns),
+            b_ns: tb.as_ref().map(|t| t.median_ns),
+            ratio: speedup.map(|s| s.value),
+            error: speedup.and_then(|s| s.error),
+            difference,
         })
-        .collect();
-    out.push(pair(None, Some(a.wall_ns), Some(b.wall_ns)));
-    out
+    };
+    Stage::ALL
+        .iter()
+        .filter_map(|&s| pair(Some(s)))
+        .chain(pair(None))
+        .collect()
 }
 
 /// Per stage of `run`: its wall time, the baseline's, and the speedup (baseline / run).

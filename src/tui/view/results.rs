@@ -12,7 +12,7 @@ use ratatui::widgets::{
     Block, Cell, Paragraph, Row, StatefulWidget, Table, TableState, Widget, Wrap,
 };
 
-use chunkscope::experiment::history::{self, HistoryRow};
+use chunkscope::experiment::history::{self, Difference, HistoryRow};
 use chunkscope::pipeline::RunReport;
 use chunkscope::profile::units;
 
@@ -63,7 +63,11 @@ pub fn render(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     }
     let runs = res.runs.as_slice();
     let rows = history::rows(runs);
-    let best = history::best(runs);
+    let verdict = history::best_run(runs);
+    let best = match verdict {
+        Some(history::BestRun::Clear(i)) => Some(i),
+        _ => None,
+    };
     let sel = res.selected.min(runs.len() - 1);
     let (run, row) = (&runs[sel], &rows[sel]);
     let serial = row.baseline.map(|b| (b, &runs[b]));
@@ -109,7 +113,7 @@ pub fn render(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
                 buf,
             );
             render_latency(run, number(sel), theme, lat, buf);
-            render_ab((number(a), &runs[a]), (number(b), &runs[b]), theme, ab, buf);
+            render_ab(runs, (a, b), number, theme, ab, buf);
         }
         _ => {
             let [bars, right] =
@@ -124,18 +128,12 @@ pub fn render(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
                 buf,
             );
             match pair {
-                Some((a, b)) => render_ab(
-                    (number(a), &runs[a]),
-                    (number(b), &runs[b]),
-                    theme,
-                    right,
-                    buf,
-                ),
+                Some((a, b)) => render_ab(runs, (a, b), number, theme, right, buf),
                 None => render_latency(run, number(sel), theme, right, buf),
             }
         }
     }
-    render_history(res, &rows, best, sel, theme, table, buf);
+    render_history(res, &rows, verdict.as_ref(), sel, theme, table, buf);
 }
 
 /// The last save's outcome, green or red (with its ✓ / ✗).
@@ -479,57 +477,84 @@ fn render_latency(run: &RunReport, number: usize, theme: Theme, area: Rect, buf:
     Paragraph::new(lines).render(inner, buf);
 }
 
+/// Two runs' configurations side by side: medians over their repeats, the ratio with its
+/// error, and whether the difference is beyond the noise ("noise") or cannot be told from
+/// one run ("1 run").
 fn render_ab(
-    a: (usize, &RunReport),
-    b: (usize, &RunReport),
+    runs: &[RunReport],
+    (a, b): (usize, usize),
+    number: impl Fn(usize) -> usize,
     theme: Theme,
     area: Rect,
     buf: &mut Buffer,
 ) {
-    let block = Block::bordered().title(format!(" A/B: #{} vs #{} ", a.0, b.0));
+    let (na, nb) = (number(a), number(b));
+    let block = Block::bordered().title(format!(" A/B: #{na} vs #{nb} "));
     let inner = block.inner(area);
     block.render(area, buf);
+    let of = |i: usize| match history::repeats_of(runs, i).len() {
+        n if n > 1 => format!(" · median of {n} runs"),
+        _ => String::new(),
+    };
     let mut lines = vec![
-        Line::from(format!("A #{} {}", a.0, a.1.label())),
-        Line::from(format!("B #{} {}", b.0, b.1.label())),
-        Line::from(Span::styled(
-            format!("{:<9}{:>9}{:>9}{:>9}", "stage", "A", "B", "A÷B"),
-            theme.dim(),
-        )),
+        Line::from(format!("A #{na} {}{}", runs[a].label(), of(a))),
+        Line::from(format!("B #{nb} {}{}", runs[b].label(), of(b))),
     ];
+    let differ = history::setting_differences(&runs[a], &runs[b]);
+    if !differ.is_empty() {
+        lines.push(Line::from(Span::styled(
+            format!("settings differ: {}", differ.join(", ")),
+            theme.fg(Color::Yellow),
+        )));
+    }
+    lines.push(Line::from(Span::styled(
+        format!("{:<9}{:>9}{:>9}{:>9}", "stage", "A", "B", "A÷B"),
+        theme.dim(),
+    )));
     let opt = |v: Option<u64>| v.map_or("-".into(), units::duration_ns);
-    for p in history::compare_runs(a.1, b.1) {
-        let (glyph, style) = match p.ratio {
-            Some(r) if r > 1.0 => ("▲", theme.fg(Color::Green)),
-            Some(r) if r < 1.0 => ("▼", theme.fg(Color::Red)),
-            _ => (" ", Style::new()),
+    for p in history::compare_runs(runs, a, b) {
+        let (glyph, style, note) = match (p.ratio, p.difference) {
+            (Some(r), Difference::Clear) if r > 1.0 => ("▲", theme.fg(Color::Green), ""),
+            (Some(r), Difference::Clear) if r < 1.0 => ("▼", theme.fg(Color::Red), ""),
+            (Some(_), Difference::WithinNoise) => ("≈", theme.dim(), " noise"),
+            (Some(_), Difference::Unknown) => ("?", theme.dim(), " 1 run"),
+            _ => (" ", Style::new(), ""),
         };
         let name = p.stage.map_or("total", |s| s.name());
         lines.push(Line::from(vec![
             Span::raw(format!("{name:<9}{:>9}{:>9}", opt(p.a_ns), opt(p.b_ns))),
             Span::styled(
-                format!("{:>8}{glyph}", p.ratio.map_or("-".into(), units::ratio)),
+                format!(
+                    "{:>8}{glyph}{note}",
+                    p.ratio.map_or("-".into(), units::ratio)
+                ),
                 style,
             ),
         ]));
     }
     lines.push(Line::from(Span::styled(
-        "A÷B above 1 (▲): B is faster",
+        "▲ B faster · ▼ B slower, in every run; ≈ runs overlap; ? one run: repeat (R)",
         theme.dim(),
     )));
-    Paragraph::new(lines).render(inner, buf);
+    Paragraph::new(lines)
+        .wrap(Wrap { trim: false })
+        .render(inner, buf);
 }
 
 fn render_history(
     res: &Results,
     rows: &[HistoryRow],
-    best: Option<usize>,
+    verdict: Option<&history::BestRun>,
     sel: usize,
     theme: Theme,
     area: Rect,
     buf: &mut Buffer,
 ) {
     let wide = area.width >= WIDE;
+    let best = match verdict {
+        Some(history::BestRun::Clear(i)) => Some(*i),
+        _ => None,
+    };
     let table_rows: Vec<Row> = rows
         .iter()
         .enumerate()
@@ -599,7 +624,7 @@ fn render_history(
         if no_serial {
             "no serial run yet: no speedups"
         } else {
-            "speedup vs the latest serial run of the same scene"
+            "speedup vs the latest serial run with the same settings"
         }
     );
     let table = Table::new(table_rows, widths)
@@ -608,10 +633,35 @@ fn render_history(
         .block(
             Block::bordered()
                 .title(title)
-                .title_bottom(" ★ best (lowest wall) · A B marked · one run each: no spread "),
+                .title_bottom(best_note(verdict, res)),
         );
     let mut state = TableState::default().with_selected(Some(sel));
     StatefulWidget::render(table, area, buf, &mut state);
+}
+
+/// Why a run is starred, or why none is: a star needs a configuration whose every run beat
+/// every run of the others, so one run each decides nothing.
+fn best_note(verdict: Option<&history::BestRun>, res: &Results) -> String {
+    match verdict {
+        Some(history::BestRun::Clear(_)) => {
+            " ★ best: faster than the others in every run · A B marked ".into()
+        }
+        Some(history::BestRun::Tied { by_median, tied }) => {
+            let mut nums: Vec<String> = std::iter::once(*by_median)
+                .chain(tied.iter().copied())
+                .map(|i| format!("#{}", res.number(i)))
+                .collect();
+            nums.truncate(4);
+            format!(
+                " no ★: runs of {} overlap, within noise · R repeats · A B marked ",
+                nums.join(" ")
+            )
+        }
+        Some(history::BestRun::TooFewRuns { .. }) => {
+            " no ★ yet: 3 runs of a configuration decide (R repeats) · A B marked ".into()
+        }
+        None => " A B marked ".into(),
+    }
 }
 
 #[cfg(test)]
@@ -690,8 +740,11 @@ mod tests {
                     .unwrap_or_else(|| panic!("row {n} at {w}x{h}:\n{text}"))
                     .to_string()
             };
-            assert!(row("3").starts_with("│★"), "best marked: {}", row("3"));
-            assert!(!row("1").contains('★') && !row("2").contains('★'), "{text}");
+            // One run each: nothing starred, and the table says what a star needs.
+            for n in ["1", "2", "3"] {
+                assert!(!row(n).contains('★'), "{text}");
+            }
+            assert!(text.contains("no ★ yet: 3 runs"), "{text}");
             assert!(
                 text.contains("a/b mark"),
                 "footer from the key table:\n{text}"
@@ -709,21 +762,29 @@ mod tests {
     #[test]
     fn two_marked_runs_show_side_by_side_with_their_ratio() {
         let (serial, chunked, fast) = three_runs();
-        let mut app = results_app(vec![serial.clone(), chunked.clone(), fast]);
+        let mut app = results_app(vec![serial.clone(), chunked.clone(), fast.clone()]);
         key(&mut app, KeyCode::Up);
         key(&mut app, KeyCode::Up);
         key(&mut app, KeyCode::Char('a'));
         key(&mut app, KeyCode::Char('j'));
         key(&mut app, KeyCode::Char('b'));
         assert_eq!((app.results.a, app.results.b), (Some(0), Some(1)));
-        let total = units::ratio(serial.wall_ns as f64 / chunked.wall_ns as f64);
+        // B's configuration ran twice (#2, #3): its figures are the median of both.
+        let b_ns = |s: Option<Stage>| {
+            let v: Vec<u64> = [&chunked, &fast]
+                .iter()
+                .map(|r| s.map_or(r.wall_ns, |s| r.stage(s).unwrap().wall_ns))
+                .collect();
+            chunkscope::profile::stats::median(&v).unwrap()
+        };
+        let total = units::ratio(serial.wall_ns as f64 / b_ns(None) as f64);
         let load = units::ratio(
-            serial.stage(Stage::Load).unwrap().wall_ns as f64
-                / chunked.stage(Stage::Load).unwrap().wall_ns as f64,
+            serial.stage(Stage::Load).unwrap().wall_ns as f64 / b_ns(Some(Stage::Load)) as f64,
         );
         for (w, h) in [(80, 24), (160, 48)] {
             let text = draw(&app, w, h);
             assert!(text.contains("A/B: #1 vs #2"), "{w}x{h}:\n{text}");
+            assert!(text.contains("median of 2 runs"), "{w}x{h}:\n{text}");
             let dur = |r: &RunReport, s: Option<Stage>| {
                 units::duration_ns(s.map_or(r.wall_ns, |s| r.stage(s).unwrap().wall_ns))
             };
@@ -731,9 +792,9 @@ mod tests {
                 [("total", None, &total), ("load", Some(Stage::Load), &load)]
             {
                 let expected = format!(
-                    "{name:<9}{:>9}{:>9}{ratio:>8}",
+                    "{name:<9}{:>9}{:>9}{ratio:>8}? 1 run",
                     dur(&serial, stage),
-                    dur(&chunked, stage)
+                    units::duration_ns(b_ns(stage))
                 );
                 assert!(text.contains(&expected), "{expected} at {w}x{h}:\n{text}");
             }
