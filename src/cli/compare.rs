@@ -290,5 +290,38 @@ fn render(r: &CompareResult) -> String {
         }
         None => out.push_str("Amdahl fit: needs at least two thread counts (--threads 1,2,4)\n"),
     }
+    for line in superlinear_notes(r) {
+        out.push_str(&line);
+        out.push('\n');
+    }
+    out
+}
+
+/// A note for every figure whose efficiency is above 100 % even at the low end of the
+/// speedup's error: more than the threads can give, so something else is at work.
+fn superlinear_notes(r: &CompareResult) -> Vec<String> {
+    let mut out = Vec::new();
+    for c in r.configs.iter().filter(|c| c.mode == "chunked") {
+        let figures = c
+            .stages
+            .iter()
+            .map(|s| (s.stage.name(), &s.measured))
+            .chain(std::iter::once(("total", &c.total)));
+        for (what, m) in figures {
+            let Some(s) = m.speedup else { continue };
+            let low = (s.value - s.error.unwrap_or(0.0)) / c.threads.max(1) as f64;
+            if low > 1.0 {
+                out.push(format!(
+                    "note: {} {what}: {} efficiency is superlinear, more than {} thread(s) can \
+                     give: the chunked path does less work than the serial one there (whole \
+                     arrays do not fit the CPU caches and are allocated at once; chunks are \
+                     small and freed early), so part of the gain comes from chunking",
+                    c.label,
+                    units::share(s.value / c.threads.max(1) as f64),
+                    c.threads
+                ));
+            }
+        }
+    }
     out
 }
