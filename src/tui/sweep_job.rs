@@ -12,8 +12,7 @@ use chunkscope::catalog::Item;
 use chunkscope::experiment::rounds::{Repetition, RunBase};
 use chunkscope::experiment::sweep::{self, SweepResult, SweepSpec};
 use chunkscope::network::Probe;
-use chunkscope::output::{OutputFormat, OutputSpec};
-use chunkscope::pipeline::{CloudClasses, Resolution, Scene};
+use chunkscope::pipeline::{CloudClasses, Scene};
 use chunkscope::task::CancelFlag;
 
 use super::app::Msg;
@@ -45,17 +44,15 @@ impl SweepJob {
                 out_dir.display()
             )
         })?;
+        let settings = request.settings;
         let base = RunBase {
-            resolution: Resolution::R20,
+            resolution: settings.resolution,
             cloud_classes: CloudClasses::default(),
-            output: OutputSpec::new(
-                out_dir.join(format!(
-                    "sweep-{}.tif",
-                    chunkscope::output::target::file_safe(&item.id)
-                )),
-                OutputFormat::Cog,
-            ),
-            gdal_cache_mb: None,
+            output: settings.output(out_dir.join(format!(
+                "sweep-{}.tif",
+                chunkscope::output::target::file_safe(&item.id)
+            ))),
+            gdal_cache_mb: settings.gdal_cache_mb,
         };
         let spec = SweepSpec {
             chunks: request.chunks,

@@ -5,9 +5,16 @@ use std::num::NonZeroUsize;
 use std::path::Path;
 
 use chunkscope::chunks::ChunkRequest;
+use chunkscope::pipeline::limits::thread_limit;
 use chunkscope::experiment::sweep::SweepResult;
 use chunkscope::pipeline::Schedule;
 use chunkscope::profile::units::tilde;
+
+use super::setup::{RunSettings, Setup, plan_shape};
+
+/// Runs of each configuration in a sweep started here: enough for a median and a spread
+/// (and for the engine to tell a winner from noise), few enough to finish in minutes.
+pub const SWEEP_REPEAT: usize = 3;
 
 /// A sweep on screen and where it came from.
 #[derive(Debug, Clone)]
@@ -45,4 +52,65 @@ pub struct SweepRequest {
     pub threads: Vec<NonZeroUsize>,
     pub schedule: Schedule,
     pub repeat: usize,
+    /// The chunk setup's output, resolution and cache settings: every run uses them.
+    pub settings: RunSettings,
+}
+
+impl SweepRequest {
+    /// Configurations, serial included (the engine runs it once per repeat too).
+    pub fn configurations(&self) -> usize {
+        self.chunks.len() * self.threads.len() + 1
+    }
+
+    /// `19 configurations x 3 runs`: what the sweep will do, said before it starts.
+    pub fn size_line(&self) -> String {
+        format!(
+            "{} configurations x {} run(s)",
+            self.configurations(),
+            self.repeat
+        )
+    }
+}
+
+/// What the lesson teaches, on the setup's grid: small chunks (256), one block, the
+/// lesson's 2048, 2x2 blocks, a size off the block grid (1000), `auto`, and the setup's own
+/// chunks; on 1, 2, all cores and twice the cores (oversubscribed) threads. Requests that
+/// come to the same shape on this grid (a small scene clamps them) are run once.
+pub fn sweep_request(s: &Setup) -> Option<SweepRequest> {
+    let l = s.layout?;
+    let [bands, rows, cols] = s.chunks;
+    let candidates = [
+        ChunkRequest::Square(256),
+        ChunkRequest::Blocks(1),
+        ChunkRequest::Square(2048),
+        ChunkRequest::Blocks(2),
+        ChunkRequest::Square(1000),
+        ChunkRequest::default(),
+        ChunkRequest::Explicit { bands, rows, cols },
+    ];
+    let mut shapes = Vec::new();
+    let mut chunks = Vec::new();
+    for c in candidates {
+        let Some(shape) = plan_shape(l, &c) else {
+            continue;
+        };
+        if !shapes.contains(&shape) {
+            shapes.push(shape);
+            chunks.push(c);
+        }
+    }
+    let max = thread_limit(s.cores);
+    let mut threads: Vec<usize> = [1, 2, s.cores, 2 * s.cores]
+        .into_iter()
+        .map(|t| t.min(max))
+        .collect();
+    threads.sort_unstable();
+    threads.dedup();
+    Some(SweepRequest {
+        chunks,
+        threads: threads.into_iter().filter_map(NonZeroUsize::new).collect(),
+        schedule: s.schedule,
+        repeat: SWEEP_REPEAT,
+        settings: s.run_settings(),
+    })
 }

@@ -71,19 +71,31 @@ pub fn chunk_at(app: &App, area: Rect, x: u16, y: u16) -> Option<usize> {
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT || app.help || app.screen != Screen::Run {
         return None;
     }
-    let [_, body, _, _] = frame_areas(area);
+    let [_, body, _, _] = frame_areas(area, footer_lines(app, area).len());
     run::chunk_at(app, body, x, y)
 }
 
-/// Header, body, status line and footer.
-fn frame_areas(area: Rect) -> [Rect; 4] {
+/// Header, body, status line and a footer of `footer_h` lines.
+fn frame_areas(area: Rect, footer_h: usize) -> [Rect; 4] {
     Layout::vertical([
         Constraint::Length(1),
         Constraint::Min(0),
         Constraint::Length(1),
-        Constraint::Length(1),
+        Constraint::Length(footer_h as u16),
     ])
     .areas(area)
+}
+
+/// The footer's lines: the key table's hints in up to two lines, or what typing a filter or
+/// a path needs.
+fn footer_lines(app: &App, area: Rect) -> Vec<String> {
+    if app.filtering {
+        vec!["type to filter · Enter keep · Esc clear".to_string()]
+    } else if let Some(path) = &app.results.path_input {
+        vec![format!("sweep file: {path}▏ · Enter open · Esc cancel")]
+    } else {
+        keys::footer_lines(app.screen, area.width, 2)
+    }
 }
 
 /// Draws the whole screen for `app`.
@@ -93,7 +105,8 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         return;
     }
     let theme = Theme { color: app.color };
-    let [header, body, status, footer] = frame_areas(area);
+    let hint = footer_lines(app, area);
+    let [header, body, status, footer] = frame_areas(area, hint.len());
     let screen = match app.screen {
         Screen::Scenes => "scenes",
         Screen::Setup => "chunks",
@@ -132,14 +145,12 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         None => Line::from(Span::styled("no messages", theme.dim())),
     };
     Paragraph::new(status_line).render(status, buf);
-    let hint = if app.filtering {
-        "type to filter · Enter keep · Esc clear".to_string()
-    } else if let Some(path) = &app.results.path_input {
-        format!("sweep file: {path}▏ · Enter open · Esc cancel")
-    } else {
-        keys::footer(app.screen)
-    };
-    Paragraph::new(Line::from(Span::styled(hint, theme.dim()))).render(footer, buf);
+    Paragraph::new(
+        hint.into_iter()
+            .map(|l| Line::from(Span::styled(l, theme.dim())))
+            .collect::<Vec<_>>(),
+    )
+    .render(footer, buf);
     if app.help {
         help::render(app.screen, theme, area, buf);
     }
@@ -254,6 +265,7 @@ pub mod fixtures {
         app.setup = Some(Setup::new(0, 2));
         app.update(Msg::Prepared {
             item: 0,
+            resolution: chunkscope::pipeline::Resolution::R20,
             result: Ok((
                 layout(),
                 Grid {
