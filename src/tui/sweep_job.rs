@@ -176,11 +176,12 @@ mod tests {
         }
         assert_eq!(s.app.results.sweep_error, None);
         let sweep = &s.app.results.sweep.as_ref().expect("a sweep").result;
-        // Serial, then 1x1, 2x2 and 4x4 blocks (the setup's 2x2 is among them) on 1 and 2
-        // threads.
-        assert_eq!(sweep.rows.len(), 1 + 3 * 2);
+        // Serial, then on this 512 x 512 grid of 128-pixel blocks: 256 (2x2 blocks, the
+        // setup's too), one block and 2048 (the whole grid; 1000 and auto come to it too),
+        // on 1, 2 and 4 threads.
+        assert_eq!(sweep.rows.len(), 1 + 3 * 3);
         assert!(sweep.rows[0].is_serial());
-        assert_eq!(sweep.rows[1].label, "chunked x 1 @ blocks:1");
+        assert_eq!(sweep.rows[1].label, "chunked x 1 @ 256");
         assert!(sweep.best.is_some());
         assert_eq!(s.app.results.sweep.as_ref().unwrap().source, "this session");
 
@@ -216,6 +217,6 @@ mod tests {
         assert_eq!(s.app.results.sweep_error, None);
         let loaded = s.app.results.sweep.as_ref().expect("the saved sweep loads");
         assert_eq!(loaded.source, paths[0]);
-        assert_eq!(loaded.result.rows.len(), 7);
+        assert_eq!(loaded.result.rows.len(), 10);
     }
 }

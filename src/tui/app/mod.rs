@@ -124,6 +124,9 @@ pub struct App {
     pub setup: Option<Setup>,
     pub run: Option<RunView>,
     pub log: VecDeque<String>,
+    /// Whether the status line shows the last save's notice (set by a save, cleared by the
+    /// next log message) rather than the last log message.
+    pub notice_is_latest: bool,
     pub quit_pending: bool,
     pub cores: usize,
     /// Every finished run of this session, the marks on it, a sweep.
@@ -145,6 +148,7 @@ impl App {
             setup: None,
             run: None,
             log: VecDeque::new(),
+            notice_is_latest: false,
             quit_pending: false,
             cores: cores.max(1),
             results: Results::default(),
@@ -191,6 +195,7 @@ impl App {
             self.log.pop_front();
         }
         self.log.push_back(line);
+        self.notice_is_latest = false;
     }
 
     pub fn update(&mut self, msg: Msg) -> Option<Cmd> {

@@ -114,3 +114,33 @@ pub fn sweep_request(s: &Setup) -> Option<SweepRequest> {
         settings: s.run_settings(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tui::app::Msg;
+    use crate::tui::view::fixtures;
+
+    #[test]
+    fn the_sweep_covers_what_the_lesson_teaches() {
+        let mut app = fixtures::setup_app();
+        // The lesson's 5490 x 5490 grid of 1024 blocks, on 2 cores.
+        let s = app.setup.as_ref().unwrap();
+        let req = sweep_request(s).unwrap();
+        let names: Vec<String> = req.chunks.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            names,
+            ["256", "blocks:1", "2048", "1000", "auto"],
+            "2x2 blocks is 2048 here, and so are the setup's chunks"
+        );
+        let threads: Vec<usize> = req.threads.iter().map(|t| t.get()).collect();
+        assert_eq!(threads, [1, 2, 4], "1 to twice the cores");
+        assert_eq!(req.size_line(), "16 configurations x 3 run(s)");
+        // The setup's own settings go with it.
+        app.update(Msg::Key(crossterm::event::KeyCode::Char('o').into()));
+        let s = app.setup.as_ref().unwrap();
+        let req = sweep_request(s).unwrap();
+        assert_eq!(req.settings.format, chunkscope::output::OutputFormat::Gtiff);
+        assert_eq!(req.settings.codec, chunkscope::output::Codec::None);
+    }
+}

@@ -32,6 +32,7 @@ use ratatui::widgets::{Paragraph, Widget};
 use super::app::App;
 
 use super::keys;
+use super::model::results::Notice;
 use super::model::screen::Screen;
 
 /// Below this size the screens do not fit: draw [`small::render`] instead.
@@ -137,14 +138,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         Screen::Results => results::render(app, theme, body, buf),
         Screen::Sweep => sweep::render(app, theme, body, buf),
     }
-    let status_line = match app.log.back() {
-        Some(last) => Line::from(vec![
-            Span::styled("! ", theme.fg(Color::Yellow)),
-            Span::raw(format!("{last} ({} message(s))", app.log.len())),
-        ]),
-        None => Line::from(Span::styled("no messages", theme.dim())),
-    };
-    Paragraph::new(status_line).render(status, buf);
+    Paragraph::new(status_line(app, theme)).render(status, buf);
     Paragraph::new(
         hint.into_iter()
             .map(|l| Line::from(Span::styled(l, theme.dim())))
@@ -153,6 +147,36 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     .render(footer, buf);
     if app.help {
         help::render(app.screen, theme, area, buf);
+    }
+}
+
+/// The status line: the last save said plainly (`✓ saved …` or `✗ cannot save: …`) when it
+/// is the newest news, else the last log message (GDAL's, errors) marked `!`; then how
+/// many messages the log holds, apart from either.
+fn status_line(app: &App, theme: Theme) -> Line<'static> {
+    let count = match app.log.len() {
+        0 => String::new(),
+        1 => " · 1 message in the log".to_string(),
+        n => format!(" · {n} messages in the log"),
+    };
+    let notice = app.results.notice.as_ref().filter(|_| app.notice_is_latest);
+    match (notice, app.log.back()) {
+        (Some(n), _) => {
+            let color = match n {
+                Notice::Saved(_) => Color::Green,
+                Notice::Failed(_) => Color::Red,
+            };
+            Line::from(vec![
+                Span::styled(n.line(), theme.fg(color)),
+                Span::styled(count, theme.dim()),
+            ])
+        }
+        (None, Some(last)) => Line::from(vec![
+            Span::styled("! ", theme.fg(Color::Yellow)),
+            Span::raw(last.clone()),
+            Span::styled(count, theme.dim()),
+        ]),
+        (None, None) => Line::from(Span::styled("no messages", theme.dim())),
     }
 }
 
@@ -285,6 +309,7 @@ mod tests {
     use ratatui::backend::TestBackend;
 
     use super::*;
+    use crate::tui::app::Msg;
 
     fn draw(app: &App, w: u16, h: u16) -> String {
         let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
@@ -364,6 +389,39 @@ mod tests {
                 assert!(text.contains(s), "{s:?} missing from the overlay:\n{text}");
             }
         }
+    }
+
+    #[test]
+    fn a_save_is_said_plainly_apart_from_the_log() {
+        let mut app = fixtures::setup_app();
+        app.update(Msg::Log("GDAL: a warning".into()));
+        app.update(Msg::Exported(Ok(vec![
+            "out/results-1.json".into(),
+            "out/results-1.csv".into(),
+            "out/results-1.svg".into(),
+        ])));
+        let text = draw(&app, 80, 24);
+        let status = text.lines().nth(21).unwrap_or_default();
+        assert!(
+            status.starts_with("✓ saved out/results-1.{json,csv,svg} · 1 message in the log"),
+            "{text}"
+        );
+        assert!(!text.contains("! ✓"), "{text}");
+        assert_eq!(app.log.len(), 1, "a save is not a log message");
+        // A newer message takes the line back.
+        app.update(Msg::Log("GDAL: another".into()));
+        let text = draw(&app, 80, 24);
+        assert!(
+            text.contains("! GDAL: another · 2 messages in the log"),
+            "{text}"
+        );
+        // A failed save is an error: said, and kept in the log.
+        app.update(Msg::Exported(Err("disk full".into())));
+        let text = draw(&app, 80, 24);
+        assert!(
+            text.contains("✗ cannot save: disk full · 3 messages in the log"),
+            "{text}"
+        );
     }
 
     #[test]
