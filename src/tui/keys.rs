@@ -436,7 +436,7 @@ pub const BINDINGS: &[Binding] = &[
     Binding {
         keys: "r",
         hint: "sweep",
-        help: "sweep 1x1, 2x2, 4x4 blocks and your chunks on 1 and your threads",
+        help: "sweep 256, 1 block, 2048, 2x2 blocks, 1000, auto and your chunks on 1 to 2x cores threads, 3 runs each, with the setup's settings",
         action: Action::Run,
         scope: Scope::On(Screen::Sweep),
         matches: |k| is_char(k, 'r'),
@@ -552,9 +552,8 @@ fn essential(screen: Screen, action: Action) -> bool {
 pub fn footer_lines(screen: Screen, width: u16, max_lines: usize) -> Vec<String> {
     let (global, local): (Vec<&Binding>, Vec<&Binding>) =
         visible(screen).partition(|b| b.scope == Scope::Global);
-    let (first, rest): (Vec<&Binding>, Vec<&Binding>) = local
-        .into_iter()
-        .partition(|b| essential(screen, b.action));
+    let (first, rest): (Vec<&Binding>, Vec<&Binding>) =
+        local.into_iter().partition(|b| essential(screen, b.action));
     let item = |b: &&Binding| format!("{} {}", b.keys, b.hint);
     let mut items: Vec<String> = global.iter().chain(&first).chain(&rest).map(item).collect();
     let mut lines = pack(&items, width);
@@ -624,7 +623,10 @@ mod tests {
             let text = lines.join(" · ");
             for b in visible(screen).filter(|b| essential(screen, b.action)) {
                 let item = format!("{} {}", b.keys, b.hint);
-                assert!(text.contains(&item), "{item:?} missing on {screen:?}: {text}");
+                assert!(
+                    text.contains(&item),
+                    "{item:?} missing on {screen:?}: {text}"
+                );
             }
             assert!(text.starts_with("? help · q quit"), "{text}");
         }

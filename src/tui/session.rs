@@ -242,7 +242,10 @@ impl Session {
                 let item = self.app.catalog.items[i].clone();
                 self.job(move || inspect(i, &item))
             }
-            Cmd::Prepare { item: i, resolution } => {
+            Cmd::Prepare {
+                item: i,
+                resolution,
+            } => {
                 let item = self.app.catalog.items[i].clone();
                 self.job(move || prepare(i, &item, resolution))
             }
@@ -433,16 +436,12 @@ fn inspect(i: usize, item: &Item) -> Msg {
 fn prepare(i: usize, item: &Item, resolution: Resolution) -> Msg {
     let result = Scene::from_item(item)
         .map_err(|e| e.to_string())
-        .and_then(|scene| {
-            pipeline::prepare(&scene, resolution, None).map_err(|e| e.to_string())
-        })
+        .and_then(|scene| pipeline::prepare(&scene, resolution, None).map_err(|e| e.to_string()))
         .and_then(|p| {
-            p.visual.layout(p.visual_overview).map(|l| (l, p.grid)).ok_or_else(|| {
-                format!(
-                    "visual has no level to read at {} m",
-                    resolution.metres()
-                )
-            })
+            p.visual
+                .layout(p.visual_overview)
+                .map(|l| (l, p.grid))
+                .ok_or_else(|| format!("visual has no level to read at {} m", resolution.metres()))
         });
     Msg::Prepared {
         item: i,

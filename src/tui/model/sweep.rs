@@ -5,9 +5,9 @@ use std::num::NonZeroUsize;
 use std::path::Path;
 
 use chunkscope::chunks::ChunkRequest;
-use chunkscope::pipeline::limits::thread_limit;
 use chunkscope::experiment::sweep::SweepResult;
 use chunkscope::pipeline::Schedule;
+use chunkscope::pipeline::limits::thread_limit;
 use chunkscope::profile::units::tilde;
 
 use super::setup::{RunSettings, Setup, plan_shape};
@@ -60,6 +60,17 @@ impl SweepRequest {
     /// Configurations, serial included (the engine runs it once per repeat too).
     pub fn configurations(&self) -> usize {
         self.chunks.len() * self.threads.len() + 1
+    }
+
+    /// `COG DEFLATE · 20 m · cache default`: the settings every run of it uses.
+    pub fn settings_line(&self) -> String {
+        let t = &self.settings;
+        super::setup::settings_label(
+            super::setup::format_name(t.format),
+            t.codec.name(),
+            t.resolution.metres(),
+            &super::setup::cache_name(t.gdal_cache_mb),
+        )
     }
 
     /// `19 configurations x 3 runs`: what the sweep will do, said before it starts.

@@ -391,6 +391,192 @@ mod tests {
         }
     }
 
+    /// A run of `grid` chunks on 2 threads with the first `done` chunks through all stages.
+    fn live_run(grid: (usize, usize, usize), done: u32) -> crate::tui::model::run::RunView {
+        use chunkscope::task::{Event, Stage, TaskRecord};
+        let mut r = crate::tui::model::run::RunView::new(
+            "chunked x 2 (3,256,256, staged)".into(),
+            "S2A_31UFU_20200328_0_L2A".into(),
+            grid,
+            2,
+        );
+        r.settings = "COG DEFLATE · 20 m · cache default".into();
+        let n = (grid.0 * grid.1 * grid.2) as u32;
+        r.fold(Event::RunStarted {
+            chunks: n,
+            threads: 2,
+        });
+        for chunk in 0..done {
+            for (k, stage) in [Stage::Load, Stage::Mask, Stage::Write]
+                .into_iter()
+                .enumerate()
+            {
+                let start_ns = u64::from(chunk) * 3_000_000 + k as u64 * 1_000_000;
+                r.fold(Event::TaskFinished(TaskRecord {
+                    chunk,
+                    stage,
+                    worker: (chunk % 2) as u16,
+                    start_ns,
+                    end_ns: start_ns + 1_000_000,
+                    bytes: 1,
+                    wait_ns: 0,
+                    alloc_ns: 0,
+                    append_wait_ns: 0,
+                    tiles: 0,
+                }));
+            }
+        }
+        r
+    }
+
+    fn hidden(text: &str) -> Option<String> {
+        let at = text.find(" hidden")?;
+        let start = text[..at].rfind('+')?;
+        Some(text[start..at].to_string())
+    }
+
+    #[test]
+    fn every_screen_keeps_its_essentials_at_80x24() {
+        use crate::tui::model::run::RunView;
+        use crate::tui::model::sweep::SweepView;
+        let data = crate::tui::testdata::data();
+        let sizes = [(80, 24), (120, 36)];
+
+        // Scenes: the list, the assets, the key on to the chunks.
+        let app = fixtures::scenes_app();
+        for (w, h) in sizes {
+            let text = draw(&app, w, h);
+            assert!(text.contains("S2A_31UFU_20200328_0_L2A"), "{text}");
+            assert!(text.contains("Enter chunks"), "{text}");
+        }
+
+        // Setup: every setting, the plan, the keys to run.
+        let mut app = fixtures::setup_app();
+        for (w, h) in sizes {
+            let text = draw(&app, w, h);
+            for s in [
+                "bands",
+                "threads",
+                "schedule",
+                "mode",
+                "writer",
+                "format",
+                "COG",
+                "codec",
+                "DEFLATE",
+                "res",
+                "20 m",
+                "cache",
+                "default",
+                "9 chunks",
+                "✓ aligned",
+                "r/Enter run",
+                "R repeat",
+                "Tab results",
+                "? help",
+            ] {
+                assert!(text.contains(s), "{s:?} at {w}x{h}:\n{text}");
+            }
+        }
+        // A warning is not pushed off screen by the longer field list.
+        app.update(Msg::Key(crossterm::event::KeyCode::Char('f').into()));
+        app.update(Msg::Key(crossterm::event::KeyCode::Right.into()));
+        let text = draw(&app, 80, 24);
+        assert!(text.contains("chunks straddle blocks"), "{text}");
+
+        // Run, live: progress, stage progress, the runs list; then finished: %%time, the
+        // stage walls, the runs list; the map hides as many chunks either way.
+        let mut app = fixtures::setup_app();
+        app.screen = crate::tui::model::screen::Screen::Run;
+        app.results.push(data.serial.clone());
+        app.run = Some(live_run((1, 22, 22), 40));
+        for (w, h) in sizes {
+            let text = draw(&app, w, h);
+            assert!(text.contains("▶ running"), "{text}");
+            assert!(text.contains("c/Esc cancel"), "{text}");
+            assert!(text.contains("#1 serial"), "{text}");
+            assert!(text.contains("%%time · COG DEFLATE · 20 m"), "{text}");
+        }
+        assert!(draw(&app, 80, 24).contains("load         40/484"));
+        let live_hidden: Vec<_> = sizes
+            .iter()
+            .map(|&(w, h)| hidden(&draw(&app, w, h)))
+            .collect();
+        assert!(live_hidden[0].is_some(), "484 chunks do not fit at 80x24");
+        let mut finished = live_run((1, 22, 22), 40);
+        let mut report = data.chunked.clone();
+        report.wall_ns = 200_000_000;
+        finished.report = Some(report.clone());
+        app.results.push(report.clone());
+        app.run = Some(finished);
+        for (i, &(w, h)) in sizes.iter().enumerate() {
+            let text = draw(&app, w, h);
+            assert_eq!(hidden(&text), live_hidden[i], "{w}x{h}:\n{text}");
+            assert!(text.contains("✓ done"), "{text}");
+            assert!(text.contains("CPU times: user"), "{text}");
+            assert!(text.contains("Wall time:"), "{text}");
+            for stage in ["load", "mask", "write", "finalize"] {
+                assert!(
+                    text.contains(&format!("  {stage:<9} wall")),
+                    "{stage} {text}"
+                );
+            }
+            assert!(text.contains("#2 chunked x 2"), "{text}");
+            assert!(text.contains("#1 serial"), "{text}");
+            assert!(text.contains("r again"), "{text}");
+        }
+
+        // Results: the history with its rows, the keys.
+        app.screen = crate::tui::model::screen::Screen::Results;
+        for (w, h) in sizes {
+            let text = draw(&app, w, h);
+            assert!(text.contains("History · 2 run(s)"), "{text}");
+            assert!(text.contains("serial"), "{text}");
+            assert!(text.contains("Tab sweep"), "{text}");
+        }
+
+        // Sweep: the table, every row, and the whole conclusion.
+        app.screen = crate::tui::model::screen::Screen::Sweep;
+        app.results.sweep = Some(SweepView {
+            result: data.sweep.clone(),
+            source: "this session".into(),
+        });
+        let best = data.sweep.best.as_ref().expect("a best row").reason.clone();
+        let last_word = best
+            .split_whitespace()
+            .last()
+            .unwrap_or_default()
+            .to_string();
+        for (w, h) in sizes {
+            let text = draw(&app, w, h);
+            assert!(text.contains("Configurations"), "{text}");
+            assert!(text.contains("configurations x 1 run(s)"), "{text}");
+            for row in &data.sweep.rows {
+                let short = super::sweep::short_label(&row.label);
+                assert!(text.contains(&short), "{short:?} at {w}x{h}:\n{text}");
+            }
+            assert!(text.contains("★ "), "{text}");
+            assert!(
+                text.contains(&last_word),
+                "the recommendation ends on screen:\n{text}"
+            );
+        }
+
+        // Help overlay: the new keys with what they do.
+        let mut app = fixtures::setup_app();
+        app.help = true;
+        let text = draw(&app, 80, 24);
+        for s in [
+            "output format",
+            "output codec",
+            "pixel size",
+            "GDAL block cache",
+        ] {
+            assert!(text.contains(s), "{s:?}:\n{text}");
+        }
+        let _ = RunView::from_report(&data.chunked);
+    }
+
     #[test]
     fn a_save_is_said_plainly_apart_from_the_log() {
         let mut app = fixtures::setup_app();

@@ -19,6 +19,7 @@ use chunkscope::profile::units;
 use super::Theme;
 use crate::tui::app::App;
 use crate::tui::model::results::{Notice, Results};
+use crate::tui::model::setup::report_settings;
 
 /// Below this width the A/B panel takes the latency panel's place instead of its own.
 const WIDE: u16 = 130;
@@ -530,6 +531,15 @@ fn render_history(
     buf: &mut Buffer,
 ) {
     let wide = area.width >= WIDE;
+    // The output, resolution and cache settings join a row's label when the runs differ in
+    // them; a run's full identity (config and settings) counts its repeats.
+    let settings: Vec<String> = res.runs.iter().map(report_settings).collect();
+    let mixed = settings.windows(2).any(|w| w[0] != w[1]);
+    let mut seen: std::collections::BTreeMap<(String, &str), usize> = Default::default();
+    for (r, set) in res.runs.iter().zip(&settings) {
+        *seen.entry((r.label(), set.as_str())).or_default() += 1;
+    }
+    let repeated = seen.values().filter(|&&n| n > 1).count();
     let table_rows: Vec<Row> = rows
         .iter()
         .enumerate()
@@ -540,11 +550,13 @@ fn render_history(
                 if res.a == Some(i) { "A" } else { " " },
                 if res.b == Some(i) { "B" } else { " " },
             );
-            let label = if r.cancelled {
-                format!("{} ■ cancelled", r.label)
-            } else {
-                r.label.clone()
-            };
+            let mut label = r.label.clone();
+            if mixed && let Some(set) = settings.get(i) {
+                label = format!("{label} · {set}");
+            }
+            if r.cancelled {
+                label.push_str(" ■ cancelled");
+            }
             let mut cells = vec![
                 Cell::from(Span::styled(
                     mark,
@@ -608,7 +620,15 @@ fn render_history(
         .block(
             Block::bordered()
                 .title(title)
-                .title_bottom(" ★ best (lowest wall) · A B marked · one run each: no spread "),
+                .title_bottom(if repeated == 0 {
+                    " ★ best (lowest wall) · A B marked · one run per row: R repeats for a spread "
+                        .to_string()
+                } else {
+                    format!(
+                        " ★ best · A B marked · {repeated} setting(s) run more than once: \
+                         R gives median ± σ "
+                    )
+                }),
         );
     let mut state = TableState::default().with_selected(Some(sel));
     StatefulWidget::render(table, area, buf, &mut state);

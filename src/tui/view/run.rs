@@ -64,14 +64,7 @@ fn render_wide(r: &RunView, history: &Results, theme: Theme, area: Rect, buf: &m
     render_stages(r, theme, a.stages, buf);
     cpu::render(r, theme, a.meters, buf);
     render_overhead(r, theme, a.overhead, buf);
-    render_summary(
-        r,
-        theme,
-        summary_lines(r, false),
-        Borders::ALL,
-        a.time,
-        buf,
-    );
+    render_summary(r, theme, summary_lines(r, false), Borders::ALL, a.time, buf);
     render_history(history, theme, a.runs, buf);
 }
 
@@ -622,7 +615,11 @@ fn summary_lines(r: &RunView, compact: bool) -> Vec<String> {
             out.push("running… (c or Esc cancels); then CPU times and wall per stage".into());
             if compact {
                 for (s, done, total, note) in stage_rows(r) {
-                    out.push(format!("  {:<9} {:>9}  {note}", s.name(), format!("{done}/{total}")));
+                    out.push(format!(
+                        "  {:<9} {:>9}  {note}",
+                        s.name(),
+                        format!("{done}/{total}")
+                    ));
                 }
             }
         }

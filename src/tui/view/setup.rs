@@ -80,12 +80,9 @@ pub fn render(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
         return;
     }
     let Some(layout) = s.layout else {
-        Paragraph::new(format!(
-            "opening the scene at {} m…",
-            s.resolution.metres()
-        ))
-        .block(Block::bordered().title(format!(" Chunks · {item} ")))
-        .render(area, buf);
+        Paragraph::new(format!("opening the scene at {} m…", s.resolution.metres()))
+            .block(Block::bordered().title(format!(" Chunks · {item} ")))
+            .render(area, buf);
         return;
     };
 
@@ -122,8 +119,7 @@ pub fn render(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
         (left_rest, right)
     } else {
         let h = wanted(right.width).min(right.height.saturating_sub(5));
-        let [d, w] =
-            Layout::vertical([Constraint::Min(0), Constraint::Length(h)]).areas(right);
+        let [d, w] = Layout::vertical([Constraint::Min(0), Constraint::Length(h)]).areas(right);
         (w, d)
     };
     para.render(warn, buf);
