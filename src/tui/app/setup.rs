@@ -90,3 +90,76 @@ impl App {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use chunkscope::output::{Codec, OutputFormat};
+    use chunkscope::pipeline::Resolution;
+    use chunkscope::pipeline::report::Grid;
+    use crossterm::event::KeyCode;
+
+    use crate::tui::app::{Cmd, Msg};
+    use crate::tui::view::fixtures;
+
+    #[test]
+    fn settings_keys_change_the_run_and_the_resolution_replans() {
+        let mut app = fixtures::setup_app();
+        let key =
+            |app: &mut crate::tui::app::App, c: char| app.update(Msg::Key(KeyCode::Char(c).into()));
+        key(&mut app, 'o');
+        key(&mut app, 'c');
+        key(&mut app, 'g');
+        let s = app.setup.as_ref().unwrap();
+        assert_eq!(s.format, OutputFormat::Gtiff);
+        assert_eq!(
+            s.codec,
+            Codec::DEFLATE,
+            "NONE, GeoTIFF's default, then DEFLATE"
+        );
+        assert_eq!(s.gdal_cache_mb, Some(16));
+        // 10 m: the engine prepares the other grid; the chunks chosen are kept.
+        let cmd = key(&mut app, 'p');
+        assert_eq!(
+            cmd,
+            Some(Cmd::Prepare {
+                item: 0,
+                resolution: Resolution::R10
+            })
+        );
+        assert!(app.setup.as_ref().unwrap().plan.is_none());
+        let mut layout = fixtures::layout();
+        (layout.rows, layout.cols) = (10980, 10980);
+        let grid = Grid {
+            bands: 3,
+            rows: 10980,
+            cols: 10980,
+        };
+        // A late answer for 20 m is dropped; the 10 m one replans.
+        app.update(Msg::Prepared {
+            item: 0,
+            resolution: Resolution::R20,
+            result: Ok((fixtures::layout(), grid)),
+        });
+        assert!(app.setup.as_ref().unwrap().layout.is_none());
+        app.update(Msg::Prepared {
+            item: 0,
+            resolution: Resolution::R10,
+            result: Ok((layout, grid)),
+        });
+        let s = app.setup.as_ref().unwrap();
+        assert_eq!(s.chunks, [3, 2048, 2048]);
+        let plan = s.plan.clone().unwrap().unwrap();
+        assert_eq!(plan.chunk_count, 36);
+        // The run carries every setting.
+        let Some(Cmd::StartRun { settings, .. }) = key(&mut app, 'r') else {
+            panic!("a run starts");
+        };
+        assert_eq!(settings.resolution, Resolution::R10);
+        assert_eq!(settings.format, OutputFormat::Gtiff);
+        assert_eq!(settings.gdal_cache_mb, Some(16));
+        assert_eq!(
+            app.run.as_ref().unwrap().settings,
+            "GeoTIFF DEFLATE · 10 m · cache 16 MiB"
+        );
+    }
+}

@@ -43,7 +43,8 @@ const WIDE: u16 = 130;
 /// On narrow terminals the A/B panel (when two runs are marked) replaces the latency panel.
 pub fn render(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     let res = &app.results;
-    let notice_h = u16::from(res.notice.is_some());
+    // While the status line says it, the notice takes no row of its own.
+    let notice_h = u16::from(res.notice.is_some() && !app.notice_is_latest);
     let [main, notice] =
         Layout::vertical([Constraint::Min(0), Constraint::Length(notice_h)]).areas(area);
     render_notice(res, theme, notice, buf);

@@ -53,8 +53,11 @@ pub fn chunk_side(row: &SweepRow) -> Option<f64> {
 /// ```
 pub fn render(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     let res = &app.results;
-    let status_h =
-        u16::from(res.sweep_job.is_some() || res.sweep_error.is_some() || res.notice.is_some());
+    let status_h = u16::from(
+        res.sweep_job.is_some()
+            || res.sweep_error.is_some()
+            || (res.notice.is_some() && !app.notice_is_latest),
+    );
     let [status, area] =
         Layout::vertical([Constraint::Length(status_h), Constraint::Min(0)]).areas(area);
     if let Some(job) = &res.sweep_job {
