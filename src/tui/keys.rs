@@ -23,6 +23,14 @@ pub enum Action {
     Schedule,
     Serial,
     Writer,
+    /// Output format: COG / tiled GeoTIFF.
+    Format,
+    /// Output codec: DEFLATE, LZW, ZSTD, NONE.
+    Codec,
+    /// Working resolution: 20 m / 10 m.
+    Resolution,
+    /// GDAL's block cache size.
+    GdalCache,
     Run,
     Cancel,
     /// Replay the finished run (toggle).
@@ -113,7 +121,7 @@ pub const BINDINGS: &[Binding] = &[
     Binding {
         keys: "↑↓/jk",
         hint: "field",
-        help: "choose a field (bands, rows, cols, threads, schedule, mode, writer)",
+        help: "choose a field (bands, rows, cols, threads, schedule, mode, writer, format, codec, res, cache)",
         action: Action::Up,
         scope: Scope::On(Screen::Setup),
         matches: |k| matches!(k.code, KeyCode::Up) || is_char(k, 'k'),
@@ -205,6 +213,38 @@ pub const BINDINGS: &[Binding] = &[
         action: Action::Writer,
         scope: Scope::On(Screen::Setup),
         matches: |k| is_char(k, 'w'),
+    },
+    Binding {
+        keys: "o",
+        hint: "format",
+        help: "output format: COG / tiled GeoTIFF (the codec goes to the format's default: DEFLATE / NONE)",
+        action: Action::Format,
+        scope: Scope::On(Screen::Setup),
+        matches: |k| is_char(k, 'o'),
+    },
+    Binding {
+        keys: "c",
+        hint: "codec",
+        help: "output codec: DEFLATE, LZW, ZSTD, NONE (default levels)",
+        action: Action::Codec,
+        scope: Scope::On(Screen::Setup),
+        matches: |k| is_char(k, 'c'),
+    },
+    Binding {
+        keys: "p",
+        hint: "res",
+        help: "pixel size: 20 m (overview 0, the lesson's) / 10 m (full resolution, 4x the pixels)",
+        action: Action::Resolution,
+        scope: Scope::On(Screen::Setup),
+        matches: |k| is_char(k, 'p'),
+    },
+    Binding {
+        keys: "g",
+        hint: "cache",
+        help: "GDAL block cache: GDAL's default, 16, 64, 256, 1024, 4096 MiB",
+        action: Action::GdalCache,
+        scope: Scope::On(Screen::Setup),
+        matches: |k| is_char(k, 'g'),
     },
     Binding {
         keys: "r/Enter",
@@ -396,7 +436,7 @@ pub const BINDINGS: &[Binding] = &[
     Binding {
         keys: "r",
         hint: "sweep",
-        help: "sweep 1x1, 2x2, 4x4 blocks and your chunks on 1 and your threads",
+        help: "sweep 256, 1 block, 2048, 2x2 blocks, 1000, auto and your chunks on 1 to 2x cores threads, 3 runs each, with the setup's settings",
         action: Action::Run,
         scope: Scope::On(Screen::Sweep),
         matches: |k| is_char(k, 'r'),
@@ -472,6 +512,15 @@ pub fn action_for(screen: Screen, key: &KeyEvent) -> Option<Action> {
         .map(|b| b.action)
 }
 
+/// The keys as printed for `action` on `screen` (for a screen that names them beside what
+/// they change).
+pub fn keys_for(screen: Screen, action: Action) -> Option<&'static str> {
+    BINDINGS
+        .iter()
+        .find(|b| b.scope == Scope::On(screen) && b.action == action && !b.keys.is_empty())
+        .map(|b| b.keys)
+}
+
 /// The bindings shown for `screen` (rows with a label), screen ones first.
 pub fn visible(screen: Screen) -> impl Iterator<Item = &'static Binding> {
     BINDINGS
@@ -480,18 +529,58 @@ pub fn visible(screen: Screen) -> impl Iterator<Item = &'static Binding> {
         .filter(move |b| b.scope == Scope::On(screen) || b.scope == Scope::Global)
 }
 
-/// The footer line: `key hint · key hint · ...`.
-///
-/// Global keys come first so that `?` and `q` survive a narrow terminal.
-pub fn footer(screen: Screen) -> String {
+/// Whether the footer keeps `action` on `screen` before the others: the keys a learner
+/// needs to go on (run, move, adjust, next screen, back), so a narrow terminal keeps them.
+fn essential(screen: Screen, action: Action) -> bool {
+    match action {
+        Action::Run
+        | Action::Repeat
+        | Action::NextView
+        | Action::Back
+        | Action::Cancel
+        | Action::Enter
+        | Action::Export => true,
+        Action::Up | Action::Left => screen != Screen::Run,
+        _ => false,
+    }
+}
+
+/// The footer in at most `max_lines` lines of `width`: global keys, then the essential
+/// ones (see [`essential`]), then the rest in table order. When they do not all fit with
+/// their hints, the rest are listed by key alone (the chunk setup prints each field's key
+/// beside it, and `?` says what every key does).
+pub fn footer_lines(screen: Screen, width: u16, max_lines: usize) -> Vec<String> {
     let (global, local): (Vec<&Binding>, Vec<&Binding>) =
         visible(screen).partition(|b| b.scope == Scope::Global);
-    global
-        .into_iter()
-        .chain(local)
-        .map(|b| format!("{} {}", b.keys, b.hint))
-        .collect::<Vec<_>>()
-        .join(" · ")
+    let (first, rest): (Vec<&Binding>, Vec<&Binding>) =
+        local.into_iter().partition(|b| essential(screen, b.action));
+    let item = |b: &&Binding| format!("{} {}", b.keys, b.hint);
+    let mut items: Vec<String> = global.iter().chain(&first).chain(&rest).map(item).collect();
+    let mut lines = pack(&items, width);
+    if lines.len() > max_lines && !rest.is_empty() {
+        items.truncate(global.len() + first.len());
+        let keys: Vec<&str> = rest.iter().map(|b| b.keys).collect();
+        items.push(format!("{} (? says)", keys.join(" ")));
+        lines = pack(&items, width);
+    }
+    lines.truncate(max_lines.max(1));
+    lines
+}
+
+/// `items` joined by ` · ` into lines of at most `width` (an item never split).
+fn pack(items: &[String], width: u16) -> Vec<String> {
+    let width = usize::from(width).max(1);
+    let mut lines: Vec<String> = Vec::new();
+    for item in items {
+        match lines.last_mut() {
+            Some(line) if line.chars().count() + 3 + item.chars().count() <= width => {
+                line.push_str(" · ");
+                line.push_str(item);
+            }
+            _ => lines.push(item.clone()),
+        }
+    }
+    lines
 }
 
 #[cfg(test)]
@@ -516,6 +605,40 @@ mod tests {
         let esc = KeyEvent::from(KeyCode::Esc);
         assert_eq!(action_for(Screen::Run, &esc), Some(Action::Cancel));
         assert_eq!(action_for(Screen::Setup, &esc), Some(Action::Back));
-        assert!(footer(Screen::Setup).contains("f free"));
+        assert!(footer_lines(Screen::Setup, u16::MAX, 1)[0].contains("f free"));
+    }
+
+    #[test]
+    fn a_narrow_footer_keeps_the_keys_to_go_on() {
+        for screen in [
+            Screen::Scenes,
+            Screen::Setup,
+            Screen::Run,
+            Screen::Results,
+            Screen::Sweep,
+        ] {
+            let lines = footer_lines(screen, 80, 2);
+            assert!(lines.len() <= 2, "{lines:?}");
+            assert!(lines.iter().all(|l| l.chars().count() <= 80), "{lines:?}");
+            let text = lines.join(" · ");
+            for b in visible(screen).filter(|b| essential(screen, b.action)) {
+                let item = format!("{} {}", b.keys, b.hint);
+                assert!(
+                    text.contains(&item),
+                    "{item:?} missing on {screen:?}: {text}"
+                );
+            }
+            assert!(text.starts_with("? help · q quit"), "{text}");
+        }
+        let setup = footer_lines(Screen::Setup, 80, 2).join(" · ");
+        // Too many for two lines with hints: the setting keys by key alone.
+        for key in ["r/Enter run", "R repeat", "s m w o c p g (? says)"] {
+            assert!(setup.contains(key), "{key:?}: {setup}");
+        }
+        // With room, every key has its hint.
+        let wide = footer_lines(Screen::Setup, 200, 2).join(" · ");
+        for key in ["o format", "c codec", "p res", "g cache"] {
+            assert!(wide.contains(key), "{key:?}: {wide}");
+        }
     }
 }

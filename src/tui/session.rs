@@ -11,7 +11,6 @@ use crossbeam_channel::{Receiver, Sender, TryRecvError};
 
 use chunkscope::catalog::{AssetRole, Item};
 use chunkscope::network::Probe;
-use chunkscope::output::{OutputFormat, OutputSpec, WriterKind};
 use chunkscope::pipeline::{
     self, CloudClasses, Mode, Resolution, RunConfig, RunControl, RunReport, Scene,
 };
@@ -22,6 +21,7 @@ use chunkscope::task::{CancelFlag, Event, EventSink};
 use super::app::{App, Cmd, Msg};
 
 use super::model::assets::AssetView;
+use super::model::setup::RunSettings;
 
 use super::export;
 use super::model::screen::Screen;
@@ -242,12 +242,19 @@ impl Session {
                 let item = self.app.catalog.items[i].clone();
                 self.job(move || inspect(i, &item))
             }
-            Cmd::Prepare(i) => {
+            Cmd::Prepare {
+                item: i,
+                resolution,
+            } => {
                 let item = self.app.catalog.items[i].clone();
-                self.job(move || prepare(i, &item))
+                self.job(move || prepare(i, &item, resolution))
             }
-            Cmd::StartRun { item, mode, writer } => self
-                .start_run(item, mode, writer)
+            Cmd::StartRun {
+                item,
+                mode,
+                settings,
+            } => self
+                .start_run(item, mode, settings)
                 .err()
                 .map(|e| Msg::RunFinished(Err(e))),
             Cmd::Cancel => {
@@ -339,7 +346,7 @@ impl Session {
         }
     }
 
-    fn start_run(&mut self, i: usize, mode: Mode, writer: WriterKind) -> Result<(), String> {
+    fn start_run(&mut self, i: usize, mode: Mode, settings: RunSettings) -> Result<(), String> {
         if self.run.is_some() {
             return Err("a run is already going".into());
         }
@@ -366,13 +373,10 @@ impl Session {
             .map_err(|e| e.to_string())?;
         let config = RunConfig {
             mode,
-            resolution: Resolution::R20,
+            resolution: settings.resolution,
             cloud_classes: CloudClasses::default(),
-            output: OutputSpec {
-                writer,
-                ..OutputSpec::new(target.path, OutputFormat::Cog)
-            },
-            gdal_cache_mb: None,
+            output: settings.output(target.path),
+            gdal_cache_mb: settings.gdal_cache_mb,
         };
         let (sink, events) = EventSink::bounded(EVENT_CAPACITY);
         let (sample_feed, samples) = SampleFeed::bounded(SAMPLE_CAPACITY);
@@ -428,20 +432,22 @@ fn inspect(i: usize, item: &Item) -> Msg {
     Msg::Inspected { item: i, assets }
 }
 
-/// The working grid's layout for the chunk setup (opens visual and SCL).
-fn prepare(i: usize, item: &Item) -> Msg {
+/// The working grid's layout at `resolution` for the chunk setup (opens visual and SCL).
+fn prepare(i: usize, item: &Item, resolution: Resolution) -> Msg {
     let result = Scene::from_item(item)
         .map_err(|e| e.to_string())
-        .and_then(|scene| {
-            pipeline::prepare(&scene, Resolution::R20, None).map_err(|e| e.to_string())
-        })
+        .and_then(|scene| pipeline::prepare(&scene, resolution, None).map_err(|e| e.to_string()))
         .and_then(|p| {
             p.visual
                 .layout(p.visual_overview)
                 .map(|l| (l, p.grid))
-                .ok_or_else(|| "visual has no overview to read at 20 m".to_string())
+                .ok_or_else(|| format!("visual has no level to read at {} m", resolution.metres()))
         });
-    Msg::Prepared { item: i, result }
+    Msg::Prepared {
+        item: i,
+        resolution,
+        result,
+    }
 }
 
 #[cfg(test)]

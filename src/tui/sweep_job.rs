@@ -12,8 +12,7 @@ use chunkscope::catalog::Item;
 use chunkscope::experiment::rounds::{Repetition, RunBase};
 use chunkscope::experiment::sweep::{self, SweepResult, SweepSpec};
 use chunkscope::network::Probe;
-use chunkscope::output::{OutputFormat, OutputSpec};
-use chunkscope::pipeline::{CloudClasses, Resolution, Scene};
+use chunkscope::pipeline::{CloudClasses, Scene};
 use chunkscope::task::CancelFlag;
 
 use super::app::Msg;
@@ -45,17 +44,15 @@ impl SweepJob {
                 out_dir.display()
             )
         })?;
+        let settings = request.settings;
         let base = RunBase {
-            resolution: Resolution::R20,
+            resolution: settings.resolution,
             cloud_classes: CloudClasses::default(),
-            output: OutputSpec::new(
-                out_dir.join(format!(
-                    "sweep-{}.tif",
-                    chunkscope::output::target::file_safe(&item.id)
-                )),
-                OutputFormat::Cog,
-            ),
-            gdal_cache_mb: None,
+            output: settings.output(out_dir.join(format!(
+                "sweep-{}.tif",
+                chunkscope::output::target::file_safe(&item.id)
+            ))),
+            gdal_cache_mb: settings.gdal_cache_mb,
         };
         let spec = SweepSpec {
             chunks: request.chunks,
@@ -180,11 +177,12 @@ mod tests {
         }
         assert_eq!(s.app.results.sweep_error, None);
         let sweep = &s.app.results.sweep.as_ref().expect("a sweep").result;
-        // Serial, then 1x1, 2x2 and 4x4 blocks (the setup's 2x2 is among them) on 1 and 2
-        // threads.
-        assert_eq!(sweep.rows.len(), 1 + 3 * 2);
+        // Serial, then on this 512 x 512 grid of 128-pixel blocks: 256 (2x2 blocks, the
+        // setup's too), one block and 2048 (the whole grid; 1000 and auto come to it too),
+        // on 1, 2 and 4 threads.
+        assert_eq!(sweep.rows.len(), 1 + 3 * 3);
         assert!(sweep.rows[0].is_serial());
-        assert_eq!(sweep.rows[1].label, "chunked x 1 @ blocks:1");
+        assert_eq!(sweep.rows[1].label, "chunked x 1 @ 256");
         // It concludes, one way or the other, from the leaders' extra runs.
         assert!(sweep.best.is_some() != sweep.no_clear_winner.is_some());
         assert!(sweep.extra_runs > 0 || sweep.best.is_some());
@@ -222,6 +220,6 @@ mod tests {
         assert_eq!(s.app.results.sweep_error, None);
         let loaded = s.app.results.sweep.as_ref().expect("the saved sweep loads");
         assert_eq!(loaded.source, paths[0]);
-        assert_eq!(loaded.result.rows.len(), 7);
+        assert_eq!(loaded.result.rows.len(), 10);
     }
 }

@@ -17,9 +17,8 @@ use crossterm::event::KeyEvent;
 
 use chunkscope::catalog::Catalog;
 use chunkscope::chunks::RasterLayout;
-use chunkscope::output::WriterKind;
 use chunkscope::pipeline::report::Grid;
-use chunkscope::pipeline::{Mode, RunReport};
+use chunkscope::pipeline::{Mode, Resolution, RunReport};
 use chunkscope::profile::sampler::Sample;
 use chunkscope::task::Event;
 
@@ -28,7 +27,7 @@ use super::model::assets::AssetView;
 use super::model::results::Results;
 use super::model::run::RunView;
 use super::model::screen::Screen;
-use super::model::setup::Setup;
+use super::model::setup::{RunSettings, Setup};
 use super::model::sweep::SweepRequest;
 
 /// Log lines kept (GDAL messages, errors).
@@ -39,13 +38,17 @@ const LOG_LEN: usize = 200;
 pub enum Cmd {
     /// Inspect the assets of catalog item `0` (answers with [`Msg::Inspected`]).
     Inspect(usize),
-    /// `pipeline::prepare` for item `0` (answers with [`Msg::Prepared`]).
-    Prepare(usize),
-    /// Start a run of item `item` in `mode` (events arrive as [`Msg::Engine`]).
+    /// `pipeline::prepare` for `item` at `resolution` (answers with [`Msg::Prepared`]).
+    Prepare {
+        item: usize,
+        resolution: Resolution,
+    },
+    /// Start a run of item `item` in `mode` with the setup's output and GDAL settings
+    /// (events arrive as [`Msg::Engine`]).
     StartRun {
         item: usize,
         mode: Mode,
-        writer: WriterKind,
+        settings: RunSettings,
     },
     Cancel,
     /// Run a chunk-size sweep on catalog item `item` (answers with [`Msg::SweepProgress`]
@@ -71,6 +74,7 @@ pub enum Msg {
     },
     Prepared {
         item: usize,
+        resolution: Resolution,
         result: Result<(RasterLayout, Grid), String>,
     },
     Engine(Event),
@@ -120,6 +124,9 @@ pub struct App {
     pub setup: Option<Setup>,
     pub run: Option<RunView>,
     pub log: VecDeque<String>,
+    /// Whether the status line shows the last save's notice (set by a save, cleared by the
+    /// next log message) rather than the last log message.
+    pub notice_is_latest: bool,
     pub quit_pending: bool,
     pub cores: usize,
     /// Every finished run of this session, the marks on it, a sweep.
@@ -141,6 +148,7 @@ impl App {
             setup: None,
             run: None,
             log: VecDeque::new(),
+            notice_is_latest: false,
             quit_pending: false,
             cores: cores.max(1),
             results: Results::default(),
@@ -187,13 +195,18 @@ impl App {
             self.log.pop_front();
         }
         self.log.push_back(line);
+        self.notice_is_latest = false;
     }
 
     pub fn update(&mut self, msg: Msg) -> Option<Cmd> {
         match msg {
             Msg::Key(key) => self.on_key(key),
             Msg::Inspected { item, assets } => self.on_inspected(item, assets),
-            Msg::Prepared { item, result } => self.on_prepared(item, result),
+            Msg::Prepared {
+                item,
+                resolution,
+                result,
+            } => self.on_prepared(item, resolution, result),
             Msg::Engine(_)
             | Msg::Tick { .. }
             | Msg::Sample(_)

@@ -34,8 +34,13 @@ impl App {
             Ok(paths) => Notice::Saved(paths),
             Err(e) => Notice::Failed(e),
         };
-        self.push_log(notice.line());
+        // A failure is kept in the log with the other errors; a save is not a message to
+        // read later, only news for the status line.
+        if let Notice::Failed(_) = notice {
+            self.push_log(notice.line());
+        }
         self.results.notice = Some(notice);
+        self.notice_is_latest = true;
         None
     }
 

@@ -167,18 +167,21 @@ impl App {
     pub(super) fn start_run(&mut self) -> Option<Cmd> {
         let s = self.setup.as_ref()?;
         let planned = s.planned_run()?;
-        let (item, writer) = (s.item, s.writer);
-        self.run = Some(RunView::new(
+        let item = s.item;
+        let settings = s.run_settings();
+        let mut view = RunView::new(
             planned.label,
             self.catalog.items[item].id.clone(),
             planned.grid,
             planned.threads,
-        ));
+        );
+        view.settings = planned.settings;
+        self.run = Some(view);
         self.screen = Screen::Run;
         Some(Cmd::StartRun {
             item,
             mode: planned.mode,
-            writer,
+            settings,
         })
     }
 }

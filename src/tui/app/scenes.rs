@@ -68,7 +68,10 @@ impl App {
                     return None;
                 }
                 self.setup = Some(Setup::new(item, self.cores));
-                return Some(Cmd::Prepare(item));
+                return Some(Cmd::Prepare {
+                    item,
+                    resolution: chunkscope::pipeline::Resolution::R20,
+                });
             }
             _ => return None,
         }

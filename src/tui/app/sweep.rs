@@ -1,16 +1,12 @@
 //! The Sweep screen's keys and messages: `r` starts a sweep around the chunk setup, `o` and a
 //! typed path load one, and the progress and end of a sweep run here.
 
-use std::num::NonZeroUsize;
-
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-
-use chunkscope::chunks::ChunkRequest;
 
 use super::{App, Cmd, Msg};
 use crate::tui::keys::Action;
 use crate::tui::model::screen::Screen;
-use crate::tui::model::sweep::{SweepProgress, SweepRequest, SweepView};
+use crate::tui::model::sweep::{SweepProgress, SweepView, sweep_request};
 
 impl App {
     /// Keys on the Sweep screen.
@@ -31,8 +27,8 @@ impl App {
         None
     }
 
-    /// A sweep around the chunk setup: one block, 2x2 and 4x4 blocks and the chunks chosen,
-    /// on one thread and on the threads chosen, plus serial; one run each.
+    /// The lesson's sweep, with the chunk setup's output, resolution and cache settings:
+    /// see [`sweep_request`]; serial is run too.
     fn start_sweep(&mut self) -> Option<Cmd> {
         if self.running() || self.results.sweep_job.is_some() {
             return None;
@@ -42,29 +38,7 @@ impl App {
                 Some("choose a scene first (Enter on the scenes screen), then Tab here".into());
             return None;
         };
-        let [bands, rows, cols] = s.chunks;
-        let mut chunks = vec![
-            ChunkRequest::Blocks(1),
-            ChunkRequest::Blocks(2),
-            ChunkRequest::Blocks(4),
-        ];
-        let chosen = ChunkRequest::Explicit { bands, rows, cols };
-        let l = s.layout?;
-        let is_blocks =
-            |k: usize| bands == l.bands && rows == k * l.block_rows && cols == k * l.block_cols;
-        if !(is_blocks(1) || is_blocks(2) || is_blocks(4)) {
-            chunks.push(chosen);
-        }
-        let mut threads = vec![NonZeroUsize::MIN];
-        if let Some(t) = NonZeroUsize::new(s.threads).filter(|t| t.get() > 1) {
-            threads.push(t);
-        }
-        let request = SweepRequest {
-            chunks,
-            threads,
-            schedule: s.schedule,
-            repeat: 1,
-        };
+        let request = sweep_request(s)?;
         self.results.sweep_error = None;
         self.results.sweep_job = Some(SweepProgress::default());
         Some(Cmd::StartSweep {

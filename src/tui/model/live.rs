@@ -6,6 +6,7 @@
 
 use std::collections::VecDeque;
 
+use chunkscope::experiment::rounds::{self, RunSample};
 use chunkscope::pipeline::RunReport;
 use chunkscope::profile::sampler::Sample;
 use chunkscope::profile::stats::{Timing, Warning};
@@ -270,14 +271,19 @@ impl Replay {
     }
 }
 
-/// `R`: the same configuration run [`REPEAT_RUNS`] times, and the spread of wall time.
+/// `R`: the same configuration run [`REPEAT_RUNS`] times, and the spread of its wall time
+/// per stage and in total.
 #[derive(Debug, Clone)]
 pub struct Repeat {
     pub n: usize,
     /// Wall time of each finished run, in order.
     pub walls_ns: Vec<u64>,
-    /// The engine's summary of `walls_ns` (median, σ, min…max, outliers).
+    /// What each finished run measured, in the engine's terms for repeated runs.
+    pub samples: Vec<RunSample>,
+    /// The engine's summary of the runs' total wall times (median, σ, min…max, outliers).
     pub timing: Option<Timing>,
+    /// The same per stage, over the runs where the stage ran, in pipeline order.
+    pub stages: Vec<(Stage, Timing)>,
     /// The engine's warnings about `timing` (too short, outliers, cold first run).
     pub warnings: Vec<String>,
     /// Cancelled, or a run failed: no more runs.
@@ -289,20 +295,29 @@ impl Repeat {
         Self {
             n,
             walls_ns: Vec::new(),
+            samples: Vec::new(),
             timing: None,
+            stages: Vec::new(),
             warnings: Vec::new(),
             stopped: false,
         }
     }
 
-    /// Records a finished run. Cancelled runs stop the repeat without counting.
+    /// Records a finished run. Cancelled runs stop the repeat without counting. The
+    /// figures are the engine's over every run so far ([`rounds::totals`],
+    /// [`rounds::stage_timing`]), never the last run's alone.
     pub fn record(&mut self, report: &RunReport) {
         if report.cancelled {
             self.stopped = true;
             return;
         }
         self.walls_ns.push(report.wall_ns);
-        self.timing = Timing::from_ns(&self.walls_ns);
+        self.samples.push(RunSample::from_report(report));
+        self.timing = rounds::totals(&self.samples);
+        self.stages = Stage::ALL
+            .iter()
+            .filter_map(|&s| rounds::stage_timing(&self.samples, s).map(|t| (s, t)))
+            .collect();
         self.warnings = self
             .timing
             .as_ref()

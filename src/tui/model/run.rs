@@ -20,6 +20,10 @@ pub enum ChunkState {
 #[derive(Debug, Clone)]
 pub struct RunView {
     pub label: String,
+    /// Format, codec, resolution and GDAL cache as the setup asked for them
+    /// ([`crate::tui::model::setup::settings_label`]); once the run is done the header reads
+    /// them from the report instead.
+    pub settings: String,
     pub item: String,
     /// Chunks along (bands, rows, cols).
     pub grid: (usize, usize, usize),
@@ -99,6 +103,7 @@ impl RunView {
         let n = grid.0 * grid.1 * grid.2;
         Self {
             label,
+            settings: String::new(),
             item,
             grid,
             chunks: vec![ChunkState::Queued; n],
@@ -147,6 +152,7 @@ impl RunView {
             .count();
         view.elapsed_ns = report.wall_ns;
         view.dropped = report.events_dropped;
+        view.settings = super::setup::report_settings(report);
         view.report = Some(report.clone());
         view
     }

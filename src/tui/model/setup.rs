@@ -1,13 +1,15 @@
-//! The chunk setup screen's model: the requested chunk shape, threads, schedule, mode and
-//! writer for one scene, the engine's plan figures for them, and the warnings to read before
-//! running. Changing a value replans at once (pure arithmetic, no I/O).
+//! The chunk setup screen's model: the requested chunk shape, threads, schedule, mode,
+//! writer, output format and codec, resolution and GDAL cache for one scene, the engine's
+//! plan figures for them, and the warnings to read before running. Changing a chunk value
+//! replans at once (pure arithmetic, no I/O); changing the resolution asks the engine for the
+//! other grid (see [`Setup::toggle_resolution`]).
 
 use std::num::NonZeroUsize;
 
 use chunkscope::chunks::{ChunkPlan, ChunkRequest, PlanSummary, RasterLayout};
-use chunkscope::output::WriterKind;
+use chunkscope::output::{Codec, OutputFormat, OutputSpec, WriterKind};
 use chunkscope::pipeline::report::Grid;
-use chunkscope::pipeline::{Mode, Schedule};
+use chunkscope::pipeline::{Mode, Resolution, Schedule};
 
 /// Chunk sizes outside this range get a warning; Dask's docs suggest ~100 MB chunks.
 pub const SMALL_CHUNK_BYTES: u64 = 10_000_000;
@@ -23,10 +25,14 @@ pub enum Field {
     Schedule,
     Mode,
     Writer,
+    Format,
+    Codec,
+    Resolution,
+    GdalCache,
 }
 
 impl Field {
-    pub const ALL: [Field; 7] = [
+    pub const ALL: [Field; 11] = [
         Field::Bands,
         Field::Rows,
         Field::Cols,
@@ -34,6 +40,10 @@ impl Field {
         Field::Schedule,
         Field::Mode,
         Field::Writer,
+        Field::Format,
+        Field::Codec,
+        Field::Resolution,
+        Field::GdalCache,
     ];
     pub fn label(self) -> &'static str {
         match self {
@@ -44,6 +54,10 @@ impl Field {
             Field::Schedule => "schedule",
             Field::Mode => "mode",
             Field::Writer => "writer",
+            Field::Format => "format",
+            Field::Codec => "codec",
+            Field::Resolution => "res",
+            Field::GdalCache => "cache",
         }
     }
 }
@@ -65,8 +79,68 @@ pub struct Setup {
     pub serial: bool,
     /// Chunked writer (tiles encoded by the write tasks) or GDAL's writer and COG copy.
     pub writer: WriterKind,
+    /// The output file's format; the codec follows its default when it changes.
+    pub format: OutputFormat,
+    pub codec: Codec,
+    /// The grid the pipeline works on; `layout` and `grid` are for this one once
+    /// `prepare` answered for it.
+    pub resolution: Resolution,
+    /// GDAL's block cache for the run in MiB; `None` leaves GDAL's default.
+    pub gdal_cache_mb: Option<u32>,
+    /// Whether a layout has arrived before: the first one picks the chunks (2x2 blocks),
+    /// later ones (another resolution) keep those chosen.
+    pub prepared_once: bool,
     pub field: Field,
     pub plan: Option<Result<PlanSummary, String>>,
+}
+
+/// Every setting of a run besides its mode, as the chunk setup chose them; the session
+/// turns them into the engine's `RunConfig` (and the sweep's `RunBase`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunSettings {
+    pub writer: WriterKind,
+    pub format: OutputFormat,
+    pub codec: Codec,
+    pub resolution: Resolution,
+    pub gdal_cache_mb: Option<u32>,
+}
+
+impl RunSettings {
+    /// The output file at `path` with these settings' format, codec and writer.
+    pub fn output(&self, path: impl Into<std::path::PathBuf>) -> OutputSpec {
+        OutputSpec {
+            codec: Some(self.codec),
+            writer: self.writer,
+            ..OutputSpec::new(path, self.format)
+        }
+    }
+}
+
+/// The GDAL cache sizes the setup steps through (MiB), after GDAL's default.
+pub const GDAL_CACHE_STEPS_MB: [u32; 5] = [16, 64, 256, 1024, 4096];
+
+/// The codecs the setup steps through, in the order `--compress` lists them.
+pub const CODECS: [Codec; 4] = [Codec::DEFLATE, Codec::Lzw, Codec::ZSTD, Codec::None];
+
+/// The codec a format gets when none is asked for (as the command line does).
+pub fn default_codec(format: OutputFormat) -> Codec {
+    OutputSpec::new("", format).codec()
+}
+
+/// `COG`, `tiled GeoTIFF`: a format as people read it.
+pub fn format_name(format: OutputFormat) -> &'static str {
+    match format {
+        OutputFormat::Cog => "COG",
+        OutputFormat::Gtiff => "GeoTIFF",
+    }
+}
+
+/// `GDAL default` or `256 MiB`.
+pub fn cache_name(mb: Option<u32>) -> String {
+    match mb {
+        None => "default".into(),
+        Some(mb) => format!("{mb} MiB"),
+    }
 }
 
 /// The field `d` rows down (up when negative), wrapping around.
@@ -111,6 +185,29 @@ pub struct PlannedRun {
     ///
     /// [`RunReport::label`]: chunkscope::pipeline::RunReport::label
     pub label: String,
+    /// Format, codec, resolution and GDAL cache, as [`settings_label`] writes them.
+    pub settings: String,
+}
+
+/// `COG DEFLATE · 20 m · cache default`: the settings besides the chunks that decide a
+/// run's time, in the words every screen uses for them.
+pub fn settings_label(format: &str, codec: &str, metres: u32, cache: &str) -> String {
+    format!("{format} {codec} · {metres} m · cache {cache}")
+}
+
+/// [`settings_label`] of a finished run, from what its report recorded (the cache as GDAL
+/// had it during the run).
+pub fn report_settings(report: &chunkscope::pipeline::RunReport) -> String {
+    let c = &report.config;
+    let format = match c.format.as_str() {
+        "cog" => "COG",
+        "gtiff" => "GeoTIFF",
+        other => other,
+    };
+    let cache = c
+        .gdal_cache_bytes
+        .map_or("unknown".to_string(), chunkscope::profile::units::bytes);
+    settings_label(format, &c.compress, c.resolution_m, &cache)
 }
 
 impl Setup {
@@ -127,9 +224,25 @@ impl Setup {
             schedule: Schedule::Staged,
             serial: false,
             writer: WriterKind::Chunked,
+            format: OutputFormat::Cog,
+            codec: default_codec(OutputFormat::Cog),
+            resolution: Resolution::R20,
+            gdal_cache_mb: None,
+            prepared_once: false,
             field: Field::Rows,
             plan: None,
         }
+    }
+
+    /// The output settings as a run's header names them: `COG DEFLATE · 20 m · cache
+    /// default`.
+    pub fn settings_label(&self) -> String {
+        settings_label(
+            format_name(self.format),
+            self.codec.name(),
+            self.resolution.metres(),
+            &cache_name(self.gdal_cache_mb),
+        )
     }
 
     /// Recomputes the plan's figures for the current request.
@@ -166,8 +279,58 @@ impl Setup {
             Field::Schedule => self.toggle_schedule(),
             Field::Mode => self.serial = !self.serial,
             Field::Writer => self.toggle_writer(),
+            Field::Format => self.toggle_format(),
+            Field::Codec => self.step_codec(dir),
+            // The app asks the engine for the other grid (see `toggle_resolution`).
+            Field::Resolution => {}
+            Field::GdalCache => self.step_cache(dir),
         }
         self.replan();
+    }
+
+    /// COG / tiled GeoTIFF; the codec goes to the new format's default, as `--format`
+    /// without `--compress` does.
+    pub fn toggle_format(&mut self) {
+        self.format = match self.format {
+            OutputFormat::Cog => OutputFormat::Gtiff,
+            OutputFormat::Gtiff => OutputFormat::Cog,
+        };
+        self.codec = default_codec(self.format);
+    }
+
+    /// The next codec in [`CODECS`] (`dir < 0`: the previous one), at its default level.
+    pub fn step_codec(&mut self, dir: isize) {
+        let i = CODECS
+            .iter()
+            .position(|c| c.name() == self.codec.name())
+            .unwrap_or(0) as isize;
+        let n = CODECS.len() as isize;
+        let d = if dir < 0 { -1 } else { 1 };
+        self.codec = CODECS[(i + d).rem_euclid(n) as usize];
+    }
+
+    /// GDAL's default, then [`GDAL_CACHE_STEPS_MB`], wrapping around.
+    pub fn step_cache(&mut self, dir: isize) {
+        let mut steps: Vec<Option<u32>> = vec![None];
+        steps.extend(GDAL_CACHE_STEPS_MB.iter().map(|&m| Some(m)));
+        let i = steps
+            .iter()
+            .position(|&m| m == self.gdal_cache_mb)
+            .unwrap_or(0) as isize;
+        let d = if dir < 0 { -1 } else { 1 };
+        self.gdal_cache_mb = steps[(i + d).rem_euclid(steps.len() as isize) as usize];
+    }
+
+    /// 20 m / 10 m. The working grid changes with it, so the layout and plan are dropped
+    /// until `prepare` answers for the new resolution; the chunk shape asked for is kept.
+    pub fn toggle_resolution(&mut self) {
+        self.resolution = match self.resolution {
+            Resolution::R20 => Resolution::R10,
+            Resolution::R10 => Resolution::R20,
+        };
+        self.layout = None;
+        self.grid = None;
+        self.plan = None;
     }
 
     pub fn toggle_writer(&mut self) {
@@ -193,6 +356,17 @@ impl Setup {
             _ => [l.bands, 6144, 6144],
         };
         self.replan();
+    }
+
+    /// The settings besides the mode, for the engine.
+    pub fn run_settings(&self) -> RunSettings {
+        RunSettings {
+            writer: self.writer,
+            format: self.format,
+            codec: self.codec,
+            resolution: self.resolution,
+            gdal_cache_mb: self.gdal_cache_mb,
+        }
     }
 
     /// The run these settings ask for, once the layout and a valid plan are known.
@@ -227,11 +401,13 @@ impl Setup {
             WriterKind::Chunked => label,
             WriterKind::Gdal => format!("{label} · GDAL writer"),
         };
+        let settings = self.settings_label();
         Some(PlannedRun {
             mode,
             grid,
             threads,
             label,
+            settings,
         })
     }
 

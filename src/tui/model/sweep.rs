@@ -7,7 +7,14 @@ use std::path::Path;
 use chunkscope::chunks::ChunkRequest;
 use chunkscope::experiment::sweep::SweepResult;
 use chunkscope::pipeline::Schedule;
+use chunkscope::pipeline::limits::thread_limit;
 use chunkscope::profile::units::tilde;
+
+use super::setup::{RunSettings, Setup, plan_shape};
+
+/// Runs of each configuration in a sweep started here: enough for a median and a spread
+/// (and for the engine to tell a winner from noise), few enough to finish in minutes.
+pub const SWEEP_REPEAT: usize = 3;
 
 /// A sweep on screen and where it came from.
 #[derive(Debug, Clone)]
@@ -45,4 +52,106 @@ pub struct SweepRequest {
     pub threads: Vec<NonZeroUsize>,
     pub schedule: Schedule,
     pub repeat: usize,
+    /// The chunk setup's output, resolution and cache settings: every run uses them.
+    pub settings: RunSettings,
+}
+
+impl SweepRequest {
+    /// Configurations, serial included (the engine runs it once per repeat too).
+    pub fn configurations(&self) -> usize {
+        self.chunks.len() * self.threads.len() + 1
+    }
+
+    /// `COG DEFLATE · 20 m · cache default`: the settings every run of it uses.
+    pub fn settings_line(&self) -> String {
+        let t = &self.settings;
+        super::setup::settings_label(
+            super::setup::format_name(t.format),
+            t.codec.name(),
+            t.resolution.metres(),
+            &super::setup::cache_name(t.gdal_cache_mb),
+        )
+    }
+
+    /// `19 configurations x 3 runs`: what the sweep will do, said before it starts.
+    pub fn size_line(&self) -> String {
+        format!(
+            "{} configurations x {} run(s)",
+            self.configurations(),
+            self.repeat
+        )
+    }
+}
+
+/// What the lesson teaches, on the setup's grid: small chunks (256), one block, the
+/// lesson's 2048, 2x2 blocks, a size off the block grid (1000), `auto`, and the setup's own
+/// chunks; on 1, 2, all cores and twice the cores (oversubscribed) threads. Requests that
+/// come to the same shape on this grid (a small scene clamps them) are run once.
+pub fn sweep_request(s: &Setup) -> Option<SweepRequest> {
+    let l = s.layout?;
+    let [bands, rows, cols] = s.chunks;
+    let candidates = [
+        ChunkRequest::Square(256),
+        ChunkRequest::Blocks(1),
+        ChunkRequest::Square(2048),
+        ChunkRequest::Blocks(2),
+        ChunkRequest::Square(1000),
+        ChunkRequest::default(),
+        ChunkRequest::Explicit { bands, rows, cols },
+    ];
+    let mut shapes = Vec::new();
+    let mut chunks = Vec::new();
+    for c in candidates {
+        let Some(shape) = plan_shape(l, &c) else {
+            continue;
+        };
+        if !shapes.contains(&shape) {
+            shapes.push(shape);
+            chunks.push(c);
+        }
+    }
+    let max = thread_limit(s.cores);
+    let mut threads: Vec<usize> = [1, 2, s.cores, 2 * s.cores]
+        .into_iter()
+        .map(|t| t.min(max))
+        .collect();
+    threads.sort_unstable();
+    threads.dedup();
+    Some(SweepRequest {
+        chunks,
+        threads: threads.into_iter().filter_map(NonZeroUsize::new).collect(),
+        schedule: s.schedule,
+        repeat: SWEEP_REPEAT,
+        settings: s.run_settings(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tui::app::Msg;
+    use crate::tui::view::fixtures;
+
+    #[test]
+    fn the_sweep_covers_what_the_lesson_teaches() {
+        let mut app = fixtures::setup_app();
+        // The lesson's 5490 x 5490 grid of 1024 blocks, on 2 cores.
+        let s = app.setup.as_ref().unwrap();
+        let req = sweep_request(s).unwrap();
+        let names: Vec<String> = req.chunks.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            names,
+            ["256", "blocks:1", "2048", "1000", "auto"],
+            "2x2 blocks is 2048 here, and so are the setup's chunks"
+        );
+        let threads: Vec<usize> = req.threads.iter().map(|t| t.get()).collect();
+        assert_eq!(threads, [1, 2, 4], "1 to twice the cores");
+        assert_eq!(req.size_line(), "16 configurations x 3 run(s)");
+        // The setup's own settings go with it.
+        app.update(Msg::Key(crossterm::event::KeyCode::Char('o').into()));
+        let s = app.setup.as_ref().unwrap();
+        let req = sweep_request(s).unwrap();
+        assert_eq!(req.settings.format, chunkscope::output::OutputFormat::Gtiff);
+        assert_eq!(req.settings.codec, chunkscope::output::Codec::None);
+    }
 }

@@ -32,6 +32,7 @@ use ratatui::widgets::{Paragraph, Widget};
 use super::app::App;
 
 use super::keys;
+use super::model::results::Notice;
 use super::model::screen::Screen;
 
 /// Below this size the screens do not fit: draw [`small::render`] instead.
@@ -71,19 +72,31 @@ pub fn chunk_at(app: &App, area: Rect, x: u16, y: u16) -> Option<usize> {
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT || app.help || app.screen != Screen::Run {
         return None;
     }
-    let [_, body, _, _] = frame_areas(area);
+    let [_, body, _, _] = frame_areas(area, footer_lines(app, area).len());
     run::chunk_at(app, body, x, y)
 }
 
-/// Header, body, status line and footer.
-fn frame_areas(area: Rect) -> [Rect; 4] {
+/// Header, body, status line and a footer of `footer_h` lines.
+fn frame_areas(area: Rect, footer_h: usize) -> [Rect; 4] {
     Layout::vertical([
         Constraint::Length(1),
         Constraint::Min(0),
         Constraint::Length(1),
-        Constraint::Length(1),
+        Constraint::Length(footer_h as u16),
     ])
     .areas(area)
+}
+
+/// The footer's lines: the key table's hints in up to two lines, or what typing a filter or
+/// a path needs.
+fn footer_lines(app: &App, area: Rect) -> Vec<String> {
+    if app.filtering {
+        vec!["type to filter · Enter keep · Esc clear".to_string()]
+    } else if let Some(path) = &app.results.path_input {
+        vec![format!("sweep file: {path}▏ · Enter open · Esc cancel")]
+    } else {
+        keys::footer_lines(app.screen, area.width, 2)
+    }
 }
 
 /// Draws the whole screen for `app`.
@@ -93,7 +106,8 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         return;
     }
     let theme = Theme { color: app.color };
-    let [header, body, status, footer] = frame_areas(area);
+    let hint = footer_lines(app, area);
+    let [header, body, status, footer] = frame_areas(area, hint.len());
     let screen = match app.screen {
         Screen::Scenes => "scenes",
         Screen::Setup => "chunks",
@@ -124,24 +138,45 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         Screen::Results => results::render(app, theme, body, buf),
         Screen::Sweep => sweep::render(app, theme, body, buf),
     }
-    let status_line = match app.log.back() {
-        Some(last) => Line::from(vec![
-            Span::styled("! ", theme.fg(Color::Yellow)),
-            Span::raw(format!("{last} ({} message(s))", app.log.len())),
-        ]),
-        None => Line::from(Span::styled("no messages", theme.dim())),
-    };
-    Paragraph::new(status_line).render(status, buf);
-    let hint = if app.filtering {
-        "type to filter · Enter keep · Esc clear".to_string()
-    } else if let Some(path) = &app.results.path_input {
-        format!("sweep file: {path}▏ · Enter open · Esc cancel")
-    } else {
-        keys::footer(app.screen)
-    };
-    Paragraph::new(Line::from(Span::styled(hint, theme.dim()))).render(footer, buf);
+    Paragraph::new(status_line(app, theme)).render(status, buf);
+    Paragraph::new(
+        hint.into_iter()
+            .map(|l| Line::from(Span::styled(l, theme.dim())))
+            .collect::<Vec<_>>(),
+    )
+    .render(footer, buf);
     if app.help {
         help::render(app.screen, theme, area, buf);
+    }
+}
+
+/// The status line: the last save said plainly (`✓ saved …` or `✗ cannot save: …`) when it
+/// is the newest news, else the last log message (GDAL's, errors) marked `!`; then how
+/// many messages the log holds, apart from either.
+fn status_line(app: &App, theme: Theme) -> Line<'static> {
+    let count = match app.log.len() {
+        0 => String::new(),
+        1 => " · 1 message in the log".to_string(),
+        n => format!(" · {n} messages in the log"),
+    };
+    let notice = app.results.notice.as_ref().filter(|_| app.notice_is_latest);
+    match (notice, app.log.back()) {
+        (Some(n), _) => {
+            let color = match n {
+                Notice::Saved(_) => Color::Green,
+                Notice::Failed(_) => Color::Red,
+            };
+            Line::from(vec![
+                Span::styled(n.line(), theme.fg(color)),
+                Span::styled(count, theme.dim()),
+            ])
+        }
+        (None, Some(last)) => Line::from(vec![
+            Span::styled("! ", theme.fg(Color::Yellow)),
+            Span::raw(last.clone()),
+            Span::styled(count, theme.dim()),
+        ]),
+        (None, None) => Line::from(Span::styled("no messages", theme.dim())),
     }
 }
 
@@ -254,6 +289,7 @@ pub mod fixtures {
         app.setup = Some(Setup::new(0, 2));
         app.update(Msg::Prepared {
             item: 0,
+            resolution: chunkscope::pipeline::Resolution::R20,
             result: Ok((
                 layout(),
                 Grid {
@@ -273,6 +309,7 @@ mod tests {
     use ratatui::backend::TestBackend;
 
     use super::*;
+    use crate::tui::app::Msg;
 
     fn draw(app: &App, w: u16, h: u16) -> String {
         let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
@@ -352,6 +389,228 @@ mod tests {
                 assert!(text.contains(s), "{s:?} missing from the overlay:\n{text}");
             }
         }
+    }
+
+    /// A run of `grid` chunks on 2 threads with the first `done` chunks through all stages.
+    fn live_run(grid: (usize, usize, usize), done: u32) -> crate::tui::model::run::RunView {
+        use chunkscope::task::{Event, Stage, TaskRecord};
+        let mut r = crate::tui::model::run::RunView::new(
+            "chunked x 2 (3,256,256, staged)".into(),
+            "S2A_31UFU_20200328_0_L2A".into(),
+            grid,
+            2,
+        );
+        r.settings = "COG DEFLATE · 20 m · cache default".into();
+        let n = (grid.0 * grid.1 * grid.2) as u32;
+        r.fold(Event::RunStarted {
+            chunks: n,
+            threads: 2,
+        });
+        for chunk in 0..done {
+            for (k, stage) in [Stage::Load, Stage::Mask, Stage::Write]
+                .into_iter()
+                .enumerate()
+            {
+                let start_ns = u64::from(chunk) * 3_000_000 + k as u64 * 1_000_000;
+                r.fold(Event::TaskFinished(TaskRecord {
+                    chunk,
+                    stage,
+                    worker: (chunk % 2) as u16,
+                    start_ns,
+                    end_ns: start_ns + 1_000_000,
+                    bytes: 1,
+                    wait_ns: 0,
+                    alloc_ns: 0,
+                    append_wait_ns: 0,
+                    tiles: 0,
+                }));
+            }
+        }
+        r
+    }
+
+    fn hidden(text: &str) -> Option<String> {
+        let at = text.find(" hidden")?;
+        let start = text[..at].rfind('+')?;
+        Some(text[start..at].to_string())
+    }
+
+    #[test]
+    fn every_screen_keeps_its_essentials_at_80x24() {
+        use crate::tui::model::run::RunView;
+        use crate::tui::model::sweep::SweepView;
+        let data = crate::tui::testdata::data();
+        let sizes = [(80, 24), (120, 36)];
+
+        // Scenes: the list, the assets, the key on to the chunks.
+        let app = fixtures::scenes_app();
+        for (w, h) in sizes {
+            let text = draw(&app, w, h);
+            assert!(text.contains("S2A_31UFU_20200328_0_L2A"), "{text}");
+            assert!(text.contains("Enter chunks"), "{text}");
+        }
+
+        // Setup: every setting, the plan, the keys to run.
+        let mut app = fixtures::setup_app();
+        for (w, h) in sizes {
+            let text = draw(&app, w, h);
+            for s in [
+                "bands",
+                "threads",
+                "schedule",
+                "mode",
+                "writer",
+                "format",
+                "COG",
+                "codec",
+                "DEFLATE",
+                "res",
+                "20 m",
+                "cache",
+                "default",
+                "9 chunks",
+                "✓ aligned",
+                "r/Enter run",
+                "R repeat",
+                "Tab results",
+                "? help",
+            ] {
+                assert!(text.contains(s), "{s:?} at {w}x{h}:\n{text}");
+            }
+        }
+        // A warning is not pushed off screen by the longer field list.
+        app.update(Msg::Key(crossterm::event::KeyCode::Char('f').into()));
+        app.update(Msg::Key(crossterm::event::KeyCode::Right.into()));
+        let text = draw(&app, 80, 24);
+        assert!(text.contains("chunks straddle blocks"), "{text}");
+
+        // Run, live: progress, stage progress, the runs list; then finished: %%time, the
+        // stage walls, the runs list; the map hides as many chunks either way.
+        let mut app = fixtures::setup_app();
+        app.screen = crate::tui::model::screen::Screen::Run;
+        app.results.push(data.serial.clone());
+        app.run = Some(live_run((1, 22, 22), 40));
+        for (w, h) in sizes {
+            let text = draw(&app, w, h);
+            assert!(text.contains("▶ running"), "{text}");
+            assert!(text.contains("c/Esc cancel"), "{text}");
+            assert!(text.contains("#1 serial"), "{text}");
+            assert!(text.contains("%%time · COG DEFLATE · 20 m"), "{text}");
+        }
+        assert!(draw(&app, 80, 24).contains("load         40/484"));
+        let live_hidden: Vec<_> = sizes
+            .iter()
+            .map(|&(w, h)| hidden(&draw(&app, w, h)))
+            .collect();
+        assert!(live_hidden[0].is_some(), "484 chunks do not fit at 80x24");
+        let mut finished = live_run((1, 22, 22), 40);
+        let mut report = data.chunked.clone();
+        report.wall_ns = 200_000_000;
+        finished.report = Some(report.clone());
+        app.results.push(report.clone());
+        app.run = Some(finished);
+        for (i, &(w, h)) in sizes.iter().enumerate() {
+            let text = draw(&app, w, h);
+            assert_eq!(hidden(&text), live_hidden[i], "{w}x{h}:\n{text}");
+            assert!(text.contains("✓ done"), "{text}");
+            assert!(text.contains("CPU times: user"), "{text}");
+            assert!(text.contains("Wall time:"), "{text}");
+            for stage in ["load", "mask", "write", "finalize"] {
+                assert!(
+                    text.contains(&format!("  {stage:<9} wall")),
+                    "{stage} {text}"
+                );
+            }
+            assert!(text.contains("#2 chunked x 2"), "{text}");
+            assert!(text.contains("#1 serial"), "{text}");
+            assert!(text.contains("r again"), "{text}");
+        }
+
+        // Results: the history with its rows, the keys.
+        app.screen = crate::tui::model::screen::Screen::Results;
+        for (w, h) in sizes {
+            let text = draw(&app, w, h);
+            assert!(text.contains("History · 2 run(s)"), "{text}");
+            assert!(text.contains("serial"), "{text}");
+            assert!(text.contains("Tab sweep"), "{text}");
+        }
+
+        // Sweep: the table, every row, and the whole conclusion.
+        app.screen = crate::tui::model::screen::Screen::Sweep;
+        app.results.sweep = Some(SweepView {
+            result: data.sweep.clone(),
+            source: "this session".into(),
+        });
+        // The engine's sweep names no winner (one run each): its whole reason must show.
+        let conclusion = data.sweep.conclusion();
+        assert!(data.sweep.best.is_none());
+        let last_word = conclusion
+            .split_whitespace()
+            .last()
+            .unwrap_or_default()
+            .trim_end_matches('.')
+            .to_string();
+        for (w, h) in sizes {
+            let text = draw(&app, w, h);
+            assert!(text.contains("Configurations"), "{text}");
+            assert!(text.contains("configurations x 1 run(s)"), "{text}");
+            for row in &data.sweep.rows {
+                let short = super::sweep::short_label(&row.label);
+                assert!(text.contains(&short), "{short:?} at {w}x{h}:\n{text}");
+            }
+            assert!(text.contains("≈ no clear winner"), "{text}");
+            assert!(
+                text.contains(&last_word),
+                "the conclusion ends on screen:\n{text}"
+            );
+        }
+
+        // Help overlay: the new keys with what they do.
+        let mut app = fixtures::setup_app();
+        app.help = true;
+        let text = draw(&app, 80, 24);
+        for s in [
+            "output format",
+            "output codec",
+            "pixel size",
+            "GDAL block cache",
+        ] {
+            assert!(text.contains(s), "{s:?}:\n{text}");
+        }
+        let _ = RunView::from_report(&data.chunked);
+    }
+
+    #[test]
+    fn a_save_is_said_plainly_apart_from_the_log() {
+        let mut app = fixtures::setup_app();
+        app.update(Msg::Log("GDAL: a warning".into()));
+        app.update(Msg::Exported(Ok(vec![
+            "out/results-1.json".into(),
+            "out/results-1.csv".into(),
+            "out/results-1.svg".into(),
+        ])));
+        let text = draw(&app, 80, 24);
+        let status = text.lines().nth(21).unwrap_or_default();
+        assert!(
+            status.starts_with("✓ saved out/results-1.{json,csv,svg} · 1 message in the log"),
+            "{text}"
+        );
+        assert!(!text.contains("! ✓"), "{text}");
+        assert_eq!(app.log.len(), 1, "a save is not a log message");
+        // A newer message takes the line back.
+        app.update(Msg::Log("GDAL: another".into()));
+        let text = draw(&app, 80, 24);
+        assert!(
+            text.contains("! GDAL: another · 2 messages in the log"),
+            "{text}"
+        );
+        // A failed save is an error: said, and kept in the log.
+        app.update(Msg::Exported(Err("disk full".into())));
+        let text = draw(&app, 80, 24);
+        assert!(
+            text.contains("✗ cannot save: disk full · 3 messages in the log"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -19,6 +19,7 @@ use chunkscope::profile::units;
 use super::Theme;
 use crate::tui::app::App;
 use crate::tui::model::results::{Notice, Results};
+use crate::tui::model::setup::report_settings;
 
 /// Below this width the A/B panel takes the latency panel's place instead of its own.
 const WIDE: u16 = 130;
@@ -42,7 +43,8 @@ const WIDE: u16 = 130;
 /// On narrow terminals the A/B panel (when two runs are marked) replaces the latency panel.
 pub fn render(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     let res = &app.results;
-    let notice_h = u16::from(res.notice.is_some());
+    // While the status line says it, the notice takes no row of its own.
+    let notice_h = u16::from(res.notice.is_some() && !app.notice_is_latest);
     let [main, notice] =
         Layout::vertical([Constraint::Min(0), Constraint::Length(notice_h)]).areas(area);
     render_notice(res, theme, notice, buf);
@@ -555,6 +557,10 @@ fn render_history(
         Some(history::BestRun::Clear(i)) => Some(*i),
         _ => None,
     };
+    // The output, resolution and cache settings join a row's label when the runs differ in
+    // them.
+    let settings: Vec<String> = res.runs.iter().map(report_settings).collect();
+    let mixed = settings.windows(2).any(|w| w[0] != w[1]);
     let table_rows: Vec<Row> = rows
         .iter()
         .enumerate()
@@ -565,11 +571,13 @@ fn render_history(
                 if res.a == Some(i) { "A" } else { " " },
                 if res.b == Some(i) { "B" } else { " " },
             );
-            let label = if r.cancelled {
-                format!("{} ■ cancelled", r.label)
-            } else {
-                r.label.clone()
-            };
+            let mut label = r.label.clone();
+            if mixed && let Some(set) = settings.get(i) {
+                label = format!("{label} · {set}");
+            }
+            if r.cancelled {
+                label.push_str(" ■ cancelled");
+            }
             let mut cells = vec![
                 Cell::from(Span::styled(
                     mark,

@@ -7,7 +7,7 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Gauge, Paragraph, Widget, Wrap};
+use ratatui::widgets::{Block, Borders, Gauge, Paragraph, Widget, Wrap};
 
 use chunkscope::profile::{progress, units};
 use chunkscope::task::Stage;
@@ -30,7 +30,7 @@ pub fn render(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     if area.width >= WIDE_WIDTH && area.height >= WIDE_HEIGHT {
         render_wide(r, &app.results, theme, area, buf);
     } else {
-        render_compact(r, theme, area, buf);
+        render_compact(r, &app.results, theme, area, buf);
     }
 }
 
@@ -56,7 +56,7 @@ pub fn render(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
 /// └───────────────────────────────────────────────────────────────────────────────────┘
 /// ```
 fn render_wide(r: &RunView, history: &Results, theme: Theme, area: Rect, buf: &mut Buffer) {
-    let a = WideAreas::new(r, area);
+    let a = WideAreas::new(area);
     render_status(r, theme, a.status, buf);
     render_gauge(r, theme, a.gauge, buf);
     render_map(r, theme, a.map, buf);
@@ -64,7 +64,7 @@ fn render_wide(r: &RunView, history: &Results, theme: Theme, area: Rect, buf: &m
     render_stages(r, theme, a.stages, buf);
     cpu::render(r, theme, a.meters, buf);
     render_overhead(r, theme, a.overhead, buf);
-    render_summary(r, theme, summary_lines(r), a.time, buf);
+    render_summary(r, theme, summary_lines(r, false), Borders::ALL, a.time, buf);
     render_history(history, theme, a.runs, buf);
 }
 
@@ -82,8 +82,9 @@ struct WideAreas {
 }
 
 impl WideAreas {
-    fn new(r: &RunView, area: Rect) -> Self {
-        let bottom_h = (summary_lines(r).len() as u16 + 2).min(area.height / 3 + 2);
+    fn new(area: Rect) -> Self {
+        // From the area alone, so the map keeps its size from live to finished.
+        let bottom_h = area.height / 3 + 2;
         let [status, gauge, main, bottom] = Layout::vertical([
             Constraint::Length(1),
             Constraint::Length(1),
@@ -148,58 +149,62 @@ fn render_history(history: &Results, theme: Theme, area: Rect, buf: &mut Buffer)
         .render(area, buf);
 }
 
-/// Small terminals (80x24 and up): the essentials.
+/// Small terminals (80x24 and up): the essentials. The panels keep their sizes from the
+/// first event to the end (and in a replay), so the chunk map shows as many chunks live as
+/// finished; what changes is what the bottom panels say.
 ///
 /// ```text
-/// ▶ running · chunked x 2 (3,256,256, staged) · DEMO_1 · 1.23 s · stage mask
-/// [██████████░░░░░░░░░░░ 45/81 tasks · ETA ≈ 0.8 s (estimate)]
-/// load 9/9 · mask 4/9 · write 0/9 · overhead 12.3 % live
+/// ✓ done · chunked x 2 (3,256,256, staged) · 1.23 s · COG DEFLATE · 20 m · … · DEMO_1
+/// [██████████████████████ 81/81 tasks · overhead 12.3 % measured ]
 /// ┌ Chunks 1x3x3 ──────┐┌ Task stream · 1 col = 5 ms ────────────┐
 /// │▂▂▂ ▆▆▆ ███         ││w0 ░░░░▒▒▓▓▓ ░░▒                        │
-/// │MMM mmm ···         ││w1 ░░░ ▒▒▒▓▓                            │
-/// │ · queued L load …  ││░ load ▒ mask ▓ write █ finalize        │
+/// │ heat ▂ 12 ms … █ … ││░ load ▒ mask ▓ write █ finalize        │
 /// └────────────────────┘└────────────────────────────────────────┘
 /// CPU c0 65 % c1 33 % · process 98 % ▁▃▅█ · RSS 120 MiB
-/// ┌ %%time ────────────────────────────────────────────────────────┐
-/// │ CPU times: user 1.2 s, sys 80 ms, total 1.3 s                  │
-/// └────────────────────────────────────────────────────────────────┘
+/// ─ %%time · COG DEFLATE · 20 m · cache 1.56 GiB ──────────────────
+/// CPU times: user 1.2 s, sys 80 ms, total 1.3 s         (live: stage progress)
+/// Wall time: 700 ms
+///   load      wall  12 ms  busy  20 ms  9 tasks  123 MB/s
+///   mask …
+/// ─ Runs this session, newest first ─────────────────────────────
+/// #2 chunked x 2 (3,256,256, staged) · 700 ms
+/// #1 serial · 1.52 s
 /// ```
-fn render_compact(r: &RunView, theme: Theme, area: Rect, buf: &mut Buffer) {
-    let a = CompactAreas::new(r, area);
+fn render_compact(r: &RunView, history: &Results, theme: Theme, area: Rect, buf: &mut Buffer) {
+    let a = CompactAreas::new(area);
     render_status(r, theme, a.status, buf);
     render_gauge(r, theme, a.gauge, buf);
-    Paragraph::new(stages_line(r, theme)).render(a.stages, buf);
     render_map(r, theme, a.map, buf);
     gantt::render(r, theme, a.stream, buf);
     Paragraph::new(cpu::line(r, theme, a.meters.width)).render(a.meters, buf);
-    render_summary(r, theme, summary_lines(r), a.bottom, buf);
+    render_summary(r, theme, summary_lines(r, true), Borders::TOP, a.time, buf);
+    render_runs(history, theme, a.runs, buf);
 }
 
-/// The panels of [`render_compact`].
+/// The panels of [`render_compact`]: sizes from the area alone.
 struct CompactAreas {
     status: Rect,
     gauge: Rect,
-    stages: Rect,
     map: Rect,
     stream: Rect,
     meters: Rect,
-    bottom: Rect,
+    time: Rect,
+    runs: Rect,
 }
 
 impl CompactAreas {
-    fn new(r: &RunView, area: Rect) -> Self {
-        // The chunk map and the task stream keep at least 9 rows.
-        let bottom_h =
-            (summary_lines(r).len() as u16 + 2).min(area.height.saturating_sub(13).max(3));
-        // Once the run is over the gauge and `%%time` say what the stage line said.
-        let stages_h = u16::from(!r.finished());
-        let [status, gauge, stages, middle, meters, bottom] = Layout::vertical([
+    fn new(area: Rect) -> Self {
+        // `%%time` needs its two lines and the four stage walls under its title; the runs
+        // list at least two runs. The chunk map and the task stream get the rest.
+        let time_h = (area.height / 3).clamp(7, 12);
+        let runs_h = (area.height / 8).clamp(3, 6);
+        let [status, gauge, middle, meters, time, runs] = Layout::vertical([
             Constraint::Length(1),
             Constraint::Length(1),
-            Constraint::Length(stages_h),
             Constraint::Min(4),
             Constraint::Length(1),
-            Constraint::Length(bottom_h),
+            Constraint::Length(time_h),
+            Constraint::Length(runs_h),
         ])
         .areas(area);
         let [map, stream] =
@@ -208,13 +213,42 @@ impl CompactAreas {
         Self {
             status,
             gauge,
-            stages,
             map,
             stream,
             meters,
-            bottom,
+            time,
+            runs,
         }
     }
+}
+
+/// One line per finished run, newest first: `#2 chunked x 2 (3,256,256, staged) · 700 ms`.
+fn render_runs(history: &Results, theme: Theme, area: Rect, buf: &mut Buffer) {
+    let mut lines = Vec::new();
+    for (i, run) in history.runs.iter().enumerate().rev() {
+        lines.push(Line::from(vec![
+            Span::styled(format!("#{} ", history.number(i)), theme.dim()),
+            Span::styled(run.label(), theme.bold()),
+            Span::raw(format!(
+                " · {}{}",
+                units::duration_ns(run.wall_ns),
+                if run.cancelled { " — cancelled" } else { "" }
+            )),
+        ]));
+    }
+    if lines.is_empty() {
+        lines.push(Line::from(Span::styled(
+            "each finished run is listed here",
+            theme.dim(),
+        )));
+    }
+    Paragraph::new(lines)
+        .block(
+            Block::new()
+                .borders(Borders::TOP)
+                .title(" Runs this session, newest first "),
+        )
+        .render(area, buf);
 }
 
 /// The chunk under the terminal cell (`x`, `y`) of the run screen drawn in `area`, if any
@@ -222,20 +256,13 @@ impl CompactAreas {
 pub fn chunk_at(app: &App, area: Rect, x: u16, y: u16) -> Option<usize> {
     let r = app.run.as_ref()?;
     let map = if area.width >= WIDE_WIDTH && area.height >= WIDE_HEIGHT {
-        WideAreas::new(r, area).map
+        WideAreas::new(area).map
     } else {
-        CompactAreas::new(r, area).map
+        CompactAreas::new(area).map
     };
     let inner = Block::bordered().inner(map);
-    let (states, busy) = map_view(r);
-    // Widths do not depend on colour: the legend takes as many rows either way.
-    let legend = map_legend(
-        r,
-        Theme { color: false },
-        heat_range(&states, &busy),
-        inner.width,
-    );
-    let g = MapGeom::new(r, inner, legend.len())?;
+    let (states, _) = map_view(r);
+    let g = MapGeom::new(r, inner)?;
     if !inner.contains(ratatui::layout::Position { x, y }) {
         return None;
     }
@@ -327,6 +354,9 @@ fn render_gauge(r: &RunView, theme: Theme, area: Rect, buf: &mut Buffer) {
     let total = r.tasks_total().max(1);
     let done = tasks_done(r).min(total);
     let mut label = format!("{done}/{total} tasks");
+    if r.report.is_some() || !r.finished() {
+        label.push_str(&format!(" · {}", overhead_note(r)));
+    }
     if !r.finished() {
         match progress::eta_ns(r.tasks_done, total, r.live.now_ns) {
             _ if r.tasks_done >= total && !r.cancelling => {
@@ -419,19 +449,12 @@ fn render_stages(r: &RunView, theme: Theme, area: Rect, buf: &mut Buffer) {
     }
 }
 
-/// `load 9/9 · mask 4/9 · write 0/9 · finalize 0/1 · overhead 12.3 % live` (the stage
-/// glyphs are in the task stream's legend, next to it).
-fn stages_line(r: &RunView, theme: Theme) -> Line<'static> {
-    let mut spans = Vec::new();
-    for (s, done, total, _) in stage_rows(r) {
-        spans.push(Span::raw(format!("{} {done}/{total} · ", s.name())));
-    }
-    let overhead = match &r.report {
+/// `overhead 12.3 % live` or `overhead 8.2 % measured`.
+fn overhead_note(r: &RunView) -> String {
+    match &r.report {
         Some(rep) => format!("overhead {} measured", units::share(rep.overhead.share)),
         None => format!("overhead {} live", units::share(r.live.overhead_share())),
-    };
-    spans.push(Span::styled(overhead, theme.bold()));
-    Line::from(spans)
+    }
 }
 
 /// ```text
@@ -530,59 +553,104 @@ fn chunk_line(r: &RunView, i: usize) -> Option<String> {
     ))
 }
 
-/// The repeat's lines (progress, the engine's spread, its warnings) and the `%%time`
-/// lines, or the error, or a hint while running.
-fn summary_lines(r: &RunView) -> Vec<String> {
+/// The `%%time` panel's lines: the clicked chunk's tasks, then a repeat's figures (the
+/// engine's median ± σ, min…max and n, in total and per stage, and its warnings), then the
+/// run's `%%time` lines and its stage walls (in a repeat, named as the last run's), or the
+/// error, or while running each stage's progress. Compact: without the label, which the
+/// status line shows. What matters comes first: a small panel cuts from the end.
+fn summary_lines(r: &RunView, compact: bool) -> Vec<String> {
     let mut out = Vec::new();
     if let Some(line) = r.selected.and_then(|i| chunk_line(r, i)) {
         out.push(line);
     }
     if let Some(rep) = &r.repeat {
         match &rep.timing {
-            Some(t) => out.push(format!(
-                "repeat {}/{}{} · wall {}",
-                rep.walls_ns.len(),
-                rep.n,
-                if rep.stopped { " (stopped)" } else { "" },
-                units::spread(t.median_ns, t.stdev_ns, t.min_ns, t.max_ns, t.n)
-            )),
+            Some(t) => {
+                out.push(format!(
+                    "repeat {}/{}{} · wall {}",
+                    rep.walls_ns.len(),
+                    rep.n,
+                    if rep.stopped { " (stopped)" } else { "" },
+                    units::spread(t.median_ns, t.stdev_ns, t.min_ns, t.max_ns, t.n)
+                ));
+                for (stage, t) in &rep.stages {
+                    out.push(format!(
+                        "  {:<9} {}",
+                        stage.name(),
+                        units::spread(t.median_ns, t.stdev_ns, t.min_ns, t.max_ns, t.n)
+                    ));
+                }
+                out.extend(rep.warnings.iter().map(|w| format!("⚠ {w}")));
+            }
             None if rep.stopped => out.push("repeat stopped before a run finished".into()),
             None => out.push(format!("repeat: run 1 of {}…", rep.n)),
         }
     }
-    let warnings = r
-        .repeat
-        .iter()
-        .flat_map(|rep| rep.warnings.iter().map(|w| format!("⚠ {w}")));
+    let in_repeat = r.repeat.as_ref().is_some_and(|rep| rep.timing.is_some());
     match (&r.report, &r.error) {
+        (Some(_), _) if in_repeat && r.finished() => {
+            // The repeat's figures are above; this run is one of its samples.
+            if let Some(rep) = &r.report {
+                out.push(format!("last run: {}", rep.time_line()));
+            }
+        }
         (Some(rep), _) => {
-            // The `%%time` lines, then the repeat's warnings, then the per-stage lines
-            // (indented): a small terminal cuts from the end.
             let text = rep.time_summary();
             let mut lines = text.lines();
-            out.extend(lines.next().map(str::to_string));
+            let label = lines.next().map(str::to_string);
+            if !compact {
+                out.extend(label);
+            }
             let (stages, rest): (Vec<&str>, Vec<&str>) = lines.partition(|l| l.starts_with("  "));
-            out.extend(rest.into_iter().map(str::to_string));
-            out.extend(warnings);
+            let (time, rest): (Vec<&str>, Vec<&str>) = rest
+                .into_iter()
+                .partition(|l| l.starts_with("CPU times:") || l.starts_with("Wall time:"));
+            out.extend(time.into_iter().map(str::to_string));
             out.extend(stages.into_iter().map(str::to_string));
+            out.extend(rest.into_iter().map(str::to_string));
         }
         (None, Some(e)) => out.push(format!("✗ run failed: {e}")),
         _ if r.cancelling => out.push("cancelling after the tasks in flight…".into()),
-        _ => out.push("running… (c or Esc cancels)".into()),
+        _ => {
+            out.push("running… (c or Esc cancels); then CPU times and wall per stage".into());
+            if compact {
+                for (s, done, total, note) in stage_rows(r) {
+                    out.push(format!(
+                        "  {:<9} {:>9}  {note}",
+                        s.name(),
+                        format!("{done}/{total}")
+                    ));
+                }
+            }
+        }
     }
     out
 }
 
-fn render_summary(r: &RunView, theme: Theme, summary: Vec<String>, area: Rect, buf: &mut Buffer) {
+/// The `%%time` panel, boxed (`Borders::ALL`) or under a title rule (`Borders::TOP`).
+fn render_summary(
+    r: &RunView,
+    theme: Theme,
+    summary: Vec<String>,
+    borders: Borders,
+    area: Rect,
+    buf: &mut Buffer,
+) {
     let style = if r.error.is_some() {
         theme.fg(Color::Red)
     } else {
         Style::new()
     };
+    let settings = match &r.report {
+        Some(rep) => crate::tui::model::setup::report_settings(rep),
+        None => r.settings.clone(),
+    };
     let title = if r.error.is_some() {
-        " Error "
+        " Error ".to_string()
+    } else if settings.is_empty() {
+        " %%time ".to_string()
     } else {
-        " %%time "
+        format!(" %%time · {settings} ")
     };
     Paragraph::new(
         summary
@@ -591,7 +659,7 @@ fn render_summary(r: &RunView, theme: Theme, summary: Vec<String>, area: Rect, b
             .collect::<Vec<_>>(),
     )
     .wrap(Wrap { trim: false })
-    .block(Block::bordered().title(title))
+    .block(Block::new().borders(borders).title(title))
     .render(area, buf);
 }
 
@@ -685,11 +753,14 @@ struct MapGeom {
 }
 
 impl MapGeom {
-    /// `None` when `inner` is too small to draw anything.
-    fn new(r: &RunView, inner: Rect, legend_lines: usize) -> Option<Self> {
+    /// `None` when `inner` is too small to draw anything. The geometry depends on the run's
+    /// grid and `inner` only, never on the run's state: a live map and the finished one
+    /// show (and hide) the same chunks.
+    fn new(r: &RunView, inner: Rect) -> Option<Self> {
         if inner.height < 2 || inner.width < 2 {
             return None;
         }
+        let legend_lines = legend_rows(inner.width);
         let (nb, nr, nc) = r.grid;
         let map_rows = nb * nr;
         // The chunks first, the legend in the rows left (at least one).
@@ -708,6 +779,20 @@ impl MapGeom {
             legend_h,
         })
     }
+}
+
+/// Rows the map's legend is given at `width`: the legend's own line count with the heat
+/// range at its widest (`12.3 ms` .. `45.6 ms`), so that the rows do not change as real
+/// durations arrive (a map that lost a row at the end of a run would hide more chunks).
+fn legend_rows(width: u16) -> usize {
+    let placeholder = RunView::new(String::new(), String::new(), (1, 1, 1), 1);
+    map_legend(
+        &placeholder,
+        Theme { color: false },
+        Some((12_300_000, 45_600_000)),
+        width,
+    )
+    .len()
 }
 
 /// The busy time of the fastest and slowest done chunk.
@@ -776,7 +861,13 @@ fn map_legend(
     if r.finished() {
         heat_legend.into_iter().chain(states_legend).collect()
     } else {
-        states_legend.into_iter().chain(heat_legend).collect()
+        // Live, the heat scale's first line (done chunks are drawn in it), then the states.
+        let mut heat = heat_legend.into_iter();
+        heat.next()
+            .into_iter()
+            .chain(states_legend)
+            .chain(heat)
+            .collect()
     }
 }
 
@@ -787,7 +878,7 @@ fn render_map(r: &RunView, theme: Theme, area: Rect, buf: &mut Buffer) {
     let (states, busy) = map_view(r);
     let range = heat_range(&states, &busy);
     let legend = map_legend(r, theme, range, inner.width);
-    let Some(g) = MapGeom::new(r, inner, legend.len()) else {
+    let Some(g) = MapGeom::new(r, inner) else {
         Block::bordered().title(title).render(area, buf);
         return;
     };

@@ -9,11 +9,29 @@ use ratatui::widgets::{Block, Paragraph, Widget, Wrap};
 
 use chunkscope::chunks::RasterLayout;
 use chunkscope::output::WriterKind;
+use chunkscope::pipeline::Resolution;
 use chunkscope::profile::units;
 
 use super::Theme;
 use crate::tui::app::App;
-use crate::tui::model::setup::{Field, Setup};
+use crate::tui::keys::{self, Action};
+use crate::tui::model::screen::Screen;
+use crate::tui::model::setup::{Field, Setup, cache_name, default_codec, format_name};
+
+/// The key that changes `f` directly, from the key table (blank when only ←→ do).
+fn field_key(f: Field) -> &'static str {
+    let action = match f {
+        Field::Schedule => Action::Schedule,
+        Field::Mode => Action::Serial,
+        Field::Writer => Action::Writer,
+        Field::Format => Action::Format,
+        Field::Codec => Action::Codec,
+        Field::Resolution => Action::Resolution,
+        Field::GdalCache => Action::GdalCache,
+        _ => return "",
+    };
+    keys::keys_for(Screen::Setup, action).unwrap_or("")
+}
 
 /// ```text
 /// ┌ Chunks · S2A_… ───────────────┐┌ Grid 5490x5490 · blocks 1024x1024 ┐
@@ -38,8 +56,9 @@ pub fn render(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     let left_w = (area.width / 2).max(44).min(area.width.saturating_sub(20));
     let [left, right] =
         Layout::horizontal([Constraint::Length(left_w), Constraint::Min(0)]).areas(area);
-    let [fields, plan, warn] = Layout::vertical([
-        Constraint::Length(9),
+    let fields_h = Field::ALL.len() as u16 + 3;
+    let [fields, plan, left_rest] = Layout::vertical([
+        Constraint::Length(fields_h),
         Constraint::Length(6),
         Constraint::Min(0),
     ])
@@ -61,7 +80,7 @@ pub fn render(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
         return;
     }
     let Some(layout) = s.layout else {
-        Paragraph::new("opening the scene…")
+        Paragraph::new(format!("opening the scene at {} m…", s.resolution.metres()))
             .block(Block::bordered().title(format!(" Chunks · {item} ")))
             .render(area, buf);
         return;
@@ -83,11 +102,28 @@ pub fn render(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
             })
             .collect()
     };
-    Paragraph::new(lines)
+    let para = Paragraph::new(lines)
         .wrap(Wrap { trim: true })
-        .block(Block::bordered().title(" Warnings "))
-        .render(warn, buf);
-    render_diagram(s, layout, theme, right, buf);
+        .block(Block::bordered().title(" Warnings "));
+    // Below the plan when they fit there (a tall terminal); otherwise under the diagram,
+    // which gives up the rows: the warnings are read before a run, the diagram is a picture.
+    let wanted = |w: u16| {
+        let inner = usize::from(w.saturating_sub(2)).max(1);
+        let rows: usize = warnings
+            .iter()
+            .map(|t| (t.chars().count() + 2).div_ceil(inner))
+            .sum();
+        rows.max(1) as u16 + 2
+    };
+    let (warn, diagram) = if left_rest.height >= wanted(left_rest.width).max(3) {
+        (left_rest, right)
+    } else {
+        let h = wanted(right.width).min(right.height.saturating_sub(5));
+        let [d, w] = Layout::vertical([Constraint::Min(0), Constraint::Length(h)]).areas(right);
+        (w, d)
+    };
+    para.render(warn, buf);
+    render_diagram(s, layout, theme, diagram, buf);
 }
 
 fn render_fields(
@@ -128,10 +164,35 @@ fn render_fields(
                     WriterKind::Gdal => "COG copy at end".into(),
                 },
             ),
+            Field::Format => (format_name(s.format).to_string(), String::new()),
+            Field::Codec => (
+                s.codec.name().to_string(),
+                if s.codec == default_codec(s.format) {
+                    format!("{}'s default", format_name(s.format))
+                } else {
+                    String::new()
+                },
+            ),
+            Field::Resolution => (
+                format!("{} m", s.resolution.metres()),
+                match s.resolution {
+                    Resolution::R20 => "overview 0 (lesson)".into(),
+                    Resolution::R10 => "full res, 4x pixels".into(),
+                },
+            ),
+            Field::GdalCache => (
+                cache_name(s.gdal_cache_mb),
+                if s.gdal_cache_mb.is_none() {
+                    "GDAL's".into()
+                } else {
+                    String::new()
+                },
+            ),
         };
+        let key = field_key(f);
         let sel = f == s.field;
         let text = format!(
-            "{} {:<9}{:>8}  {note}",
+            "{} {:<9}{:>8} {key:<1} {note}",
             if sel { "▶" } else { " " },
             f.label(),
             value

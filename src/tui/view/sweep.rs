@@ -19,6 +19,7 @@ use chunkscope::profile::units;
 
 use super::Theme;
 use crate::tui::app::App;
+use crate::tui::model::sweep::sweep_request;
 
 /// Glyphs and colours of the thread-count lines, in order; the glyph alone tells them apart.
 const SERIES: [(char, Color); 6] = [
@@ -52,8 +53,11 @@ pub fn chunk_side(row: &SweepRow) -> Option<f64> {
 /// ```
 pub fn render(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     let res = &app.results;
-    let status_h =
-        u16::from(res.sweep_job.is_some() || res.sweep_error.is_some() || res.notice.is_some());
+    let status_h = u16::from(
+        res.sweep_job.is_some()
+            || res.sweep_error.is_some()
+            || (res.notice.is_some() && !app.notice_is_latest),
+    );
     let [status, area] =
         Layout::vertical([Constraint::Length(status_h), Constraint::Min(0)]).areas(area);
     if let Some(job) = &res.sweep_job {
@@ -85,12 +89,24 @@ pub fn render(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
         super::results::render_notice(res, theme, status, buf);
     }
     let Some(sweep) = &res.sweep else {
+        let planned = app
+            .setup
+            .as_ref()
+            .and_then(sweep_request)
+            .map_or("the chunk setup's scene".to_string(), |r| {
+                format!("{} ({})", r.size_line(), r.settings_line())
+            });
         Paragraph::new(vec![
             Line::from("No sweep yet."),
             Line::from(""),
             Line::from("A sweep runs every chunk shape on every thread count, plus serial."),
-            Line::from("r runs one here around the chunk setup (one run each); or run one"),
-            Line::from("on the command line, with repeats, and open the file here with o:"),
+            Line::from(
+                "r sweeps here what the lesson teaches: 256, one block, 2048, 2x2 blocks, \
+                 1000 (off the block grid) and auto, on 1 thread up to twice the cores, \
+                 with the chunk setup's format, codec, resolution and cache:",
+            ),
+            Line::from(format!("  {planned}")),
+            Line::from("Or run one on the command line and open the file here with o:"),
             Line::from(
                 "  chunkscope sweep --chunks 256,512,1024,2048 --threads 1,2,4 --json sweep.json",
             ),
@@ -108,10 +124,11 @@ pub fn render(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     Paragraph::new(Line::from(vec![
         Span::styled(format!("Sweep of {}", s.item), theme.bold()),
         Span::raw(format!(
-            " · {} m · {} · {} run(s) each · {}/{} runs{} · from {}",
+            " · {} configurations x {} run(s) · {} m · {} · {}/{} runs{} · from {}",
+            s.rows.len(),
+            s.repeat,
             s.resolution_m,
             s.schedule.name(),
-            s.repeat,
             s.runs_done,
             s.runs_planned,
             if s.cancelled { " (cancelled)" } else { "" },
@@ -129,18 +146,35 @@ pub fn render(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
         render_chart(s, theme, chart, buf);
         render_table(s, theme, table, buf);
         render_notes(s, theme, notes_area, buf);
+    } else if middle.height < 30 {
+        // A small terminal: the table and the whole conclusion; the chart gives way (it
+        // needs rows to read, and says nothing the table does not).
+        let h = middle.height;
+        let notes_h = (wrapped_height(&notes(s, theme), middle.width.saturating_sub(2)) + 2)
+            .min(h / 2)
+            .max(3);
+        let table_h = table_h.min(h.saturating_sub(notes_h));
+        let chart_h = h.saturating_sub(notes_h + table_h);
+        // The rows the table does not need go to the chart when they are enough to read.
+        let chart_h = if chart_h >= 8 { chart_h } else { 0 };
+        let [chart, table, notes_area] = Layout::vertical([
+            Constraint::Length(chart_h),
+            Constraint::Min(0),
+            Constraint::Length(notes_h),
+        ])
+        .areas(middle);
+        if chart_h > 0 {
+            render_chart(s, theme, chart, buf);
+        }
+        render_table(s, theme, table, buf);
+        render_notes(s, theme, notes_area, buf);
     } else {
         // The chart first, then the best configuration, then as much of the table as fits.
         let h = middle.height;
-        let notes_h = (wrapped_height(&notes(s, theme), middle.width.saturating_sub(2)) + 2)
-            .min(if h < 30 { 5 } else { h / 3 });
-        // Below 30 rows the table would leave the chart too few rows to read: chart only.
-        let table_h = if h < 30 {
-            0
-        } else {
-            let chart_h = (h.saturating_sub(notes_h) * 6 / 10).max(10).min(h);
-            h.saturating_sub(notes_h + chart_h).min(table_h)
-        };
+        let notes_h =
+            (wrapped_height(&notes(s, theme), middle.width.saturating_sub(2)) + 2).min(h / 3);
+        let chart_h = (h.saturating_sub(notes_h) * 6 / 10).max(10).min(h);
+        let table_h = h.saturating_sub(notes_h + chart_h).min(table_h);
         let [chart, table, notes_area] = Layout::vertical([
             Constraint::Min(0),
             Constraint::Length(table_h),
@@ -339,7 +373,7 @@ fn render_chart(s: &SweepResult, theme: Theme, area: Rect, buf: &mut Buffer) {
 }
 
 /// `chunked x 2 @ 1024` as `x2 @ 1024`: the table is narrow.
-fn short_label(label: &str) -> String {
+pub fn short_label(label: &str) -> String {
     label.replace("chunked x ", "x")
 }
 
@@ -366,10 +400,18 @@ fn render_table(s: &SweepResult, theme: Theme, area: Rect, buf: &mut Buffer) {
     let fixed = 2 + 1 + ww + 1 + 7 + 1;
     let with_eff = inner >= fixed + 11 + 7;
     let with_overhead = with_eff && inner >= fixed + 11 + 7 + 9;
-    let rows: Vec<Row> = s
-        .rows
-        .iter()
-        .enumerate()
+    // Rows that fit under the header; when not all do, the fastest ones (by median wall),
+    // and the title says how many are left out.
+    let fit = usize::from(area.height.saturating_sub(3));
+    let mut order: Vec<usize> = (0..s.rows.len()).collect();
+    if order.len() > fit {
+        order.sort_by_key(|&i| s.rows[i].wall.median_ns);
+        order.truncate(fit);
+    }
+    let shown = order.len();
+    let rows: Vec<Row> = order
+        .into_iter()
+        .map(|i| (i, &s.rows[i]))
         .map(|(i, r)| {
             let mark = format!(
                 "{}{}",
@@ -428,7 +470,11 @@ fn render_table(s: &SweepResult, theme: Theme, area: Rect, buf: &mut Buffer) {
         .header(Row::new(header).style(theme.dim()))
         .block(
             Block::bordered()
-                .title(" Configurations ")
+                .title(if shown < s.rows.len() {
+                    format!(" Configurations · fastest {shown} of {} ", s.rows.len())
+                } else {
+                    " Configurations ".to_string()
+                })
                 .title_bottom(" ★ best · ⚑ flagged "),
         )
         .render(area, buf);
@@ -475,6 +521,14 @@ mod tests {
             term.draw(|f| render(&app, f.area(), f.buffer_mut()))
                 .unwrap();
             let text = buffer_text(term.backend().buffer());
+            let start: String = best.reason.chars().take(30).collect();
+            assert!(text.contains(&start), "{start}:\n{text}");
+            if h < 30 {
+                // A small terminal: the table and the conclusion; the chart gives way.
+                assert!(text.contains("Configurations"), "{text}");
+                assert!(text.contains("★ best"), "{text}");
+                continue;
+            }
             assert!(text.contains("Median wall vs chunk side"), "{text}");
             assert!(text.contains("• x1") && text.contains("+ x2"), "{text}");
             assert!(
@@ -487,9 +541,6 @@ mod tests {
             assert!(text.contains("★ best"), "{text}");
             // Chunk sides on the x axis: 128 (one block) and 256 (2x2 blocks).
             assert!(text.contains("128") && text.contains("256"), "{text}");
-            let start: String = best.reason.chars().take(30).collect();
-            assert!(text.contains(&start), "{start}:\n{text}");
-            assert!(text.contains("but: a caveat"), "{text}");
             if w >= 120 {
                 assert!(text.contains("from sweep.json"), "{text}");
                 let line = text
