@@ -320,7 +320,7 @@ fn sweep_writes_a_table_json_and_csv_that_agree() {
         .assert()
         .success()
         .stdout(predicate::str::contains("chunked x 2 @ 100"))
-        .stdout(predicate::str::contains("\nno clear winner: "))
+        .stdout(predicate::str::contains("\nbest: none named ("))
         .stdout(predicate::str::contains(
             "do not line up with the COG blocks",
         ));

@@ -228,8 +228,8 @@ fn render(r: &SweepResult) -> String {
         }
         (None, Some(tie)) => {
             out.push_str(&format!(
-                "\nno clear winner: {}\n  {}\n",
-                tie.labels.join(", "),
+                "\nbest: none named ({} configuration(s) tied for fastest)\n  {}\n",
+                tie.labels.len(),
                 tie.reason
             ));
         }
