@@ -204,9 +204,9 @@ pub fn speedup_text(s: Option<Speedup>) -> String {
     }
 }
 
-/// A share such as an efficiency, or `-` when there is none.
-pub fn share_or_dash(x: Option<f64>) -> String {
-    x.map_or_else(|| "-".into(), units::share)
+/// An efficiency (`↑` above 100 %), or `-` when there is none.
+pub fn efficiency_or_dash(x: Option<f64>) -> String {
+    x.map_or_else(|| "-".into(), units::efficiency)
 }
 
 /// The human report: a heading, one table per stage and one for the total, the Amdahl fit.
@@ -245,7 +245,7 @@ fn render(r: &CompareResult) -> String {
                 units::median_sd(m.timing.median_ns, m.timing.stdev_ns),
                 units::span_ns(m.timing.min_ns, m.timing.max_ns),
                 speedup_text(m.speedup),
-                share_or_dash(m.efficiency),
+                efficiency_or_dash(m.efficiency),
             ));
         }
     };

@@ -16,7 +16,7 @@ use chunkscope::profile::units;
 use chunkscope::task::Stage;
 
 use super::SceneArgs;
-use super::compare::{in_rounds, print_warnings, share_or_dash, speedup_text};
+use super::compare::{efficiency_or_dash, in_rounds, print_warnings, speedup_text};
 use super::options::{
     ChunkList, PipelineOptions, RoundsOptions, ScheduleOption, ThreadLimitArgs, flatten_chunks,
 };
@@ -211,7 +211,7 @@ fn render(r: &SweepResult) -> String {
             stage(Stage::Finalize),
             units::duration_ns(row.wall.median_ns),
             speedup_text(row.speedup),
-            share_or_dash(row.efficiency),
+            efficiency_or_dash(row.efficiency),
             units::share(row.overhead_share),
             ampl,
             units::rate_mb_s(row.load_bytes, row.stage_ns(Stage::Load).unwrap_or(0)),

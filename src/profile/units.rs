@@ -135,6 +135,21 @@ pub fn share(share: f64) -> String {
     }
 }
 
+/// An efficiency (speedup per thread): `96 %`, and `114 %↑` above 100 %, where it is
+/// superlinear: more than the threads alone can give, so never shown as if it were normal.
+pub fn efficiency(e: f64) -> String {
+    if e.is_finite() && e > 1.0 {
+        format!("{}↑", share(e))
+    } else {
+        share(e)
+    }
+}
+
+/// What an efficiency above 100 % means, for the screens that mark one with `↑`.
+pub const SUPERLINEAR_NOTE: &str = "↑ above 100 %: superlinear, more than the threads can \
+    give: chunking itself saved work (whole arrays miss the CPU caches and are allocated at \
+    once), or one slow run; not the threads alone";
+
 /// A duration given in microseconds, as [`duration_ns`] prints it.
 pub fn duration_us(us: u64) -> String {
     duration_ns(us.saturating_mul(1_000))
@@ -203,6 +218,8 @@ mod tests {
         assert_eq!(share(f64::NAN), "-");
         assert_eq!(duration_us(12_100), "12.1 ms");
         assert_eq!(cpu_use(187.4), "187 %");
+        assert_eq!(efficiency(0.96), "96 %");
+        assert_eq!(efficiency(1.14), "114 %↑");
         assert_eq!(speedup(1.954, Some(0.041)), "1.95x ± 0.04");
         assert_eq!(speedup(1.954, None), "1.95x");
         assert_eq!(median_sd(12_300_000, None), "12.3 ms");

@@ -176,7 +176,7 @@ fn render_headline(
             units::ratio(s.value),
             res.number(b),
             if wide { "efficiency" } else { "eff" },
-            row.efficiency.map_or("-".into(), units::share)
+            row.efficiency.map_or("-".into(), units::efficiency)
         ),
         _ => " · no serial run yet".to_string(),
     }));
@@ -254,7 +254,7 @@ fn render_bars(
                 ));
                 let gain = match (f.speedup, f.efficiency) {
                     (Some(x), Some(e)) if nw >= 14 => {
-                        format!("{} {}", units::ratio(x.value), units::share(e))
+                        format!("{} {}", units::ratio(x.value), units::efficiency(e))
                     }
                     (Some(x), _) => units::ratio(x.value),
                     _ => String::new(),
@@ -275,7 +275,7 @@ fn render_bars(
     ) {
         (Some((_, _, true)), _) => "the serial baseline of this scene".to_string(),
         (Some(_), Some(s)) => {
-            let eff = units::share(chunkscope::profile::stats::efficiency(
+            let eff = units::efficiency(chunkscope::profile::stats::efficiency(
                 s.value,
                 run.config.threads,
             ));
@@ -292,7 +292,19 @@ fn render_bars(
         _ => "no serial run yet: m on the chunk setup, then r".to_string(),
     };
     lines.push(Line::from(Span::styled(total, theme.bold())));
-    Paragraph::new(lines).render(inner, buf);
+    // A superlinear figure is marked ↑; where there is room, say what that means.
+    let superlinear = figures
+        .iter()
+        .any(|f| f.efficiency.is_some_and(|e| e > 1.0));
+    if superlinear && (lines.len() as u16) < inner.height {
+        lines.push(Line::from(Span::styled(
+            units::SUPERLINEAR_NOTE,
+            theme.dim(),
+        )));
+    }
+    Paragraph::new(lines)
+        .wrap(Wrap { trim: false })
+        .render(inner, buf);
 }
 
 /// The run's capacity (wall x threads) split into stage work and the overhead's parts, as
@@ -601,7 +613,7 @@ fn render_history(
                 )),
                 Cell::from(format!(
                     "{:>6}",
-                    r.efficiency.map_or("-".into(), units::share)
+                    r.efficiency.map_or("-".into(), units::efficiency)
                 )),
                 Cell::from(format!("{:>8}", units::share(r.overhead_share))),
             ]);

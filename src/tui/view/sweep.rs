@@ -437,7 +437,7 @@ fn render_table(s: &SweepResult, theme: Theme, area: Rect, buf: &mut Buffer) {
             if with_eff {
                 cells.push(Cell::from(format!(
                     "{:>6}",
-                    r.efficiency.map_or("-".into(), units::share)
+                    r.efficiency.map_or("-".into(), units::efficiency)
                 )));
             }
             if with_overhead {
