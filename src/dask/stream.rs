@@ -22,7 +22,7 @@ pub enum DaskError {
     },
     #[error(
         "this is not JSON (line {line}, column {column}: {reason}); save the task stream with \
-         Python's json.dump(list(client.get_task_stream(...).data), f, default=str)"
+         Python's json.dump(client.get_task_stream(), f, default=str)"
     )]
     NotJson {
         line: usize,

@@ -106,9 +106,10 @@ pub struct DaskSummary {
 impl DaskSummary {
     pub fn of(stream: &DaskStream) -> Result<Self, LatencyError> {
         let records = stream.records();
+        let work = without_overlap(&records);
         let wall_ns = stream.wall_ns();
         let lanes_n = stream.lanes.len();
-        let overhead = overhead::account(&records, &vec![WorkerFacts::default(); lanes_n], false);
+        let overhead = overhead::account(&work, &vec![WorkerFacts::default(); lanes_n], false);
         let mut all_gaps = Vec::new();
         let mut lanes = Vec::with_capacity(lanes_n);
         for (i, lane) in stream.lanes.iter().enumerate() {
@@ -122,7 +123,7 @@ impl DaskSummary {
             let tasks = spans.len();
             spans.sort_unstable();
             let (busy_ns, overlap_ns) = union_and_overlap(&spans);
-            let gaps = lane_gaps(&records, lane_no);
+            let gaps = lane_gaps(&work, lane_no);
             all_gaps.extend_from_slice(&gaps);
             lanes.push(LaneFigures {
                 lane: lane_no,
@@ -213,6 +214,30 @@ fn stage_figures(
     Ok(out)
 }
 
+/// The records with each task's start moved to the end of the lane's earlier work when
+/// Dask reports them overlapping (it does, rarely, on one thread): [`overhead::account`]
+/// takes a worker's tasks to be one after another, and a thread's time can only be work
+/// once. Latencies keep the durations as reported.
+fn without_overlap(records: &[TaskRecord]) -> Vec<TaskRecord> {
+    let mut out = records.to_vec();
+    out.sort_by_key(|t| (t.worker, t.start_ns));
+    let mut busy_until: Option<(u16, u64)> = None;
+    for t in &mut out {
+        if t.stage == Stage::Finalize {
+            continue;
+        }
+        if let Some((lane, until)) = busy_until.filter(|(lane, _)| *lane == t.worker) {
+            // A task inside the earlier one keeps no time of its own.
+            t.start_ns = t.start_ns.max(until);
+            t.end_ns = t.end_ns.max(t.start_ns);
+            busy_until = Some((lane, until.max(t.end_ns)));
+        } else {
+            busy_until = Some((t.worker, t.end_ns));
+        }
+    }
+    out
+}
+
 /// The gaps [`overhead::account`] counts as scheduling on one lane (no wait or buffer
 /// times are recorded for Dask tasks, so the whole gap is scheduling).
 fn lane_gaps(records: &[TaskRecord], lane: u16) -> Vec<u64> {
@@ -270,6 +295,39 @@ fn action_figures(stream: &DaskStream) -> Vec<ActionFigures> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn overlapping_work_counts_once() {
+        let task = |worker, start_ns, end_ns| TaskRecord {
+            chunk: 0,
+            stage: Stage::Mask,
+            worker,
+            start_ns,
+            end_ns,
+            bytes: 0,
+            wait_ns: 0,
+            alloc_ns: 0,
+            append_wait_ns: 0,
+            tiles: 0,
+        };
+        let clipped = without_overlap(&[
+            task(0, 0, 10),
+            task(0, 5, 12),
+            task(0, 6, 8),
+            task(1, 3, 4),
+            task(0, 20, 25),
+        ]);
+        let spans: Vec<(u16, u64, u64)> = clipped
+            .iter()
+            .map(|t| (t.worker, t.start_ns, t.end_ns))
+            .collect();
+        assert_eq!(
+            spans,
+            [(0, 0, 10), (0, 10, 12), (0, 12, 12), (0, 20, 25), (1, 3, 4)]
+        );
+        let o = overhead::account(&clipped, &[WorkerFacts::default(); 2], false);
+        assert_eq!(o.parts.sum(), o.total_ns);
+    }
 
     #[test]
     fn union_counts_overlap_once() {
