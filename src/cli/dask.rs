@@ -153,10 +153,11 @@ fn print_summary(path: &std::path::Path, s: &DaskSummary) {
         .iter()
         .map(|a| {
             format!(
-                "{} {} ({} spans)",
+                "{} {} ({} span{})",
                 a.action.name(),
                 units::duration_ns(a.total_ns),
-                a.spans
+                a.spans,
+                if a.spans == 1 { "" } else { "s" }
             )
         })
         .collect();
