@@ -4,6 +4,7 @@
 
 pub mod catalog;
 pub mod chunks;
+pub mod dask;
 pub mod demo;
 pub mod experiment;
 pub mod network;

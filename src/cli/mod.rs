@@ -3,6 +3,7 @@
 
 mod bench;
 mod compare;
+mod dask;
 mod demo;
 mod inspect;
 mod memory;
@@ -56,6 +57,9 @@ enum Command {
     /// Peak and live memory per schedule (serial, staged, fused), each run in a process of
     /// its own: chunk buffers held over time, max RSS, RSS growth.
     Memory(memory::MemoryArgs),
+    /// Show a task stream recorded by Dask itself (Client.get_task_stream() around the
+    /// lesson's pipeline): tasks per stage, lanes, busy time, overhead, latency per stage.
+    ImportDask(dask::ImportDaskArgs),
     /// Open the terminal UI: pick a scene, tune chunks, watch runs (the default on a terminal).
     Tui {
         /// STAC ItemCollection (search.json); default: the demo scene, generated on first use.
@@ -194,6 +198,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Compare(a)) => compare::compare(a),
         Some(Command::Sweep(a)) => sweep::sweep(a),
         Some(Command::Memory(a)) => memory::memory(a),
+        Some(Command::ImportDask(a)) => dask::import_dask(a),
         Some(Command::Tui {
             catalog,
             sweep,
