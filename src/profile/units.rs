@@ -138,7 +138,8 @@ pub fn share(share: f64) -> String {
 /// An efficiency (speedup per thread): `96 %`, and `114 %↑` above 100 %, where it is
 /// superlinear: more than the threads alone can give, so never shown as if it were normal.
 pub fn efficiency(e: f64) -> String {
-    if e.is_finite() && e > 1.0 {
+    // Marked when it reads above 100 %: 100.4 % is 100 % on screen, and no claim.
+    if e.is_finite() && (e * 100.0).round() > 100.0 {
         format!("{}↑", share(e))
     } else {
         share(e)
@@ -220,6 +221,7 @@ mod tests {
         assert_eq!(cpu_use(187.4), "187 %");
         assert_eq!(efficiency(0.96), "96 %");
         assert_eq!(efficiency(1.14), "114 %↑");
+        assert_eq!(efficiency(1.004), "100 %");
         assert_eq!(speedup(1.954, Some(0.041)), "1.95x ± 0.04");
         assert_eq!(speedup(1.954, None), "1.95x");
         assert_eq!(median_sd(12_300_000, None), "12.3 ms");

@@ -295,7 +295,7 @@ fn render_bars(
     // A superlinear figure is marked ↑; where there is room, say what that means.
     let superlinear = figures
         .iter()
-        .any(|f| f.efficiency.is_some_and(|e| e > 1.0));
+        .any(|f| f.efficiency.is_some_and(|e| (e * 100.0).round() > 100.0));
     if superlinear && (lines.len() as u16) < inner.height {
         lines.push(Line::from(Span::styled(
             units::SUPERLINEAR_NOTE,
