@@ -46,6 +46,11 @@ impl Signal {
         }
     }
 
+    /// 128 + the signal's number, as a number.
+    pub fn status(self) -> i32 {
+        128 + self.0
+    }
+
     /// 128 + the signal's number.
     pub fn exit_code(self) -> ExitCode {
         ExitCode::from(u8::try_from(128 + self.0).unwrap_or(1))

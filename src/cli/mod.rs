@@ -220,7 +220,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             let (catalog, server) = load_catalog_with(catalog.as_deref(), &network)?;
             let options = crate::tui::Options { server, ..options };
             crate::tui::run(catalog, options)?;
-            Ok(tui_exit_code())
+            leave_tui()
         }
         Some(Command::Serve(a)) => network::serve(a),
         Some(Command::Screenshot {
@@ -261,19 +261,28 @@ fn parse_size(s: &str) -> Result<(u16, u16), String> {
 
 fn tui(catalog: Option<&Path>) -> anyhow::Result<ExitCode> {
     crate::tui::run(load_catalog(catalog)?, crate::tui::Options::default())?;
-    Ok(tui_exit_code())
+    leave_tui()
 }
 
-/// 0 when the user quit the TUI, 128 + the signal when one stopped it (said on stderr,
-/// now that the terminal is restored).
-fn tui_exit_code() -> ExitCode {
-    match crate::signals::received() {
+/// Ends the process once the TUI is done: 0 when the user quit, 128 + the signal when one
+/// stopped it (said on stderr, now that the terminal is restored). It leaves at once,
+/// without the C libraries' exit-time teardown: a background job (an inspection still
+/// opening a raster) may be inside GDAL, and GDAL tearing itself down under it crashed
+/// the process after a SIGTERM (exit 139 instead of 143). Everything the TUI owns is
+/// dropped and its runs are finished or cancelled by the time `tui::run` returns.
+fn leave_tui() -> ! {
+    use std::io::Write;
+    let status = match crate::signals::received() {
         Some(signal) => {
             eprintln!("{}: stopped the TUI", signal.describe());
-            signal.exit_code()
+            signal.status()
         }
-        None => ExitCode::SUCCESS,
-    }
+        None => 0,
+    };
+    let _ = std::io::stdout().flush();
+    let _ = std::io::stderr().flush();
+    // SAFETY: _exit ends the process without running exit handlers; nothing after it runs.
+    unsafe { libc::_exit(status) }
 }
 
 /// `chunkscope screenshot`: every screen after real runs, or one screen from files.
