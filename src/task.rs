@@ -61,6 +61,23 @@ pub struct TaskRecord {
 }
 
 impl TaskRecord {
+    /// A task known only by where and when it ran (no bytes, waits or tiles): what a
+    /// foreign task stream gives, and what tests build.
+    pub fn span(chunk: u32, stage: Stage, worker: u16, start_ns: u64, end_ns: u64) -> Self {
+        Self {
+            chunk,
+            stage,
+            worker,
+            start_ns,
+            end_ns,
+            bytes: 0,
+            wait_ns: 0,
+            alloc_ns: 0,
+            append_wait_ns: 0,
+            tiles: 0,
+        }
+    }
+
     pub fn duration_ns(&self) -> u64 {
         self.end_ns.saturating_sub(self.start_ns)
     }

@@ -155,17 +155,8 @@ fn mini_histogram_keeps_a_rare_slow_task_visible() {
 
 #[test]
 fn per_stage_builds_one_histogram_per_stage_present_in_order() {
-    let task = |stage, start_us: u64, end_us: u64| TaskRecord {
-        chunk: 0,
-        stage,
-        worker: 0,
-        start_ns: start_us * US,
-        end_ns: end_us * US,
-        bytes: 0,
-        wait_ns: 0,
-        alloc_ns: 0,
-        append_wait_ns: 0,
-        tiles: 0,
+    let task = |stage, start_us: u64, end_us: u64| {
+        TaskRecord::span(0, stage, 0, start_us * US, end_us * US)
     };
     let tasks = [
         task(Stage::Write, 0, 30),

@@ -298,18 +298,8 @@ mod tests {
 
     #[test]
     fn overlapping_work_counts_once() {
-        let task = |worker, start_ns, end_ns| TaskRecord {
-            chunk: 0,
-            stage: Stage::Mask,
-            worker,
-            start_ns,
-            end_ns,
-            bytes: 0,
-            wait_ns: 0,
-            alloc_ns: 0,
-            append_wait_ns: 0,
-            tiles: 0,
-        };
+        let task =
+            |worker, start_ns, end_ns| TaskRecord::span(0, Stage::Mask, worker, start_ns, end_ns);
         let clipped = without_overlap(&[
             task(0, 0, 10),
             task(0, 5, 12),

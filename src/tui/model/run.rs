@@ -198,18 +198,7 @@ mod tests {
     use super::*;
 
     fn task(chunk: u32, stage: Stage, worker: u16, start_ns: u64, end_ns: u64) -> TaskRecord {
-        TaskRecord {
-            chunk,
-            stage,
-            worker,
-            start_ns,
-            end_ns,
-            bytes: 0,
-            wait_ns: 0,
-            alloc_ns: 0,
-            append_wait_ns: 0,
-            tiles: 0,
-        }
+        TaskRecord::span(chunk, stage, worker, start_ns, end_ns)
     }
 
     #[test]

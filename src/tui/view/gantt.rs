@@ -240,18 +240,7 @@ mod tests {
     use super::*;
 
     fn task(worker: u16, stage: Stage, start_ns: u64, end_ns: u64) -> TaskRecord {
-        TaskRecord {
-            chunk: 0,
-            stage,
-            worker,
-            start_ns,
-            end_ns,
-            bytes: 0,
-            wait_ns: 0,
-            alloc_ns: 0,
-            append_wait_ns: 0,
-            tiles: 0,
-        }
+        TaskRecord::span(0, stage, worker, start_ns, end_ns)
     }
 
     #[test]
