@@ -552,3 +552,64 @@ fn live_samples_reach_the_observer_and_match_the_report() {
     assert_eq!(live, report.cpu.samples);
     assert!(live.iter().all(|s| s.rss_bytes > 0));
 }
+
+#[test]
+fn reading_block_by_block_gives_the_pixels_of_one_read_and_lets_go_after_each_block() {
+    let scene = small_scene();
+    // Overview 0 of the small demo's visual: 512x512 in 128-pixel blocks.
+    let vis = scene.visual.open(Some(0)).expect("visual overview 0");
+    let (bw, bh) = vis.rasterband(1).unwrap().block_size();
+    assert_eq!((bw, bh), (128, 128));
+    for (band0, bands, row0, col0, rows, cols) in [
+        (0, 3, 0, 0, 256, 256),
+        (0, 3, 100, 37, 300, 211),
+        (1, 2, 127, 127, 2, 2),
+        (2, 1, 0, 0, 512, 512),
+        (0, 3, 511, 0, 1, 512),
+    ] {
+        let window = Window {
+            row0,
+            col0,
+            rows,
+            cols,
+        };
+        let once = read_bands_u8(&vis, &scene.visual, band0, bands, window).unwrap();
+        let mut by_block = vec![0u8; bands * rows * cols];
+        let mut releases = 0;
+        chunkscope::raster::read_u8_into_by_block(
+            &vis,
+            &scene.visual,
+            band0,
+            window,
+            &mut by_block,
+            || releases += 1,
+        )
+        .unwrap();
+        assert_eq!(
+            once.as_slice().unwrap(),
+            &by_block[..],
+            "window {window}, bands {band0}+{bands}"
+        );
+        let blocks =
+            ((row0 + rows - 1) / bh - row0 / bh + 1) * ((col0 + cols - 1) / bw - col0 / bw + 1);
+        assert_eq!(releases, blocks, "window {window}");
+    }
+    // Outside the raster: the usual refusal, nothing read.
+    let outside = Window {
+        row0: 500,
+        col0: 0,
+        rows: 20,
+        cols: 10,
+    };
+    let err = chunkscope::raster::read_u8_into_by_block(
+        &vis,
+        &scene.visual,
+        0,
+        outside,
+        &mut vec![0u8; 3 * 200],
+        || {},
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("outside the raster"), "{err}");
+}

@@ -120,15 +120,19 @@ impl ChunkedWriter {
         data: ArrayView3<'_, u8>,
     ) -> Result<WriteStats, OutputError> {
         let mut stats = WriteStats::default();
-        let mut queue = self.pyramid.deposit_chunk(band0, row0, col0, data);
-        while let Some(tile) = queue.pop() {
-            if self.cancel.is_cancelled() {
-                return Err(OutputError::Cancelled);
-            }
-            let parents = self.pyramid.reduce(&tile);
-            self.emit(tile, &mut stats)?;
-            queue.extend(parents);
-        }
+        self.pyramid
+            .deposit_chunk(band0, row0, col0, data, |finished| {
+                let mut queue = vec![finished];
+                while let Some(tile) = queue.pop() {
+                    if self.cancel.is_cancelled() {
+                        return Err(OutputError::Cancelled);
+                    }
+                    let parents = self.pyramid.reduce(&tile);
+                    self.emit(tile, &mut stats)?;
+                    queue.extend(parents);
+                }
+                Ok(())
+            })?;
         Ok(stats)
     }
 

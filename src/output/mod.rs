@@ -14,6 +14,7 @@ mod chunked;
 mod codec;
 mod gdal;
 mod geotags;
+mod interleave;
 pub mod pyramid;
 pub mod staging;
 pub mod target;

@@ -205,12 +205,17 @@ impl Pyramid {
         }
     }
 
-    /// A zeroed tile buffer.
-    fn buffer(&self) -> Vec<u8> {
+    /// A tile buffer for tile `index` of `level`, zeroed where its pixels will not all
+    /// arrive: a tile cut by the image's edge keeps nodata (0) in its padding. Inside the
+    /// image every sample is written before the tile is finished, so a reused buffer is
+    /// not cleared first (that was 1 byte of memset per output byte).
+    fn buffer(&self, level: usize, index: usize) -> Vec<u8> {
         let reused = self.spare.lock().unwrap_or_else(|p| p.into_inner()).pop();
         match reused {
             Some(mut v) => {
-                v.fill(0);
+                if self.grids[level].valid(index, self.tile) != (self.tile, self.tile) {
+                    v.fill(0);
+                }
                 v
             }
             None => vec![0; self.tile * self.tile * self.bands],
@@ -243,19 +248,21 @@ impl Pyramid {
     }
 
     /// Copies a band-sequential (bands, rows, cols) chunk whose first band is `band0` into
-    /// the full-resolution tiles it covers; returns the tiles it completed.
-    pub fn deposit_chunk(
+    /// the full-resolution tiles it covers, handing each tile it completes to `finished`
+    /// at once, before filling the next: a task holds one finished tile at a time, not all
+    /// of its chunk's. Stops at the first error `finished` returns.
+    pub fn deposit_chunk<E>(
         &self,
         band0: usize,
         row0: usize,
         col0: usize,
         data: ArrayView3<'_, u8>,
-    ) -> Vec<FinishedTile> {
+        mut finished: impl FnMut(FinishedTile) -> Result<(), E>,
+    ) -> Result<(), E> {
         let (bands, rows, cols) = data.dim();
         let (t, nb, grid) = (self.tile, self.bands, self.grids[0]);
-        let mut finished = Vec::new();
         if rows == 0 || cols == 0 || bands == 0 {
-            return finished;
+            return Ok(());
         }
         for tr in row0 / t..=(row0 + rows - 1) / t {
             for tc in col0 / t..=(col0 + cols - 1) / t {
@@ -276,13 +283,7 @@ impl Pyramid {
                             if let (Some(a), Some(b), Some(c)) =
                                 (r0.as_slice(), r1.as_slice(), r2.as_slice())
                             {
-                                for (((px, &a), &b), &c) in
-                                    dst.chunks_exact_mut(3).zip(a).zip(b).zip(c)
-                                {
-                                    px[0] = a;
-                                    px[1] = b;
-                                    px[2] = c;
-                                }
+                                super::interleave::three(a, b, c, dst);
                                 continue;
                             }
                         }
@@ -293,10 +294,12 @@ impl Pyramid {
                         }
                     }
                 });
-                finished.extend(done);
+                if let Some(tile) = done {
+                    finished(tile)?;
+                }
             }
         }
-        finished
+        Ok(())
     }
 
     /// Called once for every finished tile, before its pixels are let go: reduces it (and
@@ -517,7 +520,7 @@ impl Pyramid {
         if slot.pixels.is_empty() {
             // Taken outside the spare list's lock order: the slot lock is held, the spare
             // list's only briefly and never the other way round.
-            slot.pixels = self.buffer();
+            slot.pixels = self.buffer(level, index);
         }
         copy(&mut slot.pixels);
         slot.remaining = slot.remaining.saturating_sub(samples);
@@ -590,11 +593,21 @@ mod tests {
                         r0..(r0 + cr).min(rows),
                         c0..(c0 + cc).min(cols)
                     ]);
-                    let mut queue = p.deposit_chunk(b0, r0, c0, v);
-                    while let Some(t) = queue.pop() {
-                        queue.extend(p.reduce(&t));
-                        all.push(t);
-                    }
+                    let done = p.deposit_chunk(b0, r0, c0, v, |first| {
+                        let mut queue = vec![first];
+                        while let Some(t) = queue.pop() {
+                            queue.extend(p.reduce(&t));
+                            // Give the buffer back dirty, as the writer does: a tile
+                            // that reuses it must not show the old pixels.
+                            all.push(FinishedTile {
+                                pixels: t.pixels.clone(),
+                                ..t
+                            });
+                            p.recycle(t.pixels);
+                        }
+                        Ok::<(), ()>(())
+                    });
+                    assert!(done.is_ok());
                 }
             }
         }
@@ -651,6 +664,15 @@ mod tests {
             let p = Pyramid::new(50, 37, 3, 16, 2);
             let tiles = write_all(&p, &img, chunks);
             assert_eq!(p.unfinished(), vec![0, 0, 0], "chunks {chunks:?}");
+            // Padding beyond the image stays nodata, even in reused buffers.
+            for tile in &tiles {
+                let (t, nb) = (p.tile(), p.bands());
+                let padded = (0..t * t * nb)
+                    .filter(|i| (i / nb) / t >= tile.rows || (i / nb) % t >= tile.cols)
+                    .filter(|&i| tile.pixels[i] != 0)
+                    .count();
+                assert_eq!(padded, 0, "tile {} of level {}", tile.index, tile.level);
+            }
             let mut below = img.clone();
             for level in 0..3 {
                 let g = p.grids()[level];

@@ -359,18 +359,31 @@ impl Exec<'_> {
                 rows: chunk.rows,
                 cols: chunk.cols,
             };
-            raster::read_u8_into(
-                &h.visual,
-                &self.scene.visual,
-                chunk.band0,
-                window,
-                buffers::contiguous(&mut image),
-            )?;
-            self.read_scl(&h.scl, window, &mut scl)?;
-            // Let go of the blocks GDAL decoded for this window: a worker holds only the
-            // chunks in flight, and a block another chunk shares is decoded again, which
-            // is the read amplification the plan reports.
+            // Let go of the blocks GDAL decoded as soon as they are copied: a worker holds
+            // only the chunks in flight (and one block while reading a local file), and a
+            // block another chunk shares is decoded again, which is the read
+            // amplification the plan reports.
+            let image_buf = buffers::contiguous(&mut image);
+            if self.scene.visual.is_local() {
+                raster::read_u8_into_by_block(
+                    &h.visual,
+                    &self.scene.visual,
+                    chunk.band0,
+                    window,
+                    image_buf,
+                    || raster::release_blocks(&h.visual),
+                )?;
+            } else {
+                raster::read_u8_into(
+                    &h.visual,
+                    &self.scene.visual,
+                    chunk.band0,
+                    window,
+                    image_buf,
+                )?;
+            }
             raster::release_blocks(&h.visual);
+            self.read_scl(&h.scl, window, &mut scl)?;
             raster::release_blocks(&h.scl);
             let bytes = (image.len() + scl.len()) as u64;
             Ok(Done::new(
@@ -409,6 +422,17 @@ impl Exec<'_> {
         let f = self.prepared.scl_factor;
         if f == 1 {
             let buf = buffers::contiguous(out);
+            if self.scene.scl.is_local() {
+                let release = || raster::release_blocks(ds);
+                return Ok(raster::read_u8_into_by_block(
+                    ds,
+                    &self.scene.scl,
+                    0,
+                    window,
+                    buf,
+                    release,
+                )?);
+            }
             return Ok(raster::read_u8_into(ds, &self.scene.scl, 0, window, buf)?);
         }
         let (r0, c0) = (window.row0 / f, window.col0 / f);

@@ -7,7 +7,7 @@ mod inspect;
 mod read;
 
 pub use inspect::{RasterInfo, inspect, inspect_dataset};
-pub use read::{Window, read_band_u8, read_bands_u8, read_u8_into};
+pub use read::{Window, read_band_u8, read_bands_u8, read_u8_into, read_u8_into_by_block};
 
 use std::ffi::CStr;
 
@@ -46,6 +46,11 @@ pub struct RasterSource {
 }
 
 impl RasterSource {
+    /// Whether GDAL reads it from a local file (not over HTTP or from a cloud bucket).
+    pub fn is_local(&self) -> bool {
+        !crate::network::remote::is_remote(&self.path)
+    }
+
     pub fn new(what: impl Into<String>, path: impl Into<String>) -> Self {
         Self {
             what: what.into(),

@@ -85,8 +85,103 @@ pub fn read_u8_into(
             ds.raster_count()
         )));
     }
+    raster_io(ds, band0, bands, window, buf, window.cols, pixels)
+        .map_err(|reason| read_err(reason.unwrap_or_else(|| gdal_error_on(&source.path))))
+}
+
+/// As [`read_u8_into`], but one block of the raster at a time, calling `release` after
+/// each: GDAL then holds at most one decoded block of this dataset, not every block the
+/// window touches (a 2048-pixel window over 1024-pixel blocks is four). Each block is still
+/// decoded once per window, so read amplification is unchanged. For local files: over
+/// HTTP GDAL fetches a window's blocks in one multi-range request, which block-by-block
+/// reads would split.
+pub fn read_u8_into_by_block(
+    ds: &Dataset,
+    source: &RasterSource,
+    band0: usize,
+    window: Window,
+    buf: &mut [u8],
+    mut release: impl FnMut(),
+) -> Result<(), RasterError> {
+    let read_err = |reason: String| RasterError::Read {
+        what: source.what.clone(),
+        path: source.path.clone(),
+        window,
+        reason,
+    };
+    let (block_cols, block_rows) = ds
+        .rasterband(1)
+        .map_err(|e| read_err(e.to_string()))?
+        .block_size();
+    let pixels = window.rows * window.cols;
+    let (ds_cols, ds_rows) = ds.raster_size();
+    if block_cols == 0
+        || block_rows == 0
+        || pixels == 0
+        || !buf.len().is_multiple_of(pixels)
+        || window.row0 + window.rows > ds_rows
+        || window.col0 + window.cols > ds_cols
+    {
+        // One read, which also refuses what cannot be read with the usual message.
+        return read_u8_into(ds, source, band0, window, buf);
+    }
+    let bands = buf.len() / pixels;
+    let (row_end, col_end) = (window.row0 + window.rows, window.col0 + window.cols);
+    let mut row = window.row0;
+    while row < row_end {
+        let rows = ((row / block_rows + 1) * block_rows).min(row_end) - row;
+        let mut col = window.col0;
+        while col < col_end {
+            let cols = ((col / block_cols + 1) * block_cols).min(col_end) - col;
+            let part = Window {
+                row0: row,
+                col0: col,
+                rows,
+                cols,
+            };
+            let at = (row - window.row0) * window.cols + (col - window.col0);
+            raster_io(ds, band0, bands, part, &mut buf[at..], window.cols, pixels).map_err(
+                |reason| read_err(reason.unwrap_or_else(|| gdal_error_on(&source.path))),
+            )?;
+            release();
+            col += cols;
+        }
+        row += rows;
+    }
+    Ok(())
+}
+
+/// One dataset RasterIO of `bands` bands from `band0` in `window` into `buf`, whose rows
+/// are `line_space` bytes apart and bands `band_space` apart. `Err(None)`: GDAL failed,
+/// its message is the thread's last error.
+fn raster_io(
+    ds: &Dataset,
+    band0: usize,
+    bands: usize,
+    window: Window,
+    buf: &mut [u8],
+    line_space: usize,
+    band_space: usize,
+) -> Result<(), Option<String>> {
     let to_int =
-        |v: usize| i32::try_from(v).map_err(|_| read_err(format!("{v} exceeds GDAL's int range")));
+        |v: usize| i32::try_from(v).map_err(|_| Some(format!("{v} exceeds GDAL's int range")));
+    let (ds_cols, ds_rows) = ds.raster_size();
+    // The last byte written: the window's last pixel in the last band.
+    let last = (bands.max(1) - 1) * band_space
+        + (window.rows.max(1) - 1) * line_space
+        + window.cols.max(1);
+    if window.row0 + window.rows > ds_rows
+        || window.col0 + window.cols > ds_cols
+        || band0 + bands > ds.raster_count()
+        || window.cols > line_space
+        || last > buf.len()
+    {
+        return Err(Some(format!(
+            "window {window} of {bands} band(s) does not fit the raster ({ds_rows} rows x \
+             {ds_cols} cols, {} bands) or the buffer",
+            ds.raster_count()
+        )));
+    }
     let mut band_map: Vec<i32> = (band0..band0 + bands).map(|b| b as i32 + 1).collect();
     let (x, y, w, h) = (
         to_int(window.col0)?,
@@ -94,13 +189,13 @@ pub fn read_u8_into(
         to_int(window.cols)?,
         to_int(window.rows)?,
     );
-    let band_space = to_int(pixels)?;
+    let (line_space, band_space) = (to_int(line_space)? as i64, to_int(band_space)? as i64);
     let band_count = to_int(bands)?;
-    // SAFETY: `buf` holds bands x rows x cols bytes in band-sequential order, exactly what
-    // the pixel/line/band spacing below describes; the window was checked to be inside the
-    // dataset, and the band map lists `bands` valid 1-based indices.
+    // SAFETY: the window is inside the dataset, the band map lists `bands` valid 1-based
+    // indices, and every byte the pixel/line/band spacing addresses is inside `buf`
+    // (checked above: `last <= buf.len()`).
     let rv = unsafe {
-        gdal_sys::GDALDatasetRasterIO(
+        gdal_sys::GDALDatasetRasterIOEx(
             ds.c_dataset(),
             gdal_sys::GDALRWFlag::GF_Read,
             x,
@@ -114,12 +209,13 @@ pub fn read_u8_into(
             band_count,
             band_map.as_mut_ptr(),
             1,
-            w,
+            line_space,
             band_space,
+            std::ptr::null_mut(),
         )
     };
     if rv != gdal_sys::CPLErr::CE_None {
-        return Err(read_err(gdal_error_on(&source.path)));
+        return Err(None);
     }
     Ok(())
 }
