@@ -157,30 +157,80 @@ pub fn write_cog(
         )
         .map_err(io::Error::other)?;
     }
-    w.seek(SeekFrom::Start(data_start))?;
-    let mut buf = Vec::new();
+    w.flush()?;
+    drop(w);
+    // The tiles move from the scratch file inside the kernel: the bytes are not read into
+    // this process and written back, which was two copies of the whole compressed image.
+    let mut at = data_start;
     for (_, spans) in images.iter().rev() {
         for &(from, len) in spans {
             if cancelled() {
                 return Err(io::Error::new(io::ErrorKind::Interrupted, "cancelled"));
             }
-            buf.resize(len as usize, 0);
-            spool.read_exact_at(&mut buf, from)?;
-            w.write_all(&(len as u32).to_le_bytes())?;
-            w.write_all(&buf)?;
-            w.write_all(&trailer(&buf))?;
+            out.write_all_at(&(len as u32).to_le_bytes(), at)?;
+            copy_range(spool, from, out, at + 4, len)?;
+            out.write_all_at(&trailer(spool, from, len)?, at + 4 + len)?;
+            at += len + 8;
         }
     }
-    w.flush()?;
     Ok(total)
 }
 
 /// The last four bytes of a tile, repeated after it (zero-padded for tiny tiles).
-fn trailer(tile: &[u8]) -> [u8; 4] {
+fn trailer(spool: &File, from: u64, len: u64) -> io::Result<[u8; 4]> {
     let mut t = [0u8; 4];
-    let n = tile.len().min(4);
-    t[4 - n..].copy_from_slice(&tile[tile.len() - n..]);
-    t
+    let n = len.min(4) as usize;
+    spool.read_exact_at(&mut t[4 - n..], from + len - n as u64)?;
+    Ok(t)
+}
+
+/// Copies `len` bytes at `from` in `src` to `to` in `dst`: with `copy_file_range` where the
+/// kernel and file system offer it, else through a buffer.
+fn copy_range(src: &File, from: u64, dst: &File, to: u64, len: u64) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let (mut off_in, mut off_out) = (from as libc::loff_t, to as libc::loff_t);
+    let mut left = len as usize;
+    while left > 0 {
+        // SAFETY: both descriptors are open for the duration of the call and the offsets
+        // are this function's own; the kernel copies between the files only.
+        let n = unsafe {
+            libc::copy_file_range(
+                src.as_raw_fd(),
+                &mut off_in,
+                dst.as_raw_fd(),
+                &mut off_out,
+                left,
+                0,
+            )
+        };
+        if n > 0 {
+            left -= n as usize;
+            continue;
+        }
+        if n == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "the scratch file ended before its tiles did",
+            ));
+        }
+        let e = io::Error::last_os_error();
+        match e.raw_os_error() {
+            Some(libc::EINTR) => continue,
+            // Not offered here (another file system, an old kernel): copy the rest by hand.
+            Some(libc::EXDEV | libc::ENOSYS | libc::EOPNOTSUPP | libc::EINVAL) => {
+                let mut buf = vec![0u8; left.min(4 << 20)];
+                while left > 0 {
+                    let part = left.min(buf.len());
+                    src.read_exact_at(&mut buf[..part], off_in as u64)?;
+                    dst.write_all_at(&buf[..part], off_out as u64)?;
+                    (off_in, off_out) = (off_in + part as i64, off_out + part as i64);
+                    left -= part;
+                }
+            }
+            _ => return Err(e),
+        }
+    }
+    Ok(())
 }
 
 /// Closes a tiled GeoTIFF whose tiles already stand in `file` at `spans` (row-major), with
