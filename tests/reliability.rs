@@ -343,6 +343,42 @@ fn the_tui_restores_the_terminal_on_sigterm_and_sighup() {
     }
 }
 
+/// Whether process `pid` still runs (a zombie no longer does).
+fn running(pid: libc::pid_t) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| {
+            // The state follows the command name, which is in parentheses.
+            let after = &stat[stat.rfind(')')? + 1..];
+            after
+                .split_whitespace()
+                .next()
+                .map(|s| s != "Z" && s != "X")
+        })
+        .unwrap_or(false)
+}
+
+#[test]
+fn the_tui_ends_when_its_terminal_goes_away_without_a_signal() {
+    tmux::require();
+    let work = tempfile::tempdir().unwrap();
+    let (tmux, pid) = tui_in_tmux(work.path(), "rel-hangup", "");
+    assert!(running(pid));
+    // Killing tmux's server closes the terminal without sending SIGHUP to the TUI: it
+    // used to stay behind, reading the dead terminal at full CPU.
+    drop(tmux);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while running(pid) && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let still = running(pid);
+    if still {
+        // SAFETY: only the TUI this test started, so the failure leaves nothing behind.
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+    }
+    assert!(!still, "the TUI outlived its terminal by 15 s");
+}
+
 #[test]
 fn sigterm_during_a_tui_run_leaves_no_file() {
     tmux::require();

@@ -51,6 +51,10 @@ use session::Session;
 /// One frame every 50 ms (20 fps), whatever the event rate.
 const FRAME: Duration = Duration::from_millis(50);
 
+/// How long a stop signal gives the frame loop to leave before the process ends anyway.
+/// Leaving cancels a run in flight and waits for its tasks, which takes well under this.
+const STOP_GRACE: Duration = Duration::from_secs(5);
+
 /// Restores the terminal when dropped: raw mode off, main screen, cursor shown.
 pub struct TerminalGuard {
     _private: (),
@@ -156,8 +160,25 @@ pub fn run(catalog: Catalog, options: Options) -> anyhow::Result<()> {
         });
     }
     install_panic_hook(log_tx);
-    // The frame loop looks at `signals::received` itself; nothing to do on the signal thread.
-    crate::signals::on_stop(|_| {});
+    // The frame loop looks at `signals::received` itself and leaves within a frame. It may
+    // never look again: when the terminal hangs up (its window closed, tmux killed),
+    // crossterm keeps reading the dead terminal without returning, at full CPU. So the
+    // signal thread gives the loop a grace period, then restores what it can and ends the
+    // process itself, with the same status.
+    crate::signals::on_stop(|signal| {
+        std::thread::spawn(move || {
+            std::thread::sleep(STOP_GRACE);
+            restore_terminal();
+            eprintln!(
+                "{}: the TUI did not stop within {} s; quitting",
+                signal.describe(),
+                STOP_GRACE.as_secs()
+            );
+            // SAFETY: _exit ends the process without exit handlers, as `leave_tui` does
+            // (a background job may be inside GDAL).
+            unsafe { libc::_exit(signal.status()) }
+        });
+    });
     crate::signals::before_forced_exit(restore_terminal);
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mut app = App::new(catalog, cores, color_wanted());
@@ -170,6 +191,7 @@ pub fn run(catalog: Catalog, options: Options) -> anyhow::Result<()> {
         .with_server(options.server)
         .in_background();
 
+    watch_for_hangup();
     let result = {
         let _guard = TerminalGuard::enter().context("cannot set up the terminal")?;
         let mut terminal = Terminal::new(CrosstermBackend::new(io::stdout()))
@@ -180,6 +202,31 @@ pub fn run(catalog: Catalog, options: Options) -> anyhow::Result<()> {
     session.shutdown();
     chunkscope::raster::route_gdal_messages(|line| eprintln!("{line}"));
     result
+}
+
+/// Ends the process when the terminal hangs up. Closing a terminal's window or killing
+/// its tmux server does not always send SIGHUP (tmux's kill-server does not), and crossterm
+/// then keeps reading the dead terminal without returning to the frame loop, at full CPU,
+/// for ever. A hung-up terminal answers every request with an I/O error: looked at twice
+/// a second, it ends the TUI as SIGHUP would (status 129). Nothing is left to restore.
+fn watch_for_hangup() {
+    let _ = std::thread::Builder::new()
+        .name("chunkscope-hangup".into())
+        .spawn(|| {
+            loop {
+                std::thread::sleep(Duration::from_millis(500));
+                // SAFETY: tcgetattr only fills the termios struct it is given.
+                let gone = unsafe {
+                    let mut t: libc::termios = std::mem::zeroed();
+                    libc::tcgetattr(libc::STDOUT_FILENO, &mut t) != 0
+                        && std::io::Error::last_os_error().raw_os_error() == Some(libc::EIO)
+                };
+                if gone {
+                    // SAFETY: as in `leave_tui`: no exit handlers, a job may be inside GDAL.
+                    unsafe { libc::_exit(128 + libc::SIGHUP) }
+                }
+            }
+        });
 }
 
 fn event_loop(
