@@ -10,6 +10,7 @@
 //! `q`, so the guard restores the terminal; a second one restores it and exits at once.
 
 pub mod app;
+mod dask_script;
 pub mod export;
 pub mod keys;
 pub mod model;

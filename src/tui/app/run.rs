@@ -120,6 +120,7 @@ impl App {
                 None
             }
             Action::Export if !self.running() => Some(Cmd::Export),
+            Action::ExportDask if !self.running() => Some(Cmd::ExportDask),
             _ if replaying => {
                 let p = self.run.as_mut()?.replay.as_mut()?;
                 match action {

@@ -1,0 +1,183 @@
+//! `d` on the Run screen: the finished run on screen saved as the lesson's Dask script, with
+//! its settings, into the export folder. The engine writes the text
+//! ([`chunkscope::dask::export`]); this picks the run, names the file and writes it. Runs on
+//! the UI thread when the session executes [`super::app::Cmd::ExportDask`].
+
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use chunkscope::catalog;
+use chunkscope::dask::export::{ExportSettings, Scheduler};
+use chunkscope::output::staging::write_atomic;
+
+use super::app::App;
+use super::export::timestamp;
+
+/// Writes `dask-<item>-<UTC time>.py` into `dir` (created if needed) for the run on the Run
+/// screen, and returns its path; or says why there is nothing to export.
+pub fn save(app: &App, dir: &Path, now: SystemTime) -> Result<PathBuf, String> {
+    let run = app.run.as_ref().ok_or("no run on screen to export")?;
+    let report = run
+        .report
+        .as_ref()
+        .ok_or("no finished run to export yet: wait for the run to end")?;
+    if app.network.is_some() {
+        return Err(
+            "this session reads the scene through chunkscope's simulated network, which a Dask \
+             script cannot use; serve the folder with `chunkscope serve` and open its URL"
+                .into(),
+        );
+    }
+    let item = app
+        .catalog
+        .items
+        .iter()
+        .find(|i| i.id == report.config.item)
+        .ok_or_else(|| format!("item \"{}\" is not in the catalog", report.config.item))?;
+    let catalog_path = app.catalog.path.to_string_lossy().into_owned();
+    let catalog = if catalog::is_http_url(&catalog_path) {
+        catalog_path
+    } else {
+        std::fs::canonicalize(&app.catalog.path)
+            .map_err(|e| format!("cannot find the catalog \"{catalog_path}\": {e}"))?
+            .to_string_lossy()
+            .into_owned()
+    };
+    let tile = app
+        .setup
+        .as_ref()
+        .and_then(|s| s.layout)
+        .map_or(1024, |l| l.block_rows.max(l.block_cols));
+    let stamp = timestamp(now);
+    let source = format!(
+        "the run \"{}\" of a chunkscope TUI session, exported {stamp} UTC",
+        run.label
+    );
+    let settings = ExportSettings::from_report(
+        &report.config,
+        catalog,
+        item,
+        tile,
+        Scheduler::LocalCluster,
+        source,
+    )
+    .map_err(|e| e.to_string())?;
+    let text = settings.script().map_err(|e| e.to_string())?;
+    std::fs::create_dir_all(dir)
+        .map_err(|e| format!("cannot create the folder \"{}\": {e}", dir.display()))?;
+    let stem = chunkscope::output::target::file_safe(&item.id);
+    let path = (1..1000)
+        .map(|n| match n {
+            1 => dir.join(format!("dask-{stem}-{stamp}.py")),
+            n => dir.join(format!("dask-{stem}-{stamp}-{n}.py")),
+        })
+        .find(|p| !p.exists())
+        .ok_or("every script name for this second is taken")?;
+    write_atomic(&path, text.as_bytes()).map_err(|e| e.to_string())?;
+    Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, UNIX_EPOCH};
+
+    use chunkscope::catalog::Item;
+    use chunkscope::pipeline::RunReport;
+    use crossterm::event::KeyCode;
+
+    use super::*;
+    use crate::tui::app::Msg;
+    use crate::tui::model::results::Notice;
+    use crate::tui::model::run::RunView;
+    use crate::tui::model::screen::Screen;
+    use crate::tui::session::Session;
+    use crate::tui::testdata;
+    use crate::tui::view::fixtures;
+
+    /// The setup fixture with `report` finished on the Run screen, its item in a catalog
+    /// file that exists (the script names it by its absolute path).
+    fn app_after(report: &RunReport, dir: &Path) -> App {
+        let mut app = fixtures::setup_app();
+        let catalog = dir.join("search.json");
+        std::fs::write(&catalog, "{}").unwrap();
+        app.catalog.path = catalog;
+        app.catalog.items.push(Item {
+            id: report.config.item.clone(),
+            datetime: None,
+            cloud_cover: None,
+            platform: None,
+            assets: vec![],
+        });
+        app.run = Some(RunView::from_report(report));
+        app.screen = Screen::Run;
+        app
+    }
+
+    #[test]
+    fn d_after_a_run_saves_its_settings_as_a_dask_script_and_says_where() {
+        let dir = tempfile::tempdir().unwrap();
+        let chunked = &testdata::data().chunked;
+        let out = dir.path().join("exports");
+        let mut s = Session::new(app_after(chunked, dir.path()), dir.path().join("runs"))
+            .with_export_dir(out.clone());
+        s.send(Msg::Key(KeyCode::Char('d').into()));
+        let Some(Notice::Saved(paths)) = s.app.results.notice.clone() else {
+            panic!("{:?}", s.app.results.notice);
+        };
+        let [path] = paths.as_slice() else {
+            panic!("{paths:?}")
+        };
+        let path = PathBuf::from(path);
+        assert_eq!(path.parent(), Some(out.as_path()));
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(
+            name.starts_with(&format!("dask-{}-", chunked.config.item)) && name.ends_with(".py"),
+            "{name}"
+        );
+        let text = std::fs::read_to_string(&path).unwrap();
+        let c = &chunked.config;
+        let [b, r, col] = c.chunks.unwrap();
+        for line in [
+            format!("CHUNKS = ({b}, {r}, {col})"),
+            format!("THREADS = {}", c.threads),
+            format!("ITEM = \"{}\"", c.item),
+            "SCHEDULER = \"local-cluster\"".to_string(),
+            "FORMAT = \"COG\"".to_string(),
+            "TILE = 1024".to_string(),
+        ] {
+            assert!(text.contains(&line), "missing {line:?} in\n{text}");
+        }
+        assert!(
+            s.app
+                .results
+                .notice
+                .as_ref()
+                .unwrap()
+                .line()
+                .contains(".py")
+        );
+    }
+
+    #[test]
+    fn a_serial_run_is_refused_with_the_reason_and_nothing_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let app = app_after(&testdata::data().serial, dir.path());
+        let out = dir.path().join("exports");
+        let t = UNIX_EPOCH + Duration::from_secs(1_795_000_000);
+        let err = save(&app, &out, t).unwrap_err();
+        assert!(err.contains("serial run has no chunks"), "{err}");
+        assert!(!out.exists());
+    }
+
+    #[test]
+    fn the_key_is_in_the_footer_and_the_help() {
+        use crate::tui::keys::{Action, BINDINGS, action_for};
+        let d = crossterm::event::KeyEvent::from(KeyCode::Char('d'));
+        assert_eq!(action_for(Screen::Run, &d), Some(Action::ExportDask));
+        assert!(
+            BINDINGS
+                .iter()
+                .any(|b| b.action == Action::ExportDask && b.keys == "d")
+        );
+    }
+}
