@@ -78,6 +78,10 @@ enum Command {
         /// Folder where `s` saves results and screens; default: chunkscope-out.
         #[arg(long, value_name = "DIR")]
         export_dir: Option<PathBuf>,
+        /// A Dask task stream (as `import-dask` reads it) to open on the Run screen and in
+        /// Results, beside this session's runs.
+        #[arg(long, value_name = "STREAM.json")]
+        dask: Option<PathBuf>,
         #[command(flatten)]
         network: network::NetworkArgs,
     },
@@ -211,12 +215,18 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             catalog,
             sweep,
             export_dir,
+            dask: dask_stream,
             network,
         }) => {
             if let Some(code) = refuse_without_terminal() {
                 return Ok(code);
             }
             let options = crate::tui::Options {
+                dask: dask_stream
+                    .as_deref()
+                    .map(dask::load_report)
+                    .transpose()?
+                    .map(Box::new),
                 sweep: sweep
                     .as_deref()
                     .map(crate::tui::SweepView::load)

@@ -5,6 +5,7 @@
 
 pub mod export;
 pub mod key;
+pub mod report;
 pub mod stream;
 pub mod summary;
 

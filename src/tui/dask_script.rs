@@ -13,6 +13,14 @@ use chunkscope::output::staging::write_atomic;
 use super::app::App;
 use super::export::timestamp;
 
+/// Opens a run imported from a Dask task stream: on the Run screen, and in Results where
+/// it is compared with chunkscope's runs of the same chunks and threads.
+pub fn open_imported(app: &mut App, report: chunkscope::pipeline::RunReport) {
+    app.run = Some(super::model::run::RunView::from_report(&report));
+    app.results.push(report);
+    app.screen = super::model::screen::Screen::Run;
+}
+
 /// Writes `dask-<item>-<UTC time>.py` into `dir` (created if needed) for the run on the Run
 /// screen, and returns its path; or says why there is nothing to export.
 pub fn save(app: &App, dir: &Path, now: SystemTime) -> Result<PathBuf, String> {
@@ -178,6 +186,87 @@ mod tests {
             BINDINGS
                 .iter()
                 .any(|b| b.action == Action::ExportDask && b.keys == "d")
+        );
+    }
+
+    fn imported(file: &str) -> RunReport {
+        let path = Path::new("../shared/fixtures/dask").join(file);
+        let stream = chunkscope::dask::DaskStream::read(&path).unwrap();
+        let summary = chunkscope::dask::DaskSummary::of(&stream).unwrap();
+        chunkscope::dask::report::run_report(&stream, &summary)
+    }
+
+    fn draw(app: &App, w: u16, h: u16) -> String {
+        let area = ratatui::layout::Rect::new(0, 0, w, h);
+        let mut buf = ratatui::buffer::Buffer::empty(area);
+        crate::tui::view::render(app, area, &mut buf);
+        crate::tui::view::buffer_text(&buf)
+    }
+
+    #[test]
+    fn an_imported_stream_opens_on_the_run_screen_and_in_results_at_80x24() {
+        let report = imported("demo-2048-chunks256-threads2.json");
+        let mut app = fixtures::scenes_app();
+        open_imported(&mut app, report);
+        assert_eq!(app.screen, Screen::Run);
+        let text = draw(&app, 80, 24);
+        for want in [
+            "Dask (imported) x 2 (3,256,256)",
+            "Chunks 1x4x4",
+            "w0",
+            "w1",
+            "CPU times: not in a Dask task stream",
+            "d dask",
+        ] {
+            assert!(text.contains(want), "missing {want:?} in\n{text}");
+        }
+        assert!(!text.contains("user 0 ns"), "{text}");
+        app.update(Msg::Key(KeyCode::Tab.into()));
+        assert_eq!(app.screen, Screen::Results);
+        let text = draw(&app, 80, 24);
+        assert!(
+            text.contains("#1 Dask (imported) · overhead/task"),
+            "{text}"
+        );
+        assert!(text.contains("no run of ours at 3,256,256 x 2"), "{text}");
+        assert!(text.contains("1 Dask (imported) x 2 (3,256,256)"), "{text}");
+        // Esc leaves Results for the run, and the run (no chunk setup yet) for the scenes.
+        app.update(Msg::Key(KeyCode::Esc.into()));
+        app.update(Msg::Key(KeyCode::Esc.into()));
+        assert_eq!(app.screen, Screen::Scenes);
+    }
+
+    #[test]
+    fn results_set_dask_beside_chunkscope_s_run_of_the_same_chunks_and_threads() {
+        let ours = testdata::data().chunked.clone();
+        let mut dask = imported("demo-2048-chunks256-threads2.json");
+        // The fixture ran 3,256,256 on 2 threads; chunkscope's test run is another shape.
+        dask.config.chunks = ours.config.chunks;
+        assert_eq!(dask.config.threads, ours.config.threads);
+        let mut app = fixtures::scenes_app();
+        app.results.push(testdata::data().serial.clone());
+        app.results.push(ours.clone());
+        open_imported(&mut app, dask.clone());
+        app.screen = Screen::Results;
+        let per_task = |us: f64| chunkscope::profile::units::duration_ns((us * 1e3).round() as u64);
+        let ratio = chunkscope::dask::report::overhead_ratio(&dask, &ours).unwrap();
+        for (w, h, dask_word) in [(120, 36, "Dask "), (80, 24, "")] {
+            let text = draw(&app, w, h);
+            let want = format!(
+                "overhead/task {} vs #2 {}: {dask_word}{}",
+                per_task(dask.overhead.per_task_us),
+                per_task(ours.overhead.per_task_us),
+                chunkscope::profile::units::ratio(ratio)
+            );
+            assert!(
+                text.contains(&want),
+                "missing {want:?} at {w}x{h} in\n{text}"
+            );
+        }
+        // The Dask run is never taken for chunkscope's counterpart of itself.
+        assert_eq!(
+            chunkscope::dask::report::counterpart(&app.results.runs, &dask),
+            Some(1)
         );
     }
 }

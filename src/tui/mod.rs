@@ -145,6 +145,9 @@ pub struct Options {
     pub network: Option<String>,
     /// That network's server: the scenes of the catalog are read through it.
     pub server: Option<Probe>,
+    /// A run imported from a Dask task stream (`tui --dask`): shown on the Run screen and
+    /// first in Results.
+    pub dask: Option<Box<chunkscope::pipeline::RunReport>>,
 }
 
 /// Runs the TUI on `catalog` until the user quits. Outputs go to `chunkscope-out/`.
@@ -164,6 +167,9 @@ pub fn run(catalog: Catalog, options: Options) -> anyhow::Result<()> {
     let mut app = App::new(catalog, cores, color_wanted());
     app.results.sweep = options.sweep;
     app.network = options.network;
+    if let Some(report) = options.dask {
+        dask_script::open_imported(&mut app, *report);
+    }
     let out = PathBuf::from("chunkscope-out");
     let mut session = Session::new(app, out.clone())
         .with_log(log_rx)

@@ -101,7 +101,12 @@ impl App {
                 None
             }
             Action::Cancel => {
-                self.screen = Screen::Setup;
+                // A run imported from Dask (tui --dask) may come before any chunk setup.
+                self.screen = if self.setup.is_some() {
+                    Screen::Setup
+                } else {
+                    Screen::Scenes
+                };
                 None
             }
             Action::Run if !self.running() => self.start_run(),
