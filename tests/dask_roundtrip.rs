@@ -110,6 +110,20 @@ fn exported_script_runs_on_a_local_cluster_and_its_stream_matches_the_chunk_plan
         String::from_utf8_lossy(&import.stderr)
     );
     let json: Value = serde_json::from_slice(&import.stdout).expect("import-dask --json");
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string("assets/import-dask.schema.json").expect("schema"),
+    )
+    .expect("schema is JSON");
+    let validator = jsonschema::validator_for(&schema).expect("a JSON Schema");
+    let invalid: Vec<String> = validator
+        .iter_errors(&json)
+        .map(|e| e.to_string())
+        .collect();
+    assert_eq!(
+        invalid,
+        Vec::<String>::new(),
+        "import-dask --json against its schema"
+    );
 
     // What to expect, from chunkscope's plan of the same request on the same scene.
     let scene = small_scene();
