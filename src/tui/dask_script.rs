@@ -216,6 +216,7 @@ mod tests {
             "w0",
             "w1",
             "CPU times: not in a Dask task stream",
+            "98/98 tasks",
             "d dask",
         ] {
             assert!(text.contains(want), "missing {want:?} in\n{text}");
