@@ -90,3 +90,53 @@ fn the_schema_rejects_reports_that_drift() {
         "an undocumented field is caught"
     );
 }
+
+fn import_dask_schema() -> jsonschema::Validator {
+    let text = std::fs::read_to_string("assets/import-dask.schema.json")
+        .expect("the import-dask schema is checked in");
+    let schema: Value = serde_json::from_str(&text).expect("schema is JSON");
+    jsonschema::validator_for(&schema).expect("schema is a valid JSON Schema")
+}
+
+fn import_dask_json(file: &str) -> Value {
+    let out = Command::cargo_bin("chunkscope")
+        .unwrap()
+        .args(["import-dask", "--json"])
+        .arg(std::path::Path::new("../shared/fixtures/dask").join(file))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn import_dask_output_of_the_real_streams_validates_against_its_schema() {
+    let v = import_dask_schema();
+    for file in [
+        "demo-2048-chunks256-threads2.json",
+        "demo-full-chunks1024-threads2.json",
+        "demo-full-chunks256-threads2.json",
+    ] {
+        let out = import_dask_json(file);
+        assert_eq!(errors(&v, &out), Vec::<String>::new(), "{file}");
+    }
+}
+
+#[test]
+fn the_import_dask_schema_rejects_output_that_drifts() {
+    let v = import_dask_schema();
+    let out = import_dask_json("demo-2048-chunks256-threads2.json");
+    let mut missing = out.clone();
+    missing.as_object_mut().unwrap().remove("overhead");
+    assert!(!errors(&v, &missing).is_empty(), "a missing field");
+    let mut renamed = out.clone();
+    renamed["stages"][0]["stage"] = Value::from("loading");
+    assert!(!errors(&v, &renamed).is_empty(), "an unknown stage");
+    let mut extra = out;
+    extra["task_list"][0]["surprise"] = Value::from(1);
+    assert!(!errors(&v, &extra).is_empty(), "an undocumented field");
+}

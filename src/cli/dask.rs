@@ -30,6 +30,15 @@ struct JsonOut<'a> {
     task_list: &'a [DaskTask],
 }
 
+/// The stream at `path` as a run report, for the TUI's views (see
+/// [`chunkscope::dask::report`]).
+pub fn load_report(path: &std::path::Path) -> anyhow::Result<chunkscope::pipeline::RunReport> {
+    let stream = DaskStream::read(path)
+        .with_context(|| format!("cannot import the task stream \"{}\"", path.display()))?;
+    let summary = DaskSummary::of(&stream).context("cannot summarise the task latencies")?;
+    Ok(chunkscope::dask::report::run_report(&stream, &summary))
+}
+
 pub fn import_dask(args: ImportDaskArgs) -> anyhow::Result<ExitCode> {
     let stream = DaskStream::read(&args.stream).with_context(|| {
         format!(

@@ -5,6 +5,7 @@ mod bench;
 mod compare;
 mod dask;
 mod demo;
+mod export;
 mod inspect;
 mod memory;
 mod network;
@@ -60,6 +61,12 @@ enum Command {
     /// Show a task stream recorded by Dask itself (Client.get_task_stream() around the
     /// lesson's pipeline): tasks per stage, lanes, busy time, overhead, latency per stage.
     ImportDask(dask::ImportDaskArgs),
+    /// Export the pipeline with these settings for another tool: `export dask` writes the
+    /// lesson's code for Dask (threaded scheduler or a cluster).
+    Export {
+        #[command(subcommand)]
+        what: export::ExportWhat,
+    },
     /// Open the terminal UI: pick a scene, tune chunks, watch runs (the default on a terminal).
     Tui {
         /// STAC ItemCollection (search.json); default: the demo scene, generated on first use.
@@ -71,6 +78,10 @@ enum Command {
         /// Folder where `s` saves results and screens; default: chunkscope-out.
         #[arg(long, value_name = "DIR")]
         export_dir: Option<PathBuf>,
+        /// A Dask task stream (as `import-dask` reads it) to open on the Run screen and in
+        /// Results, beside this session's runs.
+        #[arg(long, value_name = "STREAM.json")]
+        dask: Option<PathBuf>,
         #[command(flatten)]
         network: network::NetworkArgs,
     },
@@ -199,16 +210,23 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Sweep(a)) => sweep::sweep(a),
         Some(Command::Memory(a)) => memory::memory(a),
         Some(Command::ImportDask(a)) => dask::import_dask(a),
+        Some(Command::Export { what }) => export::export(what),
         Some(Command::Tui {
             catalog,
             sweep,
             export_dir,
+            dask: dask_stream,
             network,
         }) => {
             if let Some(code) = refuse_without_terminal() {
                 return Ok(code);
             }
             let options = crate::tui::Options {
+                dask: dask_stream
+                    .as_deref()
+                    .map(dask::load_report)
+                    .transpose()?
+                    .map(Box::new),
                 sweep: sweep
                     .as_deref()
                     .map(crate::tui::SweepView::load)

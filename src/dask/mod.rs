@@ -3,7 +3,9 @@
 //! indices, a lane per worker thread) and measured with the engine's statistics, so a run
 //! of the real Dask can be set beside chunkscope's. Only reads files; no thread of its own.
 
+pub mod export;
 pub mod key;
+pub mod report;
 pub mod stream;
 pub mod summary;
 

@@ -221,6 +221,14 @@ impl RunReport {
     /// A short label such as `serial` or `chunked x 2 (3,2048,2048, fused)`.
     /// `chunked x 2 (3,2048,2048, staged)` or `serial`; runs with GDAL's writer say so.
     pub fn label(&self) -> String {
+        if self.config.mode == crate::dask::report::DASK_MODE {
+            return match self.config.chunks {
+                Some([b, r, c]) => {
+                    format!("Dask (imported) x {} ({b},{r},{c})", self.config.threads)
+                }
+                None => format!("Dask (imported) x {}", self.config.threads),
+            };
+        }
         let label = match (&self.config.chunks, &self.config.schedule) {
             (Some([b, r, c]), Some(schedule)) => {
                 format!(
@@ -280,6 +288,24 @@ impl RunReport {
                 s.tasks,
                 units::rate_mb_s(s.bytes, s.wall_ns),
             ));
+        }
+        if self.config.mode == crate::dask::report::DASK_MODE {
+            // A task stream has times and tasks only: say what is not there rather than 0.
+            out.push_str("CPU times: not in a Dask task stream\n");
+            out.push_str(&format!(
+                "Wall time: {} (first task start to last stop)\n",
+                units::duration_ns(self.wall_ns)
+            ));
+            out.push_str(&format!(
+                "overhead {} of {} lanes' capacity ({} per task)\n",
+                units::share(self.overhead.share),
+                self.config.threads,
+                units::duration_ns((self.overhead.per_task_us * 1e3).round() as u64),
+            ));
+            for note in &self.notes {
+                out.push_str(&format!("note: {note}\n"));
+            }
+            return out;
         }
         let total = self.cpu_user_ns + self.cpu_sys_ns;
         out.push_str(&format!(

@@ -49,6 +49,8 @@ pub enum Action {
     ClearMarks,
     /// Save results (JSON, CSV) and the screen (SVG).
     Export,
+    /// Save the run on screen as the lesson's Dask script.
+    ExportDask,
     /// Type a file's path to open.
     Open,
 }
@@ -294,6 +296,14 @@ pub const BINDINGS: &[Binding] = &[
         action: Action::Export,
         scope: Scope::On(Screen::Run),
         matches: |k| is_char(k, 's'),
+    },
+    Binding {
+        keys: "d",
+        hint: "dask",
+        help: "save the finished run as the lesson's Dask script (Python) in the export folder",
+        action: Action::ExportDask,
+        scope: Scope::On(Screen::Run),
+        matches: |k| is_char(k, 'd'),
     },
     Binding {
         keys: "Tab",

@@ -10,6 +10,7 @@
 //! `q`, so the guard restores the terminal; a second one restores it and exits at once.
 
 pub mod app;
+mod dask_script;
 pub mod export;
 pub mod keys;
 pub mod model;
@@ -148,6 +149,9 @@ pub struct Options {
     pub network: Option<String>,
     /// That network's server: the scenes of the catalog are read through it.
     pub server: Option<Probe>,
+    /// A run imported from a Dask task stream (`tui --dask`): shown on the Run screen and
+    /// first in Results.
+    pub dask: Option<Box<chunkscope::pipeline::RunReport>>,
 }
 
 /// Runs the TUI on `catalog` until the user quits. Outputs go to `chunkscope-out/`.
@@ -184,6 +188,9 @@ pub fn run(catalog: Catalog, options: Options) -> anyhow::Result<()> {
     let mut app = App::new(catalog, cores, color_wanted());
     app.results.sweep = options.sweep;
     app.network = options.network;
+    if let Some(report) = options.dask {
+        dask_script::open_imported(&mut app, *report);
+    }
     let out = PathBuf::from("chunkscope-out");
     let mut session = Session::new(app, out.clone())
         .with_log(log_rx)

@@ -291,6 +291,10 @@ impl Session {
                 }
             }
             Cmd::Export => Some(Msg::Exported(self.export())),
+            Cmd::ExportDask => Some(Msg::Exported(
+                super::dask_script::save(&self.app, &self.export_dir, std::time::SystemTime::now())
+                    .map(|path| vec![path.display().to_string()]),
+            )),
             Cmd::Quit => {
                 self.quit = true;
                 if let Some(run) = &self.run {

@@ -62,6 +62,9 @@ pub enum Cmd {
     /// Save the results on screen (JSON, CSV) and the screen itself (SVG); answers with
     /// [`Msg::Exported`].
     Export,
+    /// Save the finished run on screen as the lesson's Dask script; answers with
+    /// [`Msg::Exported`].
+    ExportDask,
     Quit,
 }
 

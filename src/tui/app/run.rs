@@ -101,7 +101,12 @@ impl App {
                 None
             }
             Action::Cancel => {
-                self.screen = Screen::Setup;
+                // A run imported from Dask (tui --dask) may come before any chunk setup.
+                self.screen = if self.setup.is_some() {
+                    Screen::Setup
+                } else {
+                    Screen::Scenes
+                };
                 None
             }
             Action::Run if !self.running() => self.start_run(),
@@ -120,6 +125,7 @@ impl App {
                 None
             }
             Action::Export if !self.running() => Some(Cmd::Export),
+            Action::ExportDask if !self.running() => Some(Cmd::ExportDask),
             _ if replaying => {
                 let p = self.run.as_mut()?.replay.as_mut()?;
                 match action {

@@ -47,7 +47,15 @@ pub struct RunView {
 
 impl RunView {
     pub fn tasks_total(&self) -> usize {
-        self.chunks.len() * 3
+        match &self.report {
+            // Dask's graph is not three tasks per chunk: count what it ran.
+            Some(r) if chunkscope::dask::report::is_dask(r) => r
+                .tasks
+                .iter()
+                .filter(|t| t.stage != Stage::Finalize)
+                .count(),
+            _ => self.chunks.len() * 3,
+        }
     }
     pub fn finished(&self) -> bool {
         self.report.is_some() || self.error.is_some()

@@ -199,6 +199,9 @@ pub fn settings_label(format: &str, codec: &str, metres: u32, cache: &str) -> St
 /// had it during the run).
 pub fn report_settings(report: &chunkscope::pipeline::RunReport) -> String {
     let c = &report.config;
+    if chunkscope::dask::report::is_dask(report) {
+        return "imported from a Dask task stream".into();
+    }
     let format = match c.format.as_str() {
         "cog" => "COG",
         "gtiff" => "GeoTIFF",

@@ -14,6 +14,7 @@
 //! ```
 
 pub mod cpu;
+pub mod dask;
 pub mod gantt;
 pub mod help;
 pub mod results;

@@ -158,6 +158,10 @@ fn render_headline(
     buf: &mut Buffer,
 ) {
     let wide = area.width >= 100;
+    if let Some(line) = super::dask::headline(res, sel, wide) {
+        Paragraph::new(Line::from(line)).render(area, buf);
+        return;
+    }
     let mut spans = vec![
         Span::styled(format!("#{} {}", res.number(sel), row.label), theme.bold()),
         Span::raw(format!(
