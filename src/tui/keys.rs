@@ -51,6 +51,8 @@ pub enum Action {
     Export,
     /// Type a file's path to open.
     Open,
+    /// Show / hide the task graph panel.
+    Graph,
 }
 
 /// Where a binding applies.
@@ -318,6 +320,14 @@ pub const BINDINGS: &[Binding] = &[
         action: Action::Replay,
         scope: Scope::On(Screen::Run),
         matches: |k| is_char(k, 'p'),
+    },
+    Binding {
+        keys: "g",
+        hint: "graph",
+        help: "task graph: the run's tasks, barriers and writer, lit as they run, in place of the chunk map and task stream; g again hides it",
+        action: Action::Graph,
+        scope: Scope::On(Screen::Run),
+        matches: |k| is_char(k, 'g'),
     },
     Binding {
         keys: "space",

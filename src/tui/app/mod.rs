@@ -131,6 +131,9 @@ pub struct App {
     pub cores: usize,
     /// Every finished run of this session, the marks on it, a sweep.
     pub results: Results,
+    /// Whether the Run screen shows the task graph in place of the chunk map and the
+    /// task stream (`g`); kept from run to run.
+    pub graph_panel: bool,
 }
 
 impl App {
@@ -152,6 +155,7 @@ impl App {
             quit_pending: false,
             cores: cores.max(1),
             results: Results::default(),
+            graph_panel: false,
         }
     }
 

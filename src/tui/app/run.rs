@@ -120,6 +120,10 @@ impl App {
                 None
             }
             Action::Export if !self.running() => Some(Cmd::Export),
+            Action::Graph => {
+                self.graph_panel = !self.graph_panel;
+                None
+            }
             _ if replaying => {
                 let p = self.run.as_mut()?.replay.as_mut()?;
                 match action {
@@ -176,6 +180,7 @@ impl App {
             planned.threads,
         );
         view.settings = planned.settings;
+        view.graph = s.task_graph(&planned.mode);
         self.run = Some(view);
         self.screen = Screen::Run;
         Some(Cmd::StartRun {

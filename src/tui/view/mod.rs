@@ -15,6 +15,7 @@
 
 pub mod cpu;
 pub mod gantt;
+pub mod graph;
 pub mod help;
 pub mod results;
 pub mod run;
