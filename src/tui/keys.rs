@@ -513,6 +513,18 @@ pub const BINDINGS: &[Binding] = &[
     },
 ];
 
+/// While the `?` overlay is open: the keys that turn its pages (↓, j, PgDn, space next;
+/// ↑, k, PgUp back), as its title says; every other key closes it.
+pub fn help_page_step(k: &KeyEvent) -> Option<i32> {
+    match k.code {
+        KeyCode::Down | KeyCode::PageDown | KeyCode::Char(' ') => Some(1),
+        KeyCode::Char('j') if !k.modifiers.contains(KeyModifiers::CONTROL) => Some(1),
+        KeyCode::Up | KeyCode::PageUp => Some(-1),
+        KeyCode::Char('k') if !k.modifiers.contains(KeyModifiers::CONTROL) => Some(-1),
+        _ => None,
+    }
+}
+
 /// The action a key means on `screen`, if any.
 pub fn action_for(screen: Screen, key: &KeyEvent) -> Option<Action> {
     BINDINGS

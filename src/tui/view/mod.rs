@@ -147,7 +147,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     )
     .render(footer, buf);
     if app.help {
-        help::render(app.screen, theme, area, buf);
+        help::render(app.screen, app.help_page, theme, area, buf);
     }
 }
 
@@ -373,7 +373,7 @@ mod tests {
     fn help_overlay_lists_the_key_table() {
         // The overlay's title and the long help texts; the footer shows only short hints.
         let only_in_overlay = [
-            "Keys (any key closes)",
+            "Keys and terms",
             "free mode: steps off the block grid",
             "show / hide this help",
         ];
@@ -390,6 +390,54 @@ mod tests {
                 assert!(text.contains(s), "{s:?} missing from the overlay:\n{text}");
             }
         }
+    }
+
+    #[test]
+    fn every_term_of_the_glossary_is_reachable_in_the_help_overlay() {
+        use crossterm::event::KeyCode;
+        for (w, h) in [(80, 24), (160, 48)] {
+            let mut app = fixtures::setup_app();
+            app.update(Msg::Key(KeyCode::Char('?').into()));
+            let mut seen = String::new();
+            let mut pages = 0;
+            loop {
+                let text = draw(&app, w, h);
+                assert!(text.contains("Keys and terms"), "{text}");
+                seen.push_str(&text);
+                pages += 1;
+                app.update(Msg::Key(KeyCode::PageDown.into()));
+                assert!(app.help, "paging keeps the overlay open");
+                if draw(&app, w, h) == draw(&fixtures_with_help(), w, h) || pages > 20 {
+                    break;
+                }
+            }
+            assert!(pages < 20, "the pages come round to the first");
+            if (w, h) == (80, 24) {
+                assert!(pages > 1, "80x24 needs more than one page");
+                assert!(seen.contains("page 1/"), "{seen}");
+            }
+            let flat = seen.split_whitespace().collect::<Vec<_>>().join(" ");
+            for t in chunkscope::glossary::TERMS {
+                assert!(
+                    seen.contains(t.term),
+                    "{:?} not reachable at {w}x{h}",
+                    t.term
+                );
+                // The start of its meaning, at least up to where a line may wrap.
+                let head: String = t.meaning.chars().take(20).collect();
+                let head = head.split_whitespace().collect::<Vec<_>>().join(" ");
+                assert!(flat.contains(&head), "{:?} at {w}x{h}", t.meaning);
+            }
+            // Back a page from the first is the last; any other key closes.
+            app.update(Msg::Key(KeyCode::Char('x').into()));
+            assert!(!app.help);
+        }
+    }
+
+    fn fixtures_with_help() -> App {
+        let mut app = fixtures::setup_app();
+        app.help = true;
+        app
     }
 
     /// A run of `grid` chunks on 2 threads with the first `done` chunks through all stages.
