@@ -53,6 +53,8 @@ pub enum Action {
     Open,
     /// Show / hide the task graph panel.
     Graph,
+    /// Select the scene the lesson uses (the catalog's last item).
+    LessonScene,
 }
 
 /// Where a binding applies.
@@ -110,6 +112,14 @@ pub const BINDINGS: &[Binding] = &[
         action: Action::Filter,
         scope: Scope::On(Screen::Scenes),
         matches: |k| is_char(k, '/'),
+    },
+    Binding {
+        keys: "G",
+        hint: "lesson's scene",
+        help: "select the lesson's scene, marked ★: the catalog's last item (items[-1] in the lesson); clears a filter that hides it",
+        action: Action::LessonScene,
+        scope: Scope::On(Screen::Scenes),
+        matches: |k| is_char(k, 'G'),
     },
     Binding {
         keys: "Enter",

@@ -346,6 +346,47 @@ mod tests {
     }
 
     #[test]
+    fn scenes_screen_says_what_a_run_reads_and_marks_the_lessons_scene() {
+        use crossterm::event::KeyCode;
+        let mut app = fixtures::scenes_app();
+        for (w, h) in [(80, 24), (160, 48)] {
+            let text = draw(&app, w, h);
+            // SCL is read at its native 20 m, not at an overview; visual at overview 0.
+            assert!(
+                text.contains("visual  20 m: overview 0, 5490x5490"),
+                "{text}"
+            );
+            assert!(text.contains("SCL     20 m: full res, 5490x5490"), "{text}");
+            assert!(!text.contains("overview 0 of visual and SCL"), "{text}");
+            assert!(text.contains("B02     not read by runs"), "{text}");
+            assert!(text.contains("★ the lesson's: items[-1] (G)"), "{text}");
+            // The last item is the lesson's, and only it is marked.
+            let marked: Vec<&str> = text.lines().filter(|l| l.contains("★ lesson")).collect();
+            assert_eq!(marked.len(), 1, "{text}");
+            assert!(marked[0].contains("S2B_31UFU_20200402_0_L2A"), "{text}");
+            assert!(text.contains("G lesson's scene"), "{text}");
+        }
+        let wide = draw(&app, 160, 48);
+        assert!(wide.contains("10 m: full res, 10980x10980"), "{wide}");
+        assert!(
+            wide.contains("10 m: full res 5490x5490, pixels 2x2"),
+            "{wide}"
+        );
+        // G selects it, and asks for its assets.
+        assert_eq!(
+            app.update(Msg::Key(KeyCode::Char('G').into())),
+            Some(crate::tui::app::Cmd::Inspect(1))
+        );
+        assert_eq!(app.selected_item(), Some(1));
+        // Also when a filter hides it: the filter goes.
+        app.selected = 0;
+        app.filter = "0328".into();
+        app.update(Msg::Key(KeyCode::Char('G').into()));
+        assert!(app.filter.is_empty());
+        assert_eq!(app.selected_item(), Some(1));
+    }
+
+    #[test]
     fn filter_narrows_the_list() {
         let mut app = fixtures::scenes_app();
         app.filter = "0402".into();
