@@ -283,6 +283,12 @@ impl Catalog {
 
     /// The item with this id, or the first item (the newest, in an earth-search result)
     /// when `id` is `None`.
+    /// Index of the item the lesson works on: the collection's last, `items[-1]` in its
+    /// notebook. `None` only for a catalog built by hand with no items.
+    pub fn lesson_index(&self) -> Option<usize> {
+        self.items.len().checked_sub(1)
+    }
+
     pub fn item(&self, id: Option<&str>) -> Result<&Item, CatalogError> {
         let found = match id {
             None => self.items.first(),

@@ -7,6 +7,8 @@ pub mod chunks;
 pub mod dask;
 pub mod demo;
 pub mod experiment;
+pub mod glossary;
+pub mod graph;
 pub mod network;
 pub mod output;
 pub mod pipeline;

@@ -49,6 +49,8 @@ fn v0_fixture_items_and_assets() {
     assert_eq!(catalog.items.len(), 1);
     let item = catalog.item(None).expect("first item");
     assert_eq!(item.id, "S2A_31UFU_20200530_0_L2A");
+    // The lesson's `items[-1]`: with one item, that item.
+    assert_eq!(catalog.lesson_index(), Some(0));
     assert_eq!(item.datetime.as_deref(), Some("2020-05-30T10:56:29Z"));
     assert_eq!(item.cloud_cover, Some(2.8));
     assert_eq!(item.platform.as_deref(), Some("sentinel-2a"));

@@ -292,6 +292,15 @@ fn catalog_is_a_stac_item_collection_with_relative_hrefs() {
     let collection: stac::ItemCollection =
         serde_json::from_str(&text).expect("stac ItemCollection");
     assert_eq!(collection.items.len(), ITEMS);
+    // The lesson works on `items[-1]`: the catalog names the same, last, item.
+    let loaded = chunkscope::catalog::Catalog::load(&catalog).expect("catalog loads");
+    let lesson = loaded.lesson_index().expect("items");
+    assert_eq!(lesson, ITEMS - 1);
+    assert_eq!(
+        loaded.items[lesson].id,
+        collection.items[ITEMS - 1].id,
+        "the collection's last item"
+    );
 
     let mut dates = BTreeSet::new();
     for (i, f) in features(&catalog).iter().enumerate() {

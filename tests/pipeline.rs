@@ -613,3 +613,42 @@ fn reading_block_by_block_gives_the_pixels_of_one_read_and_lets_go_after_each_bl
     .to_string();
     assert!(err.contains("outside the raster"), "{err}");
 }
+
+#[test]
+fn scl_is_read_at_its_native_20_m_and_visual_at_overview_0() {
+    use chunkscope::catalog::AssetRole;
+    let scene = small_scene();
+    let visual = inspect(&scene.visual).expect("visual");
+    let scl = inspect(&scene.scl).expect("scl");
+    let p = pipeline::prepare(&scene, Resolution::R20, None).expect("prepare");
+    assert_eq!(
+        (p.visual_overview, p.scl_overview, p.scl_factor),
+        (Some(0), None, 1)
+    );
+    let at20 = |role| Resolution::R20.reads(role).expect("read at 20 m");
+    let half = common::SMALL / 2;
+    assert_eq!(
+        at20(AssetRole::Visual).describe(&visual).as_deref(),
+        Some(format!("overview 0, {half}x{half}").as_str())
+    );
+    // SCL's own size is the 20 m grid: no overview of it is read.
+    assert_eq!((scl.rows, scl.cols), (half, half));
+    assert_eq!(
+        at20(AssetRole::Scl).describe(&scl).as_deref(),
+        Some(format!("full res, {half}x{half}").as_str())
+    );
+    let p10 = pipeline::prepare(&scene, Resolution::R10, None).expect("prepare 10 m");
+    assert_eq!(
+        (p10.visual_overview, p10.scl_overview, p10.scl_factor),
+        (None, None, 2)
+    );
+    assert_eq!(
+        Resolution::R10
+            .reads(AssetRole::Scl)
+            .expect("scl")
+            .describe(&scl)
+            .as_deref(),
+        Some(format!("full res {half}x{half}, pixels 2x2").as_str())
+    );
+    assert!(Resolution::R20.reads(AssetRole::Blue).is_none());
+}

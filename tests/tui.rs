@@ -25,10 +25,10 @@ fn tui_runs_the_pipeline_and_restores_the_terminal() {
     assert!(screen.contains("✓ aligned"), "{screen}");
 
     tmux.send(&["?"]);
-    tmux.wait_for("Keys (any key closes)", 10);
+    tmux.wait_for("Keys and terms", 10);
     tmux.send(&["Escape"]);
     let screen = tmux.wait_for("per chunk", 10);
-    assert!(!screen.contains("Keys (any key closes)"), "{screen}");
+    assert!(!screen.contains("Keys and terms"), "{screen}");
 
     tmux.send(&["r"]);
     let screen = tmux.wait_for("Wall time:", 120);
@@ -60,4 +60,81 @@ fn tui_runs_the_pipeline_and_restores_the_terminal() {
         work.path().join("chunkscope-out").is_dir(),
         "the run wrote into chunkscope-out/"
     );
+}
+
+#[test]
+fn tui_picks_the_lessons_scene_and_shows_the_task_graph_and_terms_at_80x24() {
+    tmux::require();
+    let catalog = common::small_demo();
+    let work = tempfile::tempdir().expect("temp dir");
+    let tmux = Tmux::start(work.path(), "graph", 80, 24);
+    let bin = env!("CARGO_BIN_EXE_chunkscope");
+    tmux.send(&[
+        &format!("NO_COLOR=1 '{bin}' tui '{}'", catalog.display()),
+        "Enter",
+    ]);
+    let screen = tmux.wait_for("Scenes 3/3", 30);
+    assert!(screen.contains("items[-1] (G)"), "{screen}");
+    // SCL is read as it is, at 20 m.
+    let screen = tmux.wait_for("SCL     20 m: full res, 512x512", 30);
+    assert!(
+        screen.contains("visual  20 m: overview 0, 512x512"),
+        "{screen}"
+    );
+
+    // G: the lesson's scene, the last of the three, is selected.
+    tmux.send(&["G"]);
+    let screen = tmux.wait_for("★ lesson", 10);
+    let selected = screen
+        .lines()
+        .find(|l| l.contains('▶'))
+        .unwrap_or_default()
+        .to_string();
+    assert!(selected.contains("★ lesson"), "{screen}");
+
+    tmux.send(&["Enter"]);
+    tmux.wait_for("per chunk", 30);
+    tmux.send(&["r"]);
+    tmux.wait_for("Wall time:", 120);
+    // g: the graph of the run just done, every node lit (2x2 blocks of the 512 grid:
+    // 2x2 chunks, staged), one row per chunk.
+    tmux.send(&["g"]);
+    let screen = tmux.wait_for("Task graph · staged", 10);
+    assert!(
+        screen.contains("4 chunks · 15 nodes, 28 edges · 15/15 lit"),
+        "{screen}"
+    );
+    assert_eq!(screen.matches("barrier ✓").count(), 2, "{screen}");
+    assert!(
+        screen.contains("#3    ■ load   ─┃─ ■ mask   ─┃─ ■ write  ─┘"),
+        "{screen}"
+    );
+    assert!(screen.contains("0/16 tiles shared"), "{screen}");
+    // r again with the graph in view: it ends lit again.
+    tmux.send(&["r"]);
+    tmux.wait_for("#2 chunked", 120);
+    tmux.wait_for("15/15 lit", 120);
+    tmux.wait_for("✓ done", 120);
+
+    // ? and page down to the terms.
+    tmux.send(&["?"]);
+    tmux.wait_for("Keys and terms · page 1/", 10);
+    let mut seen = String::new();
+    for _ in 0..6 {
+        tmux.send(&["PageDown"]);
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        seen.push_str(&tmux.screen());
+    }
+    for term in [
+        "read amplification",
+        "barrier idle",
+        "overview level",
+        "heat",
+    ] {
+        assert!(seen.contains(term), "{term:?} never shown:\n{seen}");
+    }
+    tmux.send(&["Escape"]);
+    tmux.send(&["q"]);
+    tmux.send(&["echo READY-$((1+1))", "Enter"]);
+    tmux.wait_for("READY-2", 30);
 }

@@ -326,7 +326,7 @@ impl Exec<'_> {
             let before = self.net.as_ref().and_then(|n| n.worker(worker));
             let t0 = self.clock.now_ns();
             let visual = self.scene.visual.open(self.prepared.visual_overview)?;
-            let scl = self.scene.scl.open(None)?;
+            let scl = self.scene.scl.open(self.prepared.scl_overview)?;
             slot.handles = Some(Handles { visual, scl });
             slot.open_ns += self.clock.now_ns() - t0;
             if let (Some(before), Some(after)) =

@@ -156,6 +156,59 @@ impl Resolution {
     }
 }
 
+/// What a run reads of one asset: which level, and how many grid pixels each of its
+/// pixels covers along each axis.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AssetRead {
+    /// Overview level opened, `None` for the full-resolution image.
+    pub overview: Option<usize>,
+    /// 1: one pixel per grid pixel; 2: each pixel repeated 2x2.
+    pub repeat: usize,
+}
+
+impl AssetRead {
+    /// `overview 0, 5490x5490`, `full res, 5490x5490` or `full res 5490x5490, pixels 2x2`:
+    /// what is read of an asset of these figures. `None` when it lacks that overview.
+    pub fn describe(&self, info: &RasterInfo) -> Option<String> {
+        let (rows, cols) = match self.overview {
+            Some(k) => info.overviews.get(k).map(|[r, c]| (*r, *c))?,
+            None => (info.rows, info.cols),
+        };
+        Some(match (self.overview, self.repeat) {
+            (Some(k), _) => format!("overview {k}, {rows}x{cols}"),
+            (None, 1) => format!("full res, {rows}x{cols}"),
+            (None, f) => format!("full res {rows}x{cols}, pixels {f}x{f}"),
+        })
+    }
+}
+
+impl Resolution {
+    /// What a run at this resolution reads of the asset in `role`: `visual` at 20 m is
+    /// its overview 0, SCL is always read at its native 20 m (repeated 2x2 on the 10 m
+    /// grid); other assets are not read. `prepare` and the workers open what this says.
+    pub fn reads(self, role: AssetRole) -> Option<AssetRead> {
+        match (role, self) {
+            (AssetRole::Visual, Resolution::R20) => Some(AssetRead {
+                overview: Some(0),
+                repeat: 1,
+            }),
+            (AssetRole::Visual, Resolution::R10) => Some(AssetRead {
+                overview: None,
+                repeat: 1,
+            }),
+            (AssetRole::Scl, Resolution::R20) => Some(AssetRead {
+                overview: None,
+                repeat: 1,
+            }),
+            (AssetRole::Scl, Resolution::R10) => Some(AssetRead {
+                overview: None,
+                repeat: 2,
+            }),
+            (AssetRole::Blue, _) => None,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct RunConfig {
     pub mode: Mode,
@@ -241,6 +294,8 @@ pub struct Prepared {
     pub scl: RasterInfo,
     /// Visual overview level read, `None` for full resolution.
     pub visual_overview: Option<usize>,
+    /// SCL overview level read (see [`Resolution::reads`]): `None`, its native 20 m.
+    pub scl_overview: Option<usize>,
     pub grid: report::Grid,
     /// Grid pixels per SCL pixel along each axis (1 at 20 m, 2 at 10 m).
     pub scl_factor: usize,
@@ -272,10 +327,16 @@ pub fn prepare(
             ));
         }
     }
-    let (visual_overview, scl_factor) = match resolution {
-        Resolution::R20 => (Some(0), 1),
-        Resolution::R10 => (None, 2),
+    let read = |role| {
+        resolution.reads(role).unwrap_or(AssetRead {
+            overview: None,
+            repeat: 1,
+        })
     };
+    let (visual_overview, scl_factor) = (
+        read(AssetRole::Visual).overview,
+        read(AssetRole::Scl).repeat,
+    );
     let layout = visual.layout(visual_overview).ok_or_else(|| {
         input_err(
             &scene.visual,
@@ -309,6 +370,7 @@ pub fn prepare(
         visual,
         scl,
         visual_overview,
+        scl_overview: read(AssetRole::Scl).overview,
         grid,
         scl_factor,
         plan,

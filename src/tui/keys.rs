@@ -53,6 +53,10 @@ pub enum Action {
     ExportDask,
     /// Type a file's path to open.
     Open,
+    /// Show / hide the task graph panel.
+    Graph,
+    /// Select the scene the lesson uses (the catalog's last item).
+    LessonScene,
 }
 
 /// Where a binding applies.
@@ -110,6 +114,14 @@ pub const BINDINGS: &[Binding] = &[
         action: Action::Filter,
         scope: Scope::On(Screen::Scenes),
         matches: |k| is_char(k, '/'),
+    },
+    Binding {
+        keys: "G",
+        hint: "lesson's scene",
+        help: "select the lesson's scene, marked ★: the catalog's last item (items[-1] in the lesson); clears a filter that hides it",
+        action: Action::LessonScene,
+        scope: Scope::On(Screen::Scenes),
+        matches: |k| is_char(k, 'G'),
     },
     Binding {
         keys: "Enter",
@@ -330,6 +342,14 @@ pub const BINDINGS: &[Binding] = &[
         matches: |k| is_char(k, 'p'),
     },
     Binding {
+        keys: "g",
+        hint: "graph",
+        help: "task graph: the run's tasks, barriers and writer, lit as they run, in place of the chunk map and task stream; g again hides it",
+        action: Action::Graph,
+        scope: Scope::On(Screen::Run),
+        matches: |k| is_char(k, 'g'),
+    },
+    Binding {
         keys: "space",
         hint: "pause",
         help: "replay: pause / play (from the end: start over)",
@@ -512,6 +532,18 @@ pub const BINDINGS: &[Binding] = &[
         },
     },
 ];
+
+/// While the `?` overlay is open: the keys that turn its pages (↓, j, PgDn, space next;
+/// ↑, k, PgUp back), as its title says; every other key closes it.
+pub fn help_page_step(k: &KeyEvent) -> Option<i32> {
+    match k.code {
+        KeyCode::Down | KeyCode::PageDown | KeyCode::Char(' ') => Some(1),
+        KeyCode::Char('j') if !k.modifiers.contains(KeyModifiers::CONTROL) => Some(1),
+        KeyCode::Up | KeyCode::PageUp => Some(-1),
+        KeyCode::Char('k') if !k.modifiers.contains(KeyModifiers::CONTROL) => Some(-1),
+        _ => None,
+    }
+}
 
 /// The action a key means on `screen`, if any.
 pub fn action_for(screen: Screen, key: &KeyEvent) -> Option<Action> {

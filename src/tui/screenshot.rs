@@ -149,7 +149,8 @@ fn wait_for_run(s: &mut Session) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Drives scenes → chunk setup → a serial run → a chunked run → its replay → help → results
+/// Drives scenes → chunk setup → a serial run → a chunked run → its replay (and its task
+/// graph) → help → results
 /// (→ the sweep,
 /// when one is given), and writes one SVG per screen into `out_dir`. Returns the files
 /// written.
@@ -204,6 +205,10 @@ pub fn capture_all(
             dt_ns: tasks_ns.saturating_mul(5),
         });
         shot(&s, "replay")?;
+        // The same moment as the task graph: what is lit, what waits at a barrier.
+        s.send(Msg::Key(KeyCode::Char('g').into()));
+        shot(&s, "graph")?;
+        s.send(Msg::Key(KeyCode::Char('g').into()));
         s.send(Msg::Key(KeyCode::Esc.into()));
     }
     s.send(Msg::Key(KeyCode::Char('?').into()));

@@ -17,9 +17,11 @@ use chunkscope::task::CancelFlag;
 
 pub struct Data {
     _dir: tempfile::TempDir,
-    /// Serial, then chunked x 2 with 128 x 128 chunks.
+    /// Serial, then chunked x 2 with 128 x 128 chunks (one block, staged), then chunked x
+    /// 2 with 256 x 256 chunks (2x2 blocks, fused).
     pub serial: RunReport,
     pub chunked: RunReport,
+    pub fused: RunReport,
     pub sweep: SweepResult,
 }
 
@@ -49,6 +51,11 @@ pub fn data() -> &'static Data {
             threads: two,
             schedule: Schedule::Staged,
         });
+        let fused = run(Mode::Chunked {
+            chunks: ChunkRequest::Blocks(2),
+            threads: two,
+            schedule: Schedule::Fused,
+        });
         let spec = SweepSpec {
             chunks: vec![ChunkRequest::Blocks(1), ChunkRequest::Blocks(2)],
             threads: vec![NonZeroUsize::MIN, two],
@@ -64,6 +71,7 @@ pub fn data() -> &'static Data {
             _dir: dir,
             serial,
             chunked,
+            fused,
             sweep,
         }
     })

@@ -118,6 +118,8 @@ pub struct App {
     pub network: Option<String>,
     pub screen: Screen,
     pub help: bool,
+    /// The page of the `?` overlay shown (it wraps around; see `view::help`).
+    pub help_page: i32,
     pub color: bool,
     pub filter: String,
     pub filtering: bool,
@@ -134,6 +136,9 @@ pub struct App {
     pub cores: usize,
     /// Every finished run of this session, the marks on it, a sweep.
     pub results: Results,
+    /// Whether the Run screen shows the task graph in place of the chunk map and the
+    /// task stream (`g`); kept from run to run.
+    pub graph_panel: bool,
 }
 
 impl App {
@@ -143,6 +148,7 @@ impl App {
             network: None,
             screen: Screen::Scenes,
             help: false,
+            help_page: 0,
             color,
             filter: String::new(),
             filtering: false,
@@ -155,6 +161,7 @@ impl App {
             quit_pending: false,
             cores: cores.max(1),
             results: Results::default(),
+            graph_panel: false,
         }
     }
 
@@ -232,12 +239,19 @@ impl App {
         if self.results.path_input.is_some() {
             return self.on_path_key(key);
         }
-        let action = keys::action_for(self.screen, &key)?;
-        if self.help && action != Action::Quit {
-            // Any key closes the overlay.
+        if self.help
+            && let Some(step) = keys::help_page_step(&key)
+        {
+            self.help_page += step;
+            return None;
+        }
+        let action = keys::action_for(self.screen, &key);
+        if self.help && action != Some(Action::Quit) {
+            // Any other key closes the overlay, also one the screen has no use for.
             self.help = false;
             return None;
         }
+        let action = action?;
         match action {
             Action::Quit => {
                 if self.running() && !self.quit_pending {
@@ -251,6 +265,7 @@ impl App {
             }
             Action::Help => {
                 self.help = true;
+                self.help_page = 0;
                 None
             }
             _ => match self.screen {

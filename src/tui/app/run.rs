@@ -126,6 +126,10 @@ impl App {
             }
             Action::Export if !self.running() => Some(Cmd::Export),
             Action::ExportDask if !self.running() => Some(Cmd::ExportDask),
+            Action::Graph => {
+                self.graph_panel = !self.graph_panel;
+                None
+            }
             _ if replaying => {
                 let p = self.run.as_mut()?.replay.as_mut()?;
                 match action {
@@ -182,6 +186,7 @@ impl App {
             planned.threads,
         );
         view.settings = planned.settings;
+        view.graph = s.task_graph(&planned.mode);
         self.run = Some(view);
         self.screen = Screen::Run;
         Some(Cmd::StartRun {

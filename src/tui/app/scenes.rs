@@ -57,6 +57,13 @@ impl App {
                 self.filtering = true;
                 return None;
             }
+            Action::LessonScene => {
+                let lesson = self.catalog.lesson_index()?;
+                if !self.visible_items().contains(&lesson) {
+                    self.filter.clear();
+                }
+                self.selected = self.visible_items().iter().position(|&i| i == lesson)?;
+            }
             Action::Enter => {
                 let item = self.selected_item()?;
                 self.screen = Screen::Setup;

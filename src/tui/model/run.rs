@@ -2,6 +2,8 @@
 //! events while the run goes on, or rebuilt from a finished run's report; and the chunk
 //! map's states and heat derived from task records. Runs on the UI thread.
 
+use chunkscope::graph::{Order, TaskGraph};
+use chunkscope::output::WriterKind;
 use chunkscope::pipeline::RunReport;
 use chunkscope::task::{Event, Stage, TaskRecord};
 
@@ -43,6 +45,8 @@ pub struct RunView {
     pub repeat: Option<Repeat>,
     /// The chunk clicked on the map: its tasks are listed.
     pub selected: Option<usize>,
+    /// The graph the run executes, known before it starts (see [`super::graph`]).
+    pub graph: Option<TaskGraph>,
 }
 
 impl RunView {
@@ -126,6 +130,7 @@ impl RunView {
             replay: None,
             repeat: None,
             selected: None,
+            graph: None,
         }
     }
 
@@ -161,8 +166,29 @@ impl RunView {
         view.elapsed_ns = report.wall_ns;
         view.dropped = report.events_dropped;
         view.settings = super::setup::report_settings(report);
+        view.graph = Some(report_graph(report));
         view.report = Some(report.clone());
         view
+    }
+}
+
+/// The graph a finished run executed, from what its report recorded (the grid; the block
+/// layout is not in a report, so no tile figures).
+pub fn report_graph(report: &RunReport) -> TaskGraph {
+    let c = &report.config;
+    let writer = if c.writer == WriterKind::Gdal.name() {
+        WriterKind::Gdal
+    } else {
+        WriterKind::Chunked
+    };
+    let order = match (c.mode.as_str(), c.schedule.as_deref()) {
+        ("serial", _) => Order::Serial,
+        (_, Some("fused")) => Order::Fused,
+        _ => Order::Staged,
+    };
+    match &report.plan {
+        Some(p) => TaskGraph::from_grid(p.grid, order, writer),
+        None => TaskGraph::serial(writer),
     }
 }
 

@@ -7,6 +7,7 @@
 use std::num::NonZeroUsize;
 
 use chunkscope::chunks::{ChunkPlan, ChunkRequest, PlanSummary, RasterLayout};
+use chunkscope::graph::{Order, TaskGraph};
 use chunkscope::output::{Codec, OutputFormat, OutputSpec, WriterKind};
 use chunkscope::pipeline::report::Grid;
 use chunkscope::pipeline::{Mode, Resolution, Schedule};
@@ -412,6 +413,18 @@ impl Setup {
             label,
             settings,
         })
+    }
+
+    /// The task graph a run in `mode` of these settings executes, from the same plan the
+    /// run makes.
+    pub fn task_graph(&self, mode: &Mode) -> Option<TaskGraph> {
+        match mode {
+            Mode::Serial => Some(TaskGraph::serial(self.writer)),
+            Mode::Chunked { chunks, .. } => {
+                let plan = ChunkPlan::new(self.layout?, chunks).ok()?;
+                Some(TaskGraph::chunked(&plan, Order::of(mode), self.writer))
+            }
+        }
     }
 
     /// Warnings about the current setup, for the user to read before running.

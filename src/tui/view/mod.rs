@@ -16,6 +16,7 @@
 pub mod cpu;
 pub mod dask;
 pub mod gantt;
+pub mod graph;
 pub mod help;
 pub mod results;
 pub mod run;
@@ -147,7 +148,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     )
     .render(footer, buf);
     if app.help {
-        help::render(app.screen, theme, area, buf);
+        help::render(app.screen, app.help_page, theme, area, buf);
     }
 }
 
@@ -346,6 +347,47 @@ mod tests {
     }
 
     #[test]
+    fn scenes_screen_says_what_a_run_reads_and_marks_the_lessons_scene() {
+        use crossterm::event::KeyCode;
+        let mut app = fixtures::scenes_app();
+        for (w, h) in [(80, 24), (160, 48)] {
+            let text = draw(&app, w, h);
+            // SCL is read at its native 20 m, not at an overview; visual at overview 0.
+            assert!(
+                text.contains("visual  20 m: overview 0, 5490x5490"),
+                "{text}"
+            );
+            assert!(text.contains("SCL     20 m: full res, 5490x5490"), "{text}");
+            assert!(!text.contains("overview 0 of visual and SCL"), "{text}");
+            assert!(text.contains("B02     not read by runs"), "{text}");
+            assert!(text.contains("★ the lesson's: items[-1] (G)"), "{text}");
+            // The last item is the lesson's, and only it is marked.
+            let marked: Vec<&str> = text.lines().filter(|l| l.contains("★ lesson")).collect();
+            assert_eq!(marked.len(), 1, "{text}");
+            assert!(marked[0].contains("S2B_31UFU_20200402_0_L2A"), "{text}");
+            assert!(text.contains("G lesson's scene"), "{text}");
+        }
+        let wide = draw(&app, 160, 48);
+        assert!(wide.contains("10 m: full res, 10980x10980"), "{wide}");
+        assert!(
+            wide.contains("10 m: full res 5490x5490, pixels 2x2"),
+            "{wide}"
+        );
+        // G selects it, and asks for its assets.
+        assert_eq!(
+            app.update(Msg::Key(KeyCode::Char('G').into())),
+            Some(crate::tui::app::Cmd::Inspect(1))
+        );
+        assert_eq!(app.selected_item(), Some(1));
+        // Also when a filter hides it: the filter goes.
+        app.selected = 0;
+        app.filter = "0328".into();
+        app.update(Msg::Key(KeyCode::Char('G').into()));
+        assert!(app.filter.is_empty());
+        assert_eq!(app.selected_item(), Some(1));
+    }
+
+    #[test]
     fn filter_narrows_the_list() {
         let mut app = fixtures::scenes_app();
         app.filter = "0402".into();
@@ -373,7 +415,7 @@ mod tests {
     fn help_overlay_lists_the_key_table() {
         // The overlay's title and the long help texts; the footer shows only short hints.
         let only_in_overlay = [
-            "Keys (any key closes)",
+            "Keys and terms",
             "free mode: steps off the block grid",
             "show / hide this help",
         ];
@@ -390,6 +432,54 @@ mod tests {
                 assert!(text.contains(s), "{s:?} missing from the overlay:\n{text}");
             }
         }
+    }
+
+    #[test]
+    fn every_term_of_the_glossary_is_reachable_in_the_help_overlay() {
+        use crossterm::event::KeyCode;
+        for (w, h) in [(80, 24), (160, 48)] {
+            let mut app = fixtures::setup_app();
+            app.update(Msg::Key(KeyCode::Char('?').into()));
+            let mut seen = String::new();
+            let mut pages = 0;
+            loop {
+                let text = draw(&app, w, h);
+                assert!(text.contains("Keys and terms"), "{text}");
+                seen.push_str(&text);
+                pages += 1;
+                app.update(Msg::Key(KeyCode::PageDown.into()));
+                assert!(app.help, "paging keeps the overlay open");
+                if draw(&app, w, h) == draw(&fixtures_with_help(), w, h) || pages > 20 {
+                    break;
+                }
+            }
+            assert!(pages < 20, "the pages come round to the first");
+            if (w, h) == (80, 24) {
+                assert!(pages > 1, "80x24 needs more than one page");
+                assert!(seen.contains("page 1/"), "{seen}");
+            }
+            let flat = seen.split_whitespace().collect::<Vec<_>>().join(" ");
+            for t in chunkscope::glossary::TERMS {
+                assert!(
+                    seen.contains(t.term),
+                    "{:?} not reachable at {w}x{h}",
+                    t.term
+                );
+                // The start of its meaning, at least up to where a line may wrap.
+                let head: String = t.meaning.chars().take(20).collect();
+                let head = head.split_whitespace().collect::<Vec<_>>().join(" ");
+                assert!(flat.contains(&head), "{:?} at {w}x{h}", t.meaning);
+            }
+            // Back a page from the first is the last; any other key closes.
+            app.update(Msg::Key(KeyCode::Char('x').into()));
+            assert!(!app.help);
+        }
+    }
+
+    fn fixtures_with_help() -> App {
+        let mut app = fixtures::setup_app();
+        app.help = true;
+        app
     }
 
     /// A run of `grid` chunks on 2 threads with the first `done` chunks through all stages.

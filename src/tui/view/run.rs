@@ -7,15 +7,16 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Gauge, Paragraph, Widget, Wrap};
+use ratatui::widgets::{Block, Borders, Clear, Gauge, Paragraph, Widget, Wrap};
 
 use chunkscope::profile::{progress, units};
 use chunkscope::task::Stage;
 
-use super::{Theme, cpu, gantt};
+use super::{Theme, cpu, gantt, graph};
 
 use crate::tui::app::App;
 
+use crate::tui::model::graph::GraphView;
 use crate::tui::model::results::Results;
 use crate::tui::model::run::{ChunkState, RunView};
 use crate::tui::model::run::{chunk_busy, chunk_states_at};
@@ -27,11 +28,34 @@ pub const WIDE_HEIGHT: u16 = 32;
 /// Draws the run screen in the layout the area allows.
 pub fn render(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     let Some(r) = &app.run else { return };
-    if area.width >= WIDE_WIDTH && area.height >= WIDE_HEIGHT {
+    let wide = area.width >= WIDE_WIDTH && area.height >= WIDE_HEIGHT;
+    if wide {
         render_wide(r, &app.results, theme, area, buf);
     } else {
         render_compact(r, &app.results, theme, area, buf);
     }
+    if let Some(at) = graph_area(app, area, wide)
+        && let Some(view) = GraphView::of_run(r)
+    {
+        Clear.render(at, buf);
+        graph::render(&view, theme, at, buf);
+    }
+}
+
+/// Where the task graph goes when `g` shows it: over the chunk map and the task stream
+/// (with the stage progress when wide; with the CPU line and `%%time` when compact).
+fn graph_area(app: &App, area: Rect, wide: bool) -> Option<Rect> {
+    let r = app.run.as_ref()?;
+    if !app.graph_panel || r.graph.is_none() {
+        return None;
+    }
+    Some(if wide {
+        let a = WideAreas::new(area);
+        a.map.union(a.stages)
+    } else {
+        let a = CompactAreas::new(area);
+        a.map.union(a.time)
+    })
 }
 
 /// Large terminals:
@@ -255,6 +279,9 @@ fn render_runs(history: &Results, theme: Theme, area: Rect, buf: &mut Buffer) {
 /// (for mouse clicks). Uses the layout and geometry the drawing uses.
 pub fn chunk_at(app: &App, area: Rect, x: u16, y: u16) -> Option<usize> {
     let r = app.run.as_ref()?;
+    if app.graph_panel && r.graph.is_some() {
+        return None;
+    }
     let map = if area.width >= WIDE_WIDTH && area.height >= WIDE_HEIGHT {
         WideAreas::new(area).map
     } else {

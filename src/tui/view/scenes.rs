@@ -1,5 +1,7 @@
 //! The scenes screen: the catalog's items with a filter, and the selected item's assets.
 
+use chunkscope::catalog::AssetRole;
+use chunkscope::pipeline::Resolution;
 use chunkscope::profile::units;
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -11,16 +13,20 @@ use super::Theme;
 use crate::tui::app::App;
 
 /// ```text
-/// ┌ Scenes 2/3 · filter /0402 ──────────────────────────────────────┐
-/// │   id                        date        cloud  platform         │
-/// │ ▶ S2B_31UFU_20200402_0_L2A  2020-04-02   63.0%  sentinel-2b     │
-/// └─────────────────────────────────────────────────────────────────┘
-/// ┌ Assets of S2B_31UFU_20200402_0_L2A ──────────────────────────────┐
-/// │ asset   size          bands dtype  block      overviews  res     │
-/// │ visual  10980x10980   3 x Byte     1024x1024  4: 5490…   10 m    │
-/// │ SCL     ...                                                      │
-/// │ B02     error: ...                                               │
-/// └─────────────────────────────────────────────────────────────────┘
+/// ┌ Scenes 2/3 · filter /0402 · ★ the lesson's: items[-1] (G) ─────────────┐
+/// │   id                        date        cloud  platform                 │
+/// │ ▶ S2B_31UFU_20200402_0_L2A  2020-04-02   63.0%  sentinel-2b ★ lesson   │
+/// └──────────────────────────────────────────────────────────────────────────┘
+/// ┌ Assets of S2B_31UFU_20200402_0_L2A ──────────────────────────────────────┐
+/// │ asset   size          bands dtype  block      overviews  res             │
+/// │ visual  10980x10980   3 x Byte     1024x1024  4: 5490…   10 m            │
+/// │ SCL     ...                                                              │
+/// │ B02     error: ...                                                       │
+/// │ A run reads (at 20 m, the lesson's; p in the chunk setup: 10 m):         │
+/// │ visual  20 m: overview 0, 5490x5490       10 m: full res, 10980x10980    │
+/// │ SCL     20 m: full res, 5490x5490         10 m: full res …, pixels 2x2   │
+/// │ B02     not read by runs (chunkscope plan --asset b02 plans its chunks)  │
+/// └──────────────────────────────────────────────────────────────────────────┘
 /// ```
 pub fn render(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     let visible = app.visible_items();
@@ -37,8 +43,9 @@ pub fn render(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     } else {
         String::new()
     };
+    let lesson = app.catalog.lesson_index();
     let title = format!(
-        " Scenes {}/{}{filter} ",
+        " Scenes {}/{}{filter} · ★ the lesson's: items[-1] (G) ",
         visible.len(),
         app.catalog.items.len()
     );
@@ -60,12 +67,13 @@ pub fn render(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
             .map_or("-".to_string(), |c| units::share(c / 100.0));
         let sel = pos == app.selected;
         let text = format!(
-            "{} {:<34} {:<10} {:>6}  {}",
+            "{} {:<34} {:<10} {:>6}  {}{}",
             if sel { "▶" } else { " " },
             it.id,
             date,
             cloud,
-            it.platform.as_deref().unwrap_or("-")
+            it.platform.as_deref().unwrap_or("-"),
+            if Some(i) == lesson { " ★ lesson" } else { "" }
         );
         lines.push(Line::from(Span::styled(
             text,
@@ -129,12 +137,52 @@ pub fn render(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
             " Assets ".to_string()
         }
     };
-    lines.push(Line::from(""));
-    lines.push(Line::from(Span::styled(
-        "The pipeline reads overview 0 of visual and SCL (both 20 m). Enter: tune chunks.",
-        theme.dim(),
-    )));
+    if let Some((_, list)) = app
+        .assets
+        .as_ref()
+        .filter(|(i, _)| Some(*i) == app.selected_item())
+    {
+        lines.push(Line::from(Span::styled(
+            "A run reads (at 20 m, the lesson's; p in the chunk setup: 10 m) · Enter: tune chunks",
+            theme.dim(),
+        )));
+        lines.extend(list.iter().map(|a| read_line(a)));
+    } else {
+        lines.push(Line::from(Span::styled(
+            "Enter: tune chunks for this scene",
+            theme.dim(),
+        )));
+    }
     Paragraph::new(lines)
         .block(Block::bordered().title(title))
         .render(assets, buf);
+}
+
+/// What a run reads of one asset at 20 m and at 10 m, from the engine's own rule
+/// ([`Resolution::reads`]) and the asset's figures.
+fn read_line(a: &crate::tui::model::assets::AssetView) -> Line<'static> {
+    let role = AssetRole::ALL
+        .into_iter()
+        .find(|r| r.keys().contains(&a.key.as_str()));
+    let Some(role) = role else {
+        return Line::from(format!("{:<7} not read by runs", a.key));
+    };
+    let what = |res: Resolution| match (res.reads(role), &a.info) {
+        (None, _) => None,
+        (Some(read), Ok(info)) => Some(
+            read.describe(info)
+                .unwrap_or_else(|| "no such overview".to_string()),
+        ),
+        (Some(_), Err(_)) => Some("cannot be read (see above)".to_string()),
+    };
+    match (what(Resolution::R20), what(Resolution::R10)) {
+        (Some(at20), Some(at10)) => {
+            Line::from(format!("{:<7} 20 m: {at20:<24} 10 m: {at10}", a.key))
+        }
+        _ => Line::from(format!(
+            "{:<7} not read by runs (chunkscope plan --asset {} plans its chunks)",
+            a.key,
+            role.to_string().to_lowercase()
+        )),
+    }
 }
