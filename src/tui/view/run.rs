@@ -966,6 +966,7 @@ mod tests {
             alloc_ns: 0,
             append_wait_ns: 0,
             tiles: 0,
+            lock_hold_ns: 0,
         })));
         for (w, h) in [(80, 24), (160, 48)] {
             let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
@@ -1009,6 +1010,7 @@ mod tests {
             alloc_ns: 0,
             append_wait_ns: 0,
             tiles: 0,
+            lock_hold_ns: 0,
         })));
         app.update(Msg::Sample(sample(
             100_000_000,
@@ -1050,6 +1052,7 @@ mod tests {
             alloc_ns: 0,
             append_wait_ns: 0,
             tiles: 0,
+            lock_hold_ns: 0,
         })));
         app.update(Msg::Engine(Event::TaskStarted {
             chunk: 4,
