@@ -7,6 +7,7 @@ pub mod chunks;
 pub mod dask;
 pub mod demo;
 pub mod experiment;
+pub mod lesson;
 pub mod network;
 pub mod output;
 pub mod pipeline;
