@@ -6,7 +6,7 @@ mod compare;
 mod dask;
 mod demo;
 mod inspect;
-mod memory;
+pub(crate) mod memory;
 mod network;
 mod options;
 mod progress;
@@ -69,6 +69,22 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         sweep: Option<PathBuf>,
         /// Folder where `s` saves results and screens; default: chunkscope-out.
+        #[arg(long, value_name = "DIR")]
+        export_dir: Option<PathBuf>,
+        #[command(flatten)]
+        network: network::NetworkArgs,
+    },
+    /// The lesson step by step in the terminal UI: each claim of the Dask raster lesson run on
+    /// the scene, measured (medians of 3 runs with their spread) and explained; ←/→ move,
+    /// r re-runs, s saves a step's figures, P is the presenter layout.
+    Lesson {
+        /// STAC ItemCollection (search.json); default: the demo scene, generated on first use.
+        #[arg(value_name = "CATALOG")]
+        catalog: Option<PathBuf>,
+        /// Item id; default: the catalog's last item, as the lesson takes (`items[-1]`).
+        #[arg(long, value_name = "ID")]
+        item: Option<String>,
+        /// Folder where `s` saves a step's figures; default: chunkscope-out.
         #[arg(long, value_name = "DIR")]
         export_dir: Option<PathBuf>,
         #[command(flatten)]
@@ -216,9 +232,37 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 export_dir,
                 network: network.label(),
                 server: None,
+                lesson: None,
             };
             let (catalog, server) = load_catalog_with(catalog.as_deref(), &network)?;
             let options = crate::tui::Options { server, ..options };
+            crate::tui::run(catalog, options)?;
+            leave_tui()
+        }
+        Some(Command::Lesson {
+            catalog,
+            item,
+            export_dir,
+            network,
+        }) => {
+            if let Some(code) = refuse_without_terminal() {
+                return Ok(code);
+            }
+            let (catalog, server) = load_catalog_with(catalog.as_deref(), &network)?;
+            let index = match item.as_deref() {
+                Some(id) => {
+                    let found = catalog.item(Some(id))?;
+                    catalog.items.iter().position(|i| i.id == found.id).unwrap_or(0)
+                }
+                None => catalog.items.len().saturating_sub(1),
+            };
+            let options = crate::tui::Options {
+                export_dir,
+                network: network.label(),
+                server,
+                lesson: Some(index),
+                ..crate::tui::Options::default()
+            };
             crate::tui::run(catalog, options)?;
             leave_tui()
         }

@@ -199,6 +199,8 @@ pub struct StepResult {
     pub title: String,
     pub claim: String,
     pub item: String,
+    /// The item is the catalog's last, the one the lesson itself takes (`items[-1]`).
+    pub item_is_last: bool,
     /// The few figures a projector shows large (up to three).
     pub big: Vec<Figure>,
     /// Every figure, in reading order.
@@ -231,6 +233,7 @@ impl StepResult {
                 .get(lesson.item)
                 .map(|i| i.id.clone())
                 .unwrap_or_default(),
+            item_is_last: lesson.item + 1 == lesson.catalog.items.len(),
             big: Vec::new(),
             figures: Vec::new(),
             conclusion: String::new(),

@@ -51,6 +51,10 @@ pub enum Action {
     Export,
     /// Type a file's path to open.
     Open,
+    /// Open the lesson on the chosen scene.
+    Lesson,
+    /// Big numbers for a projector (toggle).
+    Presenter,
 }
 
 /// Where a binding applies.
@@ -481,7 +485,64 @@ pub const BINDINGS: &[Binding] = &[
         scope: Scope::On(Screen::Sweep),
         matches: |k| k.code == KeyCode::Esc,
     },
+    // Lesson
+    Binding {
+        keys: "←→/pn",
+        hint: "step",
+        help: "previous / next step of the lesson (a step runs when first shown)",
+        action: Action::Right,
+        scope: Scope::On(Screen::Lesson),
+        matches: |k| k.code == KeyCode::Right || is_char(k, 'n'),
+    },
+    Binding {
+        keys: "",
+        hint: "",
+        help: "",
+        action: Action::Left,
+        scope: Scope::On(Screen::Lesson),
+        matches: |k| k.code == KeyCode::Left || is_char(k, 'p'),
+    },
+    Binding {
+        keys: "r",
+        hint: "re-run",
+        help: "run the step again (3 runs of each configuration, alternated)",
+        action: Action::Run,
+        scope: Scope::On(Screen::Lesson),
+        matches: |k| is_char(k, 'r'),
+    },
+    Binding {
+        keys: "P",
+        hint: "presenter",
+        help: "presenter layout: the step's big numbers and conclusion, for a projector",
+        action: Action::Presenter,
+        scope: Scope::On(Screen::Lesson),
+        matches: |k| is_char(k, 'P'),
+    },
+    Binding {
+        keys: "s",
+        hint: "save",
+        help: "save the step's figures (JSON) into the export folder",
+        action: Action::Export,
+        scope: Scope::On(Screen::Lesson),
+        matches: |k| is_char(k, 's'),
+    },
+    Binding {
+        keys: "Esc",
+        hint: "back",
+        help: "cancel the running step (after the run in flight), else leave the lesson",
+        action: Action::Back,
+        scope: Scope::On(Screen::Lesson),
+        matches: |k| k.code == KeyCode::Esc,
+    },
     // Global
+    Binding {
+        keys: "L",
+        hint: "lesson",
+        help: "the lesson step by step on the chosen scene (the catalog's last item if none)",
+        action: Action::Lesson,
+        scope: Scope::Global,
+        matches: |k| is_char(k, 'L'),
+    },
     Binding {
         keys: "?",
         hint: "help",
@@ -616,6 +677,7 @@ mod tests {
             Screen::Run,
             Screen::Results,
             Screen::Sweep,
+            Screen::Lesson,
         ] {
             let lines = footer_lines(screen, 80, 2);
             assert!(lines.len() <= 2, "{lines:?}");
@@ -628,7 +690,7 @@ mod tests {
                     "{item:?} missing on {screen:?}: {text}"
                 );
             }
-            assert!(text.starts_with("? help · q quit"), "{text}");
+            assert!(text.starts_with("L lesson · ? help · q quit"), "{text}");
         }
         let setup = footer_lines(Screen::Setup, 80, 2).join(" · ");
         // Too many for two lines with hints: the setting keys by key alone.

@@ -12,6 +12,7 @@
 pub mod app;
 pub mod export;
 pub mod keys;
+pub mod lesson_job;
 pub mod model;
 pub mod screenshot;
 pub mod session;
@@ -144,6 +145,8 @@ pub struct Options {
     pub network: Option<String>,
     /// That network's server: the scenes of the catalog are read through it.
     pub server: Option<Probe>,
+    /// Open in the lesson, on this catalog item (`chunkscope lesson`).
+    pub lesson: Option<usize>,
 }
 
 /// Runs the TUI on `catalog` until the user quits. Outputs go to `chunkscope-out/`.
@@ -168,7 +171,11 @@ pub fn run(catalog: Catalog, options: Options) -> anyhow::Result<()> {
         .with_log(log_rx)
         .with_export_dir(options.export_dir.unwrap_or(out))
         .with_server(options.server)
+        .with_exe(std::env::current_exe().ok())
         .in_background();
+    if let Some(item) = options.lesson {
+        session.open_lesson(item);
+    }
 
     let result = {
         let _guard = TerminalGuard::enter().context("cannot set up the terminal")?;

@@ -3,6 +3,7 @@
 //! read them. No I/O. Runs on the UI thread.
 
 pub mod assets;
+pub mod lesson;
 pub mod live;
 pub mod results;
 pub mod run;

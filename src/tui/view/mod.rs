@@ -13,9 +13,11 @@
 //! ↑↓/jk move · / filter · ? help · q quit          footer (from the key table)
 //! ```
 
+pub mod big_digits;
 pub mod cpu;
 pub mod gantt;
 pub mod help;
+pub mod lesson;
 pub mod results;
 pub mod run;
 pub mod scenes;
@@ -114,6 +116,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         Screen::Run => "run",
         Screen::Results => "results",
         Screen::Sweep => "sweep",
+        Screen::Lesson => "lesson",
     };
     let mut title = vec![
         Span::styled("chunkscope", theme.bold()),
@@ -137,6 +140,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         Screen::Run => run::render(app, theme, body, buf),
         Screen::Results => results::render(app, theme, body, buf),
         Screen::Sweep => sweep::render(app, theme, body, buf),
+        Screen::Lesson => lesson::render(app, theme, body, buf),
     }
     Paragraph::new(status_line(app, theme)).render(status, buf);
     Paragraph::new(

@@ -1,0 +1,232 @@
+//! The lesson screen: one step of the lesson at a time, its measured figures, the
+//! conclusion and the explanation written from them; or, with `P`, the presenter layout:
+//! the step's big numbers in large type and its conclusion. Pure; UI thread.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Color;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Widget, Wrap};
+
+use chunkscope::lesson::{STEPS, StepResult};
+
+use super::{Theme, big_digits};
+use crate::tui::app::App;
+use crate::tui::model::lesson::LessonView;
+
+// Normal layout:
+//
+//   step 2/8 · Load: serial vs chunked, local disk        ✓✓▸·····
+//   lesson: Loading in chunks on several workers is faster than one read.
+//   serial load            median 1.23 s ± 20 ms, 1.20 s … 1.25 s, n = 3
+//   chunked x 2 load       ...
+//   ▶ load: chunked x 2 is 1.93x faster than serial, beyond the noise
+//   explanation, wrapped (two or three sentences)
+//
+// Presenter layout (P):
+//
+//   step 2/8 · Load: serial vs chunked, local disk
+//   ███ ███   █ ███   ███ ███
+//   ...         (the big figures side by side, or stacked)
+//   serial load       x2 load        speedup
+//   ▶ conclusion, wrapped, bold
+
+/// Draws the lesson screen.
+pub fn render(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
+    let Some(lesson) = app.lesson.as_ref() else {
+        Paragraph::new("no lesson yet: L opens it on the chosen scene").render(area, buf);
+        return;
+    };
+    let [head, body] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(area);
+    header(app, lesson, theme, head, buf);
+    let status = status_lines(lesson, theme);
+    let [main, foot] =
+        Layout::vertical([Constraint::Min(0), Constraint::Length(status.len() as u16)])
+            .areas(body);
+    Paragraph::new(status)
+        .wrap(Wrap { trim: true })
+        .render(foot, buf);
+    match lesson.result() {
+        Some(r) if lesson.presenter => presenter(r, theme, main, buf),
+        Some(r) => figures(r, theme, main, buf),
+        None => {
+            let claim = Line::from(vec![
+                Span::styled("lesson: ", theme.dim()),
+                Span::raw(lesson.current().claim()),
+            ]);
+            Paragraph::new(claim)
+                .wrap(Wrap { trim: true })
+                .render(main, buf);
+        }
+    }
+}
+
+fn header(app: &App, lesson: &LessonView, theme: Theme, area: Rect, buf: &mut Buffer) {
+    let marks: String = (0..STEPS.len())
+        .map(|i| {
+            if i == lesson.step {
+                '▸'
+            } else if lesson.running == Some(i) {
+                '…'
+            } else if lesson.results[i].is_some() {
+                '✓'
+            } else if lesson.errors[i].is_some() {
+                '✗'
+            } else {
+                '·'
+            }
+        })
+        .collect();
+    let _ = app;
+    let line = Line::from(vec![
+        Span::styled(
+            format!("step {}/{} · {}", lesson.step + 1, STEPS.len(), lesson.current().title()),
+            theme.bold(),
+        ),
+        Span::raw(format!("  {marks}")),
+    ]);
+    Paragraph::new(line).render(area, buf);
+}
+
+/// Running, cancelled or failed: what the user needs to know to go on.
+fn status_lines(lesson: &LessonView, theme: Theme) -> Vec<Line<'static>> {
+    let mut lines = Vec::new();
+    if let Some(step) = lesson.running {
+        let what = match &lesson.progress {
+            Some((done, total, label)) if !label.is_empty() => {
+                format!("run {}/{total}: {label}", (done + 1).min(*total))
+            }
+            Some((done, total, _)) => format!("{done}/{total} runs done"),
+            None => "starting".into(),
+        };
+        let who = if step == lesson.step {
+            "this step".to_string()
+        } else {
+            format!("step {}", step + 1)
+        };
+        let cancel = if lesson.cancelling {
+            "cancelling after the run in flight"
+        } else {
+            "Esc cancels"
+        };
+        lines.push(Line::from(Span::styled(
+            format!("⏳ running {who}: {what} · {cancel}"),
+            theme.fg(Color::Yellow),
+        )));
+    }
+    if let Some(e) = lesson.error() {
+        lines.push(Line::from(Span::styled(
+            format!("✗ {e}"),
+            theme.fg(Color::Red),
+        )));
+    }
+    lines
+}
+
+fn figures(r: &StepResult, theme: Theme, area: Rect, buf: &mut Buffer) {
+    let label_w = r
+        .figures
+        .iter()
+        .map(|f| f.label.chars().count())
+        .max()
+        .unwrap_or(0)
+        .min(usize::from(area.width / 3));
+    let mut lines = vec![Line::from(vec![
+        Span::styled("lesson: ", theme.dim()),
+        Span::raw(r.claim.clone()),
+    ])];
+    let item = if r.item_is_last {
+        format!("{} (the catalog's last item, as the lesson's items[-1])", r.item)
+    } else {
+        r.item.clone()
+    };
+    let how = if r.timings.is_empty() && r.memory.is_empty() {
+        format!("read from {item}, nothing timed:")
+    } else {
+        format!(
+            "measured on {item}: {} runs of each configuration, {} threads:",
+            r.repeat, r.threads
+        )
+    };
+    lines.push(Line::from(Span::styled(how, theme.dim())));
+    for f in &r.figures {
+        let label: String = f.label.chars().take(label_w).collect();
+        lines.push(Line::from(vec![
+            Span::styled(format!("{label:<label_w$}  "), theme.bold()),
+            Span::raw(f.value.clone()),
+        ]));
+    }
+    lines.push(conclusion(r, theme));
+    for e in &r.explanation {
+        lines.push(Line::from(Span::raw(e.clone())));
+    }
+    Paragraph::new(lines)
+        .wrap(Wrap { trim: false })
+        .render(area, buf);
+}
+
+/// The conclusion, marked: `▶` beyond the noise, `≈` inside it, `·` nothing compared.
+fn conclusion(r: &StepResult, theme: Theme) -> Line<'static> {
+    let (mark, color) = match r.decided {
+        Some(true) => ("▶ ", Color::Green),
+        Some(false) => ("≈ ", Color::Yellow),
+        None => ("· ", Color::Cyan),
+    };
+    Line::from(vec![
+        Span::styled(mark, theme.fg(color)),
+        Span::styled(r.conclusion.clone(), theme.bold().patch(theme.fg(color))),
+    ])
+}
+
+fn presenter(r: &StepResult, theme: Theme, area: Rect, buf: &mut Buffer) {
+    let big = &r.big;
+    let n = big.len().max(1) as u16;
+    // Side by side if every figure fits its column, else one under another.
+    let col_w = area.width / n;
+    let side_by_side = big
+        .iter()
+        .all(|f| big_digits::width(&f.value).is_some_and(|w| w < col_w));
+    let block_h = big_digits::HEIGHT + 1;
+    let rows_needed = if side_by_side { block_h } else { block_h * n };
+    let [figs, _, words] = Layout::vertical([
+        Constraint::Length(rows_needed.min(area.height.saturating_sub(3))),
+        Constraint::Length(1),
+        Constraint::Min(0),
+    ])
+    .areas(area);
+    let cells: Vec<Rect> = if side_by_side {
+        Layout::horizontal(vec![Constraint::Ratio(1, u32::from(n)); big.len()])
+            .split(figs)
+            .to_vec()
+    } else {
+        Layout::vertical(vec![Constraint::Length(block_h); big.len()])
+            .split(figs)
+            .to_vec()
+    };
+    let style = theme.bold().patch(theme.fg(Color::Cyan));
+    for (f, cell) in big.iter().zip(cells) {
+        let digits = Rect {
+            height: cell.height.min(big_digits::HEIGHT),
+            ..cell
+        };
+        let drawn = big_digits::render(&f.value, style, digits, buf);
+        let label_at = if drawn && cell.height > big_digits::HEIGHT {
+            Rect {
+                y: cell.y + big_digits::HEIGHT,
+                height: 1,
+                ..cell
+            }
+        } else {
+            Rect { height: 1, ..cell }
+        };
+        let label = if drawn {
+            f.label.clone()
+        } else {
+            format!("{}: {}", f.label, f.value)
+        };
+        Paragraph::new(Span::styled(label, theme.bold())).render(label_at, buf);
+    }
+    Paragraph::new(vec![conclusion(r, theme)])
+        .wrap(Wrap { trim: true })
+        .render(words, buf);
+}
