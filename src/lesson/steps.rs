@@ -280,13 +280,28 @@ impl<'a> Context<'a> {
         ];
         out.conclusion = format!("load: {}", c.verdict);
         let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
+        let decoded = samples[0].first().map_or(0, |r| r.load_bytes);
+        let chunk_count = samples[1]
+            .first()
+            .and_then(|r| r.plan.as_ref())
+            .map_or(0, |p| p.chunk_count);
+        let faster = c.decided() && c.speedup.value > 1.0;
         out.explanation = if network && scene.is_remote() {
             vec![
-                format!(
-                    "Read {how}, serial loading is one long download per file at one \
-                     connection's pace; {n} threads keep {n} requests in flight, so they wait \
-                     for the network together."
-                ),
+                if faster {
+                    format!(
+                        "Read {how}, serial loading is one long download per file at one \
+                         connection's pace; {n} threads keep {n} requests in flight, so they \
+                         wait for the network together."
+                    )
+                } else {
+                    format!(
+                        "Read {how}, chunks were not faster here: this scene decodes to only \
+                         {}, so its {chunk_count} chunks wait out the latency of each request \
+                         more than the bandwidth; a full-size scene is download-bound.",
+                        units::bytes(decoded)
+                    )
+                },
                 format!(
                     "The lesson measured 40.5 s -> 12.6 s (3.2x) on 4 Dask workers against \
                      a real server; here the load went {} -> {} ({}) on {n} threads.",

@@ -38,7 +38,7 @@ pub fn render(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
         return;
     };
     let [head, body] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(area);
-    header(app, lesson, theme, head, buf);
+    header(lesson, theme, head, buf);
     let status = status_lines(lesson, theme);
     let [main, foot] =
         Layout::vertical([Constraint::Min(0), Constraint::Length(status.len() as u16)])
@@ -61,7 +61,7 @@ pub fn render(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     }
 }
 
-fn header(app: &App, lesson: &LessonView, theme: Theme, area: Rect, buf: &mut Buffer) {
+fn header(lesson: &LessonView, theme: Theme, area: Rect, buf: &mut Buffer) {
     let marks: String = (0..STEPS.len())
         .map(|i| {
             if i == lesson.step {
@@ -77,7 +77,6 @@ fn header(app: &App, lesson: &LessonView, theme: Theme, area: Rect, buf: &mut Bu
             }
         })
         .collect();
-    let _ = app;
     let line = Line::from(vec![
         Span::styled(
             format!("step {}/{} · {}", lesson.step + 1, STEPS.len(), lesson.current().title()),
@@ -156,13 +155,23 @@ fn figures(r: &StepResult, theme: Theme, area: Rect, buf: &mut Buffer) {
             Span::raw(f.value.clone()),
         ]));
     }
-    lines.push(conclusion(r, theme));
-    for e in &r.explanation {
-        lines.push(Line::from(Span::raw(e.clone())));
-    }
+    // The conclusion and the explanation stay on screen whatever the height: the figures
+    // above them are cut first.
+    let mut words = vec![conclusion(r, theme)];
+    words.extend(r.explanation.iter().map(|e| Line::from(Span::raw(e.clone()))));
+    let width = usize::from(area.width.max(1));
+    let words_h: usize = words.iter().map(|l| l.width().max(1).div_ceil(width)).sum();
+    let [top, bottom] = Layout::vertical([
+        Constraint::Min(0),
+        Constraint::Length((words_h as u16).min(area.height)),
+    ])
+    .areas(area);
     Paragraph::new(lines)
         .wrap(Wrap { trim: false })
-        .render(area, buf);
+        .render(top, buf);
+    Paragraph::new(words)
+        .wrap(Wrap { trim: false })
+        .render(bottom, buf);
 }
 
 /// The conclusion, marked: `▶` beyond the noise, `≈` inside it, `·` nothing compared.
@@ -229,4 +238,97 @@ fn presenter(r: &StepResult, theme: Theme, area: Rect, buf: &mut Buffer) {
     Paragraph::new(vec![conclusion(r, theme)])
         .wrap(Wrap { trim: true })
         .render(words, buf);
+}
+
+#[cfg(test)]
+mod tests {
+    use chunkscope::experiment::rounds::RunBase;
+    use chunkscope::lesson::{self, InProcess, Lesson, STEPS};
+    use chunkscope::output::{OutputFormat, OutputSpec};
+    use chunkscope::pipeline::{CloudClasses, Resolution, Scene};
+    use chunkscope::task::CancelFlag;
+    use crossterm::event::KeyCode;
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+
+    use crate::tui::app::{App, Msg};
+    use crate::tui::model::screen::Screen;
+    use crate::tui::view::{buffer_text, render};
+
+    fn draw(app: &App, w: u16, h: u16) -> String {
+        let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+        t.draw(|f| render(app, f.area(), f.buffer_mut())).unwrap();
+        buffer_text(t.backend().buffer())
+    }
+
+    /// Every step, measured for real on a small demo, drawn at 80x24 and 160x48 in both
+    /// layouts: the title, the conclusion's start and the keys to go on are always there;
+    /// the big numbers are drawn large in the presenter layout.
+    #[test]
+    fn every_step_is_drawn_from_real_runs_at_80x24_and_160x48() {
+        let dir = tempfile::tempdir().unwrap();
+        let catalog = crate::tui::session::tests::demo_catalog(dir.path(), 1024, 2);
+        let mut app = App::new(catalog.clone(), 2, false);
+        let plan = Lesson::new(catalog.clone(), 1, dir.path().join("out"));
+        let probe = InProcess {
+            scene: Scene::from_item(&catalog.items[1]).unwrap(),
+            base: RunBase {
+                resolution: Resolution::R20,
+                cloud_classes: CloudClasses::default(),
+                output: OutputSpec::new(dir.path().join("m.tif"), OutputFormat::Gtiff),
+                gdal_cache_mb: None,
+            },
+            cancel: CancelFlag::new(),
+        };
+        // L on the scenes screen opens the lesson on the selected scene and runs step 1.
+        app.selected = 1;
+        let cmd = app.update(Msg::Key(KeyCode::Char('L').into()));
+        assert_eq!(app.screen, Screen::Lesson);
+        assert!(
+            matches!(cmd, Some(crate::tui::app::Cmd::StartLessonStep { item: 1, step: 0 })),
+            "{cmd:?}"
+        );
+        let running = draw(&app, 80, 24);
+        assert!(running.contains("running this step"), "{running}");
+        for (i, &step) in STEPS.iter().enumerate() {
+            let r = lesson::run_step(step, &plan, &probe, &CancelFlag::new(), &|_, _, _| {})
+                .unwrap();
+            let conclusion: String = r.conclusion.chars().take(30).collect();
+            let big = r.big[0].label.clone();
+            let timed = !(r.timings.is_empty() && r.memory.is_empty());
+            app.update(Msg::LessonFinished {
+                step: i,
+                result: Ok(Box::new(r)),
+            });
+            // Moving on asks for the next step's run.
+            let lesson = app.lesson.as_mut().unwrap();
+            lesson.step = i;
+            lesson.presenter = false;
+            for (w, h) in [(80, 24), (160, 48)] {
+                let text = draw(&app, w, h);
+                assert!(text.contains(&format!("step {}/{}", i + 1, STEPS.len())), "{text}");
+                assert!(text.contains(&conclusion), "{:?} at {w}x{h}:\n{text}", step);
+                assert!(text.contains("←→/pn step"), "{text}");
+                assert!(text.contains("Esc back"), "{text}");
+                if w == 160 {
+                    let how = if timed { "measured on" } else { "read from" };
+                    assert!(text.contains(how), "{step:?}: {text}");
+                    assert!(text.contains("items[-1]"), "{text}");
+                }
+            }
+            app.lesson.as_mut().unwrap().presenter = true;
+            for (w, h) in [(80, 24), (160, 48)] {
+                let text = draw(&app, w, h);
+                assert!(text.contains(&big), "{big:?} at {w}x{h}:\n{text}");
+                assert!(text.contains("███"), "large type at {w}x{h}:\n{text}");
+                assert!(text.contains(&conclusion), "{text}");
+            }
+        }
+        // s saves the step's figures; a missing step says why.
+        let cmd = app.update(Msg::Key(KeyCode::Char('s').into()));
+        assert_eq!(cmd, Some(crate::tui::app::Cmd::SaveLessonStep(STEPS.len() - 1)));
+        // Esc leaves for where L was pressed.
+        app.update(Msg::Key(KeyCode::Esc.into()));
+        assert_eq!(app.screen, Screen::Scenes);
+    }
 }
