@@ -12,8 +12,8 @@ use chunkscope::pipeline::{CloudClasses, Resolution, Scene};
 use chunkscope::task::CancelFlag;
 
 fn lesson_on_demo(dir: &Path) -> Lesson {
-    let path = demo::generate(DemoSpec::new(1024, 2).unwrap(), &dir.join("demo"), &|_| {})
-        .expect("demo");
+    let path =
+        demo::generate(DemoSpec::new(1024, 2).unwrap(), &dir.join("demo"), &|_| {}).expect("demo");
     let catalog = Catalog::load(&path).expect("catalog");
     let last = catalog.items.len() - 1;
     Lesson::new(catalog, last, dir.join("out"))
@@ -43,7 +43,11 @@ fn run(lesson: &Lesson, step: Step) -> StepResult {
 fn check_common(r: &StepResult) {
     assert!(!r.conclusion.is_empty(), "{}", r.step.id());
     assert!((1..=3).contains(&r.big.len()), "{:?}", r.big);
-    assert!((2..=3).contains(&r.explanation.len()), "{:?}", r.explanation);
+    assert!(
+        (2..=3).contains(&r.explanation.len()),
+        "{:?}",
+        r.explanation
+    );
     for t in &r.timings {
         assert!(t.timing.n >= 3, "{} has {} runs", t.label, t.timing.n);
     }
@@ -84,7 +88,11 @@ fn every_step_runs_on_a_demo_and_its_words_match_its_numbers() {
                 let ratio = s.median_ns as f64 / p.median_ns as f64;
                 assert!((c.speedup.value - ratio).abs() < 1e-9);
                 if step == Step::LoadNetwork {
-                    assert!(r.figures[0].value.contains("simulated network"), "{:?}", r.figures);
+                    assert!(
+                        r.figures[0].value.contains("simulated network"),
+                        "{:?}",
+                        r.figures
+                    );
                     assert!(r.explanation[1].contains("40.5 s -> 12.6 s"));
                 }
             }
@@ -103,7 +111,11 @@ fn every_step_runs_on_a_demo_and_its_words_match_its_numbers() {
                 assert!(tiny.chunk_count > good.chunk_count);
                 assert!(tiny.read_amplification > good.read_amplification);
                 assert_eq!(r.big[1].value, tiny.chunk_count.to_string());
-                assert!(r.figures.iter().any(|f| f.label.contains("read amplification")));
+                assert!(
+                    r.figures
+                        .iter()
+                        .any(|f| f.label.contains("read amplification"))
+                );
             }
             Step::Alignment => {
                 assert!(r.plans[0].plan.aligned);

@@ -63,7 +63,9 @@ fn lesson_walks_every_step_in_tmux() {
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
     assert!(
-        saved.iter().any(|n| n.starts_with("lesson-memory-") && n.ends_with(".json")),
+        saved
+            .iter()
+            .any(|n| n.starts_with("lesson-memory-") && n.ends_with(".json")),
         "{saved:?}"
     );
     // p goes back, keeping the figures measured before.

@@ -42,7 +42,6 @@ pub struct MemoryArgs {
     limits: ThreadLimitArgs,
 }
 
-
 pub fn memory(args: MemoryArgs) -> anyhow::Result<ExitCode> {
     if args.repeat == 0 {
         bail!("--repeat must be at least 1");

@@ -252,7 +252,11 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             let index = match item.as_deref() {
                 Some(id) => {
                     let found = catalog.item(Some(id))?;
-                    catalog.items.iter().position(|i| i.id == found.id).unwrap_or(0)
+                    catalog
+                        .items
+                        .iter()
+                        .position(|i| i.id == found.id)
+                        .unwrap_or(0)
                 }
                 None => catalog.items.len().saturating_sub(1),
             };

@@ -197,7 +197,15 @@ pub fn run_rounds(
     cancel: &CancelFlag,
     progress: Progress<'_>,
 ) -> Result<Rounds, ExperimentError> {
-    run_rounds_observed(scene, base, trials, repetition, cancel, progress, &mut |_, _| {})
+    run_rounds_observed(
+        scene,
+        base,
+        trials,
+        repetition,
+        cancel,
+        progress,
+        &mut |_, _| {},
+    )
 }
 
 /// [`run_rounds`], handing each measured run's full report to `observe` with the index of

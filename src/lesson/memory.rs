@@ -93,8 +93,18 @@ impl MemoryProbe for InProcess {
             cancel: self.cancel.clone(),
             ..RunControl::default()
         };
-        let report = pipeline::run(&self.scene, &base.config(schedule.mode(chunks, threads)), &control)
-            .map_err(|e| format!("the {} run failed: {}", schedule.name(), super::error_chain(&e)))?;
+        let report = pipeline::run(
+            &self.scene,
+            &base.config(schedule.mode(chunks, threads)),
+            &control,
+        )
+        .map_err(|e| {
+            format!(
+                "the {} run failed: {}",
+                schedule.name(),
+                super::error_chain(&e)
+            )
+        })?;
         if report.cancelled {
             return Ok(None);
         }

@@ -103,7 +103,9 @@ impl Step {
                 "Mask and write run in parallel too; writes to one file are serialised by a Lock()."
             }
             Step::TinyChunks => "Chunks that are too small make a computation slower, not faster.",
-            Step::Alignment => "Chunks should be multiples of the blocks, or blocks are read twice.",
+            Step::Alignment => {
+                "Chunks should be multiples of the blocks, or blocks are read twice."
+            }
             Step::AutoChunks => {
                 "chunks=\"auto\" picks block multiples near 128 MiB: (1, 8192, 8192) for B02."
             }

@@ -21,8 +21,8 @@ use crate::task::{CancelFlag, Stage};
 
 use super::verdict::{Comparison, with_spread};
 use super::{
-    Figure, Lesson, LessonError, MemoryProbe, MemorySchedule, NamedPlan, NamedTiming,
-    StepResult, WriterLock,
+    Figure, Lesson, LessonError, MemoryProbe, MemorySchedule, NamedPlan, NamedTiming, StepResult,
+    WriterLock,
 };
 
 /// What every step needs: the lesson, its scene read locally (or as the catalog serves it),
@@ -197,7 +197,9 @@ impl<'a> Context<'a> {
                 "{} x {} at 20 m: visual at overview {}, SCL at its own resolution ({})",
                 grid.cols,
                 grid.rows,
-                prepared.visual_overview.map_or("none (full)".into(), |l| l.to_string()),
+                prepared
+                    .visual_overview
+                    .map_or("none (full)".into(), |l| l.to_string()),
                 res(s)
             ),
         ));
@@ -248,7 +250,10 @@ impl<'a> Context<'a> {
         } else {
             let (sim, scene) = self.serve()?;
             _sim = Some(sim);
-            (scene, format!("through a simulated network ({})", self.lesson.network))
+            (
+                scene,
+                format!("through a simulated network ({})", self.lesson.network),
+            )
         };
         let chunks = self.lesson.chunks();
         let trials = [Trial::serial(), self.chunked(chunks.clone())];
@@ -258,10 +263,7 @@ impl<'a> Context<'a> {
         let chunked = timing(&samples[1], Some(Stage::Load))?;
         let label = format!("chunked x {n}");
         let c = Comparison::of("serial", &serial, &label, &chunked).ok_or_else(no_time)?;
-        let totals = [
-            timing(&samples[0], None)?,
-            timing(&samples[1], None)?,
-        ];
+        let totals = [timing(&samples[0], None)?, timing(&samples[1], None)?];
         out.big = vec![
             Figure::new("serial load", units::duration_ns(serial.median_ns)),
             Figure::new(format!("x{n} load"), units::duration_ns(chunked.median_ns)),
@@ -355,9 +357,9 @@ impl<'a> Context<'a> {
         });
         let sim = NetworkSim::start(root, spec.settings(), 0)
             .map_err(|e| LessonError::failed("cannot start the simulated network", &e))?;
-        let catalog = sim.catalog(path).map_err(|e| {
-            LessonError::failed(format!("cannot serve \"{}\"", path.display()), &e)
-        })?;
+        let catalog = sim
+            .catalog(path)
+            .map_err(|e| LessonError::failed(format!("cannot serve \"{}\"", path.display()), &e))?;
         let id = &self.lesson.catalog.items[self.lesson.item].id;
         let item = catalog
             .item(Some(id))
@@ -386,8 +388,10 @@ impl<'a> Context<'a> {
                 with_spread(&c),
             ));
             let cmp = Comparison::of("serial", &s, &label, &c).ok_or_else(no_time)?;
-            out.timings.push(named(format!("{} serial", stage.name()), s));
-            out.timings.push(named(format!("{} {label}", stage.name()), c));
+            out.timings
+                .push(named(format!("{} serial", stage.name()), s));
+            out.timings
+                .push(named(format!("{} {label}", stage.name()), c));
             comparisons.push(cmp);
         }
         // The lock of the chunked run whose write stage took the median time.
@@ -498,16 +502,29 @@ impl<'a> Context<'a> {
             format!("{sign}{}", units::duration_ns(ns.unsigned_abs()))
         };
         let per_task_us = |s: &[RunSample]| {
-            stats::median_f64(&s.iter().map(|r| r.task_overhead_per_task_us).collect::<Vec<_>>())
-                .unwrap_or(0.0)
+            stats::median_f64(
+                &s.iter()
+                    .map(|r| r.task_overhead_per_task_us)
+                    .collect::<Vec<_>>(),
+            )
+            .unwrap_or(0.0)
         };
         out.figures = vec![
             Figure::new("serial", with_spread(&serial)),
-            Figure::new(format!("{tiny_label} ({} chunks)", tiny_plan.chunk_count), with_spread(&t)),
-            Figure::new(format!("{good_label} ({} chunks)", good_plan.chunk_count), with_spread(&g)),
+            Figure::new(
+                format!("{tiny_label} ({} chunks)", tiny_plan.chunk_count),
+                with_spread(&t),
+            ),
+            Figure::new(
+                format!("{good_label} ({} chunks)", good_plan.chunk_count),
+                with_spread(&g),
+            ),
             Figure::new(
                 format!("{tiny_label} vs {good_label}"),
-                format!("{} slower by median, split by cause (per thread):", signed(loss)),
+                format!(
+                    "{} slower by median, split by cause (per thread):",
+                    signed(loss)
+                ),
             ),
             Figure::new(
                 format!("  {}", causes[0].0),
@@ -530,10 +547,7 @@ impl<'a> Context<'a> {
             Figure::new(format!("  {}", causes[2].0), signed(causes[2].1)),
             Figure::new("  not split", signed(loss - explained)),
         ];
-        let biggest = causes
-            .iter()
-            .max_by_key(|c| c.1)
-            .map_or("", |c| c.0);
+        let biggest = causes.iter().max_by_key(|c| c.1).map_or("", |c| c.0);
         out.big = vec![
             Figure::new("vs serial", units::ratio(vs_serial.speedup.value)),
             Figure::new("chunks", tiny_plan.chunk_count.to_string()),
@@ -590,7 +604,10 @@ impl<'a> Context<'a> {
         let misaligned = ChunkRequest::Square(off);
         let pa = self.plan(&aligned)?;
         let pm = self.plan(&misaligned)?;
-        let trials = [self.chunked(aligned.clone()), self.chunked(misaligned.clone())];
+        let trials = [
+            self.chunked(aligned.clone()),
+            self.chunked(misaligned.clone()),
+        ];
         let (samples, _) = self.rounds(&self.scene, &trials)?;
         let la = timing(&samples[0], Some(Stage::Load))?;
         let lm = timing(&samples[1], Some(Stage::Load))?;
@@ -668,9 +685,8 @@ impl<'a> Context<'a> {
     pub(super) fn auto(&self, out: &mut StepResult) -> Result<(), LessonError> {
         let auto = ChunkRequest::default();
         let item = &self.lesson.catalog.items[self.lesson.item];
-        let shape = |p: &PlanFigures| {
-            format!("({}, {}, {})", p.shape.bands, p.shape.rows, p.shape.cols)
-        };
+        let shape =
+            |p: &PlanFigures| format!("({}, {}, {})", p.shape.bands, p.shape.rows, p.shape.cols);
         let visual = self.plan(&auto)?;
         let blue = match item.asset(AssetRole::Blue) {
             Ok(asset) => {
@@ -678,15 +694,19 @@ impl<'a> Context<'a> {
                     format!("asset \"{}\" of item \"{}\"", asset.key, item.id),
                     asset.gdal_path.clone(),
                 );
-                let info = raster::inspect(&src)
-                    .map_err(|e| LessonError::failed("the blue band", &e))?;
+                let info =
+                    raster::inspect(&src).map_err(|e| LessonError::failed("the blue band", &e))?;
                 let layout = info.layout(None).ok_or_else(|| LessonError::Failed {
                     what: format!("asset \"{}\"", asset.key),
                     reason: "it has no block layout".into(),
                 })?;
                 let plan = ChunkPlan::new(layout, &auto)
                     .map_err(|e| LessonError::failed("the blue band's plan", &e))?;
-                Some((asset.key.clone(), layout, PlanFigures::from(&plan.summary())))
+                Some((
+                    asset.key.clone(),
+                    layout,
+                    PlanFigures::from(&plan.summary()),
+                ))
             }
             Err(_) => None,
         };
@@ -696,19 +716,30 @@ impl<'a> Context<'a> {
                 shape(p),
                 p.chunk_count,
                 units::bytes(p.chunk_bytes),
-                if p.aligned { "whole blocks" } else { "not aligned" }
+                if p.aligned {
+                    "whole blocks"
+                } else {
+                    "not aligned"
+                }
             )
         };
-        out.figures.push(Figure::new("rule", "as many whole blocks as fit in 128 MiB"));
+        out.figures.push(Figure::new(
+            "rule",
+            "as many whole blocks as fit in 128 MiB",
+        ));
         if let Some((key, _, p)) = &blue {
-            out.figures.push(Figure::new(format!("{key} (10 m)"), describe(p)));
+            out.figures
+                .push(Figure::new(format!("{key} (10 m)"), describe(p)));
         }
         out.figures
             .push(Figure::new("visual (20 m grid)", describe(&visual)));
         out.big = match &blue {
             Some((key, _, p)) => vec![
                 Figure::new(key.clone(), format!("{}x{}", p.shape.rows, p.shape.cols)),
-                Figure::new("visual", format!("{}x{}", visual.shape.rows, visual.shape.cols)),
+                Figure::new(
+                    "visual",
+                    format!("{}x{}", visual.shape.rows, visual.shape.cols),
+                ),
             ],
             None => vec![Figure::new(
                 "visual",

@@ -82,7 +82,11 @@ mod tests {
         let fast = timing(&[100, 104, 102]);
         let c = Comparison::of("serial", &serial, "chunked", &fast).unwrap();
         assert!(c.decided());
-        assert!(c.verdict.starts_with("chunked is 2.99x faster than serial"), "{}", c.verdict);
+        assert!(
+            c.verdict.starts_with("chunked is 2.99x faster than serial"),
+            "{}",
+            c.verdict
+        );
         assert!(c.verdict.contains("beyond the noise"));
 
         let close = timing(&[295, 320, 330]);

@@ -80,20 +80,23 @@ impl LessonJob {
         let (progress_tx, progress) = crossbeam_channel::unbounded();
         let (done_tx, done) = crossbeam_channel::bounded(1);
         let flag = cancel.clone();
-        let thread = std::thread::Builder::new()
-            .name("chunkscope-lesson".into())
-            .spawn(move || {
-                let report = move |done: usize, total: usize, label: &str| {
-                    let _ = progress_tx.send((done, total, label.to_string()));
-                };
-                let result = lesson::run_step(kind, &plan, probe.as_ref(), &flag, &report)
-                    .map_err(|e| match e {
-                        LessonError::Cancelled => "cancelled: r runs the step again".to_string(),
-                        e => e.to_string(),
-                    });
-                let _ = done_tx.send(result);
-            })
-            .map_err(|e| format!("cannot start the lesson thread: {e}"))?;
+        let thread =
+            std::thread::Builder::new()
+                .name("chunkscope-lesson".into())
+                .spawn(move || {
+                    let report = move |done: usize, total: usize, label: &str| {
+                        let _ = progress_tx.send((done, total, label.to_string()));
+                    };
+                    let result = lesson::run_step(kind, &plan, probe.as_ref(), &flag, &report)
+                        .map_err(|e| match e {
+                            LessonError::Cancelled => {
+                                "cancelled: r runs the step again".to_string()
+                            }
+                            e => e.to_string(),
+                        });
+                    let _ = done_tx.send(result);
+                })
+                .map_err(|e| format!("cannot start the lesson thread: {e}"))?;
         Ok(Self {
             step,
             progress,
@@ -124,9 +127,9 @@ impl LessonJob {
         let finished = match self.done.try_recv() {
             Ok(result) => Some(result),
             Err(TryRecvError::Empty) => None,
-            Err(TryRecvError::Disconnected) => Some(Err(
-                "the step stopped without a result (see the log)".into(),
-            )),
+            Err(TryRecvError::Disconnected) => {
+                Some(Err("the step stopped without a result (see the log)".into()))
+            }
         };
         let over = finished.is_some();
         if let Some(result) = finished {

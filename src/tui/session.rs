@@ -24,8 +24,8 @@ use super::model::assets::AssetView;
 use super::model::setup::RunSettings;
 
 use super::export;
-use super::model::screen::Screen;
 use super::lesson_job::{LessonJob, LessonStart};
+use super::model::screen::Screen;
 use super::sweep_job::SweepJob;
 
 /// Engine events buffered between two frames; beyond this they are dropped and counted.

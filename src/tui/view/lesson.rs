@@ -41,8 +41,7 @@ pub fn render(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     header(lesson, theme, head, buf);
     let status = status_lines(lesson, theme);
     let [main, foot] =
-        Layout::vertical([Constraint::Min(0), Constraint::Length(status.len() as u16)])
-            .areas(body);
+        Layout::vertical([Constraint::Min(0), Constraint::Length(status.len() as u16)]).areas(body);
     Paragraph::new(status)
         .wrap(Wrap { trim: true })
         .render(foot, buf);
@@ -79,7 +78,12 @@ fn header(lesson: &LessonView, theme: Theme, area: Rect, buf: &mut Buffer) {
         .collect();
     let line = Line::from(vec![
         Span::styled(
-            format!("step {}/{} · {}", lesson.step + 1, STEPS.len(), lesson.current().title()),
+            format!(
+                "step {}/{} · {}",
+                lesson.step + 1,
+                STEPS.len(),
+                lesson.current().title()
+            ),
             theme.bold(),
         ),
         Span::raw(format!("  {marks}")),
@@ -135,7 +139,10 @@ fn figures(r: &StepResult, theme: Theme, area: Rect, buf: &mut Buffer) {
         Span::raw(r.claim.clone()),
     ])];
     let item = if r.item_is_last {
-        format!("{} (the catalog's last item, as the lesson's items[-1])", r.item)
+        format!(
+            "{} (the catalog's last item, as the lesson's items[-1])",
+            r.item
+        )
     } else {
         r.item.clone()
     };
@@ -158,7 +165,11 @@ fn figures(r: &StepResult, theme: Theme, area: Rect, buf: &mut Buffer) {
     // The conclusion and the explanation stay on screen whatever the height: the figures
     // above them are cut first.
     let mut words = vec![conclusion(r, theme)];
-    words.extend(r.explanation.iter().map(|e| Line::from(Span::raw(e.clone()))));
+    words.extend(
+        r.explanation
+            .iter()
+            .map(|e| Line::from(Span::raw(e.clone()))),
+    );
     let width = usize::from(area.width.max(1));
     let words_h: usize = words.iter().map(|l| l.width().max(1).div_ceil(width)).sum();
     let [top, bottom] = Layout::vertical([
@@ -285,14 +296,17 @@ mod tests {
         let cmd = app.update(Msg::Key(KeyCode::Char('L').into()));
         assert_eq!(app.screen, Screen::Lesson);
         assert!(
-            matches!(cmd, Some(crate::tui::app::Cmd::StartLessonStep { item: 1, step: 0 })),
+            matches!(
+                cmd,
+                Some(crate::tui::app::Cmd::StartLessonStep { item: 1, step: 0 })
+            ),
             "{cmd:?}"
         );
         let running = draw(&app, 80, 24);
         assert!(running.contains("running this step"), "{running}");
         for (i, &step) in STEPS.iter().enumerate() {
-            let r = lesson::run_step(step, &plan, &probe, &CancelFlag::new(), &|_, _, _| {})
-                .unwrap();
+            let r =
+                lesson::run_step(step, &plan, &probe, &CancelFlag::new(), &|_, _, _| {}).unwrap();
             let conclusion: String = r.conclusion.chars().take(30).collect();
             let big = r.big[0].label.clone();
             let timed = !(r.timings.is_empty() && r.memory.is_empty());
@@ -306,7 +320,10 @@ mod tests {
             lesson.presenter = false;
             for (w, h) in [(80, 24), (160, 48)] {
                 let text = draw(&app, w, h);
-                assert!(text.contains(&format!("step {}/{}", i + 1, STEPS.len())), "{text}");
+                assert!(
+                    text.contains(&format!("step {}/{}", i + 1, STEPS.len())),
+                    "{text}"
+                );
                 assert!(text.contains(&conclusion), "{:?} at {w}x{h}:\n{text}", step);
                 assert!(text.contains("←→/pn step"), "{text}");
                 assert!(text.contains("Esc back"), "{text}");
@@ -326,7 +343,10 @@ mod tests {
         }
         // s saves the step's figures; a missing step says why.
         let cmd = app.update(Msg::Key(KeyCode::Char('s').into()));
-        assert_eq!(cmd, Some(crate::tui::app::Cmd::SaveLessonStep(STEPS.len() - 1)));
+        assert_eq!(
+            cmd,
+            Some(crate::tui::app::Cmd::SaveLessonStep(STEPS.len() - 1))
+        );
         // Esc leaves for where L was pressed.
         app.update(Msg::Key(KeyCode::Esc.into()));
         assert_eq!(app.screen, Screen::Scenes);
