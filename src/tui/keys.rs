@@ -536,14 +536,6 @@ pub const BINDINGS: &[Binding] = &[
     },
     // Global
     Binding {
-        keys: "L",
-        hint: "lesson",
-        help: "the lesson step by step on the chosen scene (the catalog's last item if none)",
-        action: Action::Lesson,
-        scope: Scope::Global,
-        matches: |k| is_char(k, 'L'),
-    },
-    Binding {
         keys: "?",
         hint: "help",
         help: "show / hide this help",
@@ -561,6 +553,14 @@ pub const BINDINGS: &[Binding] = &[
             is_char(k, 'q')
                 || (k.code == KeyCode::Char('c') && k.modifiers.contains(KeyModifiers::CONTROL))
         },
+    },
+    Binding {
+        keys: "L",
+        hint: "lesson",
+        help: "the lesson step by step on the chosen scene (the catalog's last item if none)",
+        action: Action::Lesson,
+        scope: Scope::Global,
+        matches: |k| is_char(k, 'L'),
     },
 ];
 
@@ -690,7 +690,7 @@ mod tests {
                     "{item:?} missing on {screen:?}: {text}"
                 );
             }
-            assert!(text.starts_with("L lesson · ? help · q quit"), "{text}");
+            assert!(text.starts_with("? help · q quit · L lesson"), "{text}");
         }
         let setup = footer_lines(Screen::Setup, 80, 2).join(" · ");
         // Too many for two lines with hints: the setting keys by key alone.

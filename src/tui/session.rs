@@ -448,6 +448,11 @@ impl Session {
                 "a sweep is running: wait for it, or cancel it (c on the sweep screen)".into(),
             );
         }
+        if self.lesson.is_some() {
+            return Err(
+                "a lesson step is running: wait for it, or cancel it (Esc in the lesson)".into(),
+            );
+        }
         let item = &self.app.catalog.items[i];
         let scene = Scene::from_item(item)
             .map_err(|e| e.to_string())?

@@ -276,6 +276,7 @@ impl App {
                 self.help = true;
                 None
             }
+            Action::Lesson if self.screen == Screen::Lesson => None,
             Action::Lesson => {
                 let item = match self.screen {
                     Screen::Scenes => self.selected_item(),
