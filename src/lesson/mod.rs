@@ -213,6 +213,7 @@ pub struct StepResult {
     pub explanation: Vec<String>,
     /// Whether the step's main comparison is beyond the noise (`None`: nothing compared).
     pub decided: Option<bool>,
+    /// The comparisons made, the one the conclusion states first.
     pub comparisons: Vec<Comparison>,
     pub timings: Vec<NamedTiming>,
     pub plans: Vec<NamedPlan>,

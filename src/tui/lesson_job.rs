@@ -28,6 +28,14 @@ pub struct LessonStart {
     pub exe: Option<PathBuf>,
 }
 
+/// `path` with a leading `~/` put back as the home folder.
+fn untilde(path: &std::path::Path) -> PathBuf {
+    match (path.strip_prefix("~"), dirs::home_dir()) {
+        (Ok(rest), Some(home)) => home.join(rest),
+        _ => path.to_path_buf(),
+    }
+}
+
 /// A step running on its own thread.
 pub struct LessonJob {
     step: usize,
@@ -49,15 +57,17 @@ impl LessonJob {
             .get(start.item)
             .cloned()
             .ok_or_else(|| format!("the catalog has no item {}", start.item + 1))?;
-        let mut plan = Lesson::new(start.catalog.clone(), start.item, start.out_dir.clone());
+        // The screenshot tool shows the catalog under `~`; the steps need the file itself.
+        let mut catalog = start.catalog.clone();
+        catalog.path = untilde(&catalog.path);
+        let mut plan = Lesson::new(catalog.clone(), start.item, start.out_dir.clone());
         plan.server = start.server.clone();
         let cancel = CancelFlag::new();
-        let local = !chunkscope::catalog::is_http_url(&start.catalog.path.to_string_lossy())
-            && start.server.is_none();
+        let local = catalog.path.is_file() && start.server.is_none();
         let probe: Box<dyn MemoryProbe> = match start.exe.filter(|_| local) {
             Some(exe) => Box::new(crate::cli::memory::ChildProbe {
                 exe,
-                catalog: start.catalog.path.clone(),
+                catalog: catalog.path.clone(),
                 item: item.id.clone(),
                 out: start.out_dir.clone(),
             }),

@@ -200,51 +200,58 @@ fn conclusion(r: &StepResult, theme: Theme) -> Line<'static> {
 
 fn presenter(r: &StepResult, theme: Theme, area: Rect, buf: &mut Buffer) {
     let big = &r.big;
-    let n = big.len().max(1) as u16;
-    // Side by side if every figure fits its column, else one under another.
-    let col_w = area.width / n;
-    let side_by_side = big
-        .iter()
-        .all(|f| big_digits::width(&f.value).is_some_and(|w| w < col_w));
+    let n = big.len().max(1);
     let block_h = big_digits::HEIGHT + 1;
-    let rows_needed = if side_by_side { block_h } else { block_h * n };
+    // As many figures to a row as fit side by side (with a cell between them), in as few
+    // rows as the height allows; else the figures in bold text.
+    let fits = |k: usize| {
+        let col_w = area.width / k as u16;
+        big.iter()
+            .all(|f| big_digits::width(&f.value).is_some_and(|w| w < col_w))
+    };
+    let layout = (1..=n)
+        .rev()
+        .find(|&k| fits(k))
+        .map(|k| (k, n.div_ceil(k) as u16 * block_h))
+        .filter(|&(_, h)| h + 3 <= area.height);
+    let Some((per_row, rows_h)) = layout else {
+        let mut lines: Vec<Line> = big
+            .iter()
+            .map(|f| {
+                Line::from(Span::styled(
+                    format!("{}: {}", f.label, f.value),
+                    theme.bold(),
+                ))
+            })
+            .collect();
+        lines.push(conclusion(r, theme));
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: true })
+            .render(area, buf);
+        return;
+    };
     let [figs, _, words] = Layout::vertical([
-        Constraint::Length(rows_needed.min(area.height.saturating_sub(3))),
+        Constraint::Length(rows_h),
         Constraint::Length(1),
         Constraint::Min(0),
     ])
     .areas(area);
-    let cells: Vec<Rect> = if side_by_side {
-        Layout::horizontal(vec![Constraint::Ratio(1, u32::from(n)); big.len()])
-            .split(figs)
-            .to_vec()
-    } else {
-        Layout::vertical(vec![Constraint::Length(block_h); big.len()])
-            .split(figs)
-            .to_vec()
-    };
+    let col_w = area.width / per_row as u16;
     let style = theme.bold().patch(theme.fg(Color::Cyan));
-    for (f, cell) in big.iter().zip(cells) {
-        let digits = Rect {
-            height: cell.height.min(big_digits::HEIGHT),
+    for (i, f) in big.iter().enumerate() {
+        let cell = Rect {
+            x: figs.x + (i % per_row) as u16 * col_w,
+            y: figs.y + (i / per_row) as u16 * block_h,
+            width: col_w,
+            height: block_h,
+        };
+        big_digits::render(&f.value, style, cell, buf);
+        let label_at = Rect {
+            y: cell.y + big_digits::HEIGHT,
+            height: 1,
             ..cell
         };
-        let drawn = big_digits::render(&f.value, style, digits, buf);
-        let label_at = if drawn && cell.height > big_digits::HEIGHT {
-            Rect {
-                y: cell.y + big_digits::HEIGHT,
-                height: 1,
-                ..cell
-            }
-        } else {
-            Rect { height: 1, ..cell }
-        };
-        let label = if drawn {
-            f.label.clone()
-        } else {
-            format!("{}: {}", f.label, f.value)
-        };
-        Paragraph::new(Span::styled(label, theme.bold())).render(label_at, buf);
+        Paragraph::new(Span::styled(f.label.clone(), theme.bold())).render(label_at, buf);
     }
     Paragraph::new(vec![conclusion(r, theme)])
         .wrap(Wrap { trim: true })
