@@ -9,6 +9,7 @@ pub mod demo;
 pub mod experiment;
 pub mod glossary;
 pub mod graph;
+pub mod lesson;
 pub mod network;
 pub mod output;
 pub mod pipeline;

@@ -58,6 +58,11 @@ pub struct TaskRecord {
     /// tasks; 0 elsewhere).
     #[serde(default)]
     pub tiles: u32,
+    /// Time the task held the output's lock: the chunked writer's appender (taking the
+    /// next stretch of the file, once per tile), or with GDAL's writer the single writer
+    /// for the whole task (the lesson's `Lock()`).
+    #[serde(default)]
+    pub lock_hold_ns: u64,
 }
 
 impl TaskRecord {
@@ -75,6 +80,7 @@ impl TaskRecord {
             alloc_ns: 0,
             append_wait_ns: 0,
             tiles: 0,
+            lock_hold_ns: 0,
         }
     }
 

@@ -10,6 +10,8 @@ use std::process::{Command, ExitCode, Stdio};
 use anyhow::{Context, bail};
 use clap::Args;
 
+use chunkscope::chunks::ChunkRequest;
+use chunkscope::lesson::{MemoryProbe, MemorySchedule as Schedule};
 use chunkscope::output::OutputFormat;
 use chunkscope::profile::memory::{self, MemoryRow, MemoryRun, Spread};
 use chunkscope::profile::units;
@@ -38,26 +40,6 @@ pub struct MemoryArgs {
     json: bool,
     #[command(flatten)]
     limits: ThreadLimitArgs,
-}
-
-/// The three ways of running the pipeline whose memory the lesson contrasts.
-#[derive(Debug, Clone, Copy)]
-enum Schedule {
-    Serial,
-    Staged,
-    Fused,
-}
-
-impl Schedule {
-    const ALL: [Schedule; 3] = [Schedule::Serial, Schedule::Staged, Schedule::Fused];
-
-    fn name(self) -> &'static str {
-        match self {
-            Schedule::Serial => "serial",
-            Schedule::Staged => "staged",
-            Schedule::Fused => "fused",
-        }
-    }
 }
 
 pub fn memory(args: MemoryArgs) -> anyhow::Result<ExitCode> {
@@ -140,6 +122,52 @@ pub fn memory(args: MemoryArgs) -> anyhow::Result<ExitCode> {
         print!("{}", render(&scene.item, child.format, &cache, &rows));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The lesson's memory step measured as this command measures: each run in a child
+/// process of its own, a tiled GeoTIFF output, GDAL's block cache bounded.
+pub(crate) struct ChildProbe {
+    pub exe: PathBuf,
+    pub catalog: PathBuf,
+    pub item: String,
+    /// Scratch folder for the runs' outputs (each removed after its run).
+    pub out: PathBuf,
+}
+
+impl MemoryProbe for ChildProbe {
+    fn own_process(&self) -> bool {
+        true
+    }
+
+    fn run(
+        &self,
+        schedule: Schedule,
+        chunks: &ChunkRequest,
+        threads: NonZeroUsize,
+        gdal_cache_mb: u32,
+    ) -> Result<Option<MemoryRun>, String> {
+        let child = Child {
+            exe: &self.exe,
+            catalog: &self.catalog,
+            item: &self.item,
+            res: 20,
+            chunks: chunks.to_string(),
+            threads,
+            format: "gtiff",
+            pipeline: vec![
+                "--format".into(),
+                "gtiff".into(),
+                "--gdal-cache".into(),
+                gdal_cache_mb.to_string(),
+            ],
+            out: &self.out,
+            force_threads: false,
+        };
+        child
+            .run(schedule)
+            .map(|r| r.map(|(_, run)| run))
+            .map_err(|e| format!("{e:#}"))
+    }
 }
 
 /// How to start one child run.

@@ -7,7 +7,7 @@ mod dask;
 mod demo;
 mod export;
 mod inspect;
-mod memory;
+pub(crate) mod memory;
 mod network;
 mod options;
 mod progress;
@@ -82,6 +82,22 @@ enum Command {
         /// Results, beside this session's runs.
         #[arg(long, value_name = "STREAM.json")]
         dask: Option<PathBuf>,
+        #[command(flatten)]
+        network: network::NetworkArgs,
+    },
+    /// The lesson step by step in the terminal UI: each claim of the Dask raster lesson run on
+    /// the scene, measured (medians of 3 runs with their spread) and explained; ←/→ move,
+    /// r re-runs, s saves a step's figures, P is the presenter layout.
+    Lesson {
+        /// STAC ItemCollection (search.json); default: the demo scene, generated on first use.
+        #[arg(value_name = "CATALOG")]
+        catalog: Option<PathBuf>,
+        /// Item id; default: the catalog's last item, as the lesson takes (`items[-1]`).
+        #[arg(long, value_name = "ID")]
+        item: Option<String>,
+        /// Folder where `s` saves a step's figures; default: chunkscope-out.
+        #[arg(long, value_name = "DIR")]
+        export_dir: Option<PathBuf>,
         #[command(flatten)]
         network: network::NetworkArgs,
     },
@@ -234,9 +250,41 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 export_dir,
                 network: network.label(),
                 server: None,
+                lesson: None,
             };
             let (catalog, server) = load_catalog_with(catalog.as_deref(), &network)?;
             let options = crate::tui::Options { server, ..options };
+            crate::tui::run(catalog, options)?;
+            leave_tui()
+        }
+        Some(Command::Lesson {
+            catalog,
+            item,
+            export_dir,
+            network,
+        }) => {
+            if let Some(code) = refuse_without_terminal() {
+                return Ok(code);
+            }
+            let (catalog, server) = load_catalog_with(catalog.as_deref(), &network)?;
+            let index = match item.as_deref() {
+                Some(id) => {
+                    let found = catalog.item(Some(id))?;
+                    catalog
+                        .items
+                        .iter()
+                        .position(|i| i.id == found.id)
+                        .unwrap_or(0)
+                }
+                None => catalog.items.len().saturating_sub(1),
+            };
+            let options = crate::tui::Options {
+                export_dir,
+                network: network.label(),
+                server,
+                lesson: Some(index),
+                ..crate::tui::Options::default()
+            };
             crate::tui::run(catalog, options)?;
             leave_tui()
         }

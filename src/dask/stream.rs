@@ -359,6 +359,7 @@ impl DaskStream {
                     alloc_ns: 0,
                     append_wait_ns: 0,
                     tiles: 0,
+                    lock_hold_ns: 0,
                 })
             })
             .collect()

@@ -197,6 +197,29 @@ pub fn run_rounds(
     cancel: &CancelFlag,
     progress: Progress<'_>,
 ) -> Result<Rounds, ExperimentError> {
+    run_rounds_observed(
+        scene,
+        base,
+        trials,
+        repetition,
+        cancel,
+        progress,
+        &mut |_, _| {},
+    )
+}
+
+/// [`run_rounds`], handing each measured run's full report to `observe` with the index of
+/// its trial (warm-ups are not handed over): for figures a [`RunSample`] does not keep,
+/// such as the lesson's writer lock or overhead parts.
+pub fn run_rounds_observed(
+    scene: &Scene,
+    base: &RunBase,
+    trials: &[Trial],
+    repetition: Repetition,
+    cancel: &CancelFlag,
+    progress: Progress<'_>,
+    observe: &mut dyn FnMut(usize, &RunReport),
+) -> Result<Rounds, ExperimentError> {
     let Repetition { repeat, warmup } = repetition;
     if repeat == 0 {
         return Err(ExperimentError::Invalid {
@@ -248,6 +271,7 @@ pub fn run_rounds(
         if let Some(i) = slot {
             rounds.samples[i].push(RunSample::from_report(&report));
             rounds.runs_done += 1;
+            observe(i, &report);
         }
     }
     if !rounds.cancelled {

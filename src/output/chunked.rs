@@ -32,6 +32,8 @@ pub struct WriteStats {
     /// Tiles this task encoded, overview tiles included.
     pub tiles: u32,
     pub encoded_bytes: u64,
+    /// Time spent holding the appender's lock.
+    pub lock_hold_ns: u64,
 }
 
 /// Where encoded tiles go as they finish: the next free offset of the file, and what is
@@ -155,11 +157,13 @@ impl ChunkedWriter {
         let waited = Instant::now();
         let at = {
             let mut app = self.appender.lock().unwrap_or_else(|p| p.into_inner());
-            stats.append_wait_ns += waited.elapsed().as_nanos() as u64;
+            let acquired = Instant::now();
+            stats.append_wait_ns += acquired.duration_since(waited).as_nanos() as u64;
             let at = app.len;
             // A GeoTIFF's tiles start at even offsets, as TIFF readers expect of data.
             app.len += len + (len % 2) * u64::from(self.spec.format == OutputFormat::Gtiff);
             app.spans[tile.level][tile.index] = Some((at, len));
+            stats.lock_hold_ns += acquired.elapsed().as_nanos() as u64;
             at
         };
         if let Err(e) = self.file.write_all_at(encoded, at) {

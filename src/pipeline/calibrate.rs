@@ -67,6 +67,7 @@ pub fn calibrate(
             alloc_ns: 0,
             append_wait_ns: 0,
             tiles: 0,
+            lock_hold_ns: 0,
         });
     };
     pool.install(|| match schedule {

@@ -96,6 +96,8 @@ struct Done<T> {
     bytes: u64,
     append_wait_ns: u64,
     tiles: u32,
+    /// Time the task held the output's lock (see [`TaskRecord::lock_hold_ns`]).
+    lock_hold_ns: u64,
 }
 
 impl<T> Done<T> {
@@ -105,6 +107,7 @@ impl<T> Done<T> {
             bytes,
             append_wait_ns: 0,
             tiles: 0,
+            lock_hold_ns: 0,
         }
     }
 }
@@ -295,6 +298,7 @@ impl Exec<'_> {
                     alloc_ns: before.alloc_ns,
                     append_wait_ns: done.append_wait_ns,
                     tiles: done.tiles,
+                    lock_hold_ns: done.lock_hold_ns,
                 };
                 slot.records.push(record);
                 self.control.events.send(Event::TaskFinished(record));
@@ -479,6 +483,7 @@ impl Exec<'_> {
                         bytes,
                         append_wait_ns: stats.append_wait_ns,
                         tiles: stats.tiles,
+                        lock_hold_ns: stats.lock_hold_ns,
                     })
                 })
             }
@@ -493,9 +498,14 @@ impl Exec<'_> {
                 };
                 self.task(&chunk, Stage::Write, before, |slot| {
                     slot.write_wait_ns += waited;
+                    let held = std::time::Instant::now();
                     let w = writer.as_mut().ok_or(PipelineError::Cancelled)?;
                     w.write_u8(chunk.band0, chunk.row0, chunk.col0, data.image.view())?;
-                    Ok(Done::new((), bytes))
+                    // The whole write happens under the single writer's lock.
+                    Ok(Done {
+                        lock_hold_ns: held.elapsed().as_nanos() as u64,
+                        ..Done::new((), bytes)
+                    })
                 })
             }
         }

@@ -336,6 +336,15 @@ impl RunReport {
             units::bytes(self.rss_start_bytes),
             units::bytes(self.peak_rss_bytes),
         ));
+        // What the RSS holds, so that its growth over a session is not read as the
+        // schedule's: GDAL keeps decoded blocks up to its cache limit, across runs.
+        out.push_str(&format!(
+            "RSS holds GDAL's block cache (up to {}; --gdal-cache or g bounds it), chunk \
+             buffers and output tiles: over a session it grows until that cache is full\n",
+            self.config
+                .gdal_cache_bytes
+                .map_or("GDAL's limit".to_string(), units::bytes),
+        ));
         out.push_str(&format!(
             "masked {} cloud pixels; output {}\n",
             self.masked_pixels,

@@ -196,6 +196,7 @@ mod tests {
             alloc_ns: 0,
             append_wait_ns: 0,
             tiles: 0,
+            lock_hold_ns: 0,
         }
     }
 

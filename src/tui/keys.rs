@@ -57,6 +57,10 @@ pub enum Action {
     Graph,
     /// Select the scene the lesson uses (the catalog's last item).
     LessonScene,
+    /// Open the lesson on the chosen scene.
+    Lesson,
+    /// Big numbers for a projector (toggle).
+    Presenter,
 }
 
 /// Where a binding applies.
@@ -511,6 +515,55 @@ pub const BINDINGS: &[Binding] = &[
         scope: Scope::On(Screen::Sweep),
         matches: |k| k.code == KeyCode::Esc,
     },
+    // Lesson
+    Binding {
+        keys: "←→/pn",
+        hint: "step",
+        help: "previous / next step of the lesson (a step runs when first shown)",
+        action: Action::Right,
+        scope: Scope::On(Screen::Lesson),
+        matches: |k| k.code == KeyCode::Right || is_char(k, 'n'),
+    },
+    Binding {
+        keys: "",
+        hint: "",
+        help: "",
+        action: Action::Left,
+        scope: Scope::On(Screen::Lesson),
+        matches: |k| k.code == KeyCode::Left || is_char(k, 'p'),
+    },
+    Binding {
+        keys: "r",
+        hint: "re-run",
+        help: "run the step again (3 runs of each configuration, alternated)",
+        action: Action::Run,
+        scope: Scope::On(Screen::Lesson),
+        matches: |k| is_char(k, 'r'),
+    },
+    Binding {
+        keys: "P",
+        hint: "presenter",
+        help: "presenter layout: the step's big numbers and conclusion, for a projector",
+        action: Action::Presenter,
+        scope: Scope::On(Screen::Lesson),
+        matches: |k| is_char(k, 'P'),
+    },
+    Binding {
+        keys: "s",
+        hint: "save",
+        help: "save the step's figures (JSON) into the export folder",
+        action: Action::Export,
+        scope: Scope::On(Screen::Lesson),
+        matches: |k| is_char(k, 's'),
+    },
+    Binding {
+        keys: "Esc",
+        hint: "back",
+        help: "cancel the running step (after the run in flight), else leave the lesson",
+        action: Action::Back,
+        scope: Scope::On(Screen::Lesson),
+        matches: |k| k.code == KeyCode::Esc,
+    },
     // Global
     Binding {
         keys: "?",
@@ -530,6 +583,14 @@ pub const BINDINGS: &[Binding] = &[
             is_char(k, 'q')
                 || (k.code == KeyCode::Char('c') && k.modifiers.contains(KeyModifiers::CONTROL))
         },
+    },
+    Binding {
+        keys: "L",
+        hint: "lesson",
+        help: "the lesson step by step on the chosen scene (the catalog's last item if none)",
+        action: Action::Lesson,
+        scope: Scope::Global,
+        matches: |k| is_char(k, 'L'),
     },
 ];
 
@@ -600,10 +661,19 @@ pub fn footer_lines(screen: Screen, width: u16, max_lines: usize) -> Vec<String>
     let mut items: Vec<String> = global.iter().chain(&first).chain(&rest).map(item).collect();
     let mut lines = pack(&items, width);
     if lines.len() > max_lines && !rest.is_empty() {
+        // Keep as many of the other keys with their words as fit; the rest are listed by
+        // key alone, with the overlay named for their meaning.
         items.truncate(global.len() + first.len());
-        let keys: Vec<&str> = rest.iter().map(|b| b.keys).collect();
-        items.push(format!("{} (? says)", keys.join(" ")));
-        lines = pack(&items, width);
+        for labelled in (0..rest.len()).rev() {
+            let keys: Vec<&str> = rest[labelled..].iter().map(|b| b.keys).collect();
+            let mut tried = items.clone();
+            tried.extend(rest[..labelled].iter().map(item));
+            tried.push(format!("{} (? says)", keys.join(" ")));
+            lines = pack(&tried, width);
+            if lines.len() <= max_lines {
+                break;
+            }
+        }
     }
     lines.truncate(max_lines.max(1));
     lines
@@ -658,6 +728,7 @@ mod tests {
             Screen::Run,
             Screen::Results,
             Screen::Sweep,
+            Screen::Lesson,
         ] {
             let lines = footer_lines(screen, 80, 2);
             assert!(lines.len() <= 2, "{lines:?}");
@@ -670,7 +741,7 @@ mod tests {
                     "{item:?} missing on {screen:?}: {text}"
                 );
             }
-            assert!(text.starts_with("? help · q quit"), "{text}");
+            assert!(text.starts_with("? help · q quit · L lesson"), "{text}");
         }
         let setup = footer_lines(Screen::Setup, 80, 2).join(" · ");
         // Too many for two lines with hints: the setting keys by key alone.

@@ -13,6 +13,7 @@ pub mod app;
 mod dask_script;
 pub mod export;
 pub mod keys;
+pub mod lesson_job;
 pub mod model;
 pub mod screenshot;
 pub mod session;
@@ -152,6 +153,8 @@ pub struct Options {
     /// A run imported from a Dask task stream (`tui --dask`): shown on the Run screen and
     /// first in Results.
     pub dask: Option<Box<chunkscope::pipeline::RunReport>>,
+    /// Open in the lesson, on this catalog item (`chunkscope lesson`).
+    pub lesson: Option<usize>,
 }
 
 /// Runs the TUI on `catalog` until the user quits. Outputs go to `chunkscope-out/`.
@@ -196,7 +199,11 @@ pub fn run(catalog: Catalog, options: Options) -> anyhow::Result<()> {
         .with_log(log_rx)
         .with_export_dir(options.export_dir.unwrap_or(out))
         .with_server(options.server)
+        .with_exe(std::env::current_exe().ok())
         .in_background();
+    if let Some(item) = options.lesson {
+        session.open_lesson(item);
+    }
 
     watch_for_hangup();
     let result = {

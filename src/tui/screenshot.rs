@@ -135,6 +135,23 @@ fn view_name(v: View) -> &'static str {
     }
 }
 
+/// Pumps the session until the lesson step in front has its figures (or its error).
+fn wait_for_lesson_step(s: &mut Session) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(1800);
+    loop {
+        let lesson = s.app.lesson.as_ref().context("the lesson did not open")?;
+        if lesson.running.is_none() && (lesson.result().is_some() || lesson.error().is_some()) {
+            return Ok(());
+        }
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "the lesson step did not finish within 30 minutes"
+        );
+        s.pump();
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 /// Pumps the session until its run has finished.
 fn wait_for_run(s: &mut Session) -> anyhow::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(600);
@@ -150,9 +167,8 @@ fn wait_for_run(s: &mut Session) -> anyhow::Result<()> {
 }
 
 /// Drives scenes → chunk setup → a serial run → a chunked run → its replay (and its task
-/// graph) → help → results
-/// (→ the sweep,
-/// when one is given), and writes one SVG per screen into `out_dir`. Returns the files
+/// graph) → help → results (→ the sweep, when one is given) → every step of the lesson and
+/// its presenter layout, and writes one SVG per screen into `out_dir`. Returns the files
 /// written.
 pub fn capture_all(
     mut catalog: Catalog,
@@ -168,7 +184,8 @@ pub fn capture_all(
     let run_dir =
         std::env::temp_dir().join(format!("chunkscope-screenshot-{}", std::process::id()));
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let mut s = Session::new(App::new(catalog, cores, true), run_dir.clone());
+    let mut s = Session::new(App::new(catalog, cores, true), run_dir.clone())
+        .with_exe(std::env::current_exe().ok());
     s.app.results.sweep = sweep;
     s.start();
     let mut written = Vec::new();
@@ -220,6 +237,16 @@ pub fn capture_all(
         s.send(Msg::Key(KeyCode::Tab.into()));
         shot(&s, "sweep")?;
     }
+    // The lesson, on the scene of the runs: every step once it has run, then the last
+    // one in the presenter layout.
+    s.send(Msg::Key(KeyCode::Char('L').into()));
+    for step in chunkscope::lesson::STEPS {
+        wait_for_lesson_step(&mut s)?;
+        shot(&s, &format!("lesson-{}", step.id()))?;
+        s.send(Msg::Key(KeyCode::Char('n').into()));
+    }
+    s.send(Msg::Key(KeyCode::Char('P').into()));
+    shot(&s, "lesson-presenter")?;
     s.shutdown();
     let _ = std::fs::remove_dir_all(&run_dir);
     Ok(written)

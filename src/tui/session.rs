@@ -24,6 +24,7 @@ use super::model::assets::AssetView;
 use super::model::setup::RunSettings;
 
 use super::export;
+use super::lesson_job::{LessonJob, LessonStart};
 use super::model::screen::Screen;
 use super::sweep_job::SweepJob;
 
@@ -60,6 +61,10 @@ pub struct Session {
     viewport: (u16, u16),
     run: Option<RunHandle>,
     sweep: Option<SweepJob>,
+    lesson: Option<LessonJob>,
+    /// chunkscope's own executable, for the lesson's memory step (a child process per
+    /// run); `None` measures in this process.
+    exe: Option<PathBuf>,
     log: Option<Receiver<String>>,
     quit: bool,
     /// When the previous pump ran: replays advance by the real time between pumps.
@@ -85,6 +90,8 @@ impl Session {
             out_dir,
             run: None,
             sweep: None,
+            lesson: None,
+            exe: None,
             log: None,
             quit: false,
             last_pump: Instant::now(),
@@ -93,6 +100,23 @@ impl Session {
             jobs_pending: 0,
             server: None,
         }
+    }
+
+    /// The lesson's memory step starts `exe` (chunkscope itself) for each of its runs.
+    pub fn with_exe(mut self, exe: Option<PathBuf>) -> Self {
+        self.exe = exe;
+        self
+    }
+
+    /// Opens the lesson on catalog item `item` before the first frame.
+    pub fn open_lesson(&mut self, item: usize) {
+        self.app.selected = self
+            .app
+            .visible_items()
+            .iter()
+            .position(|&i| i == item)
+            .unwrap_or(0);
+        self.send(Msg::Key(crossterm::event::KeyCode::Char('L').into()));
     }
 
     /// Runs read the catalog's scenes through `server` (the simulated network's).
@@ -184,6 +208,15 @@ impl Session {
                 self.send(m);
             }
         }
+        if let Some(job) = self.lesson.as_mut() {
+            let (msgs, over) = job.poll();
+            if over {
+                self.lesson = None;
+            }
+            for m in msgs {
+                self.send(m);
+            }
+        }
         let Some(run) = &self.run else { return };
         let events: Vec<Event> = run.events.try_iter().collect();
         let samples: Vec<Sample> = run.samples.try_iter().collect();
@@ -227,6 +260,9 @@ impl Session {
         if let Some(job) = self.sweep.take() {
             job.shutdown();
         }
+        if let Some(job) = self.lesson.take() {
+            job.shutdown();
+        }
         if let Some(mut run) = self.run.take() {
             run.cancel.cancel();
             let _ = run.done.recv();
@@ -264,6 +300,9 @@ impl Session {
                 if let Some(job) = &self.sweep {
                     job.cancel();
                 }
+                if let Some(job) = &self.lesson {
+                    job.cancel();
+                }
                 None
             }
             Cmd::LoadSweep(path) => Some(Msg::SweepFinished(
@@ -271,8 +310,34 @@ impl Session {
                     .map(|r| Box::new((r, path.display().to_string())))
                     .map_err(|e| format!("{:#}", anyhow::Error::new(e))),
             )),
+            Cmd::StartLessonStep { item, step } => {
+                if self.sweep.is_some() || self.run.is_some() || self.lesson.is_some() {
+                    return Some(Msg::LessonFinished {
+                        step,
+                        result: Err("a run, sweep or step is already going".into()),
+                    });
+                }
+                let start = LessonStart {
+                    catalog: self.app.catalog.clone(),
+                    item,
+                    server: self.server.clone(),
+                    out_dir: self.out_dir.clone(),
+                    exe: self.exe.clone(),
+                };
+                match LessonJob::start(start, step) {
+                    Ok(job) => {
+                        self.lesson = Some(job);
+                        None
+                    }
+                    Err(e) => Some(Msg::LessonFinished {
+                        step,
+                        result: Err(e),
+                    }),
+                }
+            }
+            Cmd::SaveLessonStep(step) => Some(Msg::Exported(self.save_lesson_step(step))),
             Cmd::StartSweep { item, request } => {
-                if self.sweep.is_some() || self.run.is_some() {
+                if self.sweep.is_some() || self.run.is_some() || self.lesson.is_some() {
                     return Some(Msg::SweepFinished(Err(
                         "a run or sweep is already going".into()
                     )));
@@ -303,9 +368,36 @@ impl Session {
                 if let Some(job) = &self.sweep {
                     job.cancel();
                 }
+                if let Some(job) = &self.lesson {
+                    job.cancel();
+                }
                 None
             }
         }
+    }
+
+    /// Saves lesson step `step`'s figures as `lesson-<step>-<UTC time>.json` in the export
+    /// folder.
+    fn save_lesson_step(&self, step: usize) -> Result<Vec<String>, String> {
+        let r = self
+            .app
+            .lesson_result(step)
+            .ok_or("no figures to save yet: the step has not run")?;
+        std::fs::create_dir_all(&self.export_dir).map_err(|e| {
+            format!(
+                "cannot create the export folder \"{}\": {e}",
+                self.export_dir.display()
+            )
+        })?;
+        let path = self.export_dir.join(format!(
+            "lesson-{}-{}.json",
+            r.step.id(),
+            super::export::timestamp(std::time::SystemTime::now())
+        ));
+        let text = serde_json::to_string_pretty(&r.to_json()).map_err(|e| e.to_string())?;
+        chunkscope::output::staging::write_atomic(&path, text.as_bytes())
+            .map_err(|e| format!("cannot save \"{}\": {e}", path.display()))?;
+        Ok(vec![path.display().to_string()])
     }
 
     /// Saves what the screen in front shows, and the screen itself drawn as it is now.
@@ -358,6 +450,11 @@ impl Session {
             // Two at once would each disturb the other's timings.
             return Err(
                 "a sweep is running: wait for it, or cancel it (c on the sweep screen)".into(),
+            );
+        }
+        if self.lesson.is_some() {
+            return Err(
+                "a lesson step is running: wait for it, or cancel it (Esc in the lesson)".into(),
             );
         }
         let item = &self.app.catalog.items[i];

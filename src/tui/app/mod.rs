@@ -5,6 +5,7 @@
 //! screen's keys and messages are handled in a child module named after the screen; the
 //! data they change lives in [`super::model`]. Runs on the UI thread.
 
+mod lesson;
 mod results;
 mod run;
 mod scenes;
@@ -24,6 +25,7 @@ use chunkscope::task::Event;
 
 use super::keys::{self, Action};
 use super::model::assets::AssetView;
+use super::model::lesson::LessonView;
 use super::model::results::Results;
 use super::model::run::RunView;
 use super::model::screen::Screen;
@@ -65,6 +67,14 @@ pub enum Cmd {
     /// Save the finished run on screen as the lesson's Dask script; answers with
     /// [`Msg::Exported`].
     ExportDask,
+    /// Run lesson step `step` (an index into `lesson::STEPS`) on catalog item `item`
+    /// (answers with [`Msg::LessonProgress`] and [`Msg::LessonFinished`]).
+    StartLessonStep {
+        item: usize,
+        step: usize,
+    },
+    /// Save lesson step `0`'s figures as JSON (answers with [`Msg::Exported`]).
+    SaveLessonStep(usize),
     Quit,
 }
 
@@ -107,6 +117,18 @@ pub enum Msg {
     SweepFinished(Result<Box<(chunkscope::experiment::sweep::SweepResult, String)>, String>),
     /// What [`Cmd::Export`] wrote (paths as shown), or why it could not.
     Exported(Result<Vec<String>, String>),
+    /// A lesson step's progress: runs done of planned, and the configuration starting.
+    LessonProgress {
+        step: usize,
+        done: usize,
+        total: usize,
+        label: String,
+    },
+    /// A lesson step's figures, or why there are none.
+    LessonFinished {
+        step: usize,
+        result: Result<Box<chunkscope::lesson::StepResult>, String>,
+    },
     Log(String),
 }
 
@@ -139,6 +161,8 @@ pub struct App {
     /// Whether the Run screen shows the task graph in place of the chunk map and the
     /// task stream (`g`); kept from run to run.
     pub graph_panel: bool,
+    /// The lesson, once entered.
+    pub lesson: Option<LessonView>,
 }
 
 impl App {
@@ -162,6 +186,7 @@ impl App {
             cores: cores.max(1),
             results: Results::default(),
             graph_panel: false,
+            lesson: None,
         }
     }
 
@@ -225,6 +250,7 @@ impl App {
             | Msg::RunFinished(_) => self.on_run_msg(msg),
             Msg::SweepProgress { .. } | Msg::SweepFinished(_) => self.on_sweep_msg(msg),
             Msg::Exported(result) => self.on_exported(result),
+            Msg::LessonProgress { .. } | Msg::LessonFinished { .. } => self.on_lesson_msg(msg),
             Msg::Log(line) => {
                 self.push_log(line);
                 None
@@ -268,12 +294,21 @@ impl App {
                 self.help_page = 0;
                 None
             }
+            Action::Lesson if self.screen == Screen::Lesson => None,
+            Action::Lesson => {
+                let item = match self.screen {
+                    Screen::Scenes => self.selected_item(),
+                    _ => self.setup.as_ref().map(|s| s.item),
+                };
+                self.enter_lesson(item)
+            }
             _ => match self.screen {
                 Screen::Scenes => self.on_scenes(action),
                 Screen::Setup => self.on_setup(action),
                 Screen::Run => self.on_run(action),
                 Screen::Results => self.on_results(action),
                 Screen::Sweep => self.on_sweep(action),
+                Screen::Lesson => self.on_lesson(action),
             },
         }
     }

@@ -4,6 +4,7 @@
 
 pub mod assets;
 pub mod graph;
+pub mod lesson;
 pub mod live;
 pub mod results;
 pub mod run;

@@ -10,4 +10,6 @@ pub enum Screen {
     Results,
     /// A chunk-size sweep's chart and table.
     Sweep,
+    /// The lesson, step by step.
+    Lesson,
 }

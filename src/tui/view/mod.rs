@@ -13,11 +13,13 @@
 //! ↑↓/jk move · / filter · ? help · q quit          footer (from the key table)
 //! ```
 
+pub mod big_digits;
 pub mod cpu;
 pub mod dask;
 pub mod gantt;
 pub mod graph;
 pub mod help;
+pub mod lesson;
 pub mod results;
 pub mod run;
 pub mod scenes;
@@ -116,6 +118,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         Screen::Run => "run",
         Screen::Results => "results",
         Screen::Sweep => "sweep",
+        Screen::Lesson => "lesson",
     };
     let mut title = vec![
         Span::styled("chunkscope", theme.bold()),
@@ -139,6 +142,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         Screen::Run => run::render(app, theme, body, buf),
         Screen::Results => results::render(app, theme, body, buf),
         Screen::Sweep => sweep::render(app, theme, body, buf),
+        Screen::Lesson => lesson::render(app, theme, body, buf),
     }
     Paragraph::new(status_line(app, theme)).render(status, buf);
     Paragraph::new(
@@ -514,6 +518,7 @@ mod tests {
                     alloc_ns: 0,
                     append_wait_ns: 0,
                     tiles: 0,
+                    lock_hold_ns: 0,
                 }));
             }
         }

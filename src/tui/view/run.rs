@@ -993,6 +993,7 @@ mod tests {
             alloc_ns: 0,
             append_wait_ns: 0,
             tiles: 0,
+            lock_hold_ns: 0,
         })));
         for (w, h) in [(80, 24), (160, 48)] {
             let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
@@ -1036,6 +1037,7 @@ mod tests {
             alloc_ns: 0,
             append_wait_ns: 0,
             tiles: 0,
+            lock_hold_ns: 0,
         })));
         app.update(Msg::Sample(sample(
             100_000_000,
@@ -1077,6 +1079,7 @@ mod tests {
             alloc_ns: 0,
             append_wait_ns: 0,
             tiles: 0,
+            lock_hold_ns: 0,
         })));
         app.update(Msg::Engine(Event::TaskStarted {
             chunk: 4,

@@ -1,0 +1,327 @@
+//! The lesson, step by step: each claim of the Carpentries lesson "Parallel raster
+//! computations using Dask" as a step that runs what it needs on the chosen scene, keeps
+//! the measured figures (medians of at least three runs with their spread) and explains,
+//! in a few lines written from those figures, what happened. Knows nothing of terminals;
+//! a step runs on whichever thread calls [`run_step`] (the TUI's lesson thread).
+//!
+//! Adding a step is one entry in [`STEPS`] and its runner in `steps.rs`.
+
+mod steps;
+
+pub mod lock;
+pub mod memory;
+pub mod verdict;
+
+use std::num::NonZeroUsize;
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::catalog::Catalog;
+use crate::chunks::ChunkRequest;
+use crate::experiment::rounds::PlanFigures;
+use crate::network::{NetworkSpec, Probe, Rate};
+use crate::profile::memory::MemoryRow;
+use crate::profile::stats::{MIN_DECIDING_RUNS, Timing};
+use crate::task::CancelFlag;
+
+pub use lock::WriterLock;
+pub use memory::{InProcess, MemoryProbe, MemorySchedule};
+pub use verdict::Comparison;
+
+/// The lesson's steps, in the order the episode teaches them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Step {
+    /// The scene and its COG blocks (`r.block_shapes`).
+    Scene,
+    /// Serial vs chunked load from the local disk.
+    LoadLocal,
+    /// Serial vs chunked load through the simulated network: download-bound.
+    LoadNetwork,
+    /// Mask and write, serial vs parallel, and the output's lock.
+    MaskWrite,
+    /// Tiny chunks lose, and why.
+    TinyChunks,
+    /// Chunks aligned with the blocks vs not.
+    Alignment,
+    /// Dask's `auto` chunks for B02 and for the visual.
+    AutoChunks,
+    /// Memory per schedule with a bounded GDAL cache.
+    Memory,
+}
+
+/// Every step, in order.
+pub const STEPS: &[Step] = &[
+    Step::Scene,
+    Step::LoadLocal,
+    Step::LoadNetwork,
+    Step::MaskWrite,
+    Step::TinyChunks,
+    Step::Alignment,
+    Step::AutoChunks,
+    Step::Memory,
+];
+
+impl Step {
+    /// Short name, for file names and JSON.
+    pub fn id(self) -> &'static str {
+        match self {
+            Step::Scene => "scene",
+            Step::LoadLocal => "load-local",
+            Step::LoadNetwork => "load-network",
+            Step::MaskWrite => "mask-write",
+            Step::TinyChunks => "tiny-chunks",
+            Step::Alignment => "alignment",
+            Step::AutoChunks => "auto-chunks",
+            Step::Memory => "memory",
+        }
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Step::Scene => "The scene and its COG blocks",
+            Step::LoadLocal => "Load: serial vs chunked, local disk",
+            Step::LoadNetwork => "Load: serial vs chunked, through a network",
+            Step::MaskWrite => "Mask and write, and the writer's lock",
+            Step::TinyChunks => "Tiny chunks lose",
+            Step::Alignment => "Chunks aligned with blocks, or not",
+            Step::AutoChunks => "chunks=\"auto\", Dask's rule",
+            Step::Memory => "Memory per schedule",
+        }
+    }
+
+    /// What the lesson claims, which the step puts to the test.
+    pub fn claim(self) -> &'static str {
+        match self {
+            Step::Scene => "A COG is stored in blocks; r.block_shapes tells their size.",
+            Step::LoadLocal => "Loading in chunks on several workers is faster than one read.",
+            Step::LoadNetwork => {
+                "Reading a remote COG in parallel is faster: the lesson's load went 40.5 s -> 12.6 s."
+            }
+            Step::MaskWrite => {
+                "Mask and write run in parallel too; writes to one file are serialised by a Lock()."
+            }
+            Step::TinyChunks => "Chunks that are too small make a computation slower, not faster.",
+            Step::Alignment => {
+                "Chunks should be multiples of the blocks, or blocks are read twice."
+            }
+            Step::AutoChunks => {
+                "chunks=\"auto\" picks block multiples near 128 MiB: (1, 8192, 8192) for B02."
+            }
+            Step::Memory => "Chunks keep memory small: only the chunks in flight are held.",
+        }
+    }
+}
+
+/// What a step runs on, and how.
+#[derive(Debug, Clone)]
+pub struct Lesson {
+    /// The catalog as loaded (through the simulated network if the front end serves it).
+    pub catalog: Catalog,
+    pub item: usize,
+    /// The simulated network the catalog is already read through, if any.
+    pub server: Option<Probe>,
+    /// Every run writes (and replaces) its output here.
+    pub out_dir: PathBuf,
+    pub threads: NonZeroUsize,
+    /// Measured runs per configuration (at least [`MIN_DECIDING_RUNS`]).
+    pub repeat: usize,
+    /// The network the download-bound step reads through when the catalog is local.
+    pub network: NetworkSpec,
+    /// GDAL's block cache bound in the memory step, MiB.
+    pub gdal_cache_mb: u32,
+}
+
+/// The lesson's simulated network: 50 ms before each answer, 25 MiB/s per connection.
+pub fn lesson_network() -> NetworkSpec {
+    NetworkSpec {
+        latency: std::time::Duration::from_millis(50),
+        bandwidth: Rate::from_bytes_per_s(25 * 1024 * 1024),
+    }
+}
+
+impl Lesson {
+    /// The lesson on `catalog`'s item `item` (the lesson itself uses the last item of its
+    /// search, `items[-1]`), with 2 to 4 threads as the machine has cores, 3 runs each.
+    pub fn new(catalog: Catalog, item: usize, out_dir: PathBuf) -> Self {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        Self {
+            catalog,
+            item,
+            server: None,
+            out_dir,
+            threads: NonZeroUsize::new(cores.clamp(2, 4)).unwrap_or(NonZeroUsize::MIN),
+            repeat: MIN_DECIDING_RUNS,
+            network: lesson_network(),
+            gdal_cache_mb: 64,
+        }
+    }
+
+    /// The chunks the lesson's comparisons use: 2 x 2 blocks.
+    pub fn chunks(&self) -> ChunkRequest {
+        ChunkRequest::Blocks(2)
+    }
+}
+
+/// One figure as shown: a label and its value, already formatted.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Figure {
+    pub label: String,
+    pub value: String,
+}
+
+impl Figure {
+    pub fn new(label: impl Into<String>, value: impl Into<String>) -> Self {
+        Self {
+            label: label.into(),
+            value: value.into(),
+        }
+    }
+}
+
+/// A timing with what it measures.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NamedTiming {
+    pub label: String,
+    pub timing: Timing,
+}
+
+/// A chunk plan with its request.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NamedPlan {
+    pub label: String,
+    pub plan: PlanFigures,
+}
+
+/// What a step measured and what it says about it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StepResult {
+    pub step: Step,
+    pub title: String,
+    pub claim: String,
+    pub item: String,
+    /// The item is the catalog's last, the one the lesson itself takes (`items[-1]`).
+    pub item_is_last: bool,
+    /// The few figures a projector shows large (up to three).
+    pub big: Vec<Figure>,
+    /// Every figure, in reading order.
+    pub figures: Vec<Figure>,
+    /// One line: what the measurements say.
+    pub conclusion: String,
+    /// Two or three lines, written from the figures: what happened, what to notice.
+    pub explanation: Vec<String>,
+    /// Whether the step's main comparison is beyond the noise (`None`: nothing compared).
+    pub decided: Option<bool>,
+    /// The comparisons made, the one the conclusion states first.
+    pub comparisons: Vec<Comparison>,
+    pub timings: Vec<NamedTiming>,
+    pub plans: Vec<NamedPlan>,
+    pub lock: Option<WriterLock>,
+    pub memory: Vec<MemoryRow>,
+    /// Measured runs per configuration.
+    pub repeat: usize,
+    pub threads: usize,
+}
+
+impl StepResult {
+    fn new(step: Step, lesson: &Lesson) -> Self {
+        Self {
+            step,
+            title: step.title().into(),
+            claim: step.claim().into(),
+            item: lesson
+                .catalog
+                .items
+                .get(lesson.item)
+                .map(|i| i.id.clone())
+                .unwrap_or_default(),
+            item_is_last: lesson.item + 1 == lesson.catalog.items.len(),
+            big: Vec::new(),
+            figures: Vec::new(),
+            conclusion: String::new(),
+            explanation: Vec::new(),
+            decided: None,
+            comparisons: Vec::new(),
+            timings: Vec::new(),
+            plans: Vec::new(),
+            lock: None,
+            memory: Vec::new(),
+            repeat: lesson.repeat,
+            threads: lesson.threads.get(),
+        }
+    }
+
+    /// The step's figures as JSON, with a schema version, for saving.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "schema_version": crate::pipeline::SCHEMA_VERSION,
+            "kind": "lesson_step",
+            "step": self,
+        })
+    }
+}
+
+/// Why a step could not give its figures.
+#[derive(Debug, thiserror::Error)]
+pub enum LessonError {
+    #[error("the step was cancelled")]
+    Cancelled,
+    #[error("{what}: {reason}")]
+    Failed { what: String, reason: String },
+}
+
+impl LessonError {
+    fn failed(what: impl Into<String>, e: &dyn std::error::Error) -> Self {
+        LessonError::Failed {
+            what: what.into(),
+            reason: error_chain(e),
+        }
+    }
+}
+
+/// An error and its causes on one line, `outer: inner: ...`.
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+/// Runs `step` of `lesson`. `progress` hears (runs done, runs planned, label) before each
+/// run; `memory` measures the memory step's runs (a child process per run in the front
+/// ends). Stops between runs when `cancel` is set.
+pub fn run_step(
+    step: Step,
+    lesson: &Lesson,
+    memory: &dyn MemoryProbe,
+    cancel: &CancelFlag,
+    progress: crate::experiment::rounds::Progress<'_>,
+) -> Result<StepResult, LessonError> {
+    if lesson.repeat < MIN_DECIDING_RUNS {
+        return Err(LessonError::Failed {
+            what: "the lesson".into(),
+            reason: format!(
+                "every comparison needs at least {MIN_DECIDING_RUNS} runs, not {}",
+                lesson.repeat
+            ),
+        });
+    }
+    let ctx = steps::Context::new(lesson, cancel, progress)?;
+    let mut result = StepResult::new(step, lesson);
+    match step {
+        Step::Scene => ctx.scene(&mut result)?,
+        Step::LoadLocal => ctx.load(&mut result, false)?,
+        Step::LoadNetwork => ctx.load(&mut result, true)?,
+        Step::MaskWrite => ctx.mask_write(&mut result)?,
+        Step::TinyChunks => ctx.tiny(&mut result)?,
+        Step::Alignment => ctx.alignment(&mut result)?,
+        Step::AutoChunks => ctx.auto(&mut result)?,
+        Step::Memory => ctx.memory(&mut result, memory)?,
+    }
+    Ok(result)
+}

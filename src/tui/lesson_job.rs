@@ -1,0 +1,164 @@
+//! A lesson step run from the TUI: the engine's [`lesson::run_step`] on its own thread, its
+//! progress and result turned into [`Msg`]s. The session owns the job and polls it each
+//! frame; cancelling stops between runs (the run in flight finishes and is discarded).
+
+use std::path::PathBuf;
+use std::thread::JoinHandle;
+
+use crossbeam_channel::{Receiver, TryRecvError};
+
+use chunkscope::catalog::Catalog;
+use chunkscope::experiment::rounds::RunBase;
+use chunkscope::lesson::{self, InProcess, Lesson, LessonError, MemoryProbe, StepResult};
+use chunkscope::network::Probe;
+use chunkscope::output::{OutputFormat, OutputSpec};
+use chunkscope::pipeline::{CloudClasses, Resolution, Scene};
+use chunkscope::task::CancelFlag;
+
+use super::app::Msg;
+
+/// What a lesson step needs from the session.
+pub struct LessonStart {
+    pub catalog: Catalog,
+    pub item: usize,
+    pub server: Option<Probe>,
+    pub out_dir: PathBuf,
+    /// chunkscope's own executable, for the memory step's child processes; `None` runs
+    /// them in this process (and the step says so).
+    pub exe: Option<PathBuf>,
+}
+
+/// `path` with a leading `~/` put back as the home folder.
+fn untilde(path: &std::path::Path) -> PathBuf {
+    match (path.strip_prefix("~"), dirs::home_dir()) {
+        (Ok(rest), Some(home)) => home.join(rest),
+        _ => path.to_path_buf(),
+    }
+}
+
+/// A step running on its own thread.
+pub struct LessonJob {
+    step: usize,
+    progress: Receiver<(usize, usize, String)>,
+    done: Receiver<Result<StepResult, String>>,
+    cancel: CancelFlag,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl LessonJob {
+    /// Starts step `step` (an index into [`lesson::STEPS`]).
+    pub fn start(start: LessonStart, step: usize) -> Result<Self, String> {
+        let kind = *lesson::STEPS
+            .get(step)
+            .ok_or_else(|| format!("the lesson has no step {}", step + 1))?;
+        let item = start
+            .catalog
+            .items
+            .get(start.item)
+            .cloned()
+            .ok_or_else(|| format!("the catalog has no item {}", start.item + 1))?;
+        // The screenshot tool shows the catalog under `~`; the steps need the file itself.
+        let mut catalog = start.catalog.clone();
+        catalog.path = untilde(&catalog.path);
+        let mut plan = Lesson::new(catalog.clone(), start.item, start.out_dir.clone());
+        plan.server = start.server.clone();
+        let cancel = CancelFlag::new();
+        let local = catalog.path.is_file() && start.server.is_none();
+        let probe: Box<dyn MemoryProbe> = match start.exe.filter(|_| local) {
+            Some(exe) => Box::new(crate::cli::memory::ChildProbe {
+                exe,
+                catalog: catalog.path.clone(),
+                item: item.id.clone(),
+                out: start.out_dir.clone(),
+            }),
+            None => Box::new(InProcess {
+                scene: Scene::from_item(&item)
+                    .map_err(|e| e.to_string())?
+                    .served_by(start.server.clone()),
+                base: RunBase {
+                    resolution: Resolution::R20,
+                    cloud_classes: CloudClasses::default(),
+                    output: OutputSpec::new(
+                        start.out_dir.join("lesson-memory.tif"),
+                        OutputFormat::Gtiff,
+                    ),
+                    gdal_cache_mb: None,
+                },
+                cancel: cancel.clone(),
+            }),
+        };
+        let (progress_tx, progress) = crossbeam_channel::unbounded();
+        let (done_tx, done) = crossbeam_channel::bounded(1);
+        let flag = cancel.clone();
+        let thread =
+            std::thread::Builder::new()
+                .name("chunkscope-lesson".into())
+                .spawn(move || {
+                    let report = move |done: usize, total: usize, label: &str| {
+                        let _ = progress_tx.send((done, total, label.to_string()));
+                    };
+                    let result = lesson::run_step(kind, &plan, probe.as_ref(), &flag, &report)
+                        .map_err(|e| match e {
+                            LessonError::Cancelled => {
+                                "cancelled: r runs the step again".to_string()
+                            }
+                            e => e.to_string(),
+                        });
+                    let _ = done_tx.send(result);
+                })
+                .map_err(|e| format!("cannot start the lesson thread: {e}"))?;
+        Ok(Self {
+            step,
+            progress,
+            done,
+            cancel,
+            thread: Some(thread),
+        })
+    }
+
+    pub fn cancel(&self) {
+        self.cancel.cancel();
+    }
+
+    /// What happened since the last poll; the last message is [`Msg::LessonFinished`] once
+    /// the step is over (then the job can be dropped).
+    pub fn poll(&mut self) -> (Vec<Msg>, bool) {
+        let step = self.step;
+        let mut msgs: Vec<Msg> = self
+            .progress
+            .try_iter()
+            .map(|(done, total, label)| Msg::LessonProgress {
+                step,
+                done,
+                total,
+                label,
+            })
+            .collect();
+        let finished = match self.done.try_recv() {
+            Ok(result) => Some(result),
+            Err(TryRecvError::Empty) => None,
+            Err(TryRecvError::Disconnected) => {
+                Some(Err("the step stopped without a result (see the log)".into()))
+            }
+        };
+        let over = finished.is_some();
+        if let Some(result) = finished {
+            if let Some(t) = self.thread.take() {
+                let _ = t.join();
+            }
+            msgs.push(Msg::LessonFinished {
+                step,
+                result: result.map(Box::new),
+            });
+        }
+        (msgs, over)
+    }
+
+    /// Cancels and waits for the thread (after the run in flight).
+    pub fn shutdown(mut self) {
+        self.cancel();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}

@@ -1,0 +1,165 @@
+//! The lesson's steps on a small demo scene, with real GDAL and real runs: each step's
+//! figures are consistent with each other and its words with its numbers.
+
+use std::path::Path;
+
+use chunkscope::catalog::Catalog;
+use chunkscope::demo::{self, DemoSpec};
+use chunkscope::experiment::rounds::RunBase;
+use chunkscope::lesson::{self, InProcess, Lesson, STEPS, Step, StepResult};
+use chunkscope::output::{OutputFormat, OutputSpec};
+use chunkscope::pipeline::{CloudClasses, Resolution, Scene};
+use chunkscope::task::CancelFlag;
+
+fn lesson_on_demo(dir: &Path) -> Lesson {
+    let path =
+        demo::generate(DemoSpec::new(1024, 2).unwrap(), &dir.join("demo"), &|_| {}).expect("demo");
+    let catalog = Catalog::load(&path).expect("catalog");
+    let last = catalog.items.len() - 1;
+    Lesson::new(catalog, last, dir.join("out"))
+}
+
+fn run(lesson: &Lesson, step: Step) -> StepResult {
+    let scene = Scene::from_item(&lesson.catalog.items[lesson.item]).unwrap();
+    let probe = InProcess {
+        scene,
+        base: RunBase {
+            resolution: Resolution::R20,
+            cloud_classes: CloudClasses::default(),
+            output: OutputSpec::new(lesson.out_dir.join("memory.tif"), OutputFormat::Gtiff),
+            gdal_cache_mb: None,
+        },
+        cancel: CancelFlag::new(),
+    };
+    let runs = std::cell::Cell::new(0);
+    let progress = |_: usize, _: usize, _: &str| runs.set(runs.get() + 1);
+    lesson::run_step(step, lesson, &probe, &CancelFlag::new(), &progress)
+        .unwrap_or_else(|e| panic!("step {}: {e}", step.id()))
+}
+
+/// What every step owes its reader: a title, big figures, a conclusion and two or three
+/// lines of explanation; every timing of at least three runs; the conclusion says "inside
+/// the noise" exactly when the main comparison's runs overlap.
+fn check_common(r: &StepResult) {
+    assert!(!r.conclusion.is_empty(), "{}", r.step.id());
+    assert!((1..=3).contains(&r.big.len()), "{:?}", r.big);
+    assert!(
+        (2..=3).contains(&r.explanation.len()),
+        "{:?}",
+        r.explanation
+    );
+    for t in &r.timings {
+        assert!(t.timing.n >= 3, "{} has {} runs", t.label, t.timing.n);
+    }
+    if let Some(c) = r.comparisons.first() {
+        let noise = c.differ == Some(false);
+        assert_eq!(
+            r.conclusion.contains("inside the noise"),
+            noise,
+            "{}: {}",
+            r.step.id(),
+            r.conclusion
+        );
+        assert_eq!(r.conclusion.contains("beyond the noise"), c.decided());
+    }
+    let json = r.to_json();
+    assert_eq!(json["kind"], "lesson_step");
+    assert_eq!(json["step"]["step"], serde_json::json!(r.step));
+}
+
+#[test]
+fn every_step_runs_on_a_demo_and_its_words_match_its_numbers() {
+    let dir = tempfile::tempdir().unwrap();
+    let lesson = lesson_on_demo(dir.path());
+    assert_eq!(lesson.item, 1, "the lesson takes the last item, items[-1]");
+    let threads = lesson.threads.get();
+    for &step in STEPS {
+        let r = run(&lesson, step);
+        check_common(&r);
+        match step {
+            Step::Scene => {
+                assert_eq!(r.big[0].value, "128x128", "{:?}", r.big);
+                assert!(r.figures.iter().any(|f| f.label == "SCL"));
+                assert!(r.explanation[0].contains("overview 0"));
+            }
+            Step::LoadLocal | Step::LoadNetwork => {
+                let c = &r.comparisons[0];
+                let (s, p) = (&r.timings[0].timing, &r.timings[1].timing);
+                let ratio = s.median_ns as f64 / p.median_ns as f64;
+                assert!((c.speedup.value - ratio).abs() < 1e-9);
+                if step == Step::LoadNetwork {
+                    assert!(
+                        r.figures[0].value.contains("simulated network"),
+                        "{:?}",
+                        r.figures
+                    );
+                    assert!(r.explanation[1].contains("40.5 s -> 12.6 s"));
+                }
+            }
+            Step::MaskWrite => {
+                let lock = r.lock.as_ref().expect("a lock");
+                assert!(!lock.holders.is_empty() && lock.holders.len() <= threads);
+                // 2x2 blocks of 128 on a 512 grid: 4 chunks, each written once.
+                assert_eq!(lock.holders.iter().map(|h| h.writes).sum::<usize>(), 4);
+                assert!(lock.held_ns > 0, "the appender is taken for every tile");
+                assert!(lock.held_share() <= 1.0);
+                assert!(r.explanation[1].contains("Lock()"));
+            }
+            Step::TinyChunks => {
+                let (tiny, good) = (&r.plans[0].plan, &r.plans[1].plan);
+                assert_eq!(r.plans[0].label, "25");
+                assert!(tiny.chunk_count > good.chunk_count);
+                assert!(tiny.read_amplification > good.read_amplification);
+                assert_eq!(r.big[1].value, tiny.chunk_count.to_string());
+                assert!(
+                    r.figures
+                        .iter()
+                        .any(|f| f.label.contains("read amplification"))
+                );
+            }
+            Step::Alignment => {
+                assert!(r.plans[0].plan.aligned);
+                assert!(!r.plans[1].plan.aligned);
+                assert_eq!(r.plans[1].label, "125");
+                assert!(r.explanation[0].contains("not aligned"));
+            }
+            Step::AutoChunks => {
+                // B02 of the demo: 1024 x 1024 uint16, 128 blocks: all of it fits in 128 MiB.
+                let blue = &r.plans[1].plan;
+                assert_eq!(blue.shape.bands, 1);
+                assert_eq!(blue.shape.rows, 1024);
+                assert!(r.conclusion.contains("(1, 1024, 1024)"), "{}", r.conclusion);
+                assert!(r.timings.is_empty(), "a plan, nothing timed");
+            }
+            Step::Memory => {
+                assert_eq!(r.memory.len(), 3);
+                assert!(r.memory.iter().all(|m| m.runs == 3));
+                let (staged, fused) = (&r.memory[1], &r.memory[2]);
+                assert!(fused.buffers_peak_bytes.median <= staged.buffers_peak_bytes.median);
+                assert!(r.explanation[0].contains("bounded here at 64 MiB"));
+                assert!(r.explanation[2].contains("shared one process"));
+            }
+        }
+    }
+}
+
+#[test]
+fn a_cancelled_step_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let lesson = lesson_on_demo(dir.path());
+    let cancel = CancelFlag::new();
+    cancel.cancel();
+    let probe = InProcess {
+        scene: Scene::from_item(&lesson.catalog.items[0]).unwrap(),
+        base: RunBase {
+            resolution: Resolution::R20,
+            cloud_classes: CloudClasses::default(),
+            output: OutputSpec::new(dir.path().join("m.tif"), OutputFormat::Gtiff),
+            gdal_cache_mb: None,
+        },
+        cancel: cancel.clone(),
+    };
+    let err = lesson::run_step(Step::LoadLocal, &lesson, &probe, &cancel, &|_, _, _| {})
+        .expect_err("cancelled");
+    assert!(matches!(err, lesson::LessonError::Cancelled), "{err}");
+}

@@ -1,0 +1,98 @@
+//! End to end: `chunkscope lesson` in a detached tmux session at 80x24, every step walked
+//! with n and back with p, a step saved with s, Esc back out, q, the terminal restored.
+
+mod common;
+
+use common::tmux::{self, Tmux};
+
+#[test]
+fn lesson_walks_every_step_in_tmux() {
+    tmux::require();
+    let catalog = common::small_demo();
+    let work = tempfile::tempdir().expect("temp dir");
+    let tmux = Tmux::start(work.path(), "lesson", 80, 24);
+    let bin = env!("CARGO_BIN_EXE_chunkscope");
+    tmux.send(&[
+        &format!(
+            "NO_COLOR=1 '{bin}' lesson '{}' --export-dir out",
+            catalog.display()
+        ),
+        "Enter",
+    ]);
+    // Each step runs when shown; wait for its conclusion's mark before moving on.
+    let titles = [
+        "The scene and its COG blocks",
+        "Load: serial vs chunked, local disk",
+        "Load: serial vs chunked, through a network",
+        "Mask and write, and the writer's lock",
+        "Tiny chunks lose",
+        "Chunks aligned with blocks, or not",
+        "chunks=\"auto\", Dask's rule",
+        "Memory per schedule",
+    ];
+    for (i, title) in titles.iter().enumerate() {
+        let head = format!("step {}/8 · {title}", i + 1);
+        let screen = tmux.wait_for(&head, 30);
+        assert!(screen.contains("lesson:"), "{screen}");
+        // Done when the running line is gone and the explanation is there.
+        let screen = wait_until(
+            &tmux,
+            |s| {
+                s.contains(&head)
+                    && !s.contains("running this step")
+                    && (s.contains("▶ ") || s.contains("≈ ") || s.contains("· "))
+            },
+            300,
+        );
+        assert!(!screen.contains('✗'), "step {} failed:\n{screen}", i + 1);
+        if i + 1 < titles.len() {
+            tmux.send(&["n"]);
+        }
+    }
+    // The presenter layout: large type.
+    tmux.send(&["P"]);
+    let screen = tmux.wait_for("███", 10);
+    assert!(screen.contains("fused"), "{screen}");
+    tmux.send(&["P"]);
+    // s saves the memory step's figures.
+    tmux.send(&["s"]);
+    tmux.wait_for("saved", 10);
+    let saved: Vec<_> = std::fs::read_dir(work.path().join("out"))
+        .expect("export folder")
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        saved
+            .iter()
+            .any(|n| n.starts_with("lesson-memory-") && n.ends_with(".json")),
+        "{saved:?}"
+    );
+    // p goes back, keeping the figures measured before.
+    for i in (1..titles.len()).rev() {
+        tmux.send(&["p"]);
+        tmux.wait_for(&format!("step {i}/8"), 10);
+    }
+    tmux.send(&["Escape"]);
+    tmux.wait_for("Scenes", 10);
+    tmux.send(&["q"]);
+    tmux.send(&["echo READY-$((1+1))", "Enter"]);
+    let screen = tmux.wait_for("READY-2", 30);
+    assert!(!screen.contains("step 1/8"), "still on the TUI:\n{screen}");
+}
+
+/// The screen once `done` holds for it, within `secs`.
+fn wait_until(tmux: &Tmux, done: impl Fn(&str) -> bool, secs: u64) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        let screen = tmux.screen();
+        if done(&screen) {
+            return screen;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not done in {secs} s:\n{screen}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
