@@ -88,6 +88,14 @@ impl ChunkedWriter {
             OutputFormat::Gtiff => {
                 let staged =
                     StagedFile::create(&spec.path).map_err(|e| err(io_reason(&e, &dir)))?;
+                if codec == Codec::None {
+                    // Uncompressed tiles: the file's size is known before the first pixel.
+                    let tile_bytes = (tile * tile * geometry.bands) as u64;
+                    let tiles = pyramid.grids()[0].tiles() as u64;
+                    let len = HEADER_RESERVE + tiles * (tile_bytes + tile_bytes % 2);
+                    super::staging::reserve(staged.file(), len)
+                        .map_err(|e| err(io_reason(&e, &dir)))?;
+                }
                 let file = staged.file().try_clone().map_err(|e| err(e.to_string()))?;
                 (file, Some(staged), HEADER_RESERVE)
             }

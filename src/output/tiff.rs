@@ -135,6 +135,7 @@ pub fn write_cog(
         }
     }
     let total = at;
+    super::staging::reserve(out, total)?;
 
     let mut w = BufWriter::with_capacity(1 << 20, out);
     encoder::write_header(&mut w, ORDER, bigtiff).map_err(io::Error::other)?;
