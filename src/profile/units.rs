@@ -35,9 +35,10 @@ pub fn bytes(b: u64) -> String {
     }
 }
 
-/// Decoded megabytes per second (10^6 bytes, like most I/O tools).
+/// Decoded megabytes per second (10^6 bytes, like most I/O tools); `-` when no bytes
+/// were counted (a finalize step, a Dask task stream's store tasks), never a rate of 0.
 pub fn rate_mb_s(bytes: u64, ns: u64) -> String {
-    if ns == 0 {
+    if ns == 0 || bytes == 0 {
         return "-".into();
     }
     format!("{} MB/s", sig3(bytes as f64 / 1e6 / (ns as f64 / 1e9)))
@@ -211,6 +212,7 @@ mod tests {
     #[test]
     fn rates_and_ratios() {
         assert_eq!(rate_mb_s(50_000_000, 500_000_000), "100 MB/s");
+        assert_eq!(rate_mb_s(0, 500_000_000), "-");
         assert_eq!(rate_mb_s(1, 0), "-");
         assert_eq!(ratio(1.874), "1.87x");
         assert_eq!(share(0.9612), "96 %");
