@@ -9,7 +9,8 @@ use chunkscope::experiment::rounds::RunBase;
 use chunkscope::lesson::{self, InProcess, Lesson, STEPS, Step, StepResult};
 use chunkscope::output::{OutputFormat, OutputSpec};
 use chunkscope::pipeline::{CloudClasses, Resolution, Scene};
-use chunkscope::task::CancelFlag;
+use chunkscope::profile::units;
+use chunkscope::task::{CancelFlag, Stage};
 
 fn lesson_on_demo(dir: &Path) -> Lesson {
     let path =
@@ -104,6 +105,68 @@ fn every_step_runs_on_a_demo_and_its_words_match_its_numbers() {
                 assert!(lock.held_ns > 0, "the appender is taken for every tile");
                 assert!(lock.held_share() <= 1.0);
                 assert!(r.explanation[1].contains("Lock()"));
+            }
+            Step::Graph => {
+                let g = r.graph.as_ref().expect("the graph");
+                // 2x2 blocks of 128 on the 512 grid: 4 chunks, staged.
+                assert_eq!((g.chunks, g.grid), (4, (1, 2, 2)));
+                assert_eq!(
+                    (
+                        g.staged.nodes,
+                        g.staged.tasks,
+                        g.staged.barriers,
+                        g.staged.edges
+                    ),
+                    (15, 13, 2, 4 * 2 + 4 * 4 + 4)
+                );
+                assert_eq!(
+                    (g.fused.nodes, g.fused.barriers, g.fused.edges),
+                    (13, 0, 12)
+                );
+                assert_eq!(g.graph.node_count(), g.staged.nodes);
+                // The graph as the step builds it before any run is the one it executed.
+                assert_eq!(lesson::build_graph(&lesson).expect("built"), g.graph);
+                // The kept run executed every task node of the graph, once.
+                let tasks = g.tasks.iter().filter(|t| t.stage != Stage::Finalize);
+                assert_eq!(tasks.count(), 3 * g.chunks);
+                assert_eq!(
+                    g.tasks
+                        .iter()
+                        .filter(|t| t.stage == Stage::Finalize)
+                        .count(),
+                    1
+                );
+                assert!(g.tasks.iter().all(|t| (t.chunk as usize) < g.chunks));
+                assert_eq!((g.build.n, g.execute.n), (3, 3));
+                // The words are the numbers.
+                let built = units::duration_ns(g.build.median_ns);
+                let ran = units::duration_ns(g.execute.median_ns);
+                assert_eq!(r.big[0].value, "13");
+                assert_eq!((&r.big[1].value, &r.big[2].value), (&built, &ran));
+                assert!(
+                    r.conclusion
+                        .contains(&format!("13 tasks was built in {built}"))
+                );
+                assert!(r.conclusion.ends_with(&format!("executed in {ran}")));
+                assert!(
+                    r.explanation[0].contains("planned 4 chunks"),
+                    "{:?}",
+                    r.explanation
+                );
+                assert!(r.explanation[0].contains("2 barriers, 28 edges"));
+                let times = g.execute.median_ns as f64 / g.build.median_ns as f64;
+                assert!(
+                    r.explanation[1].contains(&format!("took {ran}: {}", units::ratio(times))),
+                    "{:?}",
+                    r.explanation
+                );
+                assert_eq!(
+                    r.explanation[1].contains("not in the graph"),
+                    times >= 10.0,
+                    "{:?}",
+                    r.explanation
+                );
+                assert!(r.explanation[2].contains("13 nodes and 12 edges instead of 15 and 28"));
             }
             Step::TinyChunks => {
                 let (tiny, good) = (&r.plans[0].plan, &r.plans[1].plan);

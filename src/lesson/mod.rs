@@ -20,10 +20,11 @@ use serde::Serialize;
 use crate::catalog::Catalog;
 use crate::chunks::ChunkRequest;
 use crate::experiment::rounds::PlanFigures;
+use crate::graph::TaskGraph;
 use crate::network::{NetworkSpec, Probe, Rate};
 use crate::profile::memory::MemoryRow;
 use crate::profile::stats::{MIN_DECIDING_RUNS, Timing};
-use crate::task::CancelFlag;
+use crate::task::{CancelFlag, TaskRecord};
 
 pub use lock::WriterLock;
 pub use memory::{InProcess, MemoryProbe, MemorySchedule};
@@ -41,6 +42,8 @@ pub enum Step {
     LoadNetwork,
     /// Mask and write, serial vs parallel, and the output's lock.
     MaskWrite,
+    /// Laziness: the task graph built before anything runs, then executed.
+    Graph,
     /// Tiny chunks lose, and why.
     TinyChunks,
     /// Chunks aligned with the blocks vs not.
@@ -57,6 +60,7 @@ pub const STEPS: &[Step] = &[
     Step::LoadLocal,
     Step::LoadNetwork,
     Step::MaskWrite,
+    Step::Graph,
     Step::TinyChunks,
     Step::Alignment,
     Step::AutoChunks,
@@ -71,6 +75,7 @@ impl Step {
             Step::LoadLocal => "load-local",
             Step::LoadNetwork => "load-network",
             Step::MaskWrite => "mask-write",
+            Step::Graph => "graph",
             Step::TinyChunks => "tiny-chunks",
             Step::Alignment => "alignment",
             Step::AutoChunks => "auto-chunks",
@@ -84,6 +89,7 @@ impl Step {
             Step::LoadLocal => "Load: serial vs chunked, local disk",
             Step::LoadNetwork => "Load: serial vs chunked, through a network",
             Step::MaskWrite => "Mask and write, and the writer's lock",
+            Step::Graph => "Laziness and the task graph",
             Step::TinyChunks => "Tiny chunks lose",
             Step::Alignment => "Chunks aligned with blocks, or not",
             Step::AutoChunks => "chunks=\"auto\", Dask's rule",
@@ -101,6 +107,9 @@ impl Step {
             }
             Step::MaskWrite => {
                 "Mask and write run in parallel too; writes to one file are serialised by a Lock()."
+            }
+            Step::Graph => {
+                "Dask is lazy: the task graph is built before anything runs, then executed."
             }
             Step::TinyChunks => "Chunks that are too small make a computation slower, not faster.",
             Step::Alignment => {
@@ -194,6 +203,51 @@ pub struct NamedPlan {
     pub plan: PlanFigures,
 }
 
+/// A task graph's size, as counted from the graph before it runs.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct GraphCounts {
+    /// `staged` or `fused`.
+    pub order: &'static str,
+    pub nodes: usize,
+    /// Task nodes: load, mask and write per chunk, and finalize.
+    pub tasks: usize,
+    pub barriers: usize,
+    pub edges: usize,
+}
+
+impl GraphCounts {
+    pub fn of(graph: &TaskGraph) -> Self {
+        Self {
+            order: graph.order.name(),
+            nodes: graph.node_count(),
+            tasks: graph.task_count(),
+            barriers: graph.barriers().len(),
+            edges: graph.edge_count(),
+        }
+    }
+}
+
+/// The laziness step's graph: built from the chunk plan before any pixel is read, timed
+/// building and executing, with the task records of one run to light it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LazyGraph {
+    /// The staged graph the runs executed (the lesson's `persist` then compute).
+    #[serde(skip)]
+    pub graph: TaskGraph,
+    pub chunks: usize,
+    /// Chunks along (bands, rows, cols).
+    pub grid: (usize, usize, usize),
+    pub staged: GraphCounts,
+    /// The same chunks in the fused schedule: chains, no barrier.
+    pub fused: GraphCounts,
+    /// Reading the headers, planning the chunks and building the graph: no pixel read.
+    pub build: Timing,
+    /// Whole runs of the graph.
+    pub execute: Timing,
+    /// The tasks of the run whose wall time was the median.
+    pub tasks: Vec<TaskRecord>,
+}
+
 /// What a step measured and what it says about it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct StepResult {
@@ -219,6 +273,8 @@ pub struct StepResult {
     pub plans: Vec<NamedPlan>,
     pub lock: Option<WriterLock>,
     pub memory: Vec<MemoryRow>,
+    /// The task graph step's graph, as built and as executed.
+    pub graph: Option<LazyGraph>,
     /// Measured runs per configuration.
     pub repeat: usize,
     pub threads: usize,
@@ -247,6 +303,7 @@ impl StepResult {
             plans: Vec::new(),
             lock: None,
             memory: Vec::new(),
+            graph: None,
             repeat: lesson.repeat,
             threads: lesson.threads.get(),
         }
@@ -292,6 +349,14 @@ pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
     text
 }
 
+/// The graph the laziness step executes, built as that step builds it (headers read,
+/// chunks planned, no pixel read): what a front end shows before the step's runs.
+pub fn build_graph(lesson: &Lesson) -> Result<TaskGraph, LessonError> {
+    let cancel = CancelFlag::new();
+    let ctx = steps::Context::new(lesson, &cancel, &|_, _, _| {})?;
+    Ok(ctx.build_graph()?.0)
+}
+
 /// Runs `step` of `lesson`. `progress` hears (runs done, runs planned, label) before each
 /// run; `memory` measures the memory step's runs (a child process per run in the front
 /// ends). Stops between runs when `cancel` is set.
@@ -318,6 +383,7 @@ pub fn run_step(
         Step::LoadLocal => ctx.load(&mut result, false)?,
         Step::LoadNetwork => ctx.load(&mut result, true)?,
         Step::MaskWrite => ctx.mask_write(&mut result)?,
+        Step::Graph => ctx.graph(&mut result)?,
         Step::TinyChunks => ctx.tiny(&mut result)?,
         Step::Alignment => ctx.alignment(&mut result)?,
         Step::AutoChunks => ctx.auto(&mut result)?,

@@ -10,6 +10,7 @@ use crate::chunks::{ChunkPlan, ChunkRequest};
 use crate::experiment::rounds::{
     self, PlanFigures, Progress, Repetition, RunBase, RunSample, Trial, plan_figures,
 };
+use crate::graph::{Order, TaskGraph};
 use crate::network::NetworkSim;
 use crate::output::{OutputFormat, OutputSpec};
 use crate::pipeline::{self, CloudClasses, Resolution, RunReport, Scene, Schedule};
@@ -21,8 +22,8 @@ use crate::task::{CancelFlag, Stage};
 
 use super::verdict::{Comparison, with_spread};
 use super::{
-    Figure, Lesson, LessonError, MemoryProbe, MemorySchedule, NamedPlan, NamedTiming, StepResult,
-    WriterLock,
+    Figure, GraphCounts, LazyGraph, Lesson, LessonError, MemoryProbe, MemorySchedule, NamedPlan,
+    NamedTiming, StepResult, WriterLock,
 };
 
 /// What every step needs: the lesson, its scene read locally (or as the catalog serves it),
@@ -460,6 +461,151 @@ impl<'a> Context<'a> {
         // The conclusion's comparison (write) first, as in every step.
         comparisons.reverse();
         out.comparisons = comparisons;
+        Ok(())
+    }
+
+    /// The staged graph of the lesson's chunks, from the headers and the chunk plan alone:
+    /// no pixel is read.
+    pub(super) fn build_graph(&self) -> Result<(TaskGraph, ChunkPlan), LessonError> {
+        let chunks = self.lesson.chunks();
+        let prepared = pipeline::prepare(&self.scene, self.base.resolution, Some(&chunks))
+            .map_err(|e| LessonError::failed("the chunk plan", &e))?;
+        let plan = prepared.plan.ok_or_else(|| LessonError::Failed {
+            what: "the chunk plan".into(),
+            reason: format!("chunks \"{chunks}\" gave no plan"),
+        })?;
+        let graph = TaskGraph::chunked(&plan, Order::Staged, self.base.output.writer);
+        Ok((graph, plan))
+    }
+
+    /// Laziness: the graph is built from the headers and the chunk plan alone (timed,
+    /// `repeat` times), then the same chunks run staged through the rounds (timed); one
+    /// run's task records are kept to light the graph.
+    pub(super) fn graph(&self, out: &mut StepResult) -> Result<(), LessonError> {
+        let chunks = self.lesson.chunks();
+        let mut build_ns = Vec::with_capacity(self.lesson.repeat);
+        let mut built = None;
+        for _ in 0..self.lesson.repeat {
+            let t0 = std::time::Instant::now();
+            let (graph, plan) = self.build_graph()?;
+            build_ns.push(t0.elapsed().as_nanos() as u64);
+            let fused = TaskGraph::chunked(&plan, Order::Fused, graph.writer);
+            built = Some((graph, fused, plan.shape));
+        }
+        let (graph, fused, shape) = built.ok_or_else(no_time)?;
+        let build = Timing::from_ns(&build_ns).ok_or_else(no_time)?;
+        let trials = [self.chunked(chunks.clone())];
+        let mut runs: Vec<(u64, Vec<crate::task::TaskRecord>)> = Vec::new();
+        let mut keep = |_: usize, report: &RunReport| {
+            runs.push((report.wall_ns, report.tasks.clone()));
+        };
+        let r = rounds::run_rounds_observed(
+            &self.scene,
+            &self.base,
+            &trials,
+            Repetition {
+                repeat: self.lesson.repeat,
+                warmup: 1,
+            },
+            self.cancel,
+            self.progress,
+            &mut keep,
+        )
+        .map_err(|e| LessonError::failed("a run", &e))?;
+        if r.cancelled {
+            return Err(LessonError::Cancelled);
+        }
+        let execute = timing(&r.samples[0], None)?;
+        runs.sort_by_key(|(wall, _)| *wall);
+        let tasks = runs
+            .get(runs.len() / 2)
+            .map(|(_, t)| t.clone())
+            .unwrap_or_default();
+        let (staged_c, fused_c) = (GraphCounts::of(&graph), GraphCounts::of(&fused));
+        let n = graph.chunks;
+        let (g0, g1, g2) = graph.grid;
+        let times = execute.median_ns as f64 / build.median_ns.max(1) as f64;
+        out.big = vec![
+            Figure::new("tasks", staged_c.tasks.to_string()),
+            Figure::new("built in", units::duration_ns(build.median_ns)),
+            Figure::new("executed", units::duration_ns(execute.median_ns)),
+        ];
+        out.figures = vec![
+            Figure::new(
+                "chunks",
+                format!(
+                    "{n} ({g0} x {g1} x {g2}) of {} x {} x {} ({chunks})",
+                    shape.bands, shape.rows, shape.cols
+                ),
+            ),
+            Figure::new(
+                "staged graph",
+                format!(
+                    "{} nodes: {} tasks + {} barriers, {} edges",
+                    staged_c.nodes, staged_c.tasks, staged_c.barriers, staged_c.edges
+                ),
+            ),
+            Figure::new(
+                "fused graph",
+                format!(
+                    "{} nodes: {n} chains load → mask → write + finalize, no barrier, {} edges",
+                    fused_c.nodes, fused_c.edges
+                ),
+            ),
+            Figure::new("built (no pixel read)", with_spread(&build)),
+            Figure::new(
+                format!("executed (staged x {})", self.threads()),
+                with_spread(&execute),
+            ),
+            Figure::new("executing / building", units::ratio(times)),
+        ];
+        out.conclusion = format!(
+            "the graph of {} tasks was built in {} without reading a pixel, then executed in {}",
+            staged_c.tasks,
+            units::duration_ns(build.median_ns),
+            units::duration_ns(execute.median_ns)
+        );
+        out.explanation = vec![
+            format!(
+                "Building read only the files' headers and planned {n} chunks: {n} load, {n} \
+                 mask and {n} write tasks and a finalize, {} barriers, {} edges, in {} (median \
+                 of {}), as Dask builds its graph when the chunks and .where() are written.",
+                staged_c.barriers,
+                staged_c.edges,
+                units::duration_ns(build.median_ns),
+                build.n
+            ),
+            format!(
+                "Executing it, every load, a barrier, every mask, a barrier, every write (the \
+                 lesson's persist then compute), took {}: {} the building time, so {}.",
+                units::duration_ns(execute.median_ns),
+                units::ratio(times),
+                if times >= 10.0 {
+                    "the time is in the tasks, not in the graph"
+                } else {
+                    "on this small scene building the graph is not negligible"
+                }
+            ),
+            format!(
+                "Fused, the same {n} chunks are {n} chains with no barrier: {} nodes and {} \
+                 edges instead of {} and {}.",
+                fused_c.nodes, fused_c.edges, staged_c.nodes, staged_c.edges
+            ),
+        ];
+        out.timings = vec![
+            named("built", build.clone()),
+            named("executed", execute.clone()),
+        ];
+        out.graph = Some(LazyGraph {
+            chunks: n,
+            grid: graph.grid,
+            staged: staged_c,
+            fused: fused_c,
+            graph,
+            build,
+            execute,
+            tasks,
+        });
         Ok(())
     }
 

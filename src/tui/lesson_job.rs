@@ -9,6 +9,7 @@ use crossbeam_channel::{Receiver, TryRecvError};
 
 use chunkscope::catalog::Catalog;
 use chunkscope::experiment::rounds::RunBase;
+use chunkscope::graph::TaskGraph;
 use chunkscope::lesson::{self, InProcess, Lesson, LessonError, MemoryProbe, StepResult};
 use chunkscope::network::Probe;
 use chunkscope::output::{OutputFormat, OutputSpec};
@@ -40,6 +41,7 @@ fn untilde(path: &std::path::Path) -> PathBuf {
 pub struct LessonJob {
     step: usize,
     progress: Receiver<(usize, usize, String)>,
+    built: Receiver<TaskGraph>,
     done: Receiver<Result<StepResult, String>>,
     cancel: CancelFlag,
     thread: Option<JoinHandle<()>>,
@@ -89,6 +91,7 @@ impl LessonJob {
         };
         let (progress_tx, progress) = crossbeam_channel::unbounded();
         let (done_tx, done) = crossbeam_channel::bounded(1);
+        let (built_tx, built) = crossbeam_channel::bounded(1);
         let flag = cancel.clone();
         let thread =
             std::thread::Builder::new()
@@ -97,6 +100,12 @@ impl LessonJob {
                     let report = move |done: usize, total: usize, label: &str| {
                         let _ = progress_tx.send((done, total, label.to_string()));
                     };
+                    // The laziness step's graph exists before anything runs: show it.
+                    if kind == lesson::Step::Graph
+                        && let Ok(graph) = lesson::build_graph(&plan)
+                    {
+                        let _ = built_tx.send(graph);
+                    }
                     let result = lesson::run_step(kind, &plan, probe.as_ref(), &flag, &report)
                         .map_err(|e| match e {
                             LessonError::Cancelled => {
@@ -110,6 +119,7 @@ impl LessonJob {
         Ok(Self {
             step,
             progress,
+            built,
             done,
             cancel,
             thread: Some(thread),
@@ -134,6 +144,10 @@ impl LessonJob {
                 label,
             })
             .collect();
+        msgs.extend(self.built.try_iter().map(|graph| Msg::LessonGraphBuilt {
+            step,
+            graph: Box::new(graph),
+        }));
         let finished = match self.done.try_recv() {
             Ok(result) => Some(result),
             Err(TryRecvError::Empty) => None,

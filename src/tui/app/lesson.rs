@@ -90,6 +90,7 @@ impl App {
         let lesson = self.lesson.as_mut()?;
         lesson.running = Some(step);
         lesson.progress = None;
+        lesson.built[step] = None;
         lesson.cancelling = false;
         Some(Cmd::StartLessonStep {
             item: lesson.item,
@@ -108,6 +109,10 @@ impl App {
                 label,
             } if lesson.running == Some(step) => {
                 lesson.progress = Some((done, total, label));
+                None
+            }
+            Msg::LessonGraphBuilt { step, graph } if lesson.running == Some(step) => {
+                lesson.built[step] = Some(*graph);
                 None
             }
             Msg::LessonFinished { step, result } => {

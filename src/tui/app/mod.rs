@@ -124,6 +124,11 @@ pub enum Msg {
         total: usize,
         label: String,
     },
+    /// The laziness step's graph, built before its runs start.
+    LessonGraphBuilt {
+        step: usize,
+        graph: Box<chunkscope::graph::TaskGraph>,
+    },
     /// A lesson step's figures, or why there are none.
     LessonFinished {
         step: usize,
@@ -250,7 +255,9 @@ impl App {
             | Msg::RunFinished(_) => self.on_run_msg(msg),
             Msg::SweepProgress { .. } | Msg::SweepFinished(_) => self.on_sweep_msg(msg),
             Msg::Exported(result) => self.on_exported(result),
-            Msg::LessonProgress { .. } | Msg::LessonFinished { .. } => self.on_lesson_msg(msg),
+            Msg::LessonProgress { .. }
+            | Msg::LessonGraphBuilt { .. }
+            | Msg::LessonFinished { .. } => self.on_lesson_msg(msg),
             Msg::Log(line) => {
                 self.push_log(line);
                 None

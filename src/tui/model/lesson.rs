@@ -2,6 +2,7 @@
 //! (or why it failed), which step is running and how far it got, and whether the presenter
 //! layout is on. Plain data; the UI thread owns it.
 
+use chunkscope::graph::TaskGraph;
 use chunkscope::lesson::{STEPS, Step, StepResult};
 
 use super::screen::Screen;
@@ -16,6 +17,9 @@ pub struct LessonView {
     pub results: Vec<Option<StepResult>>,
     /// Per step: why its last run failed.
     pub errors: Vec<Option<String>>,
+    /// Per step: the task graph it built before its runs (the laziness step), shown
+    /// while those runs go.
+    pub built: Vec<Option<TaskGraph>>,
     /// The step being run, if any.
     pub running: Option<usize>,
     /// Runs done, runs planned and the configuration running, for the step being run.
@@ -35,6 +39,7 @@ impl LessonView {
             step: 0,
             results: vec![None; STEPS.len()],
             errors: vec![None; STEPS.len()],
+            built: vec![None; STEPS.len()],
             running: None,
             progress: None,
             cancelling: false,

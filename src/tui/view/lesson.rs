@@ -8,10 +8,12 @@ use ratatui::style::Color;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget, Wrap};
 
-use chunkscope::lesson::{STEPS, StepResult};
+use chunkscope::graph::TaskGraph;
+use chunkscope::lesson::{LazyGraph, STEPS, StepResult};
 
 use super::{Theme, big_digits};
 use crate::tui::app::App;
+use crate::tui::model::graph::GraphView;
 use crate::tui::model::lesson::LessonView;
 
 // Normal layout:
@@ -53,9 +55,13 @@ pub fn render(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
                 Span::styled("lesson: ", theme.dim()),
                 Span::raw(lesson.current().claim()),
             ]);
-            Paragraph::new(claim)
-                .wrap(Wrap { trim: true })
-                .render(main, buf);
+            let built = lesson.built.get(lesson.step).and_then(Option::as_ref);
+            match built {
+                Some(graph) => built_graph(claim, graph, theme, main, buf),
+                None => Paragraph::new(claim)
+                    .wrap(Wrap { trim: true })
+                    .render(main, buf),
+            }
         }
     }
 }
@@ -177,12 +183,112 @@ fn figures(r: &StepResult, theme: Theme, area: Rect, buf: &mut Buffer) {
         Constraint::Length((words_h as u16).min(area.height)),
     ])
     .areas(area);
-    Paragraph::new(lines)
-        .wrap(Wrap { trim: false })
-        .render(top, buf);
+    match &r.graph {
+        Some(g) => executed_graph(lines, g, theme, top, buf),
+        None => Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .render(top, buf),
+    }
     Paragraph::new(words)
         .wrap(Wrap { trim: false })
         .render(bottom, buf);
+}
+
+// The laziness step, while its runs go (the graph as built, nothing lit):
+//
+//   lesson: Dask is lazy: the task graph is built before anything runs, then executed.
+//   built before any run, no pixel read: 13 tasks, 15 nodes, 28 edges · running it now
+//   ┌ Task graph · staged · 4 chunks · 15 nodes, 28 edges · 0/15 lit ───────────────┐
+//   │ ...                                                                            │
+//
+// and once they ran, above the conclusion (side by side when there is room):
+//
+//   lesson: ...  / measured on ... / the figures, cut first when short of rows
+//   as built, before the run: 0/15 lit       │ executed (the median run): 15/15 lit
+//   ┌ Task graph · ... · 0/15 lit ┐          │ ┌ Task graph · ... · 15/15 lit ┐
+
+/// Rows the graph panel wants: one per chunk when few, else its grid, plus its frame.
+fn graph_rows(graph: &TaskGraph) -> u16 {
+    // Border (2), flow line, stage header, the legend and writer lines.
+    let rows = graph.chunks.min(12) as u16;
+    rows + 2 + 2 + 2
+}
+
+fn built_graph(
+    claim: Line<'static>,
+    graph: &TaskGraph,
+    theme: Theme,
+    area: Rect,
+    buf: &mut Buffer,
+) {
+    let [c, label, panel] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Min(0),
+    ])
+    .areas(area);
+    Paragraph::new(claim).render(c, buf);
+    Paragraph::new(Line::from(Span::styled(
+        format!(
+            "built before any run, no pixel read: {} tasks, {} nodes, {} edges · running it now",
+            graph.task_count(),
+            graph.node_count(),
+            graph.edge_count()
+        ),
+        theme.bold(),
+    )))
+    .render(label, buf);
+    let panel = Rect {
+        height: panel.height.min(graph_rows(graph)),
+        ..panel
+    };
+    super::graph::render(&GraphView::at(graph, &[], 0, false), theme, panel, buf);
+}
+
+/// The figures' lines above, the graph below: as built and executed side by side when the
+/// width allows, else executed alone with the built state in its label.
+fn executed_graph(
+    lines: Vec<Line<'static>>,
+    g: &LazyGraph,
+    theme: Theme,
+    area: Rect,
+    buf: &mut Buffer,
+) {
+    let want = graph_rows(&g.graph) + 1;
+    // The claim and the how stay; the figures give way to the graph first.
+    let panel_h = want.min(area.height.saturating_sub(2));
+    let [text, label, panel] = Layout::vertical([
+        Constraint::Min(0),
+        Constraint::Length(1),
+        Constraint::Length(panel_h.saturating_sub(1)),
+    ])
+    .areas(area);
+    Paragraph::new(lines)
+        .wrap(Wrap { trim: false })
+        .render(text, buf);
+    let built = GraphView::at(&g.graph, &[], 0, false);
+    let ran = GraphView::at(&g.graph, &g.tasks, u64::MAX, false);
+    let (lit0, n) = built.lit();
+    let (lit1, _) = ran.lit();
+    let before = format!("as built, before the run: {lit0}/{n} lit");
+    let after = format!("executed (the median run): {lit1}/{n} lit");
+    if area.width >= 140 {
+        let [l, r] =
+            Layout::horizontal([Constraint::Ratio(1, 2), Constraint::Ratio(1, 2)]).areas(Rect {
+                height: label.height + panel.height,
+                ..label
+            });
+        for (half, text, v) in [(l, before, built), (r, after, ran)] {
+            let [head, body] =
+                Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(half);
+            Paragraph::new(Span::styled(text, theme.bold())).render(head, buf);
+            super::graph::render(&v, theme, body, buf);
+        }
+    } else {
+        Paragraph::new(Span::styled(format!("{before} · {after}"), theme.bold()))
+            .render(label, buf);
+        super::graph::render(&ran, theme, panel, buf);
+    }
 }
 
 /// The conclusion, marked: `▶` beyond the noise, `≈` inside it, `·` nothing compared.
@@ -317,6 +423,27 @@ mod tests {
             let conclusion: String = r.conclusion.chars().take(30).collect();
             let big = r.big[0].label.clone();
             let timed = !(r.timings.is_empty() && r.memory.is_empty());
+            if step == lesson::Step::Graph {
+                // While the step runs, its graph is shown as built: nothing lit.
+                let lesson = app.lesson.as_mut().unwrap();
+                lesson.step = i;
+                lesson.running = Some(i);
+                let built = lesson::build_graph(&plan).unwrap();
+                app.update(Msg::LessonGraphBuilt {
+                    step: i,
+                    graph: Box::new(built),
+                });
+                for (w, h) in [(80, 24), (160, 48)] {
+                    let text = draw(&app, w, h);
+                    assert!(text.contains("running this step"), "{text}");
+                    assert!(text.contains("built before any run"), "{w}x{h}:\n{text}");
+                    assert!(
+                        text.contains("staged · 4 chunks · 15 nodes, 28 edges · 0/15 lit"),
+                        "{w}x{h}:\n{text}"
+                    );
+                    assert!(!text.contains("■ load"), "nothing is done yet:\n{text}");
+                }
+            }
             app.update(Msg::LessonFinished {
                 step: i,
                 result: Ok(Box::new(r)),
@@ -334,6 +461,21 @@ mod tests {
                 assert!(text.contains(&conclusion), "{:?} at {w}x{h}:\n{text}", step);
                 assert!(text.contains("←→/pn step"), "{text}");
                 assert!(text.contains("Esc back"), "{text}");
+                if step == lesson::Step::Graph {
+                    // Executed: every node lit, from the kept run's task records.
+                    assert!(
+                        text.contains("staged · 4 chunks · 15 nodes, 28 edges · 15/15 lit"),
+                        "{w}x{h}:\n{text}"
+                    );
+                    assert!(
+                        text.contains("as built, before the run: 0/15 lit"),
+                        "{text}"
+                    );
+                    assert!(text.contains("executed (the median run): 15/15 lit"));
+                    if w == 160 {
+                        assert!(text.contains("0/15 lit ─"), "the built panel:\n{text}");
+                    }
+                }
                 if w == 160 {
                     let how = if timed { "measured on" } else { "read from" };
                     assert!(text.contains(how), "{step:?}: {text}");
