@@ -44,9 +44,12 @@ pub fn rate_mb_s(bytes: u64, ns: u64) -> String {
     format!("{} MB/s", sig3(bytes as f64 / 1e6 / (ns as f64 / 1e9)))
 }
 
-/// A ratio like a speedup: `1.87x`.
+/// A ratio like a speedup: `1.87x`; from 100 on whole (`3182x`), where the decimals are
+/// noise.
 pub fn ratio(x: f64) -> String {
-    if x.is_finite() {
+    if x.is_finite() && x.abs() >= 100.0 {
+        format!("{x:.0}x")
+    } else if x.is_finite() {
         format!("{x:.2}x")
     } else {
         "-".into()
@@ -213,6 +216,8 @@ mod tests {
     fn rates_and_ratios() {
         assert_eq!(rate_mb_s(50_000_000, 500_000_000), "100 MB/s");
         assert_eq!(rate_mb_s(0, 500_000_000), "-");
+        assert_eq!(ratio(1.874), "1.87x");
+        assert_eq!(ratio(3181.8), "3182x");
         assert_eq!(rate_mb_s(1, 0), "-");
         assert_eq!(ratio(1.874), "1.87x");
         assert_eq!(share(0.9612), "96 %");
