@@ -11,17 +11,14 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::num::NonZeroUsize;
-use std::path::Path;
 use std::process::Command;
 
 use chunkscope::chunks::ChunkRequest;
 use chunkscope::output::{OutputFormat, OutputSpec};
 use chunkscope::pipeline::{self, CloudClasses, Mode, Resolution, RunConfig, RunControl, Schedule};
-use chunkscope::raster::{RasterSource, Window, read_bands_u8};
-use ndarray::Array3;
 use serde_json::Value;
 
-use common::{small_demo, small_scene};
+use common::{read_output, small_demo, small_scene};
 
 /// Misaligned on purpose: 128-row chunks on 128-pixel blocks, 200-column ones across them,
 /// so the grid has narrower edge chunks and the mapping of keys to chunks is exercised.
@@ -35,19 +32,6 @@ fn python() -> String {
              the pinned Dask environment (tests/dask/requirements.txt) and names its python"
         )
     })
-}
-
-fn read_output(path: &Path) -> Array3<u8> {
-    let src = RasterSource::new("output", path.display().to_string());
-    let ds = src.open(None).expect("output opens");
-    let (cols, rows) = ds.raster_size();
-    let whole = Window {
-        row0: 0,
-        col0: 0,
-        rows,
-        cols,
-    };
-    read_bands_u8(&ds, &src, 0, ds.raster_count(), whole).expect("output reads")
 }
 
 #[test]

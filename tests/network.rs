@@ -15,11 +15,10 @@ use chunkscope::output::{OutputFormat, OutputSpec};
 use chunkscope::pipeline::{
     self, CloudClasses, Mode, Resolution, RunConfig, RunControl, RunReport, Scene, Schedule,
 };
-use chunkscope::raster::{RasterSource, Window, read_bands_u8};
+use chunkscope::raster::RasterSource;
 use chunkscope::task::Stage;
-use ndarray::Array3;
 
-use common::{files_in, small_demo, small_scene};
+use common::{files_in, read_output, small_demo, small_scene};
 
 fn demo_dir() -> &'static Path {
     small_demo().parent().expect("the catalog is in a folder")
@@ -65,19 +64,6 @@ fn run_to(scene: &Scene, mode: Mode, out: &Path) -> RunReport {
 
 fn load_ns(report: &RunReport) -> u64 {
     report.stage(Stage::Load).expect("a load stage").wall_ns
-}
-
-fn read_output(path: &Path) -> Array3<u8> {
-    let src = RasterSource::new("output", path.display().to_string());
-    let ds = src.open(None).expect("output opens");
-    let (cols, rows) = ds.raster_size();
-    let whole = Window {
-        row0: 0,
-        col0: 0,
-        rows,
-        cols,
-    };
-    read_bands_u8(&ds, &src, 0, ds.raster_count(), whole).expect("output reads")
 }
 
 #[test]

@@ -16,7 +16,7 @@ use chunkscope::task::{Event, EventSink, Stage};
 use gdal::{Dataset, Metadata};
 use ndarray::{Array3, Axis};
 
-use common::{files_in, small_scene};
+use common::{files_in, read_output, small_scene};
 
 fn config(mode: Mode, res: Resolution, out: &Path) -> RunConfig {
     RunConfig {
@@ -41,25 +41,6 @@ fn run(scene: &Scene, cfg: &RunConfig) -> RunReport {
 }
 
 /// All bands of a written output.
-fn read_output(path: &Path) -> Array3<u8> {
-    let src = RasterSource::new("output", path.display().to_string());
-    let ds = src.open(None).expect("output opens");
-    let (cols, rows) = ds.raster_size();
-    read_bands_u8(
-        &ds,
-        &src,
-        0,
-        ds.raster_count(),
-        Window {
-            row0: 0,
-            col0: 0,
-            rows,
-            cols,
-        },
-    )
-    .expect("output reads")
-}
-
 /// The lesson's computation done independently, whole-array, straight from the inputs.
 fn expected_20m(scene: &Scene) -> (Array3<u8>, u64) {
     let vis = scene.visual.open(Some(0)).expect("visual overview 0");

@@ -11,6 +11,8 @@ use std::sync::OnceLock;
 use chunkscope::catalog::Catalog;
 use chunkscope::demo::{self, DemoSpec};
 use chunkscope::pipeline::Scene;
+use chunkscope::raster::{RasterSource, Window, read_bands_u8};
+use ndarray::Array3;
 
 /// Side of the small demo's 10 m rasters: visual overview 0 and SCL are half of it.
 pub const SMALL: usize = 1024;
@@ -51,4 +53,18 @@ pub fn files_in(dir: &Path) -> Vec<String> {
         .unwrap_or_default();
     names.sort();
     names
+}
+
+/// Every band of a written output file, read back whole with GDAL.
+pub fn read_output(path: &Path) -> Array3<u8> {
+    let src = RasterSource::new("output", path.display().to_string());
+    let ds = src.open(None).expect("output opens");
+    let (cols, rows) = ds.raster_size();
+    let whole = Window {
+        row0: 0,
+        col0: 0,
+        rows,
+        cols,
+    };
+    read_bands_u8(&ds, &src, 0, ds.raster_count(), whole).expect("output reads")
 }
