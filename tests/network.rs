@@ -6,6 +6,7 @@ mod common;
 
 use std::num::NonZeroUsize;
 use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use chunkscope::catalog::Catalog;
@@ -19,6 +20,17 @@ use chunkscope::raster::RasterSource;
 use chunkscope::task::Stage;
 
 use common::{files_in, read_output, small_demo, small_scene};
+
+/// GDAL's network statistics are process-wide, and the tests of this file run as threads
+/// of one process: a run's GDAL count would include the requests of tests running beside
+/// it. Each test holds this lock, so runs here never overlap (and timings are quieter).
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+fn one_at_a_time() -> MutexGuard<'static, ()> {
+    ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
 
 fn demo_dir() -> &'static Path {
     small_demo().parent().expect("the catalog is in a folder")
@@ -68,6 +80,7 @@ fn load_ns(report: &RunReport) -> u64 {
 
 #[test]
 fn reading_through_the_server_gives_the_same_pixels_as_reading_the_files() {
+    let _serial = one_at_a_time();
     let sim = start(SimSettings::default());
     let remote = served_scene(&sim);
     assert!(
@@ -136,6 +149,7 @@ fn median_load(settings: SimSettings, mode: &Mode) -> Duration {
 
 #[test]
 fn latency_slows_loading_measurably() {
+    let _serial = one_at_a_time();
     // 16 chunks read one after the other: each waits for its requests' latency.
     let mode = chunked("3,128,128", 1);
     let fast = median_load(SimSettings::default(), &mode);
@@ -154,6 +168,7 @@ fn latency_slows_loading_measurably() {
 
 #[test]
 fn bandwidth_slows_loading_measurably() {
+    let _serial = one_at_a_time();
     let fast = median_load(SimSettings::default(), &Mode::Serial);
     let slow_settings = SimSettings {
         bandwidth: Rate::from_bytes_per_s(2 << 20),
@@ -168,6 +183,7 @@ fn bandwidth_slows_loading_measurably() {
 
 #[test]
 fn threads_hide_latency_and_per_connection_caps() {
+    let _serial = one_at_a_time();
     let settings = SimSettings {
         latency: Duration::from_millis(20),
         bandwidth: Rate::from_bytes_per_s(1 << 20),
@@ -236,6 +252,7 @@ fn assert_names_asset_and_url(err: &str, url: &str) {
 
 #[test]
 fn an_unreachable_host_is_named_with_the_asset() {
+    let _serial = one_at_a_time();
     // A port that was free a moment ago: nothing listens there.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -250,6 +267,7 @@ fn an_unreachable_host_is_named_with_the_asset() {
 
 #[test]
 fn a_missing_file_is_a_404_with_the_asset_and_url() {
+    let _serial = one_at_a_time();
     let empty = tempfile::tempdir().unwrap();
     let sim = NetworkSim::start(empty.path(), SimSettings::default(), 0).unwrap();
     let err = failure(&scene_at(sim.base_url()));
@@ -259,6 +277,7 @@ fn a_missing_file_is_a_404_with_the_asset_and_url() {
 
 #[test]
 fn a_forbidden_file_is_a_403_with_the_asset_and_url() {
+    let _serial = one_at_a_time();
     let files = served_copy();
     let settings = SimSettings {
         fault: Fault::Forbidden,
@@ -272,6 +291,7 @@ fn a_forbidden_file_is_a_403_with_the_asset_and_url() {
 
 #[test]
 fn a_server_without_range_support_is_named() {
+    let _serial = one_at_a_time();
     let files = served_copy();
     let settings = SimSettings {
         fault: Fault::IgnoreRange,
@@ -285,6 +305,7 @@ fn a_server_without_range_support_is_named() {
 
 #[test]
 fn a_server_that_never_answers_times_out() {
+    let _serial = one_at_a_time();
     let files = served_copy();
     let settings = SimSettings {
         fault: Fault::Stall,
