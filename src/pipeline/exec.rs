@@ -120,11 +120,18 @@ enum Writer {
     Gdal(Mutex<Option<GdalWriter>>),
 }
 
-/// A chunk's pixels between stages.
+/// A loaded chunk: its image and the SCL window the mask reads.
 struct ChunkData {
     chunk: Chunk,
     image: Array3<u8>,
     scl: Array2<u8>,
+}
+
+/// A chunk after the mask: the SCL is dropped there, as Dask drops an input chunk once
+/// the last task needing it has run, so a write holds only the image.
+struct MaskedChunk {
+    chunk: Chunk,
+    image: Array3<u8>,
 }
 
 struct Exec<'a> {
@@ -453,19 +460,27 @@ impl Exec<'_> {
         Ok(())
     }
 
-    fn mask(&self, data: &mut ChunkData) -> Result<(), PipelineError> {
-        let chunk = data.chunk;
+    /// Masks the image in place and lets go of the SCL. The task's `bytes` are the image
+    /// it keeps: the buffer accounting frees the rest of the load's bytes when it ends.
+    fn mask(&self, data: ChunkData) -> Result<MaskedChunk, PipelineError> {
+        let ChunkData {
+            chunk,
+            mut image,
+            scl,
+        } = data;
         self.task(&chunk, Stage::Mask, Before::default(), |_| {
-            let n = mask::apply(&mut data.image, &data.scl, &self.config.cloud_classes);
+            let n = mask::apply(&mut image, &scl, &self.config.cloud_classes);
+            drop(scl);
             // A pixel is counted once, by the chunk holding the first band.
             if chunk.band0 == 0 {
                 self.masked.fetch_add(n, Ordering::Relaxed);
             }
-            Ok(Done::new((), data.image.len() as u64))
+            let kept = image.len() as u64;
+            Ok(Done::new(MaskedChunk { chunk, image }, kept))
         })
     }
 
-    fn write(&self, data: ChunkData) -> Result<(), PipelineError> {
+    fn write(&self, data: MaskedChunk) -> Result<(), PipelineError> {
         let chunk = data.chunk;
         let bytes = data.image.len() as u64;
         match &self.writer {
@@ -536,23 +551,26 @@ impl Exec<'_> {
                 at_ns: self.clock.now_ns(),
             });
         }
-        let mut data = self.load(&whole)?;
-        self.mask(&mut data)?;
-        self.write(data)
+        let data = self.load(&whole)?;
+        let masked = self.mask(data)?;
+        self.write(masked)
     }
 
     fn staged(&self, chunks: &[Chunk]) -> Result<(), PipelineError> {
         self.stage_mark(Stage::Load, true);
-        let mut loaded: Vec<ChunkData> = chunks
+        let loaded: Vec<ChunkData> = chunks
             .par_iter()
             .map(|c| self.load(c))
             .collect::<Result<_, _>>()?;
         self.stage_mark(Stage::Load, false);
         self.stage_mark(Stage::Mask, true);
-        loaded.par_iter_mut().try_for_each(|d| self.mask(d))?;
+        let masked: Vec<MaskedChunk> = loaded
+            .into_par_iter()
+            .map(|d| self.mask(d))
+            .collect::<Result<_, _>>()?;
         self.stage_mark(Stage::Mask, false);
         self.stage_mark(Stage::Write, true);
-        loaded.into_par_iter().try_for_each(|d| self.write(d))?;
+        masked.into_par_iter().try_for_each(|d| self.write(d))?;
         self.stage_mark(Stage::Write, false);
         Ok(())
     }
@@ -562,9 +580,9 @@ impl Exec<'_> {
             self.stage_mark(stage, true);
         }
         chunks.par_iter().try_for_each(|c| {
-            let mut data = self.load(c)?;
-            self.mask(&mut data)?;
-            self.write(data)
+            let data = self.load(c)?;
+            let masked = self.mask(data)?;
+            self.write(masked)
         })?;
         for stage in [Stage::Load, Stage::Mask, Stage::Write] {
             self.stage_mark(stage, false);

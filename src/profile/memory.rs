@@ -1,5 +1,6 @@
 //! Memory held in chunk pixel buffers over a run, folded from the task records: a chunk's
-//! buffers are obtained just before its load task and freed when its write task ends. This
+//! buffers are obtained just before its load task; its SCL is freed when its mask task
+//! ends, its image when its write task ends. This
 //! is the lesson's memory argument in numbers: the serial path and the staged schedule hold
 //! the whole image at once, the fused one only the chunks in flight. Also the per-schedule
 //! summary `chunkscope memory` prints. Pure arithmetic.
@@ -19,15 +20,25 @@ pub struct BufferLevel {
 }
 
 /// The step series of bytes held in chunk buffers: one level per change, in time order.
-/// A load task's `bytes` are exactly its buffers (image and SCL); they are held from the
-/// start of their allocation (`start_ns - alloc_ns`) to the end of that chunk's write.
-/// A chunk never written (a cancelled run) holds its buffers to the end of the series.
+/// A load task's `bytes` are exactly its buffers (image and SCL), taken at the start of
+/// their allocation (`start_ns - alloc_ns`). The mask task's `bytes` are what it keeps
+/// (the image): the rest (the SCL) is freed when it ends, the image when that chunk's
+/// write ends. Whatever a cancelled run never reached stays held to the end of the series.
 pub fn buffer_series(tasks: &[TaskRecord]) -> Vec<BufferLevel> {
-    // Each chunk's write end, found once: a search per load made this quadratic, minutes
-    // of work after a run of a few hundred thousand tasks.
+    // Each chunk's mask and write, found once: a search per load made this quadratic,
+    // minutes of work after a run of a few hundred thousand tasks.
+    let mut mask_of = HashMap::new();
     let mut write_end = HashMap::new();
-    for write in tasks.iter().filter(|t| t.stage == Stage::Write) {
-        write_end.entry(write.chunk).or_insert(write.end_ns);
+    for t in tasks {
+        match t.stage {
+            Stage::Mask => {
+                mask_of.entry(t.chunk).or_insert((t.end_ns, t.bytes));
+            }
+            Stage::Write => {
+                write_end.entry(t.chunk).or_insert(t.end_ns);
+            }
+            _ => {}
+        }
     }
     let mut changes: Vec<(u64, i128)> = Vec::new();
     for load in tasks.iter().filter(|t| t.stage == Stage::Load) {
@@ -35,8 +46,14 @@ pub fn buffer_series(tasks: &[TaskRecord]) -> Vec<BufferLevel> {
             load.start_ns.saturating_sub(load.alloc_ns),
             i128::from(load.bytes),
         ));
+        let mut held = load.bytes;
+        if let Some(&(end_ns, kept)) = mask_of.get(&load.chunk) {
+            let kept = kept.min(held);
+            changes.push((end_ns, -i128::from(held - kept)));
+            held = kept;
+        }
         if let Some(&end_ns) = write_end.get(&load.chunk) {
-            changes.push((end_ns, -i128::from(load.bytes)));
+            changes.push((end_ns, -i128::from(held)));
         }
     }
     // Frees before allocations at the same instant: a buffer handed back and another taken
@@ -240,6 +257,23 @@ mod tests {
                 },
             ]
         );
+    }
+
+    #[test]
+    fn the_scl_is_freed_when_the_mask_ends_the_image_when_the_write_ends() {
+        // Load 100 bytes (image 75, SCL 25); the mask keeps the image.
+        let tasks = [
+            task(0, Stage::Load, 10, 20, 100),
+            task(0, Stage::Mask, 21, 25, 75),
+            task(1, Stage::Load, 27, 30, 100),
+            task(0, Stage::Write, 31, 40, 75),
+        ];
+        let levels: Vec<u64> = buffer_series(&tasks).iter().map(|l| l.bytes).collect();
+        assert_eq!(levels, vec![100, 75, 175, 100]);
+        assert_eq!(buffers_peak_bytes(&tasks), 175);
+        // Without its mask record (a run cancelled before it), the SCL stays held.
+        let unmasked = [tasks[0], tasks[2]];
+        assert_eq!(buffers_peak_bytes(&unmasked), 200);
     }
 
     #[test]
