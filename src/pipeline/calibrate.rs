@@ -70,13 +70,17 @@ pub fn calibrate(
             lock_hold_ns: 0,
         });
     };
+    // One job per chunk, as the real runs schedule them.
     pool.install(|| match schedule {
         Schedule::Staged => {
             for stage in [Stage::Load, Stage::Mask, Stage::Write] {
-                plan.chunks.par_iter().for_each(|c| task(c, stage));
+                plan.chunks
+                    .par_iter()
+                    .with_max_len(1)
+                    .for_each(|c| task(c, stage));
             }
         }
-        Schedule::Fused => plan.chunks.par_iter().for_each(|c| {
+        Schedule::Fused => plan.chunks.par_iter().with_max_len(1).for_each(|c| {
             for stage in [Stage::Load, Stage::Mask, Stage::Write] {
                 task(c, stage);
             }
