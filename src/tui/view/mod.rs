@@ -611,12 +611,21 @@ mod tests {
             assert!(text.contains("✓ done"), "{text}");
             assert!(text.contains("CPU times: user"), "{text}");
             assert!(text.contains("Wall time:"), "{text}");
+            // Each stage on one line, its rate included (a narrow panel squeezes the
+            // columns rather than wrap "MB/s" onto a line of its own).
             for stage in ["load", "mask", "write", "finalize"] {
                 assert!(
-                    text.contains(&format!("  {stage:<9} wall")),
-                    "{stage} {text}"
+                    text.lines().any(|l| l.contains(&format!("  {stage} "))
+                        && l.contains(" wall ")
+                        && l.contains("MB/s")),
+                    "{stage} at {w}x{h}:\n{text}"
                 );
             }
+            assert!(
+                !text
+                    .lines()
+                    .any(|l| l.trim_matches(|c| c == '│' || c == ' ') == "MB/s")
+            );
             assert!(text.contains("#2 chunked x 2"), "{text}");
             assert!(text.contains("#1 serial"), "{text}");
             assert!(text.contains("r again"), "{text}");

@@ -679,15 +679,29 @@ fn render_summary(
     } else {
         format!(" %%time · {settings} ")
     };
+    let block = Block::new().borders(borders).title(title);
+    let width = block.inner(area).width as usize;
     Paragraph::new(
         summary
             .into_iter()
-            .map(|l| Line::from(Span::styled(l, style)))
+            .map(|l| Line::from(Span::styled(fit_columns(&l, width), style)))
             .collect::<Vec<_>>(),
     )
     .wrap(Wrap { trim: false })
-    .block(Block::new().borders(borders).title(title))
+    .block(block)
     .render(area, buf);
+}
+
+/// A line of aligned columns (`  load      wall    540 ms  busy …`) that is wider than
+/// `width` with its column padding squeezed to single spaces, so a narrow panel shows each
+/// stage on one line instead of wrapping its last figure onto a line of its own.
+fn fit_columns(line: &str, width: usize) -> String {
+    if line.chars().count() <= width {
+        return line.to_string();
+    }
+    let indent = line.len() - line.trim_start().len();
+    let squeezed = line.split_whitespace().collect::<Vec<_>>().join(" ");
+    format!("{}{squeezed}", &line[..indent])
 }
 
 /// Glyph and colour of a chunk state; the glyph alone tells the state. A chunk done with
@@ -962,6 +976,16 @@ mod tests {
 
     use crate::tui::model::screen::Screen;
     use crate::tui::view::{buffer_text, fixtures, render};
+
+    #[test]
+    fn columns_are_squeezed_only_when_the_line_is_too_wide() {
+        let line = "  load      wall    540 ms  busy    835 ms      9 tasks  223 MB/s";
+        assert_eq!(super::fit_columns(line, 80), line);
+        assert_eq!(
+            super::fit_columns(line, 60),
+            "  load wall 540 ms busy 835 ms 9 tasks 223 MB/s"
+        );
+    }
 
     #[test]
     fn run_screen_shows_the_chunk_map_and_lanes() {
