@@ -334,7 +334,9 @@ impl DaskStream {
 
     /// The tasks of the lesson's stages as chunkscope's own task records, so that the
     /// engine's statistics (latency per stage, overhead) apply unchanged: `worker` is the
-    /// lane, `bytes` Dask's `nbytes` of the result, `chunk` the row-major number on
+    /// lane, `bytes` Dask's `nbytes` of the result for the load and mask (a chunk of
+    /// pixels) and 0 for the write and finalize, whose results are placeholders, not the
+    /// bytes written (so no rate is shown for them), `chunk` the row-major number on
     /// [`DaskStream::grid`] (`u32::MAX` for tasks off the grid, such as the finalize).
     /// Tasks of other names are left out: they are no stage's work.
     pub fn records(&self) -> Vec<TaskRecord> {
@@ -354,7 +356,10 @@ impl DaskStream {
                     worker: t.lane,
                     start_ns: t.start_ns,
                     end_ns: t.stop_ns,
-                    bytes: t.nbytes,
+                    bytes: match stage {
+                        Stage::Load | Stage::Mask => t.nbytes,
+                        Stage::Write | Stage::Finalize => 0,
+                    },
                     wait_ns: 0,
                     alloc_ns: 0,
                     append_wait_ns: 0,
@@ -692,6 +697,11 @@ mod tests {
         assert_eq!(records[0].chunk, 5);
         assert_eq!(records[1].chunk, u32::MAX);
         assert_eq!(records[1].stage, Stage::Finalize);
+        // A load's nbytes is its chunk; a store's result is a placeholder, not the bytes
+        // written, so it gives no rate.
+        assert_eq!((records[2].stage, records[2].bytes), (Stage::Load, 8));
+        assert_eq!((records[0].stage, records[0].bytes), (Stage::Write, 0));
+        assert_eq!(records[1].bytes, 0);
     }
 
     #[test]
