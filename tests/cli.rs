@@ -384,3 +384,32 @@ fn memory_refuses_zero_repeats_before_running_anything() {
         .code(1)
         .stderr(predicate::str::contains("--repeat must be at least 1"));
 }
+
+#[test]
+fn a_run_started_by_a_large_process_reports_its_own_peak_memory() {
+    // Linux carries ru_maxrss across execve: a child of a process holding 400 MiB read at
+    // least 400 MiB as its own peak (the lesson's memory step, started from a TUI that had
+    // run a few times, showed its parent's RSS for every schedule).
+    let held = vec![1u8; 400 << 20];
+    let dir = tempfile::tempdir().unwrap();
+    let assert = chunkscope()
+        .args(["run", "--format", "gtiff", "--json", "--catalog"])
+        .arg(small_demo())
+        .arg("--out")
+        .arg(dir.path().join("masked.tif"))
+        .assert()
+        .success();
+    let report = json_of(&assert.get_output().stdout);
+    let peak = report["process_max_rss_bytes"].as_u64().unwrap();
+    assert!(
+        std::hint::black_box(&held)
+            .iter()
+            .step_by(4096)
+            .all(|&b| b == 1)
+    );
+    assert!(
+        peak > 0 && peak < 300 << 20,
+        "the child's peak: {} MiB",
+        peak >> 20
+    );
+}

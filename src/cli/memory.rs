@@ -1,6 +1,6 @@
 //! `chunkscope memory`: peak and live memory per schedule — serial, chunked staged, chunked
 //! fused — side by side. Each run is a child process (`chunkscope run --json`) so that the
-//! kernel's high-water mark of resident memory (getrusage) belongs to that run alone; in one
+//! kernel's high-water mark of resident memory (VmHWM) belongs to that run alone; in one
 //! long process the first run's peak would hide the others'.
 
 use std::num::NonZeroUsize;
@@ -329,7 +329,7 @@ fn render(item: &str, format: &str, cache: &str, rows: &[MemoryRow]) -> String {
     }
     out.push_str(
         "\nbuffers: bytes in chunk pixel buffers, exact from the task records. max RSS: the \
-         kernel's high-water mark for the run's process (getrusage), which also holds the \
+         kernel's high-water mark for the run's process (VmHWM), which also holds the \
          blocks GDAL decodes for the chunks being read (each load task lets go of its blocks), \
          the output tiles being filled and encoded, and the libraries. RSS growth: max RSS \
          minus RSS when the run started. Freed buffers go back to the system in these runs \

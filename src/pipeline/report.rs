@@ -31,7 +31,8 @@ pub struct RunReport {
     pub utilisation: f64,
     /// Highest resident memory seen during the run (sampled at 10 Hz, and at the end).
     pub peak_rss_bytes: u64,
-    /// getrusage's high-water mark of the whole process, earlier runs included.
+    /// The kernel's high-water mark of the whole process since exec (VmHWM), earlier
+    /// runs included.
     pub process_max_rss_bytes: u64,
     /// Resident memory just before the run started, for telling what the run added.
     pub rss_start_bytes: u64,

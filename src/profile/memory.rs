@@ -101,12 +101,12 @@ pub fn peaks_per_bucket(series: &[BufferLevel], end_ns: u64, buckets: usize) -> 
     out
 }
 
-/// One run's memory, as measured by a run in a process of its own (so that getrusage's
+/// One run's memory, as measured by a run in a process of its own (so that the kernel's
 /// high-water mark belongs to that run alone).
 #[derive(Debug, Clone, PartialEq)]
 pub struct MemoryRun {
     pub buffers_peak_bytes: u64,
-    /// getrusage's high-water mark of the run's process: exact, not sampled.
+    /// The high-water mark of the run's process since exec: exact, not sampled.
     pub process_max_rss_bytes: u64,
     pub rss_start_bytes: u64,
     pub wall_ns: u64,

@@ -17,7 +17,7 @@ pub mod units;
 pub struct ProcessTimes {
     pub user_ns: u64,
     pub sys_ns: u64,
-    /// Peak resident set size of the process so far (Linux reports KiB; stored as bytes).
+    /// Peak resident set size of the process so far, in bytes.
     pub max_rss_bytes: u64,
 }
 
@@ -33,8 +33,11 @@ impl ProcessTimes {
             |tv: libc::timeval| tv.tv_sec as u64 * 1_000_000_000 + tv.tv_usec as u64 * 1_000;
         #[cfg(target_os = "macos")]
         let rss = usage.ru_maxrss as u64; // bytes on macOS
+        // Linux keeps ru_maxrss across execve, so a child started by a large process (a
+        // TUI after a few runs, a script holding arrays) reports its parent's RSS at fork
+        // as its own peak. VmHWM belongs to the process's own memory since exec.
         #[cfg(not(target_os = "macos"))]
-        let rss = usage.ru_maxrss as u64 * 1024;
+        let rss = peak_rss_since_exec_bytes().unwrap_or(usage.ru_maxrss as u64 * 1024);
         Self {
             user_ns: tv_ns(usage.ru_utime),
             sys_ns: tv_ns(usage.ru_stime),
@@ -52,6 +55,21 @@ impl ProcessTimes {
     }
 }
 
+/// The high-water mark of this process's resident memory since it was exec'd (Linux:
+/// VmHWM in /proc/self/status), if known.
+pub fn peak_rss_since_exec_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    vm_hwm_bytes(&status)
+}
+
+/// `VmHWM:     123456 kB` from the text of /proc/PID/status, in bytes.
+fn vm_hwm_bytes(status: &str) -> Option<u64> {
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let mut words = line["VmHWM:".len()..].split_whitespace();
+    let kib: u64 = words.next()?.parse().ok()?;
+    (words.next() == Some("kB")).then_some(kib * 1024)
+}
+
 /// Resident memory of this process right now (Linux: /proc/self/statm), if known.
 pub fn current_rss_bytes() -> Option<u64> {
     let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
@@ -59,4 +77,24 @@ pub fn current_rss_bytes() -> Option<u64> {
     // SAFETY: sysconf has no memory-safety preconditions.
     let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
     Some(resident_pages * u64::try_from(page).ok()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_high_water_mark_is_read_from_proc_status() {
+        let status = "Name:\tchunkscope\nVmPeak:\t  900 kB\nVmHWM:\t  131072 kB\nVmRSS:\t 2 kB\n";
+        assert_eq!(vm_hwm_bytes(status), Some(128 << 20));
+        assert_eq!(vm_hwm_bytes("VmRSS:\t 2 kB\n"), None);
+        assert_eq!(vm_hwm_bytes("VmHWM:\t 12 pages\n"), None);
+        #[cfg(target_os = "linux")]
+        {
+            // The mark never falls, so it is at least the RSS read before it.
+            let now = current_rss_bytes().unwrap();
+            let own = peak_rss_since_exec_bytes().expect("Linux has VmHWM");
+            assert!(own >= now, "{own} < {now}");
+        }
+    }
 }
