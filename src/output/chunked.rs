@@ -24,6 +24,12 @@ use super::{
 };
 use crate::task::CancelFlag;
 
+/// Rows of a tile interleaved per positional write when a tile is streamed from its chunk:
+/// 128 rows of a 1024-pixel RGB tile are 384 KiB, which stays in a core's L2 cache on
+/// current CPUs. Measured on the full demo: 32 rows saved 5 % of the write's busy time,
+/// 128 rows about 30 %, 256 no more than 128.
+const STREAM_ROWS: usize = 128;
+
 /// What one write task did, for its task record.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct WriteStats {
@@ -130,6 +136,10 @@ impl ChunkedWriter {
         data: ArrayView3<'_, u8>,
     ) -> Result<WriteStats, OutputError> {
         let mut stats = WriteStats::default();
+        if self.codec == Codec::None && band0 == 0 && data.dim().0 == self.pyramid.bands() {
+            self.stream_whole_tiles(row0, col0, data, &mut stats)?;
+        }
+        // Tiles streamed above are finished: depositing skips them.
         self.pyramid
             .deposit_chunk(band0, row0, col0, data, |finished| {
                 let mut queue = vec![finished];
@@ -146,6 +156,105 @@ impl ChunkedWriter {
         Ok(stats)
     }
 
+    /// Uncompressed tiles that lie wholly in this chunk (and feed no overview) are written
+    /// straight from it, [`STREAM_ROWS`] rows at a time through a buffer that stays in the
+    /// CPU's cache, instead of being assembled in a tile buffer first: the kernel copies
+    /// from cache rather than memory, and a worker holds no tile.
+    fn stream_whole_tiles(
+        &self,
+        row0: usize,
+        col0: usize,
+        data: ArrayView3<'_, u8>,
+        stats: &mut WriteStats,
+    ) -> Result<(), OutputError> {
+        let (bands, rows, cols) = data.dim();
+        let (t, grid) = (self.pyramid.tile(), self.pyramid.grids()[0]);
+        if rows == 0 || cols == 0 {
+            return Ok(());
+        }
+        let row_bytes = t * bands;
+        let mut piece = Vec::new();
+        for tr in row0.div_ceil(t)..(row0 + rows).div_ceil(t).min(grid.tiles_down) {
+            for tc in col0.div_ceil(t)..(col0 + cols).div_ceil(t).min(grid.tiles_across) {
+                let (top, left) = (tr * t, tc * t);
+                let (vr, vc) = ((grid.rows - top).min(t), (grid.cols - left).min(t));
+                let inside = top + vr <= row0 + rows && left + vc <= col0 + cols;
+                let index = tr * grid.tiles_across + tc;
+                if !inside || !self.pyramid.claim_whole(index) {
+                    continue;
+                }
+                if self.cancel.is_cancelled() {
+                    return Err(OutputError::Cancelled);
+                }
+                if piece.is_empty() {
+                    piece = vec![0u8; STREAM_ROWS * row_bytes];
+                }
+                let at = self.place(0, index, (t * row_bytes) as u64, stats);
+                for first in (0..t).step_by(STREAM_ROWS) {
+                    let n = STREAM_ROWS.min(t - first);
+                    for (i, dst) in piece[..n * row_bytes].chunks_mut(row_bytes).enumerate() {
+                        let r = first + i;
+                        if r >= vr {
+                            dst.fill(0);
+                            continue;
+                        }
+                        let (valid, pad) = dst.split_at_mut(vc * bands);
+                        pad.fill(0);
+                        let src = |b: usize| {
+                            data.slice(ndarray::s![
+                                b,
+                                top + r - row0,
+                                left - col0..left + vc - col0
+                            ])
+                        };
+                        let (a, b, c) = (src(0), src(1 % bands), src(2 % bands));
+                        match (bands, a.as_slice(), b.as_slice(), c.as_slice()) {
+                            (3, Some(a), Some(b), Some(c)) => {
+                                super::interleave::three(a, b, c, valid);
+                            }
+                            _ => {
+                                for band in 0..bands {
+                                    let px = valid[band..].iter_mut().step_by(bands);
+                                    for (d, v) in px.zip(src(band)) {
+                                        *d = *v;
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    let offset = at + (first * row_bytes) as u64;
+                    self.file
+                        .write_all_at(&piece[..n * row_bytes], offset)
+                        .map_err(|e| self.write_error(&e))?;
+                }
+                stats.tiles += 1;
+                stats.encoded_bytes += (t * row_bytes) as u64;
+            }
+        }
+        Ok(())
+    }
+
+    /// The appender's only serial work: taking the next stretch of the file for `len`
+    /// bytes of tile `index` of `level`. The bytes are then written there with positional
+    /// writes, outside the lock, so workers copy into the file at the same time.
+    fn place(&self, level: usize, index: usize, len: u64, stats: &mut WriteStats) -> u64 {
+        let waited = Instant::now();
+        let mut app = self.appender.lock().unwrap_or_else(|p| p.into_inner());
+        let acquired = Instant::now();
+        stats.append_wait_ns += acquired.duration_since(waited).as_nanos() as u64;
+        let at = app.len;
+        // A GeoTIFF's tiles start at even offsets, as TIFF readers expect of data.
+        app.len += len + (len % 2) * u64::from(self.spec.format == OutputFormat::Gtiff);
+        app.spans[level][index] = Some((at, len));
+        stats.lock_hold_ns += acquired.elapsed().as_nanos() as u64;
+        at
+    }
+
+    fn write_error(&self, e: &std::io::Error) -> OutputError {
+        let dir = super::staging::parent_dir(&self.spec.path);
+        OutputError::write(&self.spec.path, io_reason(e, &dir))
+    }
+
     fn emit(&self, tile: FinishedTile, stats: &mut WriteStats) -> Result<(), OutputError> {
         let compressed;
         let encoded: &[u8] = if self.codec == Codec::None {
@@ -158,26 +267,10 @@ impl ChunkedWriter {
                 .map_err(|e| OutputError::write(&self.spec.path, e))?;
             &compressed
         };
-        // The appender's only serial work: taking the next stretch of the file. The bytes
-        // are then written there with a positional write, outside the lock, so workers
-        // copy into the file at the same time.
-        let len = encoded.len() as u64;
-        let waited = Instant::now();
-        let at = {
-            let mut app = self.appender.lock().unwrap_or_else(|p| p.into_inner());
-            let acquired = Instant::now();
-            stats.append_wait_ns += acquired.duration_since(waited).as_nanos() as u64;
-            let at = app.len;
-            // A GeoTIFF's tiles start at even offsets, as TIFF readers expect of data.
-            app.len += len + (len % 2) * u64::from(self.spec.format == OutputFormat::Gtiff);
-            app.spans[tile.level][tile.index] = Some((at, len));
-            stats.lock_hold_ns += acquired.elapsed().as_nanos() as u64;
-            at
-        };
-        if let Err(e) = self.file.write_all_at(encoded, at) {
-            let dir = super::staging::parent_dir(&self.spec.path);
-            return Err(OutputError::write(&self.spec.path, io_reason(&e, &dir)));
-        }
+        let at = self.place(tile.level, tile.index, encoded.len() as u64, stats);
+        self.file
+            .write_all_at(encoded, at)
+            .map_err(|e| self.write_error(&e))?;
         stats.tiles += 1;
         stats.encoded_bytes += encoded.len() as u64;
         self.pyramid.recycle(tile.pixels);

@@ -525,6 +525,24 @@ impl Pyramid {
         })
     }
 
+    /// Takes full-resolution tile `index` out of the pyramid for a writer that writes it
+    /// straight from one chunk covering all of it: true, and the tile counts as finished,
+    /// when no sample of it has arrived yet and no level above needs it; false otherwise
+    /// (the tile then goes through [`Pyramid::deposit_chunk`] as usual).
+    pub fn claim_whole(&self, index: usize) -> bool {
+        if self.grids.len() > 1 {
+            return false;
+        }
+        let (rows, cols) = self.grids[0].valid(index, self.tile);
+        let mut slot = self.lock(0, index);
+        if slot.finished || slot.remaining != rows * cols * self.bands {
+            return false;
+        }
+        slot.finished = true;
+        slot.remaining = 0;
+        true
+    }
+
     /// Runs `copy` on the tile's pixels (allocated on first use) and counts `samples` as
     /// arrived; takes the tile out when that was the last of them.
     fn fill(
