@@ -200,27 +200,8 @@ impl ChunkedWriter {
                         }
                         let (valid, pad) = dst.split_at_mut(vc * bands);
                         pad.fill(0);
-                        let src = |b: usize| {
-                            data.slice(ndarray::s![
-                                b,
-                                top + r - row0,
-                                left - col0..left + vc - col0
-                            ])
-                        };
-                        let (a, b, c) = (src(0), src(1 % bands), src(2 % bands));
-                        match (bands, a.as_slice(), b.as_slice(), c.as_slice()) {
-                            (3, Some(a), Some(b), Some(c)) => {
-                                super::interleave::three(a, b, c, valid);
-                            }
-                            _ => {
-                                for band in 0..bands {
-                                    let px = valid[band..].iter_mut().step_by(bands);
-                                    for (d, v) in px.zip(src(band)) {
-                                        *d = *v;
-                                    }
-                                }
-                            }
-                        }
+                        let cols = left - col0..left + vc - col0;
+                        super::interleave::chunk_row(data, top + r - row0, cols, 0, bands, valid);
                     }
                     let offset = at + (first * row_bytes) as u64;
                     self.file

@@ -3,6 +3,37 @@
 //! with SSSE3 byte shuffles where the CPU has them, since a plain loop of 3-byte stores is
 //! several times slower than memory and was the largest part of the write stage.
 
+use std::ops::Range;
+
+use ndarray::ArrayView3;
+
+/// Copies columns `cols` of row `row` of a band-sequential (bands, rows, cols) chunk into
+/// the pixel-interleaved `dst` (`cols.len()` pixels of `nb` samples each), as samples
+/// `band0..band0 + bands` of each pixel; the other samples of `dst` are left as they are.
+pub fn chunk_row(
+    data: ArrayView3<'_, u8>,
+    row: usize,
+    cols: Range<usize>,
+    band0: usize,
+    nb: usize,
+    dst: &mut [u8],
+) {
+    let bands = data.dim().0;
+    let band_row = |b: usize| data.slice(ndarray::s![b, row, cols.clone()]);
+    if bands == 3 && nb == 3 {
+        let (r0, r1, r2) = (band_row(0), band_row(1), band_row(2));
+        if let (Some(a), Some(b), Some(c)) = (r0.as_slice(), r1.as_slice(), r2.as_slice()) {
+            three(a, b, c, dst);
+            return;
+        }
+    }
+    for b in 0..bands {
+        for (d, v) in dst[band0 + b..].iter_mut().step_by(nb).zip(band_row(b)) {
+            *d = *v;
+        }
+    }
+}
+
 /// Writes `a[i], b[i], c[i]` to `dst[3i..3i+3]` for every `i < a.len()`.
 ///
 /// Panics when the lengths disagree (`b` and `c` as long as `a`, `dst` three times).
@@ -102,6 +133,23 @@ mod x86 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_chunk_row_lands_on_its_own_samples_of_each_pixel() {
+        // Two bands (1 and 2 of 3) of a 2 x 4 chunk; row 1, columns 1..3.
+        let data = ndarray::Array3::from_shape_fn((2, 2, 4), |(b, r, c)| {
+            (100 * (b + 1) + 10 * r + c) as u8
+        });
+        let mut dst = [0u8; 6];
+        chunk_row(data.view(), 1, 1..3, 1, 3, &mut dst);
+        assert_eq!(dst, [0, 111, 211, 0, 112, 212]);
+        // All three bands take the fast path and fill every sample.
+        let data = ndarray::Array3::from_shape_fn((3, 1, 20), |(b, _, c)| (b * 50 + c) as u8);
+        let mut dst = [9u8; 60];
+        chunk_row(data.view(), 0, 0..20, 0, 3, &mut dst);
+        let want: Vec<u8> = (0..20).flat_map(|c| [c, 50 + c, 100 + c]).collect();
+        assert_eq!(dst.to_vec(), want);
+    }
 
     #[test]
     fn every_length_matches_the_plain_loop() {

@@ -273,25 +273,14 @@ impl Pyramid {
                 let done = self.fill(0, index, (r_hi - r_lo) * width * bands, |px| {
                     for r in r_lo..r_hi {
                         let start = ((r - tr * t) * t + (c_lo - tc * t)) * nb;
-                        let dst = &mut px[start..start + width * nb];
-                        let row = |b: usize| {
-                            data.slice(ndarray::s![b, r - row0, c_lo - col0..c_hi - col0])
-                        };
-                        if bands == nb && nb == 3 {
-                            // The common case, interleaved in one pass.
-                            let (r0, r1, r2) = (row(0), row(1), row(2));
-                            if let (Some(a), Some(b), Some(c)) =
-                                (r0.as_slice(), r1.as_slice(), r2.as_slice())
-                            {
-                                super::interleave::three(a, b, c, dst);
-                                continue;
-                            }
-                        }
-                        for b in 0..bands {
-                            for (d, v) in dst[band0 + b..].iter_mut().step_by(nb).zip(row(b)) {
-                                *d = *v;
-                            }
-                        }
+                        super::interleave::chunk_row(
+                            data,
+                            r - row0,
+                            c_lo - col0..c_hi - col0,
+                            band0,
+                            nb,
+                            &mut px[start..start + width * nb],
+                        );
                     }
                 });
                 if let Some(tile) = done {
