@@ -15,8 +15,7 @@ use crate::task::Stage;
 
 use super::{DaskStream, DaskSummary};
 
-/// `config.mode` of a report made from a Dask task stream.
-pub const DASK_MODE: &str = "dask";
+pub use crate::pipeline::report::DASK_MODE;
 
 /// Whether `report` was imported from a Dask task stream.
 pub fn is_dask(report: &RunReport) -> bool {

@@ -15,6 +15,10 @@ use crate::task::{Stage, TaskRecord};
 /// Bumped whenever a field changes meaning or disappears.
 pub const SCHEMA_VERSION: u32 = 1;
 
+/// `config.mode` of a report made from a Dask task stream (`crate::dask::report`): its
+/// labels and summary say what a task stream does not record.
+pub const DASK_MODE: &str = "dask";
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RunReport {
     pub schema_version: u32,
@@ -222,7 +226,7 @@ impl RunReport {
     /// A short label such as `serial` or `chunked x 2 (3,2048,2048, fused)`.
     /// `chunked x 2 (3,2048,2048, staged)` or `serial`; runs with GDAL's writer say so.
     pub fn label(&self) -> String {
-        if self.config.mode == crate::dask::report::DASK_MODE {
+        if self.config.mode == DASK_MODE {
             return match self.config.chunks {
                 Some([b, r, c]) => {
                     format!("Dask (imported) x {} ({b},{r},{c})", self.config.threads)
@@ -290,7 +294,7 @@ impl RunReport {
                 units::rate_mb_s(s.bytes, s.wall_ns),
             ));
         }
-        if self.config.mode == crate::dask::report::DASK_MODE {
+        if self.config.mode == DASK_MODE {
             // A task stream has times and tasks only: say what is not there rather than 0.
             out.push_str("CPU times: not in a Dask task stream\n");
             out.push_str(&format!(
