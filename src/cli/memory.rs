@@ -276,16 +276,7 @@ fn parse_run(report: &serde_json::Value) -> anyhow::Result<(String, MemoryRun)> 
 }
 
 fn spread_bytes(s: &Spread) -> String {
-    if s.min == s.max {
-        units::bytes(s.median)
-    } else {
-        format!(
-            "{} ({}…{})",
-            units::bytes(s.median),
-            units::bytes(s.min),
-            units::bytes(s.max)
-        )
-    }
+    units::bytes_range(s.median, s.min, s.max)
 }
 
 fn render(item: &str, format: &str, cache: &str, rows: &[MemoryRow]) -> String {

@@ -1003,19 +1003,7 @@ impl<'a> Context<'a> {
                 reason: "a schedule gave no runs".into(),
             });
         }
-        // Buffers are exact and the same in every run: their range would repeat the value.
-        let span = |s: &Spread| {
-            if s.min == s.max {
-                units::bytes(s.median)
-            } else {
-                format!(
-                    "{} ({} … {})",
-                    units::bytes(s.median),
-                    units::bytes(s.min),
-                    units::bytes(s.max)
-                )
-            }
-        };
+        let span = |s: &Spread| units::bytes_range(s.median, s.min, s.max);
         for r in &rows {
             out.figures.push(Figure::new(
                 r.label.clone(),

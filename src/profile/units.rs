@@ -35,6 +35,16 @@ pub fn bytes(b: u64) -> String {
     }
 }
 
+/// A median of byte counts with its range, `47.6 MiB (47.3 MiB…49.6 MiB)`; just the value
+/// when every run gave the same (exact counts such as chunk buffers).
+pub fn bytes_range(median: u64, min: u64, max: u64) -> String {
+    if min == max {
+        bytes(median)
+    } else {
+        format!("{} ({}…{})", bytes(median), bytes(min), bytes(max))
+    }
+}
+
 /// Decoded megabytes per second (10^6 bytes, like most I/O tools); `-` when no bytes
 /// were counted (a finalize step, a Dask task stream's store tasks), never a rate of 0.
 pub fn rate_mb_s(bytes: u64, ns: u64) -> String {
@@ -210,6 +220,11 @@ mod tests {
         assert_eq!(bytes(512), "512 B");
         assert_eq!(bytes(72 * 1024 * 1024), "72.0 MiB");
         assert_eq!(bytes(3 * 1024 * 1024 * 1024 / 2), "1.50 GiB");
+        assert_eq!(
+            bytes_range(2048, 1024, 4096),
+            "2.00 KiB (1.00 KiB…4.00 KiB)"
+        );
+        assert_eq!(bytes_range(2048, 2048, 2048), "2.00 KiB");
     }
 
     #[test]
