@@ -557,9 +557,9 @@ impl Exec<'_> {
     }
 
     // Every parallel loop below takes `with_max_len(1)`: each chunk is a job of its own
-    // that an idle worker can steal, as Dask hands out one task at a time. Rayon's default
-    // runs runs of adjacent chunks as one unsplittable job, so a worker whose half held the
-    // small edge chunks sat idle for a quarter of a run while the other finished its run.
+    // that an idle worker can steal, as Dask hands out one task at a time. By default rayon
+    // runs a stretch of adjacent chunks as one job that cannot be split, so the worker
+    // whose half held the small edge chunks sat idle for a fifth of a run at the end.
 
     fn staged(&self, chunks: &[Chunk]) -> Result<(), PipelineError> {
         self.stage_mark(Stage::Load, true);
