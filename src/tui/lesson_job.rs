@@ -3,9 +3,8 @@
 //! frame; cancelling stops between runs (the run in flight finishes and is discarded).
 
 use std::path::PathBuf;
-use std::thread::JoinHandle;
 
-use crossbeam_channel::{Receiver, TryRecvError};
+use crossbeam_channel::Receiver;
 
 use chunkscope::catalog::Catalog;
 use chunkscope::experiment::rounds::RunBase;
@@ -17,6 +16,7 @@ use chunkscope::pipeline::{CloudClasses, Resolution, Scene};
 use chunkscope::task::CancelFlag;
 
 use super::app::Msg;
+use super::job::Job;
 
 /// What a lesson step needs from the session.
 pub struct LessonStart {
@@ -40,11 +40,9 @@ fn untilde(path: &std::path::Path) -> PathBuf {
 /// A step running on its own thread.
 pub struct LessonJob {
     step: usize,
-    progress: Receiver<(usize, usize, String)>,
+    /// The laziness step's graph, sent before the step runs.
     built: Receiver<TaskGraph>,
-    done: Receiver<Result<StepResult, String>>,
-    cancel: CancelFlag,
-    thread: Option<JoinHandle<()>>,
+    job: Job<StepResult>,
 }
 
 impl LessonJob {
@@ -89,45 +87,25 @@ impl LessonJob {
                 cancel: cancel.clone(),
             }),
         };
-        let (progress_tx, progress) = crossbeam_channel::unbounded();
-        let (done_tx, done) = crossbeam_channel::bounded(1);
         let (built_tx, built) = crossbeam_channel::bounded(1);
         let flag = cancel.clone();
-        let thread =
-            std::thread::Builder::new()
-                .name("chunkscope-lesson".into())
-                .spawn(move || {
-                    let report = move |done: usize, total: usize, label: &str| {
-                        let _ = progress_tx.send((done, total, label.to_string()));
-                    };
-                    // The laziness step's graph exists before anything runs: show it.
-                    if kind == lesson::Step::Graph
-                        && let Ok(graph) = lesson::build_graph(&plan)
-                    {
-                        let _ = built_tx.send(graph);
-                    }
-                    let result = lesson::run_step(kind, &plan, probe.as_ref(), &flag, &report)
-                        .map_err(|e| match e {
-                            LessonError::Cancelled => {
-                                "cancelled: r runs the step again".to_string()
-                            }
-                            e => e.to_string(),
-                        });
-                    let _ = done_tx.send(result);
-                })
-                .map_err(|e| format!("cannot start the lesson thread: {e}"))?;
-        Ok(Self {
-            step,
-            progress,
-            built,
-            done,
-            cancel,
-            thread: Some(thread),
-        })
+        let job = Job::spawn("chunkscope-lesson", "the step", cancel, move |report| {
+            // The laziness step's graph exists before anything runs: show it.
+            if kind == lesson::Step::Graph
+                && let Ok(graph) = lesson::build_graph(&plan)
+            {
+                let _ = built_tx.send(graph);
+            }
+            lesson::run_step(kind, &plan, probe.as_ref(), &flag, report).map_err(|e| match e {
+                LessonError::Cancelled => "cancelled: r runs the step again".to_string(),
+                e => e.to_string(),
+            })
+        })?;
+        Ok(Self { step, built, job })
     }
 
     pub fn cancel(&self) {
-        self.cancel.cancel();
+        self.job.cancel();
     }
 
     /// What happened since the last poll; the last message is [`Msg::LessonFinished`] once
@@ -135,8 +113,9 @@ impl LessonJob {
     pub fn poll(&mut self) -> (Vec<Msg>, bool) {
         let step = self.step;
         let mut msgs: Vec<Msg> = self
-            .progress
-            .try_iter()
+            .job
+            .progress()
+            .into_iter()
             .map(|(done, total, label)| Msg::LessonProgress {
                 step,
                 done,
@@ -148,18 +127,9 @@ impl LessonJob {
             step,
             graph: Box::new(graph),
         }));
-        let finished = match self.done.try_recv() {
-            Ok(result) => Some(result),
-            Err(TryRecvError::Empty) => None,
-            Err(TryRecvError::Disconnected) => {
-                Some(Err("the step stopped without a result (see the log)".into()))
-            }
-        };
+        let finished = self.job.finished();
         let over = finished.is_some();
         if let Some(result) = finished {
-            if let Some(t) = self.thread.take() {
-                let _ = t.join();
-            }
             msgs.push(Msg::LessonFinished {
                 step,
                 result: result.map(Box::new),
@@ -169,10 +139,7 @@ impl LessonJob {
     }
 
     /// Cancels and waits for the thread (after the run in flight).
-    pub fn shutdown(mut self) {
-        self.cancel();
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
+    pub fn shutdown(self) {
+        self.job.shutdown();
     }
 }

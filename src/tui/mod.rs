@@ -12,6 +12,7 @@
 pub mod app;
 mod dask_script;
 pub mod export;
+pub mod job;
 pub mod keys;
 pub mod lesson_job;
 pub mod model;

@@ -4,9 +4,6 @@
 //! and is discarded, as the engine does).
 
 use std::path::Path;
-use std::thread::JoinHandle;
-
-use crossbeam_channel::{Receiver, TryRecvError};
 
 use chunkscope::catalog::Item;
 use chunkscope::experiment::rounds::{Repetition, RunBase};
@@ -16,14 +13,12 @@ use chunkscope::pipeline::{CloudClasses, Scene};
 use chunkscope::task::CancelFlag;
 
 use super::app::Msg;
+use super::job::Job;
 use super::model::sweep::SweepRequest;
 
 /// A sweep running on its own thread.
 pub struct SweepJob {
-    progress: Receiver<(usize, usize, String)>,
-    done: Receiver<Result<SweepResult, String>>,
-    cancel: CancelFlag,
-    thread: Option<JoinHandle<()>>,
+    job: Job<SweepResult>,
 }
 
 impl SweepJob {
@@ -64,53 +59,31 @@ impl SweepJob {
             },
             budget: std::time::Duration::from_secs(30),
         };
-        let (progress_tx, progress) = crossbeam_channel::unbounded();
-        let (done_tx, done) = crossbeam_channel::bounded(1);
         let cancel = CancelFlag::new();
         let flag = cancel.clone();
-        let thread = std::thread::Builder::new()
-            .name("chunkscope-sweep".into())
-            .spawn(move || {
-                let report = move |done: usize, total: usize, label: &str| {
-                    let _ = progress_tx.send((done, total, label.to_string()));
-                };
-                let result = sweep::sweep(&scene, &base, &spec, &flag, &report)
-                    .map_err(|e| format!("the sweep failed: {:#}", anyhow::Error::new(e)));
-                let _ = done_tx.send(result);
-            })
-            .map_err(|e| format!("cannot start the sweep thread: {e}"))?;
-        Ok(Self {
-            progress,
-            done,
-            cancel,
-            thread: Some(thread),
-        })
+        let job = Job::spawn("chunkscope-sweep", "the sweep", cancel, move |report| {
+            sweep::sweep(&scene, &base, &spec, &flag, report)
+                .map_err(|e| format!("the sweep failed: {:#}", anyhow::Error::new(e)))
+        })?;
+        Ok(Self { job })
     }
 
     pub fn cancel(&self) {
-        self.cancel.cancel();
+        self.job.cancel();
     }
 
     /// What happened since the last poll; the last message is [`Msg::SweepFinished`] once
     /// the sweep is over (then the job is done and can be dropped).
     pub fn poll(&mut self) -> (Vec<Msg>, bool) {
         let mut msgs: Vec<Msg> = self
-            .progress
-            .try_iter()
+            .job
+            .progress()
+            .into_iter()
             .map(|(done, total, label)| Msg::SweepProgress { done, total, label })
             .collect();
-        let finished = match self.done.try_recv() {
-            Ok(result) => Some(result),
-            Err(TryRecvError::Empty) => None,
-            Err(TryRecvError::Disconnected) => Some(Err(
-                "the sweep stopped without a result (see the log)".into(),
-            )),
-        };
+        let finished = self.job.finished();
         let over = finished.is_some();
         if let Some(result) = finished {
-            if let Some(t) = self.thread.take() {
-                let _ = t.join();
-            }
             msgs.push(Msg::SweepFinished(
                 result.map(|r| Box::new((r, "this session".to_string()))),
             ));
@@ -119,11 +92,8 @@ impl SweepJob {
     }
 
     /// Cancels and waits for the thread (after the run in flight).
-    pub fn shutdown(mut self) {
-        self.cancel();
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
+    pub fn shutdown(self) {
+        self.job.shutdown();
     }
 }
 
