@@ -319,7 +319,8 @@ fn render(item: &str, format: &str, cache: &str, rows: &[MemoryRow]) -> String {
         ));
     }
     out.push_str(
-        "\nbuffers: bytes in chunk pixel buffers, exact from the task records. max RSS: the \
+        "\nbuffers: bytes in chunk pixel buffers, from the task records (a load's SCL \
+         buffer counts from the load's start, though taken after the image is read). max RSS: the \
          kernel's high-water mark for the run's process (VmHWM), which also holds the \
          blocks GDAL decodes for the chunks being read (each load task lets go of its blocks), \
          the output tiles being filled and encoded, and the libraries. RSS growth: max RSS \

@@ -20,8 +20,9 @@ pub struct BufferLevel {
 }
 
 /// The step series of bytes held in chunk buffers: one level per change, in time order.
-/// A load task's `bytes` are exactly its buffers (image and SCL), taken at the start of
-/// their allocation (`start_ns - alloc_ns`). The mask task's `bytes` are what it keeps
+/// A load task's `bytes` are exactly its buffers (image and SCL), counted from the start
+/// of the image's allocation (`start_ns - alloc_ns`; the SCL's buffer is taken later in the
+/// task, so a load's first moments are counted high by the SCL's bytes). The mask task's `bytes` are what it keeps
 /// (the image): the rest (the SCL) is freed when it ends, the image when that chunk's
 /// write ends. Whatever a cancelled run never reached stays held to the end of the series.
 pub fn buffer_series(tasks: &[TaskRecord]) -> Vec<BufferLevel> {
