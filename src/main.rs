@@ -11,6 +11,8 @@ mod signals;
 mod tui;
 
 fn main() -> ExitCode {
+    // Before any other GDAL call: GDAL would otherwise register all of its drivers.
+    chunkscope::raster::register_few_drivers();
     let args = cli::Cli::parse();
     chunkscope::raster::route_gdal_messages(|line| eprintln!("{line}"));
     match cli::dispatch(args) {

@@ -301,6 +301,50 @@ fn an_untiled_tiff_is_shown_as_strips_and_runs_at_10m() {
     assert_eq!(v["plan"]["aligned"], false);
 }
 
+/// The binary starts GDAL with the GeoTIFF drivers only; a scene in another format (PNG
+/// here) makes it register the rest and read it all the same.
+#[test]
+fn a_scene_in_a_format_other_than_geotiff_is_read_all_the_same() {
+    let dir = tempfile::tempdir().unwrap();
+    let tiffs = untiled_catalog(dir.path());
+    let png = DriverManager::get_driver_by_name("PNG").unwrap();
+    for name in ["visual", "SCL"] {
+        let tif = gdal::Dataset::open(dir.path().join(format!("{name}.tif"))).unwrap();
+        tif.create_copy(&png, dir.path().join(format!("{name}.png")), &Default::default())
+            .unwrap();
+    }
+    let catalog = dir.path().join("png.json");
+    std::fs::write(
+        &catalog,
+        std::fs::read_to_string(&tiffs)
+            .unwrap()
+            .replace(".tif", ".png"),
+    )
+    .unwrap();
+    chunkscope()
+        .arg("inspect")
+        .arg(&catalog)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("visual.png"));
+    let mut masked = Vec::new();
+    for catalog in [&tiffs, &catalog] {
+        let out = dir.path().join("m.tif");
+        let assert = chunkscope()
+            .args(["run", "--res", "10", "--chunks", "3,100,100", "--json"])
+            .arg("--catalog")
+            .arg(catalog)
+            .arg("--out")
+            .arg(&out)
+            .assert()
+            .success();
+        masked.push(json_of(&assert.get_output().stdout)["masked_pixels"].clone());
+        assert_eq!(common::read_output(&out).dim(), (3, 256, 256));
+    }
+    assert!(masked[0].as_u64().unwrap() > 0);
+    assert_eq!(masked[0], masked[1]);
+}
+
 #[test]
 fn plan_calibrate_measures_empty_tasks_beside_dasks_figure() {
     let assert = chunkscope()

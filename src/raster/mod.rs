@@ -3,9 +3,11 @@
 //! output file is [`crate::output`]'s. Handles here are not thread-safe: each worker thread
 //! opens its own.
 
+mod drivers;
 mod inspect;
 mod read;
 
+pub use drivers::register_few as register_few_drivers;
 pub use inspect::{RasterInfo, inspect, inspect_dataset};
 pub use read::{Window, read_band_u8, read_bands_u8, read_u8_into, read_u8_into_by_block};
 
@@ -67,7 +69,7 @@ impl RasterSource {
         if crate::network::remote::is_remote(&self.path) {
             crate::network::remote::configure();
         }
-        let options = DatasetOptions {
+        let options = || DatasetOptions {
             open_flags: GdalOpenFlags::GDAL_OF_RASTER | GdalOpenFlags::GDAL_OF_READONLY,
             open_options: if open_options.is_empty() {
                 None
@@ -76,11 +78,31 @@ impl RasterSource {
             },
             ..Default::default()
         };
-        Dataset::open_ex(&self.path, options).map_err(|e| RasterError::Open {
+        let opened = Dataset::open_ex(&self.path, options());
+        let opened = match opened {
+            // Not a format of the few drivers registered at start: try them all.
+            Err(e) if unrecognised(&e) && drivers::register_rest() => {
+                Dataset::open_ex(&self.path, options())
+            }
+            other => other,
+        };
+        opened.map_err(|e| RasterError::Open {
             what: self.what.clone(),
             path: self.path.clone(),
             reason: open_reason(&self.path, &e),
         })
+    }
+}
+
+/// Whether GDAL failed to open a file because no registered driver took it (it says so, or
+/// says nothing at all), not because the file could not be read.
+fn unrecognised(err: &gdal::errors::GdalError) -> bool {
+    use gdal::errors::GdalError;
+    match err {
+        GdalError::NullPointer { msg, .. } | GdalError::CplError { msg, .. } => {
+            msg.trim().is_empty() || msg.contains("not recognized")
+        }
+        _ => false,
     }
 }
 
