@@ -310,8 +310,12 @@ fn a_scene_in_a_format_other_than_geotiff_is_read_all_the_same() {
     let png = DriverManager::get_driver_by_name("PNG").unwrap();
     for name in ["visual", "SCL"] {
         let tif = gdal::Dataset::open(dir.path().join(format!("{name}.tif"))).unwrap();
-        tif.create_copy(&png, dir.path().join(format!("{name}.png")), &Default::default())
-            .unwrap();
+        tif.create_copy(
+            &png,
+            dir.path().join(format!("{name}.png")),
+            &Default::default(),
+        )
+        .unwrap();
     }
     let catalog = dir.path().join("png.json");
     std::fs::write(

@@ -307,7 +307,7 @@ fn cancelling_the_final_step_leaves_nothing() {
         bands: 3,
         block: 64,
         geo_transform: Some([600000.0, 20.0, 0.0, 5900040.0, 0.0, -20.0]),
-        srs_wkt: None,
+        crs: None,
     };
     let image = ndarray::Array3::from_shape_fn((3, 200, 300), |(b, r, c)| (r + c + b) as u8);
     for format in [OutputFormat::Cog, OutputFormat::Gtiff] {
@@ -477,4 +477,103 @@ fn staging_files_of_a_run_that_died_are_removed_and_said() {
         "{:?}",
         report.notes
     );
+}
+
+/// A tiled 3-band GeoTIFF of 256 x 256 pixels in UTM zone 31N, georeferenced by pixel
+/// centres (`AREA_OR_POINT=Point`) or by pixel corners.
+fn utm_source(path: &Path, point: bool) {
+    use gdal::raster::RasterCreationOptions;
+    let driver = gdal::DriverManager::get_driver_by_name("GTiff").unwrap();
+    let options = RasterCreationOptions::from_iter(["TILED=YES", "BLOCKXSIZE=64", "BLOCKYSIZE=64"]);
+    let mut ds = driver
+        .create_with_band_type_with_options::<u8, _>(path, 256, 256, 3, &options)
+        .unwrap();
+    ds.set_spatial_ref(&gdal::spatial_ref::SpatialRef::from_epsg(32631).unwrap())
+        .unwrap();
+    ds.set_geo_transform(&[600000.0, 20.0, 0.0, 5900040.0, 0.0, -20.0])
+        .unwrap();
+    if point {
+        ds.set_metadata_item("AREA_OR_POINT", "Point", "").unwrap();
+    }
+    ds.close().unwrap();
+}
+
+/// The output is on its source's grid, in its source's coordinate system, with either
+/// writer and format. The chunked writer copies a GeoTIFF source's GeoKeys as they are
+/// (GDAL is never asked for the coordinate system, so PROJ is not started) and states
+/// PixelIsArea, as its tie point is GDAL's corner geotransform; a source georeferenced by
+/// pixel centres must not come out shifted by half a pixel.
+#[test]
+fn the_output_has_its_sources_coordinate_system_and_grid() {
+    use chunkscope::raster::{self, Crs, RasterSource};
+    let dir = tempfile::tempdir().unwrap();
+    let image = ndarray::Array3::from_shape_fn((3, 256, 256), |(b, r, c)| {
+        ((r ^ c) as u8).wrapping_add(b as u8)
+    });
+    for point in [false, true] {
+        let src_path = dir.path().join(format!("source-{point}.tif"));
+        utm_source(&src_path, point);
+        let source_ds = Dataset::open(&src_path).unwrap();
+        let want_gt = source_ds.geo_transform().unwrap();
+        let want_wkt = source_ds.spatial_ref().unwrap().to_wkt().unwrap();
+        // GDAL reports a centre-georeferenced file by its pixel corners, as written.
+        assert_eq!(want_gt[0], 600000.0);
+        assert_eq!(
+            source_ds.metadata_item("AREA_OR_POINT", "").as_deref(),
+            Some(if point { "Point" } else { "Area" })
+        );
+        let info =
+            raster::inspect(&RasterSource::new("visual", src_path.display().to_string())).unwrap();
+        assert!(
+            matches!(info.crs, Some(Crs::GeoKeys { .. })),
+            "{:?}",
+            info.crs
+        );
+        assert_eq!(info.epsg, Some(32631));
+        assert_eq!(info.geo_transform, Some(want_gt));
+        let geometry = OutputGeometry {
+            rows: 256,
+            cols: 256,
+            bands: 3,
+            block: 64,
+            geo_transform: info.geo_transform,
+            crs: info.crs.clone(),
+        };
+        for format in [OutputFormat::Cog, OutputFormat::Gtiff] {
+            for writer in [WriterKind::Chunked, WriterKind::Gdal] {
+                let out = dir.path().join("out.tif");
+                let spec = OutputSpec {
+                    writer,
+                    ..OutputSpec::new(&out, format)
+                };
+                let cancel = CancelFlag::new();
+                match writer {
+                    WriterKind::Chunked => {
+                        let w = ChunkedWriter::create(spec, &geometry, cancel).unwrap();
+                        w.write_chunk(0, 0, 0, image.view()).unwrap();
+                        w.finish().unwrap();
+                    }
+                    WriterKind::Gdal => {
+                        let mut w = GdalWriter::create(spec, geometry.clone(), cancel).unwrap();
+                        w.write_u8(0, 0, 0, image.view()).unwrap();
+                        w.finalize(1).unwrap();
+                    }
+                }
+                let got = Dataset::open(&out).unwrap();
+                let case = format!("{writer:?} {format:?}, point: {point}");
+                assert_eq!(got.geo_transform().unwrap(), want_gt, "{case}");
+                assert_eq!(
+                    got.spatial_ref().unwrap().to_wkt().unwrap(),
+                    want_wkt,
+                    "{case}"
+                );
+                assert_eq!(
+                    got.metadata_item("AREA_OR_POINT", "").as_deref(),
+                    Some("Area"),
+                    "{case}"
+                );
+                assert_eq!(common::read_output(&out), image, "{case}");
+            }
+        }
+    }
 }

@@ -83,8 +83,8 @@ impl ChunkedWriter {
             tile,
             overviews,
         );
-        let geo = geotags::geotiff_tags(geometry.geo_transform, geometry.srs_wkt.as_deref())
-            .map_err(err)?;
+        let geo =
+            geotags::geotiff_tags(geometry.geo_transform, geometry.crs.as_ref()).map_err(err)?;
         let dir = super::staging::parent_dir(&spec.path);
         let (file, output, len) = match spec.format {
             OutputFormat::Cog => {

@@ -76,15 +76,22 @@ impl GdalWriter {
                     dir.display()
                 ))
             })?;
-        let setup = (|| -> Result<(), gdal::errors::GdalError> {
+        let setup = (|| -> Result<(), String> {
             if let Some(gt) = geometry.geo_transform {
-                ds.set_geo_transform(&gt)?;
+                ds.set_geo_transform(&gt).map_err(|e| e.to_string())?;
             }
-            if let Some(wkt) = &geometry.srs_wkt {
-                ds.set_spatial_ref(&SpatialRef::from_wkt(wkt)?)?;
+            if let Some(crs) = &geometry.crs {
+                let wkt = crs
+                    .wkt()
+                    .map_err(|e| format!("cannot read the source's coordinate system: {e}"))?;
+                SpatialRef::from_wkt(&wkt)
+                    .and_then(|srs| ds.set_spatial_ref(&srs))
+                    .map_err(|e| e.to_string())?;
             }
             for b in 1..=geometry.bands {
-                ds.rasterband(b)?.set_no_data_value(Some(0.0))?;
+                ds.rasterband(b)
+                    .and_then(|mut band| band.set_no_data_value(Some(0.0)))
+                    .map_err(|e| e.to_string())?;
             }
             Ok(())
         })();
@@ -96,7 +103,7 @@ impl GdalWriter {
             ds: Some(ds),
             cancel,
         };
-        setup.map_err(|e| OutputError::write(&writer.spec.path, e.to_string()))?;
+        setup.map_err(|e| OutputError::write(&writer.spec.path, e))?;
         Ok(writer)
     }
 

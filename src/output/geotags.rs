@@ -1,23 +1,27 @@
-//! GeoTIFF tags (geotransform, coordinate system keys) exactly as GDAL's GTiff driver
-//! writes them: GDAL writes a one-pixel GeoTIFF in memory with the output's georeferencing
-//! and the tags are read back out of it, so every coordinate system GDAL knows comes out as
-//! GDAL would encode it, with no GeoKey tables kept here. The reader is just enough TIFF
-//! for that file: classic, little-endian, one IFD.
+//! GeoTIFF tags (geotransform, coordinate system keys) as GDAL's GTiff driver writes them:
+//! GDAL writes a one-pixel GeoTIFF in memory with the output's geotransform and the tags
+//! are read back out of it, so no tag encoding is kept here. A GeoTIFF source's coordinate
+//! system is its own GeoKeys, passed on as read (see [`Crs`]); another source's is WKT,
+//! which GDAL encodes into the same one-pixel file.
 
 use gdal::DriverManager;
 use gdal::spatial_ref::SpatialRef;
-use tiff_core::{Tag, TagValue};
+use tiff_core::Tag;
 
-/// ModelPixelScale, ModelTiepoint, ModelTransformation, GeoKeyDirectory, GeoDoubleParams,
-/// GeoAsciiParams.
-const GEO_TAGS: [u16; 6] = [33550, 33922, 34264, 34735, 34736, 34737];
+use crate::raster::{Crs, tiff_tags};
 
-/// The GeoTIFF tags for an image with this geotransform and coordinate system (WKT).
+/// ModelPixelScale, ModelTiepoint, ModelTransformation.
+const TRANSFORM_TAGS: [u16; 3] = [33550, 33922, 34264];
+/// GeoKeyDirectory, GeoDoubleParams, GeoAsciiParams.
+const KEY_TAGS: [u16; 3] = [34735, 34736, 34737];
+
+/// The GeoTIFF tags for an image with this geotransform and coordinate system, in tag
+/// order.
 pub fn geotiff_tags(
     geo_transform: Option<[f64; 6]>,
-    srs_wkt: Option<&str>,
+    crs: Option<&Crs>,
 ) -> Result<Vec<Tag>, String> {
-    if geo_transform.is_none() && srs_wkt.is_none() {
+    if geo_transform.is_none() && crs.is_none() {
         return Ok(Vec::new());
     }
     static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
@@ -26,21 +30,35 @@ pub fn geotiff_tags(
         std::process::id(),
         SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
     );
+    let wkt = match crs {
+        Some(Crs::Wkt(wkt)) => Some(wkt.as_str()),
+        _ => None,
+    };
     let bytes = (|| -> Result<Vec<u8>, gdal::errors::GdalError> {
         let driver = DriverManager::get_driver_by_name("GTiff")?;
         let mut ds = driver.create_with_band_type::<u8, _>(&path, 1, 1, 1)?;
         if let Some(gt) = geo_transform {
             ds.set_geo_transform(&gt)?;
         }
-        if let Some(wkt) = srs_wkt {
+        if let Some(wkt) = wkt {
             ds.set_spatial_ref(&SpatialRef::from_wkt(wkt)?)?;
         }
         ds.close()?;
         Ok(take_vsimem(&path))
     })()
     .map_err(|e| format!("GDAL could not encode the georeferencing: {e}"))?;
-    let tags = read_tags(&bytes, &GEO_TAGS)?;
-    Ok(tags)
+    let unreadable = |e: String| format!("the georeferencing GDAL wrote is not readable: {e}");
+    let read = |codes: &[u16]| {
+        tiff_tags::first_ifd_tags(&mut tiff_tags::in_memory(&bytes), codes).map_err(unreadable)
+    };
+    match crs.and_then(Crs::geokey_tags) {
+        Some(keys) => {
+            let mut tags = read(&TRANSFORM_TAGS)?;
+            tags.extend(keys);
+            Ok(tags)
+        }
+        None => read(&[TRANSFORM_TAGS, KEY_TAGS].concat()),
+    }
 }
 
 /// The bytes of a /vsimem/ file, which is then removed.
@@ -63,78 +81,16 @@ fn take_vsimem(path: &str) -> Vec<u8> {
     }
 }
 
-/// Reads the tags `wanted` from the first IFD of a classic little-endian TIFF.
-fn read_tags(bytes: &[u8], wanted: &[u16]) -> Result<Vec<Tag>, String> {
-    let bad = |what: &str| format!("the georeferencing GDAL wrote is not readable: {what}");
-    let u16_at = |o: usize| -> Result<u16, String> {
-        bytes
-            .get(o..o + 2)
-            .map(|b| u16::from_le_bytes([b[0], b[1]]))
-            .ok_or_else(|| bad("truncated"))
-    };
-    let u32_at = |o: usize| -> Result<u32, String> {
-        bytes
-            .get(o..o + 4)
-            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .ok_or_else(|| bad("truncated"))
-    };
-    if bytes.get(0..4) != Some(b"II*\0") {
-        return Err(bad("not a classic little-endian TIFF"));
-    }
-    let ifd = u32_at(4)? as usize;
-    let count = u16_at(ifd)? as usize;
-    let mut tags = Vec::new();
-    for i in 0..count {
-        let e = ifd + 2 + i * 12;
-        let (code, kind, n) = (u16_at(e)?, u16_at(e + 2)?, u32_at(e + 4)? as usize);
-        if !wanted.contains(&code) {
-            continue;
-        }
-        let size = match kind {
-            2 => 1,  // ASCII
-            3 => 2,  // SHORT
-            12 => 8, // DOUBLE
-            _ => return Err(bad(&format!("tag {code} has type {kind}"))),
-        };
-        let at = if n * size <= 4 {
-            e + 8
-        } else {
-            u32_at(e + 8)? as usize
-        };
-        let raw = bytes
-            .get(at..at + n * size)
-            .ok_or_else(|| bad("truncated"))?;
-        let value = match kind {
-            2 => TagValue::Ascii(
-                String::from_utf8_lossy(raw)
-                    .trim_end_matches('\0')
-                    .to_string(),
-            ),
-            3 => TagValue::Short(
-                raw.chunks_exact(2)
-                    .map(|b| u16::from_le_bytes([b[0], b[1]]))
-                    .collect(),
-            ),
-            _ => TagValue::Double(
-                raw.chunks_exact(8)
-                    .map(|b| f64::from_le_bytes(b.try_into().unwrap_or([0; 8])))
-                    .collect(),
-            ),
-        };
-        tags.push(Tag::new(code, value));
-    }
-    Ok(tags)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tiff_core::TagValue;
 
     #[test]
     fn utm_georeferencing_comes_back_as_gdal_writes_it() {
         let srs = SpatialRef::from_epsg(32631).unwrap().to_wkt().unwrap();
         let gt = [600000.0, 20.0, 0.0, 5900040.0, 0.0, -20.0];
-        let tags = geotiff_tags(Some(gt), Some(&srs)).unwrap();
+        let tags = geotiff_tags(Some(gt), Some(&Crs::Wkt(srs))).unwrap();
         let codes: Vec<u16> = tags.iter().map(|t| t.code).collect();
         assert!(codes.contains(&33550) && codes.contains(&33922) && codes.contains(&34735));
         let scale = tags.iter().find(|t| t.code == 33550).unwrap();

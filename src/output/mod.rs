@@ -107,7 +107,7 @@ pub struct OutputGeometry {
     /// The source's block side; the output's tiles are this size (a multiple of 16).
     pub block: usize,
     pub geo_transform: Option<[f64; 6]>,
-    pub srs_wkt: Option<String>,
+    pub crs: Option<crate::raster::Crs>,
 }
 
 impl OutputGeometry {

@@ -409,7 +409,7 @@ impl Prepared {
             bands: self.grid.bands,
             block,
             geo_transform,
-            srs_wkt: self.visual.srs_wkt.clone(),
+            crs: self.visual.crs.clone(),
         }
     }
 }

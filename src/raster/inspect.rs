@@ -3,7 +3,7 @@
 
 use gdal::{Dataset, Metadata};
 
-use super::{RasterError, RasterSource};
+use super::{Crs, RasterError, RasterSource};
 use crate::chunks::{Interleave, RasterLayout};
 
 /// One raster's structure, as `chunkscope inspect` prints it. Sizes are [rows, cols].
@@ -32,9 +32,10 @@ pub struct RasterInfo {
     pub resolution: Option<[f64; 2]>,
     pub epsg: Option<i32>,
     pub nodata: Option<f64>,
-    /// The CRS as WKT, for writing outputs on the same grid (left out of JSON: verbose).
+    /// The coordinate system, for writing outputs on the same grid (left out of JSON:
+    /// verbose).
     #[serde(skip)]
-    pub srs_wkt: Option<String>,
+    pub crs: Option<Crs>,
 }
 
 impl RasterInfo {
@@ -104,9 +105,26 @@ pub fn inspect_dataset(ds: &Dataset, source: &RasterSource) -> Result<RasterInfo
     let [br, bc] = block_shapes[0];
     let geo_transform = ds.geo_transform().ok();
     let resolution = geo_transform.map(|g| [g[1].abs(), g[5].abs()]);
-    let srs = ds.spatial_ref().ok();
-    let epsg = srs.as_ref().and_then(|s| s.auth_code().ok());
-    let srs_wkt = srs.as_ref().and_then(|s| s.to_wkt().ok());
+    // A GeoTIFF's own keys when it has them; GDAL's reading of the coordinate system
+    // (through PROJ) for other formats and for a GeoTIFF georeferenced by a side file.
+    let geokeys = if ds.driver().short_name() == "GTiff" {
+        Crs::read_geokeys(&source.path).ok().flatten()
+    } else {
+        None
+    };
+    let (crs, epsg) = match geokeys {
+        Some(keys) => {
+            let epsg = keys.epsg();
+            (Some(keys), epsg)
+        }
+        None => {
+            let srs = ds.spatial_ref().ok();
+            (
+                srs.as_ref().and_then(|s| s.to_wkt().ok()).map(Crs::Wkt),
+                srs.as_ref().and_then(|s| s.auth_code().ok()),
+            )
+        }
+    };
     Ok(RasterInfo {
         path: source.path.clone(),
         rows,
@@ -125,6 +143,6 @@ pub fn inspect_dataset(ds: &Dataset, source: &RasterSource) -> Result<RasterInfo
         resolution,
         epsg,
         nodata: band1.no_data_value(),
-        srs_wkt,
+        crs,
     })
 }

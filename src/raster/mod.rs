@@ -3,10 +3,13 @@
 //! output file is [`crate::output`]'s. Handles here are not thread-safe: each worker thread
 //! opens its own.
 
+mod crs;
 mod drivers;
 mod inspect;
 mod read;
+pub mod tiff_tags;
 
+pub use crs::Crs;
 pub use drivers::register_few as register_few_drivers;
 pub use inspect::{RasterInfo, inspect, inspect_dataset};
 pub use read::{Window, read_band_u8, read_bands_u8, read_u8_into, read_u8_into_by_block};

@@ -263,7 +263,7 @@ pub mod fixtures {
             resolution: Some([10.0, 10.0]),
             epsg: Some(32631),
             nodata: Some(0.0),
-            srs_wkt: None,
+            crs: None,
         }
     }
 
