@@ -22,15 +22,15 @@ use crate::profile::memory;
 use crate::profile::overhead::{self, WorkerFacts};
 use crate::profile::sampler::{self, CoreSource, CpuSeries, Sampler};
 use crate::profile::{ProcessTimes, current_rss_bytes};
-use crate::raster::{self, Window};
+use crate::raster::{self, OpenRaster, Window};
 use crate::task::{Event, RunClock, Stage, TaskRecord};
 use std::time::Duration;
 
 /// A worker's own GDAL handles: datasets are not thread-safe (the lesson's `lock=False`
 /// opens one per worker too).
 struct Handles {
-    visual: Dataset,
-    scl: Dataset,
+    visual: OpenRaster,
+    scl: OpenRaster,
 }
 
 #[derive(Default)]

@@ -15,6 +15,7 @@ pub use inspect::{RasterInfo, inspect, inspect_dataset};
 pub use read::{Window, read_band_u8, read_bands_u8, read_u8_into, read_u8_into_by_block};
 
 use std::ffi::CStr;
+use std::fmt;
 
 use gdal::{Dataset, DatasetOptions, GdalOpenFlags};
 
@@ -63,10 +64,35 @@ impl RasterSource {
         }
     }
 
-    /// Opens read-only; `overview` opens that overview level as if it were the full image
-    /// (GDAL's `OVERVIEW_LEVEL` open option), so reads need no special casing. Callers
-    /// check with [`inspect`] first that the level exists: GDAL ignores a missing one.
-    pub fn open(&self, overview: Option<usize>) -> Result<Dataset, RasterError> {
+    /// Opens read-only, at full resolution or at overview level `overview`, which then reads
+    /// as if it were the full image. Callers check with [`inspect`] first that the level
+    /// exists.
+    pub fn open(&self, overview: Option<usize>) -> Result<OpenRaster, RasterError> {
+        let main = self.open_dataset(None)?;
+        let Some(level) = overview else {
+            return Ok(OpenRaster { main, level: None });
+        };
+        // The level's own dataset inside the file's, when GDAL has one with every band: read
+        // through it, flushing frees all GDAL decoded. Opened with `OVERVIEW_LEVEL`, the
+        // level comes wrapped, and a flush of the wrapper leaves the pixel-interleaved block
+        // buffer of the dataset inside (3 MiB for 1024-pixel RGB blocks) held by every
+        // worker for the whole run.
+        if let Some(inner) = overview_dataset(&main, level) {
+            return Ok(OpenRaster {
+                main,
+                level: Some(inner),
+            });
+        }
+        drop(main);
+        Ok(OpenRaster {
+            main: self.open_dataset(Some(level))?,
+            level: None,
+        })
+    }
+
+    /// Opens the file's dataset; with `overview`, that level as a dataset of its own
+    /// (GDAL's `OVERVIEW_LEVEL` open option; GDAL ignores a missing level).
+    fn open_dataset(&self, overview: Option<usize>) -> Result<Dataset, RasterError> {
         let level = overview.map(|l| format!("OVERVIEW_LEVEL={l}"));
         let open_options: Vec<&str> = level.iter().map(String::as_str).collect();
         if crate::network::remote::is_remote(&self.path) {
@@ -106,6 +132,62 @@ fn unrecognised(err: &gdal::errors::GdalError) -> bool {
             msg.trim().is_empty() || msg.contains("not recognized")
         }
         _ => false,
+    }
+}
+
+/// An open raster: a file's dataset, read at full resolution or at one overview level.
+pub struct OpenRaster {
+    main: Dataset,
+    /// The overview level's dataset, which `main` owns (never closed here).
+    level: Option<std::mem::ManuallyDrop<Dataset>>,
+}
+
+impl std::ops::Deref for OpenRaster {
+    type Target = Dataset;
+
+    /// The dataset reads go to: the overview level's, or the file's.
+    fn deref(&self) -> &Dataset {
+        match &self.level {
+            Some(level) => level,
+            None => &self.main,
+        }
+    }
+}
+
+impl fmt::Debug for OpenRaster {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (cols, rows) = self.raster_size();
+        write!(
+            f,
+            "OpenRaster({rows} x {cols}, overview: {})",
+            self.level.is_some()
+        )
+    }
+}
+
+/// The dataset of overview `level` inside `main`, if GDAL has one holding every band at
+/// the level's size (GeoTIFF does; other drivers may not).
+fn overview_dataset(main: &Dataset, level: usize) -> Option<std::mem::ManuallyDrop<Dataset>> {
+    let level = i32::try_from(level).ok()?;
+    let band = main.rasterband(1).ok()?;
+    // SAFETY: `band` is a valid band of `main`; GDAL returns its overview band and that
+    // band's dataset (or null), both owned by `main` and valid while it is open. The
+    // dataset is wrapped in ManuallyDrop: it is never closed here, only with `main`, which
+    // `OpenRaster` keeps alive as long as the wrapper.
+    unsafe {
+        let ov = gdal_sys::GDALGetOverview(band.c_rasterband(), level);
+        if ov.is_null() {
+            return None;
+        }
+        let ds = gdal_sys::GDALGetBandDataset(ov);
+        if ds.is_null()
+            || gdal_sys::GDALGetRasterCount(ds) != gdal_sys::GDALGetRasterCount(main.c_dataset())
+            || gdal_sys::GDALGetRasterXSize(ds) != gdal_sys::GDALGetRasterBandXSize(ov)
+            || gdal_sys::GDALGetRasterYSize(ds) != gdal_sys::GDALGetRasterBandYSize(ov)
+        {
+            return None;
+        }
+        Some(std::mem::ManuallyDrop::new(Dataset::from_c_dataset(ds)))
     }
 }
 
@@ -244,6 +326,55 @@ fn set_cache_max(bytes: u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An overview level is read through the file's own overview dataset, and gives the
+    /// pixels GDAL's `OVERVIEW_LEVEL` wrapper gives.
+    #[test]
+    fn an_overview_level_reads_through_the_files_own_overview_dataset() {
+        use gdal::raster::{Buffer, RasterCreationOptions};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rgb.tif");
+        let options = RasterCreationOptions::from_iter([
+            "TILED=YES",
+            "BLOCKXSIZE=64",
+            "BLOCKYSIZE=64",
+            "INTERLEAVE=PIXEL",
+        ]);
+        let driver = gdal::DriverManager::get_driver_by_name("GTiff").unwrap();
+        let mut ds = driver
+            .create_with_band_type_with_options::<u8, _>(&path, 256, 256, 3, &options)
+            .unwrap();
+        for b in 1..=3 {
+            let pixels = (0..256 * 256)
+                .map(|i| ((i * 7 + b * 31) % 251) as u8)
+                .collect();
+            let mut buf = Buffer::new((256, 256), pixels);
+            ds.rasterband(b)
+                .unwrap()
+                .write((0, 0), (256, 256), &mut buf)
+                .unwrap();
+        }
+        ds.build_overviews("AVERAGE", &[2, 4], &[]).unwrap();
+        ds.close().unwrap();
+        let source = RasterSource::new("visual", path.display().to_string());
+        let window = Window {
+            row0: 0,
+            col0: 0,
+            rows: 64,
+            cols: 64,
+        };
+        for level in [0, 1] {
+            let own = source.open(Some(level)).unwrap();
+            assert!(format!("{own:?}").contains("overview: true"), "{own:?}");
+            let wrapped = source.open_dataset(Some(level)).unwrap();
+            assert_eq!(own.raster_size(), wrapped.raster_size());
+            assert_eq!(own.raster_size(), (128 >> level, 128 >> level));
+            let a = read_bands_u8(&own, &source, 0, 3, window).unwrap();
+            let b = read_bands_u8(&wrapped, &source, 0, 3, window).unwrap();
+            assert!(a.iter().any(|&v| v != 0));
+            assert_eq!(a, b, "level {level}");
+        }
+    }
 
     #[test]
     fn unreadable_local_files_are_named_for_what_they_are() {
