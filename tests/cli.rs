@@ -374,6 +374,70 @@ fn plan_calibrate_measures_empty_tasks_beside_dasks_figure() {
     assert_eq!(c["dask_documented_us"], serde_json::json!([200.0, 1000.0]));
 }
 
+/// Processes whose command line mentions `marker`.
+fn processes_mentioning(marker: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
+            continue;
+        };
+        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        if cmdline.contains(marker) {
+            found.push(cmdline);
+        }
+    }
+    found
+}
+
+/// A stop signal to `memory` alone (a service manager's SIGTERM, not Ctrl-C at the
+/// terminal) stops the child run in flight at once instead of waiting for it to end, and
+/// leaves no child behind. The staged run of 2 x 2-pixel chunks here takes seconds.
+#[test]
+fn memory_stopped_by_sigterm_stops_its_child_run_at_once() {
+    let scratch = tempfile::tempdir().unwrap();
+    let marker = scratch.path().display().to_string();
+    let mut parent = std::process::Command::new(assert_cmd::cargo::cargo_bin("chunkscope"))
+        .args([
+            "memory",
+            "--chunks",
+            "3,2,2",
+            "--threads",
+            "2",
+            "--repeat",
+            "1",
+            "--catalog",
+        ])
+        .arg(small_demo())
+        .env("TMPDIR", scratch.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait for the staged run (the serial one before it is quick).
+    let t0 = std::time::Instant::now();
+    while !processes_mentioning(&marker)
+        .iter()
+        .any(|c| c.contains("--schedule staged"))
+    {
+        assert!(t0.elapsed().as_secs() < 60, "the staged run never started");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let signalled = std::time::Instant::now();
+    // SAFETY: kill(2) on the pid of a child this test spawned and has not reaped.
+    unsafe { libc::kill(parent.id() as i32, libc::SIGTERM) };
+    let status = parent.wait().unwrap();
+    let took = signalled.elapsed();
+    assert_eq!(status.code(), Some(143));
+    assert!(
+        processes_mentioning(&marker).is_empty(),
+        "left running: {:?}",
+        processes_mentioning(&marker)
+    );
+    // The staged run alone takes several seconds here; stopping it takes a fraction.
+    assert!(took.as_secs_f64() < 2.0, "took {took:?} to stop");
+}
+
 #[test]
 fn memory_puts_the_schedules_side_by_side_from_runs_in_their_own_processes() {
     let assert = chunkscope()

@@ -71,6 +71,7 @@ pub fn memory(args: MemoryArgs) -> anyhow::Result<ExitCode> {
         pipeline: args.pipeline.to_args(format),
         out: scratch.path(),
         force_threads: args.limits.force_threads,
+        cancel: &cancel,
     };
     let cache = match (args.pipeline.gdal_cache, std::env::var("GDAL_CACHEMAX")) {
         (Some(mb), _) => format!("{mb} MB (--gdal-cache)"),
@@ -132,6 +133,8 @@ pub(crate) struct ChildProbe {
     pub item: String,
     /// Scratch folder for the runs' outputs (each removed after its run).
     pub out: PathBuf,
+    /// The step's cancel flag: the run in flight is stopped when it is set.
+    pub cancel: CancelFlag,
 }
 
 impl MemoryProbe for ChildProbe {
@@ -162,6 +165,7 @@ impl MemoryProbe for ChildProbe {
             ],
             out: &self.out,
             force_threads: false,
+            cancel: &self.cancel,
         };
         child
             .run(schedule)
@@ -183,12 +187,14 @@ struct Child<'a> {
     pipeline: Vec<String>,
     out: &'a Path,
     force_threads: bool,
+    /// Set to stop the run in flight: the child gets SIGTERM, cleans up and exits.
+    cancel: &'a CancelFlag,
 }
 
 impl Child<'_> {
-    /// Runs `schedule` in a child process; `None` when a stop signal cancelled the child
-    /// (Ctrl-C reaches it too, as it shares the terminal's process group; a SIGTERM sent to
-    /// this process alone lets the child finish its run first).
+    /// Runs `schedule` in a child process; `None` when it was cancelled: by `cancel`, which
+    /// the front end sets (on Esc, or a stop signal to this process alone), or by a stop
+    /// signal that reached the child too (Ctrl-C goes to the terminal's process group).
     fn run(&self, schedule: Schedule) -> anyhow::Result<Option<(String, MemoryRun)>> {
         let out: PathBuf = self.out.join(format!("memory-{}.tif", schedule.name()));
         let mut cmd = Command::new(self.exe);
@@ -220,13 +226,11 @@ impl Child<'_> {
         // holds. A fixed 1 MiB threshold hands every chunk or tile buffer back when it is
         // freed. (Other C libraries ignore the variable.)
         cmd.env("MALLOC_MMAP_THRESHOLD_", "1048576");
-        let output = cmd
-            .stdin(Stdio::null())
-            .output()
+        let output = run_until_cancelled(&mut cmd, self.cancel)
             .with_context(|| format!("cannot start \"{}\"", self.exe.display()))?;
         // The run's output is not what this command measures: keep the scratch folder small.
         let _ = std::fs::remove_file(&out);
-        if crate::signals::is_stop_code(output.status.code()) {
+        if self.cancel.is_cancelled() || crate::signals::is_stop_code(output.status.code()) {
             return Ok(None);
         }
         if !output.status.success() {
@@ -243,6 +247,64 @@ impl Child<'_> {
             .map(Some)
             .with_context(|| format!("the {} run's report lacks a field", schedule.name()))
     }
+}
+
+/// Runs `cmd` to its end, with stdin closed and its output collected, unless `cancel` is
+/// set first: the child is then sent SIGTERM, which it answers by cancelling its run and
+/// removing what it wrote, and is waited for.
+fn run_until_cancelled(
+    cmd: &mut Command,
+    cancel: &CancelFlag,
+) -> std::io::Result<std::process::Output> {
+    use std::io::Read;
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    // Drained on threads of their own: a report larger than a pipe's buffer would
+    // otherwise block the child before it exits.
+    let drain = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_end(&mut bytes);
+            }
+            bytes
+        })
+    };
+    let stdout = drain(
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let stderr = drain(
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let mut signalled = false;
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        if cancel.is_cancelled() && !signalled {
+            if let Ok(pid) = i32::try_from(child.id()) {
+                // SAFETY: kill(2) with the pid of our own child, which has not been reaped
+                // (try_wait saw it running), so the pid is still its.
+                unsafe { libc::kill(pid, libc::SIGTERM) };
+            }
+            signalled = true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    Ok(std::process::Output {
+        status,
+        stdout: stdout.join().unwrap_or_default(),
+        stderr: stderr.join().unwrap_or_default(),
+    })
 }
 
 /// The label and memory figures of one `run --json` report.

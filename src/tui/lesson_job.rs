@@ -70,6 +70,7 @@ impl LessonJob {
                 catalog: catalog.path.clone(),
                 item: item.id.clone(),
                 out: start.out_dir.clone(),
+                cancel: cancel.clone(),
             }),
             None => Box::new(InProcess {
                 scene: Scene::from_item(&item)
