@@ -4,7 +4,7 @@
 //! GeoTIFFs, so a front end registers only the drivers chunkscope itself uses, and the
 //! rest when a source turns out to be in another format.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
 
 // Exported by libgdal (gdal_frmts.h); gdal-sys does not bind them.
 unsafe extern "C" {
@@ -13,15 +13,24 @@ unsafe extern "C" {
     fn GDALRegister_MEM();
 }
 
-/// Whether only the few drivers are registered (set by [`register_few`]).
-static FEW: AtomicBool = AtomicBool::new(false);
+/// What [`register_few`] started with, and whether the rest has been registered since.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Registered {
+    /// GDAL's usual way: the gdal crate registers every driver on first use.
+    All,
+    Few,
+    /// Few at start, then all when a source needed another driver.
+    FewThenAll,
+}
+
+static REGISTERED: Mutex<Registered> = Mutex::new(Registered::All);
 
 /// Registers GTiff (reading and the output), COG (the `--writer gdal` copy and the demo)
 /// and MEM (the demo's scratch rasters), instead of all drivers. Call it first thing, before
 /// any other GDAL call: once GDAL has registered all drivers this changes nothing.
 pub fn register_few() {
     gdal::DriverManager::prevent_auto_registration();
-    FEW.store(true, Ordering::SeqCst);
+    *REGISTERED.lock().unwrap_or_else(|p| p.into_inner()) = Registered::Few;
     // SAFETY: GDAL's registration functions take no arguments and are safe to call more
     // than once (a registered driver is not registered again).
     unsafe {
@@ -31,13 +40,19 @@ pub fn register_few() {
     }
 }
 
-/// Registers every driver if only the few are, and says whether it did: a source GDAL
-/// did not recognise is then worth opening again.
+/// Registers every driver if only the few are, and says whether a source GDAL did not
+/// recognise is worth opening again: it is if the process started with the few drivers,
+/// as they may not have been all when it was opened. Workers opening at once wait here
+/// until the registration is done.
 pub(crate) fn register_rest() -> bool {
-    if FEW.swap(false, Ordering::SeqCst) {
-        gdal::DriverManager::register_all();
-        true
-    } else {
-        false
+    let mut registered = REGISTERED.lock().unwrap_or_else(|p| p.into_inner());
+    match *registered {
+        Registered::All => false,
+        Registered::FewThenAll => true,
+        Registered::Few => {
+            gdal::DriverManager::register_all();
+            *registered = Registered::FewThenAll;
+            true
+        }
     }
 }
