@@ -1041,7 +1041,7 @@ impl<'a> Context<'a> {
             format!(
                 "RSS holds GDAL's block cache (bounded here at {cache} MiB, so it cannot grow \
                  across runs), the chunk buffers and the output tiles being filled; buffers \
-                 are counted exactly from the tasks."
+                 are counted from the task records."
             ),
             format!(
                 "Serial and staged keep the whole image ({}) before writing; fused takes \
