@@ -8,12 +8,10 @@ use gdal::DriverManager;
 use gdal::spatial_ref::SpatialRef;
 use tiff_core::Tag;
 
-use crate::raster::{Crs, tiff_tags};
+use crate::raster::{Crs, GEO_KEY_TAGS, tiff_tags};
 
 /// ModelPixelScale, ModelTiepoint, ModelTransformation.
 const TRANSFORM_TAGS: [u16; 3] = [33550, 33922, 34264];
-/// GeoKeyDirectory, GeoDoubleParams, GeoAsciiParams.
-const KEY_TAGS: [u16; 3] = [34735, 34736, 34737];
 
 /// The GeoTIFF tags for an image with this geotransform and coordinate system, in tag
 /// order.
@@ -57,7 +55,7 @@ pub fn geotiff_tags(
             tags.extend(keys);
             Ok(tags)
         }
-        None => read(&[TRANSFORM_TAGS, KEY_TAGS].concat()),
+        None => read(&[TRANSFORM_TAGS, GEO_KEY_TAGS].concat()),
     }
 }
 

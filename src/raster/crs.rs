@@ -10,8 +10,9 @@ use tiff_core::{Tag, TagValue};
 
 use super::tiff_tags;
 
+const GEO_KEY_DIRECTORY: u16 = 34735;
 /// GeoKeyDirectory, GeoDoubleParams, GeoAsciiParams.
-pub const GEO_KEY_TAGS: [u16; 3] = [34735, 34736, 34737];
+pub const GEO_KEY_TAGS: [u16; 3] = [GEO_KEY_DIRECTORY, 34736, 34737];
 
 const GT_MODEL_TYPE: u16 = 1024;
 const GT_RASTER_TYPE: u16 = 1025;
@@ -34,7 +35,7 @@ impl Crs {
     pub fn read_geokeys(path: &str) -> Result<Option<Crs>, String> {
         let mut file = VsiFile::open(path)?;
         let tags = tiff_tags::first_ifd_tags(&mut |at, len| file.read_at(at, len), &GEO_KEY_TAGS)?;
-        let has_directory = tags.iter().any(|t| t.code == GEO_KEY_TAGS[0]);
+        let has_directory = tags.iter().any(|t| t.code == GEO_KEY_DIRECTORY);
         Ok(has_directory.then(|| Crs::GeoKeys {
             tags,
             path: path.to_string(),
@@ -64,7 +65,7 @@ impl Crs {
         };
         let mut tags = tags.clone();
         for t in &mut tags {
-            if let (34735, TagValue::Short(dir)) = (t.code, &mut t.value) {
+            if let (GEO_KEY_DIRECTORY, TagValue::Short(dir)) = (t.code, &mut t.value) {
                 // Header of 4 shorts, then entries of (key, location, count, value);
                 // location 0 means the value is inline.
                 for e in dir
@@ -117,7 +118,7 @@ impl PartialEq for Crs {
 /// An inline SHORT value of the GeoKey directory.
 fn key(tags: &[Tag], id: u16) -> Option<u16> {
     let dir = tags.iter().find_map(|t| match (t.code, &t.value) {
-        (34735, TagValue::Short(d)) => Some(d),
+        (GEO_KEY_DIRECTORY, TagValue::Short(d)) => Some(d),
         _ => None,
     })?;
     dir.get(4..)?

@@ -9,7 +9,7 @@ mod inspect;
 mod read;
 pub mod tiff_tags;
 
-pub use crs::Crs;
+pub use crs::{Crs, GEO_KEY_TAGS};
 pub use drivers::register_few as register_few_drivers;
 pub use inspect::{RasterInfo, inspect, inspect_dataset};
 pub use read::{Window, read_band_u8, read_bands_u8, read_u8_into, read_u8_into_by_block};
