@@ -264,7 +264,7 @@ fn run_until_cancelled(
         .spawn()?;
     // Drained on threads of their own: a report larger than a pipe's buffer would
     // otherwise block the child before it exits.
-    let drain = |pipe: Option<Box<dyn Read + Send>>| {
+    fn drain(pipe: Option<impl Read + Send + 'static>) -> std::thread::JoinHandle<Vec<u8>> {
         std::thread::spawn(move || {
             let mut bytes = Vec::new();
             if let Some(mut pipe) = pipe {
@@ -272,19 +272,9 @@ fn run_until_cancelled(
             }
             bytes
         })
-    };
-    let stdout = drain(
-        child
-            .stdout
-            .take()
-            .map(|p| Box::new(p) as Box<dyn Read + Send>),
-    );
-    let stderr = drain(
-        child
-            .stderr
-            .take()
-            .map(|p| Box::new(p) as Box<dyn Read + Send>),
-    );
+    }
+    let stdout = drain(child.stdout.take());
+    let stderr = drain(child.stderr.take());
     let mut signalled = false;
     let status = loop {
         if let Some(status) = child.try_wait()? {

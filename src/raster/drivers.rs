@@ -14,7 +14,6 @@ unsafe extern "C" {
 }
 
 /// What [`register_few`] started with, and whether the rest has been registered since.
-#[derive(Clone, Copy, PartialEq, Eq)]
 enum Registered {
     /// GDAL's usual way: the gdal crate registers every driver on first use.
     All,

@@ -7,7 +7,7 @@ mod crs;
 mod drivers;
 mod inspect;
 mod read;
-pub mod tiff_tags;
+pub(crate) mod tiff_tags;
 
 pub use crs::{Crs, GEO_KEY_TAGS};
 pub use drivers::register_few as register_few_drivers;
