@@ -63,6 +63,12 @@ pub struct TaskRecord {
     /// for the whole task (the lesson's `Lock()`).
     #[serde(default)]
     pub lock_hold_ns: u64,
+    /// Help, not a task: an idle worker encoding tiles that this chunk's write task
+    /// completed (chunked writer, more than one worker). Part of that write, so it counts
+    /// as busy time and is drawn on its worker, but not as a task of its own: task counts,
+    /// per-task latencies and progress leave it out. Its `bytes` are 0.
+    #[serde(default)]
+    pub helping: bool,
 }
 
 impl TaskRecord {
@@ -81,6 +87,7 @@ impl TaskRecord {
             append_wait_ns: 0,
             tiles: 0,
             lock_hold_ns: 0,
+            helping: false,
         }
     }
 

@@ -13,7 +13,7 @@ use chunkscope::output::{OutputFormat, OutputSpec, WriterKind};
 use chunkscope::pipeline::{
     self, CloudClasses, Mode, Resolution, RunConfig, RunControl, RunReport, Schedule,
 };
-use chunkscope::task::Stage;
+use chunkscope::task::{Stage, TaskRecord};
 
 use common::small_scene;
 
@@ -197,10 +197,12 @@ fn real_run(request: &str, order: Order, writer: WriterKind) -> (RunReport, Task
 }
 
 /// Every edge of the graph holds in the run's task records: nothing started before what
-/// it waits for had ended (a barrier ends with the last task that enters it).
+/// it waits for had ended (a barrier ends with the last task that enters it). Help with a
+/// write is part of that write's node: the node ends when the last of it does.
 fn assert_records_keep_the_edges(report: &RunReport, g: &TaskGraph) {
     let mut span: HashMap<Node, (u64, u64)> = HashMap::new();
-    for t in &report.tasks {
+    let (help, own): (Vec<&TaskRecord>, Vec<_>) = report.tasks.iter().partition(|t| t.helping);
+    for t in own {
         let node = match t.stage {
             Stage::Finalize => Node::Finalize,
             stage => Node::Task {
@@ -214,6 +216,15 @@ fn assert_records_keep_the_edges(report: &RunReport, g: &TaskGraph) {
         );
     }
     assert_eq!(span.len(), g.task_count(), "one record per task node");
+    for h in help {
+        let node = Node::Task {
+            chunk: h.chunk,
+            stage: h.stage,
+        };
+        let (start, end) = span.get_mut(&node).expect("help with a task that ran");
+        assert!(h.stage == Stage::Write && h.start_ns >= *start, "{h:?}");
+        *end = (*end).max(h.end_ns);
+    }
     for &after in g.barriers() {
         let end = (0..g.chunks as u32)
             .map(|chunk| {
@@ -241,7 +252,7 @@ fn assert_records_keep_the_edges(report: &RunReport, g: &TaskGraph) {
             let workers: HashSet<u16> = report
                 .tasks
                 .iter()
-                .filter(|t| t.chunk == chunk && t.stage != Stage::Finalize)
+                .filter(|t| t.chunk == chunk && t.stage != Stage::Finalize && !t.helping)
                 .map(|t| t.worker)
                 .collect();
             assert_eq!(workers.len(), 1, "chunk {chunk}");

@@ -296,6 +296,71 @@ fn cancelling_while_writing_leaves_nothing() {
     }
 }
 
+/// Tiles that a helper takes from a write task's queue (as an idle worker does) are
+/// encoded once and land where the task's own would: the COG is byte for byte the one
+/// written without help, and the task and its helper encoded every tile between them.
+#[test]
+fn tiles_a_helper_takes_make_the_same_file() {
+    use chunkscope::output::{TileQueue, WriteStats};
+    use std::cell::{Cell, RefCell};
+    let geometry = OutputGeometry {
+        rows: 200,
+        cols: 300,
+        bands: 3,
+        block: 64,
+        geo_transform: Some([600000.0, 20.0, 0.0, 5900040.0, 0.0, -20.0]),
+        crs: None,
+    };
+    let image = ndarray::Array3::from_shape_fn((3, 200, 300), |(b, r, c)| {
+        ((r * 7 + c * 3 + b * 50) % 251) as u8
+    });
+    // Chunks of 100 x 150: not aligned with the 64-pixel tiles, so tiles are shared.
+    let chunks = [(0, 0), (0, 150), (100, 0), (100, 150)];
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, helped: bool| -> (Vec<u8>, u32, u32) {
+        let out = dir.path().join(name);
+        let spec = OutputSpec::new(&out, OutputFormat::Cog);
+        let w = ChunkedWriter::create(spec, &geometry, CancelFlag::new()).unwrap();
+        let (mut own, help) = (0, RefCell::new(WriteStats::default()));
+        for (r, c) in chunks {
+            let view = image.slice(ndarray::s![.., r..r + 100, c..c + 150]);
+            let queue = TileQueue::default();
+            // The first call for help takes whatever waits then, at once, on this thread;
+            // the task encodes the rest.
+            let calls = Cell::new(0);
+            let ask = || {
+                calls.set(calls.get() + 1);
+                if calls.get() == 1 {
+                    let s = w.help(&queue, None).unwrap();
+                    let mut h = help.borrow_mut();
+                    h.tiles += s.tiles;
+                }
+            };
+            let stats = w
+                .write_chunk_shared(0, r, c, view, &queue, helped.then_some(&ask as &dyn Fn()))
+                .unwrap();
+            assert!(
+                queue.is_empty(),
+                "the task returns with no tile left waiting"
+            );
+            own += stats.tiles;
+        }
+        w.finish().unwrap();
+        (std::fs::read(&out).unwrap(), own, help.into_inner().tiles)
+    };
+    let (alone, tiles, none) = write("alone.tif", false);
+    let (helped, own, help) = write("helped.tif", true);
+    assert_eq!(none, 0);
+    // 4 x 5 full-resolution tiles, then 2 x 3 and 1 x 2 overview tiles, then 1.
+    assert_eq!(tiles, 20 + 6 + 2 + 1);
+    assert!(help > 0 && own > 0, "own {own}, helper {help}");
+    assert_eq!(own + help, tiles, "every tile encoded once");
+    assert!(
+        alone == helped,
+        "the helped COG differs from the one written alone"
+    );
+}
+
 /// Both writers, given every pixel of a 300 x 200 image, then cancelled just before their
 /// final step: the COG assembly and GDAL's COG copy (through its progress callback) stop,
 /// and nothing is left.

@@ -36,6 +36,8 @@ impl RunProgress {
                     // Three tasks per chunk plus the finalize step.
                     Event::RunStarted { chunks, .. } => bar.set_length(u64::from(chunks) * 3 + 1),
                     Event::TaskStarted { stage, .. } => bar.set_message(stage.name()),
+                    // Help with a write is not a task of its own.
+                    Event::TaskFinished(t) if t.helping => {}
                     Event::TaskFinished(t) => {
                         bar.inc(1);
                         if t.stage == Stage::Finalize {

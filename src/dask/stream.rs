@@ -365,6 +365,7 @@ impl DaskStream {
                     append_wait_ns: 0,
                     tiles: 0,
                     lock_hold_ns: 0,
+                    helping: false,
                 })
             })
             .collect()

@@ -142,7 +142,7 @@ impl RunSample {
         let work: Vec<u64> = report
             .tasks
             .iter()
-            .filter(|t| t.stage != Stage::Finalize)
+            .filter(|t| t.stage != Stage::Finalize && !t.helping)
             .map(|t| t.duration_ns())
             .collect();
         Self {

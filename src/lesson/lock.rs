@@ -49,7 +49,8 @@ impl WriterLock {
                 }
             };
             let h = &mut holders[i];
-            h.writes += 1;
+            // Help with a write holds the appender too, but is not a write task.
+            h.writes += usize::from(!t.helping);
             h.held_ns += t.lock_hold_ns;
             h.waited_ns += t.wait_ns + t.append_wait_ns;
         }

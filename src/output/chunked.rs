@@ -1,11 +1,13 @@
 //! The chunked writer: the write stage as part of the chunk graph. A write task copies its
-//! chunk into the output tiles it touches; for every tile its pixels complete it encodes
-//! the tile, hands the bytes to the appender, and reduces the tile into the overview level
-//! above (encoding that too when it completes it). The appender, one file behind one lock,
+//! chunk into the output tiles it touches; for every tile its pixels complete it reduces
+//! the tile into the overview level above, encodes it and hands the bytes to the appender
+//! (doing the same for an overview tile it completes). Idle workers may take some of those
+//! tiles from the task's [`TileQueue`] and do that part for it. The appender, one file behind one lock,
 //! is the only serial part; the time tasks wait for it is measured. The closing assembly
 //! lays the tiles out (a COG, or a GeoTIFF's IFD after tiles already in place), reads the
 //! file back with GDAL and only then gives it its final name.
 
+use std::collections::VecDeque;
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::PathBuf;
@@ -40,6 +42,35 @@ pub struct WriteStats {
     pub encoded_bytes: u64,
     /// Time spent holding the appender's lock.
     pub lock_hold_ns: u64,
+}
+
+/// Finished tiles that one write task completed and nobody has encoded yet. The task and
+/// the workers that help it take tiles from it, oldest first.
+#[derive(Default)]
+pub struct TileQueue(Mutex<VecDeque<FinishedTile>>);
+
+impl TileQueue {
+    fn push(&self, tile: FinishedTile) {
+        self.lock().push_back(tile);
+    }
+
+    fn take_if_more_than(&self, leave: usize) -> Option<FinishedTile> {
+        let mut q = self.lock();
+        if q.len() > leave { q.pop_front() } else { None }
+    }
+
+    /// Tiles waiting.
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<FinishedTile>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
 }
 
 /// Where encoded tiles go as they finish: the next free offset of the file, and what is
@@ -127,7 +158,8 @@ impl ChunkedWriter {
         &self.spec
     }
 
-    /// Writes a band-sequential (bands, rows, cols) window whose first band is `band0`.
+    /// Writes a band-sequential (bands, rows, cols) window whose first band is `band0`,
+    /// encoding every tile it completes on this thread.
     pub fn write_chunk(
         &self,
         band0: usize,
@@ -135,25 +167,80 @@ impl ChunkedWriter {
         col0: usize,
         data: ArrayView3<'_, u8>,
     ) -> Result<WriteStats, OutputError> {
+        self.write_chunk_shared(band0, row0, col0, data, &TileQueue::default(), None)
+    }
+
+    /// Writes a chunk as [`Self::write_chunk`] does, but lets other workers share the
+    /// encoding: the tiles it completes (and the overview tiles they complete) go through
+    /// `queue`, and `ask_help` is called whenever a tile waits there, so the caller can
+    /// send an idle worker to [`Self::help`]. The task keeps at most one finished tile
+    /// waiting while it fills the next, so it holds no more tiles than it did alone, and
+    /// it returns once the queue is empty: tiles a helper took are the helper's to finish.
+    pub fn write_chunk_shared(
+        &self,
+        band0: usize,
+        row0: usize,
+        col0: usize,
+        data: ArrayView3<'_, u8>,
+        queue: &TileQueue,
+        ask_help: Option<&dyn Fn()>,
+    ) -> Result<WriteStats, OutputError> {
         let mut stats = WriteStats::default();
         if self.codec == Codec::None && band0 == 0 && data.dim().0 == self.pyramid.bands() {
             self.stream_whole_tiles(row0, col0, data, &mut stats)?;
         }
         // Tiles streamed above are finished: depositing skips them.
+        let keep_waiting = usize::from(ask_help.is_some());
         self.pyramid
             .deposit_chunk(band0, row0, col0, data, |finished| {
-                let mut queue = vec![finished];
-                while let Some(tile) = queue.pop() {
-                    if self.cancel.is_cancelled() {
-                        return Err(OutputError::Cancelled);
-                    }
-                    let parents = self.pyramid.reduce(&tile);
-                    self.emit(tile, &mut stats)?;
-                    queue.extend(parents);
-                }
-                Ok(())
+                queue.push(finished);
+                self.encode_queued(queue, keep_waiting, ask_help, &mut stats)
             })?;
+        self.encode_queued(queue, 0, ask_help, &mut stats)?;
         Ok(stats)
+    }
+
+    /// Encodes tiles that another worker's write task completed, from its `queue`, until
+    /// none is left.
+    pub fn help(
+        &self,
+        queue: &TileQueue,
+        ask_help: Option<&dyn Fn()>,
+    ) -> Result<WriteStats, OutputError> {
+        let mut stats = WriteStats::default();
+        self.encode_queued(queue, 0, ask_help, &mut stats)?;
+        Ok(stats)
+    }
+
+    /// Takes tiles from `queue` until `leave` are left: each is reduced into the level
+    /// above first (a parent it completes joins the queue, for whoever is free), then
+    /// encoded and appended.
+    fn encode_queued(
+        &self,
+        queue: &TileQueue,
+        leave: usize,
+        ask_help: Option<&dyn Fn()>,
+        stats: &mut WriteStats,
+    ) -> Result<(), OutputError> {
+        if let Some(ask) = ask_help
+            && !queue.is_empty()
+        {
+            ask();
+        }
+        while let Some(tile) = queue.take_if_more_than(leave) {
+            if self.cancel.is_cancelled() {
+                return Err(OutputError::Cancelled);
+            }
+            let parents = self.pyramid.reduce(&tile);
+            if !parents.is_empty() {
+                parents.into_iter().for_each(|p| queue.push(p));
+                if let Some(ask) = ask_help {
+                    ask();
+                }
+            }
+            self.emit(tile, stats)?;
+        }
+        Ok(())
     }
 
     /// Uncompressed tiles that lie wholly in this chunk (and feed no overview) are written

@@ -22,7 +22,7 @@ mod tiff;
 
 use std::path::{Path, PathBuf};
 
-pub use chunked::{ChunkedWriter, WriteStats};
+pub use chunked::{ChunkedWriter, TileQueue, WriteStats};
 pub use codec::{CODEC_NAMES, Codec, CodecError};
 pub use gdal::GdalWriter;
 

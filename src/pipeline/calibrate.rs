@@ -68,6 +68,7 @@ pub fn calibrate(
             append_wait_ns: 0,
             tiles: 0,
             lock_hold_ns: 0,
+            helping: false,
         });
     };
     // One job per chunk, as the real runs schedule them.

@@ -1,8 +1,8 @@
 //! Executes a prepared run: the task wrapper (cancellation, timing, events, records), the
 //! three stages, and the serial, staged and fused orders they run in.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, RwLock};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
 
 use gdal::Dataset;
 use ndarray::{Array2, Array3};
@@ -16,7 +16,7 @@ use super::{Mode, PipelineError, Prepared, RunConfig, RunControl, Scene, Schedul
 use crate::chunks::Chunk;
 use crate::network::remote::{self, GdalNetStats};
 use crate::network::{Probe, TrafficCounts};
-use crate::output::{ChunkedWriter, GdalWriter, OutputWriter};
+use crate::output::{ChunkedWriter, GdalWriter, OutputWriter, TileQueue, WriteStats};
 use crate::profile::latency::{self, LatencySummary};
 use crate::profile::memory;
 use crate::profile::overhead::{self, WorkerFacts};
@@ -120,6 +120,16 @@ enum Writer {
     Gdal(Mutex<Option<GdalWriter>>),
 }
 
+/// A chunked write task's tiles, shared with the idle workers it asks for help: when the
+/// last chunks complete many tiles (their own, then the overview tiles above them), the
+/// other workers would otherwise wait for one worker to encode them all.
+struct SharedWrite {
+    chunk: Chunk,
+    queue: TileQueue,
+    /// Helper jobs sent and not yet returned.
+    helpers: AtomicUsize,
+}
+
 /// A loaded chunk: its image and the SCL window the mask reads.
 struct ChunkData {
     chunk: Chunk,
@@ -146,6 +156,8 @@ struct Exec<'a> {
     tile_bytes: AtomicU64,
     notes: Vec<String>,
     net: Option<NetTracker>,
+    /// The first error of a worker helping a write task (it has no caller to return to).
+    help_failed: Mutex<Option<PipelineError>>,
 }
 
 pub(super) fn execute(
@@ -205,6 +217,7 @@ pub(super) fn execute(
         tile_bytes: AtomicU64::new(0),
         notes,
         net: NetTracker::start(scene),
+        help_failed: Mutex::new(None),
     };
     let rss_start_bytes = current_rss_bytes().unwrap_or(0);
     let cpu_before = ProcessTimes::now();
@@ -279,6 +292,19 @@ impl Exec<'_> {
         before: Before,
         work: impl FnOnce(&mut WorkerSlot) -> Result<Done<T>, PipelineError>,
     ) -> Result<T, PipelineError> {
+        self.record(chunk, stage, before, false, work)
+    }
+
+    /// [`Self::task`], for a task's own work (`helping` false) or a worker's help with
+    /// another worker's write task (true; see [`TaskRecord::helping`]).
+    fn record<T>(
+        &self,
+        chunk: &Chunk,
+        stage: Stage,
+        before: Before,
+        helping: bool,
+        work: impl FnOnce(&mut WorkerSlot) -> Result<Done<T>, PipelineError>,
+    ) -> Result<T, PipelineError> {
         if self.control.cancel.is_cancelled() {
             return Err(PipelineError::Cancelled);
         }
@@ -306,6 +332,7 @@ impl Exec<'_> {
                     append_wait_ns: done.append_wait_ns,
                     tiles: done.tiles,
                     lock_hold_ns: done.lock_hold_ns,
+                    helping,
                 };
                 slot.records.push(record);
                 self.control.events.send(Event::TaskFinished(record));
@@ -483,26 +510,39 @@ impl Exec<'_> {
         })
     }
 
-    fn write(&self, data: MaskedChunk) -> Result<(), PipelineError> {
+    /// Writes one chunk. Within a `scope` (the chunked schedules, more than one worker) the
+    /// task may ask idle workers to help encode the tiles it completes.
+    fn write<'s>(
+        &'s self,
+        data: MaskedChunk,
+        scope: Option<&rayon::Scope<'s>>,
+    ) -> Result<(), PipelineError> {
         let chunk = data.chunk;
         let bytes = data.image.len() as u64;
         match &self.writer {
             Writer::Chunked(w) => {
                 let w = w.read().unwrap_or_else(|p| p.into_inner());
+                let shared = Arc::new(SharedWrite {
+                    chunk,
+                    queue: TileQueue::default(),
+                    helpers: AtomicUsize::new(0),
+                });
+                let ask = scope
+                    .filter(|_| self.slots.len() > 1)
+                    .map(|s| || self.send_helper(s, &shared));
                 self.task(&chunk, Stage::Write, Before::default(), |slot| {
                     let w = w.as_ref().ok_or(PipelineError::Cancelled)?;
-                    let stats =
-                        w.write_chunk(chunk.band0, chunk.row0, chunk.col0, data.image.view())?;
-                    slot.write_wait_ns += stats.append_wait_ns;
-                    self.tile_bytes
-                        .fetch_add(stats.encoded_bytes, Ordering::Relaxed);
-                    Ok(Done {
-                        value: (),
-                        bytes,
-                        append_wait_ns: stats.append_wait_ns,
-                        tiles: stats.tiles,
-                        lock_hold_ns: stats.lock_hold_ns,
-                    })
+                    let view = data.image.view();
+                    let ask = ask.as_ref().map(|f| f as &dyn Fn());
+                    let stats = w.write_chunk_shared(
+                        chunk.band0,
+                        chunk.row0,
+                        chunk.col0,
+                        view,
+                        &shared.queue,
+                        ask,
+                    )?;
+                    Ok(self.written(slot, stats, bytes))
                 })
             }
             Writer::Gdal(m) => {
@@ -527,6 +567,77 @@ impl Exec<'_> {
                 })
             }
         }
+    }
+
+    /// What a write's or a helper's record takes from the writer's figures.
+    fn written(&self, slot: &mut WorkerSlot, stats: WriteStats, bytes: u64) -> Done<()> {
+        slot.write_wait_ns += stats.append_wait_ns;
+        self.tile_bytes
+            .fetch_add(stats.encoded_bytes, Ordering::Relaxed);
+        Done {
+            value: (),
+            bytes,
+            append_wait_ns: stats.append_wait_ns,
+            tiles: stats.tiles,
+            lock_hold_ns: stats.lock_hold_ns,
+        }
+    }
+
+    /// Sends a helper job for a write task's tiles, unless every other worker already has
+    /// one. A busy worker runs the job only after its own task, and by then the queue is
+    /// usually empty: the job returns at once and leaves no record.
+    fn send_helper<'s>(&'s self, scope: &rayon::Scope<'s>, shared: &Arc<SharedWrite>) {
+        let others = self.slots.len() - 1;
+        let sent = shared
+            .helpers
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < others).then_some(n + 1)
+            });
+        if sent.is_err() {
+            return;
+        }
+        let shared = Arc::clone(shared);
+        scope.spawn(move |s| {
+            if let Err(e) = self.help(s, &shared) {
+                let mut first = self.help_failed.lock().unwrap_or_else(|p| p.into_inner());
+                first.get_or_insert(e);
+            }
+            shared.helpers.fetch_sub(1, Ordering::AcqRel);
+        });
+    }
+
+    /// A helper job: encodes tiles from a write task's queue, recorded as help with that
+    /// chunk's write on this worker.
+    fn help<'s>(
+        &'s self,
+        scope: &rayon::Scope<'s>,
+        shared: &Arc<SharedWrite>,
+    ) -> Result<(), PipelineError> {
+        let Writer::Chunked(w) = &self.writer else {
+            return Ok(());
+        };
+        if shared.queue.is_empty() {
+            return Ok(());
+        }
+        let w = w.read().unwrap_or_else(|p| p.into_inner());
+        self.record(
+            &shared.chunk,
+            Stage::Write,
+            Before::default(),
+            true,
+            |slot| {
+                let w = w.as_ref().ok_or(PipelineError::Cancelled)?;
+                let ask = || self.send_helper(scope, shared);
+                let stats = w.help(&shared.queue, Some(&ask))?;
+                Ok(self.written(slot, stats, 0))
+            },
+        )
+    }
+
+    /// The first error a helper met, once every helper has returned.
+    fn help_outcome(&self) -> Result<(), PipelineError> {
+        let mut first = self.help_failed.lock().unwrap_or_else(|p| p.into_inner());
+        first.take().map_or(Ok(()), Err)
     }
 
     /// Drops a writer that did not finish, which removes its temporary files.
@@ -556,7 +667,7 @@ impl Exec<'_> {
         }
         let data = self.load(&whole)?;
         let masked = self.mask(data)?;
-        self.write(masked)
+        self.write(masked, None)
     }
 
     // Every parallel loop below takes `with_max_len(1)`: each chunk is a job of its own
@@ -580,10 +691,13 @@ impl Exec<'_> {
             .collect::<Result<_, _>>()?;
         self.stage_mark(Stage::Mask, false);
         self.stage_mark(Stage::Write, true);
-        masked
-            .into_par_iter()
-            .with_max_len(1)
-            .try_for_each(|d| self.write(d))?;
+        rayon::scope(|s| {
+            masked
+                .into_par_iter()
+                .with_max_len(1)
+                .try_for_each(|d| self.write(d, Some(s)))
+        })?;
+        self.help_outcome()?;
         self.stage_mark(Stage::Write, false);
         Ok(())
     }
@@ -592,11 +706,14 @@ impl Exec<'_> {
         for stage in [Stage::Load, Stage::Mask, Stage::Write] {
             self.stage_mark(stage, true);
         }
-        chunks.par_iter().with_max_len(1).try_for_each(|c| {
-            let data = self.load(c)?;
-            let masked = self.mask(data)?;
-            self.write(masked)
+        rayon::scope(|s| {
+            chunks.par_iter().with_max_len(1).try_for_each(|c| {
+                let data = self.load(c)?;
+                let masked = self.mask(data)?;
+                self.write(masked, Some(s))
+            })
         })?;
+        self.help_outcome()?;
         for stage in [Stage::Load, Stage::Mask, Stage::Write] {
             self.stage_mark(stage, false);
         }
@@ -661,7 +778,7 @@ impl Exec<'_> {
             let slot = slot.lock().unwrap_or_else(|p| p.into_inner());
             workers.push(WorkerReport {
                 worker: i as u16,
-                tasks: slot.records.len(),
+                tasks: slot.records.iter().filter(|t| !t.helping).count(),
                 busy_ns: slot.records.iter().map(TaskRecord::work_ns).sum(),
                 open_ns: slot.open_ns,
                 write_wait_ns: slot.write_wait_ns,

@@ -201,7 +201,7 @@ impl StageReport {
             last = last.max(t.end_ns);
             busy += t.work_ns();
             bytes += t.bytes;
-            n += 1;
+            n += usize::from(!t.helping);
         }
         (n > 0).then(|| Self {
             name: stage,
@@ -356,16 +356,26 @@ impl RunReport {
             self.output.as_deref().unwrap_or("(none: cancelled)")
         ));
         let tiles: u32 = self.tasks.iter().map(|t| t.tiles).sum();
+        let helped: u32 = self
+            .tasks
+            .iter()
+            .filter(|t| t.helping)
+            .map(|t| t.tiles)
+            .sum();
         out.push_str(&format!(
             "written as {}{}\n",
             self.output_label(),
-            if tiles > 0 {
-                format!(
+            match (tiles, helped) {
+                (0, _) => String::new(),
+                (_, 0) => format!(
                     ": {tiles} tiles encoded by the write tasks, {}",
                     units::bytes(self.output_tile_bytes)
-                )
-            } else {
-                String::new()
+                ),
+                _ => format!(
+                    ": {tiles} tiles encoded by the write tasks ({helped} of them by idle \
+                     workers helping), {}",
+                    units::bytes(self.output_tile_bytes)
+                ),
             }
         ));
         for note in &self.notes {

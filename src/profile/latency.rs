@@ -203,13 +203,14 @@ impl LatencySummary {
     }
 }
 
-/// One histogram per stage that ran at least one task, in [`Stage::ALL`] order.
+/// One histogram per stage that ran at least one task, in [`Stage::ALL`] order. Help with a
+/// write is part of that write, not a task: it is left out.
 pub fn per_stage(tasks: &[TaskRecord]) -> Vec<(Stage, LatencyHistogram)> {
     Stage::ALL
         .iter()
         .filter_map(|&stage| {
             let mut h = LatencyHistogram::new();
-            for t in tasks.iter().filter(|t| t.stage == stage) {
+            for t in tasks.iter().filter(|t| t.stage == stage && !t.helping) {
                 h.record(t.duration_ns());
             }
             (!h.is_empty()).then_some((stage, h))

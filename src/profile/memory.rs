@@ -35,7 +35,8 @@ pub fn buffer_series(tasks: &[TaskRecord]) -> Vec<BufferLevel> {
             Stage::Mask => {
                 mask_of.entry(t.chunk).or_insert((t.end_ns, t.bytes));
             }
-            Stage::Write => {
+            // The image is let go when the chunk's own write ends; helpers take tiles.
+            Stage::Write if !t.helping => {
                 write_end.entry(t.chunk).or_insert(t.end_ns);
             }
             _ => {}
@@ -215,6 +216,7 @@ mod tests {
             append_wait_ns: 0,
             tiles: 0,
             lock_hold_ns: 0,
+            helping: false,
         }
     }
 

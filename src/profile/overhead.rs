@@ -135,6 +135,8 @@ pub fn account(tasks: &[TaskRecord], workers: &[WorkerFacts], staged: bool) -> O
         parts.tail_idle_ns += window_ns - last_end;
     }
     let total_ns = capacity_ns.saturating_sub(work_ns);
+    // Help with a write is busy time above, but not a task of its own.
+    let own_tasks = work.iter().filter(|t| !t.helping).count();
     Overhead {
         threads,
         window_ns,
@@ -146,11 +148,11 @@ pub fn account(tasks: &[TaskRecord], workers: &[WorkerFacts], staged: bool) -> O
         } else {
             total_ns as f64 / capacity_ns as f64
         },
-        tasks: work.len(),
-        per_task_us: if work.is_empty() {
+        tasks: own_tasks,
+        per_task_us: if own_tasks == 0 {
             0.0
         } else {
-            total_ns as f64 / work.len() as f64 / 1e3
+            total_ns as f64 / own_tasks as f64 / 1e3
         },
         parts,
     }
@@ -197,6 +199,7 @@ mod tests {
             append_wait_ns: 0,
             tiles: 0,
             lock_hold_ns: 0,
+            helping: false,
         }
     }
 

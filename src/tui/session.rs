@@ -718,7 +718,7 @@ pub(crate) mod tests {
     fn written_by(tasks: &[chunkscope::task::TaskRecord], t_ns: u64) -> Vec<u32> {
         let mut v: Vec<u32> = tasks
             .iter()
-            .filter(|t| t.stage == chunkscope::task::Stage::Write && t.end_ns <= t_ns)
+            .filter(|t| t.stage == chunkscope::task::Stage::Write && !t.helping && t.end_ns <= t_ns)
             .map(|t| t.chunk)
             .collect();
         v.sort_unstable();

@@ -154,7 +154,7 @@ impl<'a> GraphView<'a> {
 fn write_order(tasks: &[TaskRecord], t_ns: u64) -> Vec<u32> {
     let mut writes: Vec<&TaskRecord> = tasks
         .iter()
-        .filter(|t| t.stage == Stage::Write && t.end_ns <= t_ns)
+        .filter(|t| t.stage == Stage::Write && !t.helping && t.end_ns <= t_ns)
         .collect();
     writes.sort_by_key(|t| (t.start_ns, t.chunk));
     writes.into_iter().map(|t| t.chunk).collect()

@@ -137,7 +137,7 @@ impl Live {
             }
             Event::TaskFinished(rec) => {
                 self.now_ns = self.now_ns.max(rec.end_ns);
-                self.stages[stage_index(rec.stage)].done += 1;
+                self.stages[stage_index(rec.stage)].done += usize::from(!rec.helping);
                 if rec.stage != Stage::Finalize {
                     self.work_ns += rec.duration_ns();
                     if let Some(b) = self.chunk_busy_ns.get_mut(rec.chunk as usize) {

@@ -94,7 +94,7 @@ impl RunView {
                     if let Some(c) = self.chunks.get_mut(rec.chunk as usize) {
                         *c = ChunkState::Done(rec.stage);
                     }
-                    self.tasks_done += 1;
+                    self.tasks_done += usize::from(!rec.helping);
                 }
             }
             Event::TaskFailed { chunk, stage, .. } => {
@@ -161,7 +161,7 @@ impl RunView {
         view.tasks_done = report
             .tasks
             .iter()
-            .filter(|t| t.stage != Stage::Finalize)
+            .filter(|t| t.stage != Stage::Finalize && !t.helping)
             .count();
         view.elapsed_ns = report.wall_ns;
         view.dropped = report.events_dropped;
@@ -193,7 +193,8 @@ pub fn report_graph(report: &RunReport) -> TaskGraph {
 }
 
 /// Chunk states at run time `t_ns`, from task records alone: a chunk is in the last
-/// stage it started by then, running if that task had not ended, done if it had.
+/// stage it started by then, running if that stage's work (its task, or a worker helping
+/// it) had not ended, done if it had.
 pub fn chunk_states_at(tasks: &[TaskRecord], chunks: usize, t_ns: u64) -> Vec<ChunkState> {
     let mut latest: Vec<Option<&TaskRecord>> = vec![None; chunks];
     for t in tasks
@@ -201,7 +202,7 @@ pub fn chunk_states_at(tasks: &[TaskRecord], chunks: usize, t_ns: u64) -> Vec<Ch
         .filter(|t| t.stage != Stage::Finalize && t.start_ns <= t_ns)
     {
         if let Some(slot) = latest.get_mut(t.chunk as usize)
-            && slot.is_none_or(|prev| prev.stage < t.stage)
+            && slot.is_none_or(|prev| (prev.stage, prev.end_ns) < (t.stage, t.end_ns))
         {
             *slot = Some(t);
         }

@@ -519,6 +519,7 @@ mod tests {
                     append_wait_ns: 0,
                     tiles: 0,
                     lock_hold_ns: 0,
+                    helping: false,
                 }));
             }
         }

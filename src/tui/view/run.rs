@@ -371,7 +371,7 @@ fn tasks_done(r: &RunView) -> usize {
         (Some(rep), Some(p)) => rep
             .tasks
             .iter()
-            .filter(|t| t.stage != Stage::Finalize && t.end_ns <= p.t_ns)
+            .filter(|t| t.stage != Stage::Finalize && !t.helping && t.end_ns <= p.t_ns)
             .count(),
         _ => r.tasks_done,
     }
@@ -415,7 +415,7 @@ fn stage_rows(r: &RunView) -> Vec<(Stage, usize, usize, String)> {
                     let done = rep
                         .tasks
                         .iter()
-                        .filter(|t| t.stage == s && t.end_ns <= p.t_ns)
+                        .filter(|t| t.stage == s && !t.helping && t.end_ns <= p.t_ns)
                         .count();
                     (s, done, total, String::new())
                 }
@@ -559,8 +559,9 @@ fn chunk_line(r: &RunView, i: usize) -> Option<String> {
         .iter()
         .map(|t| {
             format!(
-                "{} w{} {} at {}",
+                "{}{} w{} {} at {}",
                 t.stage.name(),
+                if t.helping { " (help)" } else { "" },
                 t.worker,
                 units::duration_ns(t.duration_ns()),
                 units::duration_ns(t.start_ns)
@@ -1018,6 +1019,7 @@ mod tests {
             append_wait_ns: 0,
             tiles: 0,
             lock_hold_ns: 0,
+            helping: false,
         })));
         for (w, h) in [(80, 24), (160, 48)] {
             let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
@@ -1062,6 +1064,7 @@ mod tests {
             append_wait_ns: 0,
             tiles: 0,
             lock_hold_ns: 0,
+            helping: false,
         })));
         app.update(Msg::Sample(sample(
             100_000_000,
@@ -1104,6 +1107,7 @@ mod tests {
             append_wait_ns: 0,
             tiles: 0,
             lock_hold_ns: 0,
+            helping: false,
         })));
         app.update(Msg::Engine(Event::TaskStarted {
             chunk: 4,
