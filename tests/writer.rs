@@ -642,3 +642,51 @@ fn the_output_has_its_sources_coordinate_system_and_grid() {
         }
     }
 }
+
+/// A side file (`.aux.xml`) that states another coordinate system wins over the GeoTIFF's
+/// own keys, as GDAL reads it: the output takes the side file's.
+#[test]
+fn a_side_file_that_overrides_the_keys_is_followed() {
+    use chunkscope::raster::{self, Crs, RasterSource};
+    let dir = tempfile::tempdir().unwrap();
+    let src_path = dir.path().join("source.tif");
+    utm_source(&src_path, false);
+    // Set on a file opened read-only, GDAL keeps the coordinate system in a side file.
+    let mut ds = Dataset::open(&src_path).unwrap();
+    ds.set_spatial_ref(&gdal::spatial_ref::SpatialRef::from_epsg(32632).unwrap())
+        .unwrap();
+    ds.close().unwrap();
+    assert!(dir.path().join("source.tif.aux.xml").exists());
+    let want_wkt = Dataset::open(&src_path)
+        .unwrap()
+        .spatial_ref()
+        .unwrap()
+        .to_wkt()
+        .unwrap();
+    assert!(want_wkt.contains("32632"), "{want_wkt}");
+
+    let info =
+        raster::inspect(&RasterSource::new("visual", src_path.display().to_string())).unwrap();
+    assert!(matches!(info.crs, Some(Crs::Wkt(_))), "{:?}", info.crs);
+    assert_eq!(info.epsg, Some(32632));
+    let geometry = OutputGeometry {
+        rows: 256,
+        cols: 256,
+        bands: 3,
+        block: 64,
+        geo_transform: info.geo_transform,
+        crs: info.crs.clone(),
+    };
+    let image = ndarray::Array3::<u8>::zeros((3, 256, 256));
+    let out = dir.path().join("out.tif");
+    let w = ChunkedWriter::create(
+        OutputSpec::new(&out, OutputFormat::Cog),
+        &geometry,
+        CancelFlag::new(),
+    )
+    .unwrap();
+    w.write_chunk(0, 0, 0, image.view()).unwrap();
+    w.finish().unwrap();
+    let got = Dataset::open(&out).unwrap();
+    assert_eq!(got.spatial_ref().unwrap().auth_code().unwrap(), 32632);
+}

@@ -2,7 +2,8 @@
 //! GeoKey tags, read from the file's first IFD through GDAL's virtual file layer (so remote
 //! files work too) and copied to the output as they are. Asking GDAL for the coordinate
 //! system instead would start PROJ, whose library and database pages add about 7 MiB to
-//! every run's memory for a value the output only passes on.
+//! every run's memory for a value the output only passes on. A GeoTIFF with a side file
+//! (`.aux.xml`), which GDAL lets override the keys, takes GDAL's reading instead.
 
 use std::ffi::CString;
 
@@ -112,6 +113,29 @@ impl PartialEq for Crs {
             (Crs::Wkt(a), Crs::Wkt(b)) => a == b,
             _ => false,
         }
+    }
+}
+
+/// Whether GDAL found a side file (`.aux.xml`) for `ds`. Such a file may state a
+/// coordinate system that GDAL puts before the GeoTIFF's own keys, so only GDAL's reading
+/// is then right. GDAL looked for it when it opened the dataset: asking costs no request.
+pub fn has_side_file(ds: &gdal::Dataset) -> bool {
+    // SAFETY: GDALGetFileList returns a NULL-terminated list of C strings that the caller
+    // owns and frees with CSLDestroy, which is done here after reading it.
+    unsafe {
+        let list = gdal_sys::GDALGetFileList(ds.c_dataset());
+        if list.is_null() {
+            return false;
+        }
+        let mut found = false;
+        let mut at = list;
+        while !(*at).is_null() {
+            let name = std::ffi::CStr::from_ptr(*at).to_string_lossy();
+            found |= name.to_ascii_lowercase().ends_with(".aux.xml");
+            at = at.add(1);
+        }
+        gdal_sys::CSLDestroy(list);
+        found
     }
 }
 

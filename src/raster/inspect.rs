@@ -106,8 +106,9 @@ pub fn inspect_dataset(ds: &Dataset, source: &RasterSource) -> Result<RasterInfo
     let geo_transform = ds.geo_transform().ok();
     let resolution = geo_transform.map(|g| [g[1].abs(), g[5].abs()]);
     // A GeoTIFF's own keys when it has them; GDAL's reading of the coordinate system
-    // (through PROJ) for other formats and for a GeoTIFF georeferenced by a side file.
-    let geokeys = if ds.driver().short_name() == "GTiff" {
+    // (through PROJ) for other formats, for a GeoTIFF without keys, and for one with a
+    // side file, which GDAL lets override the keys.
+    let geokeys = if ds.driver().short_name() == "GTiff" && !super::crs::has_side_file(ds) {
         Crs::read_geokeys(&source.path).ok().flatten()
     } else {
         None
