@@ -2,10 +2,10 @@
 //! chunk into the output tiles it touches; for every tile its pixels complete it reduces
 //! the tile into the overview level above, encodes it and hands the bytes to the appender
 //! (doing the same for an overview tile it completes). Idle workers may take some of those
-//! tiles from the task's [`TileQueue`] and do that part for it. The appender, one file behind one lock,
-//! is the only serial part; the time tasks wait for it is measured. The closing assembly
-//! lays the tiles out (a COG, or a GeoTIFF's IFD after tiles already in place), reads the
-//! file back with GDAL and only then gives it its final name.
+//! tiles from the task's [`TileQueue`] and do that part for it. The appender, one file
+//! behind one lock, is the only serial part; the time tasks wait for it is measured. The
+//! closing assembly lays the tiles out (a COG, or a GeoTIFF's IFD after tiles already in
+//! place), reads the file back with GDAL and only then gives it its final name.
 
 use std::collections::VecDeque;
 use std::fs::File;
@@ -174,8 +174,9 @@ impl ChunkedWriter {
     /// encoding: the tiles it completes (and the overview tiles they complete) go through
     /// `queue`, and `ask_help` is called whenever a tile waits there, so the caller can
     /// send an idle worker to [`Self::help`]. The task keeps at most one finished tile
-    /// waiting while it fills the next, so it holds no more tiles than it did alone, and
-    /// it returns once the queue is empty: tiles a helper took are the helper's to finish.
+    /// waiting while it fills the next (one tile more than encoding each at once would
+    /// hold), and it returns once the queue is empty: tiles a helper took are the
+    /// helper's to finish.
     pub fn write_chunk_shared(
         &self,
         band0: usize,
