@@ -296,6 +296,19 @@ fn cancelling_while_writing_leaves_nothing() {
     }
 }
 
+/// A 200 x 300 RGB output in 64-pixel tiles: tiles cut by both edges, three overview
+/// levels.
+fn small_geometry() -> OutputGeometry {
+    OutputGeometry {
+        rows: 200,
+        cols: 300,
+        bands: 3,
+        block: 64,
+        geo_transform: Some([600000.0, 20.0, 0.0, 5900040.0, 0.0, -20.0]),
+        crs: None,
+    }
+}
+
 /// Tiles that a helper takes from a write task's queue (as an idle worker does) are
 /// encoded once and land where the task's own would: the COG is byte for byte the one
 /// written without help, and the task and its helper encoded every tile between them.
@@ -303,14 +316,7 @@ fn cancelling_while_writing_leaves_nothing() {
 fn tiles_a_helper_takes_make_the_same_file() {
     use chunkscope::output::{TileQueue, WriteStats};
     use std::cell::{Cell, RefCell};
-    let geometry = OutputGeometry {
-        rows: 200,
-        cols: 300,
-        bands: 3,
-        block: 64,
-        geo_transform: Some([600000.0, 20.0, 0.0, 5900040.0, 0.0, -20.0]),
-        crs: None,
-    };
+    let geometry = small_geometry();
     let image = ndarray::Array3::from_shape_fn((3, 200, 300), |(b, r, c)| {
         ((r * 7 + c * 3 + b * 50) % 251) as u8
     });
@@ -366,14 +372,7 @@ fn tiles_a_helper_takes_make_the_same_file() {
 /// and nothing is left.
 #[test]
 fn cancelling_the_final_step_leaves_nothing() {
-    let geometry = OutputGeometry {
-        rows: 200,
-        cols: 300,
-        bands: 3,
-        block: 64,
-        geo_transform: Some([600000.0, 20.0, 0.0, 5900040.0, 0.0, -20.0]),
-        crs: None,
-    };
+    let geometry = small_geometry();
     let image = ndarray::Array3::from_shape_fn((3, 200, 300), |(b, r, c)| (r + c + b) as u8);
     for format in [OutputFormat::Cog, OutputFormat::Gtiff] {
         let dir = tempfile::tempdir().unwrap();
@@ -546,6 +545,18 @@ fn staging_files_of_a_run_that_died_are_removed_and_said() {
 
 /// A tiled 3-band GeoTIFF of 256 x 256 pixels in UTM zone 31N, georeferenced by pixel
 /// centres (`AREA_OR_POINT=Point`) or by pixel corners.
+/// The output of a [`utm_source`]: its grid and coordinate system as inspected.
+fn utm_output(info: &chunkscope::raster::RasterInfo) -> OutputGeometry {
+    OutputGeometry {
+        rows: 256,
+        cols: 256,
+        bands: 3,
+        block: 64,
+        geo_transform: info.geo_transform,
+        crs: info.crs.clone(),
+    }
+}
+
 fn utm_source(path: &Path, point: bool) {
     use gdal::raster::RasterCreationOptions;
     let driver = gdal::DriverManager::get_driver_by_name("GTiff").unwrap();
@@ -596,14 +607,7 @@ fn the_output_has_its_sources_coordinate_system_and_grid() {
         );
         assert_eq!(info.epsg, Some(32631));
         assert_eq!(info.geo_transform, Some(want_gt));
-        let geometry = OutputGeometry {
-            rows: 256,
-            cols: 256,
-            bands: 3,
-            block: 64,
-            geo_transform: info.geo_transform,
-            crs: info.crs.clone(),
-        };
+        let geometry = utm_output(&info);
         for format in [OutputFormat::Cog, OutputFormat::Gtiff] {
             for writer in [WriterKind::Chunked, WriterKind::Gdal] {
                 let out = dir.path().join("out.tif");
@@ -669,14 +673,7 @@ fn a_side_file_that_overrides_the_keys_is_followed() {
         raster::inspect(&RasterSource::new("visual", src_path.display().to_string())).unwrap();
     assert!(matches!(info.crs, Some(Crs::Wkt(_))), "{:?}", info.crs);
     assert_eq!(info.epsg, Some(32632));
-    let geometry = OutputGeometry {
-        rows: 256,
-        cols: 256,
-        bands: 3,
-        block: 64,
-        geo_transform: info.geo_transform,
-        crs: info.crs.clone(),
-    };
+    let geometry = utm_output(&info);
     let image = ndarray::Array3::<u8>::zeros((3, 256, 256));
     let out = dir.path().join("out.tif");
     let w = ChunkedWriter::create(
