@@ -47,6 +47,10 @@ pub const TERMS: &[Term] = &[
         "one stage (load, mask or write) applied to one chunk",
     ),
     t(
+        "help",
+        "an idle worker encoding tiles another worker's write task completed: busy time, drawn ▚ on its lane, not a task",
+    ),
+    t(
         "finalize",
         "the closing step: the COG laid out from encoded tiles (or GDAL's COG copy)",
     ),

@@ -117,6 +117,8 @@ pub enum Event {
         stage: Stage,
         worker: u16,
         at_ns: u64,
+        /// Help with another worker's write (see [`TaskRecord::helping`]).
+        helping: bool,
     },
     TaskFinished(TaskRecord),
     TaskFailed {

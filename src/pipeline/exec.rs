@@ -317,6 +317,7 @@ impl Exec<'_> {
             stage,
             worker: worker_id,
             at_ns: start_ns,
+            helping,
         });
         match work(&mut slot) {
             Ok(done) => {

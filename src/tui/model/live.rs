@@ -34,6 +34,8 @@ pub struct Running {
     pub chunk: u32,
     pub stage: Stage,
     pub start_ns: u64,
+    /// Help with another worker's write task.
+    pub helping: bool,
 }
 
 /// Per-stage progress as the events told it.
@@ -123,6 +125,7 @@ impl Live {
                 stage,
                 worker,
                 at_ns,
+                helping,
             } => {
                 self.now_ns = self.now_ns.max(at_ns);
                 let s = &mut self.stages[stage_index(stage)];
@@ -132,6 +135,7 @@ impl Live {
                         chunk,
                         stage,
                         start_ns: at_ns,
+                        helping,
                     });
                 }
             }
@@ -376,12 +380,14 @@ mod tests {
             stage: Stage::Load,
             worker: 0,
             at_ns: 0,
+            helping: false,
         });
         live.fold(&Event::TaskStarted {
             chunk: 1,
             stage: Stage::Load,
             worker: 1,
             at_ns: 0,
+            helping: false,
         });
         live.fold(&Event::TaskFinished(task(0, Stage::Load, 0, 0, 40)));
         live.sample(Sample {

@@ -1,4 +1,5 @@
-//! The task stream: a Gantt lane per worker, x = run time, one glyph and colour per stage.
+//! The task stream: a Gantt lane per worker, x = run time, one glyph and colour per stage,
+//! and one more for a worker's help with another worker's write.
 //! Live it scrolls with the run clock; after the run it fits the whole run, from the
 //! report's task records; in a replay it is cut at the replay time. Pure.
 
@@ -26,6 +27,23 @@ pub fn stage_glyph(stage: Stage, theme: Theme) -> (&'static str, Style) {
         Stage::Mask => ("▒", theme.fg(Color::Magenta)),
         Stage::Write => ("▓", theme.fg(Color::Cyan)),
         Stage::Finalize => ("█", theme.fg(Color::Blue)),
+    }
+}
+
+/// Glyph of help with another worker's write: the write's colour, a glyph of its own.
+const HELP_GLYPH: &str = "▚";
+
+/// What a lane's column shows: the stage of the work there, and whether it was help.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cell {
+    pub stage: Stage,
+    pub helping: bool,
+}
+
+impl Cell {
+    fn glyph(self, theme: Theme) -> (&'static str, Style) {
+        let (glyph, style) = stage_glyph(self.stage, theme);
+        (if self.helping { HELP_GLYPH } else { glyph }, style)
     }
 }
 
@@ -86,7 +104,7 @@ fn nice_step(ns: u64) -> u64 {
     }
 }
 
-/// The cells of each lane: the stage that occupies each column (the task started last
+/// The cells of each lane: the work that occupies each column (the task started last
 /// wins a shared column; a task shorter than a column still shows). Tasks up to `until_ns`
 /// only, cut there; `running` tasks are drawn up to `until_ns`.
 pub fn lanes(
@@ -95,10 +113,10 @@ pub fn lanes(
     lanes: usize,
     w: Window,
     until_ns: u64,
-) -> Vec<Vec<Option<Stage>>> {
+) -> Vec<Vec<Option<Cell>>> {
     let mut out = vec![vec![None; w.width]; lanes];
     let col_ns = w.col_ns.max(1);
-    let mut paint = |worker: u16, stage: Stage, start: u64, end: u64| {
+    let mut paint = |worker: u16, cell: Cell, start: u64, end: u64| {
         let Some(row) = out.get_mut(usize::from(worker)) else {
             return;
         };
@@ -108,16 +126,24 @@ pub fn lanes(
         let end = end.min(until_ns);
         let c0 = (start.saturating_sub(w.t0_ns) / col_ns) as usize;
         let c1 = (end.saturating_sub(w.t0_ns).div_ceil(col_ns) as usize).max(c0 + 1);
-        for cell in row.iter_mut().take(c1.min(w.width)).skip(c0) {
-            *cell = Some(stage);
+        for c in row.iter_mut().take(c1.min(w.width)).skip(c0) {
+            *c = Some(cell);
         }
     };
     for t in tasks {
-        paint(t.worker, t.stage, t.start_ns, t.end_ns);
+        let cell = Cell {
+            stage: t.stage,
+            helping: t.helping,
+        };
+        paint(t.worker, cell, t.start_ns, t.end_ns);
     }
     for (worker, r) in running.iter().enumerate() {
         if let Some(r) = r {
-            paint(worker as u16, r.stage, r.start_ns, until_ns);
+            let cell = Cell {
+                stage: r.stage,
+                helping: r.helping,
+            };
+            paint(worker as u16, cell, r.start_ns, until_ns);
         }
     }
     out
@@ -197,8 +223,8 @@ pub fn render(r: &RunView, theme: Theme, area: Rect, buf: &mut Buffer) {
                 if x >= inner.right() {
                     break;
                 }
-                if let Some(stage) = cell {
-                    let (g, st) = stage_glyph(*stage, theme);
+                if let Some(cell) = cell {
+                    let (g, st) = cell.glyph(theme);
                     buf.set_string(x, y, g, st);
                 } else if Some(c) == cursor_col {
                     buf.set_string(x, y, "┃", theme.bold());
@@ -220,6 +246,14 @@ pub fn render(r: &RunView, theme: Theme, area: Rect, buf: &mut Buffer) {
         let (g, st) = stage_glyph(s, theme);
         legend.push(Span::styled(g, st));
         legend.push(Span::raw(format!(" {} ", s.name())));
+    }
+    // Help is named where it is drawn and the line has room after the replay's cursor.
+    let helped = cells.iter().flatten().flatten().any(|c| c.helping);
+    let tail = if cursor_col.is_some() { 13 } else { 0 };
+    if helped && Line::from(legend.clone()).width() + 7 + tail <= inner.width as usize {
+        let (_, st) = stage_glyph(Stage::Write, theme);
+        legend.push(Span::styled(HELP_GLYPH, st));
+        legend.push(Span::raw(" help "));
     }
     if cursor_col.is_some() {
         legend.push(Span::styled("┃", theme.bold()));
@@ -287,14 +321,19 @@ mod tests {
                 chunk: 0,
                 stage: Stage::Mask,
                 start_ns: 32,
+                helping: false,
             }),
             None,
         ];
         let w = Window::whole(100, 10);
         let l = lanes(&tasks, &[], 2, w, u64::MAX);
-        let s = |row: &Vec<Option<Stage>>| {
+        let s = |row: &Vec<Option<Cell>>| {
             row.iter()
-                .map(|c| c.map_or('.', |s| s.name().chars().next().unwrap()))
+                .map(|c| match c {
+                    None => '.',
+                    Some(c) if c.helping => 'h',
+                    Some(c) => c.stage.name().chars().next().unwrap(),
+                })
                 .collect::<String>()
         };
         assert_eq!(s(&l[0]), "lllm......");
@@ -309,5 +348,11 @@ mod tests {
         let l = lanes(&tasks, &[], 2, w, 20);
         assert_eq!(s(&l[0]), "ll........");
         assert_eq!(s(&l[1]), "..........");
+        // Help with worker 1's write, on worker 0, has its own cells.
+        let mut help = task(0, Stage::Write, 60, 80);
+        help.helping = true;
+        let l = lanes(&[tasks.as_slice(), &[help]].concat(), &[], 2, w, u64::MAX);
+        assert_eq!(s(&l[0]), "lllm..hh..");
+        assert_eq!(s(&l[1]), ".....wwwww");
     }
 }

@@ -522,6 +522,7 @@ mod tests {
                 stage: Stage::Load,
                 worker: 0,
                 at_ns: 10,
+                helping: false,
             });
             send(Event::TaskFinished(TaskRecord::span(
                 chunk,
@@ -536,6 +537,7 @@ mod tests {
             stage: Stage::Mask,
             worker: 1,
             at_ns: 30,
+            helping: false,
         });
         for (chunk, start) in [(1, 50), (0, 60)] {
             send(Event::TaskFinished(TaskRecord::span(

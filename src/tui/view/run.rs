@@ -1006,6 +1006,7 @@ mod tests {
             stage: Stage::Load,
             worker: 0,
             at_ns: 0,
+            helping: false,
         }));
         app.update(Msg::Engine(Event::TaskFinished(TaskRecord {
             chunk: 1,
@@ -1114,6 +1115,7 @@ mod tests {
             stage: Stage::Mask,
             worker: 0,
             at_ns: 2_000_000,
+            helping: false,
         }));
         for (w, h) in [(80, 24), (160, 48)] {
             let area = ratatui::layout::Rect::new(0, 0, w, h);
