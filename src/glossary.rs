@@ -119,7 +119,7 @@ pub const TERMS: &[Term] = &[
     ),
     t(
         "tail idle",
-        "workers with nothing left to do while the last tasks finish",
+        "workers with nothing left to do while the last tasks finish (waiting for tiles to help with included)",
     ),
     t(
         "scheduling",

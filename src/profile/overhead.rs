@@ -125,7 +125,11 @@ pub fn account(tasks: &[TaskRecord], workers: &[WorkerFacts], staged: bool) -> O
             let (prev, next) = (pair[0], pair[1]);
             let gap = next.start_ns.saturating_sub(prev.end_ns);
             let rest = take_known(&mut parts, next, gap);
-            if staged && prev.stage != next.stage {
+            // Help is given only by a worker with no task left to take: it waited for
+            // the last tasks' tiles, not for the scheduler.
+            if next.helping {
+                parts.tail_idle_ns += rest;
+            } else if staged && prev.stage != next.stage {
                 parts.barrier_idle_ns += rest;
             } else {
                 parts.scheduling_ns += rest;
@@ -254,6 +258,26 @@ mod tests {
         assert_eq!(o.parts.tail_idle_ns, 20);
         assert_eq!(o.parts.sum(), o.total_ns);
         assert!((o.share - 22.0 / 40.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn the_wait_before_helping_is_tail_idle_and_help_is_work() {
+        // Worker 0 writes 0..10, waits, helps worker 1's write 30..50; worker 1 writes
+        // 0..50.
+        let mut help = task(0, Stage::Write, 30, 50, 0);
+        help.helping = true;
+        let tasks = [
+            task(0, Stage::Write, 0, 10, 0),
+            help,
+            task(1, Stage::Write, 0, 50, 0),
+        ];
+        let workers = [WorkerFacts::default(), WorkerFacts::default()];
+        let o = account(&tasks, &workers, true);
+        assert_eq!(o.work_ns, 10 + 20 + 50);
+        assert_eq!(o.parts.tail_idle_ns, 20);
+        assert_eq!(o.parts.scheduling_ns, 0);
+        assert_eq!(o.parts.sum(), o.total_ns);
+        assert_eq!(o.tasks, 2, "help is not a task");
     }
 
     #[test]
