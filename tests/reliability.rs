@@ -558,7 +558,10 @@ fn catalog_with_visual(dir: &Path, visual: &[u8]) -> PathBuf {
 fn unreadable_inputs_are_not_rasters_gdal_can_read() {
     for (content, why) in [
         (&b""[..], "the file is empty (0 bytes)"),
-        (&b"<html>not a TIFF</html>"[..], "no GDAL driver recognises"),
+        (
+            &b"<html>not a TIFF</html>"[..],
+            "no driver chunkscope reads assets with (GTiff",
+        ),
     ] {
         let dir = tempfile::tempdir().unwrap();
         let catalog = catalog_with_visual(dir.path(), content);

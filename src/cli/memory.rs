@@ -207,6 +207,9 @@ impl Child<'_> {
             .arg("--out")
             .arg(&out)
             .arg("--json");
+        for driver in chunkscope::raster::extra_drivers() {
+            cmd.args(["--allow-driver", &driver]);
+        }
         match schedule {
             Schedule::Serial => {
                 cmd.args(["--mode", "serial"]);

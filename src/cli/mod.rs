@@ -34,6 +34,11 @@ use chunkscope::task::CancelFlag;
 pub struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
+    /// Also read assets with this GDAL driver (e.g. VRT), for a catalog you trust: by
+    /// default only GTiff, JP2OpenJPEG, PNG and JPEG, as drivers such as VRT can make a
+    /// catalog read any file or address. Repeatable.
+    #[arg(long = "allow-driver", value_name = "NAME", global = true)]
+    allow_driver: Vec<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -216,6 +221,8 @@ fn parse_resolution(s: &str) -> Result<Resolution, String> {
 }
 
 pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
+    chunkscope::raster::allow_drivers(&cli.allow_driver)
+        .map_err(|e| UsageError(format!("--allow-driver: {e}")))?;
     match cli.command {
         Some(Command::Demo(a)) => demo::demo(a),
         Some(Command::Inspect(a)) => inspect::inspect(a),

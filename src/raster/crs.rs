@@ -89,7 +89,9 @@ impl Crs {
         match self {
             Crs::Wkt(wkt) => Ok(wkt.clone()),
             Crs::GeoKeys { path, .. } => {
-                let ds = gdal::Dataset::open(path).map_err(|e| e.to_string())?;
+                let ds = super::RasterSource::new("the source", path.clone())
+                    .open_dataset(None)
+                    .map_err(|e| e.to_string())?;
                 ds.spatial_ref()
                     .and_then(|s| s.to_wkt())
                     .map_err(|e| e.to_string())

@@ -11,6 +11,7 @@ pub(crate) mod tiff_tags;
 
 pub use crs::{Crs, GEO_KEY_TAGS};
 pub use drivers::register_few as register_few_drivers;
+pub use drivers::{SOURCE_DRIVERS, allow_drivers, extra_drivers};
 pub use inspect::{RasterInfo, inspect, inspect_dataset};
 pub use read::{Window, read_band_u8, read_bands_u8, read_u8_into, read_u8_into_by_block};
 
@@ -24,6 +25,12 @@ use gdal::{Dataset, DatasetOptions, GdalOpenFlags};
 pub enum RasterError {
     #[error("cannot open {what} \"{path}\": {reason}")]
     Open {
+        what: String,
+        path: String,
+        reason: String,
+    },
+    #[error("refusing to read {what} \"{path}\": {reason}")]
+    Refused {
         what: String,
         path: String,
         reason: String,
@@ -93,13 +100,25 @@ impl RasterSource {
     /// Opens the file's dataset; with `overview`, that level as a dataset of its own
     /// (GDAL's `OVERVIEW_LEVEL` open option; GDAL ignores a missing level).
     fn open_dataset(&self, overview: Option<usize>) -> Result<Dataset, RasterError> {
+        if let Some(reason) = drivers::refused_path(&self.path) {
+            return Err(RasterError::Refused {
+                what: self.what.clone(),
+                path: self.path.clone(),
+                reason,
+            });
+        }
         let level = overview.map(|l| format!("OVERVIEW_LEVEL={l}"));
         let open_options: Vec<&str> = level.iter().map(String::as_str).collect();
         if crate::network::remote::is_remote(&self.path) {
             crate::network::remote::configure();
         }
+        // Only the drivers a scene's asset may use, never VRT and the like (see
+        // `drivers::SOURCE_DRIVERS`).
+        let allowed = drivers::source_drivers();
+        let allowed: Vec<&str> = allowed.iter().map(String::as_str).collect();
         let options = || DatasetOptions {
             open_flags: GdalOpenFlags::GDAL_OF_RASTER | GdalOpenFlags::GDAL_OF_READONLY,
+            allowed_drivers: Some(&allowed),
             open_options: if open_options.is_empty() {
                 None
             } else {
@@ -109,7 +128,8 @@ impl RasterSource {
         };
         let opened = Dataset::open_ex(&self.path, options());
         let opened = match opened {
-            // Not a format of the few drivers registered at start: try them all.
+            // Not a format of the few drivers registered at start: try the other source
+            // drivers.
             Err(e) if unrecognised(&e) && drivers::register_rest() => {
                 Dataset::open_ex(&self.path, options())
             }
@@ -234,8 +254,12 @@ fn local_open_reason(path: &std::path::Path, gdal_message: &str) -> String {
     }
     let what = if meta.len() == 0 {
         "the file is empty (0 bytes)".to_string()
-    } else if gdal_message.is_empty() {
-        "no GDAL driver recognises its content".to_string()
+    } else if gdal_message.is_empty() || gdal_message.contains("not recognized") {
+        format!(
+            "no driver chunkscope reads assets with ({}) recognises its content \
+             (`--allow-driver NAME` allows another GDAL driver for a catalog you trust)",
+            drivers::source_drivers().join(", ")
+        )
     } else {
         gdal_message.to_string()
     };
@@ -390,7 +414,7 @@ mod tests {
             ),
             (
                 &text,
-                "not a raster GDAL can read: no GDAL driver recognises",
+                "not a raster GDAL can read: no driver chunkscope reads assets with (GTiff",
             ),
             (&dir.path().to_path_buf(), "it is a folder"),
             (&dir.path().join("missing.tif"), "no such file"),
