@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 
 use chunkscope::catalog::{AssetRole, Catalog, CatalogError, resolve_href};
 
-const V0: &str = "../shared/fixtures/stac/earth-search-v0-sentinel-s2-l2a-cogs.json";
-const V1: &str = "../shared/fixtures/stac/earth-search-v1-sentinel-2-l2a-rhodes.json";
+const V0: &str = "tests/fixtures/stac/earth-search-v0-sentinel-s2-l2a-cogs.json";
+const V1: &str = "tests/fixtures/stac/earth-search-v1-sentinel-2-l2a-rhodes.json";
 
 /// Fixture paths are relative to the crate root, which is where cargo runs tests.
 fn fixture(relative: &str) -> PathBuf {

@@ -1,5 +1,5 @@
 //! Importing Dask's own task streams: the three real recordings of the lesson pipeline
-//! (`../shared/fixtures/dask/`) read whole, their tasks checked against the chunk plan
+//! (`tests/fixtures/dask/`) read whole, their tasks checked against the chunk plan
 //! their header names, and damaged streams refused by the real binary with a message.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -10,7 +10,7 @@ use chunkscope::dask::{DaskStream, DaskSummary, TaskStage};
 use chunkscope::task::Stage;
 use serde_json::Value;
 
-const FIXTURES: &str = "../shared/fixtures/dask";
+const FIXTURES: &str = "tests/fixtures/dask";
 
 /// (file, task records, chunk side, side of the 20 m grid the chunks cover).
 const STREAMS: [(&str, usize, u32, u32); 3] = [

@@ -102,7 +102,7 @@ fn import_dask_json(file: &str) -> Value {
     let out = Command::cargo_bin("chunkscope")
         .unwrap()
         .args(["import-dask", "--json"])
-        .arg(std::path::Path::new("../shared/fixtures/dask").join(file))
+        .arg(std::path::Path::new("tests/fixtures/dask").join(file))
         .output()
         .unwrap();
     assert!(

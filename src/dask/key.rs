@@ -100,8 +100,8 @@ fn is_token(part: &str) -> bool {
 }
 
 /// The stage a task belongs to, decided from its [`label`]. Read from the real streams of
-/// the lesson (dask 2026.8, rioxarray 0.19; `../shared/fixtures/dask/` in the project's
-/// workspace), where every chunk yields the same handful of names:
+/// the lesson (dask 2026.8, rioxarray 0.19; `tests/fixtures/dask/`),
+/// where every chunk yields the same handful of names:
 ///
 /// | label (example key)                                        | stage    | what it is |
 /// |------------------------------------------------------------|----------|------------|

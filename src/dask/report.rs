@@ -170,8 +170,7 @@ mod tests {
     use super::*;
 
     fn fixture() -> RunReport {
-        let path =
-            std::path::Path::new("../shared/fixtures/dask/demo-2048-chunks256-threads2.json");
+        let path = std::path::Path::new("tests/fixtures/dask/demo-2048-chunks256-threads2.json");
         let stream = DaskStream::read(path).unwrap();
         let summary = DaskSummary::of(&stream).unwrap();
         run_report(&stream, &summary)

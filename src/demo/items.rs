@@ -211,7 +211,7 @@ mod tests {
 
     #[test]
     fn utm_corners_match_earth_search_footprint_of_31ufu() {
-        // From the earth-search v0 item S2A_31UFU_20200530_0_L2A (../shared/fixtures).
+        // From the earth-search v0 item S2A_31UFU_20200530_0_L2A (tests/fixtures/stac).
         let (lon, lat) = utm_to_lon_lat(31, 600_000.0, 5_900_040.0);
         assert!(
             (lon - 4.498_475).abs() < 1e-4 && (lat - 53.240_199).abs() < 1e-4,

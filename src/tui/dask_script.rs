@@ -190,7 +190,7 @@ mod tests {
     }
 
     fn imported(file: &str) -> RunReport {
-        let path = Path::new("../shared/fixtures/dask").join(file);
+        let path = Path::new("tests/fixtures/dask").join(file);
         let stream = chunkscope::dask::DaskStream::read(&path).unwrap();
         let summary = chunkscope::dask::DaskSummary::of(&stream).unwrap();
         chunkscope::dask::report::run_report(&stream, &summary)
