@@ -165,6 +165,7 @@ fn base(dir: &Path) -> RunBase {
         cloud_classes: CloudClasses::new(&CloudClasses::DEFAULT),
         output: OutputSpec::new(dir.join("out.tif"), OutputFormat::Gtiff),
         gdal_cache_mb: None,
+        blocks: Default::default(),
     }
 }
 

@@ -187,6 +187,7 @@ fn exported_script_runs_on_a_local_cluster_and_its_stream_matches_the_chunk_plan
         cloud_classes: CloudClasses::default(),
         output: OutputSpec::new(ours.clone(), OutputFormat::Gtiff),
         gdal_cache_mb: None,
+        blocks: Default::default(),
     };
     let control = RunControl {
         sample_every: None,

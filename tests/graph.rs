@@ -182,6 +182,7 @@ fn real_run(request: &str, order: Order, writer: WriterKind) -> (RunReport, Task
         cloud_classes: CloudClasses::default(),
         output,
         gdal_cache_mb: None,
+        blocks: Default::default(),
     };
     let report = pipeline::run(&scene, &config, &RunControl::default()).expect("run succeeds");
     let prepared = pipeline::prepare(&scene, Resolution::R20, Some(&chunks)).expect("prepare");

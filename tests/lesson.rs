@@ -29,6 +29,7 @@ fn run(lesson: &Lesson, step: Step) -> StepResult {
             cloud_classes: CloudClasses::default(),
             output: OutputSpec::new(lesson.out_dir.join("memory.tif"), OutputFormat::Gtiff),
             gdal_cache_mb: None,
+            blocks: Default::default(),
         },
         cancel: CancelFlag::new(),
     };
@@ -223,6 +224,7 @@ fn a_cancelled_step_says_so() {
             cloud_classes: CloudClasses::default(),
             output: OutputSpec::new(dir.path().join("m.tif"), OutputFormat::Gtiff),
             gdal_cache_mb: None,
+            blocks: Default::default(),
         },
         cancel: cancel.clone(),
     };

@@ -43,6 +43,7 @@ fn config(mode: Mode, out: &Path) -> RunConfig {
         cloud_classes: CloudClasses::default(),
         output: OutputSpec::new(out.to_path_buf(), OutputFormat::Gtiff),
         gdal_cache_mb: None,
+        blocks: Default::default(),
     }
 }
 

@@ -20,6 +20,7 @@ fn network_bytes(scene: &Scene, mode: Mode, out: &std::path::Path) -> u64 {
         cloud_classes: CloudClasses::default(),
         output: OutputSpec::new(out.to_path_buf(), OutputFormat::Gtiff),
         gdal_cache_mb: None,
+        blocks: Default::default(),
     };
     let report = pipeline::run(scene, &config, &RunControl::default()).expect("run succeeds");
     let net = report.network.expect("a network section");

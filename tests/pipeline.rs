@@ -25,6 +25,7 @@ fn config(mode: Mode, res: Resolution, out: &Path) -> RunConfig {
         cloud_classes: CloudClasses::default(),
         output: OutputSpec::new(out.to_path_buf(), OutputFormat::Cog),
         gdal_cache_mb: None,
+        blocks: Default::default(),
     }
 }
 

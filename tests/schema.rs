@@ -60,10 +60,18 @@ fn real_reports_validate_against_the_checked_in_schema() {
             "10",
             "--format",
             "gtiff",
+            "--blocks",
+            "per-task",
         ][..],
     ] {
         let report = run_json(args);
         assert_eq!(errors(&v, &report), Vec::<String>::new(), "args {args:?}");
+        let chunked = args[1] != "serial";
+        assert_eq!(
+            report["blocks"]["visual"]["decoded"].as_u64().is_some(),
+            chunked,
+            "a chunked run, and only one, reports its blocks: {args:?}"
+        );
     }
 }
 
@@ -82,6 +90,12 @@ fn the_schema_rejects_reports_that_drift() {
     assert!(
         !errors(&v, &renamed).is_empty(),
         "an unknown stage name is caught"
+    );
+    let mut blocks = report.clone();
+    blocks["blocks"]["sharing"] = Value::from("cached");
+    assert!(
+        !errors(&v, &blocks).is_empty(),
+        "an unknown block sharing is caught"
     );
     let mut extra = report;
     extra["tasks"][0]["surprise"] = Value::from(1);

@@ -64,6 +64,7 @@ fn config(mode: Mode, output: OutputSpec) -> RunConfig {
         cloud_classes: CloudClasses::default(),
         output,
         gdal_cache_mb: None,
+        blocks: Default::default(),
     }
 }
 

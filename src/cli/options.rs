@@ -11,7 +11,7 @@ use chunkscope::chunks::ChunkRequest;
 use chunkscope::experiment::rounds::{Repetition, RunBase};
 use chunkscope::output::{Codec, OutputFormat, OutputSpec, WriterKind};
 use chunkscope::pipeline::limits::{self, MAX_THREADS, THREADS_PER_CORE};
-use chunkscope::pipeline::{CloudClasses, Mode, Resolution, Schedule};
+use chunkscope::pipeline::{BlockSharing, CloudClasses, Mode, Resolution, Schedule};
 
 use super::UsageError;
 
@@ -45,6 +45,26 @@ pub struct PipelineOptions {
     /// cache, so it matters mostly for `--writer gdal` runs, whose output blocks wait in it.
     #[arg(long, value_name = "MB")]
     pub gdal_cache: Option<u32>,
+    /// shared: each COG block is decoded once and handed to every chunk that touches it;
+    /// per-task: each load task decodes the blocks it touches (as a task engine without a
+    /// block cache does), so chunks that share a block decode it again.
+    #[arg(long, value_enum, default_value = "shared")]
+    pub blocks: BlocksArg,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BlocksArg {
+    Shared,
+    PerTask,
+}
+
+impl From<BlocksArg> for BlockSharing {
+    fn from(b: BlocksArg) -> Self {
+        match b {
+            BlocksArg::Shared => BlockSharing::Shared,
+            BlocksArg::PerTask => BlockSharing::PerTask,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -116,6 +136,7 @@ impl PipelineOptions {
             cloud_classes: CloudClasses::new(&self.clouds),
             output: self.output(out, format)?,
             gdal_cache_mb: self.gdal_cache,
+            blocks: self.blocks.into(),
         })
     }
 
@@ -139,6 +160,10 @@ impl PipelineOptions {
         if let Some(mb) = self.gdal_cache {
             args.extend(["--gdal-cache".into(), mb.to_string()]);
         }
+        args.extend([
+            "--blocks".into(),
+            BlockSharing::from(self.blocks).name().into(),
+        ]);
         args
     }
 }

@@ -145,6 +145,7 @@ pub fn run_report(stream: &DaskStream, summary: &DaskSummary) -> RunReport {
         events_dropped: 0,
         tasks: records,
         network: None,
+        blocks: None,
     }
 }
 

@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 use crate::chunks::{ChunkRequest, ChunkShape, PlanSummary};
 use crate::output::OutputSpec;
 use crate::pipeline::{
-    self, CloudClasses, Mode, PipelineError, Resolution, RunConfig, RunControl, RunReport, Scene,
-    Schedule,
+    self, BlockSharing, CloudClasses, Mode, PipelineError, Resolution, RunConfig, RunControl,
+    RunReport, Scene, Schedule,
 };
 use crate::profile::stats::{self, Timing};
 use crate::task::{CancelFlag, Stage};
@@ -50,6 +50,8 @@ pub struct RunBase {
     pub output: OutputSpec,
     /// GDAL's block cache limit, MiB; `None` leaves GDAL's.
     pub gdal_cache_mb: Option<u32>,
+    /// Whether load tasks share decoded blocks.
+    pub blocks: BlockSharing,
 }
 
 impl RunBase {
@@ -60,6 +62,7 @@ impl RunBase {
             cloud_classes: self.cloud_classes.clone(),
             output: self.output.clone(),
             gdal_cache_mb: self.gdal_cache_mb,
+            blocks: self.blocks,
         }
     }
 }

@@ -78,6 +78,7 @@ impl<'a> Context<'a> {
                 OutputFormat::Cog,
             ),
             gdal_cache_mb: None,
+            blocks: crate::pipeline::BlockSharing::default(),
         };
         Ok(Self {
             lesson,

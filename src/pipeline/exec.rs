@@ -8,6 +8,7 @@ use gdal::Dataset;
 use ndarray::{Array2, Array3};
 use rayon::prelude::*;
 
+use super::blocks::{self, BlockGrid, BlockReport, BlockStore, Gauge};
 use super::report::{
     NetworkReport, ReportAssets, ReportConfig, RunReport, SCHEMA_VERSION, StageLatency,
     StageReport, TaskTraffic, WorkerReport,
@@ -158,6 +159,81 @@ struct Exec<'a> {
     net: Option<NetTracker>,
     /// The first error of a worker helping a write task (it has no caller to return to).
     help_failed: Mutex<Option<PipelineError>>,
+    /// Decoded blocks of each asset, shared by the load tasks (see [`blocks`]).
+    visual_blocks: BlockStore,
+    scl_blocks: BlockStore,
+    blocks_held: Arc<Gauge>,
+}
+
+/// The window of the SCL (on its own grid) that `window` of the working grid needs: the
+/// same at 20 m; at 10 m each SCL pixel covers `factor` x `factor` grid pixels.
+fn scl_window(window: Window, factor: usize) -> Window {
+    let (r0, c0) = (window.row0 / factor, window.col0 / factor);
+    Window {
+        row0: r0,
+        col0: c0,
+        rows: (window.row0 + window.rows).div_ceil(factor) - r0,
+        cols: (window.col0 + window.cols).div_ceil(factor) - c0,
+    }
+}
+
+fn window_of(chunk: &Chunk) -> Window {
+    Window {
+        row0: chunk.row0,
+        col0: chunk.col0,
+        rows: chunk.rows,
+        cols: chunk.cols,
+    }
+}
+
+/// The block stores of a run: one for each asset, counting the chunks that touch each
+/// block (the whole grid, for a serial run).
+fn block_stores(
+    config: &RunConfig,
+    prepared: &Prepared,
+    gauge: &Arc<Gauge>,
+) -> Result<(BlockStore, BlockStore), PipelineError> {
+    let layout = |info: &raster::RasterInfo, level, what: &str| {
+        info.layout(level).ok_or_else(|| PipelineError::Input {
+            what: what.to_string(),
+            path: String::new(),
+            reason: "has no block layout at the level read".to_string(),
+        })
+    };
+    let visual = layout(
+        &prepared.visual,
+        prepared.visual_overview,
+        "the visual asset",
+    )?;
+    let scl = layout(&prepared.scl, prepared.scl_overview, "the SCL asset")?;
+    let g = prepared.grid;
+    let whole = [Window {
+        row0: 0,
+        col0: 0,
+        rows: g.rows,
+        cols: g.cols,
+    }];
+    let windows: Vec<Window> = match &prepared.plan {
+        Some(plan) if !matches!(config.mode, Mode::Serial) => {
+            plan.chunks.iter().map(window_of).collect()
+        }
+        _ => whole.to_vec(),
+    };
+    let f = prepared.scl_factor.max(1);
+    Ok((
+        BlockStore::new(
+            config.blocks,
+            BlockGrid::of(&visual),
+            windows.iter().copied(),
+            Arc::clone(gauge),
+        ),
+        BlockStore::new(
+            config.blocks,
+            BlockGrid::of(&scl),
+            windows.iter().map(|&w| scl_window(w, f)),
+            Arc::clone(gauge),
+        ),
+    ))
 }
 
 pub(super) fn execute(
@@ -203,6 +279,8 @@ pub(super) fn execute(
         OutputWriter::Chunked(w) => Writer::Chunked(RwLock::new(Some(w))),
         OutputWriter::Gdal(w) => Writer::Gdal(Mutex::new(Some(w))),
     };
+    let blocks_held = Arc::new(Gauge::default());
+    let (visual_blocks, scl_blocks) = block_stores(config, prepared, &blocks_held)?;
     let exec = Exec {
         scene,
         config,
@@ -218,6 +296,9 @@ pub(super) fn execute(
         notes,
         net: NetTracker::start(scene),
         help_failed: Mutex::new(None),
+        visual_blocks,
+        scl_blocks,
+        blocks_held,
     };
     let rss_start_bytes = current_rss_bytes().unwrap_or(0);
     let cpu_before = ProcessTimes::now();
@@ -233,9 +314,10 @@ pub(super) fn execute(
 
     let outcome = match (&config.mode, &prepared.plan, &pool) {
         (Mode::Chunked { schedule, .. }, Some(plan), Some(pool)) => {
+            let chunks = blocks::ordered(&plan.chunks, &plan.layout, config.blocks);
             pool.install(|| match schedule {
-                Schedule::Staged => exec.staged(&plan.chunks),
-                Schedule::Fused => exec.fused(&plan.chunks),
+                Schedule::Staged => exec.staged(&chunks),
+                Schedule::Fused => exec.fused(&chunks),
             })
         }
         _ => exec.serial(),
@@ -391,39 +473,23 @@ impl Exec<'_> {
         };
         let data = self.task(chunk, Stage::Load, before, |slot| {
             let h = slot.handles.as_ref().ok_or(PipelineError::Cancelled)?;
-            let window = Window {
-                row0: chunk.row0,
-                col0: chunk.col0,
-                rows: chunk.rows,
-                cols: chunk.cols,
-            };
-            // Let go of the blocks GDAL decoded as soon as they are copied: a worker holds
-            // only the chunks in flight (and one block while reading a local file), and a
-            // block another chunk shares is decoded again, which is the read
-            // amplification the plan reports. The SCL's buffer is taken only once the
-            // image is read, so it never sits empty beside GDAL's decoded image blocks
-            // (at 2048 the fused schedule peaks 4 MiB lower): its allocation is timed as
-            // part of the load.
+            let window = window_of(chunk);
+            // GDAL lets go of what it decoded as soon as it is copied: a worker holds only
+            // the chunks in flight (and one block while reading a local file), and a block
+            // other chunks share waits in the block store (or, per task, is decoded again:
+            // the read amplification the plan reports). The SCL's buffer is taken only
+            // once the image is read, so it never sits empty beside GDAL's decoded image
+            // blocks (at 2048 the fused schedule peaks 4 MiB lower): its allocation is
+            // timed as part of the load.
             let image_buf = buffers::contiguous(&mut image);
-            if self.scene.visual.is_local() {
-                raster::read_u8_into_by_block(
-                    &h.visual,
-                    &self.scene.visual,
-                    chunk.band0,
-                    window,
-                    image_buf,
-                    || raster::release_blocks(&h.visual),
-                )?;
-            } else {
-                raster::read_u8_into(
-                    &h.visual,
-                    &self.scene.visual,
-                    chunk.band0,
-                    window,
-                    image_buf,
-                )?;
-            }
-            raster::release_blocks(&h.visual);
+            self.visual_blocks.read(
+                &h.visual,
+                &self.scene.visual,
+                chunk.band0,
+                window,
+                image_buf,
+                &|| raster::release_blocks(&h.visual),
+            )?;
             let mut scl = buffers::resident_zeros((chunk.rows, chunk.cols));
             self.read_scl(&h.scl, window, &mut scl)?;
             raster::release_blocks(&h.scl);
@@ -461,32 +527,29 @@ impl Exec<'_> {
         window: Window,
         out: &mut Array2<u8>,
     ) -> Result<(), PipelineError> {
-        let f = self.prepared.scl_factor;
+        let f = self.prepared.scl_factor.max(1);
+        let release = || raster::release_blocks(ds);
         if f == 1 {
             let buf = buffers::contiguous(out);
-            if self.scene.scl.is_local() {
-                let release = || raster::release_blocks(ds);
-                return Ok(raster::read_u8_into_by_block(
-                    ds,
-                    &self.scene.scl,
-                    0,
-                    window,
-                    buf,
-                    release,
-                )?);
-            }
-            return Ok(raster::read_u8_into(ds, &self.scene.scl, 0, window, buf)?);
+            return Ok(self
+                .scl_blocks
+                .read(ds, &self.scene.scl, 0, window, buf, &release)?);
         }
-        let (r0, c0) = (window.row0 / f, window.col0 / f);
-        let src = Window {
-            row0: r0,
-            col0: c0,
-            rows: (window.row0 + window.rows).div_ceil(f) - r0,
-            cols: (window.col0 + window.cols).div_ceil(f) - c0,
-        };
-        let small = raster::read_band_u8(ds, &self.scene.scl, 1, src)?;
+        let src = scl_window(window, f);
+        let mut small = Array2::<u8>::zeros((src.rows, src.cols));
+        self.scl_blocks.read(
+            ds,
+            &self.scene.scl,
+            0,
+            src,
+            buffers::contiguous(&mut small),
+            &release,
+        )?;
         for ((r, c), v) in out.indexed_iter_mut() {
-            *v = small[[(window.row0 + r) / f - r0, (window.col0 + c) / f - c0]];
+            *v = small[[
+                (window.row0 + r) / f - src.row0,
+                (window.col0 + c) / f - src.col0,
+            ]];
         }
         Ok(())
     }
@@ -865,6 +928,20 @@ impl Exec<'_> {
             events_dropped: self.control.events.dropped(),
             tasks,
             network: self.network_report(threads, wall_ns, cpu.user_ns + cpu.sys_ns),
+            blocks: self
+                .prepared
+                .plan
+                .as_ref()
+                .filter(|_| mode == "chunked")
+                .map(|plan| BlockReport {
+                    sharing: self.config.blocks,
+                    read_amplification_planned: plan.read_amplification(),
+                    read_amplification_measured: self.visual_blocks.amplification(),
+                    visual: self.visual_blocks.counts(),
+                    scl: self.scl_blocks.counts(),
+                    store_peak_bytes: self.blocks_held.peak(),
+                    store_end_bytes: self.blocks_held.held(),
+                }),
         }
     }
 

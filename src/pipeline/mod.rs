@@ -3,6 +3,7 @@
 //! like `.load()`) or chunked on a pool of N threads. Runs on the caller's thread plus, for
 //! chunked runs, a rayon pool built for the run; each pool thread owns its GDAL handles.
 
+pub mod blocks;
 mod buffers;
 pub mod calibrate;
 mod exec;
@@ -13,6 +14,7 @@ pub mod report;
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 
+pub use blocks::BlockSharing;
 pub use mask::CloudClasses;
 pub use report::{NetworkReport, RunReport, SCHEMA_VERSION, TaskTraffic};
 
@@ -219,6 +221,8 @@ pub struct RunConfig {
     /// else 5 % of RAM). It bounds what decoded and (with `--writer gdal`) written blocks
     /// may hold.
     pub gdal_cache_mb: Option<u32>,
+    /// Whether load tasks share decoded blocks or each decode what it touches.
+    pub blocks: BlockSharing,
 }
 
 /// What a caller can do to a run from outside: watch it, stop it, and choose how much is

@@ -68,6 +68,10 @@ pub struct RunReport {
     /// What the run fetched over the network; only when an asset is remote.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub network: Option<NetworkReport>,
+    /// How the load tasks got their blocks, and how many were decoded (chunked runs of
+    /// chunkscope's engine only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blocks: Option<super::blocks::BlockReport>,
 }
 
 /// Network traffic of a run over remote assets, from the run's clock start to its end.

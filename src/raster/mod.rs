@@ -13,7 +13,9 @@ pub use crs::{Crs, GEO_KEY_TAGS};
 pub use drivers::register_few as register_few_drivers;
 pub use drivers::{SOURCE_DRIVERS, allow_drivers, extra_drivers};
 pub use inspect::{RasterInfo, inspect, inspect_dataset};
-pub use read::{Window, read_band_u8, read_bands_u8, read_u8_into, read_u8_into_by_block};
+pub use read::{
+    Window, read_band_u8, read_bands_u8, read_u8_into, read_u8_into_by_block, read_u8_part,
+};
 
 use std::ffi::CStr;
 use std::fmt;

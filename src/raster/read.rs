@@ -125,7 +125,6 @@ pub fn read_u8_into_by_block(
         // One read, which also refuses what cannot be read with the usual message.
         return read_u8_into(ds, source, band0, window, buf);
     }
-    let bands = buf.len() / pixels;
     let (row_end, col_end) = (window.row0 + window.rows, window.col0 + window.cols);
     let mut row = window.row0;
     while row < row_end {
@@ -139,16 +138,47 @@ pub fn read_u8_into_by_block(
                 rows,
                 cols,
             };
-            let at = (row - window.row0) * window.cols + (col - window.col0);
-            raster_io(ds, band0, bands, part, &mut buf[at..], window.cols, pixels).map_err(
-                |reason| read_err(reason.unwrap_or_else(|| gdal_error_on(&source.path))),
-            )?;
+            read_u8_part(ds, source, band0, window, part, buf)?;
             release();
             col += cols;
         }
         row += rows;
     }
     Ok(())
+}
+
+/// Reads `part` (inside `window`) of bands `band0 ..` into `buf`, which holds the whole
+/// `window` band after band; the band count is `buf`'s length divided by the window's
+/// pixels. GDAL decodes every block `part` touches (unless its cache holds them).
+pub fn read_u8_part(
+    ds: &Dataset,
+    source: &RasterSource,
+    band0: usize,
+    window: Window,
+    part: Window,
+    buf: &mut [u8],
+) -> Result<(), RasterError> {
+    let read_err = |reason: String| RasterError::Read {
+        what: source.what.clone(),
+        path: source.path.clone(),
+        window: part,
+        reason,
+    };
+    let pixels = window.rows * window.cols;
+    let inside = part.row0 >= window.row0
+        && part.col0 >= window.col0
+        && part.row0 + part.rows <= window.row0 + window.rows
+        && part.col0 + part.cols <= window.col0 + window.cols;
+    if pixels == 0 || !buf.len().is_multiple_of(pixels) || !inside {
+        return Err(read_err(format!(
+            "part {part} does not lie in window {window} of a {}-byte buffer",
+            buf.len()
+        )));
+    }
+    let bands = buf.len() / pixels;
+    let at = (part.row0 - window.row0) * window.cols + (part.col0 - window.col0);
+    raster_io(ds, band0, bands, part, &mut buf[at..], window.cols, pixels)
+        .map_err(|reason| read_err(reason.unwrap_or_else(|| gdal_error_on(&source.path))))
 }
 
 /// One dataset RasterIO of `bands` bands from `band0` in `window` into `buf`, whose rows

@@ -31,6 +31,8 @@ pub enum Action {
     Resolution,
     /// GDAL's block cache size.
     GdalCache,
+    /// Load tasks share decoded blocks / decode per task.
+    Blocks,
     Run,
     Cancel,
     /// Replay the finished run (toggle).
@@ -139,7 +141,7 @@ pub const BINDINGS: &[Binding] = &[
     Binding {
         keys: "↑↓/jk",
         hint: "field",
-        help: "choose a field (bands, rows, cols, threads, schedule, mode, writer, format, codec, res, cache)",
+        help: "choose a field (bands, rows, cols, threads, schedule, mode, writer, format, codec, res, cache, blocks)",
         action: Action::Up,
         scope: Scope::On(Screen::Setup),
         matches: |k| matches!(k.code, KeyCode::Up) || is_char(k, 'k'),
@@ -227,7 +229,7 @@ pub const BINDINGS: &[Binding] = &[
     Binding {
         keys: "w",
         hint: "writer",
-        help: "writer: chunked (tiles and overviews encoded by the write tasks) / gdal (GDAL's COG copy at the end)",
+        help: "writer: chunked (the write tasks encode tiles) / gdal (COG copy at end)",
         action: Action::Writer,
         scope: Scope::On(Screen::Setup),
         matches: |k| is_char(k, 'w'),
@@ -235,7 +237,7 @@ pub const BINDINGS: &[Binding] = &[
     Binding {
         keys: "o",
         hint: "format",
-        help: "output format: COG / tiled GeoTIFF (the codec goes to the format's default: DEFLATE / NONE)",
+        help: "output format: COG / tiled GeoTIFF (the codec follows the format)",
         action: Action::Format,
         scope: Scope::On(Screen::Setup),
         matches: |k| is_char(k, 'o'),
@@ -251,7 +253,7 @@ pub const BINDINGS: &[Binding] = &[
     Binding {
         keys: "p",
         hint: "res",
-        help: "pixel size: 20 m (overview 0, the lesson's) / 10 m (full resolution, 4x the pixels)",
+        help: "pixel size: 20 m (overview 0, the lesson's) / 10 m (full res, 4x pixels)",
         action: Action::Resolution,
         scope: Scope::On(Screen::Setup),
         matches: |k| is_char(k, 'p'),
@@ -263,6 +265,14 @@ pub const BINDINGS: &[Binding] = &[
         action: Action::GdalCache,
         scope: Scope::On(Screen::Setup),
         matches: |k| is_char(k, 'g'),
+    },
+    Binding {
+        keys: "b",
+        hint: "blocks",
+        help: "blocks: shared (each decoded once) / per-task (as a task engine)",
+        action: Action::Blocks,
+        scope: Scope::On(Screen::Setup),
+        matches: |k| is_char(k, 'b'),
     },
     Binding {
         keys: "r/Enter",
@@ -745,12 +755,12 @@ mod tests {
         }
         let setup = footer_lines(Screen::Setup, 80, 2).join(" · ");
         // Too many for two lines with hints: the setting keys by key alone.
-        for key in ["r/Enter run", "R repeat", "s m w o c p g (? says)"] {
+        for key in ["r/Enter run", "R repeat", "s m w o c p g b (? says)"] {
             assert!(setup.contains(key), "{key:?}: {setup}");
         }
         // With room, every key has its hint.
         let wide = footer_lines(Screen::Setup, 200, 2).join(" · ");
-        for key in ["o format", "c codec", "p res", "g cache"] {
+        for key in ["o format", "c codec", "p res", "g cache", "b blocks"] {
             assert!(wide.contains(key), "{key:?}: {wide}");
         }
     }

@@ -84,6 +84,7 @@ impl LessonJob {
                         OutputFormat::Gtiff,
                     ),
                     gdal_cache_mb: None,
+                    blocks: Default::default(),
                 },
                 cancel: cancel.clone(),
             }),

@@ -478,6 +478,7 @@ impl Session {
             cloud_classes: CloudClasses::default(),
             output: settings.output(target.path),
             gdal_cache_mb: settings.gdal_cache_mb,
+            blocks: settings.blocks,
         };
         let (sink, events) = EventSink::bounded(EVENT_CAPACITY);
         let (sample_feed, samples) = SampleFeed::bounded(SAMPLE_CAPACITY);

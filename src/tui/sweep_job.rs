@@ -48,6 +48,7 @@ impl SweepJob {
                 chunkscope::output::target::file_safe(&item.id)
             ))),
             gdal_cache_mb: settings.gdal_cache_mb,
+            blocks: settings.blocks,
         };
         let spec = SweepSpec {
             chunks: request.chunks,

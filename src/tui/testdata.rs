@@ -39,6 +39,7 @@ pub fn data() -> &'static Data {
             cloud_classes: CloudClasses::default(),
             output,
             gdal_cache_mb: None,
+            blocks: Default::default(),
         };
         let two = NonZeroUsize::new(2).unwrap();
         let run = |mode: Mode| {

@@ -67,6 +67,7 @@ impl App {
             Action::Codec => s.step_codec(1),
             Action::Resolution => return self.toggle_resolution(),
             Action::GdalCache => s.step_cache(1),
+            Action::Blocks => s.toggle_blocks(),
             Action::Run => return self.start_run(),
             Action::Repeat => return self.start_repeat(),
             Action::NextView => self.screen = Screen::Results,

@@ -10,7 +10,7 @@ use chunkscope::chunks::{ChunkPlan, ChunkRequest, PlanSummary, RasterLayout};
 use chunkscope::graph::{Order, TaskGraph};
 use chunkscope::output::{Codec, OutputFormat, OutputSpec, WriterKind};
 use chunkscope::pipeline::report::Grid;
-use chunkscope::pipeline::{Mode, Resolution, Schedule};
+use chunkscope::pipeline::{BlockSharing, Mode, Resolution, Schedule};
 
 /// Chunk sizes outside this range get a warning; Dask's docs suggest ~100 MB chunks.
 pub const SMALL_CHUNK_BYTES: u64 = 10_000_000;
@@ -30,10 +30,11 @@ pub enum Field {
     Codec,
     Resolution,
     GdalCache,
+    Blocks,
 }
 
 impl Field {
-    pub const ALL: [Field; 11] = [
+    pub const ALL: [Field; 12] = [
         Field::Bands,
         Field::Rows,
         Field::Cols,
@@ -45,6 +46,7 @@ impl Field {
         Field::Codec,
         Field::Resolution,
         Field::GdalCache,
+        Field::Blocks,
     ];
     pub fn label(self) -> &'static str {
         match self {
@@ -59,6 +61,7 @@ impl Field {
             Field::Codec => "codec",
             Field::Resolution => "res",
             Field::GdalCache => "cache",
+            Field::Blocks => "blocks",
         }
     }
 }
@@ -88,6 +91,8 @@ pub struct Setup {
     pub resolution: Resolution,
     /// GDAL's block cache for the run in MiB; `None` leaves GDAL's default.
     pub gdal_cache_mb: Option<u32>,
+    /// Whether load tasks share decoded blocks or each decode what it touches.
+    pub blocks: BlockSharing,
     /// Whether a layout has arrived before: the first one picks the chunks (2x2 blocks),
     /// later ones (another resolution) keep those chosen.
     pub prepared_once: bool,
@@ -104,6 +109,7 @@ pub struct RunSettings {
     pub codec: Codec,
     pub resolution: Resolution,
     pub gdal_cache_mb: Option<u32>,
+    pub blocks: BlockSharing,
 }
 
 impl RunSettings {
@@ -232,6 +238,7 @@ impl Setup {
             codec: default_codec(OutputFormat::Cog),
             resolution: Resolution::R20,
             gdal_cache_mb: None,
+            blocks: BlockSharing::default(),
             prepared_once: false,
             field: Field::Rows,
             plan: None,
@@ -288,6 +295,7 @@ impl Setup {
             // The app asks the engine for the other grid (see `toggle_resolution`).
             Field::Resolution => {}
             Field::GdalCache => self.step_cache(dir),
+            Field::Blocks => self.toggle_blocks(),
         }
         self.replan();
     }
@@ -344,6 +352,13 @@ impl Setup {
         };
     }
 
+    pub fn toggle_blocks(&mut self) {
+        self.blocks = match self.blocks {
+            BlockSharing::Shared => BlockSharing::PerTask,
+            BlockSharing::PerTask => BlockSharing::Shared,
+        };
+    }
+
     pub fn toggle_schedule(&mut self) {
         self.schedule = match self.schedule {
             Schedule::Staged => Schedule::Fused,
@@ -370,6 +385,7 @@ impl Setup {
             codec: self.codec,
             resolution: self.resolution,
             gdal_cache_mb: self.gdal_cache_mb,
+            blocks: self.blocks,
         }
     }
 

@@ -403,6 +403,7 @@ mod tests {
                 cloud_classes: CloudClasses::default(),
                 output: OutputSpec::new(dir.path().join("m.tif"), OutputFormat::Gtiff),
                 gdal_cache_mb: None,
+                blocks: Default::default(),
             },
             cancel: CancelFlag::new(),
         };

@@ -9,7 +9,7 @@ use ratatui::widgets::{Block, Paragraph, Widget, Wrap};
 
 use chunkscope::chunks::RasterLayout;
 use chunkscope::output::WriterKind;
-use chunkscope::pipeline::Resolution;
+use chunkscope::pipeline::{BlockSharing, Resolution};
 use chunkscope::profile::units;
 
 use super::Theme;
@@ -28,6 +28,7 @@ fn field_key(f: Field) -> &'static str {
         Field::Codec => Action::Codec,
         Field::Resolution => Action::Resolution,
         Field::GdalCache => Action::GdalCache,
+        Field::Blocks => Action::Blocks,
         _ => return "",
     };
     keys::keys_for(Screen::Setup, action).unwrap_or("")
@@ -186,6 +187,13 @@ fn render_fields(
                     "GDAL's".into()
                 } else {
                     String::new()
+                },
+            ),
+            Field::Blocks => (
+                s.blocks.name().to_string(),
+                match s.blocks {
+                    BlockSharing::Shared => "each decoded once".into(),
+                    BlockSharing::PerTask => "decoded per chunk".into(),
                 },
             ),
         };
