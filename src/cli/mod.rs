@@ -23,6 +23,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use chunkscope::catalog::Catalog;
 use chunkscope::chunks::ChunkRequest;
 use chunkscope::network::Probe;
+use chunkscope::output::guard::WriteGuard;
 use chunkscope::pipeline::limits::{self, MANY_TASKS, MAX_RUNS};
 use chunkscope::pipeline::{Resolution, Scene};
 use chunkscope::task::CancelFlag;
@@ -395,6 +396,7 @@ fn screenshot(
         }
         (None, _) => load_catalog(None)?,
     };
+    let catalog_for_guard = catalog.clone();
     let buf = screenshot::capture_view(view, catalog, history, sweep, size.0, size.1)?;
     let out = out.unwrap_or_else(|| {
         let name = format!("{view:?}").to_lowercase();
@@ -404,8 +406,8 @@ fn screenshot(
         std::fs::create_dir_all(dir)
             .with_context(|| format!("cannot create \"{}\"", dir.display()))?;
     }
-    chunkscope::output::staging::write_atomic(&out, crate::tui::svg::to_svg(&buf).as_bytes())
-        .map_err(anyhow::Error::msg)?;
+    WriteGuard::for_catalog(&catalog_for_guard, None)
+        .write(&out, crate::tui::svg::to_svg(&buf).as_bytes())?;
     println!("{}", out.display());
     Ok(ExitCode::SUCCESS)
 }
@@ -440,7 +442,7 @@ fn load_catalog_with(
 /// catalog or anything but a regular file (links are followed); says on stderr when it
 /// follows a link or replaces a file.
 fn output_target(asked: &Path, catalog: &Catalog, scene: &Scene) -> anyhow::Result<PathBuf> {
-    let target = chunkscope::pipeline::check_output(scene, &catalog.path, asked)?;
+    let target = write_guard(catalog, scene).check(asked)?;
     if target.via_link.is_some() {
         eprintln!(
             "note: \"{}\" is a symbolic link: the output goes to \"{}\", where it points",
@@ -455,6 +457,12 @@ fn output_target(asked: &Path, catalog: &Catalog, scene: &Scene) -> anyhow::Resu
         );
     }
     Ok(target.path)
+}
+
+/// The guard every file a command writes goes through: never over a file of `catalog`
+/// (any item's asset, the catalog itself), a special file or through a link to one.
+fn write_guard(catalog: &Catalog, scene: &Scene) -> WriteGuard {
+    WriteGuard::for_catalog(catalog, scene.server.as_ref())
 }
 
 fn load_scene(args: &SceneArgs) -> anyhow::Result<(Catalog, Scene)> {

@@ -11,7 +11,6 @@ pub mod mask;
 pub mod report;
 
 use std::num::NonZeroUsize;
-use std::path::{Path, PathBuf};
 
 pub use mask::CloudClasses;
 pub use report::{NetworkReport, RunReport, SCHEMA_VERSION, TaskTraffic};
@@ -19,7 +18,6 @@ pub use report::{NetworkReport, RunReport, SCHEMA_VERSION, TaskTraffic};
 use crate::catalog::{AssetRole, CatalogError, Item};
 use crate::chunks::{ChunkError, ChunkPlan, ChunkRequest};
 use crate::network::Probe;
-use crate::output::target::{self, OutputTarget, Protected, TargetError};
 use crate::output::{OutputError, OutputGeometry, OutputSpec};
 use crate::raster::{self, RasterError, RasterInfo, RasterSource};
 use crate::task::{CancelFlag, EventSink};
@@ -61,51 +59,11 @@ impl Scene {
         self
     }
 
-    /// The local file behind `gdal_path` when this scene's simulated server serves it.
-    fn served_file(&self, gdal_path: &str) -> Option<PathBuf> {
-        self.server.as_ref()?.local_file_for(gdal_path)
-    }
-
     /// Whether GDAL reads either asset over the network.
     pub fn is_remote(&self) -> bool {
         crate::network::remote::is_remote(&self.visual.path)
             || crate::network::remote::is_remote(&self.scl.path)
     }
-
-    /// The local files a run of this scene reads: each asset, or the file behind it when
-    /// the in-process simulated network serves it. Remote assets have none.
-    pub fn local_inputs(&self) -> Vec<Protected> {
-        [&self.visual, &self.scl]
-            .into_iter()
-            .filter_map(|src| {
-                let path = self
-                    .served_file(&src.path)
-                    .or_else(|| (!src.path.starts_with("/vsi")).then(|| src.path.clone().into()))?;
-                Some(Protected::new(src.what.clone(), path))
-            })
-            .collect()
-    }
-}
-
-/// Checks that a run of `scene` may write its output to `out` (see [`crate::output::target`]):
-/// never over one of its inputs or over `catalog` (also when the simulated network serves
-/// them), never over a device, a FIFO or a folder; symbolic links are followed. Returns
-/// where the output goes.
-pub fn check_output(
-    scene: &Scene,
-    catalog: &Path,
-    out: &Path,
-) -> Result<OutputTarget, TargetError> {
-    let mut protected = scene.local_inputs();
-    let catalog_text = catalog.to_string_lossy();
-    let local_catalog = scene
-        .served_file(&catalog_text)
-        .unwrap_or_else(|| catalog.into());
-    protected.push(Protected::new(
-        format!("the catalog \"{catalog_text}\""),
-        local_catalog,
-    ));
-    target::check_output(out, &protected)
 }
 
 /// How the chunked path orders its tasks.
