@@ -6,6 +6,7 @@
 mod buffers;
 pub mod calibrate;
 mod exec;
+mod georef;
 pub mod limits;
 pub mod mask;
 pub mod report;
@@ -323,6 +324,12 @@ pub fn prepare(
             ),
         ));
     }
+    for (src, info) in [(&scene.visual, &visual), (&scene.scl, &scl)] {
+        georef::check_geotransform(info).map_err(|reason| input_err(src, reason))?;
+    }
+    let image_name = format!("({}, \"{}\")", scene.visual.what, scene.visual.path);
+    georef::check_same_grid(&visual, &scl, &image_name)
+        .map_err(|reason| input_err(&scene.scl, reason))?;
     let plan = chunks.map(|req| ChunkPlan::new(layout, req)).transpose()?;
     Ok(Prepared {
         visual,
