@@ -40,6 +40,11 @@ pub struct Cli {
     /// catalog read any file or address. Repeatable.
     #[arg(long = "allow-driver", value_name = "NAME", global = true)]
     allow_driver: Vec<String>,
+    /// Most pixels (bands x rows x cols of the working grid) a run may allocate, checked
+    /// before any allocation; raise it for an image this large that is real.
+    #[arg(long = "max-pixels", value_name = "N", global = true,
+          default_value_t = limits::DEFAULT_MAX_PIXELS)]
+    max_pixels: u64,
 }
 
 #[derive(Debug, Subcommand)]
@@ -224,6 +229,7 @@ fn parse_resolution(s: &str) -> Result<Resolution, String> {
 pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     chunkscope::raster::allow_drivers(&cli.allow_driver)
         .map_err(|e| UsageError(format!("--allow-driver: {e}")))?;
+    limits::set_max_pixels(cli.max_pixels);
     match cli.command {
         Some(Command::Demo(a)) => demo::demo(a),
         Some(Command::Inspect(a)) => inspect::inspect(a),

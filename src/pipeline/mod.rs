@@ -230,6 +230,21 @@ pub enum PipelineError {
         path: String,
         reason: String,
     },
+    #[error(
+        "the working grid is {shape} = {pixels} pixels, more than the {limit} a run may \
+         allocate; a size this large is more likely a broken file than an image: if it is \
+         real, raise the bound with --max-pixels {pixels}"
+    )]
+    TooManyPixels {
+        pixels: u64,
+        shape: String,
+        limit: u64,
+    },
+    #[error(
+        "a serial run holds the whole image at once: {needed_mib} MiB, more than the \
+         {available_mib} MiB this machine has available; run it chunked (--mode chunked)"
+    )]
+    NotEnoughMemory { needed_mib: u64, available_mib: u64 },
     #[error("cannot start {threads} worker threads: {reason}")]
     ThreadPool { threads: usize, reason: String },
     /// Internal: the cancel flag was seen; `run` turns it into a cancelled report.
@@ -404,5 +419,6 @@ pub fn run(
         .gdal_cache_mb
         .map(|mb| raster::CacheLimit::set(u64::from(mb) << 20));
     let prepared = prepare(scene, config.resolution, chunks)?;
+    limits::check_pixels(&prepared.grid, matches!(config.mode, Mode::Serial))?;
     exec::execute(scene, config, &prepared, control)
 }
