@@ -18,7 +18,8 @@ fn main() -> ExitCode {
     match cli::dispatch(args) {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            let message = format!("{err:#}");
+            eprintln!("error: {}", chunkscope::printable::printable(&message));
             // A value beyond chunkscope's bounds is a usage error, like clap's own.
             let usage = err.downcast_ref::<cli::UsageError>().is_some();
             ExitCode::from(if usage { 2 } else { 1 })

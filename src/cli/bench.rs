@@ -136,7 +136,7 @@ fn profiling_cost(args: &BenchArgs) -> anyhow::Result<ExitCode> {
     let send_ns = task::measure_send_ns(1_000_000);
     let (mut own_ns, mut run_cpu_ns, mut events) = (Vec::new(), Vec::new(), Vec::new());
     for i in 0..pairs {
-        eprint!("\r[{}/{pairs}] profiling on / off", i + 1);
+        ::std::eprint!("\r[{}/{pairs}] profiling on / off", i + 1);
         // Pairs alternate their order (on-off, off-on, ...) so that whatever the second
         // run of a pair inherits from the first hits both sides alike.
         let ((with, sent), without) = if i % 2 == 0 {

@@ -1,6 +1,27 @@
 //! The headless front end: subcommands over the engine, human text or `--json` on stdout,
 //! progress and diagnostics on stderr.
 
+// Everything the headless commands print goes through `printable`: item ids, hrefs, Dask
+// keys and paths come from input, and a control character in one must not reach the
+// terminal raw. These shadow std's macros in every module below.
+macro_rules! println {
+    () => { ::std::println!() };
+    ($($arg:tt)*) => {
+        ::std::println!("{}", ::chunkscope::printable::printable(&::std::format!($($arg)*)))
+    };
+}
+macro_rules! print {
+    ($($arg:tt)*) => {
+        ::std::print!("{}", ::chunkscope::printable::printable(&::std::format!($($arg)*)))
+    };
+}
+macro_rules! eprintln {
+    () => { ::std::eprintln!() };
+    ($($arg:tt)*) => {
+        ::std::eprintln!("{}", ::chunkscope::printable::printable(&::std::format!($($arg)*)))
+    };
+}
+
 mod bench;
 mod compare;
 mod dask;
