@@ -238,6 +238,8 @@ impl Catalog {
     /// in error messages and its folder is the base for relative hrefs. The file need not
     /// exist.
     pub fn from_json_str(text: &str, path: &Path) -> Result<Catalog, CatalogError> {
+        // A UTF-8 byte order mark (Windows editors write one) is no part of the JSON.
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         // Two passes over the text: a generic one to tell "not JSON" and "wrong kind of
         // JSON" apart (and to keep `datetime` as written: stac parses it into a chrono
         // value), then the stac crate's own, from the text so its errors keep line:column.

@@ -13,6 +13,7 @@ pub mod lesson;
 pub mod network;
 pub mod output;
 pub mod pipeline;
+pub mod printable;
 pub mod profile;
 pub mod raster;
 pub mod task;

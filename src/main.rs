@@ -13,12 +13,19 @@ mod tui;
 fn main() -> ExitCode {
     // Before any other GDAL call: GDAL would otherwise register all of its drivers.
     chunkscope::raster::register_few_drivers();
+    // A write past the file-size limit (`ulimit -f`) should fail with EFBIG, which the
+    // writers report and clean up after, not kill the process silently (exit 153).
+    // SAFETY: setting a signal's disposition to SIG_IGN has no preconditions.
+    unsafe { libc::signal(libc::SIGXFSZ, libc::SIG_IGN) };
     let args = cli::Cli::parse();
-    chunkscope::raster::route_gdal_messages(|line| eprintln!("{line}"));
+    chunkscope::raster::route_gdal_messages(|line| {
+        eprintln!("{}", chunkscope::printable::printable(line))
+    });
     match cli::dispatch(args) {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            let message = format!("{err:#}");
+            eprintln!("error: {}", chunkscope::printable::printable(&message));
             // A value beyond chunkscope's bounds is a usage error, like clap's own.
             let usage = err.downcast_ref::<cli::UsageError>().is_some();
             ExitCode::from(if usage { 2 } else { 1 })

@@ -677,13 +677,26 @@ fn ctrl_c_stops_a_sweep_with_exit_130_and_prints_what_ran() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    // The scratch folder appears once the Ctrl-C handler is installed.
-    let scratch = tmp.path().join(format!("chunkscope-sweep-{}", child.id()));
+    // The scratch folder (`chunkscope-sweep-pPID-tSTART`) appears once the Ctrl-C handler
+    // is installed.
+    let prefix = format!("chunkscope-sweep-p{}-t", child.id());
     let deadline = Instant::now() + Duration::from_secs(60);
-    while !scratch.exists() {
+    let scratch = loop {
+        let found = std::fs::read_dir(tmp.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| {
+                p.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .starts_with(&prefix)
+            });
+        if let Some(dir) = found {
+            break dir;
+        }
         assert!(Instant::now() < deadline, "the sweep never started");
         std::thread::sleep(Duration::from_millis(20));
-    }
+    };
     // The first run (serial, no warm-up) leaves its output in the scratch folder when it
     // completes: from then on there is a finished run to print.
     let first_output = scratch.join("sweep.tif");

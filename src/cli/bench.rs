@@ -6,7 +6,6 @@ use std::num::NonZeroUsize;
 use std::path::Path;
 use std::process::ExitCode;
 
-use anyhow::Context;
 use clap::Args;
 
 use chunkscope::chunks::ChunkRequest;
@@ -84,7 +83,11 @@ fn profiling_cost(args: &BenchArgs) -> anyhow::Result<ExitCode> {
     o.limits.check(&[threads])?;
     let pairs = o.rounds.repetition()?.repeat.max(5);
     check_runs(2 * pairs + o.rounds.warmup)?;
-    let (_catalog, scene) = load_scene(&args.scene)?;
+    let (catalog, scene) = load_scene(&args.scene)?;
+    let guard = super::write_guard(&catalog, &scene);
+    if let Some(path) = o.json.as_deref().filter(|p| *p != Path::new("-")) {
+        guard.check(path)?;
+    }
     let cancel = CancelFlag::new();
     cancel_on_signals(&cancel);
     note_task_counts(&scene, args.scene.res, std::slice::from_ref(&chunks));
@@ -133,7 +136,7 @@ fn profiling_cost(args: &BenchArgs) -> anyhow::Result<ExitCode> {
     let send_ns = task::measure_send_ns(1_000_000);
     let (mut own_ns, mut run_cpu_ns, mut events) = (Vec::new(), Vec::new(), Vec::new());
     for i in 0..pairs {
-        eprint!("\r[{}/{pairs}] profiling on / off", i + 1);
+        ::std::eprint!("\r[{}/{pairs}] profiling on / off", i + 1);
         // Pairs alternate their order (on-off, off-on, ...) so that whatever the second
         // run of a pair inherits from the first hits both sides alike.
         let ((with, sent), without) = if i % 2 == 0 {
@@ -188,8 +191,7 @@ fn profiling_cost(args: &BenchArgs) -> anyhow::Result<ExitCode> {
         if path == Path::new("-") {
             println!("{text}");
         } else {
-            std::fs::write(path, text + "\n")
-                .with_context(|| format!("cannot write \"{}\"", path.display()))?;
+            guard.write(path, (text + "\n").as_bytes())?;
             eprintln!("wrote the profiling cost to \"{}\"", path.display());
         }
     } else {

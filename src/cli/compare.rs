@@ -4,7 +4,7 @@
 //! folder the runs write into, the rounds progress bar and the printed figures.
 
 use std::num::NonZeroUsize;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -15,6 +15,8 @@ use chunkscope::chunks::ChunkRequest;
 use chunkscope::experiment::compare::{self, CompareResult, CompareSpec, Measured};
 use chunkscope::experiment::rounds::{ExperimentError, Progress, RunBase};
 use chunkscope::output::OutputFormat;
+use chunkscope::output::guard::WriteGuard;
+use chunkscope::output::scratch::ScratchDir;
 use chunkscope::pipeline::Scene;
 use chunkscope::profile::stats::{Speedup, Warning};
 use chunkscope::profile::units;
@@ -52,25 +54,23 @@ pub struct CompareArgs {
     json: bool,
 }
 
-/// A temporary folder for the runs' outputs, removed when dropped (also on errors).
-pub struct Scratch(PathBuf);
+/// A temporary folder for the runs' outputs, removed when dropped (also on errors), and by
+/// a later command if this process is killed (see [`ScratchDir`]).
+pub struct Scratch(ScratchDir);
 
 impl Scratch {
     pub fn create(command: &str) -> anyhow::Result<Self> {
-        let dir = std::env::temp_dir().join(format!("chunkscope-{command}-{}", std::process::id()));
-        std::fs::create_dir_all(&dir)
-            .with_context(|| format!("cannot create the scratch folder \"{}\"", dir.display()))?;
+        let dir = ScratchDir::create(command).with_context(|| {
+            format!(
+                "cannot create a scratch folder in \"{}\"",
+                std::env::temp_dir().display()
+            )
+        })?;
         Ok(Self(dir))
     }
 
     pub fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
+        self.0.path()
     }
 }
 
@@ -127,12 +127,13 @@ pub fn compare(args: CompareArgs) -> anyhow::Result<ExitCode> {
         schedule: args.schedule.schedule(),
         repetition: args.rounds.repetition()?,
     };
-    let (scene, result) = in_rounds(
+    let (scene, _guard, result) = in_rounds(
         &args.scene,
         &args.pipeline,
         &spec.threads,
         std::slice::from_ref(&spec.chunks),
         "compare",
+        &[],
         |scene, base, cancel, progress| compare::compare(scene, base, &spec, cancel, progress),
     )?;
     let result =
@@ -165,9 +166,15 @@ pub fn in_rounds<T>(
     threads: &[NonZeroUsize],
     chunks: &[ChunkRequest],
     name: &str,
+    files: &[&Path],
     work: impl FnOnce(&Scene, &RunBase, &CancelFlag, Progress<'_>) -> Result<T, ExperimentError>,
-) -> anyhow::Result<(Scene, Result<T, ExperimentError>)> {
-    let (_catalog, scene) = load_scene(scene_args)?;
+) -> anyhow::Result<(Scene, WriteGuard, Result<T, ExperimentError>)> {
+    let (catalog, scene) = load_scene(scene_args)?;
+    // The files asked for are checked before the runs, not after minutes of them.
+    let guard = super::write_guard(&catalog, &scene);
+    for file in files {
+        guard.check(file)?;
+    }
     // Before the scratch folder exists, so its existence tells that Ctrl-C is handled.
     let cancel = CancelFlag::new();
     cancel_on_signals(&cancel);
@@ -185,7 +192,7 @@ pub fn in_rounds<T>(
     });
     bar.finish();
     drop(scratch);
-    Ok((scene, result))
+    Ok((scene, guard, result))
 }
 
 /// Warnings on stderr, one a line, labelled.

@@ -139,7 +139,8 @@ fn export_dask(args: ExportDaskArgs) -> anyhow::Result<ExitCode> {
             dir.join(script_name)
         }
     };
-    std::fs::write(&out, text)
+    super::write_guard(&catalog, &scene)
+        .write(&out, text.as_bytes())
         .with_context(|| format!("cannot write the script \"{}\"", out.display()))?;
     println!("{}", out.display());
     let how = match &settings.scheduler {

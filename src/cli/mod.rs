@@ -1,6 +1,27 @@
 //! The headless front end: subcommands over the engine, human text or `--json` on stdout,
 //! progress and diagnostics on stderr.
 
+// Everything the headless commands print goes through `printable`: item ids, hrefs, Dask
+// keys and paths come from input, and a control character in one must not reach the
+// terminal raw. These shadow std's macros in every module below.
+macro_rules! println {
+    () => { ::std::println!() };
+    ($($arg:tt)*) => {
+        ::std::println!("{}", ::chunkscope::printable::printable(&::std::format!($($arg)*)))
+    };
+}
+macro_rules! print {
+    ($($arg:tt)*) => {
+        ::std::print!("{}", ::chunkscope::printable::printable(&::std::format!($($arg)*)))
+    };
+}
+macro_rules! eprintln {
+    () => { ::std::eprintln!() };
+    ($($arg:tt)*) => {
+        ::std::eprintln!("{}", ::chunkscope::printable::printable(&::std::format!($($arg)*)))
+    };
+}
+
 mod bench;
 mod compare;
 mod dask;
@@ -23,6 +44,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use chunkscope::catalog::Catalog;
 use chunkscope::chunks::ChunkRequest;
 use chunkscope::network::Probe;
+use chunkscope::output::guard::WriteGuard;
 use chunkscope::pipeline::limits::{self, MANY_TASKS, MAX_RUNS};
 use chunkscope::pipeline::{Resolution, Scene};
 use chunkscope::task::CancelFlag;
@@ -39,6 +61,11 @@ pub struct Cli {
     /// catalog read any file or address. Repeatable.
     #[arg(long = "allow-driver", value_name = "NAME", global = true)]
     allow_driver: Vec<String>,
+    /// Most pixels (bands x rows x cols of the working grid) a run may allocate, checked
+    /// before any allocation; raise it for an image this large that is real.
+    #[arg(long = "max-pixels", value_name = "N", global = true,
+          default_value_t = limits::DEFAULT_MAX_PIXELS)]
+    max_pixels: u64,
 }
 
 #[derive(Debug, Subcommand)]
@@ -223,6 +250,7 @@ fn parse_resolution(s: &str) -> Result<Resolution, String> {
 pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     chunkscope::raster::allow_drivers(&cli.allow_driver)
         .map_err(|e| UsageError(format!("--allow-driver: {e}")))?;
+    limits::set_max_pixels(cli.max_pixels);
     match cli.command {
         Some(Command::Demo(a)) => demo::demo(a),
         Some(Command::Inspect(a)) => inspect::inspect(a),
@@ -395,6 +423,7 @@ fn screenshot(
         }
         (None, _) => load_catalog(None)?,
     };
+    let catalog_for_guard = catalog.clone();
     let buf = screenshot::capture_view(view, catalog, history, sweep, size.0, size.1)?;
     let out = out.unwrap_or_else(|| {
         let name = format!("{view:?}").to_lowercase();
@@ -404,8 +433,8 @@ fn screenshot(
         std::fs::create_dir_all(dir)
             .with_context(|| format!("cannot create \"{}\"", dir.display()))?;
     }
-    chunkscope::output::staging::write_atomic(&out, crate::tui::svg::to_svg(&buf).as_bytes())
-        .map_err(anyhow::Error::msg)?;
+    WriteGuard::for_catalog(&catalog_for_guard, None)
+        .write(&out, crate::tui::svg::to_svg(&buf).as_bytes())?;
     println!("{}", out.display());
     Ok(ExitCode::SUCCESS)
 }
@@ -440,7 +469,7 @@ fn load_catalog_with(
 /// catalog or anything but a regular file (links are followed); says on stderr when it
 /// follows a link or replaces a file.
 fn output_target(asked: &Path, catalog: &Catalog, scene: &Scene) -> anyhow::Result<PathBuf> {
-    let target = chunkscope::pipeline::check_output(scene, &catalog.path, asked)?;
+    let target = write_guard(catalog, scene).check(asked)?;
     if target.via_link.is_some() {
         eprintln!(
             "note: \"{}\" is a symbolic link: the output goes to \"{}\", where it points",
@@ -455,6 +484,12 @@ fn output_target(asked: &Path, catalog: &Catalog, scene: &Scene) -> anyhow::Resu
         );
     }
     Ok(target.path)
+}
+
+/// The guard every file a command writes goes through: never over a file of `catalog`
+/// (any item's asset, the catalog itself), a special file or through a link to one.
+fn write_guard(catalog: &Catalog, scene: &Scene) -> WriteGuard {
+    WriteGuard::for_catalog(catalog, scene.server.as_ref())
 }
 
 fn load_scene(args: &SceneArgs) -> anyhow::Result<(Catalog, Scene)> {

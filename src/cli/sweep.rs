@@ -107,12 +107,20 @@ pub fn run_matrix(
         repetition: o.rounds.repetition()?,
         budget: o.budget,
     };
-    let (scene, result) = in_rounds(
+    let to_stdout = o.json.as_deref() == Some(Path::new("-"));
+    let files: Vec<&Path> = o
+        .csv
+        .iter()
+        .chain(o.json.iter().filter(|_| !to_stdout))
+        .map(PathBuf::as_path)
+        .collect();
+    let (scene, guard, result) = in_rounds(
         scene,
         &o.pipeline,
         &spec.threads,
         &spec.chunks,
         name,
+        &files,
         |scene, base, cancel, progress| sweep::sweep(scene, base, &spec, cancel, progress),
     )?;
     let result = result.with_context(|| format!("the {name} on item \"{}\" failed", scene.item))?;
@@ -126,7 +134,6 @@ pub fn run_matrix(
     for notice in notices {
         eprintln!("note: {notice}");
     }
-    let to_stdout = o.json.as_deref() == Some(Path::new("-"));
     if to_stdout {
         println!("{}", serde_json::to_string_pretty(&result)?);
     } else {
@@ -134,11 +141,11 @@ pub fn run_matrix(
     }
     print_warnings(&result.warnings);
     if let Some(path) = &o.csv {
-        result.save_csv(path)?;
+        result.save_csv(path, &guard)?;
         eprintln!("wrote the table to \"{}\"", path.display());
     }
     if let Some(path) = o.json.as_ref().filter(|_| !to_stdout) {
-        result.save(path)?;
+        result.save_guarded(path, &guard)?;
         eprintln!("wrote the {name} to \"{}\"", path.display());
     }
     if result.cancelled {

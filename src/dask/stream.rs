@@ -2,7 +2,7 @@
 //! (bare, or under `task_stream` beside a header) into typed tasks on lanes, with times in
 //! ns from the earliest start. Runs on whichever thread asks; it only reads text.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -93,6 +93,22 @@ pub enum DaskError {
         key: String,
         value: f64,
     },
+    #[error(
+        "task {index} ({key}): chunk index ({row}, {col}) lies beyond any chunk grid the \
+         stream's {tasks} tasks can cover; the stream is damaged"
+    )]
+    ChunkOffGrid {
+        index: usize,
+        key: String,
+        row: u32,
+        col: u32,
+        tasks: usize,
+    },
+    #[error(
+        "the tasks' times add up to more than 584 years, which no run takes; the stream's \
+         times are damaged"
+    )]
+    TotalTimeOverflow,
     #[error("the stream has {lanes} worker threads, more than chunkscope's {max} lanes")]
     TooManyLanes { lanes: usize, max: usize },
 }
@@ -168,7 +184,7 @@ impl Serialize for TaskStage {
 }
 
 /// A worker thread: each is one lane of the timeline.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub struct Lane {
     /// The worker's address, e.g. `tcp://127.0.0.1:40123` or `inproc://…`.
     pub worker: String,
@@ -292,12 +308,16 @@ impl DaskStream {
             return Err(DaskError::NoTasks);
         };
         let mut lanes: Vec<Lane> = Vec::new();
+        // Lane numbers by lane: a lookup per task, not a scan of the lanes so far.
+        let mut lane_of: HashMap<Lane, usize> = HashMap::new();
         let mut tasks = Vec::with_capacity(raw.len());
+        let count = raw.len();
         for (index, r) in raw.into_iter().enumerate() {
-            let lane = match lanes.iter().position(|l| *l == r.lane) {
-                Some(i) => i,
+            let lane = match lane_of.get(&r.lane) {
+                Some(&i) => i,
                 None => {
                     lanes.push(r.lane.clone());
+                    lane_of.insert(r.lane.clone(), lanes.len() - 1);
                     lanes.len() - 1
                 }
             };
@@ -307,12 +327,8 @@ impl DaskStream {
             })?;
             tasks.push(r.into_task(index, lane, origin)?);
         }
-        let grid = tasks
-            .iter()
-            .filter_map(|t| t.chunk)
-            .fold((0, 0), |(rows, cols), c| {
-                (rows.max(c.row + 1), cols.max(c.col + 1))
-            });
+        let grid = grid_of(&tasks, count)?;
+        check_total_time(&tasks)?;
         Ok(Self {
             header,
             tasks,
@@ -370,6 +386,53 @@ impl DaskStream {
             })
             .collect()
     }
+}
+
+/// Chunk rows and columns from the tasks' chunk indices. Every chunk has a task of its
+/// own, so no grid has more rows or columns than the stream has tasks: an index beyond that
+/// (such as 4294967295, which wrapped the grid to 0) is refused, naming the task; so is a
+/// grid whose chunks cannot be numbered in a u32.
+fn grid_of(tasks: &[DaskTask], count: usize) -> Result<(u32, u32), DaskError> {
+    let (mut rows, mut cols) = (0u32, 0u32);
+    for t in tasks {
+        let Some(c) = t.chunk else { continue };
+        let (r, k) = (u64::from(c.row) + 1, u64::from(c.col) + 1);
+        if r.max(k) > count as u64 {
+            return Err(DaskError::ChunkOffGrid {
+                index: t.index,
+                key: t.name.clone(),
+                row: c.row,
+                col: c.col,
+                tasks: count,
+            });
+        }
+        rows = rows.max(u32::try_from(r).unwrap_or(u32::MAX));
+        cols = cols.max(u32::try_from(k).unwrap_or(u32::MAX));
+    }
+    if u64::from(rows).saturating_mul(u64::from(cols)) >= u64::from(u32::MAX) {
+        return Err(DaskError::ChunkOffGrid {
+            index: 0,
+            key: "the whole grid".into(),
+            row: rows.saturating_sub(1),
+            col: cols.saturating_sub(1),
+            tasks: count,
+        });
+    }
+    Ok((rows, cols))
+}
+
+/// Refuses a stream whose task times add up to more than a u64 of nanoseconds holds
+/// (584 years): the summaries add them up.
+fn check_total_time(tasks: &[DaskTask]) -> Result<(), DaskError> {
+    let mut total: u64 = 0;
+    for t in tasks {
+        for s in &t.spans {
+            total = total
+                .checked_add(s.stop_ns.saturating_sub(s.start_ns))
+                .ok_or(DaskError::TotalTimeOverflow)?;
+        }
+    }
+    Ok(())
 }
 
 /// A record as read, times still in epoch seconds.

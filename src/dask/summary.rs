@@ -63,7 +63,7 @@ impl GapFigures {
     fn of(gaps: &[u64]) -> Self {
         Self {
             count: gaps.len(),
-            total_ns: gaps.iter().sum(),
+            total_ns: gaps.iter().fold(0, |a, &g| a.saturating_add(g)),
             median_ns: stats::median(gaps).unwrap_or(0),
             max_ns: gaps.iter().copied().max().unwrap_or(0),
         }
@@ -136,7 +136,7 @@ impl DaskSummary {
                 gaps: GapFigures::of(&gaps),
             });
         }
-        let busy_total: u64 = lanes.iter().map(|l| l.busy_ns).sum();
+        let busy_total: u64 = lanes.iter().fold(0, |a, l| a.saturating_add(l.busy_ns));
         Ok(Self {
             schema_version: SCHEMA_VERSION,
             header: stream.header.clone(),
@@ -207,7 +207,9 @@ fn stage_figures(
             tasks: mine.len(),
             chunk_tasks: mine.iter().filter(|t| t.chunk.is_some()).count(),
             erred: mine.iter().filter(|t| t.erred).count(),
-            busy_ns: mine.iter().map(|t| t.duration_ns()).sum(),
+            busy_ns: mine
+                .iter()
+                .fold(0, |a, t| a.saturating_add(t.duration_ns())),
             latency: histogram.summary()?,
         });
     }
@@ -256,20 +258,20 @@ fn union_and_overlap(sorted: &[(u64, u64)]) -> (u64, u64) {
     let (mut union, mut total) = (0u64, 0u64);
     let mut current: Option<(u64, u64)> = None;
     for &(start, stop) in sorted {
-        total += stop - start;
+        total = total.saturating_add(stop - start);
         current = match current {
             Some((s, e)) if start <= e => Some((s, e.max(stop))),
             Some((s, e)) => {
-                union += e - s;
+                union = union.saturating_add(e - s);
                 Some((start, stop))
             }
             None => Some((start, stop)),
         };
     }
     if let Some((s, e)) = current {
-        union += e - s;
+        union = union.saturating_add(e - s);
     }
-    (union, total - union)
+    (union, total.saturating_sub(union))
 }
 
 fn action_figures(stream: &DaskStream) -> Vec<ActionFigures> {
@@ -279,7 +281,7 @@ fn action_figures(stream: &DaskStream) -> Vec<ActionFigures> {
         match out.iter_mut().find(|a| a.action == span.action) {
             Some(a) => {
                 a.spans += 1;
-                a.total_ns += ns;
+                a.total_ns = a.total_ns.saturating_add(ns);
             }
             None => out.push(ActionFigures {
                 action: span.action.clone(),

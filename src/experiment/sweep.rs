@@ -24,6 +24,7 @@ use super::rounds::{
     self, ExperimentError, PlanFigures, Progress, Repetition, RunBase, RunSample, Trial,
 };
 use crate::chunks::ChunkRequest;
+use crate::output::guard::{WriteError, WriteGuard};
 use crate::pipeline::{Scene, Schedule};
 use crate::profile::stats::{self, Speedup, Timing, Warning};
 use crate::profile::units;
@@ -257,6 +258,8 @@ pub enum SweepFileError {
         #[source]
         source: io::Error,
     },
+    #[error(transparent)]
+    Guard(WriteError),
     #[error("\"{path}\" is not a chunkscope sweep file: {reason}")]
     Parse { path: PathBuf, reason: String },
     #[error(
@@ -271,14 +274,21 @@ pub enum SweepFileError {
 }
 
 impl SweepResult {
-    /// Writes the result as pretty JSON.
+    /// Writes the result as pretty JSON, never over a special file.
     pub fn save(&self, path: &Path) -> Result<(), SweepFileError> {
-        let write_err = |source| SweepFileError::Write {
+        self.save_guarded(path, &WriteGuard::new())
+    }
+
+    /// Writes the result as pretty JSON where `guard` allows it.
+    pub fn save_guarded(&self, path: &Path, guard: &WriteGuard) -> Result<(), SweepFileError> {
+        let text = serde_json::to_string_pretty(self).map_err(|e| SweepFileError::Write {
             path: path.to_path_buf(),
-            source,
-        };
-        let text = serde_json::to_string_pretty(self).map_err(|e| write_err(e.into()))?;
-        std::fs::write(path, text + "\n").map_err(write_err)
+            source: e.into(),
+        })?;
+        guard
+            .write(path, (text + "\n").as_bytes())
+            .map_err(SweepFileError::Guard)?;
+        Ok(())
     }
 
     /// Reads what [`SweepResult::save`] wrote, refusing other schema versions.
@@ -384,15 +394,16 @@ impl SweepResult {
         Ok(())
     }
 
-    /// Writes [`SweepResult::write_csv`] to a file.
-    pub fn save_csv(&self, path: &Path) -> Result<(), SweepFileError> {
-        let write_err = |source| SweepFileError::Write {
-            path: path.to_path_buf(),
-            source,
-        };
+    /// Writes [`SweepResult::write_csv`] to a file where `guard` allows it.
+    pub fn save_csv(&self, path: &Path, guard: &WriteGuard) -> Result<(), SweepFileError> {
         let mut buf = Vec::new();
-        self.write_csv(&mut buf).map_err(write_err)?;
-        std::fs::write(path, buf).map_err(write_err)
+        self.write_csv(&mut buf)
+            .map_err(|source| SweepFileError::Write {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        guard.write(path, &buf).map_err(SweepFileError::Guard)?;
+        Ok(())
     }
 }
 

@@ -133,6 +133,9 @@ pub fn parse_latency(s: &str) -> Result<Duration, ParseError> {
     Ok(Duration::from_secs_f64(seconds))
 }
 
+/// The slowest simulated bandwidth accepted, bytes per second.
+pub const MIN_RATE_BYTES_PER_S: u32 = 1000;
+
 /// A rate: `25MiB/s`, `100MB/s`, `512KiB/s`, `1GiB/s`, `2000000B/s` (the `/s` may be left
 /// out). `MB` is 10^6 bytes and `MiB` 2^20, as usual; bits are not accepted, to avoid an
 /// eightfold mistake.
@@ -152,11 +155,14 @@ pub fn parse_rate(s: &str) -> Result<Rate, ParseError> {
         _ => return Err(bad()),
     };
     let bytes = (number * factor).round();
-    if !(1.0..=1e15).contains(&bytes) {
+    // Below this no read finishes: GDAL asks for 16 KB at a time and gives a request 60 s
+    // (GDAL_HTTP_TIMEOUT), so 1 B/s failed every read, blamed on "the network connection".
+    if !(f64::from(MIN_RATE_BYTES_PER_S)..=1e15).contains(&bytes) {
         return Err(parse_error(
             s,
             "a usable bandwidth",
-            "give at least 1 B/s (leave the bandwidth out for no cap)",
+            "give at least 1KB/s: below that, one 16 KB read takes longer than GDAL's 60 s \
+             request timeout (leave the bandwidth out for no cap)",
         ));
     }
     Rate::from_bytes_per_s(bytes as u64).ok_or_else(bad)

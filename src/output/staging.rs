@@ -21,13 +21,29 @@ pub fn parent_dir(path: &Path) -> PathBuf {
     }
 }
 
-/// A dot-named sibling of `final_path` that names this process: `.NAME.PID.KIND.tif`.
+/// Longest file name most file systems allow, in bytes.
+pub const NAME_MAX: usize = 255;
+
+/// A dot-named sibling of `final_path` that names this process: `.NAME.PID.KIND.tif`, NAME
+/// shortened so that the sibling, and GDAL's `.ovr.tmp` beside it, fit in [`NAME_MAX`]: an
+/// output name of 230 bytes is valid, its staging name would not be.
 pub fn sibling(final_path: &Path, kind: &str) -> PathBuf {
     let name = final_path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "output.tif".into());
-    parent_dir(final_path).join(format!(".{name}.{}.{kind}.tif", std::process::id()))
+    let tail = format!(".{}.{kind}.tif", std::process::id());
+    let name = shortened(&name, NAME_MAX - ".ovr.tmp".len() - 1 - tail.len());
+    parent_dir(final_path).join(format!(".{name}{tail}"))
+}
+
+/// `name` cut to at most `max` bytes, on a character boundary.
+fn shortened(name: &str, max: usize) -> &str {
+    let mut end = name.len().min(max);
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    &name[..end]
 }
 
 /// An output file being written: unnamed while it is, named by `persist`.
@@ -138,7 +154,9 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), String> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
+    let tail = format!(".tmp-{}", std::process::id());
+    let short = shortened(&name, NAME_MAX - 1 - tail.len());
+    let tmp = path.with_file_name(format!(".{short}{tail}"));
     let result = File::create(&tmp)
         .and_then(|mut f| {
             io::Write::write_all(&mut f, bytes)?;

@@ -71,6 +71,12 @@ pub enum TargetError {
     )]
     Protected { path: PathBuf, what: String },
     #[error(
+        "refusing to write the output to \"{path}\": its file name is {bytes} bytes long, \
+         more than the 255 file systems allow; choose a shorter name",
+        path = .path.display()
+    )]
+    NameTooLong { path: PathBuf, bytes: usize },
+    #[error(
         "cannot check the output path \"{path}\": {io}; choose another output path",
         path = .path.display()
     )]
@@ -81,6 +87,14 @@ pub enum TargetError {
 /// it goes. `protected` lists the run's inputs and its catalog; entries that do not exist
 /// as local files (remote assets, a catalog URL) are skipped.
 pub fn check_output(out: &Path, protected: &[Protected]) -> Result<OutputTarget, TargetError> {
+    if let Some(name) = out.file_name()
+        && name.len() > super::staging::NAME_MAX
+    {
+        return Err(TargetError::NameTooLong {
+            path: out.to_path_buf(),
+            bytes: name.len(),
+        });
+    }
     let resolved = follow_links(out)?;
     let via_link = (resolved != out).then(|| out.to_path_buf());
     let meta = match std::fs::metadata(&resolved) {

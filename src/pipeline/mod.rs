@@ -7,12 +7,12 @@ pub mod blocks;
 mod buffers;
 pub mod calibrate;
 mod exec;
+mod georef;
 pub mod limits;
 pub mod mask;
 pub mod report;
 
 use std::num::NonZeroUsize;
-use std::path::{Path, PathBuf};
 
 pub use blocks::BlockSharing;
 pub use mask::CloudClasses;
@@ -21,7 +21,6 @@ pub use report::{NetworkReport, RunReport, SCHEMA_VERSION, TaskTraffic};
 use crate::catalog::{AssetRole, CatalogError, Item};
 use crate::chunks::{ChunkError, ChunkPlan, ChunkRequest};
 use crate::network::Probe;
-use crate::output::target::{self, OutputTarget, Protected, TargetError};
 use crate::output::{OutputError, OutputGeometry, OutputSpec};
 use crate::raster::{self, RasterError, RasterInfo, RasterSource};
 use crate::task::{CancelFlag, EventSink};
@@ -63,51 +62,11 @@ impl Scene {
         self
     }
 
-    /// The local file behind `gdal_path` when this scene's simulated server serves it.
-    fn served_file(&self, gdal_path: &str) -> Option<PathBuf> {
-        self.server.as_ref()?.local_file_for(gdal_path)
-    }
-
     /// Whether GDAL reads either asset over the network.
     pub fn is_remote(&self) -> bool {
         crate::network::remote::is_remote(&self.visual.path)
             || crate::network::remote::is_remote(&self.scl.path)
     }
-
-    /// The local files a run of this scene reads: each asset, or the file behind it when
-    /// the in-process simulated network serves it. Remote assets have none.
-    pub fn local_inputs(&self) -> Vec<Protected> {
-        [&self.visual, &self.scl]
-            .into_iter()
-            .filter_map(|src| {
-                let path = self
-                    .served_file(&src.path)
-                    .or_else(|| (!src.path.starts_with("/vsi")).then(|| src.path.clone().into()))?;
-                Some(Protected::new(src.what.clone(), path))
-            })
-            .collect()
-    }
-}
-
-/// Checks that a run of `scene` may write its output to `out` (see [`crate::output::target`]):
-/// never over one of its inputs or over `catalog` (also when the simulated network serves
-/// them), never over a device, a FIFO or a folder; symbolic links are followed. Returns
-/// where the output goes.
-pub fn check_output(
-    scene: &Scene,
-    catalog: &Path,
-    out: &Path,
-) -> Result<OutputTarget, TargetError> {
-    let mut protected = scene.local_inputs();
-    let catalog_text = catalog.to_string_lossy();
-    let local_catalog = scene
-        .served_file(&catalog_text)
-        .unwrap_or_else(|| catalog.into());
-    protected.push(Protected::new(
-        format!("the catalog \"{catalog_text}\""),
-        local_catalog,
-    ));
-    target::check_output(out, &protected)
 }
 
 /// How the chunked path orders its tasks.
@@ -275,6 +234,21 @@ pub enum PipelineError {
         path: String,
         reason: String,
     },
+    #[error(
+        "the working grid is {shape} = {pixels} pixels, more than the {limit} a run may \
+         allocate; a size this large is more likely a broken file than an image: if it is \
+         real, raise the bound with --max-pixels {pixels}"
+    )]
+    TooManyPixels {
+        pixels: u64,
+        shape: String,
+        limit: u64,
+    },
+    #[error(
+        "a serial run holds the whole image at once: {needed_mib} MiB, more than the \
+         {available_mib} MiB this machine has available; run it chunked (--mode chunked)"
+    )]
+    NotEnoughMemory { needed_mib: u64, available_mib: u64 },
     #[error("cannot start {threads} worker threads: {reason}")]
     ThreadPool { threads: usize, reason: String },
     /// Internal: the cancel flag was seen; `run` turns it into a cancelled report.
@@ -369,6 +343,12 @@ pub fn prepare(
             ),
         ));
     }
+    for (src, info) in [(&scene.visual, &visual), (&scene.scl, &scl)] {
+        georef::check_geotransform(info).map_err(|reason| input_err(src, reason))?;
+    }
+    let image_name = format!("({}, \"{}\")", scene.visual.what, scene.visual.path);
+    georef::check_same_grid(&visual, &scl, &image_name)
+        .map_err(|reason| input_err(&scene.scl, reason))?;
     let plan = chunks.map(|req| ChunkPlan::new(layout, req)).transpose()?;
     Ok(Prepared {
         visual,
@@ -443,5 +423,6 @@ pub fn run(
         .gdal_cache_mb
         .map(|mb| raster::CacheLimit::set(u64::from(mb) << 20));
     let prepared = prepare(scene, config.resolution, chunks)?;
+    limits::check_pixels(&prepared.grid, matches!(config.mode, Mode::Serial))?;
     exec::execute(scene, config, &prepared, control)
 }

@@ -8,7 +8,7 @@ use std::time::SystemTime;
 
 use chunkscope::catalog;
 use chunkscope::dask::export::{ExportSettings, Scheduler};
-use chunkscope::output::staging::write_atomic;
+use chunkscope::output::guard::WriteGuard;
 
 use super::app::App;
 use super::export::timestamp;
@@ -81,7 +81,9 @@ pub fn save(app: &App, dir: &Path, now: SystemTime) -> Result<PathBuf, String> {
         })
         .find(|p| !p.exists())
         .ok_or("every script name for this second is taken")?;
-    write_atomic(&path, text.as_bytes()).map_err(|e| e.to_string())?;
+    WriteGuard::for_catalog(&app.catalog, None)
+        .write(&path, text.as_bytes())
+        .map_err(|e| e.to_string())?;
     Ok(path)
 }
 

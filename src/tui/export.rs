@@ -1,7 +1,7 @@
 //! Saving what the Results and Sweep screens show: the runs as JSON (an array of run
 //! reports, the report schema) and CSV (one row per run), or the sweep as its JSON and CSV,
 //! and the screen as SVG, into one folder under one timestamp. Every file is written under a
-//! temporary name and renamed when complete ([`write_atomic`]), so a reader never sees half
+//! temporary name and renamed when complete ([`WriteGuard::write`]), so a reader never sees half
 //! a file. Runs on the UI thread when the session executes [`super::app::Cmd::Export`].
 
 use std::path::{Path, PathBuf};
@@ -9,7 +9,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use chunkscope::experiment::history;
 use chunkscope::experiment::sweep::SweepResult;
-use chunkscope::output::staging::write_atomic;
+use chunkscope::output::guard::WriteGuard;
 use chunkscope::pipeline::RunReport;
 
 /// What to save.
@@ -24,6 +24,7 @@ pub enum Content<'a> {
 /// `results-YYYYMMDD-HHMMSS` (UTC) or `sweep-...`, with `-2`, `-3`... when a name is taken.
 /// Returns the files written, in the order json, csv, svg.
 pub fn save(
+    guard: &WriteGuard,
     dir: &Path,
     content: Content<'_>,
     svg: &str,
@@ -72,7 +73,7 @@ pub fn save(
         ("svg", svg.as_bytes().to_vec()),
     ] {
         let path = dir.join(format!("{base}.{ext}"));
-        write_atomic(&path, &bytes)?;
+        guard.write(&path, &bytes).map_err(|e| e.to_string())?;
         written.push(path);
     }
     Ok(written)
@@ -274,7 +275,14 @@ mod tests {
     #[test]
     fn nothing_to_save_is_an_error_and_writes_nothing() {
         let dir = tempfile::tempdir().unwrap();
-        let err = save(dir.path(), Content::Runs(&[]), "<svg/>", UNIX_EPOCH).unwrap_err();
+        let err = save(
+            &WriteGuard::new(),
+            dir.path(),
+            Content::Runs(&[]),
+            "<svg/>",
+            UNIX_EPOCH,
+        )
+        .unwrap_err();
         assert!(err.contains("no finished run"), "{err}");
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
     }

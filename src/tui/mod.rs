@@ -268,6 +268,18 @@ fn event_loop(
         if ct::poll(wait).context("cannot read the terminal")? {
             match ct::read().context("cannot read the terminal")? {
                 CtEvent::Key(k) if k.kind != KeyEventKind::Release => {
+                    // Below the minimum size the screen only says "too small": keys that
+                    // would act unseen (Enter starting a run) wait; quitting still works.
+                    let small = terminal
+                        .size()
+                        .is_ok_and(|s| s.width < view::MIN_WIDTH || s.height < view::MIN_HEIGHT);
+                    let quits = matches!(k.code, crossterm::event::KeyCode::Char('q'))
+                        || (k.code == crossterm::event::KeyCode::Char('c')
+                            && k.modifiers
+                                .contains(crossterm::event::KeyModifiers::CONTROL));
+                    if small && !quits {
+                        continue;
+                    }
                     session.send(Msg::Key(k));
                     // Answer keys at once rather than at the next frame.
                     next_frame = Instant::now();

@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use chunkscope::catalog::{Catalog, Item};
+use chunkscope::output::guard::WriteGuard;
+use chunkscope::output::scratch::ScratchDir;
 use chunkscope::pipeline::RunReport;
 use chunkscope::profile::units::tilde;
 use ratatui::Terminal;
@@ -89,9 +91,8 @@ pub fn capture_view(
         "--view sweep needs a sweep file: --sweep FILE, written by `chunkscope sweep --json FILE`"
     );
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let run_dir =
-        std::env::temp_dir().join(format!("chunkscope-screenshot-{}", std::process::id()));
-    let mut s = Session::new(App::new(catalog, cores, true), run_dir);
+    let scratch = ScratchDir::create("screenshot").context("cannot create a scratch folder")?;
+    let mut s = Session::new(App::new(catalog, cores, true), scratch.path().to_path_buf());
     if view.needs_catalog(!reports.is_empty()) {
         s.start();
     }
@@ -181,17 +182,17 @@ pub fn capture_all(
     catalog.path = tilde(&catalog.path);
     std::fs::create_dir_all(out_dir)
         .with_context(|| format!("cannot create \"{}\"", out_dir.display()))?;
-    let run_dir =
-        std::env::temp_dir().join(format!("chunkscope-screenshot-{}", std::process::id()));
+    let scratch = ScratchDir::create("screenshot").context("cannot create a scratch folder")?;
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let mut s = Session::new(App::new(catalog, cores, true), run_dir.clone())
+    let mut s = Session::new(App::new(catalog, cores, true), scratch.path().to_path_buf())
         .with_exe(std::env::current_exe().ok());
     s.app.results.sweep = sweep;
     s.start();
     let mut written = Vec::new();
     let mut shot = |s: &Session, name: &str| -> anyhow::Result<()> {
         let path = out_dir.join(format!("{name}.svg"));
-        std::fs::write(&path, to_svg(&draw(s, width, height)?))
+        WriteGuard::new()
+            .write(&path, to_svg(&draw(s, width, height)?).as_bytes())
             .with_context(|| format!("cannot write \"{}\"", path.display()))?;
         written.push(path);
         Ok(())
@@ -248,7 +249,7 @@ pub fn capture_all(
     s.send(Msg::Key(KeyCode::Char('P').into()));
     shot(&s, "lesson-presenter")?;
     s.shutdown();
-    let _ = std::fs::remove_dir_all(&run_dir);
+    drop(scratch);
     Ok(written)
 }
 

@@ -395,7 +395,8 @@ impl Session {
             super::export::timestamp(std::time::SystemTime::now())
         ));
         let text = serde_json::to_string_pretty(&r.to_json()).map_err(|e| e.to_string())?;
-        chunkscope::output::staging::write_atomic(&path, text.as_bytes())
+        self.write_guard()
+            .write(&path, text.as_bytes())
             .map_err(|e| format!("cannot save \"{}\": {e}", path.display()))?;
         Ok(vec![path.display().to_string()])
     }
@@ -413,12 +414,18 @@ impl Session {
             _ => export::Content::Runs(&self.app.results.runs),
         };
         export::save(
+            &self.write_guard(),
             &self.export_dir,
             content,
             &svg,
             std::time::SystemTime::now(),
         )
         .map(|paths| paths.iter().map(|p| p.display().to_string()).collect())
+    }
+
+    /// What every file the TUI writes goes through: never over a file of the catalog.
+    fn write_guard(&self) -> chunkscope::output::guard::WriteGuard {
+        chunkscope::output::guard::WriteGuard::for_catalog(&self.app.catalog, self.server.as_ref())
     }
 
     /// Answers `work` now, or on a thread of its own in background mode.
@@ -470,7 +477,9 @@ impl Session {
         let asked = self
             .out_dir
             .join(chunkscope::output::target::default_output_name(&item.id));
-        let target = pipeline::check_output(&scene, &self.app.catalog.path, &asked)
+        let target = self
+            .write_guard()
+            .check(&asked)
             .map_err(|e| e.to_string())?;
         let config = RunConfig {
             mode,

@@ -1,0 +1,701 @@
+//! Hostile inputs and hostile surroundings: catalogs, files and clients that try to make
+//! chunkscope clobber a file, read a lie, allocate without bound or print escapes. Each case
+//! runs the real binary and checks the exit status, the message, that nothing panicked,
+//! that the inputs are unchanged and that no file was left behind.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command as StdCommand, Output};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+fn bin() -> PathBuf {
+    assert_cmd::cargo::cargo_bin("chunkscope")
+}
+
+fn chunkscope() -> Command {
+    Command::new(bin())
+}
+
+/// `chunkscope demo --size 512 --items 2` into a folder of this test binary's own.
+fn demo() -> &'static Path {
+    static DEMO: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
+    &DEMO
+        .get_or_init(|| {
+            let dir = tempfile::tempdir().unwrap();
+            let out = StdCommand::new(bin())
+                .args(["demo", "--size", "512", "--items", "2", "--out"])
+                .arg(dir.path())
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{out:?}");
+            let catalog = dir.path().join("search.json");
+            (dir, catalog)
+        })
+        .1
+}
+
+fn demo_dir() -> &'static Path {
+    demo().parent().unwrap()
+}
+
+/// Item `i`'s id and the local path of its asset `key`.
+fn asset(i: usize, key: &str) -> (String, PathBuf) {
+    let catalog: Value = serde_json::from_str(&std::fs::read_to_string(demo()).unwrap()).unwrap();
+    let feature = &catalog["features"][i];
+    let href = feature["assets"][key]["href"].as_str().unwrap();
+    (
+        feature["id"].as_str().unwrap().to_string(),
+        demo_dir().join(href.trim_start_matches("./")),
+    )
+}
+
+/// Every file under `dir` with its content: equal snapshots mean nothing changed.
+fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            let meta = std::fs::symlink_metadata(&path).unwrap();
+            if meta.file_type().is_symlink() {
+                let target = std::fs::read_link(&path).unwrap();
+                out.insert(path, target.into_os_string().into_encoded_bytes());
+            } else if meta.is_dir() {
+                todo.push(path);
+            } else if meta.is_file() {
+                out.insert(path.clone(), std::fs::read(&path).unwrap());
+            } else {
+                out.insert(path, b"<special>".to_vec());
+            }
+        }
+    }
+    out
+}
+
+fn stderr_of(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn assert_no_panic(stderr: &str) {
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(!stderr.contains("RUST_BACKTRACE"), "{stderr}");
+}
+
+/// Asserts a refusal: exit 1, the message names the path and why, nothing panicked.
+fn assert_refused(out: &Output, path: &Path, why: &str) {
+    let stderr = stderr_of(out);
+    assert_eq!(out.status.code(), Some(1), "{}: {stderr}", path.display());
+    assert!(
+        stderr.contains(&format!("\"{}\"", path.display())),
+        "names the path: {stderr}"
+    );
+    assert!(stderr.contains(why), "{stderr}");
+    assert_no_panic(&stderr);
+}
+
+/// The cheapest sweep there is (one round, no warm-up, no extra budget).
+const SMALL_SWEEP: &[&str] = &[
+    "sweep",
+    "--chunks",
+    "512",
+    "--threads",
+    "1",
+    "--repeat",
+    "1",
+    "--warmup",
+    "0",
+    "--budget",
+    "0",
+];
+
+fn mkfifo(path: &Path) {
+    let made = StdCommand::new("mkfifo").arg(path).status().unwrap();
+    assert!(made.success());
+}
+
+// ---- 2. every file written goes through one guard ----
+
+#[test]
+fn sweep_and_export_never_write_over_the_catalog_or_its_inputs() {
+    let before = snapshot(demo_dir());
+    let (_, visual) = asset(0, "visual");
+    let (_, other_scl) = asset(1, "SCL");
+    let cases: Vec<(Vec<&str>, &Path, &str)> = vec![
+        (
+            [SMALL_SWEEP, &["--csv"]].concat(),
+            demo(),
+            "it is the catalog",
+        ),
+        (
+            [SMALL_SWEEP, &["--json"]].concat(),
+            &visual,
+            "it is asset \"visual\"",
+        ),
+        (vec!["export", "dask", "--out"], demo(), "it is the catalog"),
+        (
+            vec!["export", "dask", "--out"],
+            &other_scl,
+            "it is asset \"SCL\"",
+        ),
+    ];
+    for (args, path, why) in cases {
+        let started = Instant::now();
+        let out = chunkscope()
+            .args(&args)
+            .arg(path)
+            .arg("--catalog")
+            .arg(demo())
+            .output()
+            .unwrap();
+        assert_refused(&out, path, why);
+        assert!(
+            !stderr_of(&out).contains("wrote"),
+            "refused before the runs: {}",
+            stderr_of(&out)
+        );
+        assert!(started.elapsed() < Duration::from_secs(20));
+    }
+    assert_eq!(snapshot(demo_dir()), before, "the inputs are unchanged");
+}
+
+#[test]
+fn run_never_writes_over_another_items_assets() {
+    let before = snapshot(demo_dir());
+    let (_, other_visual) = asset(1, "visual");
+    let out = chunkscope()
+        .args(["run", "--catalog"])
+        .arg(demo())
+        .arg("--out")
+        .arg(&other_visual)
+        .output()
+        .unwrap();
+    assert_refused(&out, &other_visual, "it is asset \"visual\" of item");
+    assert_eq!(snapshot(demo_dir()), before, "the inputs are unchanged");
+}
+
+#[test]
+fn a_fifo_as_a_sweep_file_is_refused_before_the_runs() {
+    let work = tempfile::tempdir().unwrap();
+    let fifo = work.path().join("table.csv");
+    mkfifo(&fifo);
+    let link = work.path().join("link.json");
+    std::os::unix::fs::symlink(&fifo, &link).unwrap();
+    for (flag, path) in [("--csv", &fifo), ("--json", &link)] {
+        let out = chunkscope()
+            .args(SMALL_SWEEP)
+            .arg(flag)
+            .arg(path)
+            .arg("--catalog")
+            .arg(demo())
+            .timeout(Duration::from_secs(60))
+            .output()
+            .unwrap();
+        assert_refused(&out, path, "named pipe (FIFO)");
+    }
+    let names: Vec<_> = std::fs::read_dir(work.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names.len(), 2, "nothing left behind: {names:?}");
+}
+
+// ---- 3. the SCL must lie on the image's grid ----
+
+/// A copy of the demo folder in a fresh temporary folder; returns it and its catalog.
+fn demo_copy() -> (tempfile::TempDir, PathBuf) {
+    fn copy(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for entry in std::fs::read_dir(from).unwrap() {
+            let entry = entry.unwrap();
+            let target = to.join(entry.file_name());
+            if entry.file_type().unwrap().is_dir() {
+                copy(&entry.path(), &target);
+            } else {
+                std::fs::copy(entry.path(), &target).unwrap();
+            }
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    copy(demo_dir(), dir.path());
+    let catalog = dir.path().join("search.json");
+    (dir, catalog)
+}
+
+/// Replaces the SCL of item 0 in the copy at `root` with one of the same size whose
+/// geotransform `edit` changes, in EPSG `epsg`.
+fn replace_scl(root: &Path, edit: impl Fn(&mut [f64; 6]), epsg: u32) -> PathBuf {
+    let (_, scl) = asset(0, "SCL");
+    let scl = root.join(scl.strip_prefix(demo_dir()).unwrap());
+    let (size, mut gt) = {
+        let ds = gdal::Dataset::open(&scl).unwrap();
+        (ds.raster_size(), ds.geo_transform().unwrap())
+    };
+    edit(&mut gt);
+    std::fs::remove_file(&scl).unwrap();
+    let driver = gdal::DriverManager::get_driver_by_name("GTiff").unwrap();
+    let options = gdal::raster::RasterCreationOptions::from_iter(["TILED=YES"]);
+    let mut ds = driver
+        .create_with_band_type_with_options::<u8, _>(&scl, size.0, size.1, 1, &options)
+        .unwrap();
+    ds.set_spatial_ref(&gdal::spatial_ref::SpatialRef::from_epsg(epsg).unwrap())
+        .unwrap();
+    ds.set_geo_transform(&gt).unwrap();
+    ds.close().unwrap();
+    scl
+}
+
+#[test]
+fn an_scl_off_the_image_grid_is_refused_naming_both_files() {
+    let (_, visual) = asset(0, "visual");
+    let visual_name = visual.file_name().unwrap().to_string_lossy().into_owned();
+    type Edit = Box<dyn Fn(&mut [f64; 6])>;
+    let cases: Vec<(Edit, u32, &str)> = vec![
+        (
+            Box::new(|gt| gt[0] += 100.0),
+            32631,
+            "must cover the image's extent",
+        ),
+        (
+            Box::new(|gt| gt[3] -= 300_000.0),
+            32631,
+            "must cover the image's extent",
+        ),
+        (
+            Box::new(|gt| {
+                gt[1] *= 1.5;
+                gt[5] *= 1.5;
+            }),
+            32631,
+            "must cover the image's extent",
+        ),
+        (Box::new(|_| {}), 4326, "is in EPSG:4326, but the image"),
+    ];
+    for (edit, epsg, why) in cases {
+        let (dir, catalog) = demo_copy();
+        let scl = replace_scl(dir.path(), edit, epsg);
+        let before = snapshot(dir.path());
+        let out = chunkscope()
+            .args(["run", "--catalog"])
+            .arg(&catalog)
+            .arg("--out")
+            .arg(dir.path().join("masked.tif"))
+            .output()
+            .unwrap();
+        let stderr = stderr_of(&out);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(stderr.contains(why), "{stderr}");
+        assert!(
+            stderr.contains(&scl.display().to_string()),
+            "names the SCL: {stderr}"
+        );
+        assert!(stderr.contains(&visual_name), "names the image: {stderr}");
+        assert_no_panic(&stderr);
+        assert_eq!(snapshot(dir.path()), before, "nothing written or left");
+    }
+}
+
+// ---- 4. a bound on the pixels a run allocates ----
+
+#[test]
+fn the_pixels_a_run_allocates_are_bounded_before_any_allocation() {
+    let work = tempfile::tempdir().unwrap();
+    let out_path = work.path().join("masked.tif");
+    for mode in ["serial", "chunked"] {
+        let out = chunkscope()
+            .args(["run", "--mode", mode, "--max-pixels", "1000", "--catalog"])
+            .arg(demo())
+            .arg("--out")
+            .arg(&out_path)
+            .output()
+            .unwrap();
+        let stderr = stderr_of(&out);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(
+            stderr.contains("3 bands x 256 x 256 = 196608 pixels, more than the 1000"),
+            "{stderr}"
+        );
+        assert!(stderr.contains("--max-pixels 196608"), "{stderr}");
+        assert_no_panic(&stderr);
+    }
+    assert!(std::fs::read_dir(work.path()).unwrap().next().is_none());
+    // Raised, the same run goes through.
+    let ok = chunkscope()
+        .args(["run", "--max-pixels", "196608", "--catalog"])
+        .arg(demo())
+        .arg("--out")
+        .arg(&out_path)
+        .output()
+        .unwrap();
+    assert!(ok.status.success(), "{}", stderr_of(&ok));
+}
+
+/// A TIFF of a few KB whose header declares 1,000,000 x 1,000,000 pixels.
+fn huge_declared_scene(dir: &Path) -> PathBuf {
+    let driver = gdal::DriverManager::get_driver_by_name("GTiff").unwrap();
+    let make = |name: &str, side: usize, bands: usize, px: f64| {
+        let options = gdal::raster::RasterCreationOptions::from_iter([
+            "SPARSE_OK=TRUE",
+            "TILED=YES",
+            "BLOCKXSIZE=4096",
+            "BLOCKYSIZE=4096",
+            "INTERLEAVE=PIXEL",
+        ]);
+        let mut ds = driver
+            .create_with_band_type_with_options::<u8, _>(
+                dir.join(name),
+                side,
+                side,
+                bands,
+                &options,
+            )
+            .unwrap();
+        ds.set_spatial_ref(&gdal::spatial_ref::SpatialRef::from_epsg(32631).unwrap())
+            .unwrap();
+        ds.set_geo_transform(&[600000.0, px, 0.0, 5900040.0, 0.0, -px])
+            .unwrap();
+        ds.close().unwrap();
+    };
+    make("visual.tif", 1_000_000, 3, 10.0);
+    make("scl.tif", 500_000, 1, 20.0);
+    let catalog = serde_json::json!({
+        "type": "FeatureCollection",
+        "features": [{
+            "type": "Feature", "stac_version": "1.0.0", "id": "huge",
+            "geometry": null, "properties": {"datetime": "2023-01-01T00:00:00Z"},
+            "links": [],
+            "assets": {
+                "visual": {"href": "./visual.tif", "type": "image/tiff; application=geotiff"},
+                "SCL": {"href": "./scl.tif", "type": "image/tiff; application=geotiff"}
+            }
+        }]
+    });
+    let path = dir.join("search.json");
+    std::fs::write(&path, catalog.to_string()).unwrap();
+    path
+}
+
+#[test]
+fn a_small_file_declaring_a_huge_size_is_refused_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let catalog = huge_declared_scene(dir.path());
+    for mode in ["serial", "chunked"] {
+        let started = Instant::now();
+        let out = chunkscope()
+            .args(["run", "--res", "10", "--mode", mode, "--catalog"])
+            .arg(&catalog)
+            .arg("--out")
+            .arg(dir.path().join("masked.tif"))
+            .timeout(Duration::from_secs(60))
+            .output()
+            .unwrap();
+        let stderr = stderr_of(&out);
+        assert_eq!(out.status.code(), Some(1), "{mode}: {stderr}");
+        assert!(stderr.contains("3000000000000 pixels"), "{stderr}");
+        assert!(stderr.contains("--max-pixels"), "{stderr}");
+        assert!(started.elapsed() < Duration::from_secs(30));
+        assert!(!dir.path().join("masked.tif").exists());
+    }
+}
+
+// ---- 7. no control character from input reaches the terminal raw ----
+
+const HOSTILE_ID: &str = "S2\u{1b}]0;pwned\u{7}\u{1b}[2J\rX";
+
+/// A copy of the demo whose first item has [`HOSTILE_ID`] as its id.
+fn demo_with_hostile_id() -> (tempfile::TempDir, PathBuf) {
+    let (dir, catalog) = demo_copy();
+    let mut value: Value =
+        serde_json::from_str(&std::fs::read_to_string(&catalog).unwrap()).unwrap();
+    value["features"][0]["id"] = Value::String(HOSTILE_ID.into());
+    std::fs::write(&catalog, value.to_string()).unwrap();
+    (dir, catalog)
+}
+
+fn assert_no_raw_controls(bytes: &[u8], what: &str) {
+    let text = String::from_utf8_lossy(bytes);
+    assert!(
+        !text
+            .chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\t'),
+        "{what} holds a raw control character: {text:?}"
+    );
+}
+
+#[test]
+fn control_characters_in_ids_are_escaped_in_everything_printed() {
+    let (_dir, catalog) = demo_with_hostile_id();
+    let inspect = chunkscope().arg("inspect").arg(&catalog).output().unwrap();
+    assert!(inspect.status.success(), "{}", stderr_of(&inspect));
+    assert_no_raw_controls(&inspect.stdout, "inspect's output");
+    assert!(
+        String::from_utf8_lossy(&inspect.stdout).contains("S2\\u{1b}]0;pwned"),
+        "escaped, not dropped: {}",
+        String::from_utf8_lossy(&inspect.stdout)
+    );
+    // An error message quoting the id.
+    let missing = chunkscope()
+        .args(["run", "--item", "nope\u{1b}[31m", "--catalog"])
+        .arg(&catalog)
+        .output()
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(1));
+    assert_no_raw_controls(&missing.stderr, "the error");
+    assert!(
+        stderr_of(&missing).contains("nope\\u{1b}[31m"),
+        "{}",
+        stderr_of(&missing)
+    );
+}
+
+// ---- 5. scratch folders of killed commands are removed by the next one ----
+
+fn scratch_folders(tmp: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(tmp)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("chunkscope-"))
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn scratch_folders_of_a_killed_command_are_removed_by_the_next() {
+    let tmp = tempfile::tempdir().unwrap();
+    // What an earlier version left: its process is long gone.
+    let legacy = tmp.path().join("chunkscope-memory-4194300");
+    std::fs::create_dir_all(legacy.join("x")).unwrap();
+    let mut child = StdCommand::new(bin())
+        .args([
+            "sweep",
+            "--chunks",
+            "512",
+            "--threads",
+            "1",
+            "--repeat",
+            "400",
+            "--warmup",
+            "0",
+            "--budget",
+            "0",
+            "--catalog",
+        ])
+        .arg(demo())
+        .env("TMPDIR", tmp.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mine = loop {
+        let found: Vec<String> = scratch_folders(tmp.path())
+            .into_iter()
+            .filter(|n| n.starts_with("chunkscope-sweep-"))
+            .collect();
+        if let Some(name) = found.first() {
+            break name.clone();
+        }
+        assert!(Instant::now() < deadline, "no scratch folder appeared");
+        assert!(child.try_wait().unwrap().is_none(), "the sweep ended early");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(
+        mine.contains(&format!("-p{}-t", child.id())),
+        "named after its owner: {mine}"
+    );
+    assert!(
+        !legacy.exists(),
+        "the sweep removed the dead owner's folder"
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(tmp.path().join(&mine).exists(), "SIGKILL leaves it");
+    let next = chunkscope()
+        .args(SMALL_SWEEP)
+        .arg("--catalog")
+        .arg(demo())
+        .env("TMPDIR", tmp.path())
+        .output()
+        .unwrap();
+    assert!(next.status.success(), "{}", stderr_of(&next));
+    assert_eq!(scratch_folders(tmp.path()), Vec::<String>::new());
+}
+
+// ---- 8. import-dask: linear, checked, validated ----
+
+fn record(key: Value, thread: u64, start: f64, stop: f64) -> Value {
+    serde_json::json!({
+        "key": key,
+        "worker": "tcp://127.0.0.1:1",
+        "thread": thread,
+        "startstops": [{"action": "compute", "start": start, "stop": stop}],
+        "status": "OK",
+        "nbytes": 8
+    })
+}
+
+fn import(stream: &Value) -> Output {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("stream.json");
+    std::fs::write(&path, stream.to_string()).unwrap();
+    chunkscope()
+        .arg("import-dask")
+        .arg(&path)
+        .timeout(Duration::from_secs(120))
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn import_dask_is_linear_in_its_lanes() {
+    let records: Vec<Value> = (0..65_536u64)
+        .map(|i| {
+            let t = 1.7e9 + i as f64 * 1e-3;
+            record(
+                serde_json::json!(["load-x", i / 256, i % 256]),
+                i,
+                t,
+                t + 1e-3,
+            )
+        })
+        .collect();
+    let started = Instant::now();
+    let out = import(&Value::Array(records));
+    // Quadratic lookup took 130 s here.
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_no_panic(&stderr_of(&out));
+}
+
+#[test]
+fn import_dask_refuses_indices_off_the_grid_and_sums_that_overflow() {
+    let off_grid = serde_json::json!([
+        record(serde_json::json!(["load-x", 0, 0]), 1, 1.7e9, 1.7e9 + 1.0),
+        record(
+            serde_json::json!(["load-x", 4294967295u64, 0]),
+            1,
+            1.7e9,
+            1.7e9 + 1.0
+        ),
+    ]);
+    let out = import(&off_grid);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
+    assert!(
+        stderr_of(&out).contains("(4294967295, 0)"),
+        "{}",
+        stderr_of(&out)
+    );
+    assert!(
+        stderr_of(&out).contains("beyond any chunk grid"),
+        "{}",
+        stderr_of(&out)
+    );
+
+    let long: Vec<Value> = (0..11)
+        .map(|i| record(serde_json::json!(["load-x", 0, i]), 1, 0.0, 1.8e10))
+        .collect();
+    let out = import(&Value::Array(long));
+    assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
+    assert!(stderr_of(&out).contains("584 years"), "{}", stderr_of(&out));
+    assert_no_panic(&stderr_of(&out));
+}
+
+// ---- 9. the smaller ones ----
+
+#[test]
+fn a_catalog_with_a_byte_order_mark_reads() {
+    let (_dir, catalog) = demo_copy();
+    let text = std::fs::read(&catalog).unwrap();
+    std::fs::write(&catalog, [b"\xef\xbb\xbf".as_slice(), &text].concat()).unwrap();
+    let out = chunkscope().arg("inspect").arg(&catalog).output().unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+}
+
+#[test]
+fn a_bandwidth_no_read_can_finish_in_is_a_usage_error() {
+    let out = chunkscope()
+        .args(["run", "--network", "50ms,1B/s", "--catalog"])
+        .arg(demo())
+        .timeout(Duration::from_secs(30))
+        .output()
+        .unwrap();
+    let stderr = stderr_of(&out);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("at least 1KB/s"), "{stderr}");
+    assert!(!stderr.contains("network connection"), "{stderr}");
+}
+
+#[test]
+fn long_output_names_work_and_too_long_ones_fail_before_the_work() {
+    let work = tempfile::tempdir().unwrap();
+    let long = work.path().join(format!("{}.tif", "m".repeat(246)));
+    let ok = chunkscope()
+        .args(["run", "--catalog"])
+        .arg(demo())
+        .arg("--out")
+        .arg(&long)
+        .output()
+        .unwrap();
+    assert!(ok.status.success(), "{}", stderr_of(&ok));
+    assert!(long.exists());
+    std::fs::remove_file(&long).unwrap();
+    let too_long = work.path().join(format!("{}.tif", "m".repeat(260)));
+    let refused = chunkscope()
+        .args(["run", "--catalog"])
+        .arg(demo())
+        .arg("--out")
+        .arg(&too_long)
+        .output()
+        .unwrap();
+    assert_refused(&refused, &too_long, "more than the 255");
+    assert!(
+        !stderr_of(&refused).contains("load"),
+        "{}",
+        stderr_of(&refused)
+    );
+    assert_eq!(std::fs::read_dir(work.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn the_file_size_limit_is_an_error_with_a_message_not_a_silent_death() {
+    use std::os::unix::process::CommandExt;
+    let work = tempfile::tempdir().unwrap();
+    let out_path = work.path().join("masked.tif");
+    let mut cmd = StdCommand::new(bin());
+    cmd.args(["run", "--format", "gtiff", "--catalog"])
+        .arg(demo())
+        .arg("--out")
+        .arg(&out_path);
+    // SAFETY: setrlimit is async-signal-safe; nothing else runs in the child before exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            let limit = libc::rlimit {
+                rlim_cur: 64 * 1024,
+                rlim_max: 64 * 1024,
+            };
+            if libc::setrlimit(libc::RLIMIT_FSIZE, &limit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let out = cmd.output().unwrap();
+    let stderr = stderr_of(&out);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("file-size limit"), "{stderr}");
+    assert_no_panic(&stderr);
+    assert_eq!(
+        std::fs::read_dir(work.path()).unwrap().count(),
+        0,
+        "nothing left"
+    );
+}
