@@ -323,3 +323,45 @@ fn a_server_that_never_answers_times_out() {
     assert_names_asset_and_url(&err, sim.base_url());
     assert!(err.contains("in time"), "{err}");
 }
+
+/// Over the network each block of a shared run is read from GDAL once (so fetched at most
+/// once, whatever GDAL's range cache does), and the pixels are the files' own. Bytes on
+/// the wire are not compared: GDAL's read-ahead and its process-wide range cache make them
+/// vary from run to run on files this small.
+#[test]
+fn shared_blocks_are_read_once_over_the_network() {
+    let _serial = one_at_a_time();
+    let sim = start(SimSettings::default());
+    let remote = served_scene(&sim);
+    let dir = tempfile::tempdir().unwrap();
+    let serial_out = dir.path().join("serial.tif");
+    run_to(&small_scene(), Mode::Serial, &serial_out);
+    for blocks in [
+        pipeline::BlockSharing::Shared,
+        pipeline::BlockSharing::PerTask,
+    ] {
+        let out = dir.path().join(format!("{}.tif", blocks.name()));
+        let cfg = RunConfig {
+            blocks,
+            ..config(chunked("3,64,64", 2), &out)
+        };
+        let control = RunControl {
+            sample_every: None,
+            ..RunControl::default()
+        };
+        let report = pipeline::run(&remote, &cfg, &control).expect("run succeeds");
+        assert_eq!(read_output(&out), read_output(&serial_out), "{blocks:?}");
+        assert!(report.network.is_some_and(|n| n.requests > 0));
+        let b = report.blocks.expect("block figures");
+        match blocks {
+            pipeline::BlockSharing::Shared => {
+                assert_eq!(b.visual.decoded, b.visual.needed, "{b:?}");
+                assert_eq!(b.scl.decoded, b.scl.needed, "{b:?}");
+                assert_eq!(b.store_end_bytes, 0);
+            }
+            pipeline::BlockSharing::PerTask => {
+                assert!(b.visual.decoded > b.visual.needed, "{b:?}")
+            }
+        }
+    }
+}

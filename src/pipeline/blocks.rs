@@ -64,8 +64,63 @@ pub struct BlockReport {
     /// Most bytes of decoded blocks (both assets) the store held at once (0 for
     /// `per-task`); beside the chunk buffers, what sharing costs in memory.
     pub store_peak_bytes: u64,
-    /// Bytes the store still held when the run ended: 0 unless a task failed.
+    /// Bytes the store still held when the run ended: 0 unless the run was cancelled or a
+    /// task failed (they are freed with the run either way).
     pub store_end_bytes: u64,
+}
+
+impl BlockReport {
+    /// One line for a run's summary, e.g. `blocks shared: 36 decodes for 36 image blocks
+    /// (read amplification 1.00x; 3.73x per task) · store peak 8.0 MiB`, in at most `width`
+    /// characters where it can (three forms, the shortest 33).
+    pub fn describe(&self, width: usize) -> String {
+        let long = self.describe_long();
+        if long.chars().count() <= width {
+            return long;
+        }
+        let (planned, measured) = (
+            crate::profile::units::ratio(self.read_amplification_planned),
+            crate::profile::units::ratio(self.read_amplification_measured),
+        );
+        let medium = match self.sharing {
+            BlockSharing::Shared => format!(
+                "blocks shared: decoded {measured} (per task {planned}) · store {}",
+                crate::profile::units::bytes(self.store_peak_bytes)
+            ),
+            BlockSharing::PerTask => {
+                format!("blocks per task: decoded {measured} (planned {planned})")
+            }
+        };
+        if medium.chars().count() <= width {
+            return medium;
+        }
+        match self.sharing {
+            BlockSharing::Shared => format!("blocks: decoded {measured}, {planned}/task"),
+            BlockSharing::PerTask => format!("blocks/task: decoded {measured}"),
+        }
+    }
+
+    fn describe_long(&self) -> String {
+        let (planned, measured) = (
+            crate::profile::units::ratio(self.read_amplification_planned),
+            crate::profile::units::ratio(self.read_amplification_measured),
+        );
+        let v = self.visual;
+        match self.sharing {
+            BlockSharing::Shared => format!(
+                "blocks shared: {} decodes for {} image blocks (read amplification {measured}; \
+                 {planned} per task) · store peak {}",
+                v.decoded,
+                v.needed,
+                crate::profile::units::bytes(self.store_peak_bytes)
+            ),
+            BlockSharing::PerTask => format!(
+                "blocks per task: {} decodes for {} image blocks (read amplification {measured}; \
+                 planned {planned})",
+                v.decoded, v.needed
+            ),
+        }
+    }
 }
 
 /// Bytes of decoded blocks held, now and at most, shared by a run's stores.

@@ -345,6 +345,9 @@ impl RunReport {
             units::bytes(self.rss_start_bytes),
             units::bytes(self.peak_rss_bytes),
         ));
+        if let Some(blocks) = &self.blocks {
+            out.push_str(&format!("{}\n", blocks.describe(usize::MAX)));
+        }
         // What the RSS holds, so that its growth over a session is not read as the
         // schedule's: GDAL keeps decoded blocks up to its cache limit, across runs.
         out.push_str(&format!(

@@ -75,7 +75,7 @@ pub fn render(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     let serial = row.baseline.map(|b| (b, &runs[b]));
 
     let stages = run.stages.len().max(run.latency.len()) as u16;
-    let top_h = stages * 2 + 3;
+    let top_h = stages * 2 + 3 + u16::from(run.blocks.is_some());
     let history_h = (runs.len() as u16 + 4).clamp(5, 14);
     // Room to spare (a tall terminal): where the capacity went, and the CPU.
     let spare = main.height.saturating_sub(1 + top_h + history_h);
@@ -296,6 +296,9 @@ fn render_bars(
         _ => "no serial run yet: m on the chunk setup, then r".to_string(),
     };
     lines.push(Line::from(Span::styled(total, theme.bold())));
+    if let Some(blocks) = &run.blocks {
+        lines.push(Line::from(Span::styled(blocks.describe(w), theme.dim())));
+    }
     // A superlinear figure is marked ↑; where there is room, say what that means.
     let superlinear = figures
         .iter()
@@ -751,6 +754,15 @@ mod tests {
                 "{speedup} at {w}x{h}:\n{text}"
             );
             assert!(text.contains(&format!("total {speedup}")), "{text}");
+            // How the load got its blocks, measured, beside the per-task figure.
+            let blocks = fast.blocks.expect("a chunked run reports its blocks");
+            assert!(
+                text.contains(&format!(
+                    "decoded {}",
+                    units::ratio(blocks.read_amplification_measured)
+                )),
+                "blocks at {w}x{h}:\n{text}"
+            );
             for p in [load.p50_us, load.p90_us, load.p99_us] {
                 assert!(text.contains(&units::duration_us(p)), "{p} µs:\n{text}");
             }
