@@ -39,7 +39,11 @@ pub const TERMS: &[Term] = &[
     ),
     t(
         "read amplification",
-        "decoded block samples / chunk samples; above 1 when chunks straddle blocks or split a pixel-interleaved block's bands",
+        "decoded block samples / chunk samples; above 1 when chunks straddle blocks or split a pixel-interleaved block's bands. *Planned*: what a reader that decodes per task pays (the plan's figure, Dask's case); *measured*: what the run decoded (1.00 with shared blocks)",
+    ),
+    t(
+        "block store",
+        "the decoded blocks that shared-blocks runs keep for chunks still to come (`--blocks shared`, the default); each is let go after its last chunk",
     ),
     // The work.
     t(
