@@ -801,7 +801,7 @@ pub fn disagreement(rows: &[SweepRow], a: &EngineVerdict, b: &EngineVerdict) -> 
             )
         };
         why.push(format!(
-            "per-task cost at {chunks} x {}: {} tasks, {} {} per task ({} of each thread's              time), {} {} ({})",
+            "per-task cost at {chunks} x {}: {} tasks, {} {} per task ({} of each thread's time), {} {} ({})",
             r.threads,
             cy.tasks.max(cx.tasks),
             a.engine,
@@ -818,7 +818,7 @@ pub fn disagreement(rows: &[SweepRow], a: &EngineVerdict, b: &EngineVerdict) -> 
                 cy.waits_us
             };
             why.push(format!(
-                "the writer's lock at {chunks} x {}: Dask's write tasks overlapped (waiting                  for it) {} per task, chunkscope's threads waited {} per task for its writer                  and buffers",
+                "the writer's lock at {chunks} x {}: Dask's write tasks overlapped (waiting for it) {} per task, chunkscope's threads waited {} per task for its writer and buffers",
                 r.threads,
                 units::duration_ns((w * 1e3).round() as u64),
                 units::duration_ns((chunkscope_wait * 1e3).round() as u64),
@@ -833,7 +833,7 @@ pub fn disagreement(rows: &[SweepRow], a: &EngineVerdict, b: &EngineVerdict) -> 
             && p.read_amplification > AMPLIFICATION_LIMIT
         {
             why.push(format!(
-                "read amplification at {}: {:.2}x (the same windows on both engines, so it                  weighs alike)",
+                "read amplification at {}: {:.2}x (the same windows on both engines, so it weighs alike)",
                 r.chunks.as_deref().unwrap_or("?"),
                 p.read_amplification
             ));
