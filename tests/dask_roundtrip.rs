@@ -44,9 +44,11 @@ fn exported_script_runs_on_a_local_cluster_and_its_stream_matches_the_chunk_plan
     let stream = dir.path().join("stream.json");
     let bin = env!("CARGO_BIN_EXE_chunkscope");
 
+    // The item chunkscope runs below (export's own default is the lesson's items[-1]).
     let export = Command::new(bin)
         .args(["export", "dask", "--catalog"])
         .arg(small_demo())
+        .args(["--item", &small_scene().item])
         .args([
             "--chunks",
             CHUNKS,

@@ -154,3 +154,32 @@ fn the_import_dask_schema_rejects_output_that_drifts() {
     extra["task_list"][0]["surprise"] = Value::from(1);
     assert!(!errors(&v, &extra).is_empty(), "an undocumented field");
 }
+
+#[test]
+fn run_with_engines_validates_against_its_schema_and_carries_report_schema_reports() {
+    let text = std::fs::read_to_string("assets/run-engines.schema.json")
+        .expect("the run-engines schema is checked in");
+    let wrapper = jsonschema::validator_for(&serde_json::from_str::<Value>(&text).unwrap())
+        .expect("a valid JSON Schema");
+    let out = run_json(&[
+        "--engine",
+        "chunkscope",
+        "--mode",
+        "both",
+        "--chunks",
+        "3,128,128",
+    ]);
+    assert_eq!(errors(&wrapper, &out), Vec::<String>::new());
+    let runs = out["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 2, "serial and chunked");
+    for run in runs {
+        assert_eq!(run["engine"], "chunkscope");
+        assert_eq!(errors(&schema(), &run["report"]), Vec::<String>::new());
+    }
+    let mut drifted = out.clone();
+    drifted["runs"][0]["engine"] = Value::from("spark");
+    assert!(!errors(&wrapper, &drifted).is_empty(), "an unknown engine");
+    let mut extra = out;
+    extra["runs"][1]["cost"]["surprise"] = Value::from(1);
+    assert!(!errors(&wrapper, &extra).is_empty(), "an undocumented cost");
+}

@@ -61,7 +61,7 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
             .collect(),
         given => given,
     };
-    run_matrix("bench", &args.scene, chunks, threads, &args.options)
+    run_matrix("bench", &args.scene, chunks, threads, &args.options, None)
 }
 
 /// Profiling on vs off, alternated in pairs so drift hits both alike.

@@ -13,6 +13,7 @@ use indicatif::ProgressBar;
 
 use chunkscope::chunks::ChunkRequest;
 use chunkscope::experiment::compare::{self, CompareResult, CompareSpec, Measured};
+use chunkscope::experiment::engine::Engines;
 use chunkscope::experiment::rounds::{ExperimentError, Progress, RunBase};
 use chunkscope::output::OutputFormat;
 use chunkscope::output::guard::WriteGuard;
@@ -22,6 +23,7 @@ use chunkscope::profile::stats::{Speedup, Warning};
 use chunkscope::profile::units;
 use chunkscope::task::CancelFlag;
 
+use super::engine::EngineArgs;
 use super::options::{PipelineOptions, RoundsOptions, ScheduleOption, ThreadLimitArgs};
 use super::{SceneArgs, cancel_on_signals, check_runs, load_scene, note_task_counts, progress};
 
@@ -52,6 +54,8 @@ pub struct CompareArgs {
     /// Print the comparison as JSON on stdout (warnings stay on stderr).
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    engine: EngineArgs,
 }
 
 /// A temporary folder for the runs' outputs, removed when dropped (also on errors), and by
@@ -134,7 +138,10 @@ pub fn compare(args: CompareArgs) -> anyhow::Result<ExitCode> {
         std::slice::from_ref(&spec.chunks),
         "compare",
         &[],
-        |scene, base, cancel, progress| compare::compare(scene, base, &spec, cancel, progress),
+        Some((&args.engine, spec.schedule)),
+        |scene, base, engines, cancel, progress| {
+            compare::compare_on(scene, base, &spec, engines, cancel, progress)
+        },
     )?;
     let result =
         result.with_context(|| format!("the comparison on item \"{}\" failed", scene.item))?;
@@ -145,6 +152,14 @@ pub fn compare(args: CompareArgs) -> anyhow::Result<ExitCode> {
         println!("{}", serde_json::to_string_pretty(&result)?);
     } else {
         print!("{}", render(&result));
+        let costs: Vec<_> = result
+            .configs
+            .iter()
+            .filter_map(|c| Some((c.label.clone(), c.engine?, c.threads, c.cost.as_ref()?)))
+            .collect();
+        if !costs.is_empty() {
+            print!("{}", super::engine::cost_table(&costs));
+        }
     }
     print_warnings(&result.warnings);
     if result.cancelled {
@@ -160,6 +175,8 @@ pub fn compare(args: CompareArgs) -> anyhow::Result<ExitCode> {
 /// What compare and sweep (and so bench) share around their rounds: the scene, Ctrl-C, a
 /// scratch folder for the runs' outputs (removed afterwards, also on errors), the shared
 /// run settings and a progress bar. `work` calls the engine with them.
+/// With `engine` (and the schedule), the engines asked and, for Dask, its runner, checked
+/// before any run.
 pub fn in_rounds<T>(
     scene_args: &SceneArgs,
     pipeline: &PipelineOptions,
@@ -167,7 +184,14 @@ pub fn in_rounds<T>(
     chunks: &[ChunkRequest],
     name: &str,
     files: &[&Path],
-    work: impl FnOnce(&Scene, &RunBase, &CancelFlag, Progress<'_>) -> Result<T, ExperimentError>,
+    engine: Option<(&EngineArgs, chunkscope::pipeline::Schedule)>,
+    work: impl FnOnce(
+        &Scene,
+        &RunBase,
+        Engines<'_>,
+        &CancelFlag,
+        Progress<'_>,
+    ) -> Result<T, ExperimentError>,
 ) -> anyhow::Result<(Scene, WriteGuard, Result<T, ExperimentError>)> {
     let (catalog, scene) = load_scene(scene_args)?;
     // The files asked for are checked before the runs, not after minutes of them.
@@ -184,10 +208,27 @@ pub fn in_rounds<T>(
         scratch.path().join(format!("{name}.tif")),
         pipeline.format_or(OutputFormat::Cog),
     )?;
+    let asked = engine.and_then(|(e, _)| e.engines());
+    let runner = match engine {
+        Some((e, schedule)) => e.dask_runner(
+            &catalog,
+            &scene,
+            scene_args.res,
+            scene_args.network.network.is_some(),
+            pipeline,
+            schedule,
+            scratch.path(),
+        )?,
+        None => None,
+    };
+    let engines = Engines {
+        asked: asked.as_deref(),
+        dask: runner.as_ref(),
+    };
     note_oversubscription(threads);
     note_task_counts(&scene, scene_args.res, chunks);
     let bar = RoundsBar::new();
-    let result = work(&scene, &base, &cancel, &|done, total, label| {
+    let result = work(&scene, &base, engines, &cancel, &|done, total, label| {
         bar.update(done, total, label)
     });
     bar.finish();

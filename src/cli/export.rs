@@ -75,8 +75,25 @@ fn export_dask(args: ExportDaskArgs) -> anyhow::Result<ExitCode> {
         )
         .into());
     }
-    let (catalog, scene) = load_scene(&args.scene)?;
-    let item = catalog.item(args.scene.item.as_deref())?;
+    // The lesson's scene unless told otherwise: its notebook takes `items[-1]`.
+    let mut scene_args = args.scene.clone();
+    let lesson_default = scene_args.item.is_none();
+    if lesson_default {
+        let catalog = super::load_catalog(scene_args.catalog.as_deref())?;
+        scene_args.item = catalog
+            .lesson_index()
+            .and_then(|i| catalog.items.get(i))
+            .map(|item| item.id.clone());
+    }
+    let (catalog, scene) = load_scene(&scene_args)?;
+    let item = catalog.item(scene_args.item.as_deref())?;
+    if lesson_default && catalog.items.len() > 1 {
+        eprintln!(
+            "note: item \"{}\", the catalog's last, as the lesson's items[-1]; --item picks \
+             another (`chunkscope run` takes the first unless given --item)",
+            item.id
+        );
+    }
     let prepared =
         chunkscope::pipeline::prepare(&scene, args.scene.res, Some(&args.chunked.chunks))
             .with_context(|| format!("cannot plan the chunks of item \"{}\"", item.id))?;
@@ -86,6 +103,11 @@ fn export_dask(args: ExportDaskArgs) -> anyhow::Result<ExitCode> {
         .context("the chunk plan is missing")?;
     for notice in &plan.notices {
         eprintln!("note: {notice}");
+    }
+    if let Some(warning) =
+        export::fewer_chunks_than_threads(plan.chunk_count(), args.chunked.threads().get())
+    {
+        eprintln!("warning: {warning}");
     }
     let format = args.pipeline.format_or(OutputFormat::Cog);
     let codec = args
@@ -143,22 +165,33 @@ fn export_dask(args: ExportDaskArgs) -> anyhow::Result<ExitCode> {
         .write(&out, text.as_bytes())
         .with_context(|| format!("cannot write the script \"{}\"", out.display()))?;
     println!("{}", out.display());
-    let how = match &settings.scheduler {
-        Scheduler::Threads => "on Dask's threaded scheduler".to_string(),
-        Scheduler::LocalCluster => "on a LocalCluster, saving its task stream".to_string(),
-        Scheduler::Address(a) => format!("on the cluster at {a}, saving its task stream"),
-    };
-    eprintln!(
-        "run it with `python3 {}` ({how}); then `chunkscope import-dask {}`",
-        out.display(),
-        settings.stream
-    );
+    match &settings.scheduler {
+        Scheduler::Threads => eprintln!(
+            "run it with `python3 {0}` (on Dask's threaded scheduler, which records no task \
+             stream); for one, run `python3 {0} --local-cluster` (or export with \
+             --local-cluster), then `chunkscope import-dask {1}`",
+            out.display(),
+            settings.stream
+        ),
+        Scheduler::LocalCluster => eprintln!(
+            "run it with `python3 {}` (on a LocalCluster, saving its task stream); then \
+             `chunkscope import-dask {}`",
+            out.display(),
+            settings.stream
+        ),
+        Scheduler::Address(a) => eprintln!(
+            "run it with `python3 {}` (on the cluster at {a}, saving its task stream); then \
+             `chunkscope import-dask {}`",
+            out.display(),
+            settings.stream
+        ),
+    }
     Ok(ExitCode::SUCCESS)
 }
 
 /// The catalog as a script run from anywhere can open it: a URL as it is, a file by its
 /// absolute path.
-fn catalog_for_script(path: &Path) -> anyhow::Result<String> {
+pub(super) fn catalog_for_script(path: &Path) -> anyhow::Result<String> {
     let text = path.to_string_lossy();
     if catalog::is_http_url(&text) {
         return Ok(text.into_owned());
@@ -169,7 +202,7 @@ fn catalog_for_script(path: &Path) -> anyhow::Result<String> {
 }
 
 /// This command as typed, for the script's comments.
-fn command_line() -> String {
+pub(super) fn command_line() -> String {
     let args: Vec<String> = std::env::args().skip(1).collect();
     format!("`chunkscope {}`", args.join(" "))
 }

@@ -26,6 +26,7 @@ mod bench;
 mod compare;
 mod dask;
 mod demo;
+mod engine;
 mod export;
 mod inspect;
 pub(crate) mod memory;
@@ -93,6 +94,12 @@ enum Command {
     /// Show a task stream recorded by Dask itself (Client.get_task_stream() around the
     /// lesson's pipeline): tasks per stage, lanes, busy time, overhead, latency per stage.
     ImportDask(dask::ImportDaskArgs),
+    /// The Dask side: `dask setup` makes (once) and checks the Python environment that
+    /// `--engine dask|both` runs the lesson's code in.
+    Dask {
+        #[command(subcommand)]
+        command: engine::DaskCommand,
+    },
     /// Export the pipeline with these settings for another tool: `export dask` writes the
     /// lesson's code for Dask (threaded scheduler or a cluster).
     Export {
@@ -262,6 +269,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Memory(a)) => memory::memory(a),
         Some(Command::ImportDask(a)) => dask::import_dask(a),
         Some(Command::Export { what }) => export::export(what),
+        Some(Command::Dask { command }) => engine::dask(command),
         Some(Command::Tui {
             catalog,
             sweep,

@@ -7,16 +7,20 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Args;
 
+use chunkscope::experiment::engine::{Engine, TaskCost};
 use chunkscope::output::OutputFormat;
 use chunkscope::pipeline::{self, Mode, RunControl, RunReport};
 use chunkscope::profile::units;
 use chunkscope::task::CancelFlag;
 
+use super::engine::EngineArgs;
 use super::options::{
     ChunkedOptions, PipelineOptions, ScheduleOption, ThreadLimitArgs, default_output,
 };
 use super::progress::RunProgress;
-use super::{ModeArg, SceneArgs, cancel_on_signals, load_scene, note_task_counts, output_target};
+use super::{
+    ModeArg, SceneArgs, UsageError, cancel_on_signals, load_scene, note_task_counts, output_target,
+};
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -39,9 +43,45 @@ pub struct RunArgs {
     json: bool,
     #[command(flatten)]
     limits: ThreadLimitArgs,
+    #[command(flatten)]
+    engine: EngineArgs,
+}
+
+/// One run in `run --engine ... --json`: the engine, its report, its cost per task, and
+/// for Dask the wall the script measured and where its stream is.
+#[derive(serde::Serialize)]
+struct EngineRun<'a> {
+    engine: Engine,
+    report: &'a RunReport,
+    cost: TaskCost,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dask: Option<DaskFigures>,
+}
+
+#[derive(serde::Serialize)]
+struct DaskFigures {
+    /// Wall time measured around the script's calls (load, mask and write, COG copy).
+    wall_ns: u64,
+    extras: chunkscope::dask::runner::DaskExtras,
+    /// The stream the run saved (in the scratch folder, removed afterwards, unless
+    /// --dask-streams kept it).
+    stream: PathBuf,
 }
 
 pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
+    let engines = args.engine.engines();
+    let on = |e: Engine| match &engines {
+        Some(list) => list.contains(&e),
+        None => e == Engine::Chunkscope,
+    };
+    if on(Engine::Dask) && args.mode == ModeArg::Serial {
+        return Err(UsageError(
+            "Dask runs the chunked pipeline (the lesson's chunks): use --mode chunked or both \
+             with --engine dask"
+                .into(),
+        )
+        .into());
+    }
     let chunked_too = args.mode != ModeArg::Serial;
     if chunked_too {
         args.limits.check(&[args.chunked.threads()])?;
@@ -69,9 +109,28 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     }
     let chunked = args.chunked.mode(args.schedule.schedule());
     let modes = match args.mode {
+        _ if !on(Engine::Chunkscope) => Vec::new(),
         ModeArg::Serial => vec![Mode::Serial],
         ModeArg::Chunked => vec![chunked],
         ModeArg::Both => vec![Mode::Serial, chunked],
+    };
+    // Only a Dask run has files of its own (its script and stream).
+    let scratch = if on(Engine::Dask) {
+        Some(super::compare::Scratch::create("run")?)
+    } else {
+        None
+    };
+    let runner = match &scratch {
+        Some(scratch) => args.engine.dask_runner(
+            &catalog,
+            &scene,
+            args.scene.res,
+            args.scene.network.network.is_some(),
+            &args.pipeline,
+            args.schedule.schedule(),
+            scratch.path(),
+        )?,
+        None => None,
     };
     let mut reports: Vec<RunReport> = Vec::new();
     for mode in modes {
@@ -105,6 +164,94 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             break;
         }
     }
+    let mut dask_run = None;
+    if let Some(runner) = &runner
+        && !reports.iter().any(|r| r.cancelled)
+    {
+        let prepared = pipeline::prepare(&scene, args.scene.res, Some(&args.chunked.chunks))
+            .with_context(|| format!("cannot plan the chunks of item \"{}\"", scene.item))?;
+        let plan = prepared
+            .plan
+            .as_ref()
+            .context("the chunk plan is missing")?;
+        let progress = RunProgress::start(format!("dask x {}", args.chunked.threads()));
+        let result = runner.run(
+            plan.shape,
+            &args.chunked.chunks.to_string(),
+            args.chunked.threads().get(),
+            args.schedule.schedule(),
+            &cancel,
+        );
+        progress.finish();
+        match result.with_context(|| format!("the Dask run on item \"{}\" failed", scene.item))? {
+            Some(run) => {
+                if !args.json {
+                    print!("{}", run.report.time_summary());
+                    println!(
+                        "Dask wall measured around the calls: {} (the stream's tasks span {})",
+                        units::duration_ns(run.wall_ns),
+                        units::duration_ns(run.summary.wall_ns)
+                    );
+                }
+                dask_run = Some(run);
+            }
+            None => {
+                eprintln!("cancelled: the Dask run was stopped");
+                return Ok(crate::signals::cancelled_exit_code());
+            }
+        }
+    }
+    if engines.is_some() {
+        let mut runs: Vec<EngineRun> = reports
+            .iter()
+            .map(|r| EngineRun {
+                engine: Engine::Chunkscope,
+                report: r,
+                cost: TaskCost::of(r, None),
+                dask: None,
+            })
+            .collect();
+        if let Some(run) = &dask_run {
+            runs.push(EngineRun {
+                engine: Engine::Dask,
+                report: &run.report,
+                cost: TaskCost::of(&run.report, Some(&run.extras)),
+                dask: Some(DaskFigures {
+                    wall_ns: run.wall_ns,
+                    extras: run.extras,
+                    stream: run.stream.clone(),
+                }),
+            });
+        }
+        if args.json {
+            let value = serde_json::json!({
+                "schema_version": pipeline::SCHEMA_VERSION,
+                "runs": runs,
+            });
+            println!("{}", serde_json::to_string_pretty(&value)?);
+        } else {
+            let rows: Vec<_> = runs
+                .iter()
+                .filter(|r| r.report.config.chunks.is_some())
+                .map(|r| {
+                    (
+                        format!("{} x {}", r.engine, r.report.config.threads),
+                        r.engine,
+                        r.report.config.threads,
+                        &r.cost,
+                    )
+                })
+                .collect();
+            print!("{}", super::engine::cost_table(&rows));
+        }
+        drop(scratch);
+        if reports.iter().any(|r| r.cancelled) {
+            eprintln!("cancelled: no output was written");
+            return Ok(crate::signals::cancelled_exit_code());
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    drop(scratch);
     if args.json {
         let value = match reports.as_slice() {
             [one] => serde_json::to_value(one)?,

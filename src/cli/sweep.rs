@@ -17,6 +17,7 @@ use chunkscope::task::Stage;
 
 use super::SceneArgs;
 use super::compare::{efficiency_or_dash, in_rounds, print_warnings, speedup_text};
+use super::engine::EngineArgs;
 use super::options::{
     ChunkList, PipelineOptions, RoundsOptions, ScheduleOption, ThreadLimitArgs, flatten_chunks,
 };
@@ -44,6 +45,8 @@ pub struct SweepArgs {
     threads: Vec<NonZeroUsize>,
     #[command(flatten)]
     options: SweepOptions,
+    #[command(flatten)]
+    engine: EngineArgs,
 }
 
 /// Everything of a sweep but its matrix: shared with `bench`, a sweep preset.
@@ -77,6 +80,7 @@ pub fn sweep(args: SweepArgs) -> anyhow::Result<ExitCode> {
         flatten_chunks(&args.chunks),
         args.threads,
         &args.options,
+        Some(&args.engine),
     )
 }
 
@@ -89,6 +93,7 @@ pub fn run_matrix(
     chunks: Vec<ChunkRequest>,
     threads: Vec<NonZeroUsize>,
     o: &SweepOptions,
+    engine: Option<&EngineArgs>,
 ) -> anyhow::Result<ExitCode> {
     if threads.is_empty() {
         anyhow::bail!("--threads needs at least one thread count, like 1,2,4");
@@ -121,7 +126,10 @@ pub fn run_matrix(
         &spec.chunks,
         name,
         &files,
-        |scene, base, cancel, progress| sweep::sweep(scene, base, &spec, cancel, progress),
+        engine.map(|e| (e, spec.schedule)),
+        |scene, base, engines, cancel, progress| {
+            sweep::sweep_on(scene, base, &spec, engines, cancel, progress)
+        },
     )?;
     let result = result.with_context(|| format!("the {name} on item \"{}\" failed", scene.item))?;
     let mut notices: Vec<&String> = result
@@ -176,6 +184,10 @@ fn render(r: &SweepResult) -> String {
         .max()
         .unwrap_or(6)
         .max(6);
+    let engines = r.rows.iter().any(|row| row.engine.is_some());
+    if engines {
+        out.push_str(&format!("{:<10}  ", "engine"));
+    }
     out.push_str(&format!(
         "{:<width$}  {:>11}  {:>6}  {:>9} {:>9} {:>9} {:>9}  {:>9}  {:>13}  {:>5}  {:>8}  {:>9}  {:>10}  {:>9}\n",
         "config",
@@ -207,6 +219,9 @@ fn render(r: &SweepResult) -> String {
             ),
             None => ("whole".into(), "-".into(), "-".into()),
         };
+        if let Some(engine) = row.engine {
+            out.push_str(&format!("{:<10}  ", engine.name()));
+        }
         out.push_str(&format!(
             "{:<width$}  {:>11}  {:>6}  {:>9} {:>9} {:>9} {:>9}  {:>9}  {:>13}  {:>5}  {:>8}  {:>9}  {:>10}  {:>9}\n",
             row.label,
@@ -227,6 +242,7 @@ fn render(r: &SweepResult) -> String {
     }
     out.push_str("(ampl.: read amplification, \"ok\" when chunks are aligned with the blocks)\n");
     match (&r.best, &r.no_clear_winner) {
+        _ if !r.per_engine.is_empty() => {}
         (Some(best), _) => {
             out.push_str(&format!("\nbest: {}\n  {}\n", best.label, best.reason));
             for caveat in &best.caveats {
@@ -241,6 +257,55 @@ fn render(r: &SweepResult) -> String {
             ));
         }
         (None, None) => {}
+    }
+    for v in &r.per_engine {
+        let ranking: Vec<String> = v
+            .ranking
+            .iter()
+            .map(|&i| {
+                let row = &r.rows[i];
+                format!(
+                    "{} x {} ({})",
+                    row.chunks.as_deref().unwrap_or("serial"),
+                    row.threads,
+                    units::duration_ns(row.wall.median_ns)
+                )
+            })
+            .collect();
+        out.push_str(&format!(
+            "\n{} ranking, fastest first: {}\n",
+            v.engine,
+            ranking.join(" < ")
+        ));
+        match (&v.best, &v.no_clear_winner) {
+            (Some(best), _) => out.push_str(&format!("  best on {}: {}\n", v.engine, best.reason)),
+            (None, Some(tie)) => {
+                out.push_str(&format!(
+                    "  best on {}: none named; {}\n",
+                    v.engine, tie.reason
+                ));
+            }
+            (None, None) => {}
+        }
+    }
+    if let Some(text) = &r.disagreement {
+        out.push_str(&format!("\nchunkscope vs dask: {text}\n"));
+    }
+    let costs: Vec<_> = r
+        .rows
+        .iter()
+        .filter_map(|row| {
+            Some((
+                row.label.clone(),
+                row.engine?,
+                row.threads,
+                row.cost.as_ref()?,
+            ))
+        })
+        .filter(|c| c.0 != "serial")
+        .collect();
+    if !costs.is_empty() {
+        out.push_str(&super::engine::cost_table(&costs));
     }
     if r.extra_runs > 0 {
         out.push_str(&format!(

@@ -77,6 +77,18 @@ pub enum ExportError {
     BadAddress(String),
 }
 
+/// A warning when `chunks` chunks leave some of `threads` threads without work: the
+/// lesson's point that a chunk is the unit of parallelism.
+pub fn fewer_chunks_than_threads(chunks: usize, threads: usize) -> Option<String> {
+    (chunks < threads).then(|| {
+        format!(
+            "these chunks make {chunks} chunk(s) for {threads} threads, so {} thread(s) will \
+             have nothing to do; use smaller chunks or fewer threads",
+            threads - chunks
+        )
+    })
+}
+
 /// The default names of the exported script and of the stream it saves, for `item`.
 pub fn default_names(item: &str) -> (String, String, String) {
     let stem = crate::output::target::file_safe(item);
@@ -206,7 +218,12 @@ impl ExportSettings {
         );
         let _ = writeln!(s, "# From: {}", comment(&self.source));
         let _ = writeln!(s, "#   catalog   {}", comment(&self.catalog));
-        let _ = writeln!(s, "#   item      {}", comment(&self.item));
+        let _ = writeln!(
+            s,
+            "#   item      {} (--item picks another; --item '' the catalog's last, as the \
+             lesson's items[-1])",
+            comment(&self.item)
+        );
         let _ = writeln!(
             s,
             "#   chunks    {},{},{} (request \"{}\"), {} schedule",
@@ -358,6 +375,9 @@ def arguments():
     where.add_argument("--threaded", action="store_true",
                        help="Dask's threaded scheduler (no task stream)")
     p.add_argument("--threads", type=int, default=THREADS)
+    p.add_argument("--item", default=ITEM,
+                   help="the catalog item to read (default %(default)s, the one chunkscope "
+                        "ran; an empty value takes the catalog's last, as the lesson's items[-1])")
     p.add_argument("--out", default=OUT, help="output raster (default %(default)s)")
     p.add_argument("--stream", default=STREAM,
                    help="where the task stream goes, on a cluster (default %(default)s)")
@@ -374,18 +394,21 @@ def is_url(text):
     return urlparse(text).scheme not in ("", "file") and len(urlparse(text).scheme) > 1
 
 
-def asset_hrefs():
-    """The visual and SCL hrefs of ITEM, relative ones resolved against the catalog."""
+def asset_hrefs(wanted):
+    """The item's id and its visual and SCL hrefs, relative ones resolved against the
+    catalog: the item `wanted`, or the catalog's last (the lesson's items[-1]) if empty."""
     import pystac
 
-    items = pystac.ItemCollection.from_file(CATALOG)
-    item = next((i for i in items if i.id == ITEM), None)
+    items = list(pystac.ItemCollection.from_file(CATALOG))
+    if not items:
+        sys.exit(f"the catalog {CATALOG!r} has no items")
+    item = items[-1] if not wanted else next((i for i in items if i.id == wanted), None)
     if item is None:
-        sys.exit(f"item {ITEM!r} is not in the catalog {CATALOG!r}")
+        sys.exit(f"item {wanted!r} is not in the catalog {CATALOG!r}")
 
     def href(key):
         if key not in item.assets:
-            sys.exit(f"item {ITEM!r} has no asset {key!r}")
+            sys.exit(f"item {item.id!r} has no asset {key!r}")
         h = item.assets[key].href
         if is_url(h) or os.path.isabs(h):
             return h
@@ -393,7 +416,7 @@ def asset_hrefs():
             return urljoin(CATALOG, h)
         return os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(CATALOG)), h))
 
-    return href(VISUAL_KEY), href(SCL_KEY)
+    return item.id, href(VISUAL_KEY), href(SCL_KEY)
 
 
 def main():
@@ -429,14 +452,15 @@ def main():
                        "processes": None}
         lock = distributed.Lock("chunkscope-to-raster")
 
-    visual_href, scl_href = asset_hrefs()
+    item_id, visual_href, scl_href = asset_hrefs(a.item)
     # On a cluster, the scheduler records every task from here on (Client.get_task_stream).
     recording = distributed.get_task_stream(client) if client is not None else nullcontext()
     wall = {}
+    calls = {}  # when each timed call began, on the clock of the task stream's times
     with recording as task_stream:
         # Load: SCL and the visual's 20 m overview, chunked the same way, without a lock
         # (each task opens its own handle).
-        start = time.time()
+        start = calls["load"] = time.time()
         scl = rioxarray.open_rasterio(
             scl_href, chunks={"band": 1, "y": CHUNKS[1], "x": CHUNKS[2]}, lock=False)
         visual = rioxarray.open_rasterio(
@@ -448,10 +472,14 @@ def main():
             if client is not None:
                 distributed.wait([scl.data, visual.data])
         wall["load"] = time.time() - start
+        chunks = visual.data.npartitions // max(1, len(visual.data.chunks[0]))
+        if chunks < a.threads:
+            print(f"warning: these chunks make {chunks} chunk(s) for {a.threads} threads, so "
+                  f"{a.threads - chunks} thread(s) will have nothing to do", file=sys.stderr)
 
         # Mask: cloud classes to nodata (0). Write: every chunk into a tiled GeoTIFF under
         # one lock, then compute.
-        start = time.time()
+        start = calls["mask_write"] = time.time()
         mask = scl.sel(band=1).isin(CLOUD_CLASSES)
         masked = visual.where(~mask, 0)
         masked = masked.rio.write_nodata(0)
@@ -483,11 +511,12 @@ def main():
             "cluster": cluster,
             "chunks": list(CHUNKS),
             "chunk_request": CHUNK_REQUEST,
-            "scene_item": ITEM,
+            "scene_item": item_id,
             "catalog": CATALOG,
             "staged": STAGED,
             "wall_s": wall,
             "t0_epoch_s": t0,
+            "calls_epoch_s": calls,
             "task_stream": stream,
         }
         os.makedirs(os.path.dirname(os.path.abspath(a.stream)), exist_ok=True)
@@ -496,6 +525,10 @@ def main():
         print(f"task stream ({len(stream)} tasks) saved to {a.stream}")
         print(f"look at it with: chunkscope import-dask {a.stream}")
         client.close()
+    else:
+        print("no task stream: Dask's threaded scheduler records none. For one that "
+              "`chunkscope import-dask` reads, run this again with --local-cluster (the same "
+              "threads on the distributed scheduler, on this machine) or --cluster ADDRESS")
 
 
 if __name__ == "__main__":
@@ -547,7 +580,7 @@ mod tests {
             "SCHEDULER = \"threads\"",
             "ADDRESS = None",
             "STAGED = True",
-            "#   item      S2A_31UFU_20200530_0_L2A",
+            "#   item      S2A_31UFU_20200530_0_L2A (--item",
             "#   chunks    3,2048,2048 (request \"blocks:2\"), staged schedule",
         ] {
             assert!(text.contains(line), "missing {line:?}");

@@ -245,6 +245,12 @@ pub struct Header {
     pub wall_s: BTreeMap<String, f64>,
     /// The recording script's clock at its start (epoch seconds).
     pub t0_epoch_s: Option<f64>,
+    /// When each timed call (`load`, `mask_write`) began, epoch seconds on the clock of
+    /// the task times: what a call spent before its first task and after its last one
+    /// (building the graph, the scheduler's dispatch, results coming back) is seen against
+    /// `wall_s`. Written by scripts chunkscope exports; empty otherwise.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub calls_epoch_s: BTreeMap<String, f64>,
 }
 
 /// A task stream, read and typed.
@@ -638,6 +644,15 @@ fn header(map: &serde_json::Map<String, Value>) -> Result<Header, DaskError> {
         })
         .transpose()?
         .unwrap_or_default();
+    let calls_epoch_s = map
+        .get("calls_epoch_s")
+        .filter(|v| !v.is_null())
+        .map(|v| {
+            serde_json::from_value::<BTreeMap<String, f64>>(v.clone())
+                .map_err(parsed("calls_epoch_s"))
+        })
+        .transpose()?
+        .unwrap_or_default();
     let t0_epoch_s = match map.get("t0_epoch_s") {
         None | Some(Value::Null) => None,
         Some(v) => Some(v.as_f64().ok_or_else(|| DaskError::BadHeader {
@@ -653,6 +668,7 @@ fn header(map: &serde_json::Map<String, Value>) -> Result<Header, DaskError> {
         scene_item: text(map, "scene_item")?,
         wall_s,
         t0_epoch_s,
+        calls_epoch_s,
     })
 }
 

@@ -10,9 +10,10 @@ use std::num::NonZeroUsize;
 use serde::{Deserialize, Serialize};
 
 use super::SCHEMA_VERSION;
+use super::engine::{Engine, Engines, TaskCost};
 use super::rounds::{
-    ExperimentError, PlanFigures, Progress, Repetition, RunBase, Trial, plan_figures, run_rounds,
-    stage_timing, totals,
+    ExperimentError, PlanFigures, Progress, Repetition, RunBase, Trial, plan_figures,
+    run_rounds_on, stage_timing, totals,
 };
 use crate::chunks::ChunkRequest;
 use crate::pipeline::{Scene, Schedule};
@@ -71,6 +72,12 @@ pub struct ConfigComparison {
     /// Stages in pipeline order (load, mask, write, finalize), those that ran.
     pub stages: Vec<StageComparison>,
     pub total: Measured,
+    /// The engine that ran it, when engines were asked for (`--engine`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engine: Option<Engine>,
+    /// The cost per task split into its parts, medians over the runs (with `--engine`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost: Option<TaskCost>,
 }
 
 impl ConfigComparison {
@@ -122,23 +129,59 @@ pub fn compare(
     cancel: &CancelFlag,
     progress: Progress<'_>,
 ) -> Result<CompareResult, ExperimentError> {
+    compare_on(scene, base, spec, Engines::default(), cancel, progress)
+}
+
+/// [`compare`] on the engines asked: serial (chunkscope's) when chunkscope runs, then each
+/// thread count on each engine, alternated. Dask's configurations have no speedup: the
+/// serial baseline is chunkscope's.
+pub fn compare_on(
+    scene: &Scene,
+    base: &RunBase,
+    spec: &CompareSpec,
+    engines: Engines<'_>,
+    cancel: &CancelFlag,
+    progress: Progress<'_>,
+) -> Result<CompareResult, ExperimentError> {
     if spec.threads.is_empty() {
         return Err(ExperimentError::Invalid {
             reason: "compare needs at least one thread count".into(),
         });
     }
     let plan = plan_figures(scene, base.resolution, &spec.chunks)?;
-    let mut trials = vec![Trial::serial()];
-    for &t in &spec.threads {
-        let mut trial = Trial::chunked(spec.chunks.clone(), t, spec.schedule);
-        trial.label = format!("chunked x {t}");
-        trials.push(trial);
+    let mut trials = Vec::new();
+    if engines.runs(Engine::Chunkscope) {
+        trials.push(Trial::serial());
     }
-    let rounds = run_rounds(scene, base, &trials, spec.repetition, cancel, progress)?;
+    for &t in &spec.threads {
+        for engine in engines.list() {
+            let mut trial = match engine {
+                Engine::Chunkscope => Trial::chunked(spec.chunks.clone(), t, spec.schedule),
+                Engine::Dask => Trial::dask(spec.chunks.clone(), t, spec.schedule),
+            };
+            trial.label = match engine {
+                Engine::Chunkscope => format!("chunked x {t}"),
+                Engine::Dask => format!("dask x {t}"),
+            };
+            trials.push(trial);
+        }
+    }
+    let rounds = run_rounds_on(
+        scene,
+        base,
+        &trials,
+        engines.dask,
+        spec.repetition,
+        cancel,
+        progress,
+        &mut |_, _| {},
+    )?;
 
-    let serial_total = totals(&rounds.samples[0]);
+    let has_serial = trials.first().is_some_and(|t| t.chunks().is_none());
+    let serial_total = totals(&rounds.samples[0]).filter(|_| has_serial);
     let serial_stages: BTreeMap<Stage, Timing> = Stage::ALL
         .iter()
+        .filter(|_| has_serial)
         .filter_map(|&s| Some((s, stage_timing(&rounds.samples[0], s)?)))
         .collect();
     let mut configs = Vec::new();
@@ -146,6 +189,8 @@ pub fn compare(
     for (i, (trial, runs)) in trials.iter().zip(&rounds.samples).enumerate() {
         let Some(total) = totals(runs) else { continue };
         let threads = trial.threads();
+        let is_ref = i == 0 && has_serial;
+        let dask = trial.engine == Engine::Dask;
         warnings.extend(Warning::check(&trial.label, &total));
         let stages = Stage::ALL
             .iter()
@@ -153,16 +198,37 @@ pub fn compare(
                 let timing = stage_timing(runs, s)?;
                 Some(StageComparison {
                     stage: s,
-                    measured: Measured::new(timing, serial_stages.get(&s), threads, i == 0),
+                    measured: Measured::new(
+                        timing,
+                        serial_stages.get(&s).filter(|_| !dask),
+                        threads,
+                        is_ref,
+                    ),
                 })
             })
             .collect();
         configs.push(ConfigComparison {
             label: trial.label.clone(),
-            mode: if i == 0 { "serial" } else { "chunked" }.into(),
+            mode: if is_ref {
+                "serial"
+            } else if dask {
+                "dask"
+            } else {
+                "chunked"
+            }
+            .into(),
             threads,
             stages,
-            total: Measured::new(total, serial_total.as_ref(), threads, i == 0),
+            total: Measured::new(
+                total,
+                serial_total.as_ref().filter(|_| !dask),
+                threads,
+                is_ref,
+            ),
+            engine: engines.asked.map(|_| trial.engine),
+            cost: engines
+                .asked
+                .and_then(|_| TaskCost::median(&runs.iter().map(|r| r.cost).collect::<Vec<_>>())),
         });
     }
     let points: Vec<(usize, f64)> = configs

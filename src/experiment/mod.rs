@@ -4,6 +4,7 @@
 //! they use live in [`crate::profile::stats`]; nothing here prints.
 
 pub mod compare;
+pub mod engine;
 pub mod history;
 pub mod rounds;
 pub mod sweep;

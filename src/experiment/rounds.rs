@@ -7,7 +7,9 @@ use std::num::NonZeroUsize;
 
 use serde::{Deserialize, Serialize};
 
+use super::engine::{Engine, TaskCost};
 use crate::chunks::{ChunkRequest, ChunkShape, PlanSummary};
+use crate::dask::runner::{DaskRun, DaskRunner, RunnerError};
 use crate::output::OutputSpec;
 use crate::pipeline::{
     self, BlockSharing, CloudClasses, Mode, PipelineError, Resolution, RunConfig, RunControl,
@@ -30,6 +32,14 @@ pub enum ExperimentError {
         what: String,
         #[source]
         source: Box<PipelineError>,
+    },
+    /// A Dask run failed; round 0 is the warm-up.
+    #[error("{label} failed in round {round}")]
+    Dask {
+        label: String,
+        round: usize,
+        #[source]
+        source: Box<RunnerError>,
     },
     /// A run failed; round 0 is the warm-up.
     #[error("{label} failed in round {round}")]
@@ -70,9 +80,11 @@ impl RunBase {
 /// One configuration to measure.
 #[derive(Debug, Clone)]
 pub struct Trial {
-    /// `serial` or `chunked x N @ SPEC`.
+    /// `serial`, `chunked x N @ SPEC` or, on Dask, `dask x N @ SPEC`.
     pub label: String,
     pub mode: Mode,
+    /// Which engine runs it; Dask runs only chunked modes.
+    pub engine: Engine,
 }
 
 impl Trial {
@@ -80,6 +92,7 @@ impl Trial {
         Self {
             label: "serial".into(),
             mode: Mode::Serial,
+            engine: Engine::Chunkscope,
         }
     }
 
@@ -91,6 +104,16 @@ impl Trial {
                 threads,
                 schedule,
             },
+            engine: Engine::Chunkscope,
+        }
+    }
+
+    /// The same configuration on Dask, through the lesson's code.
+    pub fn dask(chunks: ChunkRequest, threads: NonZeroUsize, schedule: Schedule) -> Self {
+        Self {
+            label: format!("dask x {threads} @ {chunks}"),
+            engine: Engine::Dask,
+            ..Self::chunked(chunks, threads, schedule)
         }
     }
 
@@ -135,6 +158,8 @@ pub struct RunSample {
     pub task_median_ns: u64,
     pub peak_rss_bytes: u64,
     pub plan: Option<PlanSummary>,
+    /// The cost per task, split (see [`TaskCost`]).
+    pub cost: TaskCost,
 }
 
 impl RunSample {
@@ -159,7 +184,23 @@ impl RunSample {
             task_median_ns: stats::median(&work).unwrap_or(0),
             peak_rss_bytes: report.peak_rss_bytes,
             plan: report.plan.clone(),
+            cost: TaskCost::of(report, None),
         }
+    }
+
+    /// A Dask run: its stream's figures, with the walls the script measured around its
+    /// calls and chunkscope's plan of the same chunks (the windows Dask reads are the
+    /// same, so is their read amplification). A task stream has no memory figures (0) and
+    /// its result sizes are not decoded bytes (0).
+    pub fn from_dask(run: &DaskRun, plan: Option<PlanSummary>) -> Self {
+        let mut sample = Self::from_report(&run.report);
+        sample.wall_ns = run.wall_ns;
+        sample.stage_wall_ns = run.stage_wall_ns.clone();
+        sample.load_bytes = 0;
+        sample.peak_rss_bytes = 0;
+        sample.plan = plan;
+        sample.cost = TaskCost::of(&run.report, Some(&run.extras));
+        sample
     }
 
     pub fn stage_ns(&self, stage: Stage) -> Option<u64> {
@@ -223,7 +264,31 @@ pub fn run_rounds_observed(
     progress: Progress<'_>,
     observe: &mut dyn FnMut(usize, &RunReport),
 ) -> Result<Rounds, ExperimentError> {
+    run_rounds_on(
+        scene, base, trials, None, repetition, cancel, progress, observe,
+    )
+}
+
+/// [`run_rounds_observed`] with Dask trials among `trials`, run by `dask`. Each engine
+/// present gets its own warm-ups (its first trial), so neither engine's first measured
+/// run pays for a cold start (files not yet in the page cache; Python's modules).
+#[allow(clippy::too_many_arguments)]
+pub fn run_rounds_on(
+    scene: &Scene,
+    base: &RunBase,
+    trials: &[Trial],
+    dask: Option<&DaskRunner>,
+    repetition: Repetition,
+    cancel: &CancelFlag,
+    progress: Progress<'_>,
+    observe: &mut dyn FnMut(usize, &RunReport),
+) -> Result<Rounds, ExperimentError> {
     let Repetition { repeat, warmup } = repetition;
+    if dask.is_none() && trials.iter().any(|t| t.engine == Engine::Dask) {
+        return Err(ExperimentError::Invalid {
+            reason: "a Dask configuration needs a Python environment to run it".into(),
+        });
+    }
     if repeat == 0 {
         return Err(ExperimentError::Invalid {
             reason: "the repeat count must be at least 1".into(),
@@ -240,7 +305,13 @@ pub fn run_rounds_observed(
         cancel: cancel.clone(),
         ..RunControl::default()
     };
-    let warmups: Vec<&Trial> = trials.first().map_or(Vec::new(), |t| vec![t; warmup]);
+    let mut firsts: Vec<&Trial> = Vec::new();
+    for t in trials {
+        if !firsts.iter().any(|f| f.engine == t.engine) {
+            firsts.push(t);
+        }
+    }
+    let warmups: Vec<&Trial> = (0..warmup).flat_map(|_| firsts.iter().copied()).collect();
     let total = runs_planned + warmups.len();
     let measured = (1..=repeat).flat_map(|round| {
         trials
@@ -259,6 +330,19 @@ pub fn run_rounds_observed(
             None => format!("{} (warm-up)", trial.label),
         };
         progress(started, total, &label);
+        if let (Engine::Dask, Some(runner)) = (trial.engine, dask) {
+            let Some(run) = dask_run(scene, base, trial, runner, cancel, &label, round)? else {
+                rounds.cancelled = true;
+                break;
+            };
+            if let Some(i) = slot {
+                let plan = plan_summary(scene, base.resolution, trial);
+                rounds.samples[i].push(RunSample::from_dask(&run, plan));
+                rounds.runs_done += 1;
+                observe(i, &run.report);
+            }
+            continue;
+        }
         let report =
             pipeline::run(scene, &base.config(trial.mode.clone()), &control).map_err(|source| {
                 ExperimentError::Run {
@@ -281,6 +365,52 @@ pub fn run_rounds_observed(
         progress(total, total, "");
     }
     Ok(rounds)
+}
+
+/// chunkscope's plan of a trial's chunks (`None` for serial or a request it cannot plan).
+fn plan_summary(scene: &Scene, resolution: Resolution, trial: &Trial) -> Option<PlanSummary> {
+    let prepared = pipeline::prepare(scene, resolution, trial.chunks()).ok()?;
+    Some(prepared.plan?.summary())
+}
+
+/// One run of a Dask trial: the chunk shape chunkscope plans for its request, run by
+/// `runner`; `None` when cancelled.
+fn dask_run(
+    scene: &Scene,
+    base: &RunBase,
+    trial: &Trial,
+    runner: &DaskRunner,
+    cancel: &CancelFlag,
+    label: &str,
+    round: usize,
+) -> Result<Option<DaskRun>, ExperimentError> {
+    let Mode::Chunked {
+        chunks,
+        threads,
+        schedule,
+    } = &trial.mode
+    else {
+        return Err(ExperimentError::Invalid {
+            reason: format!("{label}: Dask runs the chunked pipeline only"),
+        });
+    };
+    let plan =
+        plan_summary(scene, base.resolution, trial).ok_or_else(|| ExperimentError::Invalid {
+            reason: format!("{label}: chunks \"{chunks}\" cannot be planned on this scene"),
+        })?;
+    runner
+        .run(
+            plan.shape,
+            &chunks.to_string(),
+            threads.get(),
+            *schedule,
+            cancel,
+        )
+        .map_err(|source| ExperimentError::Dask {
+            label: label.to_string(),
+            round,
+            source: Box::new(source),
+        })
 }
 
 /// A chunk plan's figures, in a form that also reads back from files.

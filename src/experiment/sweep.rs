@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use super::SCHEMA_VERSION;
+use super::engine::{Engine, Engines, TaskCost};
 use super::rounds::{
     self, ExperimentError, PlanFigures, Progress, Repetition, RunBase, RunSample, Trial,
 };
@@ -94,6 +95,12 @@ pub struct SweepRow {
     pub load_bytes: u64,
     /// load bytes / median load wall, 10^6 bytes per second.
     pub decoded_mb_s: f64,
+    /// The engine that ran it, when the sweep was asked for engines (`--engine`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engine: Option<Engine>,
+    /// The cost per task split into its parts, medians over the runs (with `--engine`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost: Option<TaskCost>,
 }
 
 impl SweepRow {
@@ -241,6 +248,24 @@ pub struct SweepResult {
     pub extra_runs: usize,
     pub flags: Vec<Flag>,
     pub warnings: Vec<Warning>,
+    /// With `--engine`: each engine's own verdict, over its own rows (the top-level `best`
+    /// is the first engine's).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub per_engine: Vec<EngineVerdict>,
+    /// With both engines: where their best configurations differ and why, from the
+    /// measured figures.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disagreement: Option<String>,
+}
+
+/// One engine's best configuration (or why none is named), and its rows fastest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EngineVerdict {
+    pub engine: Engine,
+    pub best: Option<Recommendation>,
+    pub no_clear_winner: Option<NoClearWinner>,
+    /// Indices into [`SweepResult::rows`], by median wall time, fastest first.
+    pub ranking: Vec<usize>,
 }
 
 /// Reading or writing a sweep file.
@@ -426,51 +451,133 @@ pub fn sweep(
     cancel: &CancelFlag,
     progress: Progress<'_>,
 ) -> Result<SweepResult, ExperimentError> {
+    sweep_on(scene, base, spec, Engines::default(), cancel, progress)
+}
+
+/// [`sweep`] on the engines asked: each configuration on each engine, alternated
+/// (chunkscope's serial baseline first when chunkscope runs), with a verdict per engine
+/// and, with both, where they disagree.
+pub fn sweep_on(
+    scene: &Scene,
+    base: &RunBase,
+    spec: &SweepSpec,
+    engines: Engines<'_>,
+    cancel: &CancelFlag,
+    progress: Progress<'_>,
+) -> Result<SweepResult, ExperimentError> {
     if spec.chunks.is_empty() || spec.threads.is_empty() {
         return Err(ExperimentError::Invalid {
             reason: "a sweep needs at least one chunk request and one thread count".into(),
         });
     }
-    let mut plans = vec![None];
-    let mut trials = vec![Trial::serial()];
+    let mut plans = Vec::new();
+    let mut trials = Vec::new();
+    if engines.runs(Engine::Chunkscope) {
+        plans.push(None);
+        trials.push(Trial::serial());
+    }
     for chunks in &spec.chunks {
         let plan = rounds::plan_figures(scene, base.resolution, chunks)?;
         for &t in &spec.threads {
-            trials.push(Trial::chunked(chunks.clone(), t, spec.schedule));
-            plans.push(Some(plan.clone()));
+            for engine in engines.list() {
+                trials.push(match engine {
+                    Engine::Chunkscope => Trial::chunked(chunks.clone(), t, spec.schedule),
+                    Engine::Dask => Trial::dask(chunks.clone(), t, spec.schedule),
+                });
+                plans.push(Some(plan.clone()));
+            }
         }
     }
-    let mut rounds = rounds::run_rounds(scene, base, &trials, spec.repetition, cancel, progress)?;
-    let extra_runs = if rounds.cancelled {
-        0
-    } else {
-        separate_leaders(
+    let mut rounds = rounds::run_rounds_on(
+        scene,
+        base,
+        &trials,
+        engines.dask,
+        spec.repetition,
+        cancel,
+        progress,
+        &mut |_, _| {},
+    )?;
+    let mut extra_runs = 0;
+    let deadline = Instant::now() + spec.budget;
+    for engine in engines.list() {
+        if rounds.cancelled {
+            break;
+        }
+        let only: Vec<usize> = (0..trials.len())
+            .filter(|&i| trials[i].engine == engine)
+            .collect();
+        extra_runs += separate_leaders(
             scene,
             base,
             &trials,
+            &only,
+            engines.dask,
             &mut rounds,
-            spec.budget,
+            deadline,
             cancel,
             progress,
-        )?
-    };
-    let serial = rounds::totals(&rounds.samples[0]);
-    let rows: Vec<SweepRow> = trials
+        )?;
+    }
+    let serial = trials
+        .first()
+        .filter(|t| t.chunks().is_none())
+        .and_then(|_| rounds::totals(&rounds.samples[0]));
+    let asked = engines.asked.is_some();
+    let kept: Vec<(&Trial, SweepRow)> = trials
         .iter()
         .zip(&rounds.samples)
         .zip(plans)
-        .enumerate()
-        .filter_map(|(i, ((trial, runs), plan))| {
-            row(trial, runs, plan, serial.as_ref().filter(|_| i > 0))
+        .filter_map(|((trial, runs), plan)| {
+            let baseline = serial
+                .as_ref()
+                .filter(|_| trial.chunks().is_some() && trial.engine == Engine::Chunkscope);
+            let mut r = row(trial, runs, plan, baseline)?;
+            if trial.engine == Engine::Dask {
+                r.speedup = None;
+                r.efficiency = None;
+            }
+            if asked {
+                r.engine = Some(trial.engine);
+                r.cost = TaskCost::median(&runs.iter().map(|s| s.cost).collect::<Vec<_>>());
+            }
+            Some((trial, r))
         })
         .collect();
+    let rows: Vec<SweepRow> = kept.iter().map(|(_, r)| r.clone()).collect();
     let warnings = rows
         .iter()
         .flat_map(|r| Warning::check(&r.label, &r.wall))
         .collect();
     let flags: Vec<Flag> = rows.iter().flat_map(flags).collect();
-    let (best, no_clear_winner) = decide(&rows, &flags);
+    let (best, no_clear_winner, per_engine) = if asked {
+        let verdicts: Vec<EngineVerdict> = engines
+            .list()
+            .into_iter()
+            .map(|engine| {
+                let idx: Vec<usize> = (0..rows.len())
+                    .filter(|&i| kept[i].0.engine == engine)
+                    .collect();
+                verdict(engine, &rows, &idx, &flags)
+            })
+            .collect();
+        let first = verdicts.first();
+        (
+            first.and_then(|v| v.best.clone()),
+            first.and_then(|v| v.no_clear_winner.clone()),
+            verdicts,
+        )
+    } else {
+        let (best, tie) = decide(&rows, &flags);
+        (best, tie, Vec::new())
+    };
+    let disagreement = match per_engine.as_slice() {
+        [a, b] => disagreement(&rows, a, b),
+        _ => None,
+    };
     Ok(SweepResult {
+        per_engine,
+        disagreement,
         schema_version: SCHEMA_VERSION,
         item: scene.item.clone(),
         resolution_m: base.resolution.metres(),
@@ -492,22 +599,25 @@ pub fn sweep(
 /// While the fastest configurations are tied (or have too few runs to decide), runs them
 /// again, alternated, until one is clear, the budget would be overrun, or each has
 /// [`MAX_RUNS_PER_CONFIG`] runs. Returns how many runs it added.
+#[allow(clippy::too_many_arguments)]
 fn separate_leaders(
     scene: &Scene,
     base: &RunBase,
     trials: &[Trial],
+    only: &[usize],
+    dask: Option<&crate::dask::runner::DaskRunner>,
     rounds: &mut rounds::Rounds,
-    budget: Duration,
+    deadline: Instant,
     cancel: &CancelFlag,
     progress: Progress<'_>,
 ) -> Result<usize, ExperimentError> {
-    let deadline = Instant::now() + budget;
     let mut added = 0;
     loop {
         let timings: Vec<(usize, Timing)> = rounds
             .samples
             .iter()
             .enumerate()
+            .filter(|(i, _)| only.contains(i))
             .filter_map(|(i, runs)| Some((i, rounds::totals(runs)?)))
             .collect();
         let refs: Vec<&Timing> = timings.iter().map(|(_, t)| t).collect();
@@ -534,16 +644,18 @@ fn separate_leaders(
         }
         let subset: Vec<Trial> = leaders.iter().map(|&i| trials[i].clone()).collect();
         let (done, planned) = (rounds.runs_done, rounds.runs_planned);
-        let more = rounds::run_rounds(
+        let more = rounds::run_rounds_on(
             scene,
             base,
             &subset,
+            dask,
             Repetition {
                 repeat: 1,
                 warmup: 0,
             },
             cancel,
             &|d, t, label| progress(done + d, planned + t, label),
+            &mut |_, _| {},
         )?;
         for (&i, runs) in leaders.iter().zip(more.samples) {
             rounds.samples[i].extend(runs);
@@ -609,7 +721,142 @@ fn row(
             load_bytes as f64 / 1e6 / (load_ns as f64 / 1e9)
         },
         stage_wall_ns,
+        engine: None,
+        cost: None,
     })
+}
+
+/// One engine's verdict over its rows `idx` of `rows`.
+fn verdict(engine: Engine, rows: &[SweepRow], idx: &[usize], flags: &[Flag]) -> EngineVerdict {
+    let subset: Vec<SweepRow> = idx.iter().map(|&i| rows[i].clone()).collect();
+    let (mut best, mut tie) = decide(&subset, flags);
+    if let Some(b) = &mut best {
+        b.row = idx[b.row];
+    }
+    if let Some(t) = &mut tie {
+        t.rows = t.rows.iter().map(|&i| idx[i]).collect();
+    }
+    let mut ranking = idx.to_vec();
+    ranking.sort_by_key(|&i| rows[i].wall.median_ns);
+    EngineVerdict {
+        engine,
+        best,
+        no_clear_winner: tie,
+        ranking,
+    }
+}
+
+/// The row an engine's verdict puts first: its best, else its fastest by median.
+fn leader(v: &EngineVerdict) -> Option<usize> {
+    v.best
+        .as_ref()
+        .map(|b| b.row)
+        .or(v.ranking.first().copied())
+}
+
+/// Where two engines' leaders differ, and why, from the measured figures: the cost per
+/// task times the tasks of each leader's chunks on both engines, the read amplification
+/// of both chunk shapes, and the time lost around the writer. `None` when a side has no
+/// rows.
+pub fn disagreement(rows: &[SweepRow], a: &EngineVerdict, b: &EngineVerdict) -> Option<String> {
+    let (ia, ib) = (leader(a)?, leader(b)?);
+    let (ra, rb) = (&rows[ia], &rows[ib]);
+    let named = |v: &EngineVerdict| {
+        if v.best.is_some() {
+            "best"
+        } else {
+            "fastest by median (no clear winner)"
+        }
+    };
+    let same = ra.chunks == rb.chunks && ra.threads == rb.threads;
+    let mut text = if same {
+        format!(
+            "both engines put {} x {} first ({}: {}, {}: {})",
+            ra.chunks.as_deref().unwrap_or("whole"),
+            ra.threads,
+            a.engine,
+            units::duration_ns(ra.wall.median_ns),
+            b.engine,
+            units::duration_ns(rb.wall.median_ns)
+        )
+    } else {
+        format!(
+            "{}'s {} is {} ({}), {}'s {} is {} ({})",
+            a.engine,
+            named(a),
+            ra.label,
+            units::duration_ns(ra.wall.median_ns),
+            b.engine,
+            named(b),
+            rb.label,
+            units::duration_ns(rb.wall.median_ns)
+        )
+    };
+    // The same chunks and threads on the other engine, for each leader.
+    let twin = |r: &SweepRow, engine: Engine| {
+        rows.iter()
+            .find(|o| o.engine == Some(engine) && o.chunks == r.chunks && o.threads == r.threads)
+    };
+    let mut why = Vec::new();
+    for r in [ra, rb] {
+        let Some(chunks) = &r.chunks else { continue };
+        let (Some(x), Some(y)) = (twin(r, a.engine), twin(r, b.engine)) else {
+            continue;
+        };
+        let (Some(cx), Some(cy)) = (x.cost, y.cost) else {
+            continue;
+        };
+        let lost = |c: &TaskCost, threads: usize| {
+            units::duration_ns(
+                (c.overhead_us * c.tasks as f64 * 1e3 / threads.max(1) as f64).round() as u64,
+            )
+        };
+        why.push(format!(
+            "per-task cost at {chunks} x {}: {} tasks, {} {} per task ({} of each thread's time), {} {} ({})",
+            r.threads,
+            cy.tasks.max(cx.tasks),
+            a.engine,
+            units::duration_ns((cx.overhead_us * 1e3).round() as u64),
+            lost(&cx, r.threads),
+            b.engine,
+            units::duration_ns((cy.overhead_us * 1e3).round() as u64),
+            lost(&cy, r.threads),
+        ));
+        if let Some(w) = cy.write_overlap_us.or(cx.write_overlap_us) {
+            let chunkscope_wait = if a.engine == Engine::Chunkscope {
+                cx.waits_us
+            } else {
+                cy.waits_us
+            };
+            why.push(format!(
+                "the writer's lock at {chunks} x {}: Dask's write tasks overlapped (waiting for it) {} per task, chunkscope's threads waited {} per task for its writer and buffers",
+                r.threads,
+                units::duration_ns((w * 1e3).round() as u64),
+                units::duration_ns((chunkscope_wait * 1e3).round() as u64),
+            ));
+        }
+        if same {
+            break;
+        }
+    }
+    for r in if same { vec![ra] } else { vec![ra, rb] } {
+        if let Some(p) = &r.plan
+            && p.read_amplification > AMPLIFICATION_LIMIT
+        {
+            why.push(format!(
+                "read amplification at {}: {:.2}x (the same windows on both engines, so it weighs alike)",
+                r.chunks.as_deref().unwrap_or("?"),
+                p.read_amplification
+            ));
+        }
+    }
+    if !same {
+        text.push_str(". Why they differ: ");
+    } else if !why.is_empty() {
+        text.push_str(". Their costs there: ");
+    }
+    text.push_str(&why.join("; "));
+    Some(text)
 }
 
 /// The lesson's flags for one chunked row.
@@ -829,6 +1076,8 @@ mod tests {
             peak_rss_bytes: 0,
             load_bytes: 0,
             decoded_mb_s: 0.0,
+            engine: None,
+            cost: None,
         }
     }
 
@@ -977,6 +1226,8 @@ mod tests {
             extra_runs: 0,
             flags: all,
             warnings: Vec::new(),
+            per_engine: Vec::new(),
+            disagreement: None,
         };
         assert!(
             result
