@@ -134,11 +134,13 @@ pub fn compare(args: CompareArgs) -> anyhow::Result<ExitCode> {
     let (scene, _guard, result) = in_rounds(
         &args.scene,
         &args.pipeline,
-        &spec.threads,
-        std::slice::from_ref(&spec.chunks),
-        "compare",
-        &[],
-        Some((&args.engine, spec.schedule)),
+        RoundsOf {
+            name: "compare",
+            threads: &spec.threads,
+            chunks: std::slice::from_ref(&spec.chunks),
+            files: &[],
+            engine: Some((&args.engine, spec.schedule)),
+        },
         |scene, base, engines, cancel, progress| {
             compare::compare_on(scene, base, &spec, engines, cancel, progress)
         },
@@ -172,19 +174,26 @@ pub fn compare(args: CompareArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// What a command's rounds are: its name (for the scratch folder), the thread counts and
+/// chunk requests it will run (for the notes before it), the files it will write (checked
+/// before any run) and, with `--engine`, the engines and the schedule.
+pub struct RoundsOf<'a> {
+    pub name: &'a str,
+    pub threads: &'a [NonZeroUsize],
+    pub chunks: &'a [ChunkRequest],
+    pub files: &'a [&'a Path],
+    pub engine: Option<(&'a EngineArgs, chunkscope::pipeline::Schedule)>,
+}
+
 /// What compare and sweep (and so bench) share around their rounds: the scene, Ctrl-C, a
 /// scratch folder for the runs' outputs (removed afterwards, also on errors), the shared
 /// run settings and a progress bar. `work` calls the engine with them.
-/// With `engine` (and the schedule), the engines asked and, for Dask, its runner, checked
+/// With an engine (and the schedule), the engines asked and, for Dask, its runner, checked
 /// before any run.
 pub fn in_rounds<T>(
     scene_args: &SceneArgs,
     pipeline: &PipelineOptions,
-    threads: &[NonZeroUsize],
-    chunks: &[ChunkRequest],
-    name: &str,
-    files: &[&Path],
-    engine: Option<(&EngineArgs, chunkscope::pipeline::Schedule)>,
+    rounds: RoundsOf<'_>,
     work: impl FnOnce(
         &Scene,
         &RunBase,
@@ -193,6 +202,13 @@ pub fn in_rounds<T>(
         Progress<'_>,
     ) -> Result<T, ExperimentError>,
 ) -> anyhow::Result<(Scene, WriteGuard, Result<T, ExperimentError>)> {
+    let RoundsOf {
+        name,
+        threads,
+        chunks,
+        files,
+        engine,
+    } = rounds;
     let (catalog, scene) = load_scene(scene_args)?;
     // The files asked for are checked before the runs, not after minutes of them.
     let guard = super::write_guard(&catalog, &scene);

@@ -16,7 +16,7 @@ use chunkscope::profile::units;
 use chunkscope::task::Stage;
 
 use super::SceneArgs;
-use super::compare::{efficiency_or_dash, in_rounds, print_warnings, speedup_text};
+use super::compare::{RoundsOf, efficiency_or_dash, in_rounds, print_warnings, speedup_text};
 use super::engine::EngineArgs;
 use super::options::{
     ChunkList, PipelineOptions, RoundsOptions, ScheduleOption, ThreadLimitArgs, flatten_chunks,
@@ -122,11 +122,13 @@ pub fn run_matrix(
     let (scene, guard, result) = in_rounds(
         scene,
         &o.pipeline,
-        &spec.threads,
-        &spec.chunks,
-        name,
-        &files,
-        engine.map(|e| (e, spec.schedule)),
+        RoundsOf {
+            name,
+            threads: &spec.threads,
+            chunks: &spec.chunks,
+            files: &files,
+            engine: engine.map(|e| (e, spec.schedule)),
+        },
         |scene, base, engines, cancel, progress| {
             sweep::sweep_on(scene, base, &spec, engines, cancel, progress)
         },
@@ -189,7 +191,7 @@ fn render(r: &SweepResult) -> String {
         out.push_str(&format!("{:<10}  ", "engine"));
     }
     out.push_str(&format!(
-        "{:<width$}  {:>11}  {:>6}  {:>9} {:>9} {:>9} {:>9}  {:>9}  {:>13}  {:>5}  {:>8}  {:>9}  {:>10}  {:>9}\n",
+        "{:<width$}  {:>11}  {:>6}  {:>9} {:>9} {:>9} {:>9}  {:>9}  {:>13}  {:>5}  {:>8}  {:>11}  {:>10}  {:>9}\n",
         "config",
         "chunk shape",
         "chunks",
@@ -211,11 +213,14 @@ fn render(r: &SweepResult) -> String {
             Some(p) => (
                 p.shape.to_string(),
                 p.chunk_count.to_string(),
-                format!(
-                    "{:.2} {}",
-                    p.read_amplification,
-                    if p.aligned { "ok" } else { "mis" }
-                ),
+                match row.read_amplification_measured {
+                    Some(m) => format!("{:.2}/{m:.2}", p.read_amplification),
+                    None => format!(
+                        "{:.2} {}",
+                        p.read_amplification,
+                        if p.aligned { "ok" } else { "mis" }
+                    ),
+                },
             ),
             None => ("whole".into(), "-".into(), "-".into()),
         };
@@ -223,7 +228,7 @@ fn render(r: &SweepResult) -> String {
             out.push_str(&format!("{:<10}  ", engine.name()));
         }
         out.push_str(&format!(
-            "{:<width$}  {:>11}  {:>6}  {:>9} {:>9} {:>9} {:>9}  {:>9}  {:>13}  {:>5}  {:>8}  {:>9}  {:>10}  {:>9}\n",
+            "{:<width$}  {:>11}  {:>6}  {:>9} {:>9} {:>9} {:>9}  {:>9}  {:>13}  {:>5}  {:>8}  {:>11}  {:>10}  {:>9}\n",
             row.label,
             shape,
             count,
@@ -240,7 +245,10 @@ fn render(r: &SweepResult) -> String {
             units::bytes(row.peak_rss_bytes),
         ));
     }
-    out.push_str("(ampl.: read amplification, \"ok\" when chunks are aligned with the blocks)\n");
+    out.push_str(
+        "(ampl.: read amplification per task / as measured, or per task with \"ok\" when \
+         chunks are aligned with the blocks; Dask's tasks decode per task)\n",
+    );
     match (&r.best, &r.no_clear_winner) {
         _ if !r.per_engine.is_empty() => {}
         (Some(best), _) => {

@@ -158,6 +158,9 @@ pub struct RunSample {
     pub task_median_ns: u64,
     pub peak_rss_bytes: u64,
     pub plan: Option<PlanSummary>,
+    /// Read amplification the run measured (blocks it decoded), chunkscope's chunked runs
+    /// only: 1.00 with shared blocks. A Dask run decodes per task, as the plan predicts.
+    pub read_amplification_measured: Option<f64>,
     /// The cost per task, split (see [`TaskCost`]).
     pub cost: TaskCost,
 }
@@ -184,6 +187,7 @@ impl RunSample {
             task_median_ns: stats::median(&work).unwrap_or(0),
             peak_rss_bytes: report.peak_rss_bytes,
             plan: report.plan.clone(),
+            read_amplification_measured: report.blocks.map(|b| b.read_amplification_measured),
             cost: TaskCost::of(report, None),
         }
     }

@@ -86,8 +86,13 @@ pub struct SweepRow {
     pub task_overhead_per_task_us: f64,
     /// Median over runs of each run's median load/mask/write task duration, µs.
     pub task_median_us: f64,
-    /// The chunk plan; `None` for serial (whole-array reads).
+    /// The chunk plan; `None` for serial (whole-array reads). Its read amplification is
+    /// what a reader that decodes per task pays (Dask's case).
     pub plan: Option<PlanFigures>,
+    /// The read amplification chunkscope's runs measured (1.00 with shared blocks); `None`
+    /// for serial, for Dask's rows and for sweeps saved before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_amplification_measured: Option<f64>,
     /// Highest resident memory seen over the runs. Memory an earlier run left to the
     /// allocator may count toward a later run's figure.
     pub peak_rss_bytes: u64,
@@ -149,10 +154,13 @@ pub enum Flag {
         task_overhead_per_task_us: f64,
         task_median_us: f64,
     },
-    /// Read amplification over [`AMPLIFICATION_LIMIT`].
+    /// Read amplification over [`AMPLIFICATION_LIMIT`] for a reader that decodes per task.
     Misaligned {
         config: String,
         read_amplification: f64,
+        /// What the run decoded, when it shared blocks (chunkscope's engine).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        measured: Option<f64>,
     },
     FewerChunksThanThreads {
         config: String,
@@ -187,6 +195,18 @@ impl fmt::Display for Flag {
             Flag::Misaligned {
                 config,
                 read_amplification,
+                measured: Some(m),
+            } if *m <= AMPLIFICATION_LIMIT => write!(
+                f,
+                "{config}: chunks do not line up with the COG blocks: a reader that decodes \
+                 per task (Dask's) decodes {read_amplification:.2}x the pixels; this run \
+                 shared its blocks and decoded {m:.2}x; a multiple of the block size \
+                 costs neither"
+            ),
+            Flag::Misaligned {
+                config,
+                read_amplification,
+                ..
             } => write!(
                 f,
                 "{config}: chunks do not line up with the COG blocks, so up to {:.2}x the \
@@ -713,6 +733,7 @@ fn row(
             .and_then(|r| r.plan.as_ref())
             .map(PlanFigures::from)
             .or(plan),
+        read_amplification_measured: runs.first().and_then(|r| r.read_amplification_measured),
         peak_rss_bytes: runs.iter().map(|r| r.peak_rss_bytes).max().unwrap_or(0),
         load_bytes,
         decoded_mb_s: if load_ns == 0 {
@@ -843,11 +864,26 @@ pub fn disagreement(rows: &[SweepRow], a: &EngineVerdict, b: &EngineVerdict) -> 
         if let Some(p) = &r.plan
             && p.read_amplification > AMPLIFICATION_LIMIT
         {
-            why.push(format!(
-                "read amplification at {}: {:.2}x (the same windows on both engines, so it weighs alike)",
-                r.chunks.as_deref().unwrap_or("?"),
-                p.read_amplification
-            ));
+            // Dask's tasks decode every block they touch; chunkscope's measured figure
+            // says whether its load shared them.
+            let measured = rows
+                .iter()
+                .filter(|o| o.chunks == r.chunks && o.threads == r.threads)
+                .find_map(|o| o.read_amplification_measured);
+            why.push(match measured {
+                Some(m) => format!(
+                    "read amplification at {}: Dask's tasks decode {:.2}x the pixels (each \
+                     decodes every block it touches), chunkscope's {:.2}x measured",
+                    r.chunks.as_deref().unwrap_or("?"),
+                    p.read_amplification,
+                    m
+                ),
+                None => format!(
+                    "read amplification at {}: {:.2}x per task",
+                    r.chunks.as_deref().unwrap_or("?"),
+                    p.read_amplification
+                ),
+            });
         }
     }
     if !same {
@@ -875,10 +911,13 @@ fn flags(r: &SweepRow) -> Vec<Flag> {
             task_median_us: r.task_median_us,
         });
     }
+    // The plan's figure is what a per-task reader (Dask) decodes; chunkscope's shared
+    // blocks decode each block once, and the flag says so from the run's own count.
     if plan.read_amplification > AMPLIFICATION_LIMIT {
         out.push(Flag::Misaligned {
             config: r.label.clone(),
             read_amplification: plan.read_amplification,
+            measured: r.read_amplification_measured,
         });
     }
     if plan.chunk_count < r.threads {
@@ -984,7 +1023,16 @@ fn recommend(
                     units::share(e)
                 ));
             }
-            if plan.read_amplification > AMPLIFICATION_LIMIT {
+            let shared = best
+                .read_amplification_measured
+                .is_some_and(|m| m <= AMPLIFICATION_LIMIT);
+            if plan.read_amplification > AMPLIFICATION_LIMIT && shared {
+                reason.push_str(&format!(
+                    ", with {} chunks that straddle blocks: a per-task reader decodes {:.2}x \
+                     the pixels, this engine's shared blocks each once",
+                    plan.shape, plan.read_amplification
+                ));
+            } else if plan.read_amplification > AMPLIFICATION_LIMIT {
                 reason.push_str(&format!(
                     ", even though its {} chunks decode up to {:.2}x the pixels",
                     plan.shape, plan.read_amplification
@@ -1073,6 +1121,7 @@ mod tests {
             task_overhead_per_task_us: 1.0,
             task_median_us: 100.0,
             plan,
+            read_amplification_measured: None,
             peak_rss_bytes: 0,
             load_bytes: 0,
             decoded_mb_s: 0.0,

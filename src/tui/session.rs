@@ -725,11 +725,21 @@ pub(crate) mod tests {
     }
 
     /// The chunks whose write had ended by `t_ns`, straight from the task records.
+    /// Chunks whose write task ended by `t_ns` and on whose tiles no helper is at work
+    /// then (a helped chunk shows as writing again while the help runs).
     fn written_by(tasks: &[chunkscope::task::TaskRecord], t_ns: u64) -> Vec<u32> {
-        let mut v: Vec<u32> = tasks
-            .iter()
-            .filter(|t| t.stage == chunkscope::task::Stage::Write && !t.helping && t.end_ns <= t_ns)
+        let writes = || {
+            tasks
+                .iter()
+                .filter(|t| t.stage == chunkscope::task::Stage::Write)
+        };
+        let mut v: Vec<u32> = writes()
+            .filter(|t| !t.helping && t.end_ns <= t_ns)
             .map(|t| t.chunk)
+            .filter(|&c| {
+                !writes()
+                    .any(|h| h.helping && h.chunk == c && h.start_ns <= t_ns && t_ns < h.end_ns)
+            })
             .collect();
         v.sort_unstable();
         v
