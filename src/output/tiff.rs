@@ -186,11 +186,14 @@ fn trailer(spool: &File, from: u64, len: u64) -> io::Result<[u8; 4]> {
 }
 
 /// Copies `len` bytes at `from` in `src` to `to` in `dst`: with `copy_file_range` where the
-/// kernel and file system offer it, else through a buffer.
+/// kernel and file system offer it (Linux), else through a buffer.
+#[cfg(target_os = "linux")]
 fn copy_range(src: &File, from: u64, dst: &File, to: u64, len: u64) -> io::Result<()> {
     use std::os::fd::AsRawFd;
-    let (mut off_in, mut off_out) = (from as libc::loff_t, to as libc::loff_t);
-    let mut left = len as usize;
+    let too_far = || io::Error::other("a tile offset beyond the file system's range");
+    let mut off_in = libc::loff_t::try_from(from).map_err(|_| too_far())?;
+    let mut off_out = libc::loff_t::try_from(to).map_err(|_| too_far())?;
+    let mut left = usize::try_from(len).map_err(|_| too_far())?;
     while left > 0 {
         // SAFETY: both descriptors are open for the duration of the call and the offsets
         // are this function's own; the kernel copies between the files only.
@@ -219,17 +222,31 @@ fn copy_range(src: &File, from: u64, dst: &File, to: u64, len: u64) -> io::Resul
             Some(libc::EINTR) => continue,
             // Not offered here (another file system, an old kernel): copy the rest by hand.
             Some(libc::EXDEV | libc::ENOSYS | libc::EOPNOTSUPP | libc::EINVAL) => {
-                let mut buf = vec![0u8; left.min(4 << 20)];
-                while left > 0 {
-                    let part = left.min(buf.len());
-                    src.read_exact_at(&mut buf[..part], off_in as u64)?;
-                    dst.write_all_at(&buf[..part], off_out as u64)?;
-                    (off_in, off_out) = (off_in + part as i64, off_out + part as i64);
-                    left -= part;
-                }
+                // The offsets only grew from values that fit a u64.
+                return copy_by_buffer(src, off_in as u64, dst, off_out as u64, left as u64);
             }
             _ => return Err(e),
         }
+    }
+    Ok(())
+}
+
+/// Copies `len` bytes at `from` in `src` to `to` in `dst` (systems without
+/// `copy_file_range`).
+#[cfg(not(target_os = "linux"))]
+fn copy_range(src: &File, from: u64, dst: &File, to: u64, len: u64) -> io::Result<()> {
+    copy_by_buffer(src, from, dst, to, len)
+}
+
+/// The portable copy: through a buffer of at most 4 MiB.
+fn copy_by_buffer(src: &File, from: u64, dst: &File, to: u64, len: u64) -> io::Result<()> {
+    let mut buf = vec![0u8; usize::try_from(len.min(4 << 20)).unwrap_or(4 << 20)];
+    let mut done = 0u64;
+    while done < len {
+        let part = (len - done).min(buf.len() as u64) as usize;
+        src.read_exact_at(&mut buf[..part], from + done)?;
+        dst.write_all_at(&buf[..part], to + done)?;
+        done += part as u64;
     }
     Ok(())
 }
@@ -254,4 +271,41 @@ pub fn close_streamed(file: &File, spec: &ImageSpec, spans: &[TileSpan]) -> io::
     encoder::patch_first_ifd(&mut w, 0, ORDER, bigtiff, ifd).map_err(io::Error::other)?;
     w.flush()?;
     Ok(end)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Both copies put the same bytes at the same offsets, over more than one buffer.
+    #[test]
+    fn ranges_copy_by_the_kernel_and_by_buffer_alike() {
+        let dir = tempfile::tempdir().unwrap();
+        let src_path = dir.path().join("src");
+        let data: Vec<u8> = (0..(9u32 << 20)).map(|i| (i * 7 % 251) as u8).collect();
+        std::fs::write(&src_path, &data).unwrap();
+        let src = File::open(&src_path).unwrap();
+        let (from, to, len) = (12_345u64, 777u64, (9u64 << 20) - 20_000);
+        let copy = |name: &str, f: fn(&File, u64, &File, u64, u64) -> io::Result<()>| {
+            let path = dir.path().join(name);
+            let dst = File::options()
+                .create(true)
+                .truncate(true)
+                .read(true)
+                .write(true)
+                .open(&path)
+                .unwrap();
+            f(&src, from, &dst, to, len).unwrap();
+            std::fs::read(&path).unwrap()
+        };
+        let kernel = copy("kernel", copy_range);
+        let buffer = copy("buffer", copy_by_buffer);
+        assert_eq!(kernel, buffer);
+        assert_eq!(kernel.len() as u64, to + len);
+        assert!(kernel[..to as usize].iter().all(|&b| b == 0));
+        assert_eq!(
+            &kernel[to as usize..],
+            &data[from as usize..(from + len) as usize]
+        );
+    }
 }
