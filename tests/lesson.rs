@@ -190,6 +190,20 @@ fn every_step_runs_on_a_demo_and_its_words_match_its_numbers() {
                 assert!(!r.plans[1].plan.aligned);
                 assert_eq!(r.plans[1].label, "125");
                 assert!(r.explanation[0].contains("not aligned"));
+                // The steps decode per task, as Dask does: the run measured what the plan
+                // predicts for the misaligned chunks.
+                let decoded = r
+                    .figures
+                    .iter()
+                    .find(|f| f.label == "125 px decoded")
+                    .unwrap_or_else(|| panic!("the measured amplification: {:?}", r.figures));
+                assert_eq!(
+                    decoded.value,
+                    format!(
+                        "{} (measured, per task)",
+                        chunkscope::profile::units::ratio(r.plans[1].plan.read_amplification)
+                    )
+                );
             }
             Step::AutoChunks => {
                 // B02 of the demo: 1024 x 1024 uint16, 128 blocks: all of it fits in 128 MiB.
