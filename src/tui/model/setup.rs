@@ -470,7 +470,15 @@ impl Setup {
             ));
         }
         if !p.aligned {
-            out.push("chunks straddle blocks: some blocks are decoded more than once".into());
+            out.push(match self.blocks {
+                BlockSharing::Shared => "chunks straddle blocks: shared blocks are decoded \
+                                         once, but a per-task reader (Dask) decodes some \
+                                         more than once"
+                    .into(),
+                BlockSharing::PerTask => {
+                    "chunks straddle blocks: some blocks are decoded more than once".into()
+                }
+            });
         }
         out.extend(p.notices.iter().cloned());
         out
