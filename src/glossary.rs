@@ -39,7 +39,7 @@ pub const TERMS: &[Term] = &[
     ),
     t(
         "read amplification",
-        "decoded block samples / chunk samples; above 1 when chunks straddle blocks or split a pixel-interleaved block's bands. *Planned*: what a reader that decodes per task pays (the plan's figure, Dask's case); *measured*: what the run decoded (1.00 with shared blocks)",
+        "decoded block samples / chunk samples; above 1 when chunks straddle blocks or split a pixel-interleaved block's bands. *Planned*: what a reader that decodes per task pays (the plan's figure); *measured*: what the run decoded (1.00 with shared blocks)",
     ),
     t(
         "block store",

@@ -247,7 +247,7 @@ fn render(r: &SweepResult) -> String {
     }
     out.push_str(
         "(ampl.: read amplification per task / as measured, or per task with \"ok\" when \
-         chunks are aligned with the blocks; Dask's tasks decode per task)\n",
+         chunks are aligned with the blocks)\n",
     );
     match (&r.best, &r.no_clear_winner) {
         _ if !r.per_engine.is_empty() => {}

@@ -87,7 +87,7 @@ pub struct SweepRow {
     /// Median over runs of each run's median load/mask/write task duration, µs.
     pub task_median_us: f64,
     /// The chunk plan; `None` for serial (whole-array reads). Its read amplification is
-    /// what a reader that decodes per task pays (Dask's case).
+    /// what a reader that decodes per task, without a block cache, pays.
     pub plan: Option<PlanFigures>,
     /// The read amplification chunkscope's runs measured (1.00 with shared blocks); `None`
     /// for serial, for Dask's rows and for sweeps saved before it was kept.
@@ -199,7 +199,8 @@ impl fmt::Display for Flag {
             } if *m <= AMPLIFICATION_LIMIT => write!(
                 f,
                 "{config}: chunks do not line up with the COG blocks: a reader that decodes \
-                 per task (Dask's) decodes {read_amplification:.2}x the pixels; this run \
+                 per task, without a block cache, decodes {read_amplification:.2}x the \
+                 pixels; this run \
                  shared its blocks and decoded {m:.2}x; a multiple of the block size \
                  costs neither"
             ),
@@ -864,16 +865,17 @@ pub fn disagreement(rows: &[SweepRow], a: &EngineVerdict, b: &EngineVerdict) -> 
         if let Some(p) = &r.plan
             && p.read_amplification > AMPLIFICATION_LIMIT
         {
-            // Dask's tasks decode every block they touch; chunkscope's measured figure
-            // says whether its load shared them.
+            // The plan's figure is what a reader without a block cache decodes (what
+            // Dask's readers decode depends on GDAL's cache behind them: its stream does
+            // not say); chunkscope's measured figure says whether its load shared them.
             let measured = rows
                 .iter()
                 .filter(|o| o.chunks == r.chunks && o.threads == r.threads)
                 .find_map(|o| o.read_amplification_measured);
             why.push(match measured {
                 Some(m) => format!(
-                    "read amplification at {}: Dask's tasks decode {:.2}x the pixels (each \
-                     decodes every block it touches), chunkscope's {:.2}x measured",
+                    "read amplification at {}: {:.2}x for a reader that decodes per task \
+                     (the plan's figure), chunkscope's {:.2}x measured",
                     r.chunks.as_deref().unwrap_or("?"),
                     p.read_amplification,
                     m
@@ -911,7 +913,7 @@ fn flags(r: &SweepRow) -> Vec<Flag> {
             task_median_us: r.task_median_us,
         });
     }
-    // The plan's figure is what a per-task reader (Dask) decodes; chunkscope's shared
+    // The plan's figure is what a per-task reader decodes; chunkscope's shared
     // blocks decode each block once, and the flag says so from the run's own count.
     if plan.read_amplification > AMPLIFICATION_LIMIT {
         out.push(Flag::Misaligned {

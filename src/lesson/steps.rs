@@ -78,9 +78,9 @@ impl<'a> Context<'a> {
                 OutputFormat::Cog,
             ),
             gdal_cache_mb: None,
-            // The lesson is Dask's: each of its tasks decodes the blocks it touches, so the
-            // steps read blocks per task too, and misaligned chunks cost what they cost
-            // there (chunkscope's shared blocks would hide it).
+            // The lesson's engine runs each task on its own: the steps read blocks per
+            // task too, so misaligned chunks show what they cost a task engine without a
+            // block cache (chunkscope's shared blocks would hide it).
             blocks: crate::pipeline::BlockSharing::PerTask,
         };
         Ok(Self {
@@ -831,7 +831,8 @@ impl<'a> Context<'a> {
                 units::ratio(pa.read_amplification)
             ),
             format!("Over the whole run: {}.", total.verdict),
-            "Both decode per task, as Dask's tasks do; chunkscope's shared blocks \
+            "Both decode per task, as a task engine without a block cache does; \
+             chunkscope's shared blocks \
              (--blocks shared, its default) decode each block once, so misaligned chunks \
              cost it no decoding."
                 .to_string(),

@@ -472,8 +472,8 @@ impl Setup {
         if !p.aligned {
             out.push(match self.blocks {
                 BlockSharing::Shared => "chunks straddle blocks: shared blocks are decoded \
-                                         once, but a per-task reader (Dask) decodes some \
-                                         more than once"
+                                         once, but a reader without a block cache decodes \
+                                         some more than once"
                     .into(),
                 BlockSharing::PerTask => {
                     "chunks straddle blocks: some blocks are decoded more than once".into()
