@@ -10,6 +10,7 @@ mod steps;
 
 pub mod lock;
 pub mod memory;
+pub mod recorded;
 pub mod verdict;
 
 use std::num::NonZeroUsize;

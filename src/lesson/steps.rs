@@ -107,6 +107,16 @@ impl<'a> Context<'a> {
         scene: &Scene,
         trials: &[Trial],
     ) -> Result<(Vec<Vec<RunSample>>, Vec<Extra>), LessonError> {
+        self.rounds_on(&self.base, scene, trials)
+    }
+
+    /// [`Self::rounds`] with other run settings than the lesson's.
+    fn rounds_on(
+        &self,
+        base: &RunBase,
+        scene: &Scene,
+        trials: &[Trial],
+    ) -> Result<(Vec<Vec<RunSample>>, Vec<Extra>), LessonError> {
         let mut extra = vec![Extra::default(); trials.len()];
         let mut observe = |i: usize, report: &RunReport| {
             let threads = report.config.threads.max(1) as u64;
@@ -121,7 +131,7 @@ impl<'a> Context<'a> {
         };
         let r = rounds::run_rounds_observed(
             scene,
-            &self.base,
+            base,
             trials,
             Repetition {
                 repeat: self.lesson.repeat,
@@ -615,8 +625,10 @@ impl<'a> Context<'a> {
 
     pub(super) fn tiny(&self, out: &mut StepResult) -> Result<(), LessonError> {
         let b = self.block_side()?;
-        // The lesson's tiny chunks are 200 pixels against 1024-pixel blocks.
-        let side = (b * 200 / 1024).max(8);
+        // Tiny chunks of a quarter block (256 pixels against 1024-pixel blocks) that share
+        // their blocks without straddling them, and blocks shared by the load (each
+        // decoded once): only the number of tasks changes against the good chunks.
+        let side = (b / 4).max(8);
         let tiny = ChunkRequest::Square(side);
         let good = self.lesson.chunks();
         let tiny_plan = self.plan(&tiny)?;
@@ -626,7 +638,15 @@ impl<'a> Context<'a> {
             self.chunked(tiny.clone()),
             self.chunked(good.clone()),
         ];
-        let (samples, extra) = self.rounds(&self.scene, &trials)?;
+        let shared = RunBase {
+            blocks: crate::pipeline::BlockSharing::Shared,
+            ..self.base.clone()
+        };
+        let (samples, extra) = self.rounds_on(&shared, &self.scene, &trials)?;
+        let grid = pipeline::prepare(&self.scene, Resolution::R20, None)
+            .map_err(|e| LessonError::failed("the scene", &e))?
+            .grid;
+        let dask = super::recorded::recorded(side, grid.rows, grid.cols);
         let serial = timing(&samples[0], None)?;
         let t = timing(&samples[1], None)?;
         let g = timing(&samples[2], None)?;
@@ -661,6 +681,11 @@ impl<'a> Context<'a> {
             )
             .unwrap_or(0.0)
         };
+        let decoded = |s: &[RunSample], plan: &PlanFigures| {
+            s.first()
+                .and_then(|r| r.read_amplification_measured)
+                .unwrap_or(plan.read_amplification)
+        };
         out.figures = vec![
             Figure::new("serial", with_spread(&serial)),
             Figure::new(
@@ -690,20 +715,39 @@ impl<'a> Context<'a> {
             Figure::new(
                 format!("  {}", causes[1].0),
                 format!(
-                    "{}  ({} vs {} decoded per chunk pixel)",
+                    "{}  ({} vs {} decoded, blocks shared)",
                     signed(causes[1].1),
-                    units::ratio(tiny_plan.read_amplification),
-                    units::ratio(good_plan.read_amplification)
+                    units::ratio(decoded(&samples[1], &tiny_plan)),
+                    units::ratio(decoded(&samples[2], &good_plan))
                 ),
             ),
             Figure::new(format!("  {}", causes[2].0), signed(causes[2].1)),
             Figure::new("  not split", signed(loss - explained)),
         ];
+        if let Some(d) = &dask {
+            out.figures.push(Figure::new(
+                format!("Dask at {side} px, recorded"),
+                format!(
+                    "{} per task outside tasks ({} of its threads' time)",
+                    units::duration_ns((d.cost.overhead_us * 1e3).round() as u64),
+                    units::share(d.overhead_share)
+                ),
+            ));
+        }
         let biggest = causes.iter().max_by_key(|c| c.1).map_or("", |c| c.0);
         out.big = vec![
             Figure::new("vs serial", units::ratio(vs_serial.speedup.value)),
             Figure::new("chunks", tiny_plan.chunk_count.to_string()),
-            Figure::new("read ampl.", units::ratio(tiny_plan.read_amplification)),
+            match &dask {
+                Some(d) => Figure::new(
+                    "Dask/task",
+                    units::duration_ns((d.cost.overhead_us * 1e3).round() as u64),
+                ),
+                None => Figure::new(
+                    "per task",
+                    units::duration_ns((per_task_us(&samples[1]) * 1e3).round() as u64),
+                ),
+            },
         ];
         out.conclusion = if vs_good.decided() && vs_good.speedup.value < 1.0 {
             format!(
@@ -715,14 +759,31 @@ impl<'a> Context<'a> {
         };
         out.explanation = vec![
             format!(
-                "{} chunks make {} tasks; each cost about {} µs of scheduling here, far below \
-                 Dask's documented 200 µs-1 ms per task, so task overhead is not what hurts most.",
+                "{} chunks make {} tasks; in chunkscope's engine each cost about {} µs of \
+                 scheduling, far below Dask's documented 200 µs-1 ms per task.",
                 tiny_plan.chunk_count,
                 tiny_plan.chunk_count * 3,
                 units::number(per_task_us(&samples[1]))
             ),
+            match &dask {
+                Some(d) => format!(
+                    "Dask, {}: {} per task outside its tasks, {} of its threads' time: in \
+                     the lesson's engine task overhead is what hurts at {side} px.",
+                    d.label,
+                    units::duration_ns((d.cost.overhead_us * 1e3).round() as u64),
+                    units::share(d.overhead_share)
+                ),
+                None => format!(
+                    "No Dask stream is recorded for {side} px chunks of this scene: \
+                     `chunkscope run --engine dask --chunks {side}` measures Dask's cost per \
+                     task here."
+                ),
+            },
             format!(
-                "{side} px chunks cut {b} px blocks: GDAL decoded {} the pixels it kept; {}",
+                "{side} px chunks share {b} px blocks without straddling them, and the load \
+                 decoded each block once ({} of the pixels; a reader without a block cache \
+                 decodes {}); {}",
+                units::ratio(decoded(&samples[1], &tiny_plan)),
                 units::ratio(tiny_plan.read_amplification),
                 if causes[2].1.unsigned_abs() * 10 >= loss.unsigned_abs() {
                     format!(
