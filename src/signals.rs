@@ -87,11 +87,6 @@ pub fn cancelled_exit_code() -> ExitCode {
     received().map_or(ExitCode::from(130), Signal::exit_code)
 }
 
-/// Whether a child process's exit code says a stop signal ended it.
-pub fn is_stop_code(code: Option<i32>) -> bool {
-    code.is_some_and(|c| [SIGINT, SIGTERM, SIGHUP].iter().any(|s| c == 128 + s))
-}
-
 fn install() {
     INSTALL.call_once(|| {
         // Without the handlers the signals keep their default effect (the process ends),

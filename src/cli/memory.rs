@@ -3,19 +3,18 @@
 //! kernel's high-water mark of resident memory (VmHWM) belongs to that run alone; in one
 //! long process the first run's peak would hide the others'.
 
-use std::num::NonZeroUsize;
-use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode, Stdio};
+use std::path::PathBuf;
+use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use clap::Args;
 
-use chunkscope::chunks::ChunkRequest;
-use chunkscope::lesson::{MemoryProbe, MemorySchedule as Schedule};
+use chunkscope::experiment::child::ChildRun;
+use chunkscope::lesson::MemorySchedule as Schedule;
 use chunkscope::output::OutputFormat;
 use chunkscope::profile::memory::{self, MemoryRow, MemoryRun, Spread};
 use chunkscope::profile::units;
-use chunkscope::task::{CancelFlag, TaskRecord};
+use chunkscope::task::CancelFlag;
 
 use super::compare::{RoundsBar, Scratch};
 use super::options::{ChunkedOptions, PipelineOptions, ThreadLimitArgs};
@@ -60,18 +59,17 @@ pub fn memory(args: MemoryArgs) -> anyhow::Result<ExitCode> {
     let cancel = CancelFlag::new();
     cancel_on_signals(&cancel);
 
-    let child = Child {
-        exe: &exe,
-        catalog: &catalog.path,
-        item: &scene.item,
+    let child = ChildRun {
+        exe,
+        catalog: catalog.path.clone(),
+        item: scene.item.clone(),
         res: args.scene.res.metres(),
         chunks: args.chunked.chunks.to_string(),
         threads,
-        format: format.name(),
         pipeline: args.pipeline.to_args(format),
-        out: scratch.path(),
+        out: scratch.path().to_path_buf(),
         force_threads: args.limits.force_threads,
-        cancel: &cancel,
+        cancel: cancel.clone(),
     };
     let cache = match (args.pipeline.gdal_cache, std::env::var("GDAL_CACHEMAX")) {
         (Some(mb), _) => format!("{mb} MB (--gdal-cache)"),
@@ -114,220 +112,15 @@ pub fn memory(args: MemoryArgs) -> anyhow::Result<ExitCode> {
             "schema_version": chunkscope::pipeline::SCHEMA_VERSION,
             "kind": "memory",
             "item": scene.item,
-            "format": child.format,
+            "format": format.name(),
             "gdal_cache": cache,
             "rows": rows,
         });
         println!("{}", serde_json::to_string_pretty(&value)?);
     } else {
-        print!("{}", render(&scene.item, child.format, &cache, &rows));
+        print!("{}", render(&scene.item, format.name(), &cache, &rows));
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// The lesson's memory step measured as this command measures: each run in a child
-/// process of its own, a tiled GeoTIFF output, GDAL's block cache bounded.
-pub(crate) struct ChildProbe {
-    pub exe: PathBuf,
-    pub catalog: PathBuf,
-    pub item: String,
-    /// Scratch folder for the runs' outputs (each removed after its run).
-    pub out: PathBuf,
-    /// The step's cancel flag: the run in flight is stopped when it is set.
-    pub cancel: CancelFlag,
-}
-
-impl MemoryProbe for ChildProbe {
-    fn own_process(&self) -> bool {
-        true
-    }
-
-    fn run(
-        &self,
-        schedule: Schedule,
-        chunks: &ChunkRequest,
-        threads: NonZeroUsize,
-        gdal_cache_mb: u32,
-    ) -> Result<Option<MemoryRun>, String> {
-        let child = Child {
-            exe: &self.exe,
-            catalog: &self.catalog,
-            item: &self.item,
-            res: 20,
-            chunks: chunks.to_string(),
-            threads,
-            format: "gtiff",
-            pipeline: vec![
-                "--format".into(),
-                "gtiff".into(),
-                "--gdal-cache".into(),
-                gdal_cache_mb.to_string(),
-            ],
-            out: &self.out,
-            force_threads: false,
-            cancel: &self.cancel,
-        };
-        child
-            .run(schedule)
-            .map(|r| r.map(|(_, run)| run))
-            .map_err(|e| format!("{e:#}"))
-    }
-}
-
-/// How to start one child run.
-struct Child<'a> {
-    exe: &'a Path,
-    catalog: &'a Path,
-    item: &'a str,
-    res: u32,
-    chunks: String,
-    threads: NonZeroUsize,
-    format: &'static str,
-    /// The output options, as `run` arguments.
-    pipeline: Vec<String>,
-    out: &'a Path,
-    force_threads: bool,
-    /// Set to stop the run in flight: the child gets SIGTERM, cleans up and exits.
-    cancel: &'a CancelFlag,
-}
-
-impl Child<'_> {
-    /// Runs `schedule` in a child process; `None` when it was cancelled: by `cancel`, which
-    /// the front end sets (on Esc, or a stop signal to this process alone), or by a stop
-    /// signal that reached the child too (Ctrl-C goes to the terminal's process group).
-    fn run(&self, schedule: Schedule) -> anyhow::Result<Option<(String, MemoryRun)>> {
-        let out: PathBuf = self.out.join(format!("memory-{}.tif", schedule.name()));
-        let mut cmd = Command::new(self.exe);
-        cmd.arg("run")
-            .arg("--catalog")
-            .arg(self.catalog)
-            .args(["--item", self.item])
-            .args(["--res", &self.res.to_string()])
-            .args(&self.pipeline)
-            .arg("--out")
-            .arg(&out)
-            .arg("--json");
-        for driver in chunkscope::raster::extra_drivers() {
-            cmd.args(["--allow-driver", &driver]);
-        }
-        match schedule {
-            Schedule::Serial => {
-                cmd.args(["--mode", "serial"]);
-            }
-            Schedule::Staged | Schedule::Fused => {
-                cmd.args(["--mode", "chunked"])
-                    .args(["--chunks", &self.chunks])
-                    .args(["--threads", &self.threads.to_string()])
-                    .args(["--schedule", schedule.name()]);
-                if self.force_threads {
-                    cmd.arg("--force-threads");
-                }
-            }
-        }
-        // glibc keeps freed buffers for reuse once its mmap threshold has grown past them,
-        // so a run's max RSS would show what the allocator keeps, not what the schedule
-        // holds. A fixed 1 MiB threshold hands every chunk or tile buffer back when it is
-        // freed. (Other C libraries ignore the variable.)
-        cmd.env("MALLOC_MMAP_THRESHOLD_", "1048576");
-        let output = run_until_cancelled(&mut cmd, self.cancel)
-            .with_context(|| format!("cannot start \"{}\"", self.exe.display()))?;
-        // The run's output is not what this command measures: keep the scratch folder small.
-        let _ = std::fs::remove_file(&out);
-        if self.cancel.is_cancelled() || crate::signals::is_stop_code(output.status.code()) {
-            return Ok(None);
-        }
-        if !output.status.success() {
-            bail!(
-                "the {} run failed ({}):\n{}",
-                schedule.name(),
-                output.status,
-                String::from_utf8_lossy(&output.stderr).trim()
-            );
-        }
-        let report: serde_json::Value = serde_json::from_slice(&output.stdout)
-            .with_context(|| format!("the {} run printed no report", schedule.name()))?;
-        parse_run(&report)
-            .map(Some)
-            .with_context(|| format!("the {} run's report lacks a field", schedule.name()))
-    }
-}
-
-/// Runs `cmd` to its end, with stdin closed and its output collected, unless `cancel` is
-/// set first: the child is then sent SIGTERM, which it answers by cancelling its run and
-/// removing what it wrote, and is waited for.
-fn run_until_cancelled(
-    cmd: &mut Command,
-    cancel: &CancelFlag,
-) -> std::io::Result<std::process::Output> {
-    use std::io::Read;
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()?;
-    // Drained on threads of their own: a report larger than a pipe's buffer would
-    // otherwise block the child before it exits.
-    fn drain(pipe: Option<impl Read + Send + 'static>) -> std::thread::JoinHandle<Vec<u8>> {
-        std::thread::spawn(move || {
-            let mut bytes = Vec::new();
-            if let Some(mut pipe) = pipe {
-                let _ = pipe.read_to_end(&mut bytes);
-            }
-            bytes
-        })
-    }
-    let stdout = drain(child.stdout.take());
-    let stderr = drain(child.stderr.take());
-    let mut signalled = false;
-    let status = loop {
-        if let Some(status) = child.try_wait()? {
-            break status;
-        }
-        if cancel.is_cancelled() && !signalled {
-            if let Ok(pid) = i32::try_from(child.id()) {
-                // SAFETY: kill(2) with the pid of our own child, which has not been reaped
-                // (try_wait saw it running), so the pid is still its.
-                unsafe { libc::kill(pid, libc::SIGTERM) };
-            }
-            signalled = true;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    };
-    Ok(std::process::Output {
-        status,
-        stdout: stdout.join().unwrap_or_default(),
-        stderr: stderr.join().unwrap_or_default(),
-    })
-}
-
-/// The label and memory figures of one `run --json` report.
-fn parse_run(report: &serde_json::Value) -> anyhow::Result<(String, MemoryRun)> {
-    let field = |name: &str| {
-        report[name]
-            .as_u64()
-            .with_context(|| format!("no \"{name}\""))
-    };
-    let tasks: Vec<TaskRecord> =
-        serde_json::from_value(report["tasks"].clone()).context("no readable \"tasks\"")?;
-    let config = &report["config"];
-    let label = match (config["chunks"].as_array(), config["schedule"].as_str()) {
-        (Some(c), Some(schedule)) => {
-            let dims: Vec<String> = c.iter().map(ToString::to_string).collect();
-            format!(
-                "chunked x {} ({}, {schedule})",
-                config["threads"],
-                dims.join(",")
-            )
-        }
-        _ => "serial".to_string(),
-    };
-    let run = MemoryRun::from_tasks(
-        &tasks,
-        field("process_max_rss_bytes")?,
-        field("rss_start_bytes")?,
-        field("wall_ns")?,
-    );
-    Ok((label, run))
 }
 
 fn spread_bytes(s: &Spread) -> String {

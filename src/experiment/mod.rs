@@ -3,6 +3,7 @@
 //! and sweep are built on it; the session's history lines up single runs. The statistics
 //! they use live in [`crate::profile::stats`]; nothing here prints.
 
+pub mod child;
 pub mod compare;
 pub mod engine;
 pub mod history;

@@ -65,7 +65,7 @@ impl LessonJob {
         let cancel = CancelFlag::new();
         let local = catalog.path.is_file() && start.server.is_none();
         let probe: Box<dyn MemoryProbe> = match start.exe.filter(|_| local) {
-            Some(exe) => Box::new(crate::cli::memory::ChildProbe {
+            Some(exe) => Box::new(chunkscope::experiment::child::ChildProbe {
                 exe,
                 catalog: catalog.path.clone(),
                 item: item.id.clone(),
