@@ -609,6 +609,107 @@ fn import_dask_refuses_indices_off_the_grid_and_sums_that_overflow() {
     assert_no_panic(&stderr_of(&out));
 }
 
+/// Set on a re-run of this test binary that only measures a command (see [`max_rss_of`]):
+/// chunkscope's arguments, one a line.
+const RSS_OF: &str = "CHUNKSCOPE_TEST_RSS_OF";
+
+/// `chunkscope ARGS`'s exit code and largest resident set in bytes. The kernel starts a
+/// child's peak at its parent's (a spawned child begins as a view of its parent's memory),
+/// and this test binary holds big streams: so a fresh re-run of it, small, starts the
+/// command and reports what the kernel measured when it reaped it.
+fn max_rss_of(args: &[&Path]) -> (i32, u64) {
+    let lines: Vec<String> = args.iter().map(|a| a.display().to_string()).collect();
+    let out = StdCommand::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "measure_max_rss",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(RSS_OF, lines.join("\n"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("max rss: "))
+        .unwrap_or_else(|| panic!("no measurement in {stdout}"));
+    let (code, rss) = line.split_once(' ').unwrap();
+    (code.parse().unwrap(), rss.parse().unwrap())
+}
+
+/// The measuring side of [`max_rss_of`]; does nothing in an ordinary run.
+#[test]
+fn measure_max_rss() {
+    let Ok(args) = std::env::var(RSS_OF) else {
+        return;
+    };
+    // Reaped by wait4 below, which std's `wait` cannot do while keeping the child's usage.
+    #[allow(clippy::zombie_processes)]
+    let child = StdCommand::new(bin())
+        .args(args.lines())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut status = 0;
+    // SAFETY: `rusage` is plain data, valid when zeroed; wait4 fills it for our own child.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let pid = unsafe { libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage) };
+    assert!(pid > 0, "wait4 failed");
+    let code = if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        -1
+    };
+    // ru_maxrss is in KiB on Linux.
+    // On a line of its own: the harness has written "test measure_max_rss ... " before.
+    println!("\nmax rss: {code} {}", usage.ru_maxrss as u64 * 1024);
+}
+
+#[test]
+fn import_dask_memory_follows_the_tasks_not_the_text() {
+    // Dask's records carry pickled types and metadata chunkscope never uses: 4,000 records
+    // with 16 KiB of that each make a 64 MiB file whose kept tasks take a few MiB.
+    let dir = tempfile::tempdir().unwrap();
+    let padding = "x".repeat(16 * 1024);
+    let records: Vec<Value> = (0..4_000u64)
+        .map(|i| {
+            let t = 1.7e9 + i as f64 * 1e-3;
+            let mut r = record(
+                serde_json::json!(["load-x", i / 64, i % 64]),
+                1,
+                t,
+                t + 1e-3,
+            );
+            r["type"] = Value::String(padding.clone());
+            r
+        })
+        .collect();
+    let big = dir.path().join("big.json");
+    std::fs::write(
+        &big,
+        serde_json::json!({"dask_version": "x", "task_stream": records}).to_string(),
+    )
+    .unwrap();
+    let small = dir.path().join("small.json");
+    std::fs::write(&small, Value::Array(records[..1].to_vec()).to_string()).unwrap();
+    drop(records);
+    let size = std::fs::metadata(&big).unwrap().len();
+
+    let (code, base) = max_rss_of(&[Path::new("import-dask"), &small]);
+    assert_eq!(code, 0);
+    let (code, rss) = max_rss_of(&[Path::new("import-dask"), &big]);
+    assert_eq!(code, 0);
+    // Holding the text and a tree of it took several times the file (166 MB took 2.95 GB);
+    // reading record by record keeps a fraction of it.
+    let grown = rss.saturating_sub(base);
+    assert!(
+        grown < size / 4,
+        "import-dask of a {size}-byte stream grew {grown} bytes beyond a one-task import"
+    );
+}
+
 // ---- 9. the smaller ones ----
 
 #[test]
