@@ -6,12 +6,15 @@
 mod common;
 
 use std::collections::BTreeMap;
+use std::io::{ErrorKind, Read, Write};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Command as StdCommand, Output};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
+use chunkscope::network::{NetworkSim, SimSettings, Timeouts};
 use serde_json::Value;
 
 fn bin() -> PathBuf {
@@ -403,6 +406,157 @@ fn a_small_file_declaring_a_huge_size_is_refused_at_once() {
     }
 }
 
+// ---- 6. serve: no more than the file, only reads, no connection held by a client ----
+
+/// A folder with a file of `size` bytes as `data.bin` and the demo's catalog, served with
+/// `timeouts`.
+fn serve_file(size: u64, timeouts: Timeouts) -> (tempfile::TempDir, NetworkSim) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = std::fs::File::create(dir.path().join("data.bin")).unwrap();
+    // Sparse: reads as zeros without the disk.
+    file.set_len(size).unwrap();
+    std::fs::copy(demo(), dir.path().join("search.json")).unwrap();
+    let sim = NetworkSim::start_with(dir.path(), SimSettings::default(), 0, timeouts).unwrap();
+    (dir, sim)
+}
+
+/// A raw HTTP/1.1 request on a new connection: the head (lower case) and the body's length.
+fn request(sim: &NetworkSim, method: &str, path: &str, extra: &str) -> (String, usize) {
+    let host = sim.base_url().trim_start_matches("http://");
+    let mut stream = TcpStream::connect(host).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\n{extra}Content-Length: 0\r\n\
+         Connection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).unwrap();
+    let split = response.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    (
+        String::from_utf8_lossy(&response[..split]).to_lowercase(),
+        response.len() - split - 4,
+    )
+}
+
+#[test]
+fn serve_answers_no_more_than_the_file_and_only_reads() {
+    let size = 100_000;
+    let (_dir, sim) = serve_file(size, Timeouts::default());
+    let range = |r: &str| format!("Range: bytes={r}\r\n");
+
+    // 256 ranges of the whole file answered 256 copies of it.
+    let all = vec!["0-"; 256].join(",");
+    let (head, len) = request(&sim, "GET", "/data.bin", &range(&all));
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    assert_eq!(len as u64, size, "the whole file once");
+
+    let (head, len) = request(&sim, "GET", "/data.bin", &range("0-99,50-149"));
+    assert!(head.starts_with("http/1.1 206"), "{head}");
+    assert!(
+        head.contains(&format!("content-range: bytes 0-149/{size}")),
+        "{head}"
+    );
+    assert_eq!(len, 150, "overlapping ranges are merged");
+
+    // Disjoint ranges stay a multipart answer, as GDAL asks for a window's blocks.
+    let (head, len) = request(&sim, "GET", "/data.bin", &range("0-9,1000-1009"));
+    assert!(head.starts_with("http/1.1 206"), "{head}");
+    assert!(head.contains("multipart/byteranges"), "{head}");
+    assert!(len > 20 && len < 1000, "{len}");
+
+    for method in ["POST", "PUT", "DELETE", "PATCH", "OPTIONS"] {
+        for path in ["/search.json", "/data.bin"] {
+            let (head, _) = request(&sim, method, path, "");
+            assert!(head.starts_with("http/1.1 405"), "{method} {path}: {head}");
+            assert!(head.contains("allow: get, head"), "{method} {path}: {head}");
+        }
+    }
+    let (head, len) = request(&sim, "HEAD", "/data.bin", "");
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    assert_eq!(len, 0);
+    let (head, _) = request(&sim, "GET", "/search.json", "");
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+}
+
+/// Reads until the server closes `stream`; false if it is still open after `limit`.
+fn closed_within(stream: &mut TcpStream, limit: Duration) -> bool {
+    let started = Instant::now();
+    stream
+        .set_read_timeout(Some(Duration::from_millis(100)))
+        .unwrap();
+    let mut buf = [0u8; 64 * 1024];
+    while started.elapsed() < limit {
+        match stream.read(&mut buf) {
+            Ok(0) => return true,
+            Ok(_) => {}
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+            Err(_) => return true,
+        }
+    }
+    false
+}
+
+#[test]
+fn serve_closes_connections_that_trickle_or_go_silent() {
+    let timeouts = Timeouts {
+        header_read: Duration::from_secs(1),
+        idle: Duration::from_secs(1),
+    };
+    let size = 64 << 20;
+    let (_dir, sim) = serve_file(size, timeouts);
+    let host = sim.base_url().trim_start_matches("http://").to_string();
+
+    // Connects and says nothing.
+    let mut silent = TcpStream::connect(&host).unwrap();
+    assert!(closed_within(&mut silent, Duration::from_secs(4)));
+
+    // Sends its head a byte at a time, never finishing it.
+    let mut trickle = TcpStream::connect(&host).unwrap();
+    trickle.write_all(b"GET /data.bin HTTP/1.1\r\n").unwrap();
+    let started = Instant::now();
+    let mut closed = false;
+    while started.elapsed() < Duration::from_secs(4) {
+        if trickle.write_all(b"X").is_err()
+            || closed_within(&mut trickle, Duration::from_millis(200))
+        {
+            closed = true;
+            break;
+        }
+    }
+    assert!(
+        closed,
+        "a trickled head is cut off after the header timeout"
+    );
+
+    // Asks for 64 MiB and stops reading: the server gives up after the idle timeout.
+    let mut stalled = TcpStream::connect(&host).unwrap();
+    write!(
+        stalled,
+        "GET /data.bin HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    std::thread::sleep(Duration::from_secs(3));
+    stalled
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut received = Vec::new();
+    let _ = stalled.read_to_end(&mut received);
+    assert!(
+        (received.len() as u64) < size,
+        "the server kept a reader that stopped for {} bytes",
+        received.len()
+    );
+
+    // A well-behaved client is still served whole after all this.
+    let (head, len) = request(&sim, "GET", "/data.bin", "Range: bytes=0-99\r\n");
+    assert!(head.starts_with("http/1.1 206"), "{head}");
+    assert_eq!(len, 100);
+}
+
 // ---- 7. no control character from input reaches the terminal raw ----
 
 const HOSTILE_ID: &str = "S2\u{1b}]0;pwned\u{7}\u{1b}[2J\rX";
@@ -607,6 +761,107 @@ fn import_dask_refuses_indices_off_the_grid_and_sums_that_overflow() {
     assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
     assert!(stderr_of(&out).contains("584 years"), "{}", stderr_of(&out));
     assert_no_panic(&stderr_of(&out));
+}
+
+/// Set on a re-run of this test binary that only measures a command (see [`max_rss_of`]):
+/// chunkscope's arguments, one a line.
+const RSS_OF: &str = "CHUNKSCOPE_TEST_RSS_OF";
+
+/// `chunkscope ARGS`'s exit code and largest resident set in bytes. The kernel starts a
+/// child's peak at its parent's (a spawned child begins as a view of its parent's memory),
+/// and this test binary holds big streams: so a fresh re-run of it, small, starts the
+/// command and reports what the kernel measured when it reaped it.
+fn max_rss_of(args: &[&Path]) -> (i32, u64) {
+    let lines: Vec<String> = args.iter().map(|a| a.display().to_string()).collect();
+    let out = StdCommand::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "measure_max_rss",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(RSS_OF, lines.join("\n"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("max rss: "))
+        .unwrap_or_else(|| panic!("no measurement in {stdout}"));
+    let (code, rss) = line.split_once(' ').unwrap();
+    (code.parse().unwrap(), rss.parse().unwrap())
+}
+
+/// The measuring side of [`max_rss_of`]; does nothing in an ordinary run.
+#[test]
+fn measure_max_rss() {
+    let Ok(args) = std::env::var(RSS_OF) else {
+        return;
+    };
+    // Reaped by wait4 below, which std's `wait` cannot do while keeping the child's usage.
+    #[allow(clippy::zombie_processes)]
+    let child = StdCommand::new(bin())
+        .args(args.lines())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut status = 0;
+    // SAFETY: `rusage` is plain data, valid when zeroed; wait4 fills it for our own child.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let pid = unsafe { libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage) };
+    assert!(pid > 0, "wait4 failed");
+    let code = if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        -1
+    };
+    // ru_maxrss is in KiB on Linux.
+    // On a line of its own: the harness has written "test measure_max_rss ... " before.
+    println!("\nmax rss: {code} {}", usage.ru_maxrss as u64 * 1024);
+}
+
+#[test]
+fn import_dask_memory_follows_the_tasks_not_the_text() {
+    // Dask's records carry pickled types and metadata chunkscope never uses: 4,000 records
+    // with 16 KiB of that each make a 64 MiB file whose kept tasks take a few MiB.
+    let dir = tempfile::tempdir().unwrap();
+    let padding = "x".repeat(16 * 1024);
+    let records: Vec<Value> = (0..4_000u64)
+        .map(|i| {
+            let t = 1.7e9 + i as f64 * 1e-3;
+            let mut r = record(
+                serde_json::json!(["load-x", i / 64, i % 64]),
+                1,
+                t,
+                t + 1e-3,
+            );
+            r["type"] = Value::String(padding.clone());
+            r
+        })
+        .collect();
+    let big = dir.path().join("big.json");
+    std::fs::write(
+        &big,
+        serde_json::json!({"dask_version": "x", "task_stream": records}).to_string(),
+    )
+    .unwrap();
+    let small = dir.path().join("small.json");
+    std::fs::write(&small, Value::Array(records[..1].to_vec()).to_string()).unwrap();
+    drop(records);
+    let size = std::fs::metadata(&big).unwrap().len();
+
+    let (code, base) = max_rss_of(&[Path::new("import-dask"), &small]);
+    assert_eq!(code, 0);
+    let (code, rss) = max_rss_of(&[Path::new("import-dask"), &big]);
+    assert_eq!(code, 0);
+    // Holding the text and a tree of it took several times the file (166 MB took 2.95 GB);
+    // reading record by record keeps a fraction of it.
+    let grown = rss.saturating_sub(base);
+    assert!(
+        grown < size / 4,
+        "import-dask of a {size}-byte stream grew {grown} bytes beyond a one-task import"
+    );
 }
 
 // ---- 9. the smaller ones ----

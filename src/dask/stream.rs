@@ -1,12 +1,22 @@
 //! Reading a task stream: the JSON a Dask user saved from `Client.get_task_stream()`
 //! (bare, or under `task_stream` beside a header) into typed tasks on lanes, with times in
 //! ns from the earliest start. Runs on whichever thread asks; it only reads text.
+//!
+//! The JSON is read as a stream: each record is typed as it is read (only the fields
+//! chunkscope uses, each a small value), never as one tree of the whole text, so memory
+//! follows the tasks kept, not the file's size (Dask's records carry pickled types and
+//! metadata that chunkscope skips unread).
 
 use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
+use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use serde_json::error::Category;
 
 use super::key::{self, ChunkIndex, Key};
 use crate::task::{Stage, TaskRecord};
@@ -268,44 +278,57 @@ pub struct DaskStream {
 }
 
 impl DaskStream {
-    /// Reads the file at `path`.
+    /// Reads the file at `path`, streaming: the JSON text is never held whole, and each
+    /// record is typed as it is read, so memory follows the tasks kept, not the file.
     pub fn read(path: &Path) -> Result<Self, DaskError> {
-        let text = std::fs::read_to_string(path).map_err(|source| DaskError::Read {
+        let read_error = |source| DaskError::Read {
             path: path.to_path_buf(),
             source,
+        };
+        let file = File::open(path).map_err(read_error)?;
+        let mut de = serde_json::Deserializer::from_reader(BufReader::new(file));
+        let document = read_document(&mut de).map_err(|e| match e.classify() {
+            Category::Io => read_error(e.into()),
+            _ => not_json_in_file(path, &e),
         })?;
-        Self::parse(&text)
+        Self::from_document(document)
     }
 
     /// Reads a stream from its JSON text.
     pub fn parse(text: &str) -> Result<Self, DaskError> {
-        let value: Value = serde_json::from_str(text).map_err(|e| not_json(text, &e))?;
-        let (header, records) = match value {
-            Value::Array(records) => (Header::default(), records),
-            Value::Object(mut map) => match map.remove("task_stream") {
-                Some(Value::Array(records)) => (header(&map)?, records),
-                Some(other) => {
-                    return Err(DaskError::NotAStream {
-                        found: format!("an object whose \"task_stream\" is {}", describe(&other)),
-                    });
-                }
-                None => {
-                    return Err(DaskError::NotAStream {
-                        found: "an object without \"task_stream\"".into(),
-                    });
-                }
-            },
-            other => {
+        let mut de = serde_json::Deserializer::from_str(text);
+        let document = read_document(&mut de).map_err(|e| not_json(text, &e))?;
+        Self::from_document(document)
+    }
+
+    /// The stream from a document read whole. Errors come in the order a reader fixes
+    /// them: the document's shape, then the header, then the first bad record.
+    fn from_document(document: Document) -> Result<Self, DaskError> {
+        let (header, records) = match document {
+            Document::Bare(records) => (Header::default(), records),
+            Document::Object {
+                header: map,
+                stream: Some(TaskStream::Records(records)),
+            } => (header(&map)?, records),
+            Document::Object {
+                stream: Some(TaskStream::Not(found)),
+                ..
+            } => {
                 return Err(DaskError::NotAStream {
-                    found: describe(&other),
+                    found: format!("an object whose \"task_stream\" is {found}"),
                 });
             }
+            Document::Object { stream: None, .. } => {
+                return Err(DaskError::NotAStream {
+                    found: "an object without \"task_stream\"".into(),
+                });
+            }
+            Document::Other(found) => return Err(DaskError::NotAStream { found }),
         };
-        let raw = records
-            .iter()
-            .enumerate()
-            .map(|(index, record)| RawTask::read(index, record))
-            .collect::<Result<Vec<_>, _>>()?;
+        if let Some(error) = records.error {
+            return Err(error);
+        }
+        let raw = records.raw;
         let Some(origin) = raw
             .iter()
             .flat_map(|t| t.spans.iter().map(|s| s.1))
@@ -455,13 +478,8 @@ struct RawTask {
 }
 
 impl RawTask {
-    fn read(index: usize, record: &Value) -> Result<Self, DaskError> {
-        let Value::Object(map) = record else {
-            return Err(DaskError::NotARecord {
-                index,
-                found: describe(record),
-            });
-        };
+    fn read(index: usize, record: &RecordIn) -> Result<Self, DaskError> {
+        let map = record;
         let field = |name: &'static str| {
             map.get(name)
                 .ok_or(DaskError::MissingField { index, field: name })
@@ -674,14 +692,42 @@ fn header(map: &serde_json::Map<String, Value>) -> Result<Header, DaskError> {
 
 /// A parse error, told apart: Python's `NaN` and `Infinity` (not JSON) get their own message.
 fn not_json(text: &str, e: &serde_json::Error) -> DaskError {
-    let (line, column) = (e.line(), e.column());
     let rest = text
         .lines()
-        .nth(line.saturating_sub(1))
-        .and_then(|l| l.get(column.saturating_sub(1)..))
+        .nth(e.line().saturating_sub(1))
+        .and_then(|l| l.get(e.column().saturating_sub(1)..))
         .unwrap_or_default();
+    json_error(rest.as_bytes(), e)
+}
+
+/// [`not_json`] for a file read as a stream: the few bytes at the error's position are read
+/// again from the file (a saved stream is often one line of many megabytes).
+fn not_json_in_file(path: &Path, e: &serde_json::Error) -> DaskError {
+    let rest = bytes_at(path, e.line(), e.column(), "-Infinity".len()).unwrap_or_default();
+    json_error(&rest, e)
+}
+
+/// Up to `n` bytes of the file from `line`, `column` (both from 1; columns in bytes, as
+/// serde_json counts them).
+fn bytes_at(path: &Path, line: usize, column: usize, n: usize) -> io::Result<Vec<u8>> {
+    let mut reader = BufReader::new(File::open(path)?);
+    for _ in 1..line {
+        if reader.skip_until(b'\n')? == 0 {
+            return Ok(Vec::new());
+        }
+    }
+    let skip = column.saturating_sub(1) as u64;
+    io::copy(&mut (&mut reader).take(skip), &mut io::sink())?;
+    let mut rest = Vec::with_capacity(n);
+    reader.take(n as u64).read_to_end(&mut rest)?;
+    Ok(rest)
+}
+
+/// The error for `e`, given the text from its position on.
+fn json_error(rest: &[u8], e: &serde_json::Error) -> DaskError {
+    let (line, column) = (e.line(), e.column());
     for token in ["NaN", "Infinity", "-Infinity"] {
-        if rest.starts_with(token) {
+        if rest.starts_with(token.as_bytes()) {
             return DaskError::NonFiniteNumber {
                 line,
                 column,
@@ -726,6 +772,308 @@ fn shorten(text: &str) -> String {
     match text.char_indices().nth(MAX) {
         Some((i, _)) => format!("{}…", &text[..i]),
         None => text.to_owned(),
+    }
+}
+
+// ---- Reading the JSON, one record at a time ----
+
+/// A file's top level, read with its task records already typed.
+enum Document {
+    /// A bare list of records, as `Client.get_task_stream()` returns it.
+    Bare(Records),
+    /// An object: the header's fields (small values) and what its `task_stream` holds.
+    Object {
+        header: serde_json::Map<String, Value>,
+        stream: Option<TaskStream>,
+    },
+    /// Anything else, described for the message.
+    Other(String),
+}
+
+/// What an object's `task_stream` holds.
+enum TaskStream {
+    Records(Records),
+    /// Not a list: described for the message.
+    Not(String),
+}
+
+/// The records of a list, typed as they are read. The first bad record is kept as the
+/// error and the rest are only read through, not kept: a syntax error further on still
+/// wins, as it did when the whole text was parsed first.
+#[derive(Default)]
+struct Records {
+    raw: Vec<RawTask>,
+    error: Option<DaskError>,
+}
+
+/// The header fields [`header`] reads; the others are skipped unread.
+const HEADER_FIELDS: [&str; 8] = [
+    "dask_version",
+    "distributed_version",
+    "cluster",
+    "chunks",
+    "scene_item",
+    "wall_s",
+    "t0_epoch_s",
+    "calls_epoch_s",
+];
+
+/// The fields of a record that [`RawTask::read`] reads, each a small JSON value so that a
+/// value of the wrong type is described in the message as it is.
+#[derive(Default)]
+struct RecordIn {
+    key: Option<Value>,
+    worker: Option<Value>,
+    thread: Option<Value>,
+    startstops: Option<Value>,
+    status: Option<Value>,
+    nbytes: Option<Value>,
+    typename: Option<Value>,
+}
+
+impl RecordIn {
+    fn get(&self, name: &str) -> Option<&Value> {
+        match name {
+            "key" => self.key.as_ref(),
+            "worker" => self.worker.as_ref(),
+            "thread" => self.thread.as_ref(),
+            "startstops" => self.startstops.as_ref(),
+            "status" => self.status.as_ref(),
+            "nbytes" => self.nbytes.as_ref(),
+            "typename" => self.typename.as_ref(),
+            _ => None,
+        }
+    }
+
+    fn slot(&mut self, field: RecordField) -> Option<&mut Option<Value>> {
+        match field {
+            RecordField::Key => Some(&mut self.key),
+            RecordField::Worker => Some(&mut self.worker),
+            RecordField::Thread => Some(&mut self.thread),
+            RecordField::Startstops => Some(&mut self.startstops),
+            RecordField::Status => Some(&mut self.status),
+            RecordField::Nbytes => Some(&mut self.nbytes),
+            RecordField::Typename => Some(&mut self.typename),
+            RecordField::Other => None,
+        }
+    }
+}
+
+/// A record's field name, read without allocating.
+#[derive(Clone, Copy, Deserialize)]
+#[serde(field_identifier, rename_all = "lowercase")]
+enum RecordField {
+    Key,
+    Worker,
+    Thread,
+    Startstops,
+    Status,
+    Nbytes,
+    Typename,
+    #[serde(other)]
+    Other,
+}
+
+/// Reads a whole document: every record typed, then nothing but whitespace.
+fn read_document<'de, R: serde_json::de::Read<'de>>(
+    de: &mut serde_json::Deserializer<R>,
+) -> Result<Document, serde_json::Error> {
+    let document = Document::deserialize(&mut *de)?;
+    de.end()?;
+    Ok(document)
+}
+
+/// Visitor methods for every JSON value but lists and objects: each is described as
+/// [`describe`] says and handed to the visitor's `found`.
+macro_rules! found_scalars {
+    () => {
+        fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+            Ok(self.found(describe(&Value::Bool(v))))
+        }
+
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+            Ok(self.found(describe(&Value::from(v))))
+        }
+
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+            Ok(self.found(describe(&Value::from(v))))
+        }
+
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+            Ok(self.found(describe(&Value::from(v))))
+        }
+
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            Ok(self.found(describe(&Value::String(v.to_owned()))))
+        }
+
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(self.found(describe(&Value::Null)))
+        }
+    };
+}
+
+/// Reads through a list, counting its items.
+fn count_items<'de, A: SeqAccess<'de>>(mut seq: A) -> Result<usize, A::Error> {
+    let mut n = 0;
+    while seq.next_element::<IgnoredAny>()?.is_some() {
+        n += 1;
+    }
+    Ok(n)
+}
+
+fn skip_object<'de, A: MapAccess<'de>>(mut map: A) -> Result<(), A::Error> {
+    while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+    Ok(())
+}
+
+fn read_records<'de, A: SeqAccess<'de>>(mut seq: A) -> Result<Records, A::Error> {
+    let mut records = Records::default();
+    let mut index = 0;
+    loop {
+        if records.error.is_some() {
+            if seq.next_element::<IgnoredAny>()?.is_none() {
+                break;
+            }
+            continue;
+        }
+        match seq.next_element_seed(RecordSeed { index })? {
+            None => break,
+            Some(Ok(raw)) => records.raw.push(raw),
+            Some(Err(error)) => {
+                records.error = Some(error);
+                records.raw = Vec::new();
+            }
+        }
+        index += 1;
+    }
+    Ok(records)
+}
+
+impl<'de> Deserialize<'de> for Document {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(DocumentVisitor)
+    }
+}
+
+struct DocumentVisitor;
+
+impl DocumentVisitor {
+    fn found(self, found: String) -> Document {
+        Document::Other(found)
+    }
+}
+
+impl<'de> Visitor<'de> for DocumentVisitor {
+    type Value = Document;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a task stream")
+    }
+
+    found_scalars!();
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Document, A::Error> {
+        read_records(seq).map(Document::Bare)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Document, A::Error> {
+        let mut header = serde_json::Map::new();
+        let mut stream = None;
+        while let Some(key) = map.next_key::<String>()? {
+            if key == "task_stream" {
+                stream = Some(map.next_value::<TaskStream>()?);
+            } else if HEADER_FIELDS.contains(&key.as_str()) {
+                header.insert(key, map.next_value()?);
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(Document::Object { header, stream })
+    }
+}
+
+impl<'de> Deserialize<'de> for TaskStream {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(TaskStreamVisitor)
+    }
+}
+
+struct TaskStreamVisitor;
+
+impl TaskStreamVisitor {
+    fn found(self, found: String) -> TaskStream {
+        TaskStream::Not(found)
+    }
+}
+
+impl<'de> Visitor<'de> for TaskStreamVisitor {
+    type Value = TaskStream;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a list of task records")
+    }
+
+    found_scalars!();
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<TaskStream, A::Error> {
+        read_records(seq).map(TaskStream::Records)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<TaskStream, A::Error> {
+        skip_object(map)?;
+        Ok(self.found("an object".into()))
+    }
+}
+
+/// Reads record `index` straight into a [`RawTask`], or the reason it is not one.
+struct RecordSeed {
+    index: usize,
+}
+
+impl<'de> DeserializeSeed<'de> for RecordSeed {
+    type Value = Result<RawTask, DaskError>;
+
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl RecordSeed {
+    fn found(self, found: String) -> Result<RawTask, DaskError> {
+        Err(DaskError::NotARecord {
+            index: self.index,
+            found,
+        })
+    }
+}
+
+impl<'de> Visitor<'de> for RecordSeed {
+    type Value = Result<RawTask, DaskError>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a task record")
+    }
+
+    found_scalars!();
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        let n = count_items(seq)?;
+        Ok(self.found(format!("a list of {n}")))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut fields = RecordIn::default();
+        while let Some(field) = map.next_key::<RecordField>()? {
+            match fields.slot(field) {
+                // A repeated field keeps its last value, as a JSON object read whole does.
+                Some(slot) => *slot = Some(map.next_value()?),
+                None => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(RawTask::read(self.index, &fields))
     }
 }
 

@@ -12,6 +12,7 @@
 //!
 //! Nothing here knows about a terminal.
 
+mod ranges;
 pub mod remote;
 mod rewrite;
 pub mod server;
@@ -39,7 +40,7 @@ pub fn load_catalog(location: &Path) -> Result<Catalog, CatalogError> {
     })?;
     Catalog::from_json_str(&body, location)
 }
-pub use server::{Fault, NetworkSim, Probe, ServerError, SimSettings, TrafficCounts};
+pub use server::{Fault, NetworkSim, Probe, ServerError, SimSettings, Timeouts, TrafficCounts};
 
 /// A transfer rate, in bytes per second (never zero).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]

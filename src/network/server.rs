@@ -4,7 +4,13 @@
 //! - Files are served by `hyper-staticfile` (hyper 1): `Range` requests, multi-range
 //!   requests (`multipart/byteranges`, at most [`MAX_RANGES`] ranges each), `HEAD`,
 //!   `Last-Modified`, 404s, and 416 with `Content-Range: bytes */SIZE`. Only 127.0.0.1 is
-//!   bound.
+//!   bound. Only `GET` and `HEAD` are answered; any other method gets 405 with `Allow`.
+//! - No request gets more than its file: ranges that add up to more than the file get the
+//!   whole file once (200), overlapping ones are merged ([`super::ranges`]).
+//! - No client holds a connection by sending nothing, or too slowly: a request's head must
+//!   arrive within [`Timeouts::header_read`] (also the keep-alive idle limit), and a
+//!   connection on which no byte moves for [`Timeouts::idle`] is closed, unless the server
+//!   itself is holding the answer (latency, pacing, [`Fault::Stall`]).
 //! - Only what lies inside the served folder is served: a path is resolved with its
 //!   symbolic links and must stay under the folder, and hidden files (a name starting with
 //!   `.`, such as the writer's staging files) are never served: both answer 404.
@@ -30,6 +36,7 @@ use std::io::{self, Read, Seek, SeekFrom};
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, ready};
 use std::thread::JoinHandle;
@@ -41,10 +48,11 @@ use http_body::{Body, Frame, SizeHint};
 use hyper::body::Incoming;
 use hyper_staticfile::Static;
 use hyper_staticfile::vfs::{FileAccess, FileOpener, FileWithMetadata, IntoFileAccess};
-use hyper_util::rt::TokioIo;
-use tokio::io::AsyncSeek;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::io::{AsyncRead, AsyncSeek, AsyncWrite, ReadBuf};
 use tokio::sync::oneshot;
 
+use super::ranges::{self, RangePlan};
 use super::{Rate, format_latency, remote, rewrite_catalog};
 use crate::catalog::{Catalog, CatalogError};
 
@@ -58,6 +66,30 @@ const MAX_PIECE: usize = 64 * 1024;
 /// `CPL_VSIL_CURL_MAX_RANGES`); thousands of tiny ranges only make a multipart answer many
 /// times larger than the bytes asked for, which RFC 9110 (14.2) allows a server to reject.
 pub const MAX_RANGES: u64 = 256;
+
+/// How long the server waits on a client that sends nothing, or too slowly, before it
+/// closes the connection: without limits, connections that trickle hold every file
+/// descriptor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// Most time for a request's head to arrive, counted from when the server starts
+    /// waiting for it: bounds a client trickling its headers and an idle keep-alive
+    /// connection alike (hyper starts the clock at each head it waits for).
+    pub header_read: Duration,
+    /// Most time a connection may go without a byte read or written while the server is
+    /// not itself holding the answer: a client that stops reading its answer.
+    pub idle: Duration,
+}
+
+impl Default for Timeouts {
+    /// Apache's `RequestReadTimeout header=20` and nginx's `send_timeout 60s`.
+    fn default() -> Self {
+        Timeouts {
+            header_read: Duration::from_secs(20),
+            idle: Duration::from_secs(60),
+        }
+    }
+}
 
 /// A deliberate misbehaviour, to show (and test) what chunkscope says when a server fails.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -168,6 +200,7 @@ struct Counters {
 /// What the server thread and the engine share.
 struct Shared {
     settings: SimSettings,
+    timeouts: Timeouts,
     root: PathBuf,
     /// `root` with its symbolic links resolved: every served file must lie under it.
     real_root: PathBuf,
@@ -359,6 +392,16 @@ impl std::fmt::Debug for NetworkSim {
 impl NetworkSim {
     /// Serves `root` on 127.0.0.1:`port` (0: any free port) with `settings`.
     pub fn start(root: &Path, settings: SimSettings, port: u16) -> Result<NetworkSim, ServerError> {
+        Self::start_with(root, settings, port, Timeouts::default())
+    }
+
+    /// [`NetworkSim::start`] with other [`Timeouts`] than the default.
+    pub fn start_with(
+        root: &Path,
+        settings: SimSettings,
+        port: u16,
+        timeouts: Timeouts,
+    ) -> Result<NetworkSim, ServerError> {
         if !root.is_dir() {
             return Err(ServerError::NotAFolder {
                 root: root.to_owned(),
@@ -378,6 +421,7 @@ impl NetworkSim {
             .map_err(ServerError::Thread)?;
         let shared = Arc::new(Shared {
             settings,
+            timeouts,
             root,
             real_root,
             base_url: format!("http://{addr}"),
@@ -486,16 +530,160 @@ async fn accept_loop(
 }
 
 async fn connection(stream: tokio::net::TcpStream, shared: Arc<Shared>) {
+    let timeouts = shared.timeouts;
     // One pacer per connection: HTTP/1.1 sends one response at a time on it.
     let pacer = shared
         .settings
         .bandwidth
         .map(|rate| Arc::new(Mutex::new(Pacer::new(rate))));
-    let service =
-        hyper::service::service_fn(move |req| handle(req, Arc::clone(&shared), pacer.clone()));
-    let _ = hyper::server::conn::http1::Builder::new()
-        .serve_connection(TokioIo::new(stream), service)
-        .await;
+    let activity = Arc::new(Activity::new());
+    let io = TokioIo::new(Watched {
+        inner: stream,
+        activity: Arc::clone(&activity),
+    });
+    let service_activity = Arc::clone(&activity);
+    let service = hyper::service::service_fn(move |req| {
+        handle(
+            req,
+            Arc::clone(&shared),
+            pacer.clone(),
+            Arc::clone(&service_activity),
+        )
+    });
+    let conn = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(timeouts.header_read)
+        .serve_connection(io, service);
+    tokio::pin!(conn);
+    loop {
+        let check = activity
+            .idle_deadline(timeouts.idle)
+            .unwrap_or_else(|| Instant::now() + timeouts.idle);
+        tokio::select! {
+            _ = conn.as_mut() => return,
+            _ = tokio::time::sleep_until(check.into()) => {
+                if activity
+                    .idle_deadline(timeouts.idle)
+                    .is_some_and(|deadline| deadline <= Instant::now())
+                {
+                    // Dropping the connection closes its socket.
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// When a connection last moved a byte, and whether the server itself is holding its
+/// answer (then the client is not to blame for the silence).
+struct Activity {
+    start: Instant,
+    /// Last byte read or written, in ns since `start`.
+    last_ns: AtomicU64,
+    holds: AtomicUsize,
+}
+
+impl Activity {
+    fn new() -> Activity {
+        Activity {
+            start: Instant::now(),
+            last_ns: AtomicU64::new(0),
+            holds: AtomicUsize::new(0),
+        }
+    }
+
+    fn touch(&self) {
+        let ns = u64::try_from(self.start.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        self.last_ns.store(ns, Ordering::Relaxed);
+    }
+
+    /// Marks the server as holding the answer until the guard is dropped.
+    fn hold(self: &Arc<Self>) -> Hold {
+        self.holds.fetch_add(1, Ordering::Relaxed);
+        Hold(Arc::clone(self))
+    }
+
+    /// When the connection will have been silent for `idle`; `None` while the server holds.
+    fn idle_deadline(&self, idle: Duration) -> Option<Instant> {
+        if self.holds.load(Ordering::Relaxed) > 0 {
+            return None;
+        }
+        let last = Duration::from_nanos(self.last_ns.load(Ordering::Relaxed));
+        Some(self.start + last + idle)
+    }
+}
+
+/// The server holding a connection's answer: simulated latency, pacing, a stall.
+struct Hold(Arc<Activity>);
+
+impl Drop for Hold {
+    fn drop(&mut self) {
+        // The silence the server chose ends now: the client's time starts again.
+        self.0.touch();
+        self.0.holds.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// A socket that records each byte it moves in its connection's [`Activity`].
+struct Watched {
+    inner: tokio::net::TcpStream,
+    activity: Arc<Activity>,
+}
+
+impl AsyncRead for Watched {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let before = buf.filled().len();
+        let result = ready!(Pin::new(&mut this.inner).poll_read(cx, buf));
+        if buf.filled().len() > before {
+            this.activity.touch();
+        }
+        Poll::Ready(result)
+    }
+}
+
+impl AsyncWrite for Watched {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let result = ready!(Pin::new(&mut this.inner).poll_write(cx, data));
+        if matches!(result, Ok(n) if n > 0) {
+            this.activity.touch();
+        }
+        Poll::Ready(result)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let result = ready!(Pin::new(&mut this.inner).poll_write_vectored(cx, bufs));
+        if matches!(result, Ok(n) if n > 0) {
+            this.activity.touch();
+        }
+        Poll::Ready(result)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
+    }
 }
 
 type BoxedBody = Pin<Box<dyn Body<Data = Bytes, Error = io::Error> + Send>>;
@@ -504,7 +692,9 @@ async fn handle(
     mut req: Request<Incoming>,
     shared: Arc<Shared>,
     pacer: Option<Arc<Mutex<Pacer>>>,
+    activity: Arc<Activity>,
 ) -> Result<Response<ShapedBody>, Infallible> {
+    let hold = activity.hold();
     let worker = req
         .headers()
         .get(header::USER_AGENT)
@@ -523,8 +713,23 @@ async fn handle(
     let path = req.uri().path().to_string();
     let is_catalog = path.ends_with(".json");
     let file = shared.resolve(&path);
+    let read_only = matches!(*req.method(), http::Method::GET | http::Method::HEAD);
     let response: Response<BoxedBody> = match (settings.fault, file) {
         (Fault::Stall, _) => std::future::pending().await,
+        // A folder of files to read: nothing here takes a body or changes anything.
+        _ if !read_only => {
+            let mut r = text_response(
+                StatusCode::METHOD_NOT_ALLOWED,
+                format!(
+                    "405 Method Not Allowed: this server only reads files; {} is not GET or \
+                     HEAD",
+                    req.method()
+                ),
+            );
+            r.headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+            r
+        }
         // Outside the folder, hidden or missing: all look the same from outside.
         (_, None) => not_found(),
         (Fault::Forbidden, Some(_)) if !is_catalog => text_response(
@@ -546,6 +751,8 @@ async fn handle(
         (fault, Some(file)) => {
             if fault == Fault::IgnoreRange {
                 req.headers_mut().remove(header::RANGE);
+            } else {
+                plan_ranges(&mut req, &file);
             }
             let opener = SyncOpener {
                 real_root: shared.real_root.clone(),
@@ -567,14 +774,43 @@ async fn handle(
         }
     };
     shared.count_status(response.status());
+    drop(hold);
     Ok(response.map(|inner| ShapedBody {
         inner,
         pacer,
         shared: Arc::clone(&shared),
+        activity,
         worker,
         held: None,
         sleep: None,
     }))
+}
+
+/// Rewrites the request's `Range` to what it is served ([`ranges::plan`]): merged where
+/// ranges overlap, none where they add up past the file's size. A 416 is left to the file
+/// server, which answers it.
+fn plan_ranges(req: &mut Request<Incoming>, file: &Path) {
+    let Some(range) = req
+        .headers()
+        .get(header::RANGE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return;
+    };
+    let Ok(meta) = std::fs::metadata(file) else {
+        return;
+    };
+    match ranges::plan(range, meta.len()) {
+        RangePlan::Whole => {
+            req.headers_mut().remove(header::RANGE);
+        }
+        RangePlan::Parts(parts) => {
+            if let Ok(value) = HeaderValue::from_str(&RangePlan::header(&parts)) {
+                req.headers_mut().insert(header::RANGE, value);
+            }
+        }
+        RangePlan::Unsatisfiable => {}
+    }
 }
 
 /// `Content-Range: bytes */SIZE` on a 416 answer, as RFC 9110 (15.5.17) asks, so that a
@@ -676,10 +912,12 @@ struct ShapedBody {
     inner: BoxedBody,
     pacer: Option<Arc<Mutex<Pacer>>>,
     shared: Arc<Shared>,
+    activity: Arc<Activity>,
     worker: Option<u32>,
     /// A piece waiting for its time to leave.
     held: Option<Bytes>,
-    sleep: Option<Pin<Box<tokio::time::Sleep>>>,
+    /// The wait for that time, during which the server holds the connection's answer.
+    sleep: Option<(Pin<Box<tokio::time::Sleep>>, Hold)>,
 }
 
 impl ShapedBody {
@@ -711,7 +949,7 @@ impl Body for ShapedBody {
     ) -> Poll<Option<Result<Frame<Bytes>, io::Error>>> {
         let this = self.get_mut();
         loop {
-            if let Some(sleep) = this.sleep.as_mut() {
+            if let Some((sleep, _)) = this.sleep.as_mut() {
                 ready!(sleep.as_mut().poll(cx));
                 this.sleep = None;
             }
@@ -723,7 +961,10 @@ impl Body for ShapedBody {
                 Some(Ok(frame)) => match frame.into_data() {
                     Ok(data) => {
                         if let Some(at) = this.release_at(data.len() as u64) {
-                            this.sleep = Some(Box::pin(tokio::time::sleep_until(at.into())));
+                            this.sleep = Some((
+                                Box::pin(tokio::time::sleep_until(at.into())),
+                                this.activity.hold(),
+                            ));
                         }
                         this.held = Some(data);
                     }
