@@ -184,6 +184,8 @@ impl DaskRunner {
     /// scheduler: a `LocalCluster` or an address); scripts, rasters and streams go into
     /// `dir`, and each stream is also copied into `keep` when given.
     pub fn new(python: PathBuf, base: ExportSettings, dir: PathBuf, keep: Option<PathBuf>) -> Self {
+        // Absolute: the child runs in `dir`, and is given the script's path.
+        let dir = std::path::absolute(&dir).unwrap_or(dir);
         Self {
             python,
             base,
