@@ -121,6 +121,10 @@ enum Command {
         /// Results, beside this session's runs.
         #[arg(long, value_name = "STREAM.json")]
         dask: Option<PathBuf>,
+        /// The Python that D (the last chunked run's settings on Dask) runs the lesson's code
+        /// with; default: the environment `chunkscope dask setup` made.
+        #[arg(long, value_name = "PATH")]
+        python: Option<PathBuf>,
         #[command(flatten)]
         network: network::NetworkArgs,
     },
@@ -275,6 +279,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             sweep,
             export_dir,
             dask: dask_stream,
+            python,
             network,
         }) => {
             if let Some(code) = refuse_without_terminal() {
@@ -294,6 +299,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 network: network.label(),
                 server: None,
                 lesson: None,
+                python,
             };
             let (catalog, server) = load_catalog_with(catalog.as_deref(), &network)?;
             let options = crate::tui::Options { server, ..options };

@@ -22,6 +22,18 @@ pub fn is_dask(report: &RunReport) -> bool {
     report.config.mode == DASK_MODE
 }
 
+/// Whether `report` is of the lesson's code run on Dask by chunkscope ([`super::runner`]),
+/// rather than a stream recorded elsewhere and imported: the runner records the schedule
+/// it asked for, which an imported stream cannot know (its schedule stays [`DASK_MODE`]).
+pub fn is_live(report: &RunReport) -> bool {
+    is_dask(report)
+        && report
+            .config
+            .schedule
+            .as_deref()
+            .is_some_and(|s| s != DASK_MODE)
+}
+
 /// The report of `stream` (whose figures are `summary`), labelled as imported from Dask.
 pub fn run_report(stream: &DaskStream, summary: &DaskSummary) -> RunReport {
     let records = stream.records();

@@ -184,6 +184,8 @@ impl DaskRunner {
     /// scheduler: a `LocalCluster` or an address); scripts, rasters and streams go into
     /// `dir`, and each stream is also copied into `keep` when given.
     pub fn new(python: PathBuf, base: ExportSettings, dir: PathBuf, keep: Option<PathBuf>) -> Self {
+        // Absolute: the child runs in `dir`, and is given the script's path.
+        let dir = std::path::absolute(&dir).unwrap_or(dir);
         Self {
             python,
             base,
@@ -208,6 +210,20 @@ impl DaskRunner {
         schedule: Schedule,
         cancel: &CancelFlag,
     ) -> Result<Option<DaskRun>, RunnerError> {
+        self.run_watched(shape, request, threads, schedule, cancel, &|_| {})
+    }
+
+    /// [`DaskRunner::run`], giving each line the script prints (its output and its
+    /// errors, as they come) to `on_line`, on this thread while it waits.
+    pub fn run_watched(
+        &self,
+        shape: ChunkShape,
+        request: &str,
+        threads: usize,
+        schedule: Schedule,
+        cancel: &CancelFlag,
+        on_line: &dyn Fn(&str),
+    ) -> Result<Option<DaskRun>, RunnerError> {
         let n = self.runs.fetch_add(1, Ordering::Relaxed) + 1;
         let stem = format!(
             "dask-{n:03}-{}x{}x{}-t{threads}",
@@ -230,7 +246,7 @@ impl DaskRunner {
         };
         std::fs::write(&script, text).map_err(write_err(&script))?;
         let log = self.dir.join(format!("{stem}.log"));
-        let status = self.run_script(&script, &settings.scheduler, &log, cancel)?;
+        let status = self.run_script(&script, &settings.scheduler, &log, cancel, on_line)?;
         let _ = std::fs::remove_file(&raster);
         let Some(status) = status else {
             return Ok(None);
@@ -259,18 +275,23 @@ impl DaskRunner {
         })?;
         let summary = DaskSummary::of(&parsed)?;
         let mut report = super::report::run_report(&parsed, &summary);
+        // What this run asked for and the stream cannot know; a schedule other than Dask's
+        // own also marks the report as run here rather than imported (`report::is_live`).
         report.config.schedule = Some(schedule.name().into());
+        report.config.resolution_m = settings.resolution.metres();
+        report.config.item = settings.item.clone();
         Ok(Some(finish(parsed, summary, report, kept)))
     }
 
-    /// Runs `script`, output to `log`, until it exits (`Some(status)`) or `cancel` is set
-    /// (`None`, after ending its process group).
+    /// Runs `script`, output to `log` (each line also to `on_line`), until it exits
+    /// (`Some(status)`) or `cancel` is set (`None`, after ending its process group).
     fn run_script(
         &self,
         script: &Path,
         scheduler: &Scheduler,
         log: &Path,
         cancel: &CancelFlag,
+        on_line: &dyn Fn(&str),
     ) -> Result<Option<ExitStatus>, RunnerError> {
         let out = File::create(log).map_err(|source| RunnerError::Write {
             path: log.to_path_buf(),
@@ -288,6 +309,8 @@ impl DaskRunner {
         };
         command
             .current_dir(&self.dir)
+            // Lines as they are printed, not when the buffer fills or the script ends.
+            .env("PYTHONUNBUFFERED", "1")
             .stdin(Stdio::null())
             .stdout(out)
             .stderr(err);
@@ -303,13 +326,17 @@ impl DaskRunner {
             source,
         })?;
         let mut child = ChildGuard(Some(child));
+        let mut lines = LogLines::open(log);
         loop {
             let waited = child.try_wait().map_err(|source| RunnerError::Start {
                 python: self.python.clone(),
                 source,
             })?;
+            lines.read(on_line);
             if let Some(status) = waited {
                 child.0 = None;
+                lines.read(on_line);
+                lines.rest(on_line);
                 return Ok(Some(status));
             }
             if cancel.is_cancelled() {
@@ -355,6 +382,46 @@ fn finish(stream: DaskStream, summary: DaskSummary, report: RunReport, path: Pat
         summary,
         stage_wall_ns,
         stream: path,
+    }
+}
+
+/// The lines a child writes to its log file, read as they come.
+struct LogLines {
+    file: Option<File>,
+    pending: String,
+}
+
+impl LogLines {
+    fn open(path: &Path) -> Self {
+        Self {
+            file: File::open(path).ok(),
+            pending: String::new(),
+        }
+    }
+
+    /// Gives each complete line written since the last call to `on_line`.
+    fn read(&mut self, on_line: &dyn Fn(&str)) {
+        use std::io::Read;
+        let Some(file) = self.file.as_mut() else {
+            return;
+        };
+        let mut bytes = Vec::new();
+        if file.read_to_end(&mut bytes).is_err() || bytes.is_empty() {
+            return;
+        }
+        self.pending.push_str(&String::from_utf8_lossy(&bytes));
+        while let Some(end) = self.pending.find('\n') {
+            let line: String = self.pending.drain(..=end).collect();
+            on_line(line.trim_end());
+        }
+    }
+
+    /// The last line when it has no newline.
+    fn rest(&mut self, on_line: &dyn Fn(&str)) {
+        if !self.pending.is_empty() {
+            on_line(self.pending.trim_end());
+            self.pending.clear();
+        }
     }
 }
 

@@ -231,11 +231,16 @@ impl RunReport {
     /// `chunked x 2 (3,2048,2048, staged)` or `serial`; runs with GDAL's writer say so.
     pub fn label(&self) -> String {
         if self.config.mode == DASK_MODE {
+            // Run by chunkscope's Dask runner (it records the schedule asked) or imported.
+            let how = match self.config.schedule.as_deref() {
+                Some(s) if s != DASK_MODE => "live",
+                _ => "imported",
+            };
             return match self.config.chunks {
                 Some([b, r, c]) => {
-                    format!("Dask (imported) x {} ({b},{r},{c})", self.config.threads)
+                    format!("Dask ({how}) x {} ({b},{r},{c})", self.config.threads)
                 }
-                None => format!("Dask (imported) x {}", self.config.threads),
+                None => format!("Dask ({how}) x {}", self.config.threads),
             };
         }
         let label = match (&self.config.chunks, &self.config.schedule) {

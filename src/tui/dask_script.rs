@@ -13,22 +13,14 @@ use chunkscope::output::guard::WriteGuard;
 use super::app::App;
 use super::export::timestamp;
 
-/// Opens a run imported from a Dask task stream: on the Run screen, and in Results where
-/// it is compared with chunkscope's runs of the same chunks and threads.
-pub fn open_imported(app: &mut App, report: chunkscope::pipeline::RunReport) {
-    app.run = Some(super::model::run::RunView::from_report(&report));
-    app.results.push(report);
-    app.screen = super::model::screen::Screen::Run;
-}
-
-/// Writes `dask-<item>-<UTC time>.py` into `dir` (created if needed) for the run on the Run
-/// screen, and returns its path; or says why there is nothing to export.
-pub fn save(app: &App, dir: &Path, now: SystemTime) -> Result<PathBuf, String> {
-    let run = app.run.as_ref().ok_or("no run on screen to export")?;
-    let report = run
-        .report
-        .as_ref()
-        .ok_or("no finished run to export yet: wait for the run to end")?;
+/// The lesson's Dask code for the settings of `report` (a chunked run of this session's
+/// catalog), on a `LocalCluster`; or why Dask cannot run them. Reads the file system (the
+/// catalog's absolute path): the session calls it, not the app.
+pub fn export_settings(
+    app: &App,
+    report: &chunkscope::pipeline::RunReport,
+    source: String,
+) -> Result<ExportSettings, String> {
     if app.network.is_some() {
         return Err(
             "this session reads the scene through chunkscope's simulated network, which a Dask \
@@ -56,12 +48,7 @@ pub fn save(app: &App, dir: &Path, now: SystemTime) -> Result<PathBuf, String> {
         .as_ref()
         .and_then(|s| s.layout)
         .map_or(1024, |l| l.block_rows.max(l.block_cols));
-    let stamp = timestamp(now);
-    let source = format!(
-        "the run \"{}\" of a chunkscope TUI session, exported {stamp} UTC",
-        run.label
-    );
-    let settings = ExportSettings::from_report(
+    ExportSettings::from_report(
         &report.config,
         catalog,
         item,
@@ -69,11 +56,35 @@ pub fn save(app: &App, dir: &Path, now: SystemTime) -> Result<PathBuf, String> {
         Scheduler::LocalCluster,
         source,
     )
-    .map_err(|e| e.to_string())?;
+    .map_err(|e| e.to_string())
+}
+
+/// Opens a run imported from a Dask task stream: on the Run screen, and in Results where
+/// it is compared with chunkscope's runs of the same chunks and threads.
+pub fn open_imported(app: &mut App, report: chunkscope::pipeline::RunReport) {
+    app.open_dask_report(report);
+    app.screen = super::model::screen::Screen::Run;
+}
+
+/// Writes `dask-<item>-<UTC time>.py` into `dir` (created if needed) for the run on the Run
+/// screen, and returns its path; or says why there is nothing to export.
+pub fn save(app: &App, dir: &Path, now: SystemTime) -> Result<PathBuf, String> {
+    let run = app.run.as_ref().ok_or("no run on screen to export")?;
+    let report = run
+        .report
+        .as_ref()
+        .ok_or("no finished run to export yet: wait for the run to end")?;
+    let stamp = timestamp(now);
+    let source = format!(
+        "the run \"{}\" of a chunkscope TUI session, exported {stamp} UTC",
+        run.label
+    );
+    let settings = export_settings(app, report, source)?;
+    let item = &settings.item;
     let text = settings.script().map_err(|e| e.to_string())?;
     std::fs::create_dir_all(dir)
         .map_err(|e| format!("cannot create the folder \"{}\": {e}", dir.display()))?;
-    let stem = chunkscope::output::target::file_safe(&item.id);
+    let stem = chunkscope::output::target::file_safe(item);
     let path = (1..1000)
         .map(|n| match n {
             1 => dir.join(format!("dask-{stem}-{stamp}.py")),

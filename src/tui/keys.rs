@@ -53,6 +53,8 @@ pub enum Action {
     Export,
     /// Save the run on screen as the lesson's Dask script.
     ExportDask,
+    /// Run the last chunked run's settings on Dask (the lesson's code, a child Python).
+    RunDask,
     /// Type a file's path to open.
     Open,
     /// Show / hide the task graph panel.
@@ -332,6 +334,14 @@ pub const BINDINGS: &[Binding] = &[
         matches: |k| is_char(k, 'd'),
     },
     Binding {
+        keys: "D",
+        hint: "on Dask",
+        help: "run the last chunked run's settings on Dask (Esc cancels)",
+        action: Action::RunDask,
+        scope: Scope::On(Screen::Run),
+        matches: |k| is_char(k, 'D'),
+    },
+    Binding {
         keys: "Tab",
         hint: "results",
         help: "the results of this session's runs",
@@ -443,6 +453,14 @@ pub const BINDINGS: &[Binding] = &[
         action: Action::MarkB,
         scope: Scope::On(Screen::Results),
         matches: |k| is_char(k, 'b'),
+    },
+    Binding {
+        keys: "D",
+        hint: "on Dask",
+        help: "run the last chunked run's settings on Dask (Esc cancels)",
+        action: Action::RunDask,
+        scope: Scope::On(Screen::Results),
+        matches: |k| is_char(k, 'D'),
     },
     Binding {
         keys: "x",

@@ -10,6 +10,7 @@
 //! `q`, so the guard restores the terminal; a second one restores it and exits at once.
 
 pub mod app;
+mod dask_job;
 mod dask_script;
 pub mod export;
 pub mod job;
@@ -156,6 +157,9 @@ pub struct Options {
     pub dask: Option<Box<chunkscope::pipeline::RunReport>>,
     /// Open in the lesson, on this catalog item (`chunkscope lesson`).
     pub lesson: Option<usize>,
+    /// The Python `D` runs Dask with (`tui --python`); default: the environment
+    /// `chunkscope dask setup` made.
+    pub python: Option<PathBuf>,
 }
 
 /// Runs the TUI on `catalog` until the user quits. Outputs go to `chunkscope-out/`.
@@ -201,6 +205,7 @@ pub fn run(catalog: Catalog, options: Options) -> anyhow::Result<()> {
         .with_export_dir(options.export_dir.unwrap_or(out))
         .with_server(options.server)
         .with_exe(std::env::current_exe().ok())
+        .with_python(options.python)
         .in_background();
     if let Some(item) = options.lesson {
         session.open_lesson(item);

@@ -23,6 +23,7 @@ use super::app::{App, Cmd, Msg};
 use super::model::assets::AssetView;
 use super::model::setup::RunSettings;
 
+use super::dask_job::DaskJob;
 use super::export;
 use super::lesson_job::{LessonJob, LessonStart};
 use super::model::screen::Screen;
@@ -62,6 +63,11 @@ pub struct Session {
     run: Option<RunHandle>,
     sweep: Option<SweepJob>,
     lesson: Option<LessonJob>,
+    /// The lesson's code running on Dask (`D`).
+    dask: Option<DaskJob>,
+    /// The Python that runs Dask (`tui --python`); `None`: the environment `chunkscope dask
+    /// setup` made.
+    python: Option<PathBuf>,
     /// chunkscope's own executable, for the lesson's memory step (a child process per
     /// run); `None` measures in this process.
     exe: Option<PathBuf>,
@@ -91,6 +97,8 @@ impl Session {
             run: None,
             sweep: None,
             lesson: None,
+            dask: None,
+            python: None,
             exe: None,
             log: None,
             quit: false,
@@ -105,6 +113,13 @@ impl Session {
     /// The lesson's memory step starts `exe` (chunkscope itself) for each of its runs.
     pub fn with_exe(mut self, exe: Option<PathBuf>) -> Self {
         self.exe = exe;
+        self
+    }
+
+    /// `D` runs Dask with `python` (checked when it starts) rather than the set-up
+    /// environment.
+    pub fn with_python(mut self, python: Option<PathBuf>) -> Self {
+        self.python = python;
         self
     }
 
@@ -217,6 +232,15 @@ impl Session {
                 self.send(m);
             }
         }
+        if let Some(job) = self.dask.as_mut() {
+            let (msgs, over) = job.poll();
+            if over {
+                self.dask = None;
+            }
+            for m in msgs {
+                self.send(m);
+            }
+        }
         let Some(run) = &self.run else { return };
         let events: Vec<Event> = run.events.try_iter().collect();
         let samples: Vec<Sample> = run.samples.try_iter().collect();
@@ -263,6 +287,9 @@ impl Session {
         if let Some(job) = self.lesson.take() {
             job.shutdown();
         }
+        if let Some(job) = self.dask.take() {
+            job.shutdown();
+        }
         if let Some(mut run) = self.run.take() {
             run.cancel.cancel();
             let _ = run.done.recv();
@@ -303,6 +330,9 @@ impl Session {
                 if let Some(job) = &self.lesson {
                     job.cancel();
                 }
+                if let Some(job) = &self.dask {
+                    job.cancel();
+                }
                 None
             }
             Cmd::LoadSweep(path) => Some(Msg::SweepFinished(
@@ -311,7 +341,7 @@ impl Session {
                     .map_err(|e| format!("{:#}", anyhow::Error::new(e))),
             )),
             Cmd::StartLessonStep { item, step } => {
-                if self.sweep.is_some() || self.run.is_some() || self.lesson.is_some() {
+                if self.busy() {
                     return Some(Msg::LessonFinished {
                         step,
                         result: Err("a run, sweep or step is already going".into()),
@@ -337,9 +367,9 @@ impl Session {
             }
             Cmd::SaveLessonStep(step) => Some(Msg::Exported(self.save_lesson_step(step))),
             Cmd::StartSweep { item, request } => {
-                if self.sweep.is_some() || self.run.is_some() || self.lesson.is_some() {
+                if self.busy() {
                     return Some(Msg::SweepFinished(Err(
-                        "a run or sweep is already going".into()
+                        "a run, sweep or Dask run is already going".into(),
                     )));
                 }
                 match SweepJob::start(
@@ -355,6 +385,12 @@ impl Session {
                     Err(e) => Some(Msg::SweepFinished(Err(e))),
                 }
             }
+            Cmd::StartDask { run } => self.start_dask(run).err().map(|e| {
+                Msg::DaskFinished(Err(super::model::dask::DaskFailure {
+                    short: e.clone(),
+                    detail: e,
+                }))
+            }),
             Cmd::Export => Some(Msg::Exported(self.export())),
             Cmd::ExportDask => Some(Msg::Exported(
                 super::dask_script::save(&self.app, &self.export_dir, std::time::SystemTime::now())
@@ -369,6 +405,9 @@ impl Session {
                     job.cancel();
                 }
                 if let Some(job) = &self.lesson {
+                    job.cancel();
+                }
+                if let Some(job) = &self.dask {
                     job.cancel();
                 }
                 None
@@ -449,6 +488,33 @@ impl Session {
         }
     }
 
+    /// Whether a run, a sweep, a lesson step or a Dask run is going: one at a time, as
+    /// each would disturb the other's timings.
+    fn busy(&self) -> bool {
+        self.sweep.is_some() || self.run.is_some() || self.lesson.is_some() || self.dask.is_some()
+    }
+
+    /// Starts the settings of `results.runs[run]` on Dask.
+    fn start_dask(&mut self, run: usize) -> Result<(), String> {
+        if self.busy() {
+            return Err("a run, sweep or Dask run is already going: wait for it".into());
+        }
+        let report = self
+            .app
+            .results
+            .runs
+            .get(run)
+            .ok_or("no run to repeat on Dask")?;
+        let source = format!(
+            "the settings of \"{}\", run on Dask from a chunkscope TUI session",
+            report.label()
+        );
+        let settings = super::dask_script::export_settings(&self.app, report, source)?;
+        let job = DaskJob::start(self.python.clone(), settings, self.out_dir.join("dask"))?;
+        self.dask = Some(job);
+        Ok(())
+    }
+
     fn start_run(&mut self, i: usize, mode: Mode, settings: RunSettings) -> Result<(), String> {
         if self.run.is_some() {
             return Err("a run is already going".into());
@@ -463,6 +529,9 @@ impl Session {
             return Err(
                 "a lesson step is running: wait for it, or cancel it (Esc in the lesson)".into(),
             );
+        }
+        if self.dask.is_some() {
+            return Err("Dask is running: wait for it, or cancel it (Esc)".into());
         }
         let item = &self.app.catalog.items[i];
         let scene = Scene::from_item(item)

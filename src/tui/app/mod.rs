@@ -5,6 +5,7 @@
 //! screen's keys and messages are handled in a child module named after the screen; the
 //! data they change lives in [`super::model`]. Runs on the UI thread.
 
+mod dask;
 mod lesson;
 mod results;
 mod run;
@@ -75,6 +76,11 @@ pub enum Cmd {
     },
     /// Save lesson step `0`'s figures as JSON (answers with [`Msg::Exported`]).
     SaveLessonStep(usize),
+    /// Run the settings of `results.runs[run]` (a chunked run) on Dask (answers with
+    /// [`Msg::DaskProgress`] and [`Msg::DaskFinished`]); [`Cmd::Cancel`] stops it.
+    StartDask {
+        run: usize,
+    },
     Quit,
 }
 
@@ -134,6 +140,13 @@ pub enum Msg {
         step: usize,
         result: Result<Box<chunkscope::lesson::StepResult>, String>,
     },
+    /// A Dask run's time so far (sent each frame) and the line its script printed last.
+    DaskProgress {
+        elapsed_ns: u64,
+        line: Option<String>,
+    },
+    /// A Dask run's report (boxed: large), `None` when cancelled, or why it failed.
+    DaskFinished(Result<Option<Box<RunReport>>, super::model::dask::DaskFailure>),
     Log(String),
 }
 
@@ -168,6 +181,8 @@ pub struct App {
     pub graph_panel: bool,
     /// The lesson, once entered.
     pub lesson: Option<LessonView>,
+    /// The Dask run in progress (`D`).
+    pub dask: Option<super::model::dask::DaskLive>,
 }
 
 impl App {
@@ -192,6 +207,7 @@ impl App {
             results: Results::default(),
             graph_panel: false,
             lesson: None,
+            dask: None,
         }
     }
 
@@ -258,6 +274,7 @@ impl App {
             Msg::LessonProgress { .. }
             | Msg::LessonGraphBuilt { .. }
             | Msg::LessonFinished { .. } => self.on_lesson_msg(msg),
+            Msg::DaskProgress { .. } | Msg::DaskFinished(_) => self.on_dask_msg(msg),
             Msg::Log(line) => {
                 self.push_log(line);
                 None
@@ -285,7 +302,12 @@ impl App {
             return None;
         }
         let action = action?;
+        let runs_screen = matches!(self.screen, Screen::Run | Screen::Results);
         match action {
+            Action::Cancel | Action::Back if runs_screen && self.dask.is_some() => {
+                self.cancel_dask()
+            }
+            Action::RunDask => self.start_dask(),
             Action::Quit => {
                 if self.running() && !self.quit_pending {
                     self.quit_pending = true;

@@ -15,6 +15,8 @@ pub const HISTORY_LEN: usize = 100;
 pub enum Notice {
     Saved(Vec<String>),
     Failed(String),
+    /// How a Dask run (`D`) ended: what it gave, or why it could not run.
+    Dask(Result<String, String>),
 }
 
 impl Notice {
@@ -29,7 +31,14 @@ impl Notice {
                 format!("✓ saved {shown}")
             }
             Notice::Failed(e) => format!("✗ cannot save: {e}"),
+            Notice::Dask(Ok(said)) => format!("✓ {said}"),
+            Notice::Dask(Err(why)) => format!("✗ {why}"),
         }
+    }
+
+    /// Whether it is good news (drawn green, else red; the ✓ / ✗ says it without colour).
+    pub fn ok(&self) -> bool {
+        matches!(self, Notice::Saved(_) | Notice::Dask(Ok(_)))
     }
 }
 

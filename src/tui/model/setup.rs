@@ -206,6 +206,12 @@ pub fn settings_label(format: &str, codec: &str, metres: u32, cache: &str) -> St
 /// had it during the run).
 pub fn report_settings(report: &chunkscope::pipeline::RunReport) -> String {
     let c = &report.config;
+    if chunkscope::dask::report::is_live(report) {
+        return format!(
+            "the lesson's code on Dask here · {} m · LocalCluster",
+            c.resolution_m
+        );
+    }
     if chunkscope::dask::report::is_dask(report) {
         return "imported from a Dask task stream".into();
     }

@@ -21,7 +21,12 @@ pub fn headline(res: &Results, sel: usize, wide: bool) -> Option<Vec<Span<'stati
     let label = if wide {
         format!("#{} {}", res.number(sel), dask.label())
     } else {
-        format!("#{} Dask (imported)", res.number(sel))
+        let how = if report::is_live(dask) {
+            "live"
+        } else {
+            "imported"
+        };
+        format!("#{} Dask ({how})", res.number(sel))
     };
     let mut spans = vec![Span::styled(
         label,

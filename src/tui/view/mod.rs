@@ -36,7 +36,6 @@ use ratatui::widgets::{Paragraph, Widget};
 use super::app::App;
 
 use super::keys;
-use super::model::results::Notice;
 use super::model::screen::Screen;
 
 /// Below this size the screens do not fit: draw [`small::render`] instead.
@@ -156,22 +155,27 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     }
 }
 
-/// The status line: the last save said plainly (`✓ saved …` or `✗ cannot save: …`) when it
-/// is the newest news, else the last log message (GDAL's, errors) marked `!`; then how
-/// many messages the log holds, apart from either.
+/// The status line: a Dask run (`D`) while it runs; else the last save or Dask run said
+/// plainly (`✓ saved …` or `✗ cannot save: …`) when it is the newest news, else the last
+/// log message (GDAL's, errors) marked `!`; then how many messages the log holds, apart
+/// from either.
 fn status_line(app: &App, theme: Theme) -> Line<'static> {
     let count = match app.log.len() {
         0 => String::new(),
         1 => " · 1 message in the log".to_string(),
         n => format!(" · {n} messages in the log"),
     };
+    if let Some(dask) = &app.dask {
+        // A Dask run in progress is the news until it ends.
+        return Line::from(vec![
+            Span::styled("▶ ", theme.fg(Color::Cyan)),
+            Span::raw(dask.status()),
+        ]);
+    }
     let notice = app.results.notice.as_ref().filter(|_| app.notice_is_latest);
     match (notice, app.log.back()) {
         (Some(n), _) => {
-            let color = match n {
-                Notice::Saved(_) => Color::Green,
-                Notice::Failed(_) => Color::Red,
-            };
+            let color = if n.ok() { Color::Green } else { Color::Red };
             Line::from(vec![
                 Span::styled(n.line(), theme.fg(color)),
                 Span::styled(count, theme.dim()),

@@ -18,7 +18,7 @@ use chunkscope::profile::units;
 
 use super::Theme;
 use crate::tui::app::App;
-use crate::tui::model::results::{Notice, Results};
+use crate::tui::model::results::Results;
 use crate::tui::model::setup::report_settings;
 
 /// Below this width the A/B panel takes the latency panel's place instead of its own.
@@ -141,9 +141,10 @@ pub fn render(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
 /// The last save's outcome, green or red (with its ✓ / ✗).
 pub fn render_notice(res: &Results, theme: Theme, area: Rect, buf: &mut Buffer) {
     let Some(notice) = &res.notice else { return };
-    let color = match notice {
-        Notice::Saved(_) => Color::Green,
-        Notice::Failed(_) => Color::Red,
+    let color = if notice.ok() {
+        Color::Green
+    } else {
+        Color::Red
     };
     Paragraph::new(Span::styled(notice.line(), theme.fg(color))).render(area, buf);
 }
@@ -890,7 +891,9 @@ mod tests {
         let mut app = results_app(vec![serial, chunked, fast]);
         app.results.a = Some(0);
         app.results.b = Some(2);
-        app.results.notice = Some(Notice::Failed("disk full".into()));
+        app.results.notice = Some(crate::tui::model::results::Notice::Failed(
+            "disk full".into(),
+        ));
         app.results.sweep = Some(crate::tui::model::sweep::SweepView {
             result: testdata::data().sweep.clone(),
             source: "a-very-long-file-name-for-a-sweep.json".into(),
