@@ -158,7 +158,6 @@ mod tests {
     use std::path::Path;
     use std::time::{Duration, Instant};
 
-    use chunkscope::catalog::Item;
     use chunkscope::pipeline::RunReport;
     use crossterm::event::KeyCode;
 
@@ -170,23 +169,11 @@ mod tests {
     use crate::tui::testdata;
     use crate::tui::view::{self, fixtures};
 
-    /// The setup fixture after `report` (a chunked run) finished, on the Run screen; its
-    /// item in a catalog file that exists.
+    /// The setup fixture after `report` (a chunked run) finished, on the Run screen, with
+    /// the run in Results.
     fn app_after(report: &RunReport, dir: &Path) -> App {
-        let mut app = fixtures::setup_app();
-        let catalog = dir.join("search.json");
-        std::fs::write(&catalog, "{}").unwrap();
-        app.catalog.path = catalog;
-        app.catalog.items.push(Item {
-            id: report.config.item.clone(),
-            datetime: None,
-            cloud_cover: None,
-            platform: None,
-            assets: vec![],
-        });
+        let mut app = testdata::app_after(report, dir);
         app.results.push(report.clone());
-        app.run = Some(RunView::from_report(report));
-        app.screen = Screen::Run;
         app
     }
 

@@ -102,36 +102,19 @@ pub fn save(app: &App, dir: &Path, now: SystemTime) -> Result<PathBuf, String> {
 mod tests {
     use std::time::{Duration, UNIX_EPOCH};
 
-    use chunkscope::catalog::Item;
     use chunkscope::pipeline::RunReport;
     use crossterm::event::KeyCode;
 
     use super::*;
     use crate::tui::app::Msg;
     use crate::tui::model::results::Notice;
-    use crate::tui::model::run::RunView;
     use crate::tui::model::screen::Screen;
     use crate::tui::session::Session;
     use crate::tui::testdata;
     use crate::tui::view::fixtures;
 
-    /// The setup fixture with `report` finished on the Run screen, its item in a catalog
-    /// file that exists (the script names it by its absolute path).
     fn app_after(report: &RunReport, dir: &Path) -> App {
-        let mut app = fixtures::setup_app();
-        let catalog = dir.join("search.json");
-        std::fs::write(&catalog, "{}").unwrap();
-        app.catalog.path = catalog;
-        app.catalog.items.push(Item {
-            id: report.config.item.clone(),
-            datetime: None,
-            cloud_cover: None,
-            platform: None,
-            assets: vec![],
-        });
-        app.run = Some(RunView::from_report(report));
-        app.screen = Screen::Run;
-        app
+        testdata::app_after(report, dir)
     }
 
     #[test]

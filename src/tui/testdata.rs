@@ -77,3 +77,22 @@ pub fn data() -> &'static Data {
         }
     })
 }
+
+/// The setup fixture with `report` finished on the Run screen, its item in a catalog file
+/// that exists in `dir` (a Dask script names the catalog by its absolute path).
+pub fn app_after(report: &RunReport, dir: &std::path::Path) -> crate::tui::app::App {
+    let mut app = crate::tui::view::fixtures::setup_app();
+    let catalog = dir.join("search.json");
+    std::fs::write(&catalog, "{}").expect("a catalog file in the test's folder");
+    app.catalog.path = catalog;
+    app.catalog.items.push(chunkscope::catalog::Item {
+        id: report.config.item.clone(),
+        datetime: None,
+        cloud_cover: None,
+        platform: None,
+        assets: vec![],
+    });
+    app.run = Some(crate::tui::model::run::RunView::from_report(report));
+    app.screen = crate::tui::model::screen::Screen::Run;
+    app
+}
