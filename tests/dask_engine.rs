@@ -184,3 +184,154 @@ fn a_sweep_on_both_engines_has_rows_verdicts_and_costs_per_engine() {
         .unwrap_or_default();
     assert!(leftover.is_empty(), "a Dask script outlived the sweep");
 }
+
+/// A `dask scheduler` and two `dask worker` processes on 127.0.0.1, stopped (with their
+/// process group) when dropped.
+struct LocalDaskCluster {
+    procs: Vec<std::process::Child>,
+    address: String,
+}
+
+impl LocalDaskCluster {
+    fn start(python: &str, dir: &std::path::Path) -> LocalDaskCluster {
+        use std::os::unix::process::CommandExt;
+        let dask = std::path::Path::new(python).with_file_name("dask");
+        // A free port: bound, read, let go (the scheduler takes it a moment later).
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let address = format!("tcp://127.0.0.1:{port}");
+        let spawn = |args: &[&str], log: &str| {
+            let log = std::fs::File::create(dir.join(log)).expect("log file");
+            Command::new(&dask)
+                .args(args)
+                .current_dir(dir)
+                .stdout(log.try_clone().expect("log"))
+                .stderr(log)
+                .process_group(0)
+                .spawn()
+                .expect("dask starts")
+        };
+        let port_text = port.to_string();
+        let mut procs = vec![spawn(
+            &[
+                "scheduler",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                &port_text,
+                "--no-dashboard",
+            ],
+            "scheduler.log",
+        )];
+        for (i, log) in ["worker-0.log", "worker-1.log"].iter().enumerate() {
+            let name = format!("w{i}");
+            procs.push(spawn(
+                &[
+                    "worker",
+                    &address,
+                    "--nthreads",
+                    "1",
+                    "--name",
+                    &name,
+                    "--no-dashboard",
+                    "--host",
+                    "127.0.0.1",
+                ],
+                log,
+            ));
+        }
+        let cluster = LocalDaskCluster { procs, address };
+        // Both workers registered, as the scheduler's log says, within a minute.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let log = std::fs::read_to_string(dir.join("scheduler.log")).unwrap_or_default();
+            if log.matches("Register worker").count() >= 2 {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the workers did not register:\n{log}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+        cluster
+    }
+}
+
+impl Drop for LocalDaskCluster {
+    fn drop(&mut self) {
+        for p in &mut self.procs {
+            if let Ok(pid) = i32::try_from(p.id()) {
+                // SAFETY: our own child's process group (it was started as its leader).
+                unsafe { libc::kill(-pid, libc::SIGTERM) };
+            }
+        }
+        for p in &mut self.procs {
+            let _ = p.wait();
+        }
+    }
+}
+
+#[test]
+#[ignore = "needs the pinned Dask environment: `./dev test` sets it up and runs this"]
+fn a_sweep_runs_its_dask_side_on_a_running_scheduler_and_its_workers() {
+    let python = std::env::var("CHUNKSCOPE_DASK_PYTHON")
+        .expect("CHUNKSCOPE_DASK_PYTHON names the pinned environment's python (./dev test)");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let cluster = LocalDaskCluster::start(&python, dir.path());
+    let json_path = dir.path().join("sweep.json");
+    let out = Command::new(env!("CARGO_BIN_EXE_chunkscope"))
+        .args(["sweep", "--engine", "dask", "--catalog"])
+        .arg(small_demo())
+        .args([
+            "--chunks",
+            "128,256",
+            "--threads",
+            "2",
+            "--repeat",
+            "1",
+            "--warmup",
+            "0",
+            "--budget",
+            "0",
+            "--python",
+        ])
+        .arg(&python)
+        .args(["--cluster", &cluster.address])
+        .arg("--dask-streams")
+        .arg(dir.path().join("streams"))
+        .arg("--json")
+        .arg(&json_path)
+        .output()
+        .expect("chunkscope runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let sweep: Value =
+        serde_json::from_str(&std::fs::read_to_string(&json_path).expect("sweep file"))
+            .expect("JSON");
+    let rows = sweep["rows"].as_array().expect("rows");
+    assert_eq!(rows.len(), 2, "two configurations, Dask only: {stdout}");
+    assert!(rows.iter().all(|r| r["engine"] == "dask"));
+    // The tasks ran on the cluster's two workers, as the kept streams say.
+    let mut workers = std::collections::BTreeSet::new();
+    for entry in std::fs::read_dir(dir.path().join("streams")).expect("streams kept") {
+        let text = std::fs::read_to_string(entry.expect("entry").path()).expect("stream");
+        let stream: Value = serde_json::from_str(&text).expect("stream JSON");
+        for task in stream["task_stream"].as_array().expect("tasks") {
+            if let Some(w) = task["worker"].as_str() {
+                workers.insert(w.to_string());
+            }
+        }
+    }
+    assert_eq!(workers.len(), 2, "tasks on both workers: {workers:?}");
+    assert!(
+        workers.iter().all(|w| w.starts_with("tcp://127.0.0.1:")),
+        "{workers:?}"
+    );
+}
