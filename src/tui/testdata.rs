@@ -44,7 +44,11 @@ pub fn data() -> &'static Data {
         let two = NonZeroUsize::new(2).unwrap();
         let run = |mode: Mode| {
             let config: RunConfig = base.config(mode);
-            pipeline::run(&scene, &config, &RunControl::default()).unwrap()
+            // As if on a quiet machine, so screens drawn from these do not depend on
+            // what else runs while the tests do.
+            pipeline::run(&scene, &config, &RunControl::default())
+                .unwrap()
+                .with_interference(None)
         };
         let serial = run(Mode::Serial);
         let chunked = run(Mode::Chunked {
