@@ -65,7 +65,17 @@ fn a_run_beside_busy_loops_is_reported_disturbed() {
     std::thread::sleep(Duration::from_millis(200));
     let out = Command::cargo_bin("chunkscope")
         .unwrap()
-        .args(["run", "--json", "--mode", "serial", "--catalog"])
+        // 10 m: four times the pixels, so the run lasts well beyond the counters' error
+        // (two clock ticks per core), which a run must exceed to be called disturbed.
+        .args([
+            "run",
+            "--json",
+            "--mode",
+            "serial",
+            "--res",
+            "10",
+            "--catalog",
+        ])
         .arg(common::small_demo())
         .arg("--out")
         .arg(dir.path().join("m.tif"))

@@ -604,6 +604,9 @@ pub fn sweep_on(
             .map(|b| &mut b.reason)
             .chain(no_clear_winner.iter_mut().map(|n| &mut n.reason))
         {
+            if !reason.ends_with('.') {
+                reason.push('.');
+            }
             reason.push(' ');
             reason.push_str(&note);
         }

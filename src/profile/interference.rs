@@ -25,21 +25,19 @@ pub struct Interference {
     pub others_cpu_ns: u64,
     /// `others_cpu_ns` / wall: how many cores others held on average.
     pub others_cores: f64,
-    /// `others_cores` above [`DISTURBED_CORES`] and the figure above the counters'
-    /// resolution (one clock tick per core).
+    /// Others held more than [`DISTURBED_CORES`] even after the counters' error is taken
+    /// off (see [`Interference::from_parts`]).
     pub disturbed: bool,
 }
 
 impl Interference {
     /// The figure from its parts: the machine's busy time, this process's CPU time and the
-    /// wall time of the same period, all ns; `resolution_ns` is what `/proc/stat` can tell
-    /// apart (a tick per core), under which nothing is called disturbed. Pure.
-    pub fn from_parts(
-        machine_busy_ns: u64,
-        own_cpu_ns: u64,
-        wall_ns: u64,
-        resolution_ns: u64,
-    ) -> Self {
+    /// wall time of the same period, all ns. `error_ns` is what the counters can be off by:
+    /// `/proc/stat` counts in clock ticks, so each of the two reads may miss up to a tick
+    /// per core. The run is disturbed only when others took more than [`DISTURBED_CORES`]
+    /// with that error taken off, so a short run on a quiet machine is not marked for the
+    /// counters' coarseness. Pure.
+    pub fn from_parts(machine_busy_ns: u64, own_cpu_ns: u64, wall_ns: u64, error_ns: u64) -> Self {
         let others_cpu_ns = machine_busy_ns.saturating_sub(own_cpu_ns);
         let others_cores = if wall_ns == 0 {
             0.0
@@ -49,7 +47,8 @@ impl Interference {
         Self {
             others_cpu_ns,
             others_cores,
-            disturbed: others_cores > DISTURBED_CORES && others_cpu_ns > resolution_ns,
+            disturbed: wall_ns > 0
+                && others_cpu_ns.saturating_sub(error_ns) as f64 / wall_ns as f64 > DISTURBED_CORES,
         }
     }
 }
@@ -85,7 +84,7 @@ impl Probe {
             busy_ticks.saturating_sub(self.busy_ticks) * tick_ns,
             (own.user_ns + own.sys_ns).saturating_sub(self.own_cpu_ns),
             wall_ns,
-            tick_ns * cores,
+            2 * tick_ns * cores,
         ))
     }
 }
@@ -150,8 +149,9 @@ mod tests {
         // Ticks lag the precise process clock: never below zero.
         let lag = Interference::from_parts(1_190_000_000, 1_200_000_000, 1_000_000_000, 20_000_000);
         assert_eq!(lag.others_cpu_ns, 0);
-        // Within one tick per core of a 20 ms run: too coarse to call.
-        let short = Interference::from_parts(30_000_000, 10_000_000, 20_000_000, 20_000_000);
+        // 70 ms of others in a 240 ms run, 40 ms of which the counters' error: 0.13 cores
+        // beyond it, quiet; 0.29 cores as measured.
+        let short = Interference::from_parts(290_000_000, 220_000_000, 240_000_000, 40_000_000);
         assert!(short.others_cores > DISTURBED_CORES);
         assert!(!short.disturbed);
     }

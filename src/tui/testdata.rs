@@ -71,7 +71,23 @@ pub fn data() -> &'static Data {
             },
             budget: std::time::Duration::ZERO,
         };
-        let sweep = sweep::sweep(&scene, &base, &spec, &CancelFlag::new(), &|_, _, _| {}).unwrap();
+        let mut sweep =
+            sweep::sweep(&scene, &base, &spec, &CancelFlag::new(), &|_, _, _| {}).unwrap();
+        // As if on a quiet machine, like the reports above.
+        sweep.disturbed_runs = 0;
+        for row in &mut sweep.rows {
+            row.wall.disturbed_runs = 0;
+        }
+        let quiet = |reason: &mut String| {
+            if let Some(at) = reason.find(" This verdict rests on disturbed runs") {
+                reason.truncate(at);
+            }
+        };
+        sweep.best.iter_mut().for_each(|b| quiet(&mut b.reason));
+        sweep
+            .no_clear_winner
+            .iter_mut()
+            .for_each(|n| quiet(&mut n.reason));
         Data {
             _dir: dir,
             serial,
