@@ -135,6 +135,14 @@ pub const TERMS: &[Term] = &[
         "CPU time / (wall x threads); per core, the share of time the core was busy",
     ),
     t(
+        "others",
+        "cores other processes held on average during a run: all cores' busy time (steal included) less this process's CPU time, over wall",
+    ),
+    t(
+        "disturbed",
+        "a run during which others held over a quarter of a core: marked ⚠ on every screen, and verdicts built on it say so",
+    ),
+    t(
         "speedup",
         "serial wall / chunked wall, against the latest serial run with the same settings",
     ),

@@ -66,6 +66,12 @@ fn real_reports_validate_against_the_checked_in_schema() {
     ] {
         let report = run_json(args);
         assert_eq!(errors(&v, &report), Vec::<String>::new(), "args {args:?}");
+        // What other processes took is measured on Linux (absent elsewhere, never 0).
+        if cfg!(target_os = "linux") {
+            assert!(report["others_cpu_ns"].is_u64(), "{args:?}");
+            assert!(report["others_cores"].is_f64(), "{args:?}");
+        }
+        assert!(report["disturbed"].is_boolean(), "{args:?}");
         let chunked = args[1] != "serial";
         assert_eq!(
             report["blocks"]["visual"]["decoded"].as_u64().is_some(),

@@ -46,7 +46,7 @@ fn tui_runs_the_pipeline_and_restores_the_terminal() {
 
     // Repeat: five runs, then their spread.
     tmux.send(&["R"]);
-    let screen = tmux.wait_for("repeat 5/5 · wall median", 120);
+    let screen = tmux.wait_for("repeat 5/5 + 1 warm-up · wall median", 120);
     assert!(screen.contains(", n = 5"), "{screen}");
 
     tmux.send(&["q"]);

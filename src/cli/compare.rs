@@ -273,6 +273,16 @@ pub fn efficiency_or_dash(x: Option<f64>) -> String {
     x.map_or_else(|| "-".into(), units::efficiency)
 }
 
+/// `  ⚠ 2 of 3 runs disturbed` after a table row whose runs other processes disturbed;
+/// empty otherwise, so a quiet machine's tables are as they were.
+pub fn disturbed_cell(t: &chunkscope::profile::stats::Timing) -> String {
+    if t.disturbed_runs == 0 {
+        String::new()
+    } else {
+        format!("  ⚠ {} of {} runs disturbed", t.disturbed_runs, t.n)
+    }
+}
+
 /// The human report: a heading, one table per stage and one for the total, the Amdahl fit.
 fn render(r: &CompareResult) -> String {
     let mut out = String::new();
@@ -304,12 +314,13 @@ fn render(r: &CompareResult) -> String {
         ));
         for (label, m) in rows {
             out.push_str(&format!(
-                "  {:<width$}  {:>22}  {:>23}  {:>14}  {:>10}\n",
+                "  {:<width$}  {:>22}  {:>23}  {:>14}  {:>10}{}\n",
                 label,
                 units::median_sd(m.timing.median_ns, m.timing.stdev_ns),
                 units::span_ns(m.timing.min_ns, m.timing.max_ns),
                 speedup_text(m.speedup),
                 efficiency_or_dash(m.efficiency),
+                disturbed_cell(&m.timing),
             ));
         }
     };
@@ -330,6 +341,9 @@ fn render(r: &CompareResult) -> String {
         .collect();
     table(&mut out, "total", totals);
     out.push('\n');
+    for v in r.configs.iter().filter_map(|c| c.verdict.as_ref()) {
+        out.push_str(&format!("{v}\n"));
+    }
     match &r.amdahl {
         Some(fit) => {
             let counts: Vec<String> = fit.points.iter().map(|p| p.0.to_string()).collect();

@@ -228,7 +228,7 @@ fn render(r: &SweepResult) -> String {
             out.push_str(&format!("{:<10}  ", engine.name()));
         }
         out.push_str(&format!(
-            "{:<width$}  {:>11}  {:>6}  {:>9} {:>9} {:>9} {:>9}  {:>9}  {:>13}  {:>5}  {:>8}  {:>11}  {:>10}  {:>9}\n",
+            "{:<width$}  {:>11}  {:>6}  {:>9} {:>9} {:>9} {:>9}  {:>9}  {:>13}  {:>5}  {:>8}  {:>11}  {:>10}  {:>9}{}\n",
             row.label,
             shape,
             count,
@@ -243,6 +243,7 @@ fn render(r: &SweepResult) -> String {
             ampl,
             units::rate_mb_s(row.load_bytes, row.stage_ns(Stage::Load).unwrap_or(0)),
             units::bytes(row.peak_rss_bytes),
+            super::compare::disturbed_cell(&row.wall),
         ));
     }
     out.push_str(

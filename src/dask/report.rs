@@ -140,6 +140,10 @@ pub fn run_report(stream: &DaskStream, summary: &DaskSummary) -> RunReport {
         wall_ns: summary.wall_ns,
         cpu_user_ns: 0,
         cpu_sys_ns: 0,
+        // A task stream does not record what else ran on the machine.
+        others_cpu_ns: None,
+        others_cores: None,
+        disturbed: false,
         utilisation: 0.0,
         peak_rss_bytes: 0,
         process_max_rss_bytes: 0,

@@ -12,12 +12,13 @@ use serde::{Deserialize, Serialize};
 use super::SCHEMA_VERSION;
 use super::engine::{Engine, Engines, TaskCost};
 use super::rounds::{
-    ExperimentError, PlanFigures, Progress, Repetition, RunBase, Trial, plan_figures,
+    self, ExperimentError, PlanFigures, Progress, Repetition, RunBase, Trial, plan_figures,
     run_rounds_on, stage_timing, totals,
 };
 use crate::chunks::ChunkRequest;
 use crate::pipeline::{Scene, Schedule};
 use crate::profile::stats::{AmdahlFit, Speedup, Timing, Warning};
+use crate::profile::verdict::Verdict;
 use crate::task::{CancelFlag, Stage};
 
 /// What to compare: the serial path against the chunked path on each thread count.
@@ -78,6 +79,11 @@ pub struct ConfigComparison {
     /// The cost per task split into its parts, medians over the runs (with `--engine`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cost: Option<TaskCost>,
+    /// Its total against serial's, in one sentence from
+    /// [`crate::profile::verdict::describe`] (chunked
+    /// configurations of chunkscope's engine only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verdict: Option<String>,
 }
 
 impl ConfigComparison {
@@ -112,6 +118,10 @@ pub struct CompareResult {
     /// Fitted over the chunked totals when at least two thread counts ran.
     pub amdahl: Option<AmdahlFit>,
     pub warnings: Vec<Warning>,
+    /// Runs of all configurations that other processes disturbed (see
+    /// `profile::interference::DISTURBED_CORES`); each verdict says so when its own were.
+    #[serde(default)]
+    pub disturbed_runs: usize,
 }
 
 impl CompareResult {
@@ -191,6 +201,11 @@ pub fn compare_on(
         let threads = trial.threads();
         let is_ref = i == 0 && has_serial;
         let dask = trial.engine == Engine::Dask;
+        let verdict = serial_total
+            .as_ref()
+            .filter(|_| !is_ref && !dask)
+            .and_then(|s| Verdict::of("serial", s, &trial.label, &total))
+            .map(|v| v.sentence());
         warnings.extend(Warning::check(&trial.label, &total));
         let stages = Stage::ALL
             .iter()
@@ -229,6 +244,7 @@ pub fn compare_on(
             cost: engines
                 .asked
                 .and_then(|_| TaskCost::median(&runs.iter().map(|r| r.cost).collect::<Vec<_>>())),
+            verdict,
         });
     }
     let points: Vec<(usize, f64)> = configs
@@ -251,5 +267,6 @@ pub fn compare_on(
         configs,
         amdahl: AmdahlFit::fit(&points),
         warnings,
+        disturbed_runs: rounds.samples.iter().map(|r| rounds::disturbed(r)).sum(),
     })
 }

@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use crate::pipeline::RunReport;
 use crate::pipeline::report::SCHEMA_VERSION;
 use crate::profile::stats::{self, Fastest, Speedup, Timing, efficiency};
+use crate::profile::verdict::Verdict;
 use crate::task::Stage;
 
 /// One run's row in the history table.
@@ -266,6 +267,19 @@ pub fn compare_runs(runs: &[RunReport], a: usize, b: usize) -> Vec<StagePair> {
         .filter_map(|&s| pair(Some(s)))
         .chain(pair(None))
         .collect()
+}
+
+/// The total wall time of run `b`'s configuration against run `a`'s (each over its
+/// finished repeats, A alone when it ran once), as a verdict, disturbed runs counted.
+/// The sides are named `A` and `B`, as the panel marks them.
+pub fn verdict_ab(runs: &[RunReport], a: usize, b: usize) -> Option<Verdict> {
+    let timing = |i: usize| -> Option<Timing> {
+        let g = repeats_of(runs, i);
+        let g: Vec<&RunReport> = if g.is_empty() { vec![runs.get(i)?] } else { g };
+        let walls: Vec<u64> = g.iter().map(|r| r.wall_ns).collect();
+        Some(Timing::from_ns(&walls)?.with_disturbed(g.iter().filter(|r| r.disturbed).count()))
+    };
+    Verdict::of("A", &timing(a)?, "B", &timing(b)?)
 }
 
 /// Per stage of `run`: its wall time, the baseline's, and the speedup (baseline / run).

@@ -163,6 +163,10 @@ pub struct RunSample {
     pub read_amplification_measured: Option<f64>,
     /// The cost per task, split (see [`TaskCost`]).
     pub cost: TaskCost,
+    /// Cores other processes held on average during the run (`None`: not measured).
+    pub others_cores: Option<f64>,
+    /// Others held more than `profile::interference::DISTURBED_CORES`.
+    pub disturbed: bool,
 }
 
 impl RunSample {
@@ -189,6 +193,8 @@ impl RunSample {
             plan: report.plan.clone(),
             read_amplification_measured: report.blocks.map(|b| b.read_amplification_measured),
             cost: TaskCost::of(report, None),
+            others_cores: report.others_cores,
+            disturbed: report.disturbed,
         }
     }
 
@@ -465,17 +471,27 @@ pub fn plan_figures(
     Ok(PlanFigures::from(&plan.summary()))
 }
 
-/// Timing of the runs' total wall times.
+/// Timing of the runs' total wall times, counting the disturbed ones.
 pub fn totals(runs: &[RunSample]) -> Option<Timing> {
     Timing::from_ns(&runs.iter().map(|r| r.wall_ns).collect::<Vec<_>>())
+        .map(|t| t.with_disturbed(disturbed(runs)))
 }
 
-/// Timing of one stage's wall times over the runs where it ran.
+/// Timing of one stage's wall times over the runs where it ran, counting the disturbed ones.
 pub fn stage_timing(runs: &[RunSample], stage: Stage) -> Option<Timing> {
+    let ran: Vec<&RunSample> = runs
+        .iter()
+        .filter(|r| r.stage_ns(stage).is_some())
+        .collect();
     Timing::from_ns(
-        &runs
-            .iter()
+        &ran.iter()
             .filter_map(|r| r.stage_ns(stage))
             .collect::<Vec<_>>(),
     )
+    .map(|t| t.with_disturbed(ran.iter().filter(|r| r.disturbed).count()))
+}
+
+/// How many of `runs` other processes disturbed.
+pub fn disturbed(runs: &[RunSample]) -> usize {
+    runs.iter().filter(|r| r.disturbed).count()
 }

@@ -28,7 +28,7 @@ use crate::chunks::ChunkRequest;
 use crate::output::guard::{WriteError, WriteGuard};
 use crate::pipeline::{Scene, Schedule};
 use crate::profile::stats::{self, Speedup, Timing, Warning};
-use crate::profile::units;
+use crate::profile::{units, verdict};
 use crate::task::{CancelFlag, Stage};
 
 /// Per-task overhead above this share of the pool's capacity: the chunks are too small.
@@ -259,6 +259,10 @@ pub struct SweepResult {
     /// Serial first, then each chunk request on each thread count, in the order asked;
     /// configurations that never ran (after a cancel) are left out.
     pub rows: Vec<SweepRow>,
+    /// Runs of all rows that other processes disturbed (see
+    /// `profile::interference::DISTURBED_CORES`); the verdict says so when above 0.
+    #[serde(default)]
+    pub disturbed_runs: usize,
     /// Named only when one configuration beat all others in every run.
     pub best: Option<Recommendation>,
     /// Otherwise, the configurations tied for fastest.
@@ -592,6 +596,22 @@ pub fn sweep_on(
         let (best, tie) = decide(&rows, &flags);
         (best, tie, Vec::new())
     };
+    let disturbed_runs: usize = rows.iter().map(|r| r.wall.disturbed_runs).sum();
+    let all_runs: usize = rows.iter().map(|r| r.wall.n).sum();
+    let (mut best, mut no_clear_winner) = (best, no_clear_winner);
+    if let Some(note) = verdict::disturbed_note(disturbed_runs, all_runs) {
+        for reason in best
+            .iter_mut()
+            .map(|b| &mut b.reason)
+            .chain(no_clear_winner.iter_mut().map(|n| &mut n.reason))
+        {
+            if !reason.ends_with('.') {
+                reason.push('.');
+            }
+            reason.push(' ');
+            reason.push_str(&note);
+        }
+    }
     let disagreement = match per_engine.as_slice() {
         [a, b] => disagreement(&rows, a, b),
         _ => None,
@@ -608,6 +628,7 @@ pub fn sweep_on(
         runs_done: rounds.runs_done,
         runs_planned: rounds.runs_planned,
         cancelled: rounds.cancelled,
+        disturbed_runs,
         best,
         no_clear_winner,
         extra_runs,
@@ -1271,6 +1292,7 @@ mod tests {
             runs_done: 6,
             runs_planned: 6,
             cancelled: false,
+            disturbed_runs: 0,
             rows: rows.to_vec(),
             best: Some(best),
             no_clear_winner: None,

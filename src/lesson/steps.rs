@@ -337,8 +337,10 @@ impl<'a> Context<'a> {
                     units::ratio(c.speedup.value)
                 ),
                 if c.decided() {
-                    "The difference is larger than the spread of the runs: every chunked run \
-                     beat every serial one."
+                    // Which side won is the conclusion's to say (one sentence, from the
+                    // verdict); this line only says why it can be trusted.
+                    "The difference is larger than the spread of the runs: no run of the \
+                     slower one beat a run of the faster."
                         .to_string()
                 } else {
                     "The runs overlap, so this machine cannot tell the two apart: more cores \
@@ -751,8 +753,8 @@ impl<'a> Context<'a> {
         ];
         out.conclusion = if vs_good.decided() && vs_good.speedup.value < 1.0 {
             format!(
-                "{side} px chunks ran at {} of serial speed, beyond the noise slower than {good}; largest measured cause: {biggest}",
-                units::ratio(vs_serial.speedup.value)
+                "{side} px: {}; largest measured cause: {biggest}",
+                vs_good.verdict
             )
         } else {
             format!("{side} px vs {good}: {}", vs_good.verdict)

@@ -5,8 +5,9 @@
 
 use serde::Serialize;
 
-use crate::profile::stats::{self, MIN_DECIDING_RUNS, Speedup, Timing};
+use crate::profile::stats::{MIN_DECIDING_RUNS, Speedup, Timing};
 use crate::profile::units;
+use crate::profile::verdict::{Outcome, Verdict};
 
 /// Two timings side by side and what can be said of them.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -14,52 +15,39 @@ pub struct Comparison {
     /// `a`'s median / `b`'s median: above 1 when `b` is faster.
     pub speedup: Speedup,
     /// `Some(true)` when every run of one beat every run of the other (see
-    /// [`stats::differ`]); `Some(false)` inside the noise; `None` with too few runs.
+    /// [`crate::profile::stats::differ`]); `Some(false)` inside the noise; `None` with too
+    /// few runs.
     pub differ: Option<bool>,
     /// Both sides have at least [`MIN_DECIDING_RUNS`] runs.
     pub enough_runs: bool,
-    /// One line, e.g. "chunked x 2 is 2.9x faster than serial, beyond the noise".
+    /// What the runs say, as a value; `verdict` is its one sentence.
+    pub outcome: Verdict,
+    /// One line, e.g. "chunked x 2 is 2.9x faster than serial, beyond the noise", from
+    /// [`crate::profile::verdict::describe`] and nowhere else.
     pub verdict: String,
 }
 
 impl Comparison {
     /// Compares `b` against the reference `a` (speedup = a / b).
     pub fn of(a_label: &str, a: &Timing, b_label: &str, b: &Timing) -> Option<Self> {
-        let speedup = Speedup::of(a, b)?;
-        let differ = stats::differ(a, b);
-        let enough_runs = a.n >= MIN_DECIDING_RUNS && b.n >= MIN_DECIDING_RUNS;
-        let (fast, slow, factor) = if speedup.value >= 1.0 {
-            (b_label, a_label, speedup.value)
-        } else {
-            (a_label, b_label, 1.0 / speedup.value)
-        };
-        let verdict = match (differ, enough_runs) {
-            (Some(true), true) => format!(
-                "{fast} is {} faster than {slow}, beyond the noise (every run of it was faster)",
-                units::ratio(factor)
-            ),
-            (Some(false), _) => format!(
-                "{a_label} {} vs {b_label} {}: inside the noise, their runs overlap",
-                units::duration_ns(a.median_ns),
-                units::duration_ns(b.median_ns)
-            ),
-            _ => format!(
-                "{fast} was {} faster by median, but {} runs each are too few to tell it from noise",
-                units::ratio(factor),
-                a.n.min(b.n)
-            ),
+        let outcome = Verdict::of(a_label, a, b_label, b)?;
+        let differ = match outcome.outcome {
+            Outcome::OneRun => None,
+            Outcome::InsideNoise => Some(false),
+            Outcome::Faster | Outcome::Slower | Outcome::TooFewRuns => Some(true),
         };
         Some(Self {
-            speedup,
+            speedup: outcome.speedup,
             differ,
-            enough_runs,
-            verdict,
+            enough_runs: a.n >= MIN_DECIDING_RUNS && b.n >= MIN_DECIDING_RUNS,
+            verdict: outcome.sentence(),
+            outcome,
         })
     }
 
     /// The difference is measured beyond the noise.
     pub fn decided(&self) -> bool {
-        self.differ == Some(true) && self.enough_runs
+        self.outcome.decided()
     }
 }
 
@@ -97,6 +85,6 @@ mod tests {
         let once = timing(&[100]);
         let c = Comparison::of("serial", &serial, "chunked", &once).unwrap();
         assert!(!c.decided());
-        assert!(c.verdict.contains("too few"), "{}", c.verdict);
+        assert!(c.verdict.contains("single run"), "{}", c.verdict);
     }
 }

@@ -18,6 +18,7 @@ use crate::chunks::Chunk;
 use crate::network::remote::{self, GdalNetStats};
 use crate::network::{Probe, TrafficCounts};
 use crate::output::{ChunkedWriter, GdalWriter, OutputWriter, TileQueue, WriteStats};
+use crate::profile::interference;
 use crate::profile::latency::{self, LatencySummary};
 use crate::profile::memory;
 use crate::profile::overhead::{self, WorkerFacts};
@@ -302,6 +303,8 @@ pub(super) fn execute(
     };
     let rss_start_bytes = current_rss_bytes().unwrap_or(0);
     let cpu_before = ProcessTimes::now();
+    // What other processes take meanwhile, with or without the sampler.
+    let others = interference::Probe::start();
     let sampler = control.sample_every.map(|every| match &control.samples {
         Some(feed) => Sampler::start_feeding(every, exec.clock.origin(), feed.clone()),
         None => Sampler::start(every, exec.clock.origin()),
@@ -342,6 +345,7 @@ pub(super) fn execute(
     exec.drop_writer();
     let wall_ns = exec.clock.now_ns();
     let cpu = ProcessTimes::now().since(&cpu_before);
+    let others = others.and_then(|p| p.finish());
     let rss_now = current_rss_bytes().unwrap_or(0);
     let series = match sampler {
         Some(s) => s.stop(),
@@ -355,7 +359,9 @@ pub(super) fn execute(
         start: rss_start_bytes,
         end: rss_now,
     };
-    Ok(exec.report(threads, wall_ns, (cpu, series, memory), output, cancelled))
+    Ok(exec
+        .report(threads, wall_ns, (cpu, series, memory), output, cancelled)
+        .with_interference(others))
 }
 
 impl Exec<'_> {
@@ -912,6 +918,9 @@ impl Exec<'_> {
             cpu_user_ns: cpu.user_ns,
             cpu_sys_ns: cpu.sys_ns,
             utilisation: sampler::utilisation(cpu.user_ns + cpu.sys_ns, wall_ns, threads),
+            others_cpu_ns: None,
+            others_cores: None,
+            disturbed: false,
             peak_rss_bytes: series.peak_rss_bytes.max(rss.end).max(rss.start),
             process_max_rss_bytes: cpu.max_rss_bytes,
             rss_start_bytes: rss.start,

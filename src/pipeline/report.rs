@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::chunks::PlanSummary;
 use crate::network::TrafficCounts;
 use crate::network::remote::{CachePolicy, GdalNetStats};
+use crate::profile::interference::Interference;
 use crate::profile::latency::LatencySummary;
 use crate::profile::overhead::Overhead;
 use crate::profile::sampler::CpuSeries;
@@ -33,6 +34,18 @@ pub struct RunReport {
     pub cpu_sys_ns: u64,
     /// CPU time / (wall x threads): how much of the pool's capacity did CPU work.
     pub utilisation: f64,
+    /// CPU time other processes took during the run: all cores' busy time (steal
+    /// included) less this process's (see `profile::interference`). `None` where it
+    /// cannot be measured (not Linux; a Dask task stream).
+    #[serde(default)]
+    pub others_cpu_ns: Option<u64>,
+    /// `others_cpu_ns` / wall: cores other processes held on average over the run.
+    #[serde(default)]
+    pub others_cores: Option<f64>,
+    /// Others held more than `profile::interference::DISTURBED_CORES` on average: the
+    /// run's times are partly the machine's load, not its configuration's.
+    #[serde(default)]
+    pub disturbed: bool,
     /// Highest resident memory seen during the run (sampled at 10 Hz, and at the end).
     pub peak_rss_bytes: u64,
     /// The kernel's high-water mark of the whole process since exec (VmHWM), earlier
@@ -218,6 +231,20 @@ impl StageReport {
 }
 
 impl RunReport {
+    /// The report with what other processes took during the run (`None`: not measured).
+    pub fn with_interference(mut self, others: Option<Interference>) -> Self {
+        self.others_cpu_ns = others.map(|o| o.others_cpu_ns);
+        self.others_cores = others.map(|o| o.others_cores);
+        self.disturbed = others.is_some_and(|o| o.disturbed);
+        self
+    }
+
+    /// `others: 0.9 cores` with its mark, or `None` when the run was not disturbed.
+    pub fn disturbed_mark(&self) -> Option<String> {
+        self.disturbed
+            .then(|| units::disturbed(self.others_cores.unwrap_or(0.0)))
+    }
+
     pub fn stage(&self, stage: Stage) -> Option<&StageReport> {
         self.stages.iter().find(|s| s.name == stage)
     }
@@ -329,6 +356,12 @@ impl RunReport {
             units::duration_ns(total),
             units::duration_ns(self.wall_ns),
         ));
+        if let Some(mark) = self.disturbed_mark() {
+            out.push_str(&format!(
+                "{mark} on average during this run: other processes held the CPU, so its \
+                 times are partly theirs\n"
+            ));
+        }
         out.push_str(&format!(
             "utilisation {} of {} thread(s); overhead {} of capacity ({} per task)\n",
             units::share(self.utilisation),

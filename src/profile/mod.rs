@@ -4,6 +4,7 @@
 //! records a run produced ([`crate::task`]) and never runs the pipeline itself: running it
 //! again and again is [`crate::experiment`]'s job.
 
+pub mod interference;
 pub mod latency;
 pub mod memory;
 pub mod overhead;
@@ -11,6 +12,7 @@ pub mod progress;
 pub mod sampler;
 pub mod stats;
 pub mod units;
+pub mod verdict;
 
 /// CPU time of the whole process so far, as getrusage(RUSAGE_SELF) reports it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -42,6 +42,19 @@ pub struct Sample {
     pub rss_bytes: u64,
 }
 
+impl Sample {
+    /// Cores other processes held over this sample's interval: all cores' busy share less
+    /// this process's, never below 0; `None` without per-core figures. The live form of
+    /// the run's `others_cores` (see `profile::interference`).
+    pub fn others_cores(&self) -> Option<f64> {
+        if self.per_core_pct.is_empty() {
+            return None;
+        }
+        let all: f64 = self.per_core_pct.iter().map(|&p| f64::from(p)).sum();
+        Some(((all - f64::from(self.process_cpu_pct)) / 100.0).max(0.0))
+    }
+}
+
 /// Where per-core figures came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

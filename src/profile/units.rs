@@ -165,6 +165,33 @@ pub const SUPERLINEAR_NOTE: &str = "↑ above 100 %: superlinear, more than the 
     give: chunking itself saved work (whole arrays miss the CPU caches and are allocated at \
     once), or one slow run; not the threads alone";
 
+/// Cores held on average, one decimal: `0.9 cores`, `1.0 core`.
+pub fn cores(x: f64) -> String {
+    if !x.is_finite() {
+        "-".into()
+    } else if format!("{x:.1}") == "1.0" {
+        "1.0 core".into()
+    } else {
+        format!("{x:.1} cores")
+    }
+}
+
+/// The mark of a disturbed run, the same on every screen: `⚠ others: 0.9 cores` (a glyph
+/// and words, so it reads without colour).
+pub fn disturbed(others_cores: f64) -> String {
+    format!("⚠ others: {}", cores(others_cores))
+}
+
+/// A count of runs with its warm-ups: `3 runs + 1 warm-up`, `1 run`, `2 runs + 2 warm-ups`.
+pub fn runs_count(runs: usize, warmups: usize) -> String {
+    let plural = |n: usize, one: &str| format!("{n} {one}{}", if n == 1 { "" } else { "s" });
+    if warmups == 0 {
+        plural(runs, "run")
+    } else {
+        format!("{} + {}", plural(runs, "run"), plural(warmups, "warm-up"))
+    }
+}
+
 /// A duration given in microseconds, as [`duration_ns`] prints it.
 pub fn duration_us(us: u64) -> String {
     duration_ns(us.saturating_mul(1_000))
@@ -198,6 +225,15 @@ fn sig3(v: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn runs_count_names_the_warmups() {
+        assert_eq!(runs_count(3, 1), "3 runs + 1 warm-up");
+        assert_eq!(runs_count(1, 0), "1 run");
+        assert_eq!(runs_count(2, 2), "2 runs + 2 warm-ups");
+        assert_eq!(disturbed(0.94), "⚠ others: 0.9 cores");
+        assert_eq!(cores(1.04), "1.0 core");
+    }
 
     #[test]
     fn sparkline_shares_its_scale() {

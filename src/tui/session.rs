@@ -942,23 +942,25 @@ pub(crate) mod tests {
         assert!(!s.app.replaying(), "Esc leaves the replay");
         assert_eq!(s.app.screen, Screen::Run);
 
-        // Repeat: five runs, then the engine's spread of their wall times.
+        // Repeat: a warm-up, five runs, then the engine's spread of their wall times.
         key(&mut s, KeyCode::Char('R'));
         pump_until_finished(&mut s);
         let run = s.app.run.as_ref().unwrap();
         let repeat = run.repeat.as_ref().unwrap();
         assert_eq!(repeat.walls_ns.len(), 5);
+        assert_eq!(repeat.warmups_done, 1);
         assert!(!repeat.wants_more());
         let t = repeat.timing.as_ref().unwrap();
         assert_eq!(t.n, 5);
         let line = format!(
-            "repeat 5/5 · wall {}",
+            "repeat 5/5 + 1 warm-up · wall {}",
             units::spread(t.median_ns, t.stdev_ns, t.min_ns, t.max_ns, t.n)
         );
         let text = screen_at(&s, 160, 48);
         assert!(text.contains(&line), "{line}\n{text}");
         assert!(text.contains("repeat 5/5"), "{text}");
-        // One `%%time` line per finished run: the first one and the five repeats.
+        // One `%%time` line per measured run: the first one and the five repeats (the
+        // warm-up stays out of the history).
         assert_eq!(s.app.results.runs.len(), 6);
         let last = s.app.run.as_ref().unwrap().report.as_ref().unwrap();
         let text = screen_at(&s, 200, 50);

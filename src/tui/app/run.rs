@@ -53,10 +53,15 @@ impl App {
                         Ok(report) => {
                             r.elapsed_ns = report.wall_ns;
                             r.dropped = report.events_dropped;
+                            // A repeat's warm-up is not measured: it stays out of the
+                            // history, where it would join the configuration's runs.
+                            let warmup = r.repeat.as_ref().is_some_and(Repeat::in_warmup);
                             if let Some(rep) = r.repeat.as_mut() {
                                 rep.record(&report);
                             }
-                            self.results.push((*report).clone());
+                            if !warmup {
+                                self.results.push((*report).clone());
+                            }
                             r.report = Some(*report);
                         }
                         Err(e) => {

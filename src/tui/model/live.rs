@@ -10,7 +10,7 @@ use chunkscope::experiment::rounds::{self, RunSample};
 use chunkscope::pipeline::RunReport;
 use chunkscope::profile::sampler::Sample;
 use chunkscope::profile::stats::{Timing, Warning};
-use chunkscope::profile::{overhead, progress};
+use chunkscope::profile::{overhead, progress, units};
 use chunkscope::task::{Event, Stage, TaskRecord};
 
 /// Live samples kept for the sparklines: at 10 Hz, almost seven minutes, more than any
@@ -19,6 +19,9 @@ pub const SAMPLES_KEPT: usize = 4096;
 
 /// Runs a repeat (`R`) takes.
 pub const REPEAT_RUNS: usize = 5;
+
+/// Warm-up runs before a repeat's measured runs.
+pub const REPEAT_WARMUP: usize = 1;
 
 /// Replay speeds in thousandths (10 = 0.01x), slowest first; a replay starts at
 /// [`DEFAULT_SPEED`]. Integers, so replayed time is exact.
@@ -280,6 +283,11 @@ impl Replay {
 #[derive(Debug, Clone)]
 pub struct Repeat {
     pub n: usize,
+    /// Unmeasured runs before the `n` (hyperfine's `--warmup`): the first run of a
+    /// configuration pays for cold caches and would make the spread look wider.
+    pub warmup: usize,
+    /// Warm-up runs finished so far.
+    pub warmups_done: usize,
     /// Wall time of each finished run, in order.
     pub walls_ns: Vec<u64>,
     /// What each finished run measured, in the engine's terms for repeated runs.
@@ -298,6 +306,8 @@ impl Repeat {
     pub fn new(n: usize) -> Self {
         Self {
             n,
+            warmup: REPEAT_WARMUP,
+            warmups_done: 0,
             walls_ns: Vec::new(),
             samples: Vec::new(),
             timing: None,
@@ -313,6 +323,10 @@ impl Repeat {
     pub fn record(&mut self, report: &RunReport) {
         if report.cancelled {
             self.stopped = true;
+            return;
+        }
+        if self.in_warmup() {
+            self.warmups_done += 1;
             return;
         }
         self.walls_ns.push(report.wall_ns);
@@ -332,6 +346,22 @@ impl Repeat {
                     .collect()
             })
             .unwrap_or_default();
+    }
+
+    /// The run in flight (or the one just finished, before [`Repeat::record`]) is a
+    /// warm-up: not measured.
+    pub fn in_warmup(&self) -> bool {
+        self.warmups_done < self.warmup
+    }
+
+    /// `repeat 3/5 + 1 warm-up`: the measured runs so far of those asked, and the warm-ups
+    /// done.
+    pub fn count(&self) -> String {
+        let warm = units::runs_count(0, self.warmups_done);
+        match warm.split_once(" + ") {
+            Some((_, w)) => format!("repeat {}/{} + {w}", self.walls_ns.len(), self.n),
+            None => format!("repeat {}/{}", self.walls_ns.len(), self.n),
+        }
     }
 
     /// Whether another run should start.

@@ -663,7 +663,7 @@ mod tests {
         for (w, h) in sizes {
             let text = draw(&app, w, h);
             assert!(text.contains("Configurations"), "{text}");
-            assert!(text.contains("configurations x 1 run(s)"), "{text}");
+            assert!(text.contains("configurations x 1 run "), "{text}");
             for row in &data.sweep.rows {
                 let short = super::sweep::short_label(&row.label);
                 assert!(text.contains(&short), "{short:?} at {w}x{h}:\n{text}");

@@ -174,6 +174,9 @@ fn render_headline(
     if row.cancelled {
         spans.push(Span::styled(" · ■ cancelled", theme.fg(Color::Yellow)));
     }
+    if let Some(mark) = res.runs.get(sel).and_then(RunReport::disturbed_mark) {
+        spans.push(Span::styled(format!(" · {mark}"), theme.fg(Color::Yellow)));
+    }
     spans.push(Span::raw(match (row.baseline, row.speedup) {
         (Some(b), _) if b == sel => " · the serial baseline".to_string(),
         (Some(b), Some(s)) => format!(
@@ -558,6 +561,9 @@ fn render_ab(
         "▲ B faster · ▼ B slower, in every run; ≈ runs overlap; ? one run: repeat (R)",
         theme.dim(),
     )));
+    if let Some(v) = history::verdict_ab(runs, a, b) {
+        lines.push(Line::from(format!("total: {}", v.sentence())));
+    }
     Paragraph::new(lines)
         .wrap(Wrap { trim: false })
         .render(inner, buf);
@@ -597,6 +603,9 @@ fn render_history(
             }
             if r.cancelled {
                 label.push_str(" ■ cancelled");
+            }
+            if let Some(mark) = res.runs.get(i).and_then(RunReport::disturbed_mark) {
+                label = format!("{label} {mark}");
             }
             let mut cells = vec![
                 Cell::from(Span::styled(
@@ -732,6 +741,34 @@ mod tests {
 
     fn key(app: &mut App, code: KeyCode) {
         app.update(Msg::Key(code.into()));
+    }
+
+    #[test]
+    fn a_disturbed_run_is_marked_in_the_headline_the_history_and_the_ab_verdict() {
+        let (serial, chunked, _) = three_runs();
+        let mut busy = chunked.clone();
+        busy.others_cpu_ns = Some(busy.wall_ns);
+        busy.others_cores = Some(1.0);
+        busy.disturbed = true;
+        let mut app = results_app(vec![serial, chunked, busy]);
+        for (w, h) in [(80, 24), (160, 48)] {
+            let text = draw(&app, w, h);
+            assert!(text.contains("⚠ others: 1.0 core"), "{text}");
+        }
+        // The quiet runs are not marked: one mark in the history, one in the headline.
+        let text = draw(&app, 160, 48);
+        assert_eq!(text.matches("⚠ others").count(), 2, "{text}");
+        // Serial against the chunked configuration (two runs, one disturbed): the A/B
+        // panel's sentence says so.
+        let v = history::verdict_ab(&app.results.runs, 0, 2).unwrap();
+        assert_eq!(v.disturbed_runs, 1);
+        assert!(
+            v.sentence().contains("1 of its 3 runs were disturbed"),
+            "{}",
+            v.sentence()
+        );
+        key(&mut app, KeyCode::Char('a'));
+        assert!(draw(&app, 160, 48).contains("⚠ others"));
     }
 
     #[test]

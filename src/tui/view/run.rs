@@ -340,8 +340,12 @@ fn render_status(r: &RunView, theme: Theme, area: Rect, buf: &mut Buffer) {
     } else {
         Span::styled("▶ running", theme.fg(Color::Cyan))
     };
+    head.push(state);
+    // Right after the state, so it shows on a narrow screen too.
+    if let Some(mark) = others_mark(r) {
+        head.push(Span::styled(format!(" · {mark}"), theme.fg(Color::Yellow)));
+    }
     head.extend([
-        state,
         Span::raw(" · "),
         Span::styled(r.label.clone(), theme.bold()),
         Span::raw(format!(
@@ -357,12 +361,39 @@ fn render_status(r: &RunView, theme: Theme, area: Rect, buf: &mut Buffer) {
         } else {
             rep.walls_ns.len() + 1
         };
-        head.push(Span::raw(format!(" · repeat {k}/{}", rep.n)));
+        head.push(Span::raw(if rep.in_warmup() {
+            format!(" · repeat: warm-up {}/{}", rep.warmups_done + 1, rep.warmup)
+        } else {
+            format!(" · repeat {k}/{}", rep.n)
+        }));
     }
     if r.dropped > 0 {
         head.push(Span::raw(format!(" · {} events dropped", r.dropped)));
     }
     Paragraph::new(Line::from(head)).render(area, buf);
+}
+
+/// Samples the live "others" figure averages over: about a second at 10 Hz, so one busy
+/// tick does not make it flicker.
+const OTHERS_WINDOW: usize = 10;
+
+/// `⚠ others: 0.9 cores` when other processes take more than
+/// [`DISTURBED_CORES`](chunkscope::profile::interference::DISTURBED_CORES): the finished
+/// run's measured figure, or while running the mean over the latest samples.
+pub fn others_mark(r: &RunView) -> Option<String> {
+    if let Some(rep) = &r.report {
+        return rep.disturbed_mark();
+    }
+    let recent: Vec<f64> = r
+        .live
+        .samples
+        .iter()
+        .rev()
+        .take(OTHERS_WINDOW)
+        .filter_map(|s| s.others_cores())
+        .collect();
+    let mean = chunkscope::profile::stats::mean(&recent)?;
+    (mean > chunkscope::profile::interference::DISTURBED_CORES).then(|| units::disturbed(mean))
 }
 
 /// Tasks done (load, mask, write) out of all, at the replay time when replaying.
@@ -595,9 +626,8 @@ fn summary_lines(r: &RunView, compact: bool) -> Vec<String> {
         match &rep.timing {
             Some(t) => {
                 out.push(format!(
-                    "repeat {}/{}{} · wall {}",
-                    rep.walls_ns.len(),
-                    rep.n,
+                    "{}{} · wall {}",
+                    rep.count(),
                     if rep.stopped { " (stopped)" } else { "" },
                     units::spread(t.median_ns, t.stdev_ns, t.min_ns, t.max_ns, t.n)
                 ));
@@ -611,6 +641,10 @@ fn summary_lines(r: &RunView, compact: bool) -> Vec<String> {
                 out.extend(rep.warnings.iter().map(|w| format!("⚠ {w}")));
             }
             None if rep.stopped => out.push("repeat stopped before a run finished".into()),
+            None if rep.in_warmup() => out.push(format!(
+                "repeat: warm-up run (not measured), then {} runs…",
+                rep.n
+            )),
             None => out.push(format!("repeat: run 1 of {}…", rep.n)),
         }
     }
@@ -986,6 +1020,46 @@ mod tests {
             super::fit_columns(line, 60),
             "  load wall 540 ms busy 835 ms 9 tasks 223 MB/s"
         );
+    }
+
+    #[test]
+    fn others_taking_the_cores_are_marked_live_and_when_done() {
+        let mut app = fixtures::setup_app();
+        app.update(Msg::Key(crossterm::event::KeyCode::Char('r').into()));
+        app.update(Msg::Engine(Event::RunStarted {
+            chunks: 9,
+            threads: 2,
+        }));
+        let draw = |app: &crate::tui::app::App, w: u16, h: u16| {
+            let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
+            term.draw(|f| render(app, f.area(), f.buffer_mut()))
+                .unwrap();
+            buffer_text(term.backend().buffer())
+        };
+        // Quiet: this process is the only one busy.
+        app.update(Msg::Sample(sample(100_000_000, vec![60.0, 50.0], 105.0, 1)));
+        assert!(!draw(&app, 80, 24).contains("others"));
+        // Both cores full, this process on one of them: others hold a core.
+        for k in 2..12 {
+            app.update(Msg::Sample(sample(
+                k * 100_000_000,
+                vec![100.0, 100.0],
+                100.0,
+                1,
+            )));
+        }
+        for (w, h) in [(80, 24), (160, 48)] {
+            let text = draw(&app, w, h);
+            assert!(text.contains("▶ running · ⚠ others: 1.0 core"), "{text}");
+        }
+        // Finished: the report's measured figure, not the last samples'.
+        let mut report = crate::tui::testdata::data().chunked.clone();
+        report.others_cpu_ns = Some(report.wall_ns * 9 / 10);
+        report.others_cores = Some(0.9);
+        report.disturbed = true;
+        app.update(Msg::RunFinished(Ok(Box::new(report))));
+        let text = draw(&app, 80, 24);
+        assert!(text.contains("✓ done · ⚠ others: 0.9 cores"), "{text}");
     }
 
     #[test]

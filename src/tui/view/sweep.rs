@@ -124,9 +124,9 @@ pub fn render(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     Paragraph::new(Line::from(vec![
         Span::styled(format!("Sweep of {}", s.item), theme.bold()),
         Span::raw(format!(
-            " · {} configurations x {} run(s) · {} m · {} · {}/{} runs{} · from {}",
+            " · {} configurations x {} · {} m · {} · {}/{} runs{} · from {}",
             s.rows.len(),
-            s.repeat,
+            units::runs_count(s.repeat, s.warmup),
             s.resolution_m,
             s.schedule.name(),
             s.runs_done,
@@ -427,7 +427,12 @@ fn render_table(s: &SweepResult, theme: Theme, area: Rect, buf: &mut Buffer) {
                         Style::new()
                     },
                 )),
-                Cell::from(short_label(&r.label)),
+                Cell::from(if r.wall.disturbed_runs > 0 {
+                    // Marked where it is read; the notes say what it means.
+                    format!("⚠{}", short_label(&r.label))
+                } else {
+                    short_label(&r.label)
+                }),
                 Cell::from(format!("{:>ww$}", wall(r))),
                 Cell::from(format!(
                     "{:>7}",
