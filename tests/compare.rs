@@ -585,6 +585,39 @@ fn compare_prints_json_with_medians_speedups_and_amdahl() {
     }
     assert_eq!(configs[0]["total"]["speedup"]["value"], 1.0);
     assert!(configs[2]["total"]["speedup"]["error"].as_f64().is_some());
+    // Each speedup is serial's median over the configuration's, stage by stage and in
+    // total, so the table's ratios are the medians it shows.
+    fn at<'a>(c: &'a Value, stage: &str) -> &'a Value {
+        if stage == "total" {
+            return &c["total"];
+        }
+        let stages = c["stages"].as_array().unwrap();
+        stages.iter().find(|s| s["stage"] == stage).unwrap()
+    }
+    let median =
+        |c: &Value, stage: &str| at(c, stage)["timing"]["median_ns"].as_u64().unwrap() as f64;
+    let speedup = |c: &Value, stage: &str| at(c, stage)["speedup"]["value"].as_f64().unwrap();
+    for c in &configs[1..] {
+        for stage in ["load", "mask", "write", "finalize", "total"] {
+            let expected = median(&configs[0], stage) / median(c, stage);
+            let got = speedup(c, stage);
+            assert!(
+                (got - expected).abs() <= 1e-9 * expected.max(1.0),
+                "{} {stage}: speedup {got} but medians give {expected}",
+                c["label"]
+            );
+        }
+        // The total is the wall of the run, which holds its stages.
+        let stages: f64 = ["load", "mask", "write", "finalize"]
+            .iter()
+            .map(|stage| median(c, stage))
+            .sum();
+        assert!(
+            median(c, "total") >= 0.5 * stages,
+            "{}: total median below its stages'",
+            c["label"]
+        );
+    }
     let f = v["amdahl"]["serial_fraction"].as_f64().unwrap();
     assert!((0.0..=1.0).contains(&f), "serial fraction {f}");
     // The JSON reads back into the engine's type.

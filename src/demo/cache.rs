@@ -25,10 +25,16 @@ pub(crate) const GENERATOR_VERSION: u32 = 1;
 /// `<cache dir>/chunkscope/demo-10980-v1/` (e.g. `~/.cache/chunkscope/...` on Linux), or the
 /// same under the temporary folder on systems without a cache folder.
 pub fn default_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os(DEMO_DIR_ENV).filter(|v| !v.is_empty()) {
+    dir_from(std::env::var_os(DEMO_DIR_ENV), dirs::cache_dir())
+}
+
+/// [`default_dir`] from the variable's value and the platform's cache folder, apart so that
+/// the rule is testable without changing the test process's environment.
+fn dir_from(env: Option<std::ffi::OsString>, cache: Option<PathBuf>) -> PathBuf {
+    if let Some(dir) = env.filter(|v| !v.is_empty()) {
         return PathBuf::from(dir);
     }
-    dirs::cache_dir()
+    cache
         .unwrap_or_else(std::env::temp_dir)
         .join("chunkscope")
         .join(format!("demo-{}-v{GENERATOR_VERSION}", DemoSpec::FULL_SIZE))
@@ -209,6 +215,26 @@ fn process_alive(_pid: u32, path: &Path) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_default_folder_is_the_variable_else_a_versioned_name_in_the_cache() {
+        let cache = Some(PathBuf::from("cache"));
+        assert_eq!(
+            dir_from(Some("elsewhere".into()), cache.clone()),
+            PathBuf::from("elsewhere")
+        );
+        let versioned = Path::new("cache/chunkscope/demo-10980-v1");
+        assert_eq!(
+            dir_from(Some("".into()), cache.clone()),
+            versioned,
+            "empty is unset"
+        );
+        assert_eq!(dir_from(None, cache), versioned);
+        assert_eq!(
+            dir_from(None, None),
+            std::env::temp_dir().join("chunkscope/demo-10980-v1")
+        );
+    }
+
     use super::*;
 
     #[test]

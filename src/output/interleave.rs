@@ -38,7 +38,10 @@ pub fn chunk_row(
 ///
 /// Panics when the lengths disagree (`b` and `c` as long as `a`, `dst` three times).
 pub fn three(a: &[u8], b: &[u8], c: &[u8], dst: &mut [u8]) {
-    assert!(b.len() == a.len() && c.len() == a.len() && dst.len() == 3 * a.len());
+    assert!(
+        b.len() == a.len() && c.len() == a.len() && dst.len() == 3 * a.len(),
+        "three bands of one length into a buffer of three times it"
+    );
     #[cfg(target_arch = "x86_64")]
     {
         if std::arch::is_x86_feature_detected!("ssse3") {
@@ -165,7 +168,7 @@ mod tests {
     }
 
     #[test]
-    #[should_panic]
+    #[should_panic(expected = "three bands of one length")]
     fn lengths_that_disagree_are_refused() {
         three(&[1, 2], &[3], &[4, 5], &mut [0; 6]);
     }
