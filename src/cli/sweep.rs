@@ -242,7 +242,12 @@ fn render(r: &SweepResult) -> String {
             units::share(row.overhead_share),
             ampl,
             units::rate_mb_s(row.load_bytes, row.stage_ns(Stage::Load).unwrap_or(0)),
-            units::bytes(row.peak_rss_bytes),
+            // A task stream carries no memory: Dask's rows have none measured.
+            if row.peak_rss_bytes == 0 {
+                "-".to_string()
+            } else {
+                units::bytes(row.peak_rss_bytes)
+            },
             super::compare::disturbed_cell(&row.wall),
         ));
     }

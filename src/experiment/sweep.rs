@@ -34,8 +34,15 @@ use crate::task::{CancelFlag, Stage};
 /// Per-task overhead above this share of the pool's capacity: the chunks are too small.
 pub const OVERHEAD_SHARE_LIMIT: f64 = 0.30;
 
-/// Per-task overhead above this share of the median task: the chunks are too small.
+/// Per-task overhead above this share of the median task: the chunks are too small, when
+/// that overhead is also at least [`OVERHEAD_SHARE_FLOOR`] of the pool's capacity.
 pub const PER_TASK_OVERHEAD_LIMIT: f64 = 0.10;
+
+/// Below this share of the pool's capacity the per-task overhead is not worth a flag,
+/// whatever its ratio to the task: Dask's fixed ~2 ms per task is 30 % of a 6 ms task at
+/// 2048-pixel chunks yet under a tenth of the wall, and "use larger chunks" there would
+/// leave threads idle.
+pub const OVERHEAD_SHARE_FLOOR: f64 = 0.10;
 
 /// Read amplification above this: misalignment costs decoding worth flagging.
 pub const AMPLIFICATION_LIMIT: f64 = 1.05;
@@ -147,7 +154,8 @@ pub struct NoClearWinner {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Flag {
     /// Per-task overhead over [`OVERHEAD_SHARE_LIMIT`] of capacity, or over
-    /// [`PER_TASK_OVERHEAD_LIMIT`] of the median task.
+    /// [`PER_TASK_OVERHEAD_LIMIT`] of the median task while at least
+    /// [`OVERHEAD_SHARE_FLOOR`] of capacity.
     SmallChunks {
         config: String,
         task_overhead_share: f64,
@@ -207,13 +215,25 @@ impl fmt::Display for Flag {
             Flag::Misaligned {
                 config,
                 read_amplification,
-                ..
+                measured: Some(m),
             } => write!(
                 f,
-                "{config}: chunks do not line up with the COG blocks, so up to {:.2}x the \
-                 pixels are decoded (each chunk decodes every block it touches); use a \
-                 multiple of the block size",
-                read_amplification
+                "{config}: chunks do not line up with the COG blocks, so {m:.2}x the \
+                 pixels were decoded (each chunk decodes every block it touches; the plan \
+                 predicts {read_amplification:.2}x); use a multiple of the block size"
+            ),
+            // Not measured (Dask's side): its tasks read through GDAL's block cache, whose
+            // hits its task stream does not show, so only the plan's bound can be said.
+            Flag::Misaligned {
+                config,
+                read_amplification,
+                measured: None,
+            } => write!(
+                f,
+                "{config}: chunks do not line up with the COG blocks: a reader that \
+                 decodes per task, without a block cache, decodes up to \
+                 {read_amplification:.2}x the pixels (not measured for this engine); use a \
+                 multiple of the block size"
             ),
             Flag::FewerChunksThanThreads {
                 config,
@@ -925,7 +945,8 @@ fn flags(r: &SweepRow) -> Vec<Flag> {
     };
     let mut out = Vec::new();
     if r.task_overhead_share > OVERHEAD_SHARE_LIMIT
-        || r.task_overhead_per_task_us > PER_TASK_OVERHEAD_LIMIT * r.task_median_us
+        || (r.task_overhead_per_task_us > PER_TASK_OVERHEAD_LIMIT * r.task_median_us
+            && r.task_overhead_share >= OVERHEAD_SHARE_FLOOR)
     {
         out.push(Flag::SmallChunks {
             config: r.label.clone(),
@@ -1174,6 +1195,7 @@ mod tests {
         // Scheduling worth a fifth of the median task: too small.
         let mut small = row("chunked x 2 @ 64", &[10], Some(plan(64, 400, 1.0)), 2);
         small.task_overhead_per_task_us = 20.0;
+        small.task_overhead_share = 0.17;
         let f = flags(&small);
         assert!(matches!(f.as_slice(), [Flag::SmallChunks { .. }]), "{f:?}");
         assert!(
@@ -1186,6 +1208,58 @@ mod tests {
         large.task_median_us = 16_000.0;
         large.task_overhead_per_task_us = 5.0;
         assert!(flags(&large).is_empty());
+        // Dask at 2048 on one thread: its fixed cost is 29 % of the median task but 8.5 %
+        // of the wall; no flag, as larger chunks would leave threads idle for little.
+        let mut dask = row("dask x 1 @ 2048", &[10], Some(plan(2048, 9, 1.0)), 1);
+        dask.task_median_us = 5_550.0;
+        dask.task_overhead_per_task_us = 1_590.0;
+        dask.task_overhead_share = 0.085;
+        assert!(flags(&dask).is_empty(), "{:?}", flags(&dask));
+        // The same ratio at a sixth of the wall is worth saying.
+        dask.task_overhead_share = 0.17;
+        assert!(matches!(
+            flags(&dask).as_slice(),
+            [Flag::SmallChunks { .. }]
+        ));
+        // Over the share limit, whatever the ratio.
+        let mut busy = row("dask x 2 @ 256", &[10], Some(plan(256, 484, 1.0)), 2);
+        busy.task_median_us = 10_000.0;
+        busy.task_overhead_per_task_us = 500.0;
+        busy.task_overhead_share = 0.46;
+        assert!(matches!(
+            flags(&busy).as_slice(),
+            [Flag::SmallChunks { .. }]
+        ));
+    }
+
+    #[test]
+    fn misaligned_chunks_say_what_was_decoded_only_where_it_was_counted() {
+        let misaligned = |measured| Flag::Misaligned {
+            config: "x @ 256".into(),
+            read_amplification: 14.94,
+            measured,
+        };
+        let shared = misaligned(Some(1.0)).to_string();
+        assert!(
+            shared.contains("decodes 14.94x") && shared.contains("decoded 1.00x"),
+            "{shared}"
+        );
+        let per_task = misaligned(Some(14.9)).to_string();
+        assert!(
+            per_task.contains("so 14.90x the pixels were decoded"),
+            "{per_task}"
+        );
+        assert!(per_task.contains("the plan predicts 14.94x"), "{per_task}");
+        // Dask's side: nothing counted, so no claim that it decoded anything.
+        let dask = misaligned(None).to_string();
+        assert!(
+            dask.contains("up to 14.94x") && dask.contains("not measured"),
+            "{dask}"
+        );
+        assert!(
+            !dask.contains("were decoded") && !dask.contains("are decoded"),
+            "{dask}"
+        );
     }
 
     #[test]
