@@ -874,15 +874,19 @@ pub fn disagreement(rows: &[SweepRow], a: &EngineVerdict, b: &EngineVerdict) -> 
                 (c.overhead_us * c.tasks as f64 * 1e3 / threads.max(1) as f64).round() as u64,
             )
         };
+        // Each engine's own task count: Dask's graph splits the work into more tasks
+        // than chunkscope's for the same chunks.
         why.push(format!(
-            "per-task cost at {chunks} x {}: {} tasks, {} {} per task ({} of each thread's time), {} {} ({})",
+            "per-task cost at {chunks} x {}: {} {} per task over {} tasks ({} of each \
+             thread's time), {} {} over {} ({})",
             r.threads,
-            cy.tasks.max(cx.tasks),
             a.engine,
             units::duration_ns((cx.overhead_us * 1e3).round() as u64),
+            cx.tasks,
             lost(&cx, r.threads),
             b.engine,
             units::duration_ns((cy.overhead_us * 1e3).round() as u64),
+            cy.tasks,
             lost(&cy, r.threads),
         ));
         if let Some(w) = cy.write_overlap_us.or(cx.write_overlap_us) {
@@ -1230,6 +1234,60 @@ mod tests {
             flags(&busy).as_slice(),
             [Flag::SmallChunks { .. }]
         ));
+    }
+
+    #[test]
+    fn engines_that_agree_give_each_its_own_task_count_and_cost() {
+        let cost = |tasks, overhead_us| TaskCost {
+            tasks,
+            work_us: 10_000.0,
+            overhead_us,
+            gaps_us: overhead_us,
+            start_us: 0.0,
+            idle_us: 0.0,
+            waits_us: 0.0,
+            transfer_us: None,
+            outside_tasks_us: None,
+            write_overlap_us: None,
+        };
+        let mut ours = row(
+            "chunked x 2 @ 2048",
+            &[10, 11, 12],
+            Some(plan(2048, 9, 1.0)),
+            2,
+        );
+        ours.engine = Some(Engine::Chunkscope);
+        ours.cost = Some(cost(27, 2_740.0));
+        let mut dask = row(
+            "dask x 2 @ 2048",
+            &[30, 31, 32],
+            Some(plan(2048, 9, 1.0)),
+            2,
+        );
+        dask.engine = Some(Engine::Dask);
+        dask.cost = Some(cost(56, 2_880.0));
+        let rows = [ours, dask];
+        let verdict = |engine, row| EngineVerdict {
+            engine,
+            best: None,
+            no_clear_winner: None,
+            ranking: vec![row],
+        };
+        let text = disagreement(
+            &rows,
+            &verdict(Engine::Chunkscope, 0),
+            &verdict(Engine::Dask, 1),
+        )
+        .expect("both engines have rows");
+        assert!(
+            text.starts_with("both engines put 3,2048,2048 x 2 first"),
+            "{text}"
+        );
+        assert!(
+            text.contains("chunkscope 2.74 ms per task over 27 tasks"),
+            "{text}"
+        );
+        assert!(text.contains("dask 2.88 ms over 56"), "{text}");
     }
 
     #[test]
