@@ -32,6 +32,9 @@ use crate::task::CancelFlag;
 /// 128 rows about 30 %, 256 no more than 128.
 const STREAM_ROWS: usize = 128;
 
+/// GDAL's private tag for the nodata value (ASCII), which TIFF itself does not name.
+const TAG_GDAL_NODATA: u16 = 42113;
+
 /// What one write task did, for its task record.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct WriteStats {
@@ -368,7 +371,7 @@ impl ChunkedWriter {
                 .iter()
                 .map(|s| s.unwrap_or((0, 0)))
                 .collect();
-            let mut extra = vec![Tag::new(42113, TagValue::Ascii("0".into()))];
+            let mut extra = vec![Tag::new(TAG_GDAL_NODATA, TagValue::Ascii("0".into()))];
             if level == 0 {
                 extra.extend(self.geo.iter().cloned());
             }

@@ -10,7 +10,12 @@ use std::fs::File;
 use std::io::{self, BufWriter, Seek, SeekFrom, Write};
 use std::os::unix::fs::FileExt;
 
-use tiff_core::{ByteOrder, Tag, TagValue};
+use tiff_core::{
+    ByteOrder, TAG_BITS_PER_SAMPLE, TAG_COMPRESSION, TAG_EXTRA_SAMPLES, TAG_IMAGE_LENGTH,
+    TAG_IMAGE_WIDTH, TAG_NEW_SUBFILE_TYPE, TAG_PHOTOMETRIC_INTERPRETATION,
+    TAG_PLANAR_CONFIGURATION, TAG_SAMPLE_FORMAT, TAG_SAMPLES_PER_PIXEL, TAG_TILE_BYTE_COUNTS,
+    TAG_TILE_LENGTH, TAG_TILE_OFFSETS, TAG_TILE_WIDTH, Tag, TagValue,
+};
 use tiff_writer::encoder;
 
 use super::codec::Codec;
@@ -43,31 +48,49 @@ impl ImageSpec {
         let bands = usize::from(self.bands);
         let rgb = bands == 3;
         let mut tags = vec![
-            Tag::new(256, TagValue::Long(vec![self.width])),
-            Tag::new(257, TagValue::Long(vec![self.height])),
-            Tag::new(258, TagValue::Short(vec![8; bands])),
-            Tag::new(259, TagValue::Short(vec![self.codec.tiff_code()])),
+            Tag::new(TAG_IMAGE_WIDTH, TagValue::Long(vec![self.width])),
+            Tag::new(TAG_IMAGE_LENGTH, TagValue::Long(vec![self.height])),
+            Tag::new(TAG_BITS_PER_SAMPLE, TagValue::Short(vec![8; bands])),
+            Tag::new(
+                TAG_COMPRESSION,
+                TagValue::Short(vec![self.codec.tiff_code()]),
+            ),
             // RGB for three bands (GDAL's default for 3-band Byte), else grey with extras.
-            Tag::new(262, TagValue::Short(vec![if rgb { 2 } else { 1 }])),
-            Tag::new(277, TagValue::Short(vec![self.bands])),
-            Tag::new(284, TagValue::Short(vec![1])),
-            Tag::new(322, TagValue::Long(vec![self.tile])),
-            Tag::new(323, TagValue::Long(vec![self.tile])),
-            Tag::new(339, TagValue::Short(vec![1; bands])),
+            Tag::new(
+                TAG_PHOTOMETRIC_INTERPRETATION,
+                TagValue::Short(vec![if rgb { 2 } else { 1 }]),
+            ),
+            Tag::new(TAG_SAMPLES_PER_PIXEL, TagValue::Short(vec![self.bands])),
+            Tag::new(TAG_PLANAR_CONFIGURATION, TagValue::Short(vec![1])),
+            Tag::new(TAG_TILE_WIDTH, TagValue::Long(vec![self.tile])),
+            Tag::new(TAG_TILE_LENGTH, TagValue::Long(vec![self.tile])),
+            Tag::new(TAG_SAMPLE_FORMAT, TagValue::Short(vec![1; bands])),
         ];
         if self.overview {
-            tags.push(Tag::new(254, TagValue::Long(vec![1])));
+            tags.push(Tag::new(TAG_NEW_SUBFILE_TYPE, TagValue::Long(vec![1])));
         }
         if !rgb && bands > 1 {
-            tags.push(Tag::new(338, TagValue::Short(vec![0; bands - 1])));
+            tags.push(Tag::new(
+                TAG_EXTRA_SAMPLES,
+                TagValue::Short(vec![0; bands - 1]),
+            ));
         }
         if bigtiff {
-            tags.push(Tag::new(324, TagValue::Long8(offsets.to_vec())));
-            tags.push(Tag::new(325, TagValue::Long8(counts.to_vec())));
+            tags.push(Tag::new(
+                TAG_TILE_OFFSETS,
+                TagValue::Long8(offsets.to_vec()),
+            ));
+            tags.push(Tag::new(
+                TAG_TILE_BYTE_COUNTS,
+                TagValue::Long8(counts.to_vec()),
+            ));
         } else {
             let narrow = |v: &[u64]| v.iter().map(|&x| x as u32).collect();
-            tags.push(Tag::new(324, TagValue::Long(narrow(offsets))));
-            tags.push(Tag::new(325, TagValue::Long(narrow(counts))));
+            tags.push(Tag::new(TAG_TILE_OFFSETS, TagValue::Long(narrow(offsets))));
+            tags.push(Tag::new(
+                TAG_TILE_BYTE_COUNTS,
+                TagValue::Long(narrow(counts)),
+            ));
         }
         tags.extend(self.extra.iter().cloned());
         tags.sort_by_key(|t| t.code);
@@ -146,8 +169,16 @@ pub fn write_cog(
         w.seek(SeekFrom::Start(ifds[i]))?;
         let counts: Vec<u64> = spans.iter().map(|s| s.1).collect();
         let tags = spec.tags(&offsets[i], &counts, bigtiff);
-        let written = encoder::write_ifd(&mut w, ORDER, bigtiff, &tags, 324, 325, spans.len())
-            .map_err(io::Error::other)?;
+        let written = encoder::write_ifd(
+            &mut w,
+            ORDER,
+            bigtiff,
+            &tags,
+            TAG_TILE_OFFSETS,
+            TAG_TILE_BYTE_COUNTS,
+            spans.len(),
+        )
+        .map_err(io::Error::other)?;
         let next = ifds.get(i + 1).copied().unwrap_or(0);
         encoder::patch_next_ifd(
             &mut w,
@@ -263,8 +294,16 @@ pub fn close_streamed(file: &File, spec: &ImageSpec, spans: &[TileSpan]) -> io::
     let tags = spec.tags(&offsets, &counts, bigtiff);
     let mut w = BufWriter::new(file);
     w.seek(SeekFrom::Start(ifd))?;
-    encoder::write_ifd(&mut w, ORDER, bigtiff, &tags, 324, 325, spans.len())
-        .map_err(io::Error::other)?;
+    encoder::write_ifd(
+        &mut w,
+        ORDER,
+        bigtiff,
+        &tags,
+        TAG_TILE_OFFSETS,
+        TAG_TILE_BYTE_COUNTS,
+        spans.len(),
+    )
+    .map_err(io::Error::other)?;
     let end = w.stream_position()?;
     w.seek(SeekFrom::Start(0))?;
     encoder::write_header(&mut w, ORDER, bigtiff).map_err(io::Error::other)?;
