@@ -108,8 +108,26 @@ fn history_figures_follow_the_reports() {
     // CSV: one row per run.
     let mut csv = Vec::new();
     history::write_csv(&runs, &mut csv).unwrap();
-    let csv = String::from_utf8(csv).unwrap();
-    assert_eq!(csv.lines().count(), 1 + runs.len(), "{csv}");
+    let text = String::from_utf8(csv.clone()).unwrap();
+    assert_eq!(text.lines().count(), 1 + runs.len(), "{text}");
+    // Read back as CSV: labels with commas stay one field, every row as wide as the header.
+    let mut reader = csv::Reader::from_reader(csv.as_slice());
+    let header = reader.headers().unwrap().clone();
+    let label = header
+        .iter()
+        .position(|h| h == "config")
+        .expect("a config column");
+    let table = history::rows(&runs);
+    let records: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(records.len(), runs.len());
+    for (record, row) in records.iter().zip(&table) {
+        assert_eq!(record.len(), header.len(), "{record:?}");
+        assert_eq!(&record[label], row.label.as_str());
+    }
+    assert!(
+        table.iter().any(|r| r.label.contains(',')),
+        "a label with a comma is tested"
+    );
 }
 
 #[test]

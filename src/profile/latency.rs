@@ -3,6 +3,8 @@
 //! itself so summaries written to files can be merged again later. Plain data, built on
 //! whichever thread folds the run's task records.
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use hdrhistogram::Histogram;
 use hdrhistogram::serialization::{
     DeserializeError, Deserializer, Serializer, V2DeflateSerializeError, V2DeflateSerializer,
@@ -218,63 +220,16 @@ pub fn per_stage(tasks: &[TaskRecord]) -> Vec<(Stage, LatencyHistogram)> {
         .collect()
 }
 
-const BASE64_ALPHABET: &[u8; 64] =
-    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-/// Base64, standard alphabet, with padding (RFC 4648 §4).
+/// Base64, standard alphabet, with padding (RFC 4648 §4), as HdrHistogram's tools read it.
 fn base64_encode(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = u32::from(b[0]) << 16 | u32::from(b[1]) << 8 | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(char::from(
-                    BASE64_ALPHABET[(n >> (18 - 6 * i) & 63) as usize],
-                ));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
+    BASE64.encode(bytes)
 }
 
-/// Inverse of [`base64_encode`]; ASCII whitespace is skipped, anything else malformed is an
-/// error.
+/// Inverse of [`base64_encode`]; ASCII whitespace (a wrapped line) is skipped, anything
+/// else malformed is an error.
 fn base64_decode(text: &str) -> Result<Vec<u8>, String> {
     let symbols: Vec<u8> = text.bytes().filter(|c| !c.is_ascii_whitespace()).collect();
-    if !symbols.len().is_multiple_of(4) {
-        return Err(format!("length {} is not a multiple of 4", symbols.len()));
-    }
-    let mut out = Vec::with_capacity(symbols.len() / 4 * 3);
-    let quads = symbols.len() / 4;
-    for (q, quad) in symbols.chunks(4).enumerate() {
-        let pad = quad.iter().rev().take_while(|&&c| c == b'=').count();
-        if pad > 2 || (pad > 0 && q + 1 != quads) {
-            return Err("misplaced padding".into());
-        }
-        let mut n = 0u32;
-        for (i, &c) in quad.iter().enumerate() {
-            let v = match c {
-                b'A'..=b'Z' => c - b'A',
-                b'a'..=b'z' => c - b'a' + 26,
-                b'0'..=b'9' => c - b'0' + 52,
-                b'+' => 62,
-                b'/' => 63,
-                b'=' if i >= 4 - pad => 0,
-                _ => return Err(format!("unexpected character {:?}", char::from(c))),
-            };
-            n = n << 6 | u32::from(v);
-        }
-        let decoded = [(n >> 16) as u8, (n >> 8) as u8, n as u8];
-        out.extend_from_slice(&decoded[..3 - pad]);
-    }
-    Ok(out)
+    BASE64.decode(symbols).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]
