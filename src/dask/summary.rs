@@ -110,20 +110,30 @@ impl DaskSummary {
         let wall_ns = stream.wall_ns();
         let lanes_n = stream.lanes.len();
         let overhead = overhead::account(&work, &vec![WorkerFacts::default(); lanes_n], false);
+        // Each lane's tasks and work, grouped in one pass: filtering all tasks once per
+        // lane was quadratic (65,536 one-task lanes took minutes).
+        let mut spans_of: Vec<Vec<(u64, u64)>> = vec![Vec::new(); lanes_n];
+        for t in &stream.tasks {
+            if let Some(spans) = spans_of.get_mut(usize::from(t.lane)) {
+                spans.push((t.start_ns, t.stop_ns));
+            }
+        }
+        let mut work_of: Vec<Vec<&TaskRecord>> = vec![Vec::new(); lanes_n];
+        for t in work.iter().filter(|t| t.stage != Stage::Finalize) {
+            if let Some(mine) = work_of.get_mut(usize::from(t.worker)) {
+                mine.push(t);
+            }
+        }
         let mut all_gaps = Vec::new();
         let mut lanes = Vec::with_capacity(lanes_n);
-        for (i, lane) in stream.lanes.iter().enumerate() {
+        for (i, ((lane, mut spans), mine)) in
+            stream.lanes.iter().zip(spans_of).zip(work_of).enumerate()
+        {
             let lane_no = u16::try_from(i).unwrap_or(u16::MAX);
-            let mut spans: Vec<(u64, u64)> = stream
-                .tasks
-                .iter()
-                .filter(|t| t.lane == lane_no)
-                .map(|t| (t.start_ns, t.stop_ns))
-                .collect();
             let tasks = spans.len();
             spans.sort_unstable();
             let (busy_ns, overlap_ns) = union_and_overlap(&spans);
-            let gaps = lane_gaps(&work, lane_no);
+            let gaps = lane_gaps(mine);
             all_gaps.extend_from_slice(&gaps);
             lanes.push(LaneFigures {
                 lane: lane_no,
@@ -240,13 +250,10 @@ fn without_overlap(records: &[TaskRecord]) -> Vec<TaskRecord> {
     out
 }
 
-/// The gaps [`overhead::account`] counts as scheduling on one lane (no wait or buffer
-/// times are recorded for Dask tasks, so the whole gap is scheduling).
-fn lane_gaps(records: &[TaskRecord], lane: u16) -> Vec<u64> {
-    let mut mine: Vec<&TaskRecord> = records
-        .iter()
-        .filter(|t| t.worker == lane && t.stage != Stage::Finalize)
-        .collect();
+/// The gaps [`overhead::account`] counts as scheduling on one lane, from that lane's load,
+/// mask and write records (no wait or buffer times are recorded for Dask tasks, so the
+/// whole gap is scheduling).
+fn lane_gaps(mut mine: Vec<&TaskRecord>) -> Vec<u64> {
     mine.sort_by_key(|t| t.start_ns);
     mine.windows(2)
         .map(|pair| pair[1].start_ns.saturating_sub(pair[0].end_ns))
