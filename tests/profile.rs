@@ -240,6 +240,7 @@ fn sampler_ticks_on_its_interval_and_sees_a_spinning_thread() {
     let cpus = sysinfo::System::new_with_specifics(
         sysinfo::RefreshKind::nothing().with_cpu(sysinfo::CpuRefreshKind::nothing()),
     )
+    .expect("sysinfo reads this machine")
     .cpus()
     .len();
     assert_eq!(series.cores, cpus);

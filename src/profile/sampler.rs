@@ -396,20 +396,23 @@ impl CoreReader {
             .map(|text| parse_proc_stat(&text))
         {
             Some(prev) if !prev.is_empty() => CoreReader::ProcStat { prev },
-            _ => Self::sysinfo(),
+            // Neither source: no cores, so every read is empty (nothing is shown
+            // rather than made up).
+            _ => Self::sysinfo().unwrap_or(CoreReader::ProcStat { prev: Vec::new() }),
         }
     }
 
-    fn sysinfo() -> Self {
+    fn sysinfo() -> Option<Self> {
         use sysinfo::{CpuRefreshKind, RefreshKind};
         // This first refresh is the baseline; usage is valid from the next one on.
         let system = sysinfo::System::new_with_specifics(
-            RefreshKind::nothing().with_cpu(CpuRefreshKind::nothing().with_cpu_usage()),
-        );
-        CoreReader::Sysinfo {
+            RefreshKind::nothing().with_cpu(CpuRefreshKind::nothing().with_usage()),
+        )
+        .ok()?;
+        Some(CoreReader::Sysinfo {
             system: Box::new(system),
             last_refresh: Instant::now(),
-        }
+        })
     }
 
     fn cores(&self) -> usize {
@@ -462,7 +465,7 @@ impl CoreReader {
                 system
                     .cpus()
                     .iter()
-                    .map(|c| c.cpu_usage().clamp(0.0, 100.0))
+                    .map(|c| c.usage().clamp(0.0, 100.0))
                     .collect()
             }
         }
@@ -475,7 +478,9 @@ fn sysinfo_rss_bytes() -> u64 {
     let Ok(pid) = sysinfo::get_current_pid() else {
         return 0;
     };
-    let mut system = sysinfo::System::new();
+    let Ok(mut system) = sysinfo::System::new() else {
+        return 0;
+    };
     system.refresh_processes_specifics(
         ProcessesToUpdate::Some(&[pid]),
         false,
@@ -624,7 +629,7 @@ mod tests {
 
     #[test]
     fn sysinfo_fallback_measures_only_after_its_minimum_interval() {
-        let mut reader = CoreReader::sysinfo();
+        let mut reader = CoreReader::sysinfo().expect("sysinfo reads this machine");
         let cores = reader.cores();
         assert!(cores > 0);
         // Too soon after the baseline: no measurement rather than a bogus one.
