@@ -163,39 +163,51 @@ fn render_headline(
         Paragraph::new(Line::from(line)).render(area, buf);
         return;
     }
-    let mut spans = vec![
-        Span::styled(format!("#{} {}", res.number(sel), row.label), theme.bold()),
-        Span::raw(format!(
-            " · {}{}",
-            if wide { "wall " } else { "" },
-            units::duration_ns(row.wall_ns)
-        )),
-    ];
-    if row.cancelled {
-        spans.push(Span::styled(" · ■ cancelled", theme.fg(Color::Yellow)));
+    let line = |label: &str| {
+        let mut spans = vec![
+            Span::styled(format!("#{} {label}", res.number(sel)), theme.bold()),
+            Span::raw(format!(
+                " · {}{}",
+                if wide { "wall " } else { "" },
+                units::duration_ns(row.wall_ns)
+            )),
+        ];
+        if row.cancelled {
+            spans.push(Span::styled(" · ■ cancelled", theme.fg(Color::Yellow)));
+        }
+        spans.push(Span::raw(match (row.baseline, row.speedup) {
+            (Some(b), _) if b == sel => " · the serial baseline".to_string(),
+            (Some(b), Some(s)) => format!(
+                " · {} vs serial #{} · {} {}",
+                units::ratio(s.value),
+                res.number(b),
+                if wide { "efficiency" } else { "eff" },
+                row.efficiency.map_or("-".into(), units::efficiency)
+            ),
+            _ => " · no serial run yet".to_string(),
+        }));
+        // After the speedup it qualifies, so that a cut line keeps the speedup.
+        if let Some(mark) = res.runs.get(sel).and_then(RunReport::disturbed_mark) {
+            spans.push(Span::styled(format!(" · {mark}"), theme.fg(Color::Yellow)));
+        }
+        if let Some(b) = best.filter(|_| wide) {
+            spans.push(Span::raw(" · "));
+            spans.push(Span::styled(
+                format!("★ best #{}", res.number(b)),
+                theme.fg(Color::Yellow),
+            ));
+        }
+        Line::from(spans)
+    };
+    // Too long for the width (a disturbed run's mark at 80 columns): the chunk shape and
+    // schedule go first, as the history list below shows them.
+    let mut full = line(&row.label);
+    if full.width() > usize::from(area.width)
+        && let Some((short, _)) = row.label.split_once(" (")
+    {
+        full = line(short);
     }
-    if let Some(mark) = res.runs.get(sel).and_then(RunReport::disturbed_mark) {
-        spans.push(Span::styled(format!(" · {mark}"), theme.fg(Color::Yellow)));
-    }
-    spans.push(Span::raw(match (row.baseline, row.speedup) {
-        (Some(b), _) if b == sel => " · the serial baseline".to_string(),
-        (Some(b), Some(s)) => format!(
-            " · {} vs serial #{} · {} {}",
-            units::ratio(s.value),
-            res.number(b),
-            if wide { "efficiency" } else { "eff" },
-            row.efficiency.map_or("-".into(), units::efficiency)
-        ),
-        _ => " · no serial run yet".to_string(),
-    }));
-    if let Some(b) = best.filter(|_| wide) {
-        spans.push(Span::raw(" · "));
-        spans.push(Span::styled(
-            format!("★ best #{}", res.number(b)),
-            theme.fg(Color::Yellow),
-        ));
-    }
-    Paragraph::new(Line::from(spans)).render(area, buf);
+    Paragraph::new(full).render(area, buf);
 }
 
 /// `frac` (0..=1) of `width` cells as a bar of full blocks and an eighth at the end.
@@ -754,6 +766,12 @@ mod tests {
         for (w, h) in [(80, 24), (160, 48)] {
             let text = draw(&app, w, h);
             assert!(text.contains("⚠ others: 1.0 core"), "{text}");
+            // The headline keeps both the speedup and the mark, even at 80 columns.
+            assert!(
+                text.lines()
+                    .any(|l| l.contains("vs serial #1") && l.contains("⚠ others")),
+                "{w}x{h}:\n{text}"
+            );
         }
         // The quiet runs are not marked: one mark in the history, one in the headline.
         let text = draw(&app, 160, 48);
