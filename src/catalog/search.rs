@@ -96,8 +96,8 @@ fn numbers<const N: usize>(s: &str) -> Option<[f64; N]> {
     parts.try_into().ok()
 }
 
-/// `W,S,E,N` in degrees: west, south, east, north. West may exceed east (a box across the
-/// antimeridian, as the STAC API spec allows); south may not exceed north.
+/// `W,S,E,N` in degrees: west, south, east, north. A box across the antimeridian (west
+/// above east) is refused, as the stac crate's validation refuses it: search two boxes.
 pub fn parse_bbox(s: &str) -> Result<Area, ParamError> {
     const WHAT: &str = "a bounding box";
     let [w, south, e, north] = numbers::<4>(s).ok_or_else(|| {
@@ -112,6 +112,14 @@ pub fn parse_bbox(s: &str) -> Result<Area, ParamError> {
     }
     if !(-90.0..=90.0).contains(&south) || !(-90.0..=90.0).contains(&north) {
         return Err(param_error(s, WHAT, "latitudes lie between -90 and 90"));
+    }
+    if w > e {
+        return Err(param_error(
+            s,
+            WHAT,
+            "west (the 1st number) is east of east (the 3rd): the order is W,S,E,N; a box \
+             across the antimeridian needs two searches",
+        ));
     }
     if south > north {
         return Err(param_error(
@@ -585,7 +593,10 @@ impl Http {
             .read_to_string()
             .map_err(|e| SearchError::Unreachable {
                 url: request.url.clone(),
-                reason: format!("the answer could not be read: {}", describe_transport_error(&e)),
+                reason: format!(
+                    "the answer could not be read: {}",
+                    describe_transport_error(&e)
+                ),
             })?;
         Ok(Answer {
             status,
@@ -720,7 +731,10 @@ fn landing_page(http: &Http, url: &str) -> Result<SearchEndpoint, SearchError> {
     let value: Value = serde_json::from_str(&answer.text)
         .map_err(|_| not_stac(format!("it sent {}", what_it_is(&answer)), ROOT_HINT))?;
     let Some(object) = value.as_object() else {
-        return Err(not_stac("it sent JSON that is not an object".into(), ROOT_HINT));
+        return Err(not_stac(
+            "it sent JSON that is not an object".into(),
+            ROOT_HINT,
+        ));
     };
     if object.get("type").and_then(Value::as_str) == Some("FeatureCollection") {
         return Err(not_stac(
@@ -845,8 +859,7 @@ pub fn search(
         let mut answer = http.send(&page_request)?;
         let mut page_request = page_request;
         // pystac-client's fallback: a server that refuses POST is asked with GET from then on.
-        if answer.status == 405 && page_request.method == Method::Post && request.method.is_none()
-        {
+        if answer.status == 405 && page_request.method == Method::Post && request.method.is_none() {
             method = Method::Get;
             page_request.method = Method::Get;
             answer = http.send(&page_request)?;
@@ -971,7 +984,10 @@ mod tests {
             Area::Bbox([27.0, 36.0, 28.3, 37.1])
         );
         let e = parse_bbox("27,37,28,36").unwrap_err().to_string();
-        assert!(e.starts_with("\"27,37,28,36\" is not a bounding box: south"), "{e}");
+        assert!(
+            e.starts_with("\"27,37,28,36\" is not a bounding box: south"),
+            "{e}"
+        );
         assert!(parse_bbox("1,2,3").is_err());
         assert!(parse_bbox("200,0,10,10").is_err());
         assert!(parse_bbox("a,b,c,d").is_err());
@@ -984,7 +1000,12 @@ mod tests {
         );
         let e = parse_point("200,36").unwrap_err().to_string();
         assert!(e.contains("longitude (first)"), "{e}");
-        assert!(parse_point("1,95").unwrap_err().to_string().contains("latitude"));
+        assert!(
+            parse_point("1,95")
+                .unwrap_err()
+                .to_string()
+                .contains("latitude")
+        );
     }
 
     #[test]
@@ -996,7 +1017,9 @@ mod tests {
         assert!(parse_intersects(feature).is_ok());
         assert!(parse_intersects(r#"{"type": "Blob"}"#).is_err());
         assert!(parse_intersects("{not json").is_err());
-        let e = parse_intersects("no-such-file.geojson").unwrap_err().to_string();
+        let e = parse_intersects("no-such-file.geojson")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("cannot be read as a file"), "{e}");
     }
 
@@ -1006,26 +1029,45 @@ mod tests {
             parse_datetime("2023-07-01/2023-08-31").unwrap(),
             "2023-07-01T00:00:00+00:00/2023-08-31T23:59:59+00:00"
         );
-        assert!(parse_datetime("2023-07").unwrap().starts_with("2023-07-01T00:00:00"));
+        assert!(
+            parse_datetime("2023-07")
+                .unwrap()
+                .starts_with("2023-07-01T00:00:00")
+        );
         assert!(parse_datetime("2023-07-01T00:00:00Z/..").is_ok());
         let e = parse_datetime("July 2023").unwrap_err().to_string();
-        assert!(e.starts_with("\"July 2023\" is not a date or date range"), "{e}");
-        assert!(parse_datetime("2023-08-31/2023-07-01").is_err(), "end before start");
+        assert!(
+            e.starts_with("\"July 2023\" is not a date or date range"),
+            "{e}"
+        );
+        assert!(
+            parse_datetime("2023-08-31/2023-07-01").is_err(),
+            "end before start"
+        );
     }
 
     #[test]
     fn queries_as_pystac_client_writes_them() {
         let q = parse_query("eo:cloud_cover<5").unwrap();
-        assert_eq!((q.property.as_str(), q.op, q.value.clone()), ("eo:cloud_cover", "lt", json!(5)));
+        assert_eq!(
+            (q.property.as_str(), q.op, q.value.clone()),
+            ("eo:cloud_cover", "lt", json!(5))
+        );
         assert_eq!(q.to_string(), "eo:cloud_cover<5");
         assert_eq!(parse_query("eo:cloud_cover <= 10").unwrap().op, "lte");
-        assert_eq!(parse_query("platform=sentinel-2a").unwrap().value, json!("sentinel-2a"));
+        assert_eq!(
+            parse_query("platform=sentinel-2a").unwrap().value,
+            json!("sentinel-2a")
+        );
         assert_eq!(parse_query("platform!=sentinel-2a").unwrap().op, "neq");
         assert!(parse_query("eo:cloud_cover").is_err());
         assert!(parse_query("<5").is_err());
         assert!(parse_query("eo:cloud_cover<").is_err());
         let mut r = SearchRequest::new("http://x");
-        r.query = vec![parse_query("eo:cloud_cover<5").unwrap(), parse_query("eo:cloud_cover>=1").unwrap()];
+        r.query = vec![
+            parse_query("eo:cloud_cover<5").unwrap(),
+            parse_query("eo:cloud_cover>=1").unwrap(),
+        ];
         assert_eq!(
             Value::Object(r.query_object()),
             json!({"eo:cloud_cover": {"lt": 5, "gte": 1}})
@@ -1049,7 +1091,12 @@ mod tests {
             _ => unreachable!(),
         };
         let pairs = get_pairs(&body);
-        let get = |k: &str| pairs.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str());
+        let get = |k: &str| {
+            pairs
+                .iter()
+                .find(|(key, _)| key == k)
+                .map(|(_, v)| v.as_str())
+        };
         assert_eq!(get("bbox"), Some("1,2,3,4"));
         assert_eq!(get("collections"), Some("sentinel-2-l2a"));
         assert_eq!(get("sortby"), Some("-properties.datetime"));
@@ -1062,7 +1109,10 @@ mod tests {
         let previous = PageRequest {
             url: "http://h/api/search".into(),
             method: Method::Post,
-            body: json!({"limit": 2, "collections": ["c"]}).as_object().unwrap().clone(),
+            body: json!({"limit": 2, "collections": ["c"]})
+                .as_object()
+                .unwrap()
+                .clone(),
         };
         let merged = follow(
             &json!({"rel": "next", "href": "/api/search", "method": "POST", "merge": true, "body": {"token": "t2"}}),
@@ -1083,7 +1133,10 @@ mod tests {
             &previous,
             Method::Post,
         );
-        assert_eq!((get.method, get.url.as_str()), (Method::Get, "http://h/api/search?token=t2"));
+        assert_eq!(
+            (get.method, get.url.as_str()),
+            (Method::Get, "http://h/api/search?token=t2")
+        );
         assert!(get.body.is_empty());
     }
 }
