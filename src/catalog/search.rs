@@ -618,6 +618,9 @@ fn describe_transport_error(e: &ureq::Error) -> String {
         ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
             "the connection was refused (is the server running?)".to_owned()
         }
+        ureq::Error::Io(io) if io.to_string().contains("lookup address") => {
+            format!("the host name could not be resolved (DNS: {io})")
+        }
         other => other.to_string(),
     }
 }
