@@ -34,6 +34,7 @@ mod network;
 mod options;
 mod progress;
 mod run;
+pub(crate) mod search;
 mod sweep;
 
 use std::path::{Path, PathBuf};
@@ -144,8 +145,11 @@ enum Command {
         #[command(flatten)]
         network: network::NetworkArgs,
     },
+    /// Search a STAC API for scenes, as the lesson's first step does with pystac-client,
+    /// and save the ItemCollection (search.json) the other commands read.
+    Search(search::SearchArgs),
     /// Serve a catalog folder over HTTP on 127.0.0.1 with simulated latency and bandwidth,
-    /// its search.json pointing at the server; until Ctrl-C.
+    /// its search.json pointing at the server and answered as a STAC API; until Ctrl-C.
     Serve(network::ServeArgs),
     /// Drive the TUI headlessly through scenes, setup, real runs, help and results, and save
     /// each screen as SVG; or, with --view, draw one screen from saved reports.
@@ -337,6 +341,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             crate::tui::run(catalog, options)?;
             leave_tui()
         }
+        Some(Command::Search(a)) => search::search(a),
         Some(Command::Serve(a)) => network::serve(a),
         Some(Command::Screenshot {
             catalog,

@@ -188,6 +188,10 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let catalog = dir.join("search.json");
     if catalog.is_file() {
         println!("catalog: {}/search.json", sim.base_url());
+        println!(
+            "STAC API: {0}/ (pystac_client.Client.open(\"{0}\"), or chunkscope search --url {0})",
+            sim.base_url()
+        );
     } else {
         eprintln!(
             "warning: \"{}\" has no search.json, so there is no catalog to read from this \

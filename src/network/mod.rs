@@ -7,6 +7,8 @@
 //!   injected per-request latency and a per-connection bandwidth cap, and counts requests
 //!   and bytes per worker. It runs on its own thread with its own tokio runtime, so the
 //!   synchronous engine can start it in-process for a run and stop it by dropping it.
+//! - `stac_api`: the same server's STAC API over the served catalog (landing page,
+//!   collections, item search with paging), for pystac-client and `chunkscope search`.
 //! - [`NetworkSpec`] and the parsers for latencies and rates, shared by every front end
 //!   (`--network 50ms,25MiB/s`, `serve --latency 40ms --bandwidth 25MiB/s`).
 //!
@@ -16,6 +18,7 @@ mod ranges;
 pub mod remote;
 mod rewrite;
 pub mod server;
+mod stac_api;
 
 use std::fmt;
 use std::path::Path;

@@ -4,7 +4,13 @@
 //! - Files are served by `hyper-staticfile` (hyper 1): `Range` requests, multi-range
 //!   requests (`multipart/byteranges`, at most [`MAX_RANGES`] ranges each), `HEAD`,
 //!   `Last-Modified`, 404s, and 416 with `Content-Range: bytes */SIZE`. Only 127.0.0.1 is
-//!   bound. Only `GET` and `HEAD` are answered; any other method gets 405 with `Allow`.
+//!   bound. Only `GET` and `HEAD` are answered (and `POST /search`, below); any other
+//!   method gets 405 with `Allow`.
+//! - The folder's `search.json` is also answered as a STAC API ([`super::stac_api`]):
+//!   landing page at `/`, `/conformance`, `/collections`, `GET`/`POST /search`, so that
+//!   pystac-client and `chunkscope search` find its scenes offline. These answers go
+//!   through the same latency, pacing, counting and time limits as the files; a search
+//!   body is refused beyond a size and a time.
 //! - No request gets more than its file: ranges that add up to more than the file get the
 //!   whole file once (200), overlapping ones are merged ([`super::ranges`]).
 //! - No client holds a connection by sending nothing, or too slowly: a request's head must
@@ -53,6 +59,7 @@ use tokio::io::{AsyncRead, AsyncSeek, AsyncWrite, ReadBuf};
 use tokio::sync::oneshot;
 
 use super::ranges::{self, RangePlan};
+use super::stac_api;
 use super::{Rate, format_latency, remote, rewrite_catalog};
 use crate::catalog::{Catalog, CatalogError};
 
@@ -714,62 +721,68 @@ async fn handle(
     let is_catalog = path.ends_with(".json");
     let file = shared.resolve(&path);
     let read_only = matches!(*req.method(), http::Method::GET | http::Method::HEAD);
-    let response: Response<BoxedBody> = match (settings.fault, file) {
-        (Fault::Stall, _) => std::future::pending().await,
-        // A folder of files to read: nothing here takes a body or changes anything.
-        _ if !read_only => {
-            let mut r = text_response(
-                StatusCode::METHOD_NOT_ALLOWED,
-                format!(
-                    "405 Method Not Allowed: this server only reads files; {} is not GET or \
+    let api = stac_api::Endpoint::at(&path).filter(|_| settings.fault != Fault::Stall);
+    let response: Response<BoxedBody> = if let Some(endpoint) = api {
+        // The STAC API, over the same latency, pacing and counting as the files.
+        api_response(req, &endpoint, &shared).await
+    } else {
+        match (settings.fault, file) {
+            (Fault::Stall, _) => std::future::pending().await,
+            // A folder of files to read: nothing here takes a body or changes anything.
+            _ if !read_only => {
+                let mut r = text_response(
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    format!(
+                        "405 Method Not Allowed: this server only reads files; {} is not GET or \
                      HEAD",
-                    req.method()
-                ),
-            );
-            r.headers_mut()
-                .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
-            r
-        }
-        // Outside the folder, hidden or missing: all look the same from outside.
-        (_, None) => not_found(),
-        (Fault::Forbidden, Some(_)) if !is_catalog => text_response(
-            StatusCode::FORBIDDEN,
-            "403 Forbidden: the simulated server refuses every file".into(),
-        ),
-        (_, Some(file)) if is_catalog => serve_catalog(&shared, &file),
-        (_, Some(file)) if ranges > MAX_RANGES && settings.fault != Fault::IgnoreRange => {
-            let mut r = text_response(
-                StatusCode::RANGE_NOT_SATISFIABLE,
-                format!(
-                    "416: {ranges} byte ranges in one request; this server serves at most \
-                     {MAX_RANGES}: ask for fewer, larger ranges"
-                ),
-            );
-            set_unsatisfied_range(&mut r, &file);
-            r
-        }
-        (fault, Some(file)) => {
-            if fault == Fault::IgnoreRange {
-                req.headers_mut().remove(header::RANGE);
-            } else {
-                plan_ranges(&mut req, &file);
+                        req.method()
+                    ),
+                );
+                r.headers_mut()
+                    .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+                r
             }
-            let opener = SyncOpener {
-                real_root: shared.real_root.clone(),
-                piece: piece_size(settings.bandwidth),
-            };
-            match Static::with_opener(opener).serve(req).await {
-                Ok(r) => {
-                    let mut r = r.map(|b| Box::pin(b) as BoxedBody);
-                    if fault == Fault::IgnoreRange {
-                        r.headers_mut().remove(header::ACCEPT_RANGES);
-                    }
-                    if r.status() == StatusCode::RANGE_NOT_SATISFIABLE {
-                        set_unsatisfied_range(&mut r, &file);
-                    }
-                    r
+            // Outside the folder, hidden or missing: all look the same from outside.
+            (_, None) => not_found(),
+            (Fault::Forbidden, Some(_)) if !is_catalog => text_response(
+                StatusCode::FORBIDDEN,
+                "403 Forbidden: the simulated server refuses every file".into(),
+            ),
+            (_, Some(file)) if is_catalog => serve_catalog(&shared, &file),
+            (_, Some(file)) if ranges > MAX_RANGES && settings.fault != Fault::IgnoreRange => {
+                let mut r = text_response(
+                    StatusCode::RANGE_NOT_SATISFIABLE,
+                    format!(
+                        "416: {ranges} byte ranges in one request; this server serves at most \
+                     {MAX_RANGES}: ask for fewer, larger ranges"
+                    ),
+                );
+                set_unsatisfied_range(&mut r, &file);
+                r
+            }
+            (fault, Some(file)) => {
+                if fault == Fault::IgnoreRange {
+                    req.headers_mut().remove(header::RANGE);
+                } else {
+                    plan_ranges(&mut req, &file);
                 }
-                Err(e) => text_response(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+                let opener = SyncOpener {
+                    real_root: shared.real_root.clone(),
+                    piece: piece_size(settings.bandwidth),
+                };
+                match Static::with_opener(opener).serve(req).await {
+                    Ok(r) => {
+                        let mut r = r.map(|b| Box::pin(b) as BoxedBody);
+                        if fault == Fault::IgnoreRange {
+                            r.headers_mut().remove(header::ACCEPT_RANGES);
+                        }
+                        if r.status() == StatusCode::RANGE_NOT_SATISFIABLE {
+                            set_unsatisfied_range(&mut r, &file);
+                        }
+                        r
+                    }
+                    Err(e) => text_response(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+                }
             }
         }
     };
@@ -784,6 +797,104 @@ async fn handle(
         held: None,
         sleep: None,
     }))
+}
+
+/// The STAC API's answer to `req` ([`stac_api`]): 405 for a method the endpoint does not
+/// take, the search body read within limits (size, and the header timeout for its time).
+async fn api_response(
+    req: Request<Incoming>,
+    endpoint: &stac_api::Endpoint,
+    shared: &Shared,
+) -> Response<BoxedBody> {
+    let method = req.method().clone();
+    if !endpoint.allows(&method) {
+        let mut r = text_response(
+            StatusCode::METHOD_NOT_ALLOWED,
+            format!(
+                "405 Method Not Allowed: {} answers {}; {method} is not one of them",
+                req.uri().path(),
+                endpoint.allow()
+            ),
+        );
+        r.headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static(endpoint.allow()));
+        return r;
+    }
+    let query = req.uri().query().map(str::to_owned);
+    let body = if method == http::Method::POST {
+        let limit = stac_api::MAX_BODY_BYTES;
+        match tokio::time::timeout(
+            shared.timeouts.header_read,
+            read_body(req.into_body(), limit),
+        )
+        .await
+        {
+            Ok(Ok(body)) => body,
+            Ok(Err(BodyError::TooLarge)) => {
+                return api_error(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    format!("a search body is at most {limit} bytes"),
+                );
+            }
+            Ok(Err(BodyError::Read(e))) => {
+                return api_error(
+                    StatusCode::BAD_REQUEST,
+                    format!("the body could not be read: {e}"),
+                );
+            }
+            Err(_) => {
+                return api_error(
+                    StatusCode::REQUEST_TIMEOUT,
+                    "the search body did not arrive in time".into(),
+                );
+            }
+        }
+    } else {
+        Vec::new()
+    };
+    let answer = stac_api::answer(&stac_api::ApiRequest {
+        endpoint,
+        method: &method,
+        query: query.as_deref(),
+        body: &body,
+        root: &shared.root,
+        base_url: &shared.base_url,
+    });
+    api_body(answer)
+}
+
+fn api_error(status: StatusCode, description: String) -> Response<BoxedBody> {
+    api_body(stac_api::Answer::error(status, description))
+}
+
+fn api_body(answer: stac_api::Answer) -> Response<BoxedBody> {
+    let mut r = Response::new(Box::pin(Whole(Some(answer.body))) as BoxedBody);
+    *r.status_mut() = answer.status;
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(answer.content_type),
+    );
+    r
+}
+
+enum BodyError {
+    TooLarge,
+    Read(hyper::Error),
+}
+
+/// A request body, whole, refused beyond `limit` bytes.
+async fn read_body(mut body: Incoming, limit: usize) -> Result<Vec<u8>, BodyError> {
+    let mut out = Vec::new();
+    while let Some(frame) = std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await {
+        let frame = frame.map_err(BodyError::Read)?;
+        if let Ok(data) = frame.into_data() {
+            if out.len() + data.len() > limit {
+                return Err(BodyError::TooLarge);
+            }
+            out.extend_from_slice(&data);
+        }
+    }
+    Ok(out)
 }
 
 /// Rewrites the request's `Range` to what it is served ([`ranges::plan`]): merged where

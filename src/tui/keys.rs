@@ -61,6 +61,8 @@ pub enum Action {
     Graph,
     /// Select the scene the lesson uses (the catalog's last item).
     LessonScene,
+    /// Open the search form: a STAC API search whose result replaces the scenes.
+    Search,
     /// Open the lesson on the chosen scene.
     Lesson,
     /// Big numbers for a projector (toggle).
@@ -138,6 +140,14 @@ pub const BINDINGS: &[Binding] = &[
         action: Action::Enter,
         scope: Scope::On(Screen::Scenes),
         matches: |k| k.code == KeyCode::Enter,
+    },
+    Binding {
+        keys: "S",
+        hint: "search",
+        help: "search a STAC API for scenes (the lesson's first step: area, dates, cloud cover, API URL); the result replaces the list and is saved as a search.json",
+        action: Action::Search,
+        scope: Scope::On(Screen::Scenes),
+        matches: |k| is_char(k, 'S'),
     },
     // Setup
     Binding {

@@ -392,6 +392,7 @@ impl Session {
                 }))
             }),
             Cmd::Export => Some(Msg::Exported(self.export())),
+            Cmd::Search { request, out } => self.job(move || search(&request, &out)),
             Cmd::ExportDask => Some(Msg::Exported(
                 super::dask_script::save(&self.app, &self.export_dir, std::time::SystemTime::now())
                     .map(|path| vec![path.display().to_string()]),
@@ -591,6 +592,31 @@ impl Session {
 
 /// Each asset of `item` inspected (or why it could not be). May take seconds on remote
 /// files: runs off the UI thread in the terminal loop.
+/// Searches, checks the result as a catalog, saves it through the same guard as `chunkscope
+/// search` and reads it back from where it was saved (relative hrefs are relative to it).
+fn search(request: &chunkscope::catalog::search::SearchRequest, out: &std::path::Path) -> Msg {
+    let result = (|| -> Result<Box<super::app::SearchDone>, String> {
+        let guard = crate::cli::search::guard_for(out);
+        guard.check(out).map_err(|e| e.to_string())?;
+        let outcome = chunkscope::catalog::search::search(request, &CancelFlag::new(), |_| {})
+            .map_err(|e| e.to_string())?;
+        outcome
+            .to_catalog(out)
+            .map_err(|e| format!("the API answered items chunkscope cannot use: {e}"))?;
+        let saved = guard
+            .write(out, outcome.to_json().as_bytes())
+            .map_err(|e| format!("cannot save \"{}\": {e}", out.display()))?;
+        let catalog = chunkscope::catalog::Catalog::load(&saved).map_err(|e| e.to_string())?;
+        Ok(Box::new(super::app::SearchDone {
+            catalog,
+            saved,
+            pages: outcome.pages,
+            truncated: outcome.truncated,
+        }))
+    })();
+    Msg::SearchFinished(result)
+}
+
 fn inspect(i: usize, item: &Item) -> Msg {
     let assets: Vec<AssetView> = AssetRole::ALL
         .iter()

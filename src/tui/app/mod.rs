@@ -10,6 +10,7 @@ mod lesson;
 mod results;
 mod run;
 mod scenes;
+mod search;
 mod setup;
 mod sweep;
 
@@ -76,6 +77,12 @@ pub enum Cmd {
     },
     /// Save lesson step `0`'s figures as JSON (answers with [`Msg::Exported`]).
     SaveLessonStep(usize),
+    /// Search a STAC API and save the result at `out` (answers with
+    /// [`Msg::SearchFinished`]).
+    Search {
+        request: chunkscope::catalog::search::SearchRequest,
+        out: std::path::PathBuf,
+    },
     /// Run the settings of `results.runs[run]` (a chunked run) on Dask (answers with
     /// [`Msg::DaskProgress`] and [`Msg::DaskFinished`]); [`Cmd::Cancel`] stops it.
     StartDask {
@@ -147,8 +154,12 @@ pub enum Msg {
     },
     /// A Dask run's report (boxed: large), `None` when cancelled, or why it failed.
     DaskFinished(Result<Option<Box<RunReport>>, super::model::dask::DaskFailure>),
+    /// A search's result, saved and read as a catalog, or why there is none.
+    SearchFinished(Result<Box<SearchDone>, String>),
     Log(String),
 }
+
+pub use search::SearchDone;
 
 /// The whole UI state.
 #[derive(Debug, Clone)]
@@ -183,6 +194,10 @@ pub struct App {
     pub lesson: Option<LessonView>,
     /// The Dask run in progress (`D`).
     pub dask: Option<super::model::dask::DaskLive>,
+    /// The scenes screen's search form, while open (`S`).
+    pub search: Option<super::model::search::SearchForm>,
+    /// The last search that succeeded, to start the next one from.
+    pub last_search: Option<super::model::search::SearchForm>,
 }
 
 impl App {
@@ -208,6 +223,8 @@ impl App {
             graph_panel: false,
             lesson: None,
             dask: None,
+            search: None,
+            last_search: None,
         }
     }
 
@@ -275,6 +292,7 @@ impl App {
             | Msg::LessonGraphBuilt { .. }
             | Msg::LessonFinished { .. } => self.on_lesson_msg(msg),
             Msg::DaskProgress { .. } | Msg::DaskFinished(_) => self.on_dask_msg(msg),
+            Msg::SearchFinished(result) => self.on_search_finished(result),
             Msg::Log(line) => {
                 self.push_log(line);
                 None
@@ -285,6 +303,9 @@ impl App {
     fn on_key(&mut self, key: KeyEvent) -> Option<Cmd> {
         if self.filtering {
             return self.on_filter_key(key);
+        }
+        if self.search.is_some() && self.screen == Screen::Scenes {
+            return self.on_search_key(key);
         }
         if self.results.path_input.is_some() {
             return self.on_path_key(key);

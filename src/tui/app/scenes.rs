@@ -57,6 +57,7 @@ impl App {
                 self.filtering = true;
                 return None;
             }
+            Action::Search => return self.open_search(),
             Action::LessonScene => {
                 let lesson = self.catalog.lesson_index()?;
                 if !self.visible_items().contains(&lesson) {

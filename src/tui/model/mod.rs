@@ -10,5 +10,6 @@ pub mod live;
 pub mod results;
 pub mod run;
 pub mod screen;
+pub mod search;
 pub mod setup;
 pub mod sweep;

@@ -23,6 +23,7 @@ pub mod lesson;
 pub mod results;
 pub mod run;
 pub mod scenes;
+pub mod search;
 pub mod setup;
 pub mod small;
 pub mod sweep;
@@ -95,6 +96,8 @@ fn frame_areas(area: Rect, footer_h: usize) -> [Rect; 4] {
 fn footer_lines(app: &App, area: Rect) -> Vec<String> {
     if app.filtering {
         vec!["type to filter · Enter keep · Esc clear".to_string()]
+    } else if app.search.is_some() && app.screen == Screen::Scenes {
+        vec![search::FOOTER.to_string()]
     } else if let Some(path) = &app.results.path_input {
         vec![format!("sweep file: {path}▏ · Enter open · Esc cancel")]
     } else {

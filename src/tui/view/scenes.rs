@@ -28,7 +28,16 @@ use crate::tui::app::App;
 /// │ B02     not read by runs (chunkscope plan --asset b02 plans its chunks)  │
 /// └──────────────────────────────────────────────────────────────────────────┘
 /// ```
+///
+/// `S` opens the search form over the list ([`super::search::render`]).
 pub fn render(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
+    render_lists(app, theme, area, buf);
+    if let Some(form) = &app.search {
+        super::search::render(form, theme, area, buf);
+    }
+}
+
+fn render_lists(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     let visible = app.visible_items();
     let list_h = (visible.len() as u16 + 3).clamp(4, area.height / 2);
     let [list, assets] =

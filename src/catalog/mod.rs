@@ -5,7 +5,10 @@
 //! before a run starts). A catalog at an `http(s)://` URL is fetched by
 //! [`crate::network::load_catalog`] and parsed here, its relative hrefs resolved against
 //! the URL. The files are the ones the Carpentries lesson saves with
-//! `pystac_client`: `search.item_collection().save_object("search.json")`.
+//! `pystac_client`: `search.item_collection().save_object("search.json")`; [`search`] makes
+//! one from a STAC API, as the lesson's first step does.
+
+pub mod search;
 
 use std::fmt;
 use std::path::{Component, Path, PathBuf};
