@@ -183,6 +183,9 @@ pub struct App {
     pub lesson: Option<LessonView>,
     /// The Dask run in progress (`D`).
     pub dask: Option<super::model::dask::DaskLive>,
+    /// `v`: the chunked run (an index into `results.runs`) the serial run going now is to be
+    /// compared with in Results once it finishes.
+    pub compare_with: Option<usize>,
 }
 
 impl App {
@@ -208,6 +211,7 @@ impl App {
             graph_panel: false,
             lesson: None,
             dask: None,
+            compare_with: None,
         }
     }
 

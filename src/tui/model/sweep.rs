@@ -148,7 +148,7 @@ mod tests {
         assert_eq!(threads, [1, 2, 4], "1 to twice the cores");
         assert_eq!(req.size_line(), "16 configurations x 3 run(s)");
         // The setup's own settings go with it.
-        app.update(Msg::Key(crossterm::event::KeyCode::Char('o').into()));
+        app.update(Msg::Key(crossterm::event::KeyCode::Char('O').into()));
         let s = app.setup.as_ref().unwrap();
         let req = sweep_request(s).unwrap();
         assert_eq!(req.settings.format, chunkscope::output::OutputFormat::Gtiff);

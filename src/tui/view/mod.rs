@@ -98,7 +98,9 @@ fn footer_lines(app: &App, area: Rect) -> Vec<String> {
     } else if let Some(path) = &app.results.path_input {
         vec![format!("sweep file: {path}▏ · Enter open · Esc cancel")]
     } else {
-        keys::footer_lines(app.screen, area.width, 2)
+        let offered =
+            |a: keys::Action| a != keys::Action::VsSerial || app.vs_serial_offer().is_some();
+        keys::footer_lines_offering(app.screen, area.width, 2, &offered)
     }
 }
 

@@ -27,7 +27,6 @@ fn field_key(f: Field) -> &'static str {
         Field::Format => Action::Format,
         Field::Codec => Action::Codec,
         Field::Resolution => Action::Resolution,
-        Field::GdalCache => Action::GdalCache,
         Field::Blocks => Action::Blocks,
         _ => return "",
     };
