@@ -186,6 +186,9 @@ pub struct App {
     /// `v`: the chunked run (an index into `results.runs`) the serial run going now is to be
     /// compared with in Results once it finishes.
     pub compare_with: Option<usize>,
+    /// The terminal's size as last drawn (columns, rows), for keys whose reach depends on
+    /// the layout (scrolling the sweep's notes); 0 x 0 before the first frame.
+    pub viewport: (u16, u16),
 }
 
 impl App {
@@ -212,6 +215,7 @@ impl App {
             lesson: None,
             dask: None,
             compare_with: None,
+            viewport: (0, 0),
         }
     }
 

@@ -79,6 +79,15 @@ pub fn chunk_at(app: &App, area: Rect, x: u16, y: u16) -> Option<usize> {
     run::chunk_at(app, body, x, y)
 }
 
+/// How far `↓` may scroll the Sweep screen's notes on a screen of `area`.
+pub fn sweep_notes_scroll_max(app: &App, area: Rect) -> u16 {
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        return 0;
+    }
+    let [_, body, _, _] = frame_areas(area, footer_lines(app, area).len());
+    sweep::notes_scroll_max(app, body)
+}
+
 /// Header, body, status line and a footer of `footer_h` lines.
 fn frame_areas(area: Rect, footer_h: usize) -> [Rect; 4] {
     Layout::vertical([
