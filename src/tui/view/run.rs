@@ -554,6 +554,13 @@ fn render_overhead(r: &RunView, theme: Theme, area: Rect, buf: &mut Buffer) {
             let p = o.parts;
             let bar_w = (inner.width as usize).saturating_sub(13 + 10).max(3);
             for (name, ns) in p.named() {
+                if !chunkscope::dask::report::records_part(rep, name) {
+                    lines.push(Line::from(vec![
+                        Span::raw(format!("{name:<13}")),
+                        Span::styled("not recorded", theme.dim()),
+                    ]));
+                    continue;
+                }
                 let pct = ns as f64 * 100.0 / o.total_ns.max(1) as f64;
                 lines.push(Line::from(vec![
                     Span::raw(format!("{name:<13}")),
