@@ -830,9 +830,7 @@ mod tests {
         // are written, as they are for a run whose keys name their chunks.
         let first = writes.iter().map(|t| t.start_ns).min().unwrap();
         assert!(
-            chunk_states_at(&report.tasks, n, first)
-                .iter()
-                .any(|s| *s == ChunkState::Running(Stage::Write))
+            chunk_states_at(&report.tasks, n, first).contains(&ChunkState::Running(Stage::Write))
         );
         assert_eq!(
             chunk_states_at(&report.tasks, n, report.wall_ns),
