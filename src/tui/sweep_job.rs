@@ -91,6 +91,8 @@ impl DaskSide {
     fn runner(self, dir: PathBuf) -> Result<DaskRunner, String> {
         let env = chunkscope::dask::python::resolve(self.python.as_deref())
             .map_err(|e| super::dask_job::python_failure(&e).short)?;
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| format!("cannot create the folder \"{}\": {e}", dir.display()))?;
         let runner = DaskRunner::new(env.python, self.settings, dir, None);
         runner
             .check()

@@ -125,7 +125,7 @@ impl SweepChoice {
     /// `on chunkscope · budget 30 s`: said beside the sweep.
     pub fn line(&self) -> String {
         let budget = match self.budget.as_secs() {
-            0 => "no budget for extra runs".to_string(),
+            0 => "budget 0".to_string(),
             s => format!(
                 "budget {}",
                 chunkscope::profile::units::duration_ns(s * 1_000_000_000)
@@ -149,9 +149,12 @@ pub struct SweepRequest {
 }
 
 impl SweepRequest {
-    /// Configurations, serial included (the engine runs it once per repeat too).
+    /// Configurations: each chunk request x thread count on each engine, and serial when
+    /// chunkscope runs (the engine runs it once per repeat too; Dask has no serial path).
     pub fn configurations(&self) -> usize {
-        self.chunks.len() * self.threads.len() + 1
+        let engines = self.choice.engines.list().map_or(1, |l| l.len());
+        let serial = usize::from(self.choice.engines != SweepEngines::Dask);
+        self.chunks.len() * self.threads.len() * engines + serial
     }
 
     /// `COG DEFLATE · 20 m · cache default`: the settings every run of it uses.

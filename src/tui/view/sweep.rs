@@ -20,7 +20,7 @@ use chunkscope::profile::units;
 
 use super::Theme;
 use crate::tui::app::App;
-use crate::tui::model::sweep::{SweepView, sweep_request};
+use crate::tui::model::sweep::{SweepRequest, SweepView, sweep_request};
 
 /// Glyphs and colours of the thread-count lines, in order; the glyph alone tells them apart.
 const SERIES: [(char, Color); 6] = [
@@ -94,6 +94,10 @@ pub fn render(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
             .setup
             .as_ref()
             .and_then(sweep_request)
+            .map(|r| SweepRequest {
+                choice: res.sweep_choice,
+                ..r
+            })
             .map_or("the chunk setup's scene".to_string(), |r| {
                 format!("{} ({})", r.size_line(), r.settings_line())
             });
@@ -124,12 +128,24 @@ pub fn render(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     let s = &sweep.result;
     let (title, about) = header_text(app, sweep);
     let a = sweep_areas(app, sweep, area);
-    Paragraph::new(Line::from(vec![
-        Span::styled(title, theme.bold()),
-        Span::raw(about),
-    ]))
-    .wrap(Wrap { trim: true })
-    .render(a.head, buf);
+    let rows = wrap_words(
+        &format!("{title}{about}"),
+        usize::from(area.width),
+        usize::from(area.width),
+    );
+    let lines: Vec<Line> = rows
+        .into_iter()
+        .enumerate()
+        .map(|(i, row)| match row.strip_prefix(&title) {
+            // The title bold, where it starts the first row whole.
+            Some(rest) if i == 0 => Line::from(vec![
+                Span::styled(title.clone(), theme.bold()),
+                Span::raw(rest.to_string()),
+            ]),
+            _ => Line::raw(row),
+        })
+        .collect();
+    Paragraph::new(lines).render(a.head, buf);
     if let Some(chart) = a.chart {
         render_chart(s, theme, chart, buf);
     }
@@ -168,12 +184,12 @@ fn sweep_areas(app: &App, sweep: &SweepView, area: Rect) -> SweepAreas {
     let s = &sweep.result;
     let theme = Theme { color: false };
     let (title, about) = header_text(app, sweep);
-    // Two lines when one cannot hold it: at 80 columns the item id alone takes half.
-    let head_h = if (title.chars().count() + about.chars().count()) > usize::from(area.width) {
-        2
-    } else {
-        1
-    };
+    // As many rows as it takes (at 80 columns the item id alone takes half of one), at most
+    // three: the table and the conclusion need the rest.
+    let width = usize::from(area.width);
+    let head_h = wrap_words(&format!("{title}{about}"), width, width)
+        .len()
+        .min(3) as u16;
     let [head, middle] =
         Layout::vertical([Constraint::Length(head_h), Constraint::Min(0)]).areas(area);
     let table_h = s.rows.len() as u16 + 4;
