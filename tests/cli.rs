@@ -137,9 +137,10 @@ fn a_missing_asset_file_names_item_asset_and_path() {
         .arg(dir.path().join("m.tif"))
         .assert()
         .code(1)
-        .stderr(predicate::str::contains(
-            "asset \"visual\" of item \"DEMO_31UFU_20230601_0_L2A\"",
-        ))
+        .stderr(predicate::str::contains(format!(
+            "asset \"visual\" of item \"{}\"",
+            lesson_item_id()
+        )))
         .stderr(predicate::str::contains("no such file"));
     assert!(!dir.path().join("m.tif").exists());
 }
@@ -531,4 +532,92 @@ fn a_run_started_by_a_large_process_reports_its_own_peak_memory() {
         "the child's peak: {} MiB",
         peak >> 20
     );
+}
+
+/// The catalog's last item, the lesson's `items[-1]`: every command's default scene.
+fn lesson_item_id() -> String {
+    let catalog = chunkscope::catalog::Catalog::load(small_demo()).expect("demo catalog");
+    catalog.items.last().expect("an item").id.clone()
+}
+
+#[test]
+fn every_command_takes_the_lessons_item_and_the_catalog_the_same_way() {
+    let last = lesson_item_id();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("masked.tif");
+    let assert = chunkscope()
+        .args(["run", "--chunks", "blocks:2", "--json", "--catalog"])
+        .arg(small_demo())
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .success();
+    assert_eq!(
+        json_of(&assert.get_output().stdout)["config"]["item"],
+        last.as_str()
+    );
+
+    // inspect: CATALOG as before, or --catalog as everywhere else; same item either way.
+    for flag in [None, Some("--catalog")] {
+        let mut cmd = chunkscope();
+        cmd.args(["inspect", "--json"]).args(flag).arg(small_demo());
+        let assert = cmd.assert().success();
+        assert_eq!(
+            json_of(&assert.get_output().stdout)["item"]["id"],
+            last.as_str(),
+            "{flag:?}"
+        );
+    }
+    // export dask names the item it wrote the script for.
+    chunkscope()
+        .args(["export", "dask", "--out", "-", "--catalog"])
+        .arg(small_demo())
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(format!("#   item      {last}")));
+
+    // tui and lesson accept --catalog: here they only refuse the missing terminal, which is
+    // how far a run without one gets; a usage error would name the argument instead.
+    for command in ["tui", "lesson", "screenshot"] {
+        let mut cmd = chunkscope();
+        cmd.args([command, "--catalog"]).arg(small_demo());
+        if command == "screenshot" {
+            cmd.args(["--view", "scenes", "--out"])
+                .arg(dir.path().join("scenes.svg"));
+            cmd.assert().success();
+            continue;
+        }
+        cmd.assert()
+            .code(2)
+            .stderr(predicate::str::contains("not a terminal"))
+            .stderr(predicate::str::contains("argument").not());
+    }
+    // Both at once is ambiguous: a usage error.
+    chunkscope()
+        .arg("tui")
+        .arg(small_demo())
+        .arg("--catalog")
+        .arg(small_demo())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("cannot be used with"));
+}
+
+#[test]
+fn a_zero_chunk_side_is_a_usage_error_on_every_command_that_plans() {
+    for command in ["plan", "run", "compare", "export"] {
+        let mut cmd = chunkscope();
+        if command == "export" {
+            cmd.args(["export", "dask", "--out", "-"]);
+        } else {
+            cmd.arg(command);
+        }
+        cmd.args(["--chunks", "0", "--catalog"])
+            .arg(small_demo())
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(
+                "chunk side must be at least 1, got 0",
+            ));
+    }
 }

@@ -47,6 +47,13 @@ fn demo_dir() -> &'static Path {
     demo().parent().unwrap()
 }
 
+/// Index of the demo's last item: the one every command takes without `--item` (the
+/// lesson's `items[-1]`).
+fn last_item() -> usize {
+    let catalog: Value = serde_json::from_str(&std::fs::read_to_string(demo()).unwrap()).unwrap();
+    catalog["features"].as_array().unwrap().len() - 1
+}
+
 /// Item `i`'s id and the local path of its asset `key`.
 fn asset(i: usize, key: &str) -> (String, PathBuf) {
     let catalog: Value = serde_json::from_str(&std::fs::read_to_string(demo()).unwrap()).unwrap();
@@ -233,7 +240,7 @@ fn demo_copy() -> (tempfile::TempDir, PathBuf) {
 /// Replaces the SCL of item 0 in the copy at `root` with one of the same size whose
 /// geotransform `edit` changes, in EPSG `epsg`.
 fn replace_scl(root: &Path, edit: impl Fn(&mut [f64; 6]), epsg: u32) -> PathBuf {
-    let (_, scl) = asset(0, "SCL");
+    let (_, scl) = asset(last_item(), "SCL");
     let scl = root.join(scl.strip_prefix(demo_dir()).unwrap());
     let (size, mut gt) = {
         let ds = gdal::Dataset::open(&scl).unwrap();
@@ -255,7 +262,7 @@ fn replace_scl(root: &Path, edit: impl Fn(&mut [f64; 6]), epsg: u32) -> PathBuf 
 
 #[test]
 fn an_scl_off_the_image_grid_is_refused_naming_both_files() {
-    let (_, visual) = asset(0, "visual");
+    let (_, visual) = asset(last_item(), "visual");
     let visual_name = visual.file_name().unwrap().to_string_lossy().into_owned();
     type Edit = Box<dyn Fn(&mut [f64; 6])>;
     let cases: Vec<(Edit, u32, &str)> = vec![
@@ -561,12 +568,13 @@ fn serve_closes_connections_that_trickle_or_go_silent() {
 
 const HOSTILE_ID: &str = "S2\u{1b}]0;pwned\u{7}\u{1b}[2J\rX";
 
-/// A copy of the demo whose first item has [`HOSTILE_ID`] as its id.
+/// A copy of the demo whose last item, the one commands take by default, has
+/// [`HOSTILE_ID`] as its id.
 fn demo_with_hostile_id() -> (tempfile::TempDir, PathBuf) {
     let (dir, catalog) = demo_copy();
     let mut value: Value =
         serde_json::from_str(&std::fs::read_to_string(&catalog).unwrap()).unwrap();
-    value["features"][0]["id"] = Value::String(HOSTILE_ID.into());
+    value["features"][last_item()]["id"] = Value::String(HOSTILE_ID.into());
     std::fs::write(&catalog, value.to_string()).unwrap();
     (dir, catalog)
 }

@@ -138,3 +138,63 @@ fn tui_picks_the_lessons_scene_and_shows_the_task_graph_and_terms_at_80x24() {
     tmux.send(&["echo READY-$((1+1))", "Enter"]);
     tmux.wait_for("READY-2", 30);
 }
+
+#[test]
+fn a_too_small_terminal_starts_nothing_and_ctrl_c_exits_130() {
+    tmux::require();
+    let catalog = common::small_demo();
+    let work = tempfile::tempdir().expect("temp dir");
+    let tmux = Tmux::start(work.path(), "small", 20, 5);
+    let bin = env!("CARGO_BIN_EXE_chunkscope");
+    tmux.send(&[
+        &format!(
+            "NO_COLOR=1 '{bin}' tui --catalog '{}'; echo \"EX\"\"IT=$?\"",
+            catalog.display()
+        ),
+        "Enter",
+    ]);
+    tmux.wait_for("too small", 30);
+    // Enter would open the chunk setup and r start a run, unseen: neither does.
+    for key in ["Enter", "r", "Enter", "R", "r"] {
+        tmux.send(&[key]);
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    let out = work.path().join("chunkscope-out");
+    assert!(
+        common::files_in(&out).is_empty(),
+        "a run wrote {:?}",
+        common::files_in(&out)
+    );
+    // Back at a usable size: still the scenes, on the lesson's item (★, items[-1]).
+    tmux.resize(80, 24);
+    let screen = tmux.wait_for("Scenes 3/3", 10);
+    assert!(screen.contains("chunkscope · scenes"), "{screen}");
+    let selected = screen
+        .lines()
+        .find(|l| l.contains('▶'))
+        .unwrap_or_default()
+        .to_string();
+    assert!(selected.contains("★ lesson"), "{screen}");
+
+    // Ctrl-C is a key in raw mode, but it ends the TUI as SIGINT would: status 130.
+    tmux.send(&["C-c"]);
+    // The command line reads EX""IT: only the status matches.
+    let screen = tmux.wait_for("EXIT=", 30);
+    assert!(screen.contains("EXIT=130"), "{screen}");
+    assert!(screen.contains("Ctrl-C: stopped the TUI"), "{screen}");
+
+    // q is a plain quit: 0.
+    tmux.send(&[
+        &format!(
+            "clear; NO_COLOR=1 '{bin}' tui '{}'; echo \"EX\"\"IT=$?\"",
+            catalog.display()
+        ),
+        "Enter",
+    ]);
+    tmux.wait_for("Scenes 3/3", 30);
+    tmux.send(&["q"]);
+    // The command line reads EX""IT: only the status matches.
+    let screen = tmux.wait_for("EXIT=", 30);
+    assert!(screen.contains("EXIT=0"), "{screen}");
+}

@@ -75,25 +75,8 @@ fn export_dask(args: ExportDaskArgs) -> anyhow::Result<ExitCode> {
         )
         .into());
     }
-    // The lesson's scene unless told otherwise: its notebook takes `items[-1]`.
-    let mut scene_args = args.scene.clone();
-    let lesson_default = scene_args.item.is_none();
-    if lesson_default {
-        let catalog = super::load_catalog(scene_args.catalog.as_deref())?;
-        scene_args.item = catalog
-            .lesson_index()
-            .and_then(|i| catalog.items.get(i))
-            .map(|item| item.id.clone());
-    }
-    let (catalog, scene) = load_scene(&scene_args)?;
-    let item = catalog.item(scene_args.item.as_deref())?;
-    if lesson_default && catalog.items.len() > 1 {
-        eprintln!(
-            "note: item \"{}\", the catalog's last, as the lesson's items[-1]; --item picks \
-             another (`chunkscope run` takes the first unless given --item)",
-            item.id
-        );
-    }
+    let (catalog, scene) = load_scene(&args.scene)?;
+    let item = super::chosen_item(&catalog, args.scene.item.as_deref())?;
     let prepared =
         chunkscope::pipeline::prepare(&scene, args.scene.res, Some(&args.chunked.chunks))
             .with_context(|| format!("cannot plan the chunks of item \"{}\"", item.id))?;

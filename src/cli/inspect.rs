@@ -16,10 +16,9 @@ use super::{SceneArgs, load_catalog, load_catalog_with};
 
 #[derive(Debug, Args)]
 pub struct InspectArgs {
-    /// STAC ItemCollection (search.json); default: the demo scene.
-    #[arg(value_name = "CATALOG")]
-    catalog: Option<std::path::PathBuf>,
-    /// Item id; default: the catalog's first item.
+    #[command(flatten)]
+    catalog: super::CatalogArg,
+    /// Item id; default: the catalog's last item, the lesson's `items[-1]`.
     #[arg(long, value_name = "ID")]
     item: Option<String>,
     /// Print JSON on stdout.
@@ -33,7 +32,7 @@ pub struct PlanArgs {
     scene: SceneArgs,
     /// Chunk shape: BANDS,ROWS,COLS, a side, auto[:SIZE] or blocks:K.
     #[arg(long, value_name = "SPEC", default_value = "auto")]
-    chunks: String,
+    chunks: ChunkRequest,
     /// Plan against one asset's full-resolution raster instead of the pipeline's grid.
     #[arg(long, value_enum)]
     asset: Option<AssetArg>,
@@ -69,8 +68,8 @@ struct AssetInfo {
 }
 
 pub fn inspect(args: InspectArgs) -> anyhow::Result<ExitCode> {
-    let catalog = load_catalog(args.catalog.as_deref())?;
-    let item = catalog.item(args.item.as_deref())?;
+    let catalog = load_catalog(args.catalog.path())?;
+    let item = super::chosen_item(&catalog, args.item.as_deref())?;
     let mut assets = Vec::new();
     for role in [AssetRole::Visual, AssetRole::Scl, AssetRole::Blue] {
         let asset = item.asset(role)?;
@@ -153,9 +152,9 @@ fn role_name(role: AssetRole) -> &'static str {
 }
 
 pub fn plan(args: PlanArgs) -> anyhow::Result<ExitCode> {
-    let request: ChunkRequest = args.chunks.parse()?;
+    let request = args.chunks.clone();
     let (catalog, server) = load_catalog_with(args.scene.catalog.as_deref(), &args.scene.network)?;
-    let item = catalog.item(args.scene.item.as_deref())?;
+    let item = super::chosen_item(&catalog, args.scene.item.as_deref())?;
     let plan = match args.asset {
         None => {
             let scene = pipeline::Scene::from_item(item)?.served_by(server);

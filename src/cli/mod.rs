@@ -109,9 +109,8 @@ enum Command {
     },
     /// Open the terminal UI: pick a scene, tune chunks, watch runs (the default on a terminal).
     Tui {
-        /// STAC ItemCollection (search.json); default: the demo scene, generated on first use.
-        #[arg(value_name = "CATALOG")]
-        catalog: Option<PathBuf>,
+        #[command(flatten)]
+        catalog: CatalogArg,
         /// A sweep file (`chunkscope sweep --json FILE`) to show on the Sweep screen.
         #[arg(long, value_name = "FILE")]
         sweep: Option<PathBuf>,
@@ -133,9 +132,8 @@ enum Command {
     /// the scene, measured (medians of 3 runs with their spread) and explained; ←/→ move,
     /// r re-runs, s saves a step's figures, P is the presenter layout.
     Lesson {
-        /// STAC ItemCollection (search.json); default: the demo scene, generated on first use.
-        #[arg(value_name = "CATALOG")]
-        catalog: Option<PathBuf>,
+        #[command(flatten)]
+        catalog: CatalogArg,
         /// Item id; default: the catalog's last item, as the lesson takes (`items[-1]`).
         #[arg(long, value_name = "ID")]
         item: Option<String>,
@@ -154,9 +152,8 @@ enum Command {
     /// Drive the TUI headlessly through scenes, setup, real runs, help and results, and save
     /// each screen as SVG; or, with --view, draw one screen from saved reports.
     Screenshot {
-        /// STAC ItemCollection (search.json); default: the demo scene.
-        #[arg(value_name = "CATALOG")]
-        catalog: Option<PathBuf>,
+        #[command(flatten)]
+        catalog: CatalogArg,
         /// Folder for the SVG files.
         #[arg(long, value_name = "DIR", default_value = "screenshots")]
         out_dir: PathBuf,
@@ -178,13 +175,48 @@ enum Command {
     },
 }
 
+/// The catalog of the commands that have always taken it as an argument (`tui`, `lesson`,
+/// `inspect`, `screenshot`): the argument still works, and `--catalog FILE` works as on
+/// every other command, so one syntax fits all.
+#[derive(Debug, Clone, Args)]
+pub struct CatalogArg {
+    /// STAC ItemCollection (search.json) or its URL; default: the demo scene, generated on
+    /// first use. Also `--catalog FILE`, as the other commands take it.
+    #[arg(value_name = "CATALOG", conflicts_with = "catalog_flag")]
+    catalog: Option<PathBuf>,
+    /// The same as CATALOG.
+    #[arg(long = "catalog", id = "catalog_flag", value_name = "FILE")]
+    catalog_flag: Option<PathBuf>,
+}
+
+impl CatalogArg {
+    /// The catalog given either way, if any.
+    pub fn path(&self) -> Option<&Path> {
+        self.catalog.as_deref().or(self.catalog_flag.as_deref())
+    }
+}
+
+/// The item a command works on: `id`, or else the catalog's last, the lesson's `items[-1]`
+/// (the TUI marks it ★). One default for every command, so that `run`, `inspect`, `export`
+/// and the lesson talk about the same scene unless told otherwise.
+pub fn chosen_item<'a>(
+    catalog: &'a Catalog,
+    id: Option<&str>,
+) -> Result<&'a chunkscope::catalog::Item, chunkscope::catalog::CatalogError> {
+    match (id, catalog.lesson_index()) {
+        (None, Some(last)) => Ok(&catalog.items[last]),
+        // An id, or a catalog with no items (whose error `item` gives).
+        _ => catalog.item(id),
+    }
+}
+
 /// Which scene to work on; shared by the commands that read one.
 #[derive(Debug, Clone, Args)]
 pub struct SceneArgs {
     /// STAC ItemCollection (search.json); default: the demo scene, generated on first use.
     #[arg(long, value_name = "FILE")]
     catalog: Option<PathBuf>,
-    /// Item id; default: the catalog's first item.
+    /// Item id; default: the catalog's last item, the lesson's `items[-1]`.
     #[arg(long, value_name = "ID")]
     item: Option<String>,
     /// Working grid: 20 (the lesson: overview 0 of visual, SCL as is) or 10 (full
@@ -305,10 +337,10 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 lesson: None,
                 python,
             };
-            let (catalog, server) = load_catalog_with(catalog.as_deref(), &network)?;
+            let (catalog, server) = load_catalog_with(catalog.path(), &network)?;
             let options = crate::tui::Options { server, ..options };
-            crate::tui::run(catalog, options)?;
-            leave_tui()
+            let ending = crate::tui::run(catalog, options)?;
+            leave_tui(ending)
         }
         Some(Command::Lesson {
             catalog,
@@ -319,18 +351,13 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             if let Some(code) = refuse_without_terminal() {
                 return Ok(code);
             }
-            let (catalog, server) = load_catalog_with(catalog.as_deref(), &network)?;
-            let index = match item.as_deref() {
-                Some(id) => {
-                    let found = catalog.item(Some(id))?;
-                    catalog
-                        .items
-                        .iter()
-                        .position(|i| i.id == found.id)
-                        .unwrap_or(0)
-                }
-                None => catalog.items.len().saturating_sub(1),
-            };
+            let (catalog, server) = load_catalog_with(catalog.path(), &network)?;
+            let found = chosen_item(&catalog, item.as_deref())?;
+            let index = catalog
+                .items
+                .iter()
+                .position(|i| std::ptr::eq(i, found))
+                .unwrap_or(0);
             let options = crate::tui::Options {
                 export_dir,
                 network: network.label(),
@@ -338,8 +365,8 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 lesson: Some(index),
                 ..crate::tui::Options::default()
             };
-            crate::tui::run(catalog, options)?;
-            leave_tui()
+            let ending = crate::tui::run(catalog, options)?;
+            leave_tui(ending)
         }
         Some(Command::Search(a)) => search::search(a),
         Some(Command::Serve(a)) => network::serve(a),
@@ -351,7 +378,15 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             out,
             report,
             sweep,
-        }) => screenshot(catalog, out_dir, size, view, out, report, sweep),
+        }) => screenshot(
+            catalog.path().map(Path::to_path_buf),
+            out_dir,
+            size,
+            view,
+            out,
+            report,
+            sweep,
+        ),
         None => match refuse_without_terminal() {
             Some(code) => Ok(code),
             None => tui(None),
@@ -380,24 +415,29 @@ fn parse_size(s: &str) -> Result<(u16, u16), String> {
 }
 
 fn tui(catalog: Option<&Path>) -> anyhow::Result<ExitCode> {
-    crate::tui::run(load_catalog(catalog)?, crate::tui::Options::default())?;
-    leave_tui()
+    let ending = crate::tui::run(load_catalog(catalog)?, crate::tui::Options::default())?;
+    leave_tui(ending)
 }
 
-/// Ends the process once the TUI is done: 0 when the user quit, 128 + the signal when one
-/// stopped it (said on stderr, now that the terminal is restored). It leaves at once,
+/// Ends the process once the TUI is done: 0 when the user quit with `q`, 128 + the signal
+/// when one stopped it, 130 when Ctrl-C was pressed in it, as for SIGINT (either said on
+/// stderr, now that the terminal is restored). It leaves at once,
 /// without the C libraries' exit-time teardown: a background job (an inspection still
 /// opening a raster) may be inside GDAL, and GDAL tearing itself down under it crashed
 /// the process after a SIGTERM (exit 139 instead of 143). Everything the TUI owns is
 /// dropped and its runs are finished or cancelled by the time `tui::run` returns.
-fn leave_tui() -> ! {
+fn leave_tui(ending: crate::tui::Ending) -> ! {
     use std::io::Write;
-    let status = match crate::signals::received() {
-        Some(signal) => {
+    let status = match (crate::signals::received(), ending) {
+        (Some(signal), _) => {
             eprintln!("{}: stopped the TUI", signal.describe());
             signal.status()
         }
-        None => 0,
+        (None, crate::tui::Ending::Interrupted) => {
+            eprintln!("Ctrl-C: stopped the TUI");
+            128 + libc::SIGINT
+        }
+        (None, crate::tui::Ending::Quit) => 0,
     };
     let _ = std::io::stdout().flush();
     let _ = std::io::stderr().flush();
@@ -513,7 +553,7 @@ fn write_guard(catalog: &Catalog, scene: &Scene) -> WriteGuard {
 
 fn load_scene(args: &SceneArgs) -> anyhow::Result<(Catalog, Scene)> {
     let (catalog, server) = load_catalog_with(args.catalog.as_deref(), &args.network)?;
-    let item = catalog.item(args.item.as_deref())?;
+    let item = chosen_item(&catalog, args.item.as_deref())?;
     let scene = Scene::from_item(item)?.served_by(server);
     Ok((catalog, scene))
 }

@@ -22,6 +22,19 @@ pub fn is_dask(report: &RunReport) -> bool {
     report.config.mode == DASK_MODE
 }
 
+/// Whether `report` has a real figure for the overhead part named `part` (as
+/// [`crate::profile::overhead::OverheadParts::named`] names it). A task stream has task
+/// times only: opening handles, waiting for the writer, allocating buffers and barriers are
+/// inside Dask's tasks or absent from its schedule, so those parts of an imported run are 0
+/// by construction, not measured.
+pub fn records_part(report: &RunReport, part: &str) -> bool {
+    !is_dask(report)
+        || !matches!(
+            part,
+            "handle open" | "writer wait" | "buffers" | "barrier idle"
+        )
+}
+
 /// Whether `report` is of the lesson's code run on Dask by chunkscope ([`super::runner`]),
 /// rather than a stream recorded elsewhere and imported: the runner records the schedule
 /// it asked for, which an imported stream cannot know (its schedule stays [`DASK_MODE`]).

@@ -303,6 +303,13 @@ impl RunReport {
     /// The whole `%%time` on one line, for a list of runs:
     /// `CPU times: user 1.20 s, sys 80.0 ms, total 1.28 s; Wall time: 700 ms`.
     pub fn time_line(&self) -> String {
+        if self.config.mode == DASK_MODE {
+            // As in `time_summary`: what a task stream does not record is said, not 0.
+            return format!(
+                "CPU times: not in a Dask task stream; Wall time: {}",
+                units::duration_ns(self.wall_ns)
+            );
+        }
         format!(
             "CPU times: user {}, sys {}, total {}; Wall time: {}",
             units::duration_ns(self.cpu_user_ns),

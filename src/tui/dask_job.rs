@@ -136,7 +136,7 @@ fn run(
 
 /// What the status line says of a Python that cannot run Dask: the fix first, so that a
 /// narrow screen keeps it; the whole message goes to the log.
-fn python_failure(e: &PythonError) -> DaskFailure {
+pub(super) fn python_failure(e: &PythonError) -> DaskFailure {
     let setup = "run `chunkscope dask setup`";
     let short = match e {
         PythonError::NotSetUp { .. } => format!("{setup} once: no Python environment for Dask yet"),

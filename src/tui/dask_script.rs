@@ -34,15 +34,7 @@ pub fn export_settings(
         .iter()
         .find(|i| i.id == report.config.item)
         .ok_or_else(|| format!("item \"{}\" is not in the catalog", report.config.item))?;
-    let catalog_path = app.catalog.path.to_string_lossy().into_owned();
-    let catalog = if catalog::is_http_url(&catalog_path) {
-        catalog_path
-    } else {
-        std::fs::canonicalize(&app.catalog.path)
-            .map_err(|e| format!("cannot find the catalog \"{catalog_path}\": {e}"))?
-            .to_string_lossy()
-            .into_owned()
-    };
+    let catalog = script_catalog(app)?;
     let tile = app
         .setup
         .as_ref()
@@ -57,6 +49,18 @@ pub fn export_settings(
         source,
     )
     .map_err(|e| e.to_string())
+}
+
+/// The catalog as a script run elsewhere opens it: its URL, or its absolute path.
+pub fn script_catalog(app: &App) -> Result<String, String> {
+    let catalog_path = app.catalog.path.to_string_lossy().into_owned();
+    if catalog::is_http_url(&catalog_path) {
+        return Ok(catalog_path);
+    }
+    Ok(std::fs::canonicalize(&app.catalog.path)
+        .map_err(|e| format!("cannot find the catalog \"{catalog_path}\": {e}"))?
+        .to_string_lossy()
+        .into_owned())
 }
 
 /// Opens a run imported from a Dask task stream: on the Run screen, and in Results where

@@ -162,8 +162,18 @@ pub struct Options {
     pub python: Option<PathBuf>,
 }
 
+/// How the frame loop ended, for the exit status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    /// `q`, or a stop signal (whose status the caller reads from [`crate::signals`]).
+    Quit,
+    /// Ctrl-C pressed in the TUI. In raw mode it is a key, not SIGINT, but the user asked
+    /// what Ctrl-C asks anywhere else: the status is 130, as the README promises.
+    Interrupted,
+}
+
 /// Runs the TUI on `catalog` until the user quits. Outputs go to `chunkscope-out/`.
-pub fn run(catalog: Catalog, options: Options) -> anyhow::Result<()> {
+pub fn run(catalog: Catalog, options: Options) -> anyhow::Result<Ending> {
     let (log_tx, log_rx) = crossbeam_channel::unbounded::<String>();
     {
         let tx = log_tx.clone();
@@ -194,6 +204,8 @@ pub fn run(catalog: Catalog, options: Options) -> anyhow::Result<()> {
     crate::signals::before_forced_exit(restore_terminal);
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mut app = App::new(catalog, cores, color_wanted());
+    // The lesson's scene (★, `items[-1]`) first, as every command takes it by default.
+    app.selected = app.catalog.lesson_index().unwrap_or(0);
     app.results.sweep = options.sweep;
     app.network = options.network;
     if let Some(report) = options.dask {
@@ -224,6 +236,13 @@ pub fn run(catalog: Catalog, options: Options) -> anyhow::Result<()> {
     result
 }
 
+/// Whether `k` is Ctrl-C.
+fn is_ctrl_c(k: &crossterm::event::KeyEvent) -> bool {
+    k.code == crossterm::event::KeyCode::Char('c')
+        && k.modifiers
+            .contains(crossterm::event::KeyModifiers::CONTROL)
+}
+
 /// Ends the process when the terminal hangs up. Closing a terminal's window or killing
 /// its tmux server does not always send SIGHUP (tmux's kill-server does not), and crossterm
 /// then keeps reading the dead terminal without returning to the frame loop, at full CPU,
@@ -252,13 +271,14 @@ fn watch_for_hangup() {
 fn event_loop(
     terminal: &mut Terminal<CrosstermBackend<Stdout>>,
     session: &mut Session,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Ending> {
     session.start();
     let mut next_frame = Instant::now();
+    let mut ending = Ending::Quit;
     loop {
         session.pump();
         if session.quit_requested() || crate::signals::received().is_some() {
-            return Ok(());
+            return Ok(ending);
         }
         if Instant::now() >= next_frame {
             if let Ok(size) = terminal.size() {
@@ -278,12 +298,19 @@ fn event_loop(
                     let small = terminal
                         .size()
                         .is_ok_and(|s| s.width < view::MIN_WIDTH || s.height < view::MIN_HEIGHT);
-                    let quits = matches!(k.code, crossterm::event::KeyCode::Char('q'))
-                        || (k.code == crossterm::event::KeyCode::Char('c')
-                            && k.modifiers
-                                .contains(crossterm::event::KeyModifiers::CONTROL));
+                    let quits =
+                        matches!(k.code, crossterm::event::KeyCode::Char('q')) || is_ctrl_c(&k);
                     if small && !quits {
                         continue;
+                    }
+                    // The last key that may quit says how: Ctrl-C (which, typing a path, only
+                    // leaves the path) or q.
+                    if quits {
+                        ending = if is_ctrl_c(&k) {
+                            Ending::Interrupted
+                        } else {
+                            Ending::Quit
+                        };
                     }
                     session.send(Msg::Key(k));
                     // Answer keys at once rather than at the next frame.

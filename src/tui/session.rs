@@ -167,6 +167,7 @@ impl Session {
     /// The terminal's current size (a saved screen is drawn at this size).
     pub fn set_viewport(&mut self, width: u16, height: u16) {
         self.viewport = (width, height);
+        self.app.viewport = (width, height);
     }
 
     /// Runs the app's first command.
@@ -372,11 +373,25 @@ impl Session {
                         "a run, sweep or Dask run is already going".into(),
                     )));
                 }
+                let dask = if request.choice.engines.wants_dask() {
+                    match super::sweep_job::DaskSide::of(
+                        &self.app,
+                        self.python.clone(),
+                        item,
+                        &request,
+                    ) {
+                        Ok(side) => Some(side),
+                        Err(e) => return Some(Msg::SweepFinished(Err(e))),
+                    }
+                } else {
+                    None
+                };
                 match SweepJob::start(
                     &self.app.catalog.items[item],
                     self.server.clone(),
                     request,
                     &self.out_dir,
+                    dask,
                 ) {
                     Ok(job) => {
                         self.sweep = Some(job);

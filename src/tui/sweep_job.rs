@@ -3,18 +3,103 @@
 //! job and polls it each frame; cancelling stops between runs (the run in flight finishes
 //! and is discarded, as the engine does).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use chunkscope::catalog::Item;
+use chunkscope::catalog::{AssetRole, Item};
+use chunkscope::chunks::ChunkShape;
+use chunkscope::dask::export::{ExportSettings, Scheduler};
+use chunkscope::dask::runner::DaskRunner;
+use chunkscope::experiment::engine::Engines;
 use chunkscope::experiment::rounds::{Repetition, RunBase};
 use chunkscope::experiment::sweep::{self, SweepResult, SweepSpec};
 use chunkscope::network::Probe;
 use chunkscope::pipeline::{CloudClasses, Scene};
 use chunkscope::task::CancelFlag;
 
-use super::app::Msg;
+use super::app::{App, Msg};
 use super::job::Job;
 use super::model::sweep::SweepRequest;
+
+/// What the Dask side of a sweep needs (`e` chose Dask or both): the Python asked for
+/// (`tui --python`, else the environment `chunkscope dask setup` made) and the settings
+/// every Dask run shares; chunks and threads are set per run.
+pub struct DaskSide {
+    pub python: Option<PathBuf>,
+    pub settings: ExportSettings,
+}
+
+impl DaskSide {
+    /// The Dask side of a sweep of `item` with `request`'s settings, or why there is none.
+    pub fn of(
+        app: &App,
+        python: Option<PathBuf>,
+        item: usize,
+        request: &SweepRequest,
+    ) -> Result<Self, String> {
+        if app.network.is_some() {
+            return Err(
+                "Dask cannot read through chunkscope's simulated network; serve the folder \
+                 with `chunkscope serve` and open its URL, or sweep chunkscope alone (e)"
+                    .into(),
+            );
+        }
+        let item = app
+            .catalog
+            .items
+            .get(item)
+            .ok_or("the scene is not in the catalog")?;
+        let key = |role: AssetRole| -> Result<String, String> {
+            Ok(item.asset(role).map_err(|e| e.to_string())?.key.clone())
+        };
+        let t = &request.settings;
+        let tile = app
+            .setup
+            .as_ref()
+            .and_then(|s| s.layout)
+            .map_or(1024, |l| l.block_rows.max(l.block_cols));
+        Ok(Self {
+            python,
+            settings: ExportSettings {
+                catalog: super::dask_script::script_catalog(app)?,
+                item: item.id.clone(),
+                visual_key: key(AssetRole::Visual)?,
+                scl_key: key(AssetRole::Scl)?,
+                resolution: t.resolution,
+                request: String::new(),
+                chunks: ChunkShape {
+                    bands: 1,
+                    rows: 1,
+                    cols: 1,
+                },
+                threads: 1,
+                schedule: request.schedule,
+                cloud_classes: CloudClasses::default().to_vec(),
+                format: t.format,
+                codec: t.codec,
+                tile,
+                gdal_cache_mb: t.gdal_cache_mb,
+                scheduler: Scheduler::LocalCluster,
+                out: String::new(),
+                stream: String::new(),
+                source: "a sweep of a chunkscope TUI session".into(),
+            },
+        })
+    }
+
+    /// The runner, once its Python is found and checked: a message that leads with the
+    /// fix when it is not (as `D` says it).
+    fn runner(self, dir: PathBuf) -> Result<DaskRunner, String> {
+        let env = chunkscope::dask::python::resolve(self.python.as_deref())
+            .map_err(|e| super::dask_job::python_failure(&e).short)?;
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| format!("cannot create the folder \"{}\": {e}", dir.display()))?;
+        let runner = DaskRunner::new(env.python, self.settings, dir, None);
+        runner
+            .check()
+            .map_err(|e| format!("Dask cannot run these settings: {e}"))?;
+        Ok(runner)
+    }
+}
 
 /// A sweep running on its own thread.
 pub struct SweepJob {
@@ -29,6 +114,7 @@ impl SweepJob {
         server: Option<Probe>,
         request: SweepRequest,
         out_dir: &Path,
+        dask: Option<DaskSide>,
     ) -> Result<Self, String> {
         let scene = Scene::from_item(item)
             .map_err(|e| e.to_string())?
@@ -59,12 +145,23 @@ impl SweepJob {
                 // The first run reads the files from disk, not the page cache: unmeasured.
                 warmup: 1,
             },
-            budget: std::time::Duration::from_secs(30),
+            budget: request.choice.budget,
         };
+        let engines = request.choice.engines.list();
+        let dask_dir = out_dir.join("dask");
         let cancel = CancelFlag::new();
         let flag = cancel.clone();
         let job = Job::spawn("chunkscope-sweep", "the sweep", cancel, move |report| {
-            sweep::sweep(&scene, &base, &spec, &flag, report)
+            // Finding and checking the Python starts a process: here, not on the UI thread.
+            let runner = match dask {
+                Some(side) => Some(side.runner(dask_dir)?),
+                None => None,
+            };
+            let engines = Engines {
+                asked: engines.as_deref(),
+                dask: runner.as_ref(),
+            };
+            sweep::sweep_on(&scene, &base, &spec, engines, &flag, report)
                 .map_err(|e| format!("the sweep failed: {:#}", anyhow::Error::new(e)))
         })?;
         Ok(Self { job })
@@ -193,5 +290,54 @@ mod tests {
         let loaded = s.app.results.sweep.as_ref().expect("the saved sweep loads");
         assert_eq!(loaded.source, paths[0]);
         assert_eq!(loaded.result.rows.len(), 10);
+    }
+
+    #[test]
+    fn a_dask_sweep_without_dask_in_the_python_says_what_is_missing_and_the_fix() {
+        let dir = tempfile::tempdir().unwrap();
+        let catalog = crate::tui::session::tests::demo_catalog(dir.path(), 1024, 1);
+        // A stand-in for Python whose probe answers that dask is not installed.
+        let python = dir.path().join("python");
+        std::fs::write(
+            &python,
+            "#!/bin/sh\necho '{\"python\": \"3.11.0\", \"modules\": {\"dask\": null, \
+             \"distributed\": null, \"rioxarray\": \"0.18\", \"pystac\": \"1.15.2\"}}'\n",
+        )
+        .unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&python, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let mut s = Session::new(App::new(catalog, 2, false), dir.path().join("out"))
+            .with_python(Some(python));
+        s.start();
+        let key = |s: &mut Session, c: KeyCode| s.send(Msg::Key(c.into()));
+        key(&mut s, KeyCode::Enter);
+        key(&mut s, KeyCode::Tab);
+        key(&mut s, KeyCode::Tab);
+        assert_eq!(s.app.screen, Screen::Sweep);
+        key(&mut s, KeyCode::Char('e'));
+        key(&mut s, KeyCode::Char('r'));
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while s.app.results.sweep_job.is_some() {
+            assert!(Instant::now() < deadline, "the check did not end");
+            s.pump();
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let err = s.app.results.sweep_error.clone().unwrap_or_default();
+        assert!(
+            err.starts_with("run `chunkscope dask setup`") && err.contains("lacks dask"),
+            "{err}"
+        );
+        assert!(s.app.results.sweep.is_none(), "nothing ran");
+        for (w, h) in [(80, 24), (120, 36)] {
+            let mut term =
+                ratatui::Terminal::new(ratatui::backend::TestBackend::new(w, h)).unwrap();
+            term.draw(|f| crate::tui::view::render(&s.app, f.area(), f.buffer_mut()))
+                .unwrap();
+            let text = crate::tui::view::buffer_text(term.backend().buffer());
+            assert!(
+                text.contains("✗ run `chunkscope dask setup`"),
+                "{w}x{h}:\n{text}"
+            );
+        }
     }
 }

@@ -194,10 +194,16 @@ pub struct App {
     pub lesson: Option<LessonView>,
     /// The Dask run in progress (`D`).
     pub dask: Option<super::model::dask::DaskLive>,
-    /// The scenes screen's search form, while open (`S`).
+    /// The scenes screen's search form, while open (`F`).
     pub search: Option<super::model::search::SearchForm>,
     /// The last search that succeeded, to start the next one from.
     pub last_search: Option<super::model::search::SearchForm>,
+    /// `v`: the chunked run (an index into `results.runs`) the serial run going now is to be
+    /// compared with in Results once it finishes.
+    pub compare_with: Option<usize>,
+    /// The terminal's size as last drawn (columns, rows), for keys whose reach depends on
+    /// the layout (scrolling the sweep's notes); 0 x 0 before the first frame.
+    pub viewport: (u16, u16),
 }
 
 impl App {
@@ -225,6 +231,8 @@ impl App {
             dask: None,
             search: None,
             last_search: None,
+            compare_with: None,
+            viewport: (0, 0),
         }
     }
 

@@ -60,7 +60,19 @@ impl App {
                                 rep.record(&report);
                             }
                             if !warmup {
+                                let dropped = self.results.dropped;
                                 self.results.push((*report).clone());
+                                // `v`: the serial run is in; Results shows the chunked run
+                                // against it (the panels take the latest serial baseline).
+                                if let Some(i) = self.compare_with.take() {
+                                    let shift = self.results.dropped - dropped;
+                                    if let Some(i) = i.checked_sub(shift) {
+                                        self.results.selected = i;
+                                        self.results.a = Some(self.results.runs.len() - 1);
+                                        self.results.b = Some(i);
+                                        self.screen = Screen::Results;
+                                    }
+                                }
                             }
                             r.report = Some(*report);
                         }
@@ -69,6 +81,7 @@ impl App {
                                 rep.stopped = true;
                             }
                             r.error = Some(e);
+                            self.compare_with = None;
                         }
                     }
                     if let Some(e) = r.error.clone() {
@@ -116,6 +129,7 @@ impl App {
             }
             Action::Run if !self.running() => self.start_run(),
             Action::Repeat if !self.running() => self.start_repeat(),
+            Action::VsSerial => self.start_vs_serial(),
             Action::Replay => {
                 let r = self.run.as_mut()?;
                 let wall = r.report.as_ref().map(|rep| rep.wall_ns)?;
@@ -149,6 +163,51 @@ impl App {
             }
             _ => None,
         }
+    }
+
+    /// The chunked run on screen (an index into `results.runs`) when `v` is on offer: it
+    /// finished, it is chunkscope's, the session has no serial run of its settings, and the
+    /// chunk setup still holds its settings (so the serial run `v` starts matches it).
+    pub fn vs_serial_offer(&self) -> Option<usize> {
+        if self.running() || self.dask.is_some() || self.results.sweep_job.is_some() {
+            return None;
+        }
+        let r = self.run.as_ref()?;
+        let report = r.report.as_ref()?;
+        let chunked = report.config.chunks.is_some()
+            && !report.cancelled
+            && !chunkscope::dask::report::is_dask(report);
+        let runs = &self.results.runs;
+        let s = self.setup.as_ref()?;
+        let same_setup = self.catalog.items.get(s.item).map(|i| &i.id) == Some(&r.item)
+            && s.planned_run().is_some_and(|p| p.settings == r.settings);
+        let baseline = chunkscope::experiment::history::serial_baseline(runs, report);
+        // The history holds a copy of the report on screen: the same run has the same
+        // label and clocks.
+        let same = |x: &chunkscope::pipeline::RunReport| {
+            x.label() == report.label()
+                && x.wall_ns == report.wall_ns
+                && x.cpu_user_ns == report.cpu_user_ns
+        };
+        (chunked && same_setup && baseline.is_none())
+            .then(|| runs.iter().rposition(same))
+            .flatten()
+    }
+
+    /// `v`: a serial run with the chunked run's settings, then Results with the two.
+    fn start_vs_serial(&mut self) -> Option<Cmd> {
+        let chunked = self.vs_serial_offer()?;
+        let s = self.setup.as_mut()?;
+        let was = s.serial;
+        s.serial = true;
+        let cmd = self.start_run();
+        if let Some(s) = self.setup.as_mut() {
+            s.serial = was;
+        }
+        if cmd.is_some() {
+            self.compare_with = Some(chunked);
+        }
+        cmd
     }
 
     /// Starts the first run of a repeat ([`REPEAT_RUNS`] runs of the current setup).
@@ -199,5 +258,82 @@ impl App {
             mode: planned.mode,
             settings,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use crossterm::event::KeyCode;
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+
+    use crate::tui::app::{App, Msg};
+    use crate::tui::model::screen::Screen;
+    use crate::tui::session::Session;
+    use crate::tui::view::{buffer_text, render};
+
+    fn draw(s: &Session, w: u16, h: u16) -> String {
+        let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
+        term.draw(|f| render(&s.app, f.area(), f.buffer_mut()))
+            .unwrap();
+        buffer_text(term.backend().buffer())
+    }
+
+    fn key(s: &mut Session, code: KeyCode) {
+        s.send(Msg::Key(code.into()));
+    }
+
+    fn pump_until_done(s: &mut Session) {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while s.app.running() || s.app.setup.as_ref().is_some_and(|st| st.layout.is_none()) {
+            assert!(Instant::now() < deadline, "the run did not finish");
+            s.pump();
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    #[test]
+    fn one_key_after_a_chunked_run_runs_serial_and_compares() {
+        let dir = tempfile::tempdir().unwrap();
+        let catalog = crate::tui::session::tests::demo_catalog(dir.path(), 1024, 1);
+        let mut s = Session::new(App::new(catalog, 2, false), dir.path().join("out"));
+        s.start();
+        key(&mut s, KeyCode::Enter);
+        pump_until_done(&mut s);
+        // Before any run nothing is offered; after a chunked run, v is, in the footer.
+        assert_eq!(s.app.vs_serial_offer(), None);
+        key(&mut s, KeyCode::Char('r'));
+        pump_until_done(&mut s);
+        assert_eq!(s.app.vs_serial_offer(), Some(0));
+        for (w, h) in [(80, 24), (120, 36)] {
+            let text = draw(&s, w, h);
+            assert!(text.contains("v vs serial"), "{w}x{h}:\n{text}");
+        }
+
+        // One key: the serial run with the same settings, then Results with both.
+        key(&mut s, KeyCode::Char('v'));
+        assert_eq!(s.app.screen, Screen::Run);
+        assert_eq!(s.app.run.as_ref().unwrap().label, "serial");
+        pump_until_done(&mut s);
+        assert_eq!(s.app.screen, Screen::Results);
+        assert_eq!(s.app.results.runs.len(), 2);
+        assert_eq!((s.app.results.a, s.app.results.b), (Some(1), Some(0)));
+        for (w, h) in [(80, 24), (120, 36)] {
+            let text = draw(&s, w, h);
+            assert!(
+                text.contains("Wall per stage: serial #2 vs #1"),
+                "{w}x{h}:\n{text}"
+            );
+        }
+        // The chunked run has its serial baseline now: v is no longer offered.
+        key(&mut s, KeyCode::Esc);
+        assert_eq!(s.app.screen, Screen::Run);
+        assert_eq!(s.app.vs_serial_offer(), None);
+        assert!(!draw(&s, 120, 36).contains("vs serial"));
+        // A key that is not on offer does nothing.
+        key(&mut s, KeyCode::Char('v'));
+        assert!(!s.app.running());
     }
 }

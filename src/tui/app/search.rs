@@ -23,7 +23,7 @@ pub struct SearchDone {
 }
 
 impl App {
-    /// `S`: the form, as it was left (or with the lesson's defaults).
+    /// `F`: the form, as it was left (or with the lesson's defaults).
     pub(super) fn open_search(&mut self) -> Option<Cmd> {
         if self.search.is_none() {
             let form = self
@@ -154,7 +154,7 @@ mod tests {
         let before = catalog.items.len();
         let mut s = Session::new(App::new(catalog, 1, false), dir.path().join("out"));
         s.start();
-        keys(&mut s, "S");
+        keys(&mut s, "F");
         let text = screen(&s);
         assert!(text.contains("Search a STAC API"), "{text}");
         assert!(text.contains("▶area"), "{text}");
@@ -192,7 +192,7 @@ mod tests {
         );
         assert!(text.contains("found.json"), "{text}");
         // A search that finds nothing says so in the form and keeps the list.
-        keys(&mut s, "S");
+        keys(&mut s, "F");
         retype(&mut s, "27.95,36.33");
         key(&mut s, KeyCode::Enter);
         let text = screen(&s);

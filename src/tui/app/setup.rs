@@ -66,7 +66,6 @@ impl App {
             Action::Format => s.toggle_format(),
             Action::Codec => s.step_codec(1),
             Action::Resolution => return self.toggle_resolution(),
-            Action::GdalCache => s.step_cache(1),
             Action::Blocks => s.toggle_blocks(),
             Action::Run => return self.start_run(),
             Action::Repeat => return self.start_repeat(),
@@ -107,9 +106,13 @@ mod tests {
         let mut app = fixtures::setup_app();
         let key =
             |app: &mut crate::tui::app::App, c: char| app.update(Msg::Key(KeyCode::Char(c).into()));
-        key(&mut app, 'o');
-        key(&mut app, 'c');
-        key(&mut app, 'g');
+        key(&mut app, 'O');
+        key(&mut app, 'C');
+        // The cache has no key of its own: down to its field, then right.
+        for _ in 0..9 {
+            app.update(Msg::Key(KeyCode::Down.into()));
+        }
+        app.update(Msg::Key(KeyCode::Right.into()));
         let s = app.setup.as_ref().unwrap();
         assert_eq!(s.format, OutputFormat::Gtiff);
         assert_eq!(
@@ -119,7 +122,7 @@ mod tests {
         );
         assert_eq!(s.gdal_cache_mb, Some(16));
         // 10 m: the engine prepares the other grid; the chunks chosen are kept.
-        let cmd = key(&mut app, 'p');
+        let cmd = key(&mut app, 'Z');
         assert_eq!(
             cmd,
             Some(Cmd::Prepare {

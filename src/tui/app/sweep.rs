@@ -20,6 +20,20 @@ impl App {
                 return Some(Cmd::Cancel);
             }
             Action::Export => return Some(Cmd::Export),
+            Action::Engine => {
+                let c = &mut self.results.sweep_choice;
+                c.engines = c.engines.next();
+            }
+            Action::Budget => self.results.sweep_choice.next_budget(),
+            // Within what the notes' box leaves unseen on this terminal (the views' layout,
+            // which only computes).
+            Action::Up => self.results.notes_scroll = self.results.notes_scroll.saturating_sub(1),
+            Action::Down => {
+                let (w, h) = self.viewport;
+                let area = ratatui::layout::Rect::new(0, 0, w, h);
+                let most = crate::tui::view::sweep_notes_scroll_max(self, area);
+                self.results.notes_scroll = (self.results.notes_scroll + 1).min(most);
+            }
             Action::NextView => self.screen = Screen::Results,
             Action::Back => self.screen = self.back_from_results(),
             _ => {}
@@ -38,7 +52,8 @@ impl App {
                 Some("choose a scene first (Enter on the scenes screen), then Tab here".into());
             return None;
         };
-        let request = sweep_request(s)?;
+        let mut request = sweep_request(s)?;
+        request.choice = self.results.sweep_choice;
         self.results.sweep_error = None;
         self.results.sweep_job = Some(SweepProgress::default());
         Some(Cmd::StartSweep {
@@ -85,6 +100,7 @@ impl App {
                 match result {
                     Ok(result) => {
                         self.results.sweep_error = None;
+                        self.results.notes_scroll = 0;
                         self.results.sweep = Some(SweepView {
                             result: result.0,
                             source: result.1,

@@ -64,6 +64,11 @@ pub struct Results {
     pub sweep_error: Option<String>,
     /// The path being typed after `o` on the Sweep screen.
     pub path_input: Option<String>,
+    /// The engines and budget the next sweep started here uses (`e`, `t`).
+    pub sweep_choice: super::sweep::SweepChoice,
+    /// Rows the Sweep screen's "Best and flags" are scrolled by (`↑↓`); the view keeps it
+    /// within what there is to show.
+    pub notes_scroll: u16,
     pub notice: Option<Notice>,
 }
 

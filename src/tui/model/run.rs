@@ -207,14 +207,36 @@ pub fn chunk_states_at(tasks: &[TaskRecord], chunks: usize, t_ns: u64) -> Vec<Ch
             *slot = Some(t);
         }
     }
-    latest
+    let mut states: Vec<ChunkState> = latest
         .into_iter()
         .map(|t| match t {
             None => ChunkState::Queued,
             Some(t) if t.end_ns <= t_ns => ChunkState::Done(t.stage),
             Some(t) => ChunkState::Running(t.stage),
         })
-        .collect()
+        .collect();
+    // Dask's store may write the whole array in tasks whose keys name no chunk (off the
+    // map). Then a masked chunk is written by those tasks: writing while any runs, written
+    // once all have ended, so the map ends as a run of ours does.
+    let on_map = |t: &&TaskRecord| (t.chunk as usize) < chunks;
+    let writes = || tasks.iter().filter(|t| t.stage == Stage::Write);
+    if writes().next().is_some() && !writes().any(|t| on_map(&t)) {
+        let started = writes().any(|t| t.start_ns <= t_ns);
+        let ended = writes().all(|t| t.end_ns <= t_ns);
+        for state in states
+            .iter_mut()
+            .filter(|s| **s == ChunkState::Done(Stage::Mask))
+        {
+            if started {
+                *state = if ended {
+                    ChunkState::Done(Stage::Write)
+                } else {
+                    ChunkState::Running(Stage::Write)
+                };
+            }
+        }
+    }
+    states
 }
 
 /// Per chunk, the time spent in its load/mask/write tasks.
@@ -234,6 +256,37 @@ mod tests {
 
     fn task(chunk: u32, stage: Stage, worker: u16, start_ns: u64, end_ns: u64) -> TaskRecord {
         TaskRecord::span(chunk, stage, worker, start_ns, end_ns)
+    }
+
+    #[test]
+    fn writes_that_name_no_chunk_write_every_masked_chunk() {
+        // Two chunks, masked; the store's two write tasks are off the map (no chunk index).
+        let tasks = [
+            task(0, Stage::Load, 0, 0, 10),
+            task(1, Stage::Load, 1, 0, 10),
+            task(0, Stage::Mask, 0, 10, 20),
+            task(1, Stage::Mask, 1, 10, 30),
+            task(u32::MAX, Stage::Write, 0, 25, 40),
+            task(u32::MAX, Stage::Write, 1, 35, 50),
+            task(u32::MAX, Stage::Finalize, 0, 50, 60),
+        ];
+        let at = |t| chunk_states_at(&tasks, 2, t);
+        assert_eq!(
+            at(22),
+            [
+                ChunkState::Done(Stage::Mask),
+                ChunkState::Running(Stage::Mask)
+            ]
+        );
+        // Chunk 1's mask ended at 30: from then on the writes write it too.
+        assert_eq!(at(27)[1], ChunkState::Running(Stage::Mask));
+        assert_eq!(at(32), [ChunkState::Running(Stage::Write); 2]);
+        assert_eq!(at(45)[1], ChunkState::Running(Stage::Write));
+        assert_eq!(
+            at(50),
+            [ChunkState::Done(Stage::Write); 2],
+            "written, as ours end"
+        );
     }
 
     #[test]

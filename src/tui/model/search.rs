@@ -1,4 +1,4 @@
-//! The scenes screen's search form (`S`): the lesson's first step, a STAC API search, typed
+//! The scenes screen's search form (`F`): the lesson's first step, a STAC API search, typed
 //! in fields and checked with the same parsers as `chunkscope search`. Plain data; the
 //! search itself is a command the session runs. Runs on the UI thread.
 

@@ -3,8 +3,10 @@
 
 use std::num::NonZeroUsize;
 use std::path::Path;
+use std::time::Duration;
 
 use chunkscope::chunks::ChunkRequest;
+use chunkscope::experiment::engine::Engine;
 use chunkscope::experiment::sweep::SweepResult;
 use chunkscope::pipeline::Schedule;
 use chunkscope::pipeline::limits::thread_limit;
@@ -45,6 +47,94 @@ pub struct SweepProgress {
     pub cancelling: bool,
 }
 
+/// The engines a sweep started here runs, as `sweep --engine` takes them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SweepEngines {
+    #[default]
+    Chunkscope,
+    /// The lesson's code on a Dask LocalCluster (needs `chunkscope dask setup`).
+    Dask,
+    /// Both, alternated run by run.
+    Both,
+}
+
+impl SweepEngines {
+    pub fn name(self) -> &'static str {
+        match self {
+            SweepEngines::Chunkscope => "chunkscope",
+            SweepEngines::Dask => "Dask",
+            SweepEngines::Both => "chunkscope and Dask",
+        }
+    }
+
+    /// The next choice (`e`).
+    pub fn next(self) -> Self {
+        match self {
+            SweepEngines::Chunkscope => SweepEngines::Dask,
+            SweepEngines::Dask => SweepEngines::Both,
+            SweepEngines::Both => SweepEngines::Chunkscope,
+        }
+    }
+
+    /// The engine list the engine's sweep takes; `None`: chunkscope's alone, reported as
+    /// before engines were a choice.
+    pub fn list(self) -> Option<Vec<Engine>> {
+        match self {
+            SweepEngines::Chunkscope => None,
+            SweepEngines::Dask => Some(vec![Engine::Dask]),
+            SweepEngines::Both => Some(vec![Engine::Chunkscope, Engine::Dask]),
+        }
+    }
+
+    pub fn wants_dask(self) -> bool {
+        self != SweepEngines::Chunkscope
+    }
+}
+
+/// The time budgets `t` steps through, seconds: after the rounds, the sweep spends up to
+/// this on more runs of tied leaders (the command line's `--budget`, 30 s by default).
+pub const BUDGETS_S: [u64; 6] = [0, 10, 30, 60, 120, 300];
+
+/// What the sweep screen's keys chose for the next sweep (`e`, `t`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SweepChoice {
+    pub engines: SweepEngines,
+    pub budget: Duration,
+}
+
+impl Default for SweepChoice {
+    fn default() -> Self {
+        Self {
+            engines: SweepEngines::default(),
+            budget: Duration::from_secs(30),
+        }
+    }
+}
+
+impl SweepChoice {
+    /// The next budget (`t`), round to the first.
+    pub fn next_budget(&mut self) {
+        let now = self.budget.as_secs();
+        let next = BUDGETS_S
+            .iter()
+            .find(|&&b| b > now)
+            .unwrap_or(&BUDGETS_S[0]);
+        self.budget = Duration::from_secs(*next);
+    }
+
+    /// `on chunkscope · budget 30 s`: said beside the sweep.
+    pub fn line(&self) -> String {
+        let budget = match self.budget.as_secs() {
+            0 => "budget 0".to_string(),
+            s => format!(
+                "budget {}",
+                chunkscope::profile::units::duration_ns(s * 1_000_000_000)
+            ),
+        };
+        format!("on {} · {budget}", self.engines.name())
+    }
+}
+
 /// What to sweep, as the app asks for it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SweepRequest {
@@ -54,12 +144,17 @@ pub struct SweepRequest {
     pub repeat: usize,
     /// The chunk setup's output, resolution and cache settings: every run uses them.
     pub settings: RunSettings,
+    /// The engines and the budget chosen on the sweep screen.
+    pub choice: SweepChoice,
 }
 
 impl SweepRequest {
-    /// Configurations, serial included (the engine runs it once per repeat too).
+    /// Configurations: each chunk request x thread count on each engine, and serial when
+    /// chunkscope runs (the engine runs it once per repeat too; Dask has no serial path).
     pub fn configurations(&self) -> usize {
-        self.chunks.len() * self.threads.len() + 1
+        let engines = self.choice.engines.list().map_or(1, |l| l.len());
+        let serial = usize::from(self.choice.engines != SweepEngines::Dask);
+        self.chunks.len() * self.threads.len() * engines + serial
     }
 
     /// `COG DEFLATE · 20 m · cache default`: the settings every run of it uses.
@@ -123,6 +218,7 @@ pub fn sweep_request(s: &Setup) -> Option<SweepRequest> {
         schedule: s.schedule,
         repeat: SWEEP_REPEAT,
         settings: s.run_settings(),
+        choice: SweepChoice::default(),
     })
 }
 
@@ -148,7 +244,7 @@ mod tests {
         assert_eq!(threads, [1, 2, 4], "1 to twice the cores");
         assert_eq!(req.size_line(), "16 configurations x 3 run(s)");
         // The setup's own settings go with it.
-        app.update(Msg::Key(crossterm::event::KeyCode::Char('o').into()));
+        app.update(Msg::Key(crossterm::event::KeyCode::Char('O').into()));
         let s = app.setup.as_ref().unwrap();
         let req = sweep_request(s).unwrap();
         assert_eq!(req.settings.format, chunkscope::output::OutputFormat::Gtiff);

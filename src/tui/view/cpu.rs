@@ -236,11 +236,12 @@ pub fn render(r: &RunView, theme: Theme, area: Rect, buf: &mut Buffer) {
         .style(theme.fg(Color::Green))
         .render(cpu_spark, buf);
     let rss_now = m.rss_now.map_or("-".to_string(), units::bytes);
-    Paragraph::new(Line::from(format!(
-        "RSS {rss_now} · peak {}",
-        units::bytes(m.rss_peak)
-    )))
-    .render(rss_label, buf);
+    // No process has a peak of 0 B: 0 is a peak nobody measured (a Dask task stream).
+    let peak = match m.rss_peak {
+        0 => "-".to_string(),
+        b => units::bytes(b),
+    };
+    Paragraph::new(Line::from(format!("RSS {rss_now} · peak {peak}"))).render(rss_label, buf);
     Sparkline::default()
         .data(&m.rss)
         .max(m.rss_peak.max(1))

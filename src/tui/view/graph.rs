@@ -301,6 +301,14 @@ fn legend_line(v: &GraphView, theme: Theme) -> Line<'static> {
 fn writer_line(v: &GraphView, theme: Theme, width: u16) -> Line<'static> {
     let g = v.graph;
     let mut text = match g.writer {
+        // One write task on the one thread: neither parallel writes nor a lock to wait for.
+        _ if g.order == Order::Serial => {
+            let by = match g.writer {
+                WriterKind::Gdal => "GDAL writes",
+                WriterKind::Chunked => "one task writes",
+            };
+            format!("writer: {by} the whole image on the one thread, nothing waits for it")
+        }
         WriterKind::Gdal => {
             let mut t = "writer: one lock (GDAL), held in turn".to_string();
             if !v.write_order.is_empty() {
@@ -482,6 +490,12 @@ mod tests {
                 "{w}x{h}:\n{text}"
             );
             assert!(text.contains("#0    · load   ──▶ · mask   ──▶ · write  ──▶ · finalize"));
+            // One thread writes: no parallel writes, no lock.
+            assert!(
+                text.contains("writer: one task writes the whole image on the one thread"),
+                "{w}x{h}:\n{text}"
+            );
+            assert!(!text.contains("parallel writes"), "{w}x{h}:\n{text}");
         }
     }
 

@@ -80,6 +80,15 @@ pub fn chunk_at(app: &App, area: Rect, x: u16, y: u16) -> Option<usize> {
     run::chunk_at(app, body, x, y)
 }
 
+/// How far `↓` may scroll the Sweep screen's notes on a screen of `area`.
+pub fn sweep_notes_scroll_max(app: &App, area: Rect) -> u16 {
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        return 0;
+    }
+    let [_, body, _, _] = frame_areas(area, footer_lines(app, area).len());
+    sweep::notes_scroll_max(app, body)
+}
+
 /// Header, body, status line and a footer of `footer_h` lines.
 fn frame_areas(area: Rect, footer_h: usize) -> [Rect; 4] {
     Layout::vertical([
@@ -101,7 +110,9 @@ fn footer_lines(app: &App, area: Rect) -> Vec<String> {
     } else if let Some(path) = &app.results.path_input {
         vec![format!("sweep file: {path}▏ · Enter open · Esc cancel")]
     } else {
-        keys::footer_lines(app.screen, area.width, 2)
+        let offered =
+            |a: keys::Action| a != keys::Action::VsSerial || app.vs_serial_offer().is_some();
+        keys::footer_lines_offering(app.screen, area.width, 2, &offered)
     }
 }
 

@@ -351,6 +351,12 @@ fn render_overhead(run: &RunReport, number: usize, theme: Theme, area: Rect, buf
     let mut lines: Vec<Line> = items
         .iter()
         .map(|&(name, ns, color)| {
+            if !chunkscope::dask::report::records_part(run, name) {
+                return Line::from(vec![
+                    Span::raw(format!("{name:<14}")),
+                    Span::styled("not in a Dask task stream", theme.dim()),
+                ]);
+            }
             Line::from(vec![
                 Span::raw(format!("{name:<14}")),
                 Span::styled(format!("{:<bw$}", bar(o.share_of(ns), bw)), theme.fg(color)),
@@ -375,6 +381,17 @@ fn render_overhead(run: &RunReport, number: usize, theme: Theme, area: Rect, buf
 
 /// CPU use sampled during the run: per core mean (bar) and peak, the process, memory.
 fn render_cpu(run: &RunReport, number: usize, theme: Theme, area: Rect, buf: &mut Buffer) {
+    if chunkscope::dask::report::is_dask(run) {
+        // Nothing here is in a task stream: say so rather than draw zeros.
+        Paragraph::new(
+            "CPU times, CPU use and memory: not in a Dask task stream, which records task \
+             times only.",
+        )
+        .wrap(Wrap { trim: true })
+        .block(Block::bordered().title(format!(" CPU during #{number}: not recorded ")))
+        .render(area, buf);
+        return;
+    }
     let c = &run.cpu;
     let block = Block::bordered().title(format!(
         " CPU during #{number}: {} sample(s), one every {} ",
@@ -740,6 +757,102 @@ mod tests {
         }
         app.screen = Screen::Results;
         app
+    }
+
+    /// A recorded Dask stream as the TUI imports it; `unindexed`: its store's keys stripped
+    /// of their chunk index, as some Dask versions write them.
+    fn imported(unindexed: bool) -> RunReport {
+        use chunkscope::dask::{DaskStream, DaskSummary};
+        let fixture = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/dask/demo-2048-chunks256-threads2.json"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let mut json: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(fixture).unwrap()).unwrap();
+        if unindexed {
+            for t in json["task_stream"].as_array_mut().unwrap() {
+                let name = t["key"][0].as_str().map(str::to_string);
+                if let Some(name) = name.filter(|n| n.starts_with("store-map")) {
+                    t["key"] = serde_json::Value::String(name);
+                }
+            }
+        }
+        let path = dir.path().join("stream.json");
+        std::fs::write(&path, json.to_string()).unwrap();
+        let stream = DaskStream::read(&path).unwrap();
+        let summary = DaskSummary::of(&stream).unwrap();
+        chunkscope::dask::report::run_report(&stream, &summary)
+    }
+
+    #[test]
+    fn an_imported_dask_run_shows_only_what_was_measured() {
+        let report = imported(false);
+        let mut app = results_app(vec![report.clone()]);
+        app.run = Some(crate::tui::model::run::RunView::from_report(&report));
+        for screen in [Screen::Run, Screen::Results] {
+            app.screen = screen;
+            for (w, h) in [(80, 24), (120, 36), (160, 48)] {
+                let text = draw(&app, w, h);
+                for zero in [
+                    "0 B",
+                    "0.0 %",
+                    "user 0 ns",
+                    "one every 0 ns",
+                    "handle open                 0 ns",
+                ] {
+                    assert!(
+                        !text.contains(zero),
+                        "{zero:?} on {screen:?} at {w}x{h}:\n{text}"
+                    );
+                }
+            }
+        }
+        // What is not recorded is said so where the wide screens list it.
+        app.screen = Screen::Results;
+        let text = draw(&app, 160, 48);
+        assert!(
+            text.contains("handle open   not in a Dask task stream"),
+            "{text}"
+        );
+        assert!(text.contains("CPU during #1: not recorded"), "{text}");
+        assert!(text.contains("tail idle"), "measured parts stay: {text}");
+        app.screen = Screen::Run;
+        let text = draw(&app, 120, 36);
+        assert!(text.contains("writer wait  not recorded"), "{text}");
+        assert!(
+            text.contains("CPU times: not in a Dask task stream"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn an_imported_run_whose_writes_name_no_chunk_ends_written() {
+        use crate::tui::model::run::{ChunkState, chunk_states_at};
+        let report = imported(true);
+        let n = report.plan.as_ref().unwrap().chunk_count;
+        assert_eq!(n, 16);
+        let writes: Vec<_> = report
+            .tasks
+            .iter()
+            .filter(|t| t.stage == Stage::Write)
+            .collect();
+        assert!(!writes.is_empty() && writes.iter().all(|t| t.chunk as usize >= n));
+        // Halfway through the writes the masked chunks are being written; at the end, all
+        // are written, as they are for a run whose keys name their chunks.
+        let first = writes.iter().map(|t| t.start_ns).min().unwrap();
+        assert!(
+            chunk_states_at(&report.tasks, n, first).contains(&ChunkState::Running(Stage::Write))
+        );
+        assert_eq!(
+            chunk_states_at(&report.tasks, n, report.wall_ns),
+            vec![ChunkState::Done(Stage::Write); n]
+        );
+        let indexed = imported(false);
+        assert_eq!(
+            chunk_states_at(&indexed.tasks, n, indexed.wall_ns),
+            vec![ChunkState::Done(Stage::Write); n]
+        );
     }
 
     /// Serial, chunked, and the chunked run again with half the wall time of the fastest:

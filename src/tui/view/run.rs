@@ -345,16 +345,18 @@ fn render_status(r: &RunView, theme: Theme, area: Rect, buf: &mut Buffer) {
     if let Some(mark) = others_mark(r) {
         head.push(Span::styled(format!(" · {mark}"), theme.fg(Color::Yellow)));
     }
-    head.extend([
-        Span::raw(" · "),
-        Span::styled(r.label.clone(), theme.bold()),
-        Span::raw(format!(
-            " · {} · {} · stage {}",
-            r.item,
-            units::duration_ns(r.elapsed_ns),
+    // The time next, then what goes on: at 80 columns the item id (the longest part, and
+    // the same on every run of a session) is what gets cut.
+    head.push(Span::raw(format!(
+        " · {}",
+        units::duration_ns(r.elapsed_ns)
+    )));
+    if !r.finished() {
+        head.push(Span::raw(format!(
+            " · stage {}",
             r.stage.map_or("-", Stage::name)
-        )),
-    ]);
+        )));
+    }
     if let Some(rep) = &r.repeat {
         let k = if r.finished() {
             rep.walls_ns.len()
@@ -370,6 +372,11 @@ fn render_status(r: &RunView, theme: Theme, area: Rect, buf: &mut Buffer) {
     if r.dropped > 0 {
         head.push(Span::raw(format!(" · {} events dropped", r.dropped)));
     }
+    head.extend([
+        Span::raw(" · "),
+        Span::styled(r.label.clone(), theme.bold()),
+        Span::raw(format!(" · {}", r.item)),
+    ]);
     Paragraph::new(Line::from(head)).render(area, buf);
 }
 
@@ -547,6 +554,13 @@ fn render_overhead(r: &RunView, theme: Theme, area: Rect, buf: &mut Buffer) {
             let p = o.parts;
             let bar_w = (inner.width as usize).saturating_sub(13 + 10).max(3);
             for (name, ns) in p.named() {
+                if !chunkscope::dask::report::records_part(rep, name) {
+                    lines.push(Line::from(vec![
+                        Span::raw(format!("{name:<13}")),
+                        Span::styled("not recorded", theme.dim()),
+                    ]));
+                    continue;
+                }
                 let pct = ns as f64 * 100.0 / o.total_ns.max(1) as f64;
                 lines.push(Line::from(vec![
                     Span::raw(format!("{name:<13}")),
@@ -1060,6 +1074,54 @@ mod tests {
         app.update(Msg::RunFinished(Ok(Box::new(report))));
         let text = draw(&app, 80, 24);
         assert!(text.contains("✓ done · ⚠ others: 0.9 cores"), "{text}");
+    }
+
+    #[test]
+    fn the_header_keeps_the_time_at_80x24_and_names_a_stage_only_while_running() {
+        let draw = |app: &crate::tui::app::App, w: u16, h: u16| {
+            let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
+            term.draw(|f| render(app, f.area(), f.buffer_mut()))
+                .unwrap();
+            buffer_text(term.backend().buffer())
+        };
+        let header = |text: &str| text.lines().nth(1).unwrap_or_default().to_string();
+        let mut app = fixtures::setup_app();
+        // A real Sentinel-2 id, as long as they come.
+        app.catalog.items[0].id =
+            "S2B_MSIL2A_20230611T105619_N0509_R094_T31UFU_20230611T134110".into();
+        app.update(Msg::Key(crossterm::event::KeyCode::Char('r').into()));
+        app.update(Msg::Engine(Event::RunStarted {
+            chunks: 9,
+            threads: 2,
+        }));
+        app.update(Msg::Engine(Event::StageStarted {
+            stage: Stage::Load,
+            at_ns: 0,
+        }));
+        app.update(Msg::Tick {
+            elapsed_ns: 83_400_000_000,
+            dropped: 0,
+            samples_dropped: 0,
+        });
+        for (w, h) in [(80, 24), (120, 36)] {
+            let line = header(&draw(&app, w, h));
+            assert!(
+                line.starts_with("▶ running · 1min 23s · stage load · chunked x 2"),
+                "{w}x{h}: {line}"
+            );
+        }
+        let report = crate::tui::testdata::data().chunked.clone();
+        let wall = chunkscope::profile::units::duration_ns(report.wall_ns);
+        app.update(Msg::RunFinished(Ok(Box::new(report))));
+        for (w, h) in [(80, 24), (120, 36)] {
+            let line = header(&draw(&app, w, h));
+            assert!(
+                line.starts_with(&format!("✓ done · {wall} · chunked x 2")),
+                "{w}x{h}: {line} ({wall})"
+            );
+            // Done is done: no stage is going on.
+            assert!(!line.contains("· stage"), "{w}x{h}: {line}");
+        }
     }
 
     #[test]

@@ -22,14 +22,14 @@ use crate::tui::app::App;
 /// │ visual  10980x10980   3 x Byte     1024x1024  4: 5490…   10 m            │
 /// │ SCL     ...                                                              │
 /// │ B02     error: ...                                                       │
-/// │ A run reads (at 20 m, the lesson's; p in the chunk setup: 10 m):         │
+/// │ A run reads (at 20 m, the lesson's; Z in the chunk setup: 10 m):         │
 /// │ visual  20 m: overview 0, 5490x5490       10 m: full res, 10980x10980    │
 /// │ SCL     20 m: full res, 5490x5490         10 m: full res …, pixels 2x2   │
 /// │ B02     not read by runs (chunkscope plan --asset b02 plans its chunks)  │
 /// └──────────────────────────────────────────────────────────────────────────┘
 /// ```
 ///
-/// `S` opens the search form over the list ([`super::search::render`]).
+/// `F` opens the search form over the list ([`super::search::render`]).
 pub fn render(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     render_lists(app, theme, area, buf);
     if let Some(form) = &app.search {
@@ -152,7 +152,7 @@ fn render_lists(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
         .filter(|(i, _)| Some(*i) == app.selected_item())
     {
         lines.push(Line::from(Span::styled(
-            "A run reads (at 20 m, the lesson's; p in the chunk setup: 10 m) · Enter: tune chunks",
+            "A run reads (at 20 m, the lesson's; Z in the chunk setup: 10 m) · Enter: tune chunks",
             theme.dim(),
         )));
         lines.extend(list.iter().map(|a| read_line(a)));

@@ -1,4 +1,4 @@
-//! The search form (`S` on the scenes screen), drawn over the scene list. Pure.
+//! The search form (`F` on the scenes screen), drawn over the scene list. Pure.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;

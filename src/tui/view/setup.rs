@@ -27,7 +27,6 @@ fn field_key(f: Field) -> &'static str {
         Field::Format => Action::Format,
         Field::Codec => Action::Codec,
         Field::Resolution => Action::Resolution,
-        Field::GdalCache => Action::GdalCache,
         Field::Blocks => Action::Blocks,
         _ => return "",
     };
@@ -296,14 +295,32 @@ fn render_diagram(s: &Setup, l: RasterLayout, theme: Theme, area: Rect, buf: &mu
         Some(Ok(p)) => (p.shape.rows, p.shape.cols),
         _ => (l.rows, l.cols),
     };
-    let avail_h = inner.height.saturating_sub(2) as usize;
     let avail_w = inner.width as usize;
-    // Pixels per cell: keep the aspect (cells are ~2:1), fit both ways.
-    let px_w = l
-        .cols
-        .div_ceil(avail_w)
-        .max(l.rows.div_ceil(avail_h * 2))
-        .max(1);
+    // The legend's scale depends on the cells, and the room for cells on the legend's
+    // lines: one line when it fits, else two (at 80 columns the scale goes below).
+    let legend_rows = |px_w: usize| -> usize {
+        let one = format!(
+            "│─┼ chunk edges  · block edges  (1 cell ≈ {px_w}x{} px)",
+            px_w * 2
+        );
+        let one = one.chars().count();
+        if one <= avail_w { 1 } else { 2 }
+    };
+    let cells = |legend: usize| {
+        let avail_h = (inner.height as usize).saturating_sub(1 + legend).max(1);
+        // Pixels per cell: keep the aspect (cells are ~2:1), fit both ways.
+        let px_w = l
+            .cols
+            .div_ceil(avail_w)
+            .max(l.rows.div_ceil(avail_h * 2))
+            .max(1);
+        (avail_h, px_w)
+    };
+    let (mut avail_h, mut px_w) = cells(1);
+    let legend = legend_rows(px_w);
+    if legend > 1 {
+        (avail_h, px_w) = cells(legend);
+    }
     let px_h = px_w * 2;
     let w = l.cols.div_ceil(px_w).min(avail_w);
     let h = l.rows.div_ceil(px_h).min(avail_h);
@@ -332,11 +349,55 @@ fn render_diagram(s: &Setup, l: RasterLayout, theme: Theme, area: Rect, buf: &mu
             buf.set_string(inner.x + x as u16, inner.y + y as u16, sym, style);
         }
     }
-    let legend = Line::from(vec![
+    let scale = format!("(1 cell ≈ {px_w}x{px_h} px)");
+    let mut first = vec![
         Span::styled("│─┼", chunk_style),
         Span::raw(" chunk edges  "),
         Span::styled("·", block_style),
-        Span::raw(format!(" block edges  (1 cell ≈ {px_w}x{px_h} px)")),
-    ]);
-    buf.set_line(inner.x, inner.y + h as u16 + 1, &legend, inner.width);
+        Span::raw(" block edges"),
+    ];
+    let y = inner.y + h as u16 + 1;
+    if legend == 1 {
+        first.push(Span::raw(format!("  {scale}")));
+    } else if y + 1 < inner.bottom() {
+        buf.set_line(inner.x, y + 1, &Line::raw(scale), inner.width);
+    }
+    buf.set_line(inner.x, y, &Line::from(first), inner.width);
+}
+
+#[cfg(test)]
+mod tests {
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+
+    use crate::tui::view::{buffer_text, fixtures, render};
+
+    fn draw(app: &crate::tui::app::App, w: u16, h: u16) -> String {
+        let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
+        term.draw(|f| render(app, f.area(), f.buffer_mut()))
+            .unwrap();
+        buffer_text(term.backend().buffer())
+    }
+
+    #[test]
+    fn the_grid_legend_is_whole_at_80x24_and_on_one_line_when_wide() {
+        let app = fixtures::setup_app();
+        for (w, h, lines) in [(80, 24, 2), (120, 36, 1)] {
+            let text = draw(&app, w, h);
+            assert!(text.contains("│─┼ chunk edges  · block edges"), "{text}");
+            // The scale whole, closed by its parenthesis, on the legend's line or the next.
+            let at = text
+                .lines()
+                .position(|l| l.contains("chunk edges"))
+                .unwrap();
+            let scale = text
+                .lines()
+                .enumerate()
+                .find(|(_, l)| l.contains("(1 cell ≈"))
+                .unwrap_or_else(|| panic!("{w}x{h}: no scale\n{text}"));
+            assert_eq!(scale.0, at + lines - 1, "{w}x{h}:\n{text}");
+            let tail = scale.1.split("(1 cell ≈").nth(1).unwrap();
+            assert!(tail.contains(" px)"), "{w}x{h}: {}", scale.1);
+        }
+    }
 }

@@ -14,12 +14,13 @@ use ratatui::widgets::{
     Axis, Block, Cell, Chart, Dataset, Gauge, GraphType, Paragraph, Row, Table, Widget, Wrap,
 };
 
+use chunkscope::experiment::engine::Engine;
 use chunkscope::experiment::sweep::{SweepResult, SweepRow};
 use chunkscope::profile::units;
 
 use super::Theme;
 use crate::tui::app::App;
-use crate::tui::model::sweep::sweep_request;
+use crate::tui::model::sweep::{SweepRequest, SweepView, sweep_request};
 
 /// Glyphs and colours of the thread-count lines, in order; the glyph alone tells them apart.
 const SERIES: [(char, Color); 6] = [
@@ -93,6 +94,10 @@ pub fn render(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
             .setup
             .as_ref()
             .and_then(sweep_request)
+            .map(|r| SweepRequest {
+                choice: res.sweep_choice,
+                ..r
+            })
             .map_or("the chunk setup's scene".to_string(), |r| {
                 format!("{} ({})", r.size_line(), r.settings_line())
             });
@@ -106,6 +111,7 @@ pub fn render(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
                  with the chunk setup's format, codec, resolution and cache:",
             ),
             Line::from(format!("  {planned}")),
+            Line::from(format!("  {} (e, t change them)", res.sweep_choice.line())),
             Line::from("Or run one on the command line and open the file here with o:"),
             Line::from(
                 "  chunkscope sweep --chunks 256,512,1024,2048 --threads 1,2,4 --json sweep.json",
@@ -120,122 +126,271 @@ pub fn render(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
         return;
     };
     let s = &sweep.result;
-    let [head, middle] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(area);
-    Paragraph::new(Line::from(vec![
-        Span::styled(format!("Sweep of {}", s.item), theme.bold()),
-        Span::raw(format!(
-            " · {} configurations x {} · {} m · {} · {}/{} runs{} · from {}",
-            s.rows.len(),
-            units::runs_count(s.repeat, s.warmup),
-            s.resolution_m,
-            s.schedule.name(),
-            s.runs_done,
-            s.runs_planned,
-            if s.cancelled { " (cancelled)" } else { "" },
-            sweep.source
-        )),
-    ]))
-    .render(head, buf);
+    let (title, about) = header_text(app, sweep);
+    let a = sweep_areas(app, sweep, area);
+    let rows = wrap_words(
+        &format!("{title}{about}"),
+        usize::from(area.width),
+        usize::from(area.width),
+    );
+    let lines: Vec<Line> = rows
+        .into_iter()
+        .enumerate()
+        .map(|(i, row)| match row.strip_prefix(&title) {
+            // The title bold, where it starts the first row whole.
+            Some(rest) if i == 0 => Line::from(vec![
+                Span::styled(title.clone(), theme.bold()),
+                Span::raw(rest.to_string()),
+            ]),
+            _ => Line::raw(row),
+        })
+        .collect();
+    Paragraph::new(lines).render(a.head, buf);
+    if let Some(chart) = a.chart {
+        render_chart(s, theme, chart, buf);
+    }
+    render_table(s, theme, a.table, buf);
+    render_notes(s, res.notes_scroll, theme, a.notes, buf);
+}
+
+/// The header: the sweep's title, then what it ran and what the next `r` runs.
+fn header_text(app: &App, sweep: &SweepView) -> (String, String) {
+    let s = &sweep.result;
+    let title = format!("Sweep of {}", s.item);
+    let about = format!(
+        " · {} m · {} · {} configurations x {} · {}/{} runs{} · from {} · next r: {}",
+        s.resolution_m,
+        s.schedule.name(),
+        s.rows.len(),
+        units::runs_count(s.repeat, s.warmup),
+        s.runs_done,
+        s.runs_planned,
+        if s.cancelled { " (cancelled)" } else { "" },
+        sweep.source,
+        app.results.sweep_choice.line()
+    );
+    (title, about)
+}
+
+/// Where a shown sweep's parts go in `area` (below the status row).
+struct SweepAreas {
+    head: Rect,
+    chart: Option<Rect>,
+    table: Rect,
+    notes: Rect,
+}
+
+fn sweep_areas(app: &App, sweep: &SweepView, area: Rect) -> SweepAreas {
+    let s = &sweep.result;
+    let theme = Theme { color: false };
+    let (title, about) = header_text(app, sweep);
+    // As many rows as it takes (at 80 columns the item id alone takes half of one), at most
+    // three: the table and the conclusion need the rest.
+    let width = usize::from(area.width);
+    let head_h = wrap_words(&format!("{title}{about}"), width, width)
+        .len()
+        .min(3) as u16;
+    let [head, middle] =
+        Layout::vertical([Constraint::Length(head_h), Constraint::Min(0)]).areas(area);
     let table_h = s.rows.len() as u16 + 4;
     if middle.width >= 120 {
         let [chart, right] =
             Layout::horizontal([Constraint::Percentage(58), Constraint::Percentage(42)])
                 .areas(middle);
-        let [table, notes_area] =
+        let [table, notes] =
             Layout::vertical([Constraint::Length(table_h), Constraint::Min(3)]).areas(right);
-        render_chart(s, theme, chart, buf);
-        render_table(s, theme, table, buf);
-        render_notes(s, theme, notes_area, buf);
+        SweepAreas {
+            head,
+            chart: Some(chart),
+            table,
+            notes,
+        }
     } else if middle.height < 30 {
-        // A small terminal: the table and the whole conclusion; the chart gives way (it
-        // needs rows to read, and says nothing the table does not).
+        // A small terminal: the table and the conclusion (scrolled when long); the chart
+        // gives way (it needs rows to read, and says nothing the table does not).
         let h = middle.height;
-        let notes_h = (wrapped_height(&notes(s, theme), middle.width.saturating_sub(2)) + 2)
+        let notes_h = (note_rows(s, theme, middle.width.saturating_sub(2)).len() as u16 + 2)
             .min(h / 2)
             .max(3);
         let table_h = table_h.min(h.saturating_sub(notes_h));
         let chart_h = h.saturating_sub(notes_h + table_h);
         // The rows the table does not need go to the chart when they are enough to read.
         let chart_h = if chart_h >= 8 { chart_h } else { 0 };
-        let [chart, table, notes_area] = Layout::vertical([
+        let [chart, table, notes] = Layout::vertical([
             Constraint::Length(chart_h),
             Constraint::Min(0),
             Constraint::Length(notes_h),
         ])
         .areas(middle);
-        if chart_h > 0 {
-            render_chart(s, theme, chart, buf);
+        SweepAreas {
+            head,
+            chart: (chart_h > 0).then_some(chart),
+            table,
+            notes,
         }
-        render_table(s, theme, table, buf);
-        render_notes(s, theme, notes_area, buf);
     } else {
         // The chart first, then the best configuration, then as much of the table as fits.
         let h = middle.height;
         let notes_h =
-            (wrapped_height(&notes(s, theme), middle.width.saturating_sub(2)) + 2).min(h / 3);
+            (note_rows(s, theme, middle.width.saturating_sub(2)).len() as u16 + 2).min(h / 3);
         let chart_h = (h.saturating_sub(notes_h) * 6 / 10).max(10).min(h);
         let table_h = h.saturating_sub(notes_h + chart_h).min(table_h);
-        let [chart, table, notes_area] = Layout::vertical([
+        let [chart, table, notes] = Layout::vertical([
             Constraint::Min(0),
             Constraint::Length(table_h),
             Constraint::Length(notes_h),
         ])
         .areas(middle);
-        render_chart(s, theme, chart, buf);
-        render_table(s, theme, table, buf);
-        render_notes(s, theme, notes_area, buf);
+        SweepAreas {
+            head,
+            chart: Some(chart),
+            table,
+            notes,
+        }
     }
 }
 
-/// Rows `lines` take when wrapped at `width` (roughly: by characters).
-fn wrapped_height(lines: &[Line], width: u16) -> u16 {
-    let w = usize::from(width.max(1));
-    lines
-        .iter()
-        .map(|l| l.width().div_ceil(w).max(1) as u16)
-        .sum()
+/// How far the notes of the sweep on screen scroll in the screen's body `body`: their rows
+/// beyond what the box shows.
+pub fn notes_scroll_max(app: &App, body: Rect) -> u16 {
+    let Some(sweep) = &app.results.sweep else {
+        return 0;
+    };
+    let status_h = u16::from(
+        app.results.sweep_job.is_some()
+            || app.results.sweep_error.is_some()
+            || (app.results.notice.is_some() && !app.notice_is_latest),
+    );
+    let [_, area] =
+        Layout::vertical([Constraint::Length(status_h), Constraint::Min(0)]).areas(body);
+    let notes = sweep_areas(app, sweep, area).notes;
+    let rows = note_rows(
+        &sweep.result,
+        Theme { color: false },
+        notes.width.saturating_sub(2),
+    );
+    u16::try_from(
+        rows.len()
+            .saturating_sub(usize::from(notes.height.saturating_sub(2))),
+    )
+    .unwrap_or(u16::MAX)
 }
 
-fn render_notes(s: &SweepResult, theme: Theme, area: Rect, buf: &mut Buffer) {
-    Paragraph::new(notes(s, theme))
-        .wrap(Wrap { trim: false })
-        .block(Block::bordered().title(" Best and flags "))
+/// `text` in rows of at most `first` characters for the first row and `rest` for the
+/// others, broken between words (a word longer than a row is cut).
+fn wrap_words(text: &str, first: usize, rest: usize) -> Vec<String> {
+    let mut rows: Vec<String> = Vec::new();
+    let mut row = String::new();
+    for word in text.split_whitespace() {
+        let width = if rows.is_empty() { first } else { rest }.max(1);
+        let mut word: Vec<char> = word.chars().collect();
+        while word.len() > width {
+            if !row.is_empty() {
+                rows.push(std::mem::take(&mut row));
+            }
+            rows.push(word.drain(..width).collect());
+        }
+        let word: String = word.into_iter().collect();
+        let len = row.chars().count();
+        if len > 0 && len + 1 + word.chars().count() > width {
+            rows.push(std::mem::take(&mut row));
+        }
+        if !row.is_empty() {
+            row.push(' ');
+        }
+        row.push_str(&word);
+    }
+    if !row.is_empty() || rows.is_empty() {
+        rows.push(row);
+    }
+    rows
+}
+
+/// The notes broken into the rows of a box `width` wide: each note starts with its mark
+/// (★ ⚑ !), its further rows are indented by two.
+fn note_rows(s: &SweepResult, theme: Theme, width: u16) -> Vec<Line<'static>> {
+    const INDENT: usize = 2;
+    let mut out = Vec::new();
+    for (mark, style, text) in notes(s, theme) {
+        let width = usize::from(width);
+        let first = width.saturating_sub(mark.chars().count());
+        let rows = wrap_words(&text, first, width.saturating_sub(INDENT));
+        let indent = INDENT;
+        for (i, row) in rows.into_iter().enumerate() {
+            let lead = if i == 0 {
+                Span::styled(mark.clone(), style)
+            } else {
+                Span::raw(" ".repeat(indent))
+            };
+            out.push(Line::from(vec![lead, Span::raw(row)]));
+        }
+    }
+    out
+}
+
+/// The notes, scrolled by `scroll` rows (kept within what there is), with where the box
+/// is in them when they do not all fit, so a cut never goes unseen.
+fn render_notes(s: &SweepResult, scroll: u16, theme: Theme, area: Rect, buf: &mut Buffer) {
+    let rows = note_rows(s, theme, area.width.saturating_sub(2));
+    let inner_h = usize::from(area.height.saturating_sub(2));
+    let first = usize::from(scroll).min(rows.len().saturating_sub(inner_h));
+    let last = (first + inner_h).min(rows.len());
+    let title = if rows.len() > inner_h {
+        let more = match (first > 0, last < rows.len()) {
+            (true, true) => "↑↓ more",
+            (false, true) => "↓ more",
+            _ => "↑ more",
+        };
+        format!(
+            " Best and flags · rows {}-{last} of {} · {more} ",
+            first + 1,
+            rows.len()
+        )
+    } else {
+        " Best and flags ".to_string()
+    };
+    Paragraph::new(rows[first..last].to_vec())
+        .block(Block::bordered().title(title))
         .render(area, buf);
 }
 
-/// The recommendation, then the flags and warnings, one line each.
-fn notes(s: &SweepResult, theme: Theme) -> Vec<Line<'static>> {
+/// The recommendation, then the flags and warnings: (mark, its style, text) each.
+fn notes(s: &SweepResult, theme: Theme) -> Vec<(String, Style, String)> {
+    let yellow = theme.fg(Color::Yellow);
     let mut out = Vec::new();
+    // A sweep of engines concludes per engine, each verdict naming its engine.
+    for v in &s.per_engine {
+        match (&v.best, &v.no_clear_winner) {
+            (Some(b), _) => out.push((format!("★ {}: ", v.engine), yellow, b.reason.clone())),
+            (None, Some(tie)) => {
+                out.push((format!("≈ {}: ", v.engine), yellow, tie.reason.clone()));
+            }
+            (None, None) => {}
+        }
+    }
+    if let Some(text) = &s.disagreement {
+        out.push(("chunkscope vs dask: ".to_string(), yellow, text.clone()));
+    }
     match (&s.best, &s.no_clear_winner) {
+        _ if !s.per_engine.is_empty() => {}
         (Some(b), _) => {
-            out.push(Line::from(vec![
-                Span::styled("★ ", theme.fg(Color::Yellow)),
-                Span::raw(b.reason.clone()),
-            ]));
+            out.push(("★ ".to_string(), yellow, b.reason.clone()));
             for caveat in &b.caveats {
-                out.push(Line::from(vec![
-                    Span::styled("  but: ", theme.fg(Color::Yellow)),
-                    Span::raw(caveat.clone()),
-                ]));
+                out.push(("  but: ".to_string(), yellow, caveat.clone()));
             }
         }
-        (None, Some(tie)) => out.push(Line::from(vec![
-            Span::styled("≈ ", theme.fg(Color::Yellow)),
-            Span::raw(tie.reason.clone()),
-        ])),
-        (None, None) => out.push(Line::from("no configuration finished a run")),
+        (None, Some(tie)) => out.push(("≈ ".to_string(), yellow, tie.reason.clone())),
+        (None, None) => out.push((
+            String::new(),
+            Style::new(),
+            "no configuration finished a run".to_string(),
+        )),
     }
     for f in &s.flags {
-        out.push(Line::from(vec![
-            Span::styled("⚑ ", theme.fg(Color::Yellow)),
-            Span::raw(f.to_string()),
-        ]));
+        out.push(("⚑ ".to_string(), yellow, f.to_string()));
     }
     for w in &s.warnings {
-        out.push(Line::from(vec![
-            Span::styled("! ", theme.fg(Color::Red)),
-            Span::raw(w.to_string()),
-        ]));
+        out.push(("! ".to_string(), theme.fg(Color::Red), w.to_string()));
     }
     out
 }
@@ -244,12 +399,19 @@ fn render_chart(s: &SweepResult, theme: Theme, area: Rect, buf: &mut Buffer) {
     let block = Block::bordered().title(" Median wall vs chunk side ");
     let inner = block.inner(area);
     block.render(area, buf);
-    // One series per thread count: (log2 side, median wall s), by side.
-    let mut series: BTreeMap<usize, Vec<(f64, f64)>> = BTreeMap::new();
+    // One series per engine and thread count: (log2 side, median wall s), by side. A sweep
+    // of one engine names none (`x2`); of both, Dask's lines say so (`dask x2`).
+    let mut series: BTreeMap<(String, usize), Vec<(f64, f64)>> = BTreeMap::new();
+    let both = s.rows.iter().any(|r| r.engine == Some(Engine::Dask))
+        && s.rows.iter().any(|r| r.engine == Some(Engine::Chunkscope));
     for r in &s.rows {
         if let Some(side) = chunk_side(r) {
+            let engine = match r.engine {
+                Some(Engine::Dask) if both => "dask ",
+                _ => "",
+            };
             series
-                .entry(r.threads)
+                .entry((engine.to_string(), r.threads))
                 .or_default()
                 .push((side.log2(), r.wall.median_ns as f64 / 1e9));
         }
@@ -295,7 +457,7 @@ fn render_chart(s: &SweepResult, theme: Theme, area: Rect, buf: &mut Buffer) {
     let [plot, legend] = Layout::vertical([Constraint::Min(3), Constraint::Length(1)]).areas(inner);
     let mut datasets = Vec::new();
     let mut legend_spans = Vec::new();
-    for (i, (threads, pts)) in series.iter().enumerate() {
+    for (i, ((engine, threads), pts)) in series.iter().enumerate() {
         let (glyph, color) = SERIES[i % SERIES.len()];
         datasets.push(
             Dataset::default()
@@ -304,7 +466,10 @@ fn render_chart(s: &SweepResult, theme: Theme, area: Rect, buf: &mut Buffer) {
                 .style(theme.fg(color))
                 .data(pts),
         );
-        legend_spans.push(Span::styled(format!("{glyph} x{threads}"), theme.fg(color)));
+        legend_spans.push(Span::styled(
+            format!("{glyph} {engine}x{threads}"),
+            theme.fg(color),
+        ));
         legend_spans.push(Span::raw("  "));
     }
     if let Some(r) = serial {
@@ -496,6 +661,93 @@ mod tests {
     use crate::tui::view::{buffer_text, fixtures, render};
 
     use super::*;
+
+    fn draw(app: &App, w: u16, h: u16) -> String {
+        let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
+        term.draw(|f| render(app, f.area(), f.buffer_mut()))
+            .unwrap();
+        buffer_text(term.backend().buffer())
+    }
+
+    #[test]
+    fn the_header_wraps_the_conclusion_scrolls_and_e_t_choose_the_next_sweep() {
+        use crate::tui::app::Msg;
+        use crossterm::event::KeyCode;
+        let mut result = testdata::data().sweep.clone();
+        // A conclusion longer than any box at 80x24 holds, its end marked to find it; the
+        // flags, which depend on the measured figures, left out.
+        result.flags.clear();
+        result.warnings.clear();
+        let tie = result
+            .no_clear_winner
+            .as_mut()
+            .expect("no winner in one run each");
+        for i in 0..10 {
+            tie.reason.push_str(&format!(
+                " Sentence {i} is a long one that takes more than one row of the box to say."
+            ));
+        }
+        tie.reason.push_str(" The-very-last-words.");
+        let mut app = fixtures::setup_app();
+        app.screen = Screen::Sweep;
+        app.results.sweep = Some(SweepView {
+            result,
+            source: "this session".into(),
+        });
+        for (w, h) in [(80, 24), (120, 36)] {
+            app.results.notes_scroll = 0;
+            app.viewport = (w, h);
+            let text = draw(&app, w, h);
+            // The header whole: the schedule, the source and the next sweep's choice.
+            for part in [
+                " · staged · ",
+                "from this session",
+                "next r:",
+                "on chunkscope · budget 30.0 s",
+            ] {
+                assert!(text.contains(part), "{part:?} at {w}x{h}:\n{text}");
+            }
+            assert!(
+                text.contains("Best and flags · rows 1-"),
+                "{w}x{h}:\n{text}"
+            );
+            assert!(text.contains("↓ more"), "{w}x{h}:\n{text}");
+            assert!(!text.contains("The-very-last-words."), "{w}x{h}:\n{text}");
+            // j to the end: the last flag shows, and the title says there is more above.
+            for _ in 0..200 {
+                app.update(Msg::Key(KeyCode::Char('j').into()));
+            }
+            let text = draw(&app, w, h);
+            assert!(text.contains("The-very-last-words."), "{w}x{h}:\n{text}");
+            assert!(text.contains("↑ more"), "{w}x{h}:\n{text}");
+            // k goes back up, row by row, from where the view stopped.
+            let most = app.results.notes_scroll;
+            app.update(Msg::Key(KeyCode::Char('k').into()));
+            assert_eq!(app.results.notes_scroll, most - 1);
+        }
+        // e and t choose the engine and the budget of the next sweep, said on screen and
+        // carried by the request.
+        app.update(Msg::Key(KeyCode::Char('e').into()));
+        app.update(Msg::Key(KeyCode::Char('t').into()));
+        let text = draw(&app, 120, 36);
+        assert!(text.contains("on Dask · budget 1min 00s"), "{text}");
+        app.results.sweep = None;
+        let text = draw(&app, 80, 24);
+        assert!(
+            text.contains("on Dask · budget 1min 00s (e, t change them)"),
+            "{text}"
+        );
+        let Some(crate::tui::app::Cmd::StartSweep { request, .. }) =
+            app.update(Msg::Key(KeyCode::Char('r').into()))
+        else {
+            panic!("r starts a sweep");
+        };
+        assert_eq!(
+            request.choice.engines,
+            crate::tui::model::sweep::SweepEngines::Dask
+        );
+        assert_eq!(request.choice.budget, std::time::Duration::from_secs(60));
+    }
 
     #[test]
     fn sweep_chart_has_a_line_per_thread_count_serial_and_the_best() {
