@@ -750,6 +750,45 @@ fn import_dask_is_linear_in_its_lanes() {
 }
 
 #[test]
+fn a_reader_that_goes_away_ends_the_output_as_sigpipe_does_not_with_a_panic() {
+    use std::io::BufRead;
+    use std::os::unix::process::ExitStatusExt;
+    // A long listing (a lane per line) read for one line, as `| head -1` does.
+    let records: Vec<Value> = (0..4096u64)
+        .map(|i| {
+            let t = 1.7e9 + i as f64 * 1e-3;
+            record(serde_json::json!(["load-x", 0, i]), i, t, t + 1e-3)
+        })
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("stream.json");
+    std::fs::write(&path, Value::Array(records).to_string()).unwrap();
+    let mut child = StdCommand::new(assert_cmd::cargo::cargo_bin("chunkscope"))
+        .arg("import-dask")
+        .arg(&path)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(first.starts_with("task stream"), "{first}");
+    // The reader is gone: the rest of the listing meets a closed pipe.
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.signal(), Some(libc::SIGPIPE), "{status:?}: {stderr}");
+    assert_no_panic(&stderr);
+}
+
+#[test]
 fn import_dask_refuses_indices_off_the_grid_and_sums_that_overflow() {
     let off_grid = serde_json::json!([
         record(serde_json::json!(["load-x", 0, 0]), 1, 1.7e9, 1.7e9 + 1.0),

@@ -5,14 +5,17 @@
 // keys and paths come from input, and a control character in one must not reach the
 // terminal raw. These shadow std's macros in every module below.
 macro_rules! println {
-    () => { ::std::println!() };
+    () => { $crate::cli::stdout_write("\n") };
     ($($arg:tt)*) => {
-        ::std::println!("{}", ::chunkscope::printable::printable(&::std::format!($($arg)*)))
+        $crate::cli::stdout_write(&::std::format!(
+            "{}\n",
+            ::chunkscope::printable::printable(&::std::format!($($arg)*))
+        ))
     };
 }
 macro_rules! print {
     ($($arg:tt)*) => {
-        ::std::print!("{}", ::chunkscope::printable::printable(&::std::format!($($arg)*)))
+        $crate::cli::stdout_write(&::chunkscope::printable::printable(&::std::format!($($arg)*)))
     };
 }
 macro_rules! eprintln {
@@ -20,6 +23,31 @@ macro_rules! eprintln {
     ($($arg:tt)*) => {
         ::std::eprintln!("{}", ::chunkscope::printable::printable(&::std::format!($($arg)*)))
     };
+}
+
+/// Writes to standard output. A reader that went away (`chunkscope inspect | head`) ends
+/// the process as SIGPIPE ends other Unix tools, quietly: std's `println!` panics there,
+/// as Rust ignores SIGPIPE so that sockets (serve's) get an error instead of a signal.
+pub(crate) fn stdout_write(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+            // SAFETY: restoring SIGPIPE's default action and raising it has no
+            // preconditions; the default action ends the process.
+            unsafe {
+                libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+                libc::raise(libc::SIGPIPE);
+            }
+        }
+        // A full disk behind `> file`, say: said once, then stop, as nothing more can be
+        // printed.
+        Err(e) => {
+            ::std::eprintln!("error: cannot write to standard output: {e}");
+            std::process::exit(1);
+        }
+    }
 }
 
 mod bench;
