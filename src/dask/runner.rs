@@ -9,6 +9,7 @@
 //! cancel (or an error, or a panic) ends the child's whole process group, so no Python
 //! process outlives the call.
 
+use crate::profile::interference::Probe;
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -246,7 +247,16 @@ impl DaskRunner {
         };
         std::fs::write(&script, text).map_err(write_err(&script))?;
         let log = self.dir.join(format!("{stem}.log"));
+        // What other processes take meanwhile: on a LocalCluster the script and its workers
+        // are this run's own (waited for, so counted as children); a running cluster's
+        // processes are not ours to tell apart, so nothing is measured there.
+        let probe = if matches!(settings.scheduler, Scheduler::Address(_)) {
+            None
+        } else {
+            Probe::start_with_children()
+        };
         let status = self.run_script(&script, &settings.scheduler, &log, cancel, on_line)?;
+        let others = probe.and_then(|p| p.finish());
         let _ = std::fs::remove_file(&raster);
         let Some(status) = status else {
             return Ok(None);
@@ -280,6 +290,7 @@ impl DaskRunner {
         report.config.schedule = Some(schedule.name().into());
         report.config.resolution_m = settings.resolution.metres();
         report.config.item = settings.item.clone();
+        let report = report.with_interference(others);
         Ok(Some(finish(parsed, summary, report, kept)))
     }
 

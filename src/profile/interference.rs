@@ -59,37 +59,69 @@ impl Interference {
 pub struct Probe {
     busy_ticks: u64,
     own_cpu_ns: u64,
+    /// Waited-for children count as this process.
+    children: bool,
     at: Instant,
 }
 
 impl Probe {
-    /// Reads the counters now; `None` where `/proc/stat` cannot be read.
+    /// Starts measuring: the machine's busy time and this process's CPU time now.
     pub fn start() -> Option<Self> {
-        let own = ProcessTimes::now();
+        Self::start_counting(false)
+    }
+
+    /// As [`Probe::start`], also counting as this process's own the CPU time of the
+    /// children it waits for before [`Probe::finish`]: a Dask run's Python and the
+    /// LocalCluster workers it starts and reaps are the run, not others.
+    pub fn start_with_children() -> Option<Self> {
+        Self::start_counting(true)
+    }
+
+    fn start_counting(children: bool) -> Option<Self> {
         Some(Self {
             busy_ticks: machine_busy_ticks()?,
-            own_cpu_ns: own.user_ns + own.sys_ns,
+            own_cpu_ns: own_cpu_ns(children),
+            children,
             at: Instant::now(),
         })
     }
 
-    /// What others took since [`Probe::start`]; `None` when the counters cannot be read.
+    /// What others took since [`Probe::start`]; `None` where `/proc/stat` cannot be read.
     pub fn finish(&self) -> Option<Interference> {
         let busy_ticks = machine_busy_ticks()?;
-        let own = ProcessTimes::now();
+        let own_ns = own_cpu_ns(self.children);
         let wall_ns = u64::try_from(self.at.elapsed().as_nanos()).unwrap_or(u64::MAX);
         let tick_ns = tick_ns()?;
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as u64;
         Some(Interference::from_parts(
             busy_ticks.saturating_sub(self.busy_ticks) * tick_ns,
-            (own.user_ns + own.sys_ns).saturating_sub(self.own_cpu_ns),
+            own_ns.saturating_sub(self.own_cpu_ns),
             wall_ns,
             2 * tick_ns * cores,
         ))
     }
 }
 
-/// ns per `/proc/stat` clock tick (USER_HZ, usually 100 per second).
+/// This process's user + system CPU time, with its waited-for children's when asked.
+fn own_cpu_ns(children: bool) -> u64 {
+    let own = ProcessTimes::now();
+    own.user_ns + own.sys_ns + if children { children_cpu_ns() } else { 0 }
+}
+
+/// User + system CPU time of the children this process has waited for (and theirs).
+fn children_cpu_ns() -> u64 {
+    // SAFETY: getrusage only writes into the zeroed struct we pass.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    if unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) } != 0 {
+        return 0;
+    }
+    let tv_ns = |tv: libc::timeval| {
+        u64::try_from(tv.tv_sec).unwrap_or(0) * 1_000_000_000
+            + u64::try_from(tv.tv_usec).unwrap_or(0) * 1_000
+    };
+    tv_ns(usage.ru_utime) + tv_ns(usage.ru_stime)
+}
+
 fn tick_ns() -> Option<u64> {
     // SAFETY: sysconf has no memory-safety preconditions.
     let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
@@ -154,6 +186,31 @@ mod tests {
         let short = Interference::from_parts(290_000_000, 220_000_000, 240_000_000, 40_000_000);
         assert!(short.others_cores > DISTURBED_CORES);
         assert!(!short.disturbed);
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_waited_child_is_the_runs_own_with_children_and_others_without() {
+        // Both probes over one window: their difference is the child's CPU alone, whatever
+        // else the machine does meanwhile.
+        let before = children_cpu_ns();
+        let (with, without) = (
+            Probe::start_with_children().expect("/proc/stat"),
+            Probe::start().expect("/proc/stat"),
+        );
+        let status = std::process::Command::new("sh")
+            .args(["-c", "i=0; while [ $i -lt 400000 ]; do i=$((i+1)); done"])
+            .status()
+            .expect("sh runs");
+        assert!(status.success());
+        let (with, without) = (with.finish().unwrap(), without.finish().unwrap());
+        let child_ns = children_cpu_ns() - before;
+        assert!(child_ns > 100_000_000, "the child burned {child_ns} ns");
+        let seen = without.others_cpu_ns.saturating_sub(with.others_cpu_ns);
+        assert!(
+            seen as f64 > 0.5 * child_ns as f64,
+            "{seen} ns of the child's {child_ns} ns moved from others to the run's own"
+        );
     }
 
     #[cfg(target_os = "linux")]
