@@ -379,16 +379,6 @@ pub fn run_step(
     }
     let ctx = steps::Context::new(lesson, cancel, progress)?;
     let mut result = StepResult::new(step, lesson);
-    match step {
-        Step::Scene => ctx.scene(&mut result)?,
-        Step::LoadLocal => ctx.load(&mut result, false)?,
-        Step::LoadNetwork => ctx.load(&mut result, true)?,
-        Step::MaskWrite => ctx.mask_write(&mut result)?,
-        Step::Graph => ctx.graph(&mut result)?,
-        Step::TinyChunks => ctx.tiny(&mut result)?,
-        Step::Alignment => ctx.alignment(&mut result)?,
-        Step::AutoChunks => ctx.auto(&mut result)?,
-        Step::Memory => ctx.memory(&mut result, memory)?,
-    }
+    steps::run(&ctx, step, memory, &mut result)?;
     Ok(result)
 }
