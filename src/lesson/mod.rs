@@ -8,6 +8,7 @@
 
 mod steps;
 
+pub mod chart;
 pub mod lock;
 pub mod memory;
 pub mod recorded;
@@ -27,6 +28,7 @@ use crate::profile::memory::MemoryRow;
 use crate::profile::stats::{MIN_DECIDING_RUNS, Timing};
 use crate::task::{CancelFlag, TaskRecord};
 
+pub use chart::Chart;
 pub use lock::WriterLock;
 pub use memory::{InProcess, MemoryProbe, MemorySchedule};
 pub use verdict::Comparison;
@@ -276,6 +278,8 @@ pub struct StepResult {
     pub memory: Vec<MemoryRow>,
     /// The task graph step's graph, as built and as executed.
     pub graph: Option<LazyGraph>,
+    /// What the step draws beside its conclusion.
+    pub chart: Option<Chart>,
     /// Measured runs per configuration.
     pub repeat: usize,
     pub threads: usize,
@@ -305,8 +309,20 @@ impl StepResult {
             lock: None,
             memory: Vec::new(),
             graph: None,
+            chart: None,
             repeat: lesson.repeat,
             threads: lesson.threads.get(),
+        }
+    }
+
+    /// How the conclusion stands against the noise of its runs, as it says it: "beyond the
+    /// noise", "inside the noise", ... or "nothing timed". Every conclusion carries it.
+    pub fn noise(&self) -> &'static str {
+        match (self.comparisons.first(), self.decided) {
+            (Some(c), _) => verdict::noise_words(c),
+            (None, Some(true)) => "beyond the noise",
+            (None, Some(false)) => "inside the noise",
+            (None, None) => "nothing timed",
         }
     }
 

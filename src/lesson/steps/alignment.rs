@@ -7,9 +7,11 @@ use crate::profile::units;
 use crate::task::Stage;
 
 use super::super::NamedPlan;
+use super::super::chart::{Bar, Bars, Chart, Unit};
 use super::super::verdict::{Comparison, with_spread};
 use super::{
-    ChunkRequest, Context, Figure, LessonError, StepResult, Words, named, no_time, timing,
+    CHUNKSCOPE, ChunkRequest, Context, Figure, LessonError, StepResult, Words, named, no_time,
+    timing,
 };
 
 /// One side: its chunk side, plan and timings.
@@ -94,6 +96,29 @@ fn measure(ctx: &Context<'_>) -> Result<AlignmentFigures, LessonError> {
     })
 }
 
+/// Whether the two sides differ in alignment alone, said from their plans.
+fn alone(f: &AlignmentFigures) -> String {
+    let (a, m) = (&f.aligned, &f.misaligned);
+    let area = (m.side * m.side) as f64 / (a.side * a.side) as f64;
+    if a.plan.chunk_count == m.plan.chunk_count {
+        format!(
+            "Only alignment changes: both make {} chunks, the {} px ones {} of the area each.",
+            a.plan.chunk_count,
+            m.side,
+            units::share(area)
+        )
+    } else {
+        format!(
+            "Not alignment alone on this scene: {} px chunks make {} chunks against {} (the \
+             grid's edge), each {} of the area.",
+            m.side,
+            m.plan.chunk_count,
+            a.plan.chunk_count,
+            units::share(area)
+        )
+    }
+}
+
 fn yes_no(p: &PlanFigures) -> &'static str {
     if p.aligned { "aligned" } else { "not aligned" }
 }
@@ -132,8 +157,9 @@ pub(super) fn describe(f: &AlignmentFigures) -> Words {
             Figure::new(format!("{} load", m.label()), with_spread(&m.load)),
             Figure::new(format!("{} total", a.label()), with_spread(&a.total)),
             Figure::new(format!("{} total", m.label()), with_spread(&m.total)),
+            Figure::new("whole run", f.total.verdict.clone()),
         ],
-        conclusion: format!("load: {}", f.load.verdict),
+        conclusion: format!("{CHUNKSCOPE}, decoding per task, load: {}", f.load.verdict),
         explanation: vec![
             format!(
                 "{} px chunks are {} with {} px blocks: a chunk touches {} blocks on average and \
@@ -146,13 +172,26 @@ pub(super) fn describe(f: &AlignmentFigures) -> Words {
                 a.side,
                 units::ratio(pa.read_amplification)
             ),
-            format!("Over the whole run: {}.", f.total.verdict),
-            "Both decode per task, as a task engine without a block cache does; chunkscope's \
-             shared blocks (--blocks shared, its default) decode each block once, so \
-             misaligned chunks cost it no decoding."
+            alone(f),
+            "Both decode per task, as Dask's tasks do; chunkscope's shared blocks (--blocks \
+             shared, its default) decode each block once, so misaligned chunks cost it no \
+             decoding."
                 .to_string(),
         ],
         decided: Some(f.load.decided()),
+        chart: Some(Chart::Bars(Bars {
+            title: format!(
+                "decoding per task, {} runs each: median, fastest…slowest",
+                a.load.n
+            ),
+            unit: Unit::Nanoseconds,
+            bars: vec![
+                Bar::timing("load", format!("{} px", a.side), &a.load),
+                Bar::timing("", format!("{} px", m.side), &m.load),
+                Bar::timing("total", format!("{} px", a.side), &a.total),
+                Bar::timing("", format!("{} px", m.side), &m.total),
+            ],
+        })),
     }
 }
 
@@ -185,7 +224,7 @@ mod tests {
         let w = describe(&f);
         assert!(
             w.conclusion
-                .starts_with("load: 1024 px is 1.74x faster than 1000 px, beyond the noise"),
+                .starts_with("chunkscope's engine, decoding per task, load: 1024 px is 1.74x faster than 1000 px, beyond the noise"),
             "{}",
             w.conclusion
         );
@@ -194,11 +233,16 @@ mod tests {
             "1000 px chunks are not aligned with 1024 px blocks: a chunk touches 2.80 blocks on \
              average and GDAL decodes 1.96x the pixels kept (1024 px chunks: 1.00x)."
         );
-        assert!(
-            w.explanation[1].contains("inside the noise"),
-            "{}",
-            w.explanation[1]
+        assert_eq!(
+            w.explanation[1],
+            "Only alignment changes: both make 36 chunks, the 1000 px ones 95 % of the area each."
         );
+        assert!(w.figures[7].value.contains("inside the noise"));
+        let mut f = f;
+        f.misaligned.plan.chunk_count = 49;
+        assert!(describe(&f).explanation[1].starts_with(
+            "Not alignment alone on this scene: 1000 px chunks make 49 chunks against 36"
+        ));
         assert_eq!(w.figures[2].value, "1.96x (measured, per task)");
     }
 }

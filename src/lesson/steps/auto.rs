@@ -6,8 +6,29 @@ use crate::experiment::rounds::PlanFigures;
 use crate::profile::units;
 use crate::raster::{self, RasterSource};
 
+use crate::pipeline::{self, Resolution};
+use crate::profile::stats::{self, Timing};
+use crate::task::Stage;
+
 use super::super::NamedPlan;
-use super::{ChunkRequest, Context, Figure, LessonError, StepResult, Words};
+use super::super::chart::{Bar, Bars, Chart, Unit};
+use super::super::recorded::{self, Recorded};
+use super::super::verdict::{Comparison, noise_words, with_spread};
+use super::{
+    CHUNKSCOPE, ChunkRequest, Context, Figure, LessonError, StepResult, Trial, Words, named,
+    no_time, timing,
+};
+
+/// One stage (or the whole run), serial and chunked at auto.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Timed {
+    /// `load`, `mask`, `write` or `total`.
+    pub name: &'static str,
+    pub serial: Timing,
+    pub auto: Timing,
+    /// Auto against serial.
+    pub comparison: Comparison,
+}
 
 /// The blue band's auto plan.
 #[derive(Debug, Clone, PartialEq)]
@@ -25,11 +46,30 @@ pub(super) struct AutoFigures {
     pub visual: PlanFigures,
     /// `None` when the item has no blue band.
     pub blue: Option<Blue>,
+    /// Serial against chunked x N at auto on the visual: load, mask, write and the whole run.
+    pub stages: [Timed; 3],
+    pub total: Timed,
+    /// Time idle workers spent encoding another worker's write tiles, median per run.
+    pub helping_ns: u64,
+    /// Dask's recording at one chunk a block: its write tasks and chunks, to show how it
+    /// writes a chunk.
+    pub dask: Option<Recorded>,
 }
 
 pub(super) fn run(ctx: &Context<'_>, out: &mut StepResult) -> Result<(), LessonError> {
     let f = measure(ctx)?;
     out.say(describe(&f));
+    let n = f.threads;
+    for t in f.stages.iter().chain([&f.total]) {
+        out.timings
+            .push(named(format!("{} serial", t.name), t.serial.clone()));
+        out.timings
+            .push(named(format!("{} auto x {n}", t.name), t.auto.clone()));
+    }
+    out.comparisons = std::iter::once(&f.total)
+        .chain(&f.stages)
+        .map(|t| t.comparison.clone())
+        .collect();
     out.plans.push(NamedPlan {
         label: "visual auto".into(),
         plan: f.visual,
@@ -69,10 +109,35 @@ fn measure(ctx: &Context<'_>) -> Result<AutoFigures, LessonError> {
         }
         Err(_) => None,
     };
+    let n = ctx.threads().get();
+    let trials = [Trial::serial(), ctx.chunked(auto)];
+    let (samples, extra) = ctx.rounds(&ctx.scene, &trials)?;
+    let label = format!("auto x {n}");
+    let timed = |name: &'static str, stage: Option<Stage>| -> Result<Timed, LessonError> {
+        let serial = timing(&samples[0], stage)?;
+        let auto = timing(&samples[1], stage)?;
+        Ok(Timed {
+            name,
+            comparison: Comparison::of("serial", &serial, &label, &auto).ok_or_else(no_time)?,
+            serial,
+            auto,
+        })
+    };
+    let grid = pipeline::prepare(&ctx.scene, Resolution::R20, None)
+        .map_err(|e| LessonError::failed("the scene", &e))?
+        .grid;
     Ok(AutoFigures {
-        threads: ctx.threads().get(),
+        threads: n,
         visual,
         blue,
+        stages: [
+            timed("load", Some(Stage::Load))?,
+            timed("mask", Some(Stage::Mask))?,
+            timed("write", Some(Stage::Write))?,
+        ],
+        total: timed("total", None)?,
+        helping_ns: stats::median(&extra[1].helping_ns).unwrap_or(0),
+        dask: recorded::recorded(recorded::LESSON_SIDE, grid.rows, grid.cols),
     })
 }
 
@@ -94,8 +159,78 @@ fn plan_row(p: &PlanFigures) -> String {
     )
 }
 
+/// `load 1.02x (inside the noise)`.
+fn against_serial(t: &Timed) -> String {
+    format!(
+        "{} {} ({})",
+        t.name,
+        units::ratio(t.comparison.speedup.value),
+        noise_words(&t.comparison)
+    )
+}
+
+/// What the threads had to do at auto, from the chunk count and the stages' speedups.
+fn visual_line(f: &AutoFigures) -> String {
+    let (v, n) = (&f.visual, f.threads);
+    let grid_bytes = v.chunk_bytes.saturating_mul(v.chunk_count as u64);
+    let size = format!(
+        "The visual at 20 m is {}, {} 128 MiB",
+        units::bytes(grid_bytes),
+        if grid_bytes <= DEFAULT_AUTO_BYTES {
+            "under"
+        } else {
+            "over"
+        }
+    );
+    let [load, mask, _] = &f.stages;
+    if v.chunk_count < n {
+        format!(
+            "{size}: auto makes {} chunk(s) for {n} threads, so load and mask ran {} task(s) \
+             each and {} thread(s) had none: {}, {} against serial.",
+            v.chunk_count,
+            v.chunk_count,
+            n - v.chunk_count,
+            against_serial(load),
+            against_serial(mask)
+        )
+    } else {
+        format!(
+            "{size}: auto makes {} chunks, enough for {n} threads: {}, {} against serial.",
+            v.chunk_count,
+            against_serial(load),
+            against_serial(mask)
+        )
+    }
+}
+
+/// The write's part, and how the engines write a chunk.
+fn write_line(f: &AutoFigures) -> String {
+    let write = &f.stages[2];
+    let sped = write.comparison.decided() && write.comparison.speedup.value > 1.0;
+    let dask = f.dask.as_ref().map_or(String::new(), |d| {
+        format!(
+            "; Dask writes a chunk in one task ({} writes for {} chunks in its recording)",
+            d.write_tasks, d.chunks
+        )
+    });
+    if sped && f.helping_ns > 0 {
+        format!(
+            "The {}: chunkscope's writer has idle workers encode a chunk's tiles ({} of help \
+             a run), so even few chunks write on every thread{dask}.",
+            against_serial(write),
+            units::duration_ns(f.helping_ns)
+        )
+    } else {
+        format!(
+            "The {} against serial; idle workers helped the writes for {} a run{dask}.",
+            against_serial(write),
+            units::duration_ns(f.helping_ns)
+        )
+    }
+}
+
 pub(super) fn describe(f: &AutoFigures) -> Words {
-    let visual = &f.visual;
+    let (visual, n) = (&f.visual, f.threads);
     let side = |p: &PlanFigures| format!("{}x{}", p.shape.rows, p.shape.cols);
     let mut figures = vec![Figure::new(
         "rule",
@@ -105,32 +240,40 @@ pub(super) fn describe(f: &AutoFigures) -> Words {
         figures.push(Figure::new(format!("{} (10 m)", b.key), plan_row(&b.plan)));
     }
     figures.push(Figure::new("visual (20 m grid)", plan_row(visual)));
-    let big = match &f.blue {
-        Some(b) => vec![
-            Figure::new(b.key.clone(), side(&b.plan)),
-            Figure::new("visual", side(visual)),
-        ],
-        None => vec![Figure::new("visual", side(visual))],
+    for t in f.stages.iter().chain([&f.total]) {
+        figures.push(Figure::new(
+            format!("{} serial / auto x {n}", t.name),
+            format!(
+                "{} / {}",
+                with_spread(&t.serial),
+                units::duration_ns(t.auto.median_ns)
+            ),
+        ));
+    }
+    let mut big = match &f.blue {
+        Some(b) => vec![Figure::new(b.key.clone(), side(&b.plan))],
+        None => Vec::new(),
     };
-    let conclusion = match &f.blue {
+    big.push(Figure::new("visual", side(visual)));
+    big.push(Figure::new(
+        "vs serial",
+        units::ratio(f.total.comparison.speedup.value),
+    ));
+    let shapes = match &f.blue {
         Some(b) => format!(
-            "auto gives {} for {} and {} for the visual: a plan, nothing to time",
+            "{} for {}, {} for the visual",
             shape(&b.plan),
             b.key,
             shape(visual)
         ),
-        None => format!(
-            "auto gives {} for the visual (this item has no blue band): a plan, nothing to time",
-            shape(visual)
-        ),
+        None => format!("{} for the visual (no blue band)", shape(visual)),
     };
-    let grid_bytes = visual.chunk_bytes.saturating_mul(visual.chunk_count as u64);
     let mut explanation = Vec::new();
     if let Some(b) = &f.blue {
         let l = &b.layout;
         explanation.push(format!(
-            "{} is {} x {} of {}-byte samples in {} px blocks: {} x {} blocks are the most that \
-             fit in 128 MiB, so each chunk is {}.",
+            "auto gives {shapes}: {} is {} x {} of {}-byte samples in {} px blocks, and {} x {} \
+             blocks ({}) are the most that fit in 128 MiB.",
             b.key,
             l.cols,
             l.rows,
@@ -141,32 +284,33 @@ pub(super) fn describe(f: &AutoFigures) -> Words {
             units::bytes(b.plan.chunk_bytes)
         ));
     }
-    explanation.push(format!(
-        "The visual at 20 m is {} in all, {} 128 MiB: auto makes {} chunk(s), {}.",
-        units::bytes(grid_bytes),
-        if grid_bytes <= DEFAULT_AUTO_BYTES {
-            "under"
-        } else {
-            "over"
-        },
-        visual.chunk_count,
-        if visual.chunk_count < f.threads {
-            "fewer than the threads, so auto leaves workers idle here"
-        } else {
-            "enough to keep the threads busy"
-        }
-    ));
+    explanation.push(visual_line(f));
+    explanation.push(write_line(f));
+    let mut bars = Vec::new();
+    for t in &f.stages {
+        bars.push(Bar::timing(t.name, "serial", &t.serial));
+        bars.push(Bar::timing("", format!("auto x {n}"), &t.auto));
+    }
     Words {
         big,
         figures,
-        conclusion,
+        conclusion: format!(
+            "{CHUNKSCOPE}, auto x {n} ({} chunk(s) on the visual): {}",
+            visual.chunk_count, f.total.comparison.verdict
+        ),
         explanation,
-        decided: None,
+        decided: Some(f.total.comparison.decided()),
+        chart: Some(Chart::Bars(Bars {
+            title: format!("{} runs each: median, fastest…slowest", f.total.serial.n),
+            unit: Unit::Nanoseconds,
+            bars,
+        })),
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::ms;
     use super::super::tiny::tests::plan;
     use super::*;
     use crate::chunks::Interleave;
@@ -190,41 +334,85 @@ mod tests {
         }
     }
 
-    #[test]
-    fn one_chunk_under_128_mib_is_fewer_than_the_threads() {
-        let f = AutoFigures {
+    fn timed(name: &'static str, serial: &[u64], auto: &[u64]) -> Timed {
+        let (s, a) = (ms(serial), ms(auto));
+        Timed {
+            name,
+            comparison: Comparison::of("serial", &s, "auto x 2", &a).unwrap(),
+            serial: s,
+            auto: a,
+        }
+    }
+
+    fn figures(visual: PlanFigures, write_auto: &[u64], helping_ns: u64) -> AutoFigures {
+        AutoFigures {
             threads: 2,
-            visual: plan(5490, 1, 1.0),
+            visual,
             blue: Some(blue()),
-        };
-        let w = describe(&f);
-        assert_eq!(
-            w.conclusion,
-            "auto gives (1, 8192, 8192) for B02 and (3, 5490, 5490) for the visual: a plan, \
-             nothing to time"
-        );
-        assert_eq!(
-            w.explanation[0],
-            "B02 is 10980 x 10980 of 2-byte samples in 1024 px blocks: 8 x 8 blocks are the \
-             most that fit in 128 MiB, so each chunk is 128 MiB."
-        );
-        assert_eq!(
-            w.explanation[1],
-            "The visual at 20 m is 86.2 MiB in all, under 128 MiB: auto makes 1 chunk(s), fewer \
-             than the threads, so auto leaves workers idle here."
-        );
+            stages: [
+                timed("load", &[400, 405, 410], &[395, 405, 415]),
+                timed("mask", &[100, 101, 102], &[99, 101, 103]),
+                timed("write", &[2000, 2010, 2020], write_auto),
+            ],
+            total: timed("total", &[2600, 2610, 2620], &[1700, 1705, 1710]),
+            helping_ns,
+            dask: None,
+        }
     }
 
     #[test]
-    fn many_chunks_over_128_mib_keep_the_threads_busy_and_no_blue_band_is_said() {
-        let f = AutoFigures {
-            threads: 2,
-            visual: plan(4096, 9, 1.0),
-            blue: None,
+    fn one_chunk_idles_load_and_mask_while_the_write_uses_every_thread() {
+        let w = describe(&figures(
+            plan(5490, 1, 1.0),
+            &[1200, 1205, 1210],
+            900_000_000,
+        ));
+        assert_eq!(
+            w.conclusion,
+            "chunkscope's engine, auto x 2 (1 chunk(s) on the visual): auto x 2 is 1.53x faster \
+             than serial, beyond the noise (every run of it was faster)"
+        );
+        assert_eq!(
+            w.explanation[0],
+            "auto gives (1, 8192, 8192) for B02, (3, 5490, 5490) for the visual: B02 is 10980 x \
+             10980 of 2-byte samples in 1024 px blocks, and 8 x 8 blocks (128 MiB) are the most \
+             that fit in 128 MiB."
+        );
+        assert_eq!(
+            w.explanation[1],
+            "The visual at 20 m is 86.2 MiB, under 128 MiB: auto makes 1 chunk(s) for 2 \
+             threads, so load and mask ran 1 task(s) each and 1 thread(s) had none: load 1.00x \
+             (inside the noise), mask 1.00x (inside the noise) against serial."
+        );
+        assert_eq!(
+            w.explanation[2],
+            "The write 1.67x (beyond the noise): chunkscope's writer has idle workers encode a \
+             chunk's tiles (900 ms of help a run), so even few chunks write on every thread."
+        );
+        let Some(Chart::Bars(bars)) = &w.chart else {
+            panic!()
         };
+        assert_eq!(bars.bars.len(), 6);
+    }
+
+    #[test]
+    fn many_chunks_keep_the_threads_busy_and_an_unhelped_write_is_said() {
+        let mut f = figures(plan(2048, 9, 1.0), &[1990, 2010, 2030], 0);
+        f.blue = None;
+        f.dask = recorded::recorded(1024, recorded::RECORDED_GRID, recorded::RECORDED_GRID);
         let w = describe(&f);
-        assert!(w.conclusion.contains("(this item has no blue band)"));
-        assert_eq!(w.explanation.len(), 1);
-        assert!(w.explanation[0].contains("over 128 MiB: auto makes 9 chunk(s), enough"));
+        assert!(w.conclusion.contains("(9 chunk(s) on the visual)"));
+        assert_eq!(w.explanation.len(), 2);
+        assert!(
+            w.explanation[0].contains("auto makes 9 chunks, enough for 2 threads: load"),
+            "{}",
+            w.explanation[0]
+        );
+        assert_eq!(
+            w.explanation[1],
+            "The write 1.00x (inside the noise) against serial; idle workers helped the writes \
+             for 0 ns a run; Dask writes a chunk in one task (36 writes for 36 chunks in its \
+             recording)."
+        );
     }
 }

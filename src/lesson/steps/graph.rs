@@ -6,10 +6,12 @@ use crate::profile::stats::Timing;
 use crate::profile::units;
 use crate::task::TaskRecord;
 
-use super::super::verdict::with_spread;
+use super::super::chart::{Chart, Stream};
+use super::super::verdict::{Comparison, noise_words, with_spread};
 use super::super::{GraphCounts, LazyGraph};
 use super::{
-    Context, Figure, LessonError, Repetition, StepResult, Words, named, no_time, rounds, timing,
+    CHUNKSCOPE, Context, Figure, LessonError, Repetition, StepResult, Words, named, no_time,
+    rounds, timing,
 };
 
 /// What the laziness step measured.
@@ -26,6 +28,10 @@ pub(super) struct GraphFigures {
     pub fused: GraphCounts,
     pub build: Timing,
     pub execute: Timing,
+    /// Executing against building: how far apart they are, with their noise.
+    pub vs: Comparison,
+    /// The median run's tasks, drawn as its task stream.
+    pub tasks: Vec<TaskRecord>,
 }
 
 impl GraphFigures {
@@ -40,12 +46,13 @@ impl GraphFigures {
 }
 
 pub(super) fn run(ctx: &Context<'_>, out: &mut StepResult) -> Result<(), LessonError> {
-    let (f, graph, tasks) = measure(ctx)?;
+    let (f, graph) = measure(ctx)?;
     out.say(describe(&f));
     out.timings = vec![
         named("built", f.build.clone()),
         named("executed", f.execute.clone()),
     ];
+    out.comparisons = vec![f.vs];
     out.graph = Some(LazyGraph {
         chunks: graph.chunks,
         grid: graph.grid,
@@ -54,7 +61,7 @@ pub(super) fn run(ctx: &Context<'_>, out: &mut StepResult) -> Result<(), LessonE
         graph,
         build: f.build,
         execute: f.execute,
-        tasks,
+        tasks: f.tasks,
     });
     Ok(())
 }
@@ -62,7 +69,7 @@ pub(super) fn run(ctx: &Context<'_>, out: &mut StepResult) -> Result<(), LessonE
 /// The graph is built from the headers and the chunk plan alone (timed, `repeat` times),
 /// then the same chunks run staged through the rounds (timed); the median run's task
 /// records are kept to light the graph.
-fn measure(ctx: &Context<'_>) -> Result<(GraphFigures, TaskGraph, Vec<TaskRecord>), LessonError> {
+fn measure(ctx: &Context<'_>) -> Result<(GraphFigures, TaskGraph), LessonError> {
     let chunks = ctx.lesson.chunks();
     let mut build_ns = Vec::with_capacity(ctx.lesson.repeat);
     let mut built = None;
@@ -109,10 +116,12 @@ fn measure(ctx: &Context<'_>) -> Result<(GraphFigures, TaskGraph, Vec<TaskRecord
         grid: graph.grid,
         staged: GraphCounts::of(&graph),
         fused: GraphCounts::of(&fused),
+        vs: Comparison::of("building", &build, "executing", &execute).ok_or_else(no_time)?,
         build,
         execute,
+        tasks,
     };
-    Ok((f, graph, tasks))
+    Ok((f, graph))
 }
 
 pub(super) fn describe(f: &GraphFigures) -> Words {
@@ -158,9 +167,10 @@ pub(super) fn describe(f: &GraphFigures) -> Words {
             Figure::new("executing / building", units::ratio(times)),
         ],
         conclusion: format!(
-            "the graph of {} tasks was built in {built} without reading a pixel, then executed \
-             in {ran}",
-            s.tasks
+            "{CHUNKSCOPE}: the graph of {} tasks was built in {built} without reading a pixel, \
+             then executed in {ran} ({})",
+            s.tasks,
+            noise_words(&f.vs)
         ),
         explanation: vec![
             format!(
@@ -186,7 +196,15 @@ pub(super) fn describe(f: &GraphFigures) -> Words {
                 fu.nodes, fu.edges, s.nodes, s.edges
             ),
         ],
-        decided: None,
+        decided: Some(f.vs.decided()),
+        chart: Some(Chart::Stream(Stream::new(
+            format!(
+                "the median run's tasks per worker: loads, a barrier, masks, a barrier, writes \
+                 (x {})",
+                f.threads
+            ),
+            f.tasks.clone(),
+        ))),
     }
 }
 
@@ -210,8 +228,13 @@ mod tests {
             grid: (1, 2, 2),
             staged: counts("staged", 15, 13, 2, 28),
             fused: counts("fused", 13, 13, 0, 12),
+            vs: Comparison::of("building", &ms(build_ms), "executing", &ms(execute_ms)).unwrap(),
             build: ms(build_ms),
             execute: ms(execute_ms),
+            tasks: vec![
+                TaskRecord::span(0, crate::task::Stage::Load, 0, 0, 100),
+                TaskRecord::span(1, crate::task::Stage::Load, 1, 0, 120),
+            ],
         }
     }
 
@@ -220,9 +243,13 @@ mod tests {
         let w = describe(&figures(&[2, 2, 3], &[400, 410, 405]));
         assert_eq!(
             w.conclusion,
-            "the graph of 13 tasks was built in 2.00 ms without reading a pixel, then executed \
-             in 405 ms"
+            "chunkscope's engine: the graph of 13 tasks was built in 2.00 ms without reading a \
+             pixel, then executed in 405 ms (beyond the noise)"
         );
+        let Some(Chart::Stream(stream)) = &w.chart else {
+            panic!()
+        };
+        assert_eq!((stream.lanes, stream.end_ns()), (2, 120));
         assert!(w.explanation[0].contains("planned 4 chunks"));
         assert!(
             w.explanation[1].ends_with("took 405 ms: 202x the building time, so the time is in the tasks, not in the graph."),

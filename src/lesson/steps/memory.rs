@@ -5,8 +5,9 @@ use std::collections::BTreeMap;
 use crate::profile::memory::{MemoryRow, MemoryRun, Spread};
 use crate::profile::units;
 
+use super::super::chart::{Bar, Bars, Chart, Unit};
 use super::super::{MemoryProbe, MemorySchedule};
-use super::{Context, Figure, LessonError, StepResult, Words};
+use super::{CHUNKSCOPE, Context, Figure, LessonError, StepResult, Words};
 
 /// What the memory step measured.
 #[derive(Debug, Clone, PartialEq)]
@@ -102,14 +103,15 @@ pub(super) fn describe(f: &MemoryFigures) -> Words {
     let rss_clear = below(&fused.rss_growth_bytes, &staged.rss_growth_bytes);
     let conclusion = if fewer {
         format!(
-            "fused held {} of chunk buffers at most, staged {}: only the chunks in flight",
+            "{CHUNKSCOPE}: fused held {} of chunk buffers at most, staged {}, beyond the noise \
+             (every run below): only the chunks in flight",
             units::bytes(fused.buffers_peak_bytes.median),
             units::bytes(staged.buffers_peak_bytes.median)
         )
     } else {
         format!(
-            "fused and staged held about the same buffers ({} vs {}): with these chunks few are \
-             in flight either way",
+            "{CHUNKSCOPE}: fused and staged held about the same buffers ({} vs {}), inside the \
+             noise: with these chunks few are in flight either way",
             units::bytes(fused.buffers_peak_bytes.median),
             units::bytes(staged.buffers_peak_bytes.median)
         )
@@ -151,6 +153,22 @@ pub(super) fn describe(f: &MemoryFigures) -> Words {
             },
         ],
         decided: Some(fewer),
+        chart: Some(Chart::Bars(Bars {
+            title: format!("{} runs each: median, least…most", serial.runs),
+            unit: Unit::Bytes,
+            bars: vec![
+                Bar::spread("buffers", "serial", &serial.buffers_peak_bytes, serial.runs),
+                Bar::spread("", "staged", &staged.buffers_peak_bytes, staged.runs),
+                Bar::spread("", "fused", &fused.buffers_peak_bytes, fused.runs),
+                Bar::spread(
+                    "RSS growth",
+                    "staged",
+                    &staged.rss_growth_bytes,
+                    staged.runs,
+                ),
+                Bar::spread("", "fused", &fused.rss_growth_bytes, fused.runs),
+            ],
+        })),
     }
 }
 
@@ -196,8 +214,8 @@ mod tests {
         let w = describe(&figures([40, 45, 50], [60, 70, 80], true));
         assert_eq!(
             w.conclusion,
-            "fused held 45.0 MiB of chunk buffers at most, staged 200 MiB: only the chunks in \
-             flight"
+            "chunkscope's engine: fused held 45.0 MiB of chunk buffers at most, staged 200 MiB, \
+             beyond the noise (every run below): only the chunks in flight"
         );
         assert!(
             w.explanation[1]
@@ -213,8 +231,12 @@ mod tests {
     fn overlapping_buffers_and_one_process_are_said() {
         let w = describe(&figures([150, 200, 210], [170, 185, 205], false));
         assert!(
+            w.conclusion.starts_with(
+                "chunkscope's engine: fused and staged held about the same buffers (200 MiB vs \
+                 200 MiB), inside the noise"
+            ),
+            "{}",
             w.conclusion
-                .starts_with("fused and staged held about the same buffers")
         );
         assert!(w.explanation[1].contains("differs inside the noise of the runs"));
         assert!(w.explanation[2].starts_with("These runs shared one process"));

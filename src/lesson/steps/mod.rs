@@ -29,7 +29,13 @@ use crate::pipeline::{self, CloudClasses, Resolution, RunReport, Scene, Schedule
 use crate::profile::stats::Timing;
 use crate::task::{CancelFlag, Stage};
 
-use super::{Figure, Lesson, LessonError, MemoryProbe, NamedTiming, Step, StepResult, WriterLock};
+use super::{
+    Chart, Figure, Lesson, LessonError, MemoryProbe, NamedTiming, Step, StepResult, WriterLock,
+};
+
+/// The engine a conclusion measured: every conclusion names it, as Dask's figures stand
+/// beside chunkscope's in several steps.
+const CHUNKSCOPE: &str = "chunkscope's engine";
 
 /// What a describing function gives a step: everything it shows in words.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -39,6 +45,7 @@ pub(super) struct Words {
     pub conclusion: String,
     pub explanation: Vec<String>,
     pub decided: Option<bool>,
+    pub chart: Option<Chart>,
 }
 
 impl StepResult {
@@ -48,6 +55,7 @@ impl StepResult {
         self.conclusion = words.conclusion;
         self.explanation = words.explanation;
         self.decided = words.decided;
+        self.chart = words.chart;
     }
 }
 
@@ -87,6 +95,8 @@ pub(super) struct Extra {
     scheduling_ns: Vec<u64>,
     write_wait_ns: Vec<u64>,
     locks: Vec<WriterLock>,
+    /// Time workers spent helping another worker's write (encoding its tiles), in all.
+    helping_ns: Vec<u64>,
 }
 
 impl<'a> Context<'a> {
@@ -170,6 +180,14 @@ impl<'a> Context<'a> {
                 .push(report.overhead.parts.scheduling_ns / threads);
             e.write_wait_ns
                 .push(report.overhead.parts.write_wait_ns / threads);
+            e.helping_ns.push(
+                report
+                    .tasks
+                    .iter()
+                    .filter(|t| t.helping)
+                    .map(|t| t.duration_ns())
+                    .sum(),
+            );
             if let Some(lock) = WriterLock::from_tasks(&report.tasks) {
                 e.locks.push(lock);
             }

@@ -5,6 +5,7 @@ use crate::pipeline::{self, Resolution};
 use crate::profile::units;
 use crate::raster::{self, RasterInfo, RasterSource};
 
+use super::super::chart::{BlockMap, Chart};
 use super::{Context, Figure, LessonError, StepResult, Words};
 
 /// One asset as inspected.
@@ -51,6 +52,9 @@ pub(super) struct SceneFigures {
     pub visual_overview: Option<usize>,
     /// The blocks of what is read of the visual, [rows, cols].
     pub visual_block: [usize; 2],
+    /// The lesson's chunks, as written, and their shape (rows, cols).
+    pub chunks: String,
+    pub chunk: (usize, usize),
 }
 
 pub(super) fn run(ctx: &Context<'_>, out: &mut StepResult) -> Result<(), LessonError> {
@@ -85,6 +89,11 @@ fn measure(ctx: &Context<'_>) -> Result<SceneFigures, LessonError> {
         grid: (prepared.grid.cols, prepared.grid.rows),
         visual_overview: prepared.visual_overview,
         visual_block,
+        chunks: ctx.lesson.chunks().to_string(),
+        chunk: {
+            let p = ctx.plan(&ctx.lesson.chunks())?;
+            (p.shape.rows, p.shape.cols)
+        },
     })
 }
 
@@ -133,7 +142,8 @@ pub(super) fn describe(f: &SceneFigures) -> Words {
         ],
         figures,
         conclusion: format!(
-            "GDAL decodes whole {br} x {bc} blocks: a chunk should be made of whole blocks"
+            "GDAL, under both engines, decodes whole {br} x {bc} blocks: a chunk should be made \
+             of whole blocks (read from the headers, nothing timed)"
         ),
         explanation: vec![
             format!(
@@ -151,6 +161,15 @@ pub(super) fn describe(f: &SceneFigures) -> Words {
             ),
         ],
         decided: None,
+        chart: Some(Chart::Blocks(BlockMap {
+            title: format!(
+                "the {cols} x {rows} grid in {br} px blocks; the lesson's chunks ({}) shaded in \
+                 turn",
+                f.chunks
+            ),
+            blocks: (rows.div_ceil(br.max(1)), cols.div_ceil(bc.max(1))),
+            chunk_blocks: (f.chunk.0.div_ceil(br.max(1)), f.chunk.1.div_ceil(bc.max(1))),
+        })),
     }
 }
 
@@ -177,6 +196,8 @@ pub(super) mod tests {
             grid: (5490, 5490),
             visual_overview: Some(0),
             visual_block: [1024, 1024],
+            chunks: "blocks:2".into(),
+            chunk: (2048, 2048),
         }
     }
 
@@ -185,8 +206,15 @@ pub(super) mod tests {
         let w = describe(&figures());
         assert_eq!(
             w.conclusion,
-            "GDAL decodes whole 1024 x 1024 blocks: a chunk should be made of whole blocks"
+            "GDAL, under both engines, decodes whole 1024 x 1024 blocks: a chunk should be made \
+             of whole blocks (read from the headers, nothing timed)"
         );
+        let Some(Chart::Blocks(map)) = &w.chart else {
+            panic!("{:?}", w.chart)
+        };
+        // 5490 px in 1024 px blocks: 6 a side, edge blocks included; 2 x 2 per chunk.
+        assert_eq!((map.blocks, map.chunk_blocks), ((6, 6), (2, 2)));
+        assert_eq!(map.chunk_of(5, 2), (2, 1));
         assert_eq!(w.big[0].value, "1024x1024");
         assert_eq!(
             w.figures[0].value,

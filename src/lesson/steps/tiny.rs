@@ -9,10 +9,12 @@ use crate::profile::units;
 use crate::task::Stage;
 
 use super::super::NamedPlan;
+use super::super::chart::{Bar, Bars, Chart, Unit};
 use super::super::recorded::{self, Recorded};
 use super::super::verdict::{Comparison, with_spread};
 use super::{
-    ChunkRequest, Context, Figure, LessonError, StepResult, Trial, Words, named, no_time, timing,
+    CHUNKSCOPE, ChunkRequest, Context, Figure, LessonError, StepResult, Trial, Words, named,
+    no_time, timing,
 };
 
 /// One chunked side of the comparison.
@@ -233,11 +235,11 @@ pub(super) fn describe(f: &TinyFigures) -> Words {
     let vs_good = &f.vs_good;
     let conclusion = if vs_good.decided() && vs_good.speedup.value < 1.0 {
         format!(
-            "{side} px: {}; largest measured cause: {biggest}",
+            "{CHUNKSCOPE}, {side} px: {}; largest measured cause: {biggest}",
             vs_good.verdict
         )
     } else {
-        format!("{side} px vs {good}: {}", vs_good.verdict)
+        format!("{CHUNKSCOPE}, {side} px vs {good}: {}", vs_good.verdict)
     };
     Words {
         big: vec![
@@ -296,6 +298,18 @@ pub(super) fn describe(f: &TinyFigures) -> Words {
             ),
         ],
         decided: Some(vs_good.decided()),
+        chart: Some(Chart::Bars(Bars {
+            title: format!(
+                "whole run, {} runs each: median, fastest…slowest",
+                f.serial.n
+            ),
+            unit: Unit::Nanoseconds,
+            bars: vec![
+                Bar::timing("total", "serial", &f.serial),
+                Bar::timing("", format!("{} chunks", t.plan.chunk_count), &t.total),
+                Bar::timing("", format!("{} chunks", g.plan.chunk_count), &g.total),
+            ],
+        })),
     }
 }
 
@@ -356,7 +370,7 @@ pub(super) mod tests {
         let w = describe(&figures(&[2500, 2510, 2520], 400, None));
         assert_eq!(
             w.conclusion,
-            "256 px: 256 px x 2 is 1.66x slower than blocks:2 x 2, beyond the noise (every run \
+            "chunkscope's engine, 256 px: 256 px x 2 is 1.66x slower than blocks:2 x 2, beyond the noise (every run \
              of it was slower); largest measured cause: writer wait (one writer)"
         );
         assert!(
@@ -374,7 +388,7 @@ pub(super) mod tests {
         let w = describe(&figures(&[1490, 1515, 1530], 1, None));
         assert!(
             w.conclusion
-                .starts_with("256 px vs blocks:2: blocks:2 x 2 1.51 s vs 256 px x 2"),
+                .starts_with("chunkscope's engine, 256 px vs blocks:2: blocks:2 x 2 1.51 s vs"),
             "{}",
             w.conclusion
         );
