@@ -181,6 +181,9 @@ impl Lesson {
 pub struct Figure {
     pub label: String,
     pub value: String,
+    /// The step's chart draws it too, so a short screen may leave the row out.
+    #[serde(skip)]
+    pub in_chart: bool,
 }
 
 impl Figure {
@@ -188,6 +191,15 @@ impl Figure {
         Self {
             label: label.into(),
             value: value.into(),
+            in_chart: false,
+        }
+    }
+
+    /// This figure, marked as drawn in the step's chart too.
+    pub fn charted(self) -> Self {
+        Self {
+            in_chart: true,
+            ..self
         }
     }
 }
@@ -372,6 +384,13 @@ pub fn build_graph(lesson: &Lesson) -> Result<TaskGraph, LessonError> {
     let cancel = CancelFlag::new();
     let ctx = steps::Context::new(lesson, &cancel, &|_, _, _| {})?;
     Ok(ctx.build_graph()?.0)
+}
+
+/// Step `step`'s result from fixed figures of the full demo's shape, worded by the step's
+/// own describing function and labelled as not measured (its item says so): for drawing the
+/// lesson's screens without running anything.
+pub fn example(step: Step) -> StepResult {
+    steps::example::result(step)
 }
 
 /// Runs `step` of `lesson`. `progress` hears (runs done, runs planned, label) before each

@@ -241,14 +241,17 @@ pub(super) fn describe(f: &AutoFigures) -> Words {
     }
     figures.push(Figure::new("visual (20 m grid)", plan_row(visual)));
     for t in f.stages.iter().chain([&f.total]) {
-        figures.push(Figure::new(
-            format!("{} serial / auto x {n}", t.name),
-            format!(
-                "{} / {}",
-                with_spread(&t.serial),
-                units::duration_ns(t.auto.median_ns)
-            ),
-        ));
+        figures.push(
+            Figure::new(
+                format!("{} serial / auto x {n}", t.name),
+                format!(
+                    "{} / {}",
+                    with_spread(&t.serial),
+                    units::duration_ns(t.auto.median_ns)
+                ),
+            )
+            .charted(),
+        );
     }
     let mut big = match &f.blue {
         Some(b) => vec![Figure::new(b.key.clone(), side(&b.plan))],

@@ -199,8 +199,7 @@ pub(super) fn describe(f: &GraphFigures) -> Words {
         decided: Some(f.vs.decided()),
         chart: Some(Chart::Stream(Stream::new(
             format!(
-                "the median run's tasks per worker: loads, a barrier, masks, a barrier, writes \
-                 (x {})",
+                "the median run, x {}: loads, a barrier, masks, a barrier, writes",
                 f.threads
             ),
             f.tasks.clone(),

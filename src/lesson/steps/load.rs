@@ -236,12 +236,13 @@ pub(super) fn describe(f: &LoadFigures) -> Words {
     };
     let mut figures = vec![
         Figure::new("read", how),
-        Figure::new("serial load", with_spread(&f.serial_load)),
-        Figure::new("chunked x 1 load", with_spread(&f.one_load)),
+        Figure::new("serial load", with_spread(&f.serial_load)).charted(),
+        Figure::new("chunked x 1 load", with_spread(&f.one_load)).charted(),
         Figure::new(
             format!("{label} load ({})", f.chunks),
             with_spread(&f.chunked_load),
-        ),
+        )
+        .charted(),
         Figure::new(
             "load speedup",
             units::speedup(c.speedup.value, c.speedup.error),
@@ -255,13 +256,16 @@ pub(super) fn describe(f: &LoadFigures) -> Words {
         Bar::timing("", format!("chunked x {n}"), &f.chunked_load),
     ];
     if let Some((d, ns)) = dask {
-        figures.push(Figure::new(
-            format!("Dask {} px, recorded", d.side),
-            format!(
-                "load {} around persist(), one recording",
-                units::duration_ns(ns)
-            ),
-        ));
+        figures.push(
+            Figure::new(
+                format!("Dask {} px, recorded", d.side),
+                format!(
+                    "load {} around persist(), one recording",
+                    units::duration_ns(ns)
+                ),
+            )
+            .charted(),
+        );
         bars.push(Bar::single("", format!("Dask rec. {} px", d.side), ns));
     }
     Words {

@@ -133,10 +133,9 @@ fn measure(ctx: &Context<'_>) -> Result<MaskWriteFigures, LessonError> {
 
 fn lock_row(lock: &WriterLock) -> String {
     format!(
-        "held {} ({} of the write stage's {}), waited {} ({} of the writers' time)",
+        "held {} ({} of the write), waited {} ({})",
         units::duration_ns(lock.held_ns),
         units::share(lock.held_share()),
-        units::duration_ns(lock.write_wall_ns),
         units::duration_ns(lock.waited_ns),
         units::share(lock.wait_share())
     )
@@ -148,7 +147,7 @@ fn workers_row(lock: &WriterLock) -> String {
         .iter()
         .map(|h| {
             format!(
-                "w{} {} writes held {} waited {}",
+                "w{} {}/{}/{}",
                 h.worker,
                 h.writes,
                 units::duration_ns(h.held_ns),
@@ -164,9 +163,9 @@ fn cause(f: &MaskWriteFigures) -> String {
     let (g, o) = (&f.gdal_lock, &f.own_lock);
     let held_more = g.held_share() > o.held_share();
     format!(
-        "GDAL's writer, as the lesson's to_raster(lock=Lock()), encodes every tile under the \
-         lock: held {} of the write, waits {} ({}). chunkscope's writer encodes tiles outside \
-         it and only places them under it: held {}, waits {} ({}){}.",
+        "GDAL's writer (the lesson's to_raster with lock=Lock()) encodes each tile under the \
+         lock: held {} of the write, waited {} ({}); chunkscope's encodes outside it, places \
+         tiles under it: held {}, waited {} ({}){}.",
         units::share(g.held_share()),
         units::duration_ns(g.waited_ns),
         units::share(g.wait_share()),
@@ -201,27 +200,23 @@ fn dask_line(d: &Recorded) -> String {
 
 pub(super) fn describe(f: &MaskWriteFigures) -> Words {
     let n = f.threads;
-    let label = format!("chunked x {n}");
     let mut figures = Vec::new();
     for p in [&f.mask, &f.write] {
         let name = p.stage.name();
-        figures.push(Figure::new(
-            format!("{name} serial"),
-            with_spread(&p.serial),
-        ));
-        figures.push(Figure::new(
-            format!("{name} {label}"),
-            with_spread(&p.chunked),
-        ));
+        figures.push(Figure::new(format!("{name} serial"), with_spread(&p.serial)).charted());
+        figures.push(Figure::new(format!("{name} x {n}"), with_spread(&p.chunked)).charted());
     }
-    figures.push(Figure::new(
-        format!("write {label}, GDAL's"),
-        with_spread(&f.gdal_write),
-    ));
+    figures.push(Figure::new(format!("write x {n}, GDAL's"), with_spread(&f.gdal_write)).charted());
     figures.push(Figure::new("lock, GDAL's writer", lock_row(&f.gdal_lock)));
-    figures.push(Figure::new("  per worker", workers_row(&f.gdal_lock)));
+    figures.push(Figure::new(
+        "  writes/held/waited",
+        workers_row(&f.gdal_lock),
+    ));
     figures.push(Figure::new("lock, chunkscope's", lock_row(&f.own_lock)));
-    figures.push(Figure::new("  per worker", workers_row(&f.own_lock)));
+    figures.push(Figure::new(
+        "  writes/held/waited",
+        workers_row(&f.own_lock),
+    ));
     let (mask, write) = (&f.mask.comparison, &f.write.comparison);
     let mut explanation = vec![
         cause(f),
@@ -336,9 +331,9 @@ mod tests {
         );
         assert_eq!(
             w.explanation[0],
-            "GDAL's writer, as the lesson's to_raster(lock=Lock()), encodes every tile under \
-             the lock: held 95 % of the write, waits 300 ms (25 %). chunkscope's writer encodes \
-             tiles outside it and only places them under it: held 10 %, waits 6.00 ms (0.5 %)."
+            "GDAL's writer (the lesson's to_raster with lock=Lock()) encodes each tile under \
+             the lock: held 95 % of the write, waited 300 ms (25 %); chunkscope's encodes \
+             outside it, places tiles under it: held 10 %, waited 6.00 ms (0.5 %)."
         );
         assert_eq!(
             w.explanation[1],
@@ -348,7 +343,7 @@ mod tests {
         assert_eq!(w.explanation.len(), 2, "no Dask recording on this grid");
         assert_eq!(
             w.figures[6].value,
-            "w0 2 writes held 285 ms waited 150 ms · w1 2 writes held 285 ms waited 150 ms"
+            "w0 2/285 ms/150 ms · w1 2/285 ms/150 ms"
         );
         let Some(Chart::Bars(bars)) = &w.chart else {
             panic!()

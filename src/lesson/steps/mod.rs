@@ -9,6 +9,7 @@
 
 mod alignment;
 mod auto;
+pub(super) mod example;
 mod graph;
 mod load;
 mod mask_write;

@@ -163,8 +163,7 @@ pub(super) fn describe(f: &SceneFigures) -> Words {
         decided: None,
         chart: Some(Chart::Blocks(BlockMap {
             title: format!(
-                "the {cols} x {rows} grid in {br} px blocks; the lesson's chunks ({}) shaded in \
-                 turn",
+                "the grid in {br} px blocks; chunks of {} shaded in turn",
                 f.chunks
             ),
             blocks: (rows.div_ceil(br.max(1)), cols.div_ceil(bc.max(1))),

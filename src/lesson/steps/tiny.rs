@@ -184,15 +184,17 @@ pub(super) fn describe(f: &TinyFigures) -> Words {
     let causes = f.causes();
     let explained: i64 = causes.iter().map(|c| c.1).sum();
     let mut figures = vec![
-        Figure::new("serial", with_spread(&f.serial)),
+        Figure::new("serial", with_spread(&f.serial)).charted(),
         Figure::new(
             format!("{} ({} chunks)", t.label, t.plan.chunk_count),
             with_spread(&t.total),
-        ),
+        )
+        .charted(),
         Figure::new(
             format!("{} ({} chunks)", g.label, g.plan.chunk_count),
             with_spread(&g.total),
-        ),
+        )
+        .charted(),
         Figure::new(
             format!("{} vs {}", t.label, g.label),
             format!(
