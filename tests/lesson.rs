@@ -110,7 +110,7 @@ fn every_step_runs_on_a_demo_and_its_words_match_its_numbers() {
                         "{:?}",
                         r.figures
                     );
-                    assert!(r.explanation[1].contains("40.5 s -> 12.6 s"));
+                    assert!(r.explanation[2].contains("40.5 s -> 12.6 s"));
                 }
             }
             Step::MaskWrite => {
@@ -251,7 +251,7 @@ fn every_step_runs_on_a_demo_and_its_words_match_its_numbers() {
                 assert_eq!(blue.shape.bands, 1);
                 assert_eq!(blue.shape.rows, 1024);
                 assert!(
-                    r.explanation[0].contains("(1, 1024, 1024)"),
+                    r.explanation[2].contains("(1, 1024, 1024)"),
                     "{:?}",
                     r.explanation
                 );
@@ -270,7 +270,7 @@ fn every_step_runs_on_a_demo_and_its_words_match_its_numbers() {
                 assert!(r.memory.iter().all(|m| m.runs == 3));
                 let (staged, fused) = (&r.memory[1], &r.memory[2]);
                 assert!(fused.buffers_peak_bytes.median <= staged.buffers_peak_bytes.median);
-                assert!(r.explanation[0].contains("bounded here at 64 MiB"));
+                assert!(r.explanation[1].contains("bounded here at 64 MiB"));
                 assert!(r.explanation[2].contains("shared one process"));
             }
         }

@@ -171,8 +171,8 @@ pub(super) fn describe(f: &AlignmentFigures) -> Words {
                 units::ratio(pm.read_amplification),
                 a.side,
                 units::ratio(pa.read_amplification)
-            ),
-            alone(f),
+            ) + " "
+                + &alone(f),
             "Both decode per task, as Dask's tasks do; chunkscope's shared blocks (--blocks \
              shared, its default) decode each block once, so misaligned chunks cost it no \
              decoding."
@@ -231,17 +231,16 @@ mod tests {
         assert_eq!(
             w.explanation[0],
             "1000 px chunks are not aligned with 1024 px blocks: a chunk touches 2.80 blocks on \
-             average and GDAL decodes 1.96x the pixels kept (1024 px chunks: 1.00x)."
+             average and GDAL decodes 1.96x the pixels kept (1024 px chunks: 1.00x). Only \
+             alignment changes: both make 36 chunks, the 1000 px ones 95 % of the area each."
         );
-        assert_eq!(
-            w.explanation[1],
-            "Only alignment changes: both make 36 chunks, the 1000 px ones 95 % of the area each."
-        );
+        assert_eq!(w.explanation.len(), 2);
         assert!(w.figures[7].value.contains("inside the noise"));
         let mut f = f;
         f.misaligned.plan.chunk_count = 49;
-        assert!(describe(&f).explanation[1].starts_with(
-            "Not alignment alone on this scene: 1000 px chunks make 49 chunks against 36"
+        assert!(describe(&f).explanation[0].ends_with(
+            "Not alignment alone on this scene: 1000 px chunks make 49 chunks against 36 (the \
+             grid's edge), each 95 % of the area."
         ));
         assert_eq!(w.figures[2].value, "1.96x (measured, per task)");
     }

@@ -271,7 +271,8 @@ pub(super) fn describe(f: &AutoFigures) -> Words {
         ),
         None => format!("{} for the visual (no blue band)", shape(visual)),
     };
-    let mut explanation = Vec::new();
+    // The claim the step checks (idle workers) first: it is the cause a short screen keeps.
+    let mut explanation = vec![visual_line(f), write_line(f)];
     if let Some(b) = &f.blue {
         let l = &b.layout;
         explanation.push(format!(
@@ -287,8 +288,6 @@ pub(super) fn describe(f: &AutoFigures) -> Words {
             units::bytes(b.plan.chunk_bytes)
         ));
     }
-    explanation.push(visual_line(f));
-    explanation.push(write_line(f));
     let mut bars = Vec::new();
     for t in &f.stages {
         bars.push(Bar::timing(t.name, "serial", &t.serial));
@@ -376,19 +375,19 @@ mod tests {
              than serial, beyond the noise (every run of it was faster)"
         );
         assert_eq!(
-            w.explanation[0],
+            w.explanation[2],
             "auto gives (1, 8192, 8192) for B02, (3, 5490, 5490) for the visual: B02 is 10980 x \
              10980 of 2-byte samples in 1024 px blocks, and 8 x 8 blocks (128 MiB) are the most \
              that fit in 128 MiB."
         );
         assert_eq!(
-            w.explanation[1],
+            w.explanation[0],
             "The visual at 20 m is 86.2 MiB, under 128 MiB: auto makes 1 chunk(s) for 2 \
              threads, so load and mask ran 1 task(s) each and 1 thread(s) had none: load 1.00x \
              (inside the noise), mask 1.00x (inside the noise) against serial."
         );
         assert_eq!(
-            w.explanation[2],
+            w.explanation[1],
             "The write 1.67x (beyond the noise): chunkscope's writer has idle workers encode a \
              chunk's tiles (900 ms of help a run), so even few chunks write on every thread."
         );

@@ -154,20 +154,20 @@ pub(in crate::lesson) fn result(step: Step) -> StepResult {
             out.comparisons = vec![f.load];
         }
         Step::MaskWrite => {
-            let pair = |stage, s: &[u64], c: &[u64]| {
+            let pair = |name, s: &[u64], c: &[u64]| {
                 let (s, c) = (ms(s), ms(c));
                 mask_write::StagePair {
-                    stage,
+                    name,
                     comparison: cmp("serial", &s, "chunked x 2", &c),
                     serial: s,
                     chunked: c,
                 }
             };
-            let write = pair(Stage::Write, &[2400, 2460, 2550], &[1400, 1450, 1500]);
+            let write = pair("write+close", &[2400, 2460, 2550], &[1400, 1450, 1500]);
             let gdal_write = ms(&[2000, 2080, 2150]);
             let f = mask_write::MaskWriteFigures {
                 threads: 2,
-                mask: pair(Stage::Mask, &[100, 107, 150], &[52, 55, 60]),
+                mask: pair("mask", &[100, 107, 150], &[52, 55, 60]),
                 writers: cmp(
                     "GDAL's writer",
                     &gdal_write,

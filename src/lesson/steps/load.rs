@@ -223,11 +223,11 @@ pub(super) fn describe(f: &LoadFigures) -> Words {
                     f.chunk_count
                 )
             },
+            split(f),
             format!(
                 "The lesson measured 40.5 s -> 12.6 s (3.2x) on 4 Dask workers against a real \
                  server; here the load went {serial} -> {chunked} ({speedup}) on {n} threads."
             ),
-            split(f),
         ]
     } else {
         let mut lines = vec![local_cause(f), split(f)];
@@ -440,8 +440,9 @@ mod tests {
             "Read through a simulated network (50 ms, 25 MiB/s), serial loading is one long \
              download"
         ));
+        assert!(w.explanation[1].starts_with("Of the 2.69x: chunked x 1 against serial"));
         assert_eq!(
-            w.explanation[1],
+            w.explanation[2],
             "The lesson measured 40.5 s -> 12.6 s (3.2x) on 4 Dask workers against a real \
              server; here the load went 4.05 s -> 1.50 s (2.69x) on 2 threads."
         );

@@ -126,12 +126,6 @@ pub(super) fn describe(f: &MemoryFigures) -> Words {
         conclusion,
         explanation: vec![
             format!(
-                "RSS holds GDAL's block cache (bounded here at {} MiB, so it cannot grow across \
-                 runs), the chunk buffers and the output tiles being filled; buffers are counted \
-                 from the task records.",
-                f.cache_mb
-            ),
-            format!(
                 "Serial and staged keep the whole image ({}) before writing; fused takes each \
                  chunk from load to write, so RSS growth {} ({} vs {}).",
                 units::bytes(serial.buffers_peak_bytes.median),
@@ -142,6 +136,12 @@ pub(super) fn describe(f: &MemoryFigures) -> Words {
                 },
                 units::bytes(fused.rss_growth_bytes.median),
                 units::bytes(staged.rss_growth_bytes.median)
+            ),
+            format!(
+                "RSS holds GDAL's block cache (bounded here at {} MiB, so it cannot grow across \
+                 runs), the chunk buffers and the output tiles being filled; buffers are counted \
+                 from the task records.",
+                f.cache_mb
             ),
             if f.own_process {
                 "Each run had a process of its own, so each max RSS is that run's alone."
@@ -218,10 +218,10 @@ mod tests {
              beyond the noise (every run below): only the chunks in flight"
         );
         assert!(
-            w.explanation[1]
+            w.explanation[0]
                 .contains("so RSS growth is smaller beyond the noise (70.0 MiB vs 190 MiB)"),
             "{}",
-            w.explanation[1]
+            w.explanation[0]
         );
         assert!(w.explanation[2].starts_with("Each run had a process of its own"));
         assert_eq!(w.decided, Some(true));
@@ -238,7 +238,7 @@ mod tests {
             "{}",
             w.conclusion
         );
-        assert!(w.explanation[1].contains("differs inside the noise of the runs"));
+        assert!(w.explanation[0].contains("differs inside the noise of the runs"));
         assert!(w.explanation[2].starts_with("These runs shared one process"));
         assert_eq!(w.decided, Some(false));
     }

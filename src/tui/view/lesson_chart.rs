@@ -156,10 +156,19 @@ fn stream(s: &Stream, theme: Theme, area: Rect, buf: &mut Buffer) -> Line<'stati
         }
     }
     let mut legend = Vec::new();
-    for stage in [Stage::Load, Stage::Mask, Stage::Write] {
+    let shown = |stage| s.tasks.iter().any(|t| t.stage == stage);
+    for stage in [Stage::Load, Stage::Mask, Stage::Write, Stage::Finalize] {
+        if stage == Stage::Finalize && !shown(stage) {
+            continue;
+        }
         let (g, st) = gantt::stage_glyph(stage, theme);
         legend.push(Span::styled(g, st));
         legend.push(Span::raw(format!(" {} ", stage.name())));
+    }
+    if s.tasks.iter().any(|t| t.helping) {
+        let (_, st) = gantt::stage_glyph(Stage::Write, theme);
+        legend.push(Span::styled("▚", st));
+        legend.push(Span::raw(" help "));
     }
     if area.height > 1 {
         // The time axis's ends, the legend between them: the glyphs are read here.
