@@ -277,7 +277,7 @@ pub(super) fn describe(f: &MaskWriteFigures) -> Words {
             Figure::new("own lock wait", units::share(f.own_lock.wait_share())),
         ],
         figures,
-        conclusion: format!("{CHUNKSCOPE}, write x {n}: {}", f.writers.verdict),
+        conclusion: format!("{CHUNKSCOPE}, write+close x {n}: {}", f.writers.verdict),
         explanation,
         decided: Some(f.writers.decided()),
         chart: Some(Chart::Bars(Bars {
@@ -355,7 +355,7 @@ mod tests {
         let w = describe(&figures(60));
         assert_eq!(
             w.conclusion,
-            "chunkscope's engine, write x 2: chunkscope's writer is 1.33x faster than GDAL's \
+            "chunkscope's engine, write+close x 2: chunkscope's writer is 1.33x faster than GDAL's \
              writer, beyond the noise (every run of it was faster)"
         );
         assert_eq!(
