@@ -772,7 +772,7 @@ mod tests {
                 );
             }
             if screen == Screen::Lesson {
-                assert!(text.starts_with("? help · q quit · ←→/pn step"), "{text}");
+                assert!(text.starts_with("? help · q quit · r re-run"), "{text}");
                 assert!(!text.contains("L lesson"), "L does nothing there: {text}");
             } else {
                 assert!(text.starts_with("? help · q quit · L lesson"), "{text}");
