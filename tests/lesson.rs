@@ -64,6 +64,21 @@ fn check_common(r: &StepResult) {
         );
         assert_eq!(r.conclusion.contains("beyond the noise"), c.decided());
     }
+    // Every conclusion says how it stands against the noise and names its engine, and
+    // every step draws a chart.
+    assert!(
+        r.conclusion.contains(r.noise()),
+        "{}: {:?} not in {}",
+        r.step.id(),
+        r.noise(),
+        r.conclusion
+    );
+    assert!(
+        r.conclusion.starts_with("chunkscope's engine") || r.conclusion.starts_with("GDAL"),
+        "{}",
+        r.conclusion
+    );
+    assert!(r.chart.is_some(), "{} has no chart", r.step.id());
     let json = r.to_json();
     assert_eq!(json["kind"], "lesson_step");
     assert_eq!(json["step"]["step"], serde_json::json!(r.step));
@@ -95,7 +110,7 @@ fn every_step_runs_on_a_demo_and_its_words_match_its_numbers() {
                         "{:?}",
                         r.figures
                     );
-                    assert!(r.explanation[1].contains("40.5 s -> 12.6 s"));
+                    assert!(r.explanation[2].contains("40.5 s -> 12.6 s"));
                 }
             }
             Step::MaskWrite => {
@@ -105,7 +120,11 @@ fn every_step_runs_on_a_demo_and_its_words_match_its_numbers() {
                 assert_eq!(lock.holders.iter().map(|h| h.writes).sum::<usize>(), 4);
                 assert!(lock.held_ns > 0, "the appender is taken for every tile");
                 assert!(lock.held_share() <= 1.0);
-                assert!(r.explanation[1].contains("Lock()"));
+                assert!(r.explanation[0].contains("Lock()"), "{:?}", r.explanation);
+                // The lesson's writer (GDAL's, under the lock) beside chunkscope's, both
+                // timed: the conclusion compares them.
+                assert!(r.conclusion.contains("GDAL's writer"), "{}", r.conclusion);
+                assert!(r.timings.iter().any(|t| t.label.contains("GDAL's writer")));
             }
             Step::Graph => {
                 let g = r.graph.as_ref().expect("the graph");
@@ -152,7 +171,12 @@ fn every_step_runs_on_a_demo_and_its_words_match_its_numbers() {
                     r.conclusion
                         .contains(&format!("13 tasks was built in {built}"))
                 );
-                assert!(r.conclusion.ends_with(&format!("executed in {ran}")));
+                assert!(
+                    r.conclusion
+                        .contains(&format!("executed in {ran} ({})", r.noise())),
+                    "{}",
+                    r.conclusion
+                );
                 assert!(
                     r.explanation[0].contains("planned 4 chunks"),
                     "{:?}",
@@ -226,15 +250,27 @@ fn every_step_runs_on_a_demo_and_its_words_match_its_numbers() {
                 let blue = &r.plans[1].plan;
                 assert_eq!(blue.shape.bands, 1);
                 assert_eq!(blue.shape.rows, 1024);
-                assert!(r.conclusion.contains("(1, 1024, 1024)"), "{}", r.conclusion);
-                assert!(r.timings.is_empty(), "a plan, nothing timed");
+                assert!(
+                    r.explanation[2].contains("(1, 1024, 1024)"),
+                    "{:?}",
+                    r.explanation
+                );
+                // Timed now: the claim about idle workers is checked against serial.
+                let visual = &r.plans[0].plan;
+                assert!(
+                    r.conclusion
+                        .contains(&format!("({} chunk(s) on the visual)", visual.chunk_count)),
+                    "{}",
+                    r.conclusion
+                );
+                assert_eq!(r.comparisons.len(), 4, "total, load, mask, write");
             }
             Step::Memory => {
                 assert_eq!(r.memory.len(), 3);
                 assert!(r.memory.iter().all(|m| m.runs == 3));
                 let (staged, fused) = (&r.memory[1], &r.memory[2]);
                 assert!(fused.buffers_peak_bytes.median <= staged.buffers_peak_bytes.median);
-                assert!(r.explanation[0].contains("bounded here at 64 MiB"));
+                assert!(r.explanation[1].contains("bounded here at 64 MiB"));
                 assert!(r.explanation[2].contains("shared one process"));
             }
         }

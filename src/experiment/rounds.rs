@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::engine::{Engine, TaskCost};
 use crate::chunks::{ChunkRequest, ChunkShape, PlanSummary};
 use crate::dask::runner::{DaskRun, DaskRunner, RunnerError};
-use crate::output::OutputSpec;
+use crate::output::{OutputSpec, WriterKind};
 use crate::pipeline::{
     self, BlockSharing, CloudClasses, Mode, PipelineError, Resolution, RunConfig, RunControl,
     RunReport, Scene, Schedule,
@@ -85,6 +85,9 @@ pub struct Trial {
     pub mode: Mode,
     /// Which engine runs it; Dask runs only chunked modes.
     pub engine: Engine,
+    /// The output's writer for this trial alone (`None`: the base's), so that rounds can
+    /// alternate writers.
+    pub writer: Option<WriterKind>,
 }
 
 impl Trial {
@@ -93,6 +96,7 @@ impl Trial {
             label: "serial".into(),
             mode: Mode::Serial,
             engine: Engine::Chunkscope,
+            writer: None,
         }
     }
 
@@ -105,6 +109,7 @@ impl Trial {
                 schedule,
             },
             engine: Engine::Chunkscope,
+            writer: None,
         }
     }
 
@@ -114,6 +119,15 @@ impl Trial {
             label: format!("dask x {threads} @ {chunks}"),
             engine: Engine::Dask,
             ..Self::chunked(chunks, threads, schedule)
+        }
+    }
+
+    /// This trial with `writer` writing its output, whatever the base's.
+    pub fn with_writer(self, writer: WriterKind) -> Self {
+        Self {
+            label: format!("{} ({} writer)", self.label, writer.name()),
+            writer: Some(writer),
+            ..self
         }
     }
 
@@ -353,13 +367,15 @@ pub fn run_rounds_on(
             }
             continue;
         }
+        let mut config = base.config(trial.mode.clone());
+        if let Some(writer) = trial.writer {
+            config.output.writer = writer;
+        }
         let report =
-            pipeline::run(scene, &base.config(trial.mode.clone()), &control).map_err(|source| {
-                ExperimentError::Run {
-                    label: label.clone(),
-                    round,
-                    source: Box::new(source),
-                }
+            pipeline::run(scene, &config, &control).map_err(|source| ExperimentError::Run {
+                label: label.clone(),
+                round,
+                source: Box::new(source),
             })?;
         if report.cancelled {
             rounds.cancelled = true;

@@ -74,6 +74,19 @@ impl WriterLock {
     }
 }
 
+impl WriterLock {
+    /// Waited time / the writing workers' time over the write stage (wall x workers that
+    /// wrote): how much of their write stage the workers spent waiting for the lock.
+    pub fn wait_share(&self) -> f64 {
+        let capacity = self.write_wall_ns as f64 * self.holders.len() as f64;
+        if capacity == 0.0 {
+            0.0
+        } else {
+            self.waited_ns as f64 / capacity
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -92,6 +105,8 @@ mod tests {
         assert_eq!(lock.held_ns, 200);
         assert_eq!(lock.write_wall_ns, 200);
         assert!((lock.held_share() - 1.0).abs() < 1e-9);
+        // 100 ns waited of 2 workers x 200 ns.
+        assert!((lock.wait_share() - 0.25).abs() < 1e-9);
         assert_eq!(WriterLock::from_tasks(&[load]), None);
     }
 }

@@ -8,6 +8,7 @@
 
 mod steps;
 
+pub mod chart;
 pub mod lock;
 pub mod memory;
 pub mod recorded;
@@ -27,6 +28,7 @@ use crate::profile::memory::MemoryRow;
 use crate::profile::stats::{MIN_DECIDING_RUNS, Timing};
 use crate::task::{CancelFlag, TaskRecord};
 
+pub use chart::Chart;
 pub use lock::WriterLock;
 pub use memory::{InProcess, MemoryProbe, MemorySchedule};
 pub use verdict::Comparison;
@@ -179,6 +181,9 @@ impl Lesson {
 pub struct Figure {
     pub label: String,
     pub value: String,
+    /// The step's chart draws it too, so a short screen may leave the row out.
+    #[serde(skip)]
+    pub in_chart: bool,
 }
 
 impl Figure {
@@ -186,6 +191,15 @@ impl Figure {
         Self {
             label: label.into(),
             value: value.into(),
+            in_chart: false,
+        }
+    }
+
+    /// This figure, marked as drawn in the step's chart too.
+    pub fn charted(self) -> Self {
+        Self {
+            in_chart: true,
+            ..self
         }
     }
 }
@@ -276,6 +290,8 @@ pub struct StepResult {
     pub memory: Vec<MemoryRow>,
     /// The task graph step's graph, as built and as executed.
     pub graph: Option<LazyGraph>,
+    /// What the step draws beside its conclusion.
+    pub chart: Option<Chart>,
     /// Measured runs per configuration.
     pub repeat: usize,
     pub threads: usize,
@@ -305,8 +321,20 @@ impl StepResult {
             lock: None,
             memory: Vec::new(),
             graph: None,
+            chart: None,
             repeat: lesson.repeat,
             threads: lesson.threads.get(),
+        }
+    }
+
+    /// How the conclusion stands against the noise of its runs, as it says it: "beyond the
+    /// noise", "inside the noise", ... or "nothing timed". Every conclusion carries it.
+    pub fn noise(&self) -> &'static str {
+        match (self.comparisons.first(), self.decided) {
+            (Some(c), _) => verdict::noise_words(c),
+            (None, Some(true)) => "beyond the noise",
+            (None, Some(false)) => "inside the noise",
+            (None, None) => "nothing timed",
         }
     }
 
@@ -358,6 +386,13 @@ pub fn build_graph(lesson: &Lesson) -> Result<TaskGraph, LessonError> {
     Ok(ctx.build_graph()?.0)
 }
 
+/// Step `step`'s result from fixed figures of the full demo's shape, worded by the step's
+/// own describing function and labelled as not measured (its item says so): for drawing the
+/// lesson's screens without running anything.
+pub fn example(step: Step) -> StepResult {
+    steps::example::result(step)
+}
+
 /// Runs `step` of `lesson`. `progress` hears (runs done, runs planned, label) before each
 /// run; `memory` measures the memory step's runs (a child process per run in the front
 /// ends). Stops between runs when `cancel` is set.
@@ -379,16 +414,6 @@ pub fn run_step(
     }
     let ctx = steps::Context::new(lesson, cancel, progress)?;
     let mut result = StepResult::new(step, lesson);
-    match step {
-        Step::Scene => ctx.scene(&mut result)?,
-        Step::LoadLocal => ctx.load(&mut result, false)?,
-        Step::LoadNetwork => ctx.load(&mut result, true)?,
-        Step::MaskWrite => ctx.mask_write(&mut result)?,
-        Step::Graph => ctx.graph(&mut result)?,
-        Step::TinyChunks => ctx.tiny(&mut result)?,
-        Step::Alignment => ctx.alignment(&mut result)?,
-        Step::AutoChunks => ctx.auto(&mut result)?,
-        Step::Memory => ctx.memory(&mut result, memory)?,
-    }
+    steps::run(&ctx, step, memory, &mut result)?;
     Ok(result)
 }

@@ -51,6 +51,18 @@ impl Comparison {
     }
 }
 
+/// The words a comparison's verdict uses for the noise: "beyond the noise", "inside the
+/// noise", "too few" (runs) or "single run", as [`crate::profile::verdict::describe`] says
+/// them, so a screen can check that they are on it.
+pub fn noise_words(c: &Comparison) -> &'static str {
+    match c.outcome.outcome {
+        Outcome::Faster | Outcome::Slower => "beyond the noise",
+        Outcome::InsideNoise => "inside the noise",
+        Outcome::TooFewRuns => "too few",
+        Outcome::OneRun => "single run",
+    }
+}
+
 /// `1.23 s ± 0.04 s (1.19…1.28 s, n=3)`: a median with its spread, as every step shows it.
 pub fn with_spread(t: &Timing) -> String {
     units::spread(t.median_ns, t.stdev_ns, t.min_ns, t.max_ns, t.n)

@@ -699,12 +699,14 @@ pub fn keys_for(screen: Screen, action: Action) -> Option<&'static str> {
         .map(|b| b.keys)
 }
 
-/// The bindings shown for `screen` (rows with a label), screen ones first.
+/// The bindings shown for `screen` (rows with a label), screen ones first. `L` (the
+/// lesson) is not listed on the lesson itself, where it has nothing to do.
 pub fn visible(screen: Screen) -> impl Iterator<Item = &'static Binding> {
     BINDINGS
         .iter()
         .filter(move |b| !b.keys.is_empty())
         .filter(move |b| b.scope == Scope::On(screen) || b.scope == Scope::Global)
+        .filter(move |b| !(screen == Screen::Lesson && b.action == Action::Lesson))
 }
 
 /// Whether the footer keeps `action` on `screen` before the others: the keys a learner
@@ -832,7 +834,12 @@ mod tests {
                     "{item:?} missing on {screen:?}: {text}"
                 );
             }
-            assert!(text.starts_with("? help · q quit · L lesson"), "{text}");
+            if screen == Screen::Lesson {
+                assert!(text.starts_with("? help · q quit · r re-run"), "{text}");
+                assert!(!text.contains("L lesson"), "L does nothing there: {text}");
+            } else {
+                assert!(text.starts_with("? help · q quit · L lesson"), "{text}");
+            }
         }
         let setup = footer_lines(Screen::Setup, 80, 2).join(" · ");
         // Too many for two lines with hints: the setting keys by key alone.

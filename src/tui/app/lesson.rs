@@ -53,7 +53,13 @@ impl App {
                 None
             }
             Action::Export => {
-                if lesson.result().is_some() {
+                if lesson.running == Some(lesson.step) {
+                    // The figures on screen are the previous run's: saving them now would
+                    // pass them off as the run going on.
+                    self.on_exported(Err(
+                        "running again: s saves the new figures when done".into()
+                    ))
+                } else if lesson.result().is_some() {
                     Some(Cmd::SaveLessonStep(lesson.step))
                 } else {
                     self.on_exported(Err("no figures to save yet: the step has not run".into()))

@@ -1,6 +1,7 @@
-//! The lesson screen: one step of the lesson at a time, its measured figures, the
-//! conclusion and the explanation written from them; or, with `P`, the presenter layout:
-//! the step's big numbers in large type and its conclusion. Pure; UI thread.
+//! The lesson screen: one step of the lesson at a time, its measured figures, its chart,
+//! the conclusion (naming its engine and its noise) and the explanation written from them;
+//! or, with `P`, the presenter layout: the step's big numbers in large type, its chart, its
+//! conclusion and cause. Pure; UI thread.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -16,22 +17,23 @@ use crate::tui::app::App;
 use crate::tui::model::graph::GraphView;
 use crate::tui::model::lesson::LessonView;
 
-// Normal layout:
+// Normal layout (each part's own sketch is above its function):
 //
-//   step 2/8 · Load: serial vs chunked, local disk        ✓✓▸·····
+//   step 2/9 · Load: serial vs chunked, local disk        ✓▸·······
 //   lesson: Loading in chunks on several workers is faster than one read.
-//   serial load            median 1.23 s ± 20 ms, 1.20 s … 1.25 s, n = 3
-//   chunked x 2 load       ...
-//   ▶ load: chunked x 2 is 1.93x faster than serial, beyond the noise
-//   explanation, wrapped (two or three sentences)
+//   measured on ... / figures not in the chart          (given up first when short)
+//   load, 3 runs each: median, fastest…slowest · █ fastest ▒ median ─┤ slowest
+//   load serial        ████████████████▒▒─┤        430 ms
+//        chunked x 2   ███████▒─┤                  195 ms
+//   ▶ chunkscope's engine, load: chunked x 2 is 2.21x faster than serial, beyond the noise
+//   cause (the explanation's first line), then the others where rows are left
 //
 // Presenter layout (P):
 //
-//   step 2/8 · Load: serial vs chunked, local disk
-//   ███ ███   █ ███   ███ ███
-//   ...         (the big figures side by side, or stacked)
+//   ███ ███   █ ███   ███ ███   (the big figures side by side, else in one line)
 //   serial load       x2 load        speedup
-//   ▶ conclusion, wrapped, bold
+//   the chart
+//   ▶ conclusion, wrapped, bold / cause
 
 /// Draws the lesson screen.
 pub fn render(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
@@ -132,7 +134,38 @@ fn status_lines(lesson: &LessonView, theme: Theme) -> Vec<Line<'static>> {
     lines
 }
 
-fn figures(r: &StepResult, theme: Theme, area: Rect, buf: &mut Buffer) {
+/// Rows `lines` take wrapped at `width` word by word, as the paragraphs here wrap them.
+fn wrapped_h(lines: &[Line<'_>], width: u16) -> u16 {
+    lines.iter().map(|l| line_rows(l, width)).sum()
+}
+
+/// Rows one line takes wrapped at `width`: words fill a row until the next does not fit;
+/// a word longer than a row is cut across rows.
+fn line_rows(line: &Line<'_>, width: u16) -> u16 {
+    let width = usize::from(width.max(1));
+    let text: String = line.spans.iter().map(|s| s.content.as_ref()).collect();
+    let mut rows = 1;
+    let mut used = 0;
+    for word in text.split(' ') {
+        let w = word.chars().count();
+        let need = if used == 0 { w } else { used + 1 + w };
+        if need <= width {
+            used = need;
+        } else if w <= width {
+            rows += 1;
+            used = w;
+        } else {
+            // Cut across rows, starting on a row of its own.
+            rows += usize::from(used > 0) + (w - 1) / width;
+            used = (w - 1) % width + 1;
+        }
+    }
+    rows as u16
+}
+
+/// The figures' lines, each with how much it is worth keeping on a short screen: the
+/// claim, how they were measured, every figure (those the chart also draws worth least).
+fn figure_lines(r: &StepResult, theme: Theme, width: u16) -> Vec<(Line<'static>, u8)> {
     let label_w = r
         .figures
         .iter()
@@ -141,11 +174,14 @@ fn figures(r: &StepResult, theme: Theme, area: Rect, buf: &mut Buffer) {
         .unwrap_or(0)
         // Two fifths of the width: at 80 columns the longest labels (28 characters) stay
         // whole and a figure's value still fits beside them.
-        .min(usize::from(area.width) * 2 / 5);
-    let mut lines = vec![Line::from(vec![
-        Span::styled("lesson: ", theme.dim()),
-        Span::raw(r.claim.clone()),
-    ])];
+        .min(usize::from(width) * 2 / 5);
+    let mut lines = vec![(
+        Line::from(vec![
+            Span::styled("lesson: ", theme.dim()),
+            Span::raw(r.claim.clone()),
+        ]),
+        4,
+    )];
     let item = if r.item_is_last {
         format!(
             "{} (the catalog's last item, as the lesson's items[-1])",
@@ -162,34 +198,105 @@ fn figures(r: &StepResult, theme: Theme, area: Rect, buf: &mut Buffer) {
             r.repeat, r.threads
         )
     };
-    lines.push(Line::from(Span::styled(how, theme.dim())));
+    lines.push((Line::from(Span::styled(how, theme.dim())), 1));
     for f in &r.figures {
         let label: String = f.label.chars().take(label_w).collect();
-        lines.push(Line::from(vec![
+        let line = Line::from(vec![
             Span::styled(format!("{label:<label_w$}  "), theme.bold()),
             Span::raw(f.value.clone()),
-        ]));
+        ]);
+        lines.push((line, if f.in_chart { 0 } else { 3 }));
     }
-    // The conclusion and the explanation stay on screen whatever the height: the figures
-    // above them are cut first.
-    let mut words = vec![conclusion(r, theme)];
-    words.extend(
-        r.explanation
+    lines
+}
+
+/// `lines` less the least worth keeping (the last of them first) until they fit in `rows`;
+/// each is marked as belonging below the chart (`true`) or above it.
+fn fit_marked(
+    mut lines: Vec<(Line<'static>, u8, bool)>,
+    width: u16,
+    rows: u16,
+) -> Vec<(Line<'static>, bool)> {
+    let height = |l: &[(Line<'static>, u8, bool)]| {
+        l.iter().map(|(l, _, _)| line_rows(l, width)).sum::<u16>()
+    };
+    while height(&lines) > rows && lines.len() > 1 {
+        let Some(least) = lines
             .iter()
+            .enumerate()
+            .min_by_key(|(i, (_, worth, _))| (*worth, std::cmp::Reverse(*i)))
+            .map(|(i, _)| i)
+        else {
+            break;
+        };
+        lines.remove(least);
+    }
+    lines.into_iter().map(|(l, _, below)| (l, below)).collect()
+}
+
+// Normal layout, top to bottom. The chart, the conclusion (with its noise label) and the
+// cause (the explanation's first line) always stay; when rows are short the rest gives way,
+// least worth first: the figures the chart draws too, how they were measured, the
+// explanation's later lines, the other figures, the claim.
+//
+//   lesson: claim / measured on ... / figures, label and value
+//   chart title · legend
+//   chart rows (bars, task stream or block grid)
+//   ▶ chunkscope's engine, load: ... beyond the noise (conclusion)
+//   cause, then the explanation's other lines
+fn figures(r: &StepResult, theme: Theme, area: Rect, buf: &mut Buffer) {
+    let chart_h = r
+        .chart
+        .as_ref()
+        .map_or(0, |c| super::lesson_chart::height(c).min(area.height / 2));
+    let mut kept = vec![conclusion(r, theme)];
+    kept.extend(
+        r.explanation
+            .first()
             .map(|e| Line::from(Span::raw(e.clone()))),
     );
-    let width = usize::from(area.width.max(1));
-    let words_h: usize = words.iter().map(|l| l.width().max(1).div_ceil(width)).sum();
-    let [top, bottom] = Layout::vertical([
+    let kept_h = wrapped_h(&kept, area.width);
+    let rest = area.height.saturating_sub(chart_h + kept_h);
+    let mut lines: Vec<(Line<'static>, u8, bool)> = figure_lines(r, theme, area.width)
+        .into_iter()
+        .map(|(l, worth)| (l, worth, false))
+        .collect();
+    lines.extend(
+        r.explanation
+            .iter()
+            .skip(1)
+            .map(|e| (Line::from(Span::raw(e.clone())), 2, true)),
+    );
+    let mut top_lines = Vec::new();
+    let mut words = kept;
+    let graph_room = r
+        .graph
+        .as_ref()
+        .map(|g| graph_rows(&g.graph) + 1)
+        .filter(|&g| rest >= g + 6);
+    for (line, below) in fit_marked(lines, area.width, rest - graph_room.unwrap_or(0)) {
+        if below {
+            words.push(line);
+        } else {
+            top_lines.push(line);
+        }
+    }
+    let words_h = wrapped_h(&words, area.width).min(area.height.saturating_sub(chart_h));
+    let [top, chart_at, bottom] = Layout::vertical([
         Constraint::Min(0),
-        Constraint::Length((words_h as u16).min(area.height)),
+        Constraint::Length(chart_h),
+        Constraint::Length(words_h),
     ])
     .areas(area);
-    match &r.graph {
-        Some(g) => executed_graph(lines, g, theme, top, buf),
-        None => Paragraph::new(lines)
+    match (&r.graph, graph_room) {
+        // The graph lit by the run when the figures leave room for it.
+        (Some(g), Some(_)) => executed_graph(top_lines, g, theme, top, buf),
+        _ => Paragraph::new(top_lines)
             .wrap(Wrap { trim: false })
             .render(top, buf),
+    }
+    if let Some(c) = &r.chart {
+        super::lesson_chart::render(c, theme, chart_at, buf);
     }
     Paragraph::new(words)
         .wrap(Wrap { trim: false })
@@ -306,12 +413,39 @@ fn conclusion(r: &StepResult, theme: Theme) -> Line<'static> {
     ])
 }
 
+// Presenter layout (P): the big figures in large type when they fit above what must stay,
+// else in one bold line; then the chart, the conclusion and its cause.
+//
+//   ███ ███   █ ███   ███ ███
+//   serial load       x2 load        speedup
+//   chart title · legend / chart rows
+//   ▶ conclusion (with its noise label), bold
+//   cause
 fn presenter(r: &StepResult, theme: Theme, area: Rect, buf: &mut Buffer) {
+    let chart_h = r
+        .chart
+        .as_ref()
+        .map_or(0, |c| super::lesson_chart::height(c).min(area.height / 2));
+    let mut words = vec![conclusion(r, theme)];
+    words.extend(
+        r.explanation
+            .first()
+            .map(|e| Line::from(Span::raw(e.clone()))),
+    );
+    let words_h = wrapped_h(&words, area.width);
+    // The explanation's later lines only below everything else, where rows are left.
+    let more: Vec<Line<'static>> = r
+        .explanation
+        .iter()
+        .skip(1)
+        .map(|e| Line::from(Span::raw(e.clone())))
+        .collect();
     let big = &r.big;
     let n = big.len().max(1);
     let block_h = big_digits::HEIGHT + 1;
+    let room = area.height.saturating_sub(chart_h + words_h + 1);
     // As many figures to a row as fit side by side (with a cell between them), in as few
-    // rows as the height allows; else the figures in bold text.
+    // rows as the room allows; else the figures in one bold line.
     let fits = |k: usize| {
         let col_w = area.width / k as u16;
         big.iter()
@@ -321,49 +455,62 @@ fn presenter(r: &StepResult, theme: Theme, area: Rect, buf: &mut Buffer) {
         .rev()
         .find(|&k| fits(k))
         .map(|k| (k, n.div_ceil(k) as u16 * block_h))
-        .filter(|&(_, h)| h + 3 <= area.height);
-    let Some((per_row, rows_h)) = layout else {
-        let mut lines: Vec<Line> = big
-            .iter()
-            .map(|f| {
-                Line::from(Span::styled(
-                    format!("{}: {}", f.label, f.value),
-                    theme.bold(),
-                ))
-            })
-            .collect();
-        lines.push(conclusion(r, theme));
-        Paragraph::new(lines)
-            .wrap(Wrap { trim: true })
-            .render(area, buf);
-        return;
-    };
-    let [figs, _, words] = Layout::vertical([
-        Constraint::Length(rows_h),
+        .filter(|&(_, h)| h <= room);
+    let figs_h = layout.map_or(1, |(_, h)| h);
+    let [figs, _, chart_at, words_at] = Layout::vertical([
+        Constraint::Length(figs_h),
         Constraint::Length(1),
+        Constraint::Length(chart_h),
         Constraint::Min(0),
     ])
     .areas(area);
-    let col_w = area.width / per_row as u16;
-    let style = theme.bold().patch(theme.fg(Color::Cyan));
-    for (i, f) in big.iter().enumerate() {
-        let cell = Rect {
-            x: figs.x + (i % per_row) as u16 * col_w,
-            y: figs.y + (i / per_row) as u16 * block_h,
-            width: col_w,
-            height: block_h,
-        };
-        big_digits::render(&f.value, style, cell, buf);
-        let label_at = Rect {
-            y: cell.y + big_digits::HEIGHT,
-            height: 1,
-            ..cell
-        };
-        Paragraph::new(Span::styled(f.label.clone(), theme.bold())).render(label_at, buf);
+    match layout {
+        Some((per_row, _)) => {
+            let col_w = area.width / per_row as u16;
+            let style = theme.bold().patch(theme.fg(Color::Cyan));
+            for (i, f) in big.iter().enumerate() {
+                let cell = Rect {
+                    x: figs.x + (i % per_row) as u16 * col_w,
+                    y: figs.y + (i / per_row) as u16 * block_h,
+                    width: col_w,
+                    height: block_h,
+                };
+                big_digits::render(&f.value, style, cell, buf);
+                let label_at = Rect {
+                    y: cell.y + big_digits::HEIGHT,
+                    height: 1,
+                    ..cell
+                };
+                Paragraph::new(Span::styled(f.label.clone(), theme.bold())).render(label_at, buf);
+            }
+        }
+        None => {
+            let text = big
+                .iter()
+                .map(|f| format!("{}: {}", f.label, f.value))
+                .collect::<Vec<_>>()
+                .join(" · ");
+            Paragraph::new(Span::styled(
+                text,
+                theme.bold().patch(theme.fg(Color::Cyan)),
+            ))
+            .render(figs, buf);
+        }
     }
-    Paragraph::new(vec![conclusion(r, theme)])
-        .wrap(Wrap { trim: true })
-        .render(words, buf);
+    if let Some(c) = &r.chart {
+        super::lesson_chart::render(c, theme, chart_at, buf);
+    }
+    for line in more {
+        let mut with = words.clone();
+        with.push(line);
+        if wrapped_h(&with, words_at.width) > words_at.height {
+            break;
+        }
+        words = with;
+    }
+    Paragraph::new(words)
+        .wrap(Wrap { trim: false })
+        .render(words_at, buf);
 }
 
 #[cfg(test)]
@@ -380,6 +527,113 @@ mod tests {
     use crate::tui::app::{App, Msg};
     use crate::tui::model::screen::Screen;
     use crate::tui::view::{buffer_text, render};
+
+    /// The screen's text with every run of whitespace (line ends included) made one space,
+    /// so that a sentence wrapped over rows is found whole.
+    fn flat(text: &str) -> String {
+        text.split_whitespace().collect::<Vec<_>>().join(" ")
+    }
+
+    /// Every step drawn from fixed figures (no run, so the screens are the same each time)
+    /// at 80x24, in the normal and the presenter layout: the chart (its title and its
+    /// marks), the conclusion with its noise label and the cause (the explanation's first
+    /// line) are always on screen, and the keys to go on.
+    #[test]
+    fn every_step_keeps_its_chart_conclusion_and_cause_at_80x24() {
+        let dir = tempfile::tempdir().unwrap();
+        let catalog = crate::tui::session::tests::demo_catalog(dir.path(), 1024, 2);
+        let mut app = App::new(catalog, 2, false);
+        app.update(Msg::Key(KeyCode::Char('L').into()));
+        let lesson = app.lesson.as_mut().unwrap();
+        lesson.running = None;
+        for (i, &step) in STEPS.iter().enumerate() {
+            lesson.results[i] = Some(lesson::example(step));
+        }
+        for (i, &step) in STEPS.iter().enumerate() {
+            let r = lesson::example(step);
+            let chart = r.chart.as_ref().expect("a chart");
+            let title: String = chart.title().chars().take(30).collect();
+            let marks = match chart {
+                lesson::Chart::Bars(_) => "█",
+                lesson::Chart::Stream(_) => "░",
+                lesson::Chart::Blocks(_) => "░░",
+            };
+            let conclusion = flat(&r.conclusion);
+            let cause: String = flat(&r.explanation[0]).chars().take(60).collect();
+            for presenter in [false, true] {
+                let lesson = app.lesson.as_mut().unwrap();
+                lesson.step = i;
+                lesson.presenter = presenter;
+                let text = draw(&app, 80, 24);
+                if std::env::var_os("LESSON_DUMP").is_some() {
+                    eprintln!("{text}");
+                }
+                let f = flat(&text);
+                let at = format!("{step:?}, presenter {presenter}:\n{text}");
+                assert!(f.contains(&title), "chart title {title:?} at {at}");
+                assert!(text.contains(marks), "chart marks at {at}");
+                assert!(f.contains(&conclusion), "conclusion at {at}");
+                assert!(f.contains(r.noise()), "noise label at {at}");
+                assert!(f.contains(&cause), "cause {cause:?} at {at}");
+                assert!(text.contains("←→/pn step"), "keys at {at}");
+                assert!(!text.contains("L lesson"), "L does nothing here: {at}");
+                if presenter {
+                    // The big numbers, large when they fit, else in one line.
+                    let big = &r.big[0];
+                    assert!(
+                        text.contains("███")
+                            || f.contains(&format!("{}: {}", big.label, big.value)),
+                        "big figures at {at}"
+                    );
+                } else {
+                    assert!(f.contains(&flat(&r.claim)), "claim at {at}");
+                }
+                match step {
+                    lesson::Step::MaskWrite if !presenter => {
+                        // Both writers' locks and their workers stay on a projector.
+                        for label in ["lock, GDAL's writer", "lock, chunkscope's"] {
+                            assert!(text.contains(label), "{label} at {at}");
+                        }
+                        assert_eq!(
+                            text.matches("writes/held/waited").count(),
+                            2,
+                            "per-worker lines at {at}"
+                        );
+                        assert!(text.contains("w1 4/990 ms/27.0 ms"), "{at}");
+                    }
+                    lesson::Step::Graph if !presenter => {
+                        for label in ["staged graph", "fused graph", "built (no pixel read)"] {
+                            assert!(text.contains(label), "{label} at {at}");
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn s_refuses_to_save_while_the_step_runs_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let catalog = crate::tui::session::tests::demo_catalog(dir.path(), 1024, 2);
+        let mut app = App::new(catalog, 2, false);
+        app.update(Msg::Key(KeyCode::Char('L').into()));
+        let lesson = app.lesson.as_mut().unwrap();
+        lesson.results[0] = Some(lesson::example(STEPS[0]));
+        // r re-runs the step: its old figures stay on screen, but s must not save them.
+        lesson.running = Some(0);
+        let cmd = app.update(Msg::Key(KeyCode::Char('s').into()));
+        assert_eq!(cmd, None);
+        let text = flat(&draw(&app, 80, 24));
+        assert!(
+            text.contains("running again: s saves the new figures when done"),
+            "{text}"
+        );
+        // Once the run is over, s saves.
+        app.lesson.as_mut().unwrap().running = None;
+        let cmd = app.update(Msg::Key(KeyCode::Char('s').into()));
+        assert_eq!(cmd, Some(crate::tui::app::Cmd::SaveLessonStep(0)));
+    }
 
     fn draw(app: &App, w: u16, h: u16) -> String {
         let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
@@ -470,7 +724,12 @@ mod tests {
                         assert!(text.contains(&format!("  {label}  ")), "{w}x{h}:\n{text}");
                     }
                 }
-                if step == lesson::Step::Graph {
+                if step == lesson::Step::Graph && w == 80 {
+                    // Short of rows: the run's task stream, not the graph panel.
+                    assert!(text.contains("w1  "), "the task stream at {w}x{h}:\n{text}");
+                    assert!(text.contains("░ load ▒ mask ▓ write"), "{text}");
+                }
+                if step == lesson::Step::Graph && w == 160 {
                     // Executed: every node lit, from the kept run's task records.
                     assert!(
                         text.contains("staged · 4 chunks · 15 nodes, 28 edges · 15/15 lit"),
@@ -481,9 +740,7 @@ mod tests {
                         "{text}"
                     );
                     assert!(text.contains("executed (the median run): 15/15 lit"));
-                    if w == 160 {
-                        assert!(text.contains("0/15 lit ─"), "the built panel:\n{text}");
-                    }
+                    assert!(text.contains("0/15 lit ─"), "the built panel:\n{text}");
                 }
                 if w == 160 {
                     let how = if timed { "measured on" } else { "read from" };

@@ -20,6 +20,7 @@ pub mod gantt;
 pub mod graph;
 pub mod help;
 pub mod lesson;
+pub mod lesson_chart;
 pub mod results;
 pub mod run;
 pub mod scenes;
