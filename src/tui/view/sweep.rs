@@ -537,9 +537,12 @@ fn render_chart(s: &SweepResult, theme: Theme, area: Rect, buf: &mut Buffer) {
     Paragraph::new(Line::from(legend_spans)).render(legend, buf);
 }
 
-/// `chunked x 2 @ 1024` as `x2 @ 1024`: the table is narrow.
+/// `chunked x 2 @ 1024` as `x2 @ 1024` and `dask x 2 @ 1024` as `dask x2 @ 1024`: the
+/// table is narrow (at 120 columns the config column holds 14 characters).
 pub fn short_label(label: &str) -> String {
-    label.replace("chunked x ", "x")
+    label
+        .replace("chunked x ", "x")
+        .replace("dask x ", "dask x")
 }
 
 fn render_table(s: &SweepResult, theme: Theme, area: Rect, buf: &mut Buffer) {
@@ -563,8 +566,16 @@ fn render_table(s: &SweepResult, theme: Theme, area: Rect, buf: &mut Buffer) {
     // Columns from the right (overhead, then efficiency) give way to a readable config.
     let inner = usize::from(area.width.saturating_sub(2));
     let fixed = 2 + 1 + ww + 1 + 7 + 1;
-    let with_eff = inner >= fixed + 11 + 7;
-    let with_overhead = with_eff && inner >= fixed + 11 + 7 + 9;
+    // The longest label whole (with its ⚠), if the table can give it that much.
+    let label_w = s
+        .rows
+        .iter()
+        .map(|r| short_label(&r.label).chars().count() + usize::from(r.wall.disturbed_runs > 0))
+        .max()
+        .unwrap_or(0)
+        .max(11);
+    let with_eff = inner >= fixed + label_w + 7;
+    let with_overhead = with_eff && inner >= fixed + label_w + 7 + 9;
     // Rows that fit under the header; when not all do, the fastest ones (by median wall),
     // and the title says how many are left out.
     let fit = usize::from(area.height.saturating_sub(3));
@@ -828,6 +839,28 @@ mod tests {
         assert!(!text.contains("★ best  "), "{text}");
         assert!(!text.contains("★ best:"), "{text}");
     }
+    #[test]
+    fn dask_rows_keep_their_whole_label_at_120_columns() {
+        let mut result = testdata::data().sweep.clone();
+        let mut dask = result
+            .rows
+            .iter()
+            .find(|r| !r.is_serial())
+            .expect("a chunked row")
+            .clone();
+        dask.engine = Some(Engine::Dask);
+        dask.label = "dask x 2 @ 1024".into();
+        result.rows.push(dask);
+        let mut app = fixtures::setup_app();
+        app.results.sweep = Some(SweepView {
+            result,
+            source: "sweep.json".into(),
+        });
+        app.screen = Screen::Sweep;
+        let text = draw(&app, 120, 36);
+        assert!(text.contains("dask x2 @ 1024"), "{text}");
+    }
+
     #[test]
     fn chunk_side_is_the_side_of_the_chunk_area() {
         let result = &testdata::data().sweep;
