@@ -74,7 +74,7 @@ fn lesson_walks_every_step_in_tmux() {
             "no noise label:\n{screen}"
         );
         if i + 1 < titles.len() {
-            tmux.send(&["n"]);
+            tmux.send(&["l"]);
         }
     }
     // The presenter layout: large type.
@@ -98,7 +98,7 @@ fn lesson_walks_every_step_in_tmux() {
     );
     // p goes back, keeping the figures measured before.
     for i in (1..titles.len()).rev() {
-        tmux.send(&["p"]);
+        tmux.send(&["h"]);
         tmux.wait_for(&format!("step {i}/{}", titles.len()), 10);
     }
     tmux.send(&["Escape"]);

@@ -592,12 +592,12 @@ pub const BINDINGS: &[Binding] = &[
     },
     // Lesson
     Binding {
-        keys: "←→/pn",
+        keys: "←→/hl",
         hint: "step",
         help: "previous / next step of the lesson (a step runs when first shown)",
         action: Action::Right,
         scope: Scope::On(Screen::Lesson),
-        matches: |k| k.code == KeyCode::Right || is_char(k, 'n'),
+        matches: |k| k.code == KeyCode::Right || is_char(k, 'l'),
     },
     Binding {
         keys: "",
@@ -605,7 +605,7 @@ pub const BINDINGS: &[Binding] = &[
         help: "",
         action: Action::Left,
         scope: Scope::On(Screen::Lesson),
-        matches: |k| k.code == KeyCode::Left || is_char(k, 'p'),
+        matches: |k| k.code == KeyCode::Left || is_char(k, 'h'),
     },
     Binding {
         keys: "r",
@@ -856,9 +856,8 @@ mod tests {
     #[test]
     fn a_key_means_one_thing_on_every_screen() {
         // Every letter, digit and sign: on the screens that use it, one action.
-        // TODO(lesson-keys): the lesson's `p` (previous step) still differs from the Run
-        // screen's `p` (replay); the lesson's keys are being reworked with its steps.
         let screens = [
+            Screen::Lesson,
             Screen::Scenes,
             Screen::Setup,
             Screen::Run,

@@ -244,7 +244,7 @@ pub fn capture_all(
     for step in chunkscope::lesson::STEPS {
         wait_for_lesson_step(&mut s)?;
         shot(&s, &format!("lesson-{}", step.id()))?;
-        s.send(Msg::Key(KeyCode::Char('n').into()));
+        s.send(Msg::Key(KeyCode::Char('l').into()));
     }
     s.send(Msg::Key(KeyCode::Char('P').into()));
     shot(&s, "lesson-presenter")?;

@@ -575,7 +575,7 @@ mod tests {
                 assert!(f.contains(&conclusion), "conclusion at {at}");
                 assert!(f.contains(r.noise()), "noise label at {at}");
                 assert!(f.contains(&cause), "cause {cause:?} at {at}");
-                assert!(text.contains("←→/pn step"), "keys at {at}");
+                assert!(text.contains("←→/hl step"), "keys at {at}");
                 assert!(!text.contains("L lesson"), "L does nothing here: {at}");
                 if presenter {
                     // The big numbers, large when they fit, else in one line.
@@ -716,7 +716,7 @@ mod tests {
                     "{text}"
                 );
                 assert!(text.contains(&conclusion), "{:?} at {w}x{h}:\n{text}", step);
-                assert!(text.contains("←→/pn step"), "{text}");
+                assert!(text.contains("←→/hl step"), "{text}");
                 assert!(text.contains("Esc back"), "{text}");
                 if step == lesson::Step::TinyChunks {
                     // The longest labels stay whole on a projector's 80 columns.
