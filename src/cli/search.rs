@@ -197,8 +197,9 @@ pub fn search(args: SearchArgs) -> anyhow::Result<ExitCode> {
         .write(&args.out, text.as_bytes())
         .with_context(|| format!("cannot save the search as \"{}\"", args.out.display()))?;
     println!(
-        "saved {} items ({} page{}, {}, {}) to {}",
+        "saved {} item{} ({} page{}, {}, {}) to {}",
         outcome.items,
+        if outcome.items == 1 { "" } else { "s" },
         outcome.pages,
         if outcome.pages == 1 { "" } else { "s" },
         outcome.method,
