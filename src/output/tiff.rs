@@ -169,16 +169,7 @@ pub fn write_cog(
         w.seek(SeekFrom::Start(ifds[i]))?;
         let counts: Vec<u64> = spans.iter().map(|s| s.1).collect();
         let tags = spec.tags(&offsets[i], &counts, bigtiff);
-        let written = encoder::write_ifd(
-            &mut w,
-            ORDER,
-            bigtiff,
-            &tags,
-            TAG_TILE_OFFSETS,
-            TAG_TILE_BYTE_COUNTS,
-            spans.len(),
-        )
-        .map_err(io::Error::other)?;
+        let written = write_tiled_ifd(&mut w, bigtiff, &tags, spans.len())?;
         let next = ifds.get(i + 1).copied().unwrap_or(0);
         encoder::patch_next_ifd(
             &mut w,
@@ -294,22 +285,33 @@ pub fn close_streamed(file: &File, spec: &ImageSpec, spans: &[TileSpan]) -> io::
     let tags = spec.tags(&offsets, &counts, bigtiff);
     let mut w = BufWriter::new(file);
     w.seek(SeekFrom::Start(ifd))?;
-    encoder::write_ifd(
-        &mut w,
-        ORDER,
-        bigtiff,
-        &tags,
-        TAG_TILE_OFFSETS,
-        TAG_TILE_BYTE_COUNTS,
-        spans.len(),
-    )
-    .map_err(io::Error::other)?;
+    write_tiled_ifd(&mut w, bigtiff, &tags, spans.len())?;
     let end = w.stream_position()?;
     w.seek(SeekFrom::Start(0))?;
     encoder::write_header(&mut w, ORDER, bigtiff).map_err(io::Error::other)?;
     encoder::patch_first_ifd(&mut w, 0, ORDER, bigtiff, ifd).map_err(io::Error::other)?;
     w.flush()?;
     Ok(end)
+}
+
+/// One tiled image's IFD at the writer's position, its tile offsets and byte counts in
+/// the tags named for tiles.
+fn write_tiled_ifd<W: Write + Seek>(
+    w: &mut W,
+    bigtiff: bool,
+    tags: &[Tag],
+    tiles: usize,
+) -> io::Result<encoder::IfdWriteResult> {
+    encoder::write_ifd(
+        w,
+        ORDER,
+        bigtiff,
+        tags,
+        TAG_TILE_OFFSETS,
+        TAG_TILE_BYTE_COUNTS,
+        tiles,
+    )
+    .map_err(io::Error::other)
 }
 
 #[cfg(test)]
