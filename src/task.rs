@@ -243,6 +243,13 @@ impl CancelFlag {
     }
 }
 
+/// The same flag (clones of one another), not two flags that happen to hold one value.
+impl PartialEq for CancelFlag {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
 /// The run's monotonic clock: nanoseconds since the run started.
 #[derive(Debug, Clone, Copy)]
 pub struct RunClock(Instant);

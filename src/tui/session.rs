@@ -407,7 +407,11 @@ impl Session {
                 }))
             }),
             Cmd::Export => Some(Msg::Exported(self.export())),
-            Cmd::Search { request, out } => self.job(move || search(&request, &out)),
+            Cmd::Search {
+                request,
+                out,
+                cancel,
+            } => self.job(move || search(&request, &out, &cancel)),
             Cmd::ExportDask => Some(Msg::Exported(
                 super::dask_script::save(&self.app, &self.export_dir, std::time::SystemTime::now())
                     .map(|path| vec![path.display().to_string()]),
@@ -609,15 +613,23 @@ impl Session {
 /// files: runs off the UI thread in the terminal loop.
 /// Searches, checks the result as a catalog, saves it through the same guard as `chunkscope
 /// search` and reads it back from where it was saved (relative hrefs are relative to it).
-fn search(request: &chunkscope::catalog::search::SearchRequest, out: &std::path::Path) -> Msg {
+pub(crate) fn search(
+    request: &chunkscope::catalog::search::SearchRequest,
+    out: &std::path::Path,
+    cancel: &CancelFlag,
+) -> Msg {
     let result = (|| -> Result<Box<super::app::SearchDone>, String> {
         let guard = crate::cli::search::guard_for(out);
         guard.check(out).map_err(|e| e.to_string())?;
-        let outcome = chunkscope::catalog::search::search(request, &CancelFlag::new(), |_| {})
+        let outcome = chunkscope::catalog::search::search(request, cancel, |_| {})
             .map_err(|e| e.to_string())?;
         outcome
             .to_catalog(out)
             .map_err(|e| format!("the API answered items chunkscope cannot use: {e}"))?;
+        // Cancelled while the last page came: nothing is written.
+        if cancel.is_cancelled() {
+            return Err("the search was cancelled".into());
+        }
         let saved = guard
             .write(out, outcome.to_json().as_bytes())
             .map_err(|e| format!("cannot save \"{}\": {e}", out.display()))?;

@@ -82,6 +82,8 @@ pub enum Cmd {
     Search {
         request: chunkscope::catalog::search::SearchRequest,
         out: std::path::PathBuf,
+        /// Set by Esc while it runs: no further page is asked for and nothing is saved.
+        cancel: chunkscope::task::CancelFlag,
     },
     /// Run the settings of `results.runs[run]` (a chunked run) on Dask (answers with
     /// [`Msg::DaskProgress`] and [`Msg::DaskFinished`]); [`Cmd::Cancel`] stops it.
@@ -198,6 +200,8 @@ pub struct App {
     pub search: Option<super::model::search::SearchForm>,
     /// The last search that succeeded, to start the next one from.
     pub last_search: Option<super::model::search::SearchForm>,
+    /// The search in flight's cancel flag, while it runs.
+    pub search_cancel: Option<chunkscope::task::CancelFlag>,
     /// `v`: the chunked run (an index into `results.runs`) the serial run going now is to be
     /// compared with in Results once it finishes.
     pub compare_with: Option<usize>,
@@ -231,6 +235,7 @@ impl App {
             dask: None,
             search: None,
             last_search: None,
+            search_cancel: None,
             compare_with: None,
             viewport: (0, 0),
         }

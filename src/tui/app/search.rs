@@ -41,8 +41,17 @@ impl App {
             return Some(Cmd::Quit);
         }
         match key.code {
-            // Esc closes the form; a search in flight still lands (it is saved anyway).
-            KeyCode::Esc => self.search = None,
+            // Esc closes the form; a search in flight is cancelled: no further page, nothing
+            // saved once the worker sees it, the scenes stay as they are.
+            KeyCode::Esc => {
+                if form.searching()
+                    && let Some(cancel) = self.search_cancel.take()
+                {
+                    cancel.cancel();
+                    self.push_log("search: cancelled; the scenes are unchanged".into());
+                }
+                self.search = None;
+            }
             _ if form.searching() => {}
             KeyCode::Tab | KeyCode::Down => form.move_focus(1),
             KeyCode::BackTab | KeyCode::Up => form.move_focus(-1),
@@ -50,7 +59,13 @@ impl App {
             KeyCode::Enter => match form.request() {
                 Ok((request, out)) => {
                     form.status = FormStatus::Searching;
-                    return Some(Cmd::Search { request, out });
+                    let cancel = chunkscope::task::CancelFlag::new();
+                    self.search_cancel = Some(cancel.clone());
+                    return Some(Cmd::Search {
+                        request,
+                        out,
+                        cancel,
+                    });
                 }
                 Err(message) => form.status = FormStatus::Invalid(message),
             },
@@ -65,6 +80,8 @@ impl App {
         &mut self,
         result: Result<Box<SearchDone>, String>,
     ) -> Option<Cmd> {
+        // Cancelled with Esc: the log has said so, and what comes back is not wanted.
+        self.search_cancel.take()?;
         match result {
             Ok(done) => {
                 let n = done.catalog.items.len();
@@ -200,5 +217,57 @@ mod tests {
         key(&mut s, KeyCode::Esc);
         assert!(s.app.search.is_none());
         assert_eq!(s.app.catalog.path, out);
+    }
+
+    #[test]
+    fn esc_cancels_a_search_in_flight_and_nothing_is_saved_or_opened() {
+        let dir = tempfile::tempdir().unwrap();
+        let catalog = crate::tui::session::tests::demo_catalog(dir.path(), 512, 2);
+        let served = catalog.path.parent().unwrap().to_path_buf();
+        let sim = NetworkSim::start(&served, SimSettings::default(), 0).unwrap();
+        let before = catalog.path.clone();
+        let mut app = App::new(catalog, 1, false);
+        let press = |app: &mut App, code: KeyCode| app.update(Msg::Key(code.into()));
+        let typed = |app: &mut App, text: &str| {
+            for _ in 0..80 {
+                press(app, KeyCode::Backspace);
+            }
+            for c in text.chars() {
+                press(app, KeyCode::Char(c));
+            }
+        };
+        press(&mut app, KeyCode::Char('F'));
+        typed(&mut app, "4.52,53.23");
+        press(&mut app, KeyCode::Up);
+        press(&mut app, KeyCode::Up);
+        typed(&mut app, sim.base_url());
+        let out = dir.path().join("found.json");
+        press(&mut app, KeyCode::BackTab);
+        typed(&mut app, &out.to_string_lossy());
+        let Some(crate::tui::app::Cmd::Search {
+            request,
+            out: to,
+            cancel,
+        }) = press(&mut app, KeyCode::Enter)
+        else {
+            panic!("Enter starts the search");
+        };
+        assert!(!cancel.is_cancelled());
+        // Esc while it runs: the flag is set, the form closes, the log says so.
+        press(&mut app, KeyCode::Esc);
+        assert!(cancel.is_cancelled());
+        assert!(app.search.is_none());
+        assert!(
+            app.log
+                .iter()
+                .any(|l| l.contains("search: cancelled; the scenes are unchanged")),
+            "{:?}",
+            app.log
+        );
+        // The worker sees the flag: nothing is written, and its answer changes nothing.
+        let msg = crate::tui::session::search(&request, &to, &cancel);
+        assert!(!out.exists(), "a cancelled search saves nothing");
+        app.update(msg);
+        assert_eq!(app.catalog.path, before, "the scenes are unchanged");
     }
 }
