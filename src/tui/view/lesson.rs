@@ -193,8 +193,15 @@ fn figure_lines(r: &StepResult, theme: Theme, width: u16) -> Vec<(Line<'static>,
     let how = if r.timings.is_empty() && r.memory.is_empty() {
         format!("read from {item}, nothing timed:")
     } else {
+        // The timed steps run one unmeasured warm-up first (the memory step's runs are each
+        // a process of their own, started cold alike).
+        let warm = if r.memory.is_empty() {
+            " after a warm-up run"
+        } else {
+            ""
+        };
         format!(
-            "measured on {item}: {} runs of each configuration, {} threads:",
+            "measured on {item}: {} runs of each configuration{warm}, {} threads:",
             r.repeat, r.threads
         )
     };
@@ -608,6 +615,22 @@ mod tests {
                     }
                     _ => {}
                 }
+            }
+        }
+        // The warm-up is in the count where one ran: the timed steps, not the memory step's
+        // process-per-run measurements.
+        for (i, &step) in STEPS.iter().enumerate() {
+            let lesson = app.lesson.as_mut().unwrap();
+            lesson.step = i;
+            lesson.presenter = false;
+            let f = flat(&draw(&app, 160, 48));
+            let warm = f.contains("runs of each configuration after a warm-up run");
+            match step {
+                lesson::Step::LoadLocal | lesson::Step::TinyChunks => {
+                    assert!(warm, "{step:?}: {f}")
+                }
+                lesson::Step::Memory => assert!(!warm, "{step:?}: {f}"),
+                _ => {}
             }
         }
     }
