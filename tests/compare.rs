@@ -151,8 +151,29 @@ fn warnings_name_short_noisy_and_cold_measurements() {
     assert!(w.contains(&Warning::Outliers {
         config: "serial".into(),
         count: 1,
-        runs: 4
+        runs: 4,
+        disturbed: 0,
     }));
+    // Nothing marked disturbed: the warning does not blame other programs for it.
+    let outliers = w
+        .iter()
+        .find(|w| matches!(w, Warning::Outliers { .. }))
+        .unwrap()
+        .to_string();
+    assert!(
+        outliers.contains("no run was marked disturbed"),
+        "{outliers}"
+    );
+    let marked = Warning::check("serial", &cold.clone().with_disturbed(2));
+    let outliers = marked
+        .iter()
+        .find(|w| matches!(w, Warning::Outliers { .. }))
+        .unwrap()
+        .to_string();
+    assert!(
+        outliers.contains("other programs took the CPU during 2 of the runs"),
+        "{outliers}"
+    );
     let steady = Timing::from_ns(&[100_000_000, 101_000_000, 99_000_000]).unwrap();
     assert!(Warning::check("serial", &steady).is_empty());
 }

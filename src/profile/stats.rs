@@ -459,6 +459,9 @@ pub enum Warning {
         config: String,
         count: usize,
         runs: usize,
+        /// Of the runs, how many other processes disturbed (marked ⚠).
+        #[serde(default)]
+        disturbed: usize,
     },
     /// The first run was more than [`COLD_FIRST_RUN_FACTOR`] times the median of the rest.
     ColdFirstRun {
@@ -491,6 +494,7 @@ impl Warning {
                 config: config.to_string(),
                 count: timing.outliers.len(),
                 runs: timing.n,
+                disturbed: timing.disturbed_runs,
             });
         }
         if let [first, rest @ ..] = timing.values_ns.as_slice()
@@ -531,11 +535,23 @@ impl fmt::Display for Warning {
                 config,
                 count,
                 runs,
+                disturbed: 0,
             } => write!(
                 f,
                 "{config}: {count} of {runs} runs are statistical outliers (modified z-score \
-                 above {OUTLIER_THRESHOLD}); other programs or I/O probably disturbed them: \
-                 quieten the machine or raise --repeat"
+                 above {OUTLIER_THRESHOLD}), though no run was marked disturbed: a burst of \
+                 another program, I/O or the CPU's clock is likelier; raise --repeat"
+            ),
+            Warning::Outliers {
+                config,
+                count,
+                runs,
+                disturbed,
+            } => write!(
+                f,
+                "{config}: {count} of {runs} runs are statistical outliers (modified z-score \
+                 above {OUTLIER_THRESHOLD}), and other programs took the CPU during \
+                 {disturbed} of the runs (⚠): quieten the machine or raise --repeat"
             ),
             Warning::ColdFirstRun {
                 config,
