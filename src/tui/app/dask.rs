@@ -112,3 +112,58 @@ impl App {
         self.notice_is_latest = true;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! What `D` and the lesson's `r` say while a sweep holds the machine: each refuses with
+    //! the reason and the way out, and starts nothing.
+    use crossterm::event::KeyCode;
+
+    use crate::tui::app::{Cmd, Msg};
+    use crate::tui::model::screen::Screen;
+    use crate::tui::model::sweep::SweepProgress;
+    use crate::tui::testdata;
+
+    fn sweeping() -> Option<SweepProgress> {
+        Some(SweepProgress {
+            done: 3,
+            total: 49,
+            label: "chunked x 2 @ 256".into(),
+            cancelling: false,
+        })
+    }
+
+    #[test]
+    fn d_during_a_sweep_starts_nothing_and_says_why() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut app = testdata::app_after(&testdata::data().chunked, dir.path());
+        app.results.sweep_job = sweeping();
+        let cmd = app.update(Msg::Key(KeyCode::Char('D').into()));
+        assert!(!matches!(cmd, Some(Cmd::StartDask { .. })), "{cmd:?}");
+        assert!(app.dask.is_none());
+        let said = format!("{:?}", app.results.notice);
+        assert!(
+            said.contains("a sweep is running: wait for it, or cancel it"),
+            "{said}"
+        );
+    }
+
+    #[test]
+    fn a_lesson_step_during_a_sweep_starts_nothing_and_says_why() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut app = testdata::app_after(&testdata::data().chunked, dir.path());
+        app.results.sweep_job = sweeping();
+        let cmd = app.update(Msg::Key(KeyCode::Char('L').into()));
+        assert_eq!(app.screen, Screen::Lesson);
+        assert!(!matches!(cmd, Some(Cmd::StartLessonStep { .. })), "{cmd:?}");
+        let cmd = app.update(Msg::Key(KeyCode::Char('r').into()));
+        assert!(!matches!(cmd, Some(Cmd::StartLessonStep { .. })), "{cmd:?}");
+        let lesson = app.lesson.as_ref().expect("the lesson is open");
+        assert_eq!(lesson.running, None);
+        let why = lesson.errors[lesson.step].as_deref().unwrap_or("");
+        assert!(
+            why.contains("a run or a sweep is going: wait for it"),
+            "{why}"
+        );
+    }
+}
