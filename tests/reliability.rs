@@ -5,7 +5,7 @@
 
 mod common;
 
-use std::collections::BTreeMap;
+use common::{assert_no_panic, snapshot, stderr_of};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
@@ -63,39 +63,6 @@ fn first_item() -> (String, PathBuf) {
         feature["id"].as_str().unwrap().to_string(),
         demo_dir().join(href.trim_start_matches("./")),
     )
-}
-
-/// Every file and link under `dir` with its content (or link target): equal snapshots
-/// mean nothing was changed, added or left behind.
-fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    let mut todo = vec![dir.to_path_buf()];
-    while let Some(d) = todo.pop() {
-        for entry in std::fs::read_dir(&d).unwrap() {
-            let path = entry.unwrap().path();
-            let meta = std::fs::symlink_metadata(&path).unwrap();
-            if meta.file_type().is_symlink() {
-                let target = std::fs::read_link(&path).unwrap();
-                out.insert(path, target.into_os_string().into_encoded_bytes());
-            } else if meta.is_dir() {
-                todo.push(path);
-            } else if meta.is_file() {
-                out.insert(path.clone(), std::fs::read(&path).unwrap());
-            } else {
-                out.insert(path, b"(special file)".to_vec());
-            }
-        }
-    }
-    out
-}
-
-fn stderr_of(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn assert_no_panic(stderr: &str) {
-    assert!(!stderr.contains("panicked"), "{stderr}");
-    assert!(!stderr.contains("RUST_BACKTRACE"), "{stderr}");
 }
 
 /// Runs a chunkscope command (`args` start with its name) on the demo's catalog.

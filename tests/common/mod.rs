@@ -5,7 +5,9 @@
 
 pub mod tmux;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::process::Output;
 use std::sync::OnceLock;
 
 use chunkscope::catalog::Catalog;
@@ -67,4 +69,39 @@ pub fn read_output(path: &Path) -> Array3<u8> {
         cols,
     };
     read_bands_u8(&ds, &src, 0, ds.raster_count(), whole).expect("output reads")
+}
+
+/// Every file and link under `dir` with its content (or link target): equal snapshots
+/// mean nothing was changed, added or left behind.
+pub fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            let meta = std::fs::symlink_metadata(&path).unwrap();
+            if meta.file_type().is_symlink() {
+                let target = std::fs::read_link(&path).unwrap();
+                out.insert(path, target.into_os_string().into_encoded_bytes());
+            } else if meta.is_dir() {
+                todo.push(path);
+            } else if meta.is_file() {
+                out.insert(path.clone(), std::fs::read(&path).unwrap());
+            } else {
+                out.insert(path, b"(special file)".to_vec());
+            }
+        }
+    }
+    out
+}
+
+/// A finished command's standard error as text.
+pub fn stderr_of(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Whatever went wrong, it was said, not a panic.
+pub fn assert_no_panic(stderr: &str) {
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(!stderr.contains("RUST_BACKTRACE"), "{stderr}");
 }
