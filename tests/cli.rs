@@ -621,3 +621,34 @@ fn a_zero_chunk_side_is_a_usage_error_on_every_command_that_plans() {
             ));
     }
 }
+
+#[test]
+fn live_dask_in_the_lesson_is_refused_clearly_before_the_terminal_is_touched() {
+    // A Python that does not exist: named, with the way to get one.
+    chunkscope()
+        .args(["lesson", "--catalog"])
+        .arg(small_demo())
+        .args(["--live-dask", "--python", "/nonexistent/python3"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("/nonexistent/python3"))
+        .stderr(predicate::str::contains("not a terminal").not());
+    // Dask reads the catalog's files, not chunkscope's simulated network.
+    chunkscope()
+        .args(["lesson", "--catalog"])
+        .arg(small_demo())
+        .args(["--live-dask", "--network", "50ms,25MiB/s"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "--live-dask runs Dask on the catalog's own files",
+        ));
+    // --python is for the live runs only.
+    chunkscope()
+        .args(["lesson", "--catalog"])
+        .arg(small_demo())
+        .args(["--python", "python3"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--live-dask"));
+}

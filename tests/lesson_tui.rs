@@ -124,3 +124,80 @@ fn wait_until(tmux: &Tmux, done: impl Fn(&str) -> bool, secs: u64) -> String {
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
 }
+
+/// The text of `screen` with its line breaks and runs of spaces made single spaces, so that
+/// a sentence wrapped by the terminal can be looked for whole.
+fn flat(screen: &str) -> String {
+    screen.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[test]
+#[ignore = "needs the pinned Dask environment: `./dev test` sets it up and runs this"]
+fn live_dask_stands_beside_chunkscope_in_the_load_lock_and_tiny_chunk_steps() {
+    tmux::require();
+    let python = std::env::var("CHUNKSCOPE_DASK_PYTHON")
+        .expect("CHUNKSCOPE_DASK_PYTHON names the pinned environment's python (./dev test)");
+    let catalog = common::small_demo();
+    let work = tempfile::tempdir().expect("temp dir");
+    let tmux = Tmux::start(work.path(), "lesson-dask", 120, 36);
+    let bin = env!("CARGO_BIN_EXE_chunkscope");
+    tmux.send(&[
+        &format!(
+            "NO_COLOR=1 '{bin}' lesson '{}' --export-dir out --live-dask --python '{python}'",
+            catalog.display()
+        ),
+        "Enter",
+    ]);
+    let finished = |step: usize| {
+        let head = format!("step {step}/9 ·");
+        let screen = wait_until(
+            &tmux,
+            |s| s.contains(&head) && !s.contains("running this step") && s.contains("noise"),
+            300,
+        );
+        assert!(
+            !screen.lines().any(|l| l.starts_with('✗')),
+            "step {step} failed:\n{screen}"
+        );
+        flat(&screen)
+    };
+    tmux.wait_for("step 1/9", 30);
+    // Load from the local disk: Dask's load on the same chunks, run here.
+    tmux.send(&["l"]);
+    let load = finished(2);
+    assert!(load.contains("Dask, live (dask "), "{load}");
+    assert!(
+        load.contains("median of 3 live runs, the same chunks as above"),
+        "{load}"
+    );
+    assert!(!load.contains("recorded"), "{load}");
+    tmux.send(&["l"]);
+    finished(3);
+    // The lock: Dask's write tasks, run here.
+    tmux.send(&["l"]);
+    let lock = finished(4);
+    assert!(lock.contains("Dask, live (dask "), "{lock}");
+    assert!(lock.contains("write tasks at"), "{lock}");
+    tmux.send(&["l"]);
+    finished(5);
+    // Tiny chunks: Dask's cost per task at the tiny chunks, run here; the conclusion names
+    // the engine it is about.
+    tmux.send(&["l"]);
+    let tiny = finished(6);
+    assert!(tiny.contains("px, live"), "{tiny}");
+    assert!(tiny.contains("per task outside its tasks"), "{tiny}");
+    assert!(tiny.contains("chunkscope's engine,"), "{tiny}");
+    tmux.send(&["q"]);
+    tmux.send(&["echo READY-$((1+1))", "Enter"]);
+    tmux.wait_for("READY-2", 30);
+    // No Python of the lesson's Dask runs is left behind.
+    let left = std::process::Command::new("pgrep")
+        .args(["-f", "lesson-dask/dask-"])
+        .output()
+        .expect("pgrep runs");
+    assert!(
+        left.stdout.is_empty(),
+        "left running: {}",
+        String::from_utf8_lossy(&left.stdout)
+    );
+}

@@ -116,6 +116,31 @@ impl EngineArgs {
     }
 }
 
+/// Where the lesson takes Dask's figures from: live runs with the checked Python (its
+/// description said on stderr) when `live` is asked, else the shipped recordings.
+pub fn lesson_dask(
+    live: bool,
+    python: Option<&Path>,
+    network: bool,
+) -> anyhow::Result<chunkscope::lesson::DaskSide> {
+    use chunkscope::lesson::DaskSide;
+    if !live {
+        return Ok(DaskSide::Recorded);
+    }
+    if network {
+        return Err(UsageError(
+            "--live-dask runs Dask on the catalog's own files, which it cannot read through \
+             --network's simulated network; drop one of the two (the lesson's network step \
+             simulates its own network either way)"
+                .into(),
+        )
+        .into());
+    }
+    let env = python_env(python)?;
+    eprintln!("dask: {} ({})", env.describe(), env.python.display());
+    Ok(DaskSide::Live { python: env.python })
+}
+
 /// The Python to run Dask with, checked.
 pub fn python_env(asked: Option<&Path>) -> anyhow::Result<PythonEnv> {
     Ok(python::resolve(asked)?)

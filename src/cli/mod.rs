@@ -149,10 +149,14 @@ enum Command {
         /// Results, beside this session's runs.
         #[arg(long, value_name = "STREAM.json")]
         dask: Option<PathBuf>,
-        /// The Python that D (the last chunked run's settings on Dask) runs the lesson's code
-        /// with; default: the environment `chunkscope dask setup` made.
+        /// The Python that D (the last chunked run's settings on Dask) and the lesson's live
+        /// Dask runs use; default: the environment `chunkscope dask setup` made.
         #[arg(long, value_name = "PATH")]
         python: Option<PathBuf>,
+        /// In the lesson (L), run the lesson's code on Dask live beside chunkscope's runs in
+        /// the load, tiny-chunks and lock steps, instead of showing Dask's recorded figures.
+        #[arg(long)]
+        live_dask: bool,
         #[command(flatten)]
         network: network::NetworkArgs,
     },
@@ -168,6 +172,15 @@ enum Command {
         /// Folder where `s` saves a step's figures; default: chunkscope-out.
         #[arg(long, value_name = "DIR")]
         export_dir: Option<PathBuf>,
+        /// Run the lesson's code on Dask live (a LocalCluster with the lesson's threads) beside
+        /// chunkscope's runs in the load, tiny-chunks and lock steps, instead of showing Dask's
+        /// recorded figures. Needs the environment `chunkscope dask setup` makes, or --python.
+        #[arg(long)]
+        live_dask: bool,
+        /// With --live-dask: the Python that runs Dask (it must import dask, distributed,
+        /// rioxarray and pystac).
+        #[arg(long, value_name = "PATH", requires = "live_dask")]
+        python: Option<PathBuf>,
         #[command(flatten)]
         network: network::NetworkArgs,
     },
@@ -344,12 +357,16 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             export_dir,
             dask: dask_stream,
             python,
+            live_dask,
             network,
         }) => {
+            let lesson_dask =
+                engine::lesson_dask(live_dask, python.as_deref(), network.network.is_some())?;
             if let Some(code) = refuse_without_terminal() {
                 return Ok(code);
             }
             let options = crate::tui::Options {
+                lesson_dask,
                 dask: dask_stream
                     .as_deref()
                     .map(dask::load_report)
@@ -374,8 +391,12 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             catalog,
             item,
             export_dir,
+            live_dask,
+            python,
             network,
         }) => {
+            let lesson_dask =
+                engine::lesson_dask(live_dask, python.as_deref(), network.network.is_some())?;
             if let Some(code) = refuse_without_terminal() {
                 return Ok(code);
             }
@@ -391,6 +412,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 network: network.label(),
                 server,
                 lesson: Some(index),
+                lesson_dask,
                 ..crate::tui::Options::default()
             };
             let ending = crate::tui::run(catalog, options)?;

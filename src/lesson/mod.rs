@@ -9,9 +9,9 @@
 mod steps;
 
 pub mod chart;
+pub mod dask;
 pub mod lock;
 pub mod memory;
-pub mod recorded;
 pub mod verdict;
 
 use std::num::NonZeroUsize;
@@ -29,6 +29,7 @@ use crate::profile::stats::{MIN_DECIDING_RUNS, Timing};
 use crate::task::{CancelFlag, TaskRecord};
 
 pub use chart::Chart;
+pub use dask::DaskSide;
 pub use lock::WriterLock;
 pub use memory::{InProcess, MemoryProbe, MemorySchedule};
 pub use verdict::Comparison;
@@ -143,6 +144,9 @@ pub struct Lesson {
     pub network: NetworkSpec,
     /// GDAL's block cache bound in the memory step, MiB.
     pub gdal_cache_mb: u32,
+    /// Where the load, tiny-chunks and lock steps take Dask's figures from: the shipped
+    /// recordings (the default, no Python started) or live runs.
+    pub dask: DaskSide,
 }
 
 /// The lesson's simulated network: 50 ms before each answer, 25 MiB/s per connection.
@@ -167,6 +171,7 @@ impl Lesson {
             repeat: MIN_DECIDING_RUNS,
             network: lesson_network(),
             gdal_cache_mb: 64,
+            dask: DaskSide::Recorded,
         }
     }
 

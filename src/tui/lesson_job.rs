@@ -27,6 +27,8 @@ pub struct LessonStart {
     /// chunkscope's own executable, for the memory step's child processes; `None` runs
     /// them in this process (and the step says so).
     pub exe: Option<PathBuf>,
+    /// Where the steps take Dask's figures from.
+    pub dask: lesson::DaskSide,
 }
 
 /// `path` with a leading `~/` put back as the home folder.
@@ -62,6 +64,7 @@ impl LessonJob {
         catalog.path = untilde(&catalog.path);
         let mut plan = Lesson::new(catalog.clone(), start.item, start.out_dir.clone());
         plan.server = start.server.clone();
+        plan.dask = start.dask;
         let cancel = CancelFlag::new();
         let local = catalog.path.is_file() && start.server.is_none();
         let probe: Box<dyn MemoryProbe> = match start.exe.filter(|_| local) {

@@ -160,6 +160,8 @@ pub struct Options {
     /// The Python `D` runs Dask with (`tui --python`); default: the environment
     /// `chunkscope dask setup` made.
     pub python: Option<PathBuf>,
+    /// Where the lesson's steps take Dask's figures from (`--live-dask`: live runs).
+    pub lesson_dask: chunkscope::lesson::DaskSide,
 }
 
 /// How the frame loop ended, for the exit status.
@@ -218,6 +220,7 @@ pub fn run(catalog: Catalog, options: Options) -> anyhow::Result<Ending> {
         .with_server(options.server)
         .with_exe(std::env::current_exe().ok())
         .with_python(options.python)
+        .with_lesson_dask(options.lesson_dask)
         .in_background();
     if let Some(item) = options.lesson {
         session.open_lesson(item);

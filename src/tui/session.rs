@@ -68,6 +68,8 @@ pub struct Session {
     /// The Python that runs Dask (`tui --python`); `None`: the environment `chunkscope dask
     /// setup` made.
     python: Option<PathBuf>,
+    /// Where the lesson's steps take Dask's figures from.
+    lesson_dask: chunkscope::lesson::DaskSide,
     /// chunkscope's own executable, for the lesson's memory step (a child process per
     /// run); `None` measures in this process.
     exe: Option<PathBuf>,
@@ -99,6 +101,7 @@ impl Session {
             lesson: None,
             dask: None,
             python: None,
+            lesson_dask: chunkscope::lesson::DaskSide::Recorded,
             exe: None,
             log: None,
             quit: false,
@@ -113,6 +116,12 @@ impl Session {
     /// The lesson's memory step starts `exe` (chunkscope itself) for each of its runs.
     pub fn with_exe(mut self, exe: Option<PathBuf>) -> Self {
         self.exe = exe;
+        self
+    }
+
+    /// The lesson's steps take Dask's figures from `dask` (live runs or the recordings).
+    pub fn with_lesson_dask(mut self, dask: chunkscope::lesson::DaskSide) -> Self {
+        self.lesson_dask = dask;
         self
     }
 
@@ -354,6 +363,7 @@ impl Session {
                     server: self.server.clone(),
                     out_dir: self.out_dir.clone(),
                     exe: self.exe.clone(),
+                    dask: self.lesson_dask.clone(),
                 };
                 match LessonJob::start(start, step) {
                     Ok(job) => {

@@ -12,7 +12,7 @@ use crate::task::Stage;
 
 use super::super::NamedPlan;
 use super::super::chart::{Bar, Bars, Chart, Unit};
-use super::super::recorded::{self, Recorded};
+use super::super::dask::{self, DaskFigures};
 use super::super::verdict::{Comparison, noise_words, with_spread};
 use super::{
     CHUNKSCOPE, ChunkRequest, Context, Figure, LessonError, StepResult, Trial, Words, named,
@@ -53,7 +53,7 @@ pub(super) struct AutoFigures {
     pub helping_ns: u64,
     /// Dask's recording at one chunk a block: its write tasks and chunks, to show how it
     /// writes a chunk.
-    pub dask: Option<Recorded>,
+    pub dask: Option<DaskFigures>,
 }
 
 pub(super) fn run(ctx: &Context<'_>, out: &mut StepResult) -> Result<(), LessonError> {
@@ -137,7 +137,7 @@ fn measure(ctx: &Context<'_>) -> Result<AutoFigures, LessonError> {
         ],
         total: timed("total", None)?,
         helping_ns: stats::median(&extra[1].helping_ns).unwrap_or(0),
-        dask: recorded::recorded(recorded::LESSON_SIDE, grid.rows, grid.cols),
+        dask: dask::recorded(dask::LESSON_SIDE, grid.rows, grid.cols),
     })
 }
 
@@ -399,7 +399,7 @@ mod tests {
     fn many_chunks_keep_the_threads_busy_and_an_unhelped_write_is_said() {
         let mut f = figures(plan(2048, 9, 1.0), &[1990, 2010, 2030], 0);
         f.blue = None;
-        f.dask = recorded::recorded(1024, recorded::RECORDED_GRID, recorded::RECORDED_GRID);
+        f.dask = dask::recorded(1024, dask::RECORDED_GRID, dask::RECORDED_GRID);
         let w = describe(&f);
         assert!(w.conclusion.contains("(9 chunk(s) on the visual)"));
         assert_eq!(w.explanation.len(), 2);

@@ -9,7 +9,7 @@ use crate::profile::memory::{MemoryRow, Spread};
 use crate::profile::stats::Timing;
 use crate::task::{Stage, TaskRecord};
 
-use super::super::recorded::{self, RECORDED_GRID};
+use super::super::dask::{self, RECORDED_GRID};
 use super::super::verdict::Comparison;
 use super::super::{GraphCounts, NamedTiming, Step, StepResult, WriterLock, lock::LockHolder};
 use super::{alignment, auto, graph, load, mask_write, memory, scene, tiny};
@@ -146,7 +146,7 @@ pub(in crate::lesson) fn result(step: Step) -> StepResult {
                 one_load: o,
                 chunked_load: c,
                 dask: (!network)
-                    .then(|| recorded::recorded(recorded::LESSON_SIDE, grid, grid))
+                    .then(|| dask::recorded(dask::LESSON_SIDE, grid, grid))
                     .flatten(),
             };
             out.say(load::describe(&f));
@@ -178,7 +178,7 @@ pub(in crate::lesson) fn result(step: Step) -> StepResult {
                 gdal_write,
                 own_lock: lock(160, 12, 1450),
                 gdal_lock: lock(1980, 54, 2080),
-                dask: recorded::recorded(recorded::LESSON_SIDE, grid, grid),
+                dask: dask::recorded(dask::LESSON_SIDE, grid, grid),
             };
             out.say(mask_write::describe(&f));
             timed(&mut out, &f.gdal_write);
@@ -266,7 +266,7 @@ pub(in crate::lesson) fn result(step: Step) -> StepResult {
                 serial,
                 tiny: t,
                 good: g,
-                dask: recorded::recorded(256, grid, grid),
+                dask: dask::recorded(256, grid, grid),
             };
             out.say(tiny::describe(&f));
             timed(&mut out, &f.serial);
@@ -340,7 +340,7 @@ pub(in crate::lesson) fn result(step: Step) -> StepResult {
                 ],
                 total: timed_pair("total", &[3100, 3200, 3300], &[2000, 2090, 2150]),
                 helping_ns: 1_100_000_000,
-                dask: recorded::recorded(recorded::LESSON_SIDE, grid, grid),
+                dask: dask::recorded(dask::LESSON_SIDE, grid, grid),
             };
             out.say(auto::describe(&f));
             timed(&mut out, &f.total.serial);

@@ -6,7 +6,7 @@ use crate::profile::units;
 use crate::task::Stage;
 
 use super::super::chart::{Bar, Bars, Chart, Unit};
-use super::super::recorded::{self, Recorded};
+use super::super::dask::{self, DaskFigures, Origin};
 use super::super::verdict::{Comparison, noise_words, with_spread};
 use super::{
     CHUNKSCOPE, Context, Figure, LessonError, StepResult, Trial, Words, named, no_time, timing,
@@ -60,7 +60,7 @@ pub(super) struct LoadFigures {
     pub one: Comparison,
     pub threads_gain: Comparison,
     /// Dask's load recorded on the full demo, where this is it (local disk only).
-    pub dask: Option<Recorded>,
+    pub dask: Option<DaskFigures>,
 }
 
 pub(super) fn run(
@@ -112,11 +112,8 @@ fn measure(ctx: &Context<'_>, network: bool) -> Result<LoadFigures, LessonError>
         Comparison::of("serial", &serial_load, "chunked x 1", &one_load).ok_or_else(no_time)?;
     let threads_gain =
         Comparison::of("chunked x 1", &one_load, &label, &chunked_load).ok_or_else(no_time)?;
-    let grid = crate::pipeline::prepare(&ctx.scene, super::Resolution::R20, None)
-        .map_err(|e| LessonError::failed("the scene", &e))?
-        .grid;
     let dask = match source {
-        Source::LocalDisk => recorded::recorded(recorded::LESSON_SIDE, grid.rows, grid.cols),
+        Source::LocalDisk => ctx.dask_figures(&chunks, &ctx.plan(&chunks)?, dask::LESSON_SIDE)?,
         _ => None,
     };
     Ok(LoadFigures {
@@ -184,13 +181,18 @@ fn local_cause(f: &LoadFigures) -> String {
     }
 }
 
-fn dask_line(d: &Recorded, load_ns: u64) -> String {
+fn dask_line(d: &DaskFigures, load_ns: u64) -> String {
+    let chunks = match d.origin {
+        Origin::Recorded => "other chunks than above",
+        Origin::Live { .. } => "the same chunks as above",
+    };
     format!(
         "Dask, {}: load {} around persist() at {} px chunks (graph and scheduling included; \
-         one recording, other chunks than above).",
+         {}, {chunks}).",
         d.label,
         units::duration_ns(load_ns),
-        d.side
+        d.side,
+        d.basis()
     )
 }
 
@@ -258,15 +260,20 @@ pub(super) fn describe(f: &LoadFigures) -> Words {
     if let Some((d, ns)) = dask {
         figures.push(
             Figure::new(
-                format!("Dask {} px, recorded", d.side),
+                format!("Dask {} px, {}", d.side, d.origin_word()),
                 format!(
-                    "load {} around persist(), one recording",
-                    units::duration_ns(ns)
+                    "load {} around persist(), {}",
+                    units::duration_ns(ns),
+                    d.basis()
                 ),
             )
             .charted(),
         );
-        bars.push(Bar::single("", format!("Dask rec. {} px", d.side), ns));
+        let short = match d.origin {
+            Origin::Recorded => "rec.",
+            Origin::Live { .. } => "live",
+        };
+        bars.push(Bar::single("", format!("Dask {short} {} px", d.side), ns));
     }
     Words {
         big: vec![
@@ -413,7 +420,7 @@ mod tests {
             &[395, 415, 405],
             &[200, 210, 205],
         );
-        f.dask = recorded::recorded(1024, recorded::RECORDED_GRID, recorded::RECORDED_GRID);
+        f.dask = dask::recorded(1024, dask::RECORDED_GRID, dask::RECORDED_GRID);
         let w = describe(&f);
         assert!(
             w.explanation[2].starts_with("Dask, recorded (dask 2026.8.0, 2 threads"),
@@ -425,6 +432,37 @@ mod tests {
             panic!()
         };
         assert_eq!(bars.bars[3].label, "Dask rec. 1024 px");
+    }
+
+    #[test]
+    fn dask_live_load_says_it_ran_here_on_the_same_chunks() {
+        let mut f = figures(
+            Source::LocalDisk,
+            &[400, 410, 405],
+            &[395, 415, 405],
+            &[200, 210, 205],
+        );
+        let rec = dask::recorded(1024, dask::RECORDED_GRID, dask::RECORDED_GRID);
+        f.dask = rec.map(|d| dask::as_live(d, 2048, 3));
+        let w = describe(&f);
+        let line = &w.explanation[2];
+        assert!(
+            line.starts_with("Dask, live (dask 2026.8.0, 2 threads"),
+            "{line}"
+        );
+        assert!(
+            line.ends_with(
+                "(graph and scheduling included; median of 3 live runs, the same chunks as above)."
+            ),
+            "{line}"
+        );
+        assert!(!line.contains("recording"), "{line}");
+        assert!(w.figures.iter().any(|f| f.label == "Dask 2048 px, live"
+            && f.value.ends_with("around persist(), median of 3 live runs")));
+        let Some(Chart::Bars(bars)) = &w.chart else {
+            panic!()
+        };
+        assert_eq!(bars.bars[3].label, "Dask live 2048 px");
     }
 
     #[test]

@@ -4,13 +4,13 @@
 //! beside them where they were recorded.
 
 use crate::output::{OutputFormat, WriterKind};
-use crate::pipeline::{self, Resolution};
+
 use crate::profile::stats::Timing;
 use crate::profile::units;
 use crate::task::Stage;
 
 use super::super::chart::{Bar, Bars, Chart, Unit};
-use super::super::recorded::{self, Recorded};
+use super::super::dask::{self, DaskFigures};
 use super::super::verdict::{Comparison, noise_words, with_spread};
 use crate::experiment::rounds::RunSample;
 
@@ -46,7 +46,7 @@ pub(super) struct MaskWriteFigures {
     pub own_lock: WriterLock,
     pub gdal_lock: WriterLock,
     /// Dask's writes recorded on the full demo, where this is it.
-    pub dask: Option<Recorded>,
+    pub dask: Option<DaskFigures>,
 }
 
 pub(super) fn run(ctx: &Context<'_>, out: &mut StepResult) -> Result<(), LessonError> {
@@ -139,9 +139,7 @@ fn measure(ctx: &Context<'_>) -> Result<MaskWriteFigures, LessonError> {
         &write.chunked,
     )
     .ok_or_else(no_time)?;
-    let grid = pipeline::prepare(&ctx.scene, Resolution::R20, None)
-        .map_err(|e| LessonError::failed("the scene", &e))?
-        .grid;
+    let chunks = ctx.lesson.chunks();
     Ok(MaskWriteFigures {
         threads: n,
         mask: pair("mask")?,
@@ -150,7 +148,7 @@ fn measure(ctx: &Context<'_>) -> Result<MaskWriteFigures, LessonError> {
         writers,
         own_lock: median_lock(&extra[1].locks)?,
         gdal_lock: median_lock(&extra[2].locks)?,
-        dask: recorded::recorded(recorded::LESSON_SIDE, grid.rows, grid.cols),
+        dask: ctx.dask_figures(&chunks, &ctx.plan(&chunks)?, dask::LESSON_SIDE)?,
     })
 }
 
@@ -203,7 +201,7 @@ fn cause(f: &MaskWriteFigures) -> String {
     )
 }
 
-fn dask_line(d: &Recorded) -> String {
+fn dask_line(d: &DaskFigures) -> String {
     let share = if d.write_busy_ns == 0 {
         0.0
     } else {
@@ -259,7 +257,7 @@ pub(super) fn describe(f: &MaskWriteFigures) -> Words {
     ];
     if let Some(d) = &f.dask {
         figures.push(Figure::new(
-            format!("Dask {} px, recorded", d.side),
+            format!("Dask {} px, {}", d.side, d.origin_word()),
             format!(
                 "{} writes, {} in them, {} while another wrote",
                 d.write_tasks,
@@ -394,9 +392,23 @@ mod tests {
     }
 
     #[test]
+    fn dasks_live_writes_are_labelled_as_live() {
+        let mut f = figures(60);
+        let rec = dask::recorded(1024, dask::RECORDED_GRID, dask::RECORDED_GRID);
+        f.dask = rec.map(|d| dask::as_live(d, 2048, 3));
+        let w = describe(&f);
+        assert!(
+            w.explanation[2].starts_with("Dask, live (dask 2026.8.0, 2 threads, this machine"),
+            "{}",
+            w.explanation[2]
+        );
+        assert!(w.figures.iter().any(|f| f.label == "Dask 2048 px, live"));
+    }
+
+    #[test]
     fn dasks_recorded_writes_are_labelled_as_recorded() {
         let mut f = figures(60);
-        f.dask = recorded::recorded(1024, recorded::RECORDED_GRID, recorded::RECORDED_GRID);
+        f.dask = dask::recorded(1024, dask::RECORDED_GRID, dask::RECORDED_GRID);
         let w = describe(&f);
         assert!(
             w.explanation[2].starts_with("Dask, recorded (dask 2026.8.0, 2 threads"),

@@ -19,7 +19,10 @@ mod tiny;
 
 use std::num::NonZeroUsize;
 
+use crate::catalog::AssetRole;
 use crate::chunks::{ChunkPlan, ChunkRequest};
+use crate::dask::export::{ExportSettings, Scheduler};
+use crate::dask::runner::DaskRunner;
 use crate::experiment::rounds::{
     self, PlanFigures, Progress, Repetition, RunBase, RunSample, Trial, plan_figures,
 };
@@ -30,6 +33,7 @@ use crate::pipeline::{self, CloudClasses, Resolution, RunReport, Scene, Schedule
 use crate::profile::stats::Timing;
 use crate::task::{CancelFlag, Stage};
 
+use super::dask::{self, DaskFigures, DaskSide};
 use super::{
     Chart, Figure, Lesson, LessonError, MemoryProbe, NamedTiming, Step, StepResult, WriterLock,
 };
@@ -250,6 +254,86 @@ impl<'a> Context<'a> {
             .map_err(|e| LessonError::failed("the served catalog", &e))?
             .served_by(Some(sim.probe()));
         Ok((sim, scene))
+    }
+
+    /// Dask's figures for chunks `plan` (requested as `request`): run live on this scene
+    /// when the lesson runs Dask and reads a local catalog (Dask cannot read through
+    /// chunkscope's simulated network), else the recording of chunks of `recorded_side`
+    /// pixels on this grid, if there is one.
+    fn dask_figures(
+        &self,
+        request: &ChunkRequest,
+        plan: &PlanFigures,
+        recorded_side: usize,
+    ) -> Result<Option<DaskFigures>, LessonError> {
+        let prepared = pipeline::prepare(&self.scene, self.base.resolution, None)
+            .map_err(|e| LessonError::failed("the scene", &e))?;
+        let local = self.lesson.catalog.path.is_file()
+            && self.lesson.server.is_none()
+            && !self.scene.is_remote();
+        let python = match &self.lesson.dask {
+            DaskSide::Live { python } if local => python,
+            _ => {
+                let (rows, cols) = (prepared.grid.rows, prepared.grid.cols);
+                return Ok(dask::recorded(recorded_side, rows, cols));
+            }
+        };
+        let item = &self.lesson.catalog.items[self.lesson.item];
+        let key = |role: AssetRole| {
+            item.find_role(role)
+                .map_or_else(|| role.to_string(), |a| a.key.clone())
+        };
+        let catalog = std::fs::canonicalize(&self.lesson.catalog.path).map_err(|e| {
+            LessonError::failed(
+                format!("the catalog \"{}\"", self.lesson.catalog.path.display()),
+                &e,
+            )
+        })?;
+        let base = ExportSettings {
+            catalog: catalog.to_string_lossy().into_owned(),
+            item: item.id.clone(),
+            visual_key: key(AssetRole::Visual),
+            scl_key: key(AssetRole::Scl),
+            resolution: self.base.resolution,
+            request: String::new(),
+            chunks: plan.shape,
+            threads: self.threads().get(),
+            schedule: Schedule::Staged,
+            cloud_classes: CloudClasses::DEFAULT.to_vec(),
+            format: self.base.output.format,
+            codec: self.base.output.codec(),
+            tile: prepared.output_geometry().block,
+            gdal_cache_mb: None,
+            scheduler: Scheduler::LocalCluster,
+            out: String::new(),
+            stream: String::new(),
+            source: "chunkscope's lesson, its Dask figures run live".into(),
+        };
+        let runner = DaskRunner::new(
+            python.clone(),
+            base,
+            self.lesson.out_dir.join("lesson-dask"),
+            None,
+        );
+        std::fs::create_dir_all(self.lesson.out_dir.join("lesson-dask"))
+            .map_err(|e| LessonError::failed("the lesson's Dask folder", &e))?;
+        match dask::live(
+            &runner,
+            plan.shape,
+            &request.to_string(),
+            self.threads().get(),
+            self.lesson.repeat,
+            self.cancel,
+            self.progress,
+        ) {
+            Ok(Some(figures)) => Ok(Some(figures)),
+            Ok(None) => Err(LessonError::Cancelled),
+            Err(e) => Err(LessonError::failed(
+                "Dask, run live (start the lesson without --live-dask for the recorded \
+                 figures)",
+                &e,
+            )),
+        }
     }
 
     /// The staged graph of the lesson's chunks, from the headers and the chunk plan alone:
