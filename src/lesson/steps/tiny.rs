@@ -288,8 +288,8 @@ pub(super) fn describe(f: &TinyFigures) -> Words {
                 ),
                 None => format!(
                     "No Dask stream is recorded for {side} px chunks of this scene: \
-                     `chunkscope run --engine dask --chunks {side}` measures Dask's cost per \
-                     task here."
+                     `chunkscope lesson --live-dask` runs Dask beside this step and measures \
+                     its cost per task here."
                 ),
             },
             format!(
