@@ -457,6 +457,17 @@ fn render_chart(s: &SweepResult, theme: Theme, area: Rect, buf: &mut Buffer) {
     let [plot, legend] = Layout::vertical([Constraint::Min(3), Constraint::Length(1)]).areas(inner);
     let mut datasets = Vec::new();
     let mut legend_spans = Vec::new();
+    // Serial first, so that a series at the same wall (chunked x 1 often is) is drawn over
+    // the reference line instead of under it.
+    if serial.is_some() {
+        datasets.push(
+            Dataset::default()
+                .marker(Marker::Custom('-'))
+                .graph_type(GraphType::Line)
+                .style(theme.dim())
+                .data(&serial_line),
+        );
+    }
     for (i, ((engine, threads), pts)) in series.iter().enumerate() {
         let (glyph, color) = SERIES[i % SERIES.len()];
         datasets.push(
@@ -473,13 +484,6 @@ fn render_chart(s: &SweepResult, theme: Theme, area: Rect, buf: &mut Buffer) {
         legend_spans.push(Span::raw("  "));
     }
     if let Some(r) = serial {
-        datasets.push(
-            Dataset::default()
-                .marker(Marker::Custom('-'))
-                .graph_type(GraphType::Line)
-                .style(theme.dim())
-                .data(&serial_line),
-        );
         legend_spans.push(Span::styled(
             format!("- serial {}", units::duration_ns(r.wall.median_ns)),
             theme.dim(),
@@ -818,6 +822,52 @@ mod tests {
                 assert!(line.contains(&units::ratio(result.rows[best.row].speedup.unwrap().value)));
             }
         }
+    }
+
+    #[test]
+    fn a_series_at_the_serial_wall_is_drawn_over_the_serial_line() {
+        // Chunked x 1 as slow as serial: its points sit on the reference line, and must
+        // still be seen (it was drawn first and the line hid it).
+        let mut result = testdata::data().sweep.clone();
+        let serial = result
+            .rows
+            .iter()
+            .find(|r| r.is_serial())
+            .unwrap()
+            .wall
+            .clone();
+        for r in result
+            .rows
+            .iter_mut()
+            .filter(|r| !r.is_serial() && r.threads == 1)
+        {
+            r.wall = serial.clone();
+        }
+        let x1_points = result
+            .rows
+            .iter()
+            .filter(|r| !r.is_serial() && r.threads == 1)
+            .count();
+        assert!(x1_points > 0);
+        let mut app = fixtures::setup_app();
+        app.results.sweep = Some(SweepView {
+            result,
+            source: "sweep.json".into(),
+        });
+        app.screen = Screen::Sweep;
+        let mut term = Terminal::new(TestBackend::new(160, 48)).unwrap();
+        term.draw(|f| render(&app, f.area(), f.buffer_mut()))
+            .unwrap();
+        let text = buffer_text(term.backend().buffer());
+        let plotted = text
+            .lines()
+            .filter(|l| !l.contains("• x1"))
+            .map(|l| l.matches('•').count())
+            .sum::<usize>();
+        assert!(
+            plotted >= x1_points,
+            "{plotted} of {x1_points} x1 points seen:\n{text}"
+        );
     }
 
     #[test]
