@@ -1,7 +1,7 @@
 //! Executes a prepared run: the task wrapper (cancellation, timing, events, records), the
 //! three stages, and the serial, staged and fused orders they run in.
 
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use gdal::Dataset;
@@ -160,6 +160,12 @@ struct Exec<'a> {
     net: Option<NetTracker>,
     /// The first error of a worker helping a write task (it has no caller to return to).
     help_failed: Mutex<Option<PipelineError>>,
+    /// Set when a helper failed: tasks not yet started stop, as they do after a task's own
+    /// error, rather than run the rest of the image for an output that cannot be written.
+    stopping: AtomicBool,
+    /// Tests: every helper job fails as a write error would (see [`fail_helpers`]).
+    #[cfg(test)]
+    fail_helpers: bool,
     /// Decoded blocks of each asset, shared by the load tasks (see [`blocks`]).
     visual_blocks: BlockStore,
     scl_blocks: BlockStore,
@@ -297,6 +303,9 @@ pub(super) fn execute(
         notes,
         net: NetTracker::start(scene),
         help_failed: Mutex::new(None),
+        stopping: AtomicBool::new(false),
+        #[cfg(test)]
+        fail_helpers: FAIL_HELPERS.with(std::cell::Cell::get),
         visual_blocks,
         scl_blocks,
         blocks_held,
@@ -393,7 +402,7 @@ impl Exec<'_> {
         helping: bool,
         work: impl FnOnce(&mut WorkerSlot) -> Result<Done<T>, PipelineError>,
     ) -> Result<T, PipelineError> {
-        if self.control.cancel.is_cancelled() {
+        if self.control.cancel.is_cancelled() || self.stopping.load(Ordering::Acquire) {
             return Err(PipelineError::Cancelled);
         }
         let worker = self.worker();
@@ -669,8 +678,12 @@ impl Exec<'_> {
         let shared = Arc::clone(shared);
         scope.spawn(move |s| {
             if let Err(e) = self.help(s, &shared) {
+                let failed = !matches!(e, PipelineError::Cancelled);
                 let mut first = self.help_failed.lock().unwrap_or_else(|p| p.into_inner());
                 first.get_or_insert(e);
+                if failed {
+                    self.stopping.store(true, Ordering::Release);
+                }
             }
             shared.helpers.fetch_sub(1, Ordering::AcqRel);
         });
@@ -686,6 +699,16 @@ impl Exec<'_> {
         let Writer::Chunked(w) = &self.writer else {
             return Ok(());
         };
+        #[cfg(test)]
+        if self.fail_helpers {
+            let path = &self.config.output.path;
+            return self.record(&shared.chunk, Stage::Write, Before::default(), true, |_| {
+                Err(
+                    crate::output::OutputError::write(path, "a helper's write failed (a test's)")
+                        .into(),
+                )
+            });
+        }
         if shared.queue.is_empty() {
             return Ok(());
         }
@@ -761,13 +784,15 @@ impl Exec<'_> {
             .collect::<Result<_, _>>()?;
         self.stage_mark(Stage::Mask, false);
         self.stage_mark(Stage::Write, true);
-        rayon::scope(|s| {
+        let writes = rayon::scope(|s| {
             masked
                 .into_par_iter()
                 .with_max_len(1)
                 .try_for_each(|d| self.write(d, Some(s)))
-        })?;
+        });
+        // A helper's error first: the tasks it stopped only say they were cancelled.
         self.help_outcome()?;
+        writes?;
         self.stage_mark(Stage::Write, false);
         Ok(())
     }
@@ -776,14 +801,16 @@ impl Exec<'_> {
         for stage in [Stage::Load, Stage::Mask, Stage::Write] {
             self.stage_mark(stage, true);
         }
-        rayon::scope(|s| {
+        let tasks = rayon::scope(|s| {
             chunks.par_iter().with_max_len(1).try_for_each(|c| {
                 let data = self.load(c)?;
                 let masked = self.mask(data)?;
                 self.write(masked, Some(s))
             })
-        })?;
+        });
+        // A helper's error first: the tasks it stopped only say they were cancelled.
         self.help_outcome()?;
+        tasks?;
         for stage in [Stage::Load, Stage::Mask, Stage::Write] {
             self.stage_mark(stage, false);
         }
@@ -1016,5 +1043,110 @@ impl Exec<'_> {
             client_utilisation: server_cpu_ns
                 .map(|s| sampler::utilisation(cpu_ns.saturating_sub(s), wall_ns, threads)),
         })
+    }
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Set on a test's thread before it calls `pipeline::run`: the run's helper jobs fail
+    /// (read when the run starts, so tests on other threads are not affected).
+    static FAIL_HELPERS: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Tests: runs `f` with every helper job of the runs it starts failing.
+#[cfg(test)]
+fn fail_helpers<T>(f: impl FnOnce() -> T) -> T {
+    FAIL_HELPERS.with(|c| c.set(true));
+    let out = f();
+    FAIL_HELPERS.with(|c| c.set(false));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::num::NonZeroUsize;
+
+    use crate::catalog::Catalog;
+    use crate::chunks::ChunkRequest;
+    use crate::demo::{self, DemoSpec};
+    use crate::output::{OutputFormat, OutputSpec};
+    use crate::pipeline::{self, CloudClasses, Mode, Resolution, RunConfig, RunControl, Scene};
+    use crate::task::{Event, EventSink, Stage};
+
+    use super::{Schedule, fail_helpers};
+
+    /// A helper job (an idle worker encoding tiles of another worker's write task) that
+    /// fails: the run returns that error, said once and not as a cancellation; the tasks
+    /// not yet started stop instead of running the rest of the image; nothing is left in
+    /// the output folder, and the run's end is announced once.
+    #[test]
+    fn a_failing_helper_surfaces_its_error_once_and_stops_the_other_tasks() {
+        let dir = tempfile::tempdir().unwrap();
+        let spec = DemoSpec::new(1024, 1).unwrap();
+        let catalog = demo::generate(spec, &dir.path().join("demo"), &|_| {}).unwrap();
+        let loaded = Catalog::load(&catalog).unwrap();
+        let scene = Scene::from_item(&loaded.items[0]).unwrap();
+        for schedule in [Schedule::Staged, Schedule::Fused] {
+            let out_dir = dir.path().join(format!("out-{}", schedule.name()));
+            std::fs::create_dir(&out_dir).unwrap();
+            // 32-pixel chunks of a 512 x 512 grid with 128-pixel tiles: 256 write tasks,
+            // the first tile complete after 16 of them (its owner then asks for help).
+            let config = RunConfig {
+                mode: Mode::Chunked {
+                    chunks: ChunkRequest::Square(32),
+                    threads: NonZeroUsize::new(2).unwrap(),
+                    schedule,
+                },
+                resolution: Resolution::R20,
+                cloud_classes: CloudClasses::default(),
+                output: OutputSpec::new(out_dir.join("masked.tif"), OutputFormat::Cog),
+                gdal_cache_mb: None,
+                blocks: Default::default(),
+            };
+            let (events, rx) = EventSink::bounded(1 << 20);
+            let control = RunControl {
+                events,
+                sample_every: None,
+                ..RunControl::default()
+            };
+            let err = fail_helpers(|| pipeline::run(&scene, &config, &control))
+                .expect_err("a helper's write error fails the run");
+            let said = err.to_string();
+            assert_eq!(
+                said.matches("a helper's write failed").count(),
+                1,
+                "{schedule:?}: {said}"
+            );
+            assert!(!said.contains("cancelled"), "{schedule:?}: {said}");
+            let events: Vec<Event> = rx.try_iter().collect();
+            let failed = events
+                .iter()
+                .filter(|e| matches!(e, Event::TaskFailed { .. }))
+                .count();
+            assert_eq!(failed, 1, "{schedule:?}: one task failed, the helper");
+            let ends = events
+                .iter()
+                .filter(|e| matches!(e, Event::RunFinished { .. }))
+                .count();
+            assert_eq!(ends, 1, "{schedule:?}: the run's end, once");
+            let writes = events
+                .iter()
+                .filter(|e| {
+                    matches!(e, Event::TaskFinished(t) if t.stage == Stage::Write && !t.helping)
+                })
+                .count();
+            assert!(
+                writes < 256,
+                "{schedule:?}: every write ran after the helper failed ({writes} of 256)"
+            );
+            let left: Vec<_> = std::fs::read_dir(&out_dir)
+                .unwrap()
+                .map(|e| e.unwrap().file_name())
+                .collect();
+            assert!(
+                left.is_empty(),
+                "{schedule:?}: left in the output folder: {left:?}"
+            );
+        }
     }
 }
