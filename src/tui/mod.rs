@@ -20,6 +20,8 @@ pub mod model;
 mod panic_for_tests;
 pub mod screenshot;
 pub mod session;
+#[cfg(test)]
+mod snapshots;
 pub mod svg;
 pub mod sweep_job;
 #[cfg(test)]
