@@ -198,3 +198,87 @@ fn a_too_small_terminal_starts_nothing_and_ctrl_c_exits_130() {
     let screen = tmux.wait_for("EXIT=", 30);
     assert!(screen.contains("EXIT=0"), "{screen}");
 }
+
+/// The terminal as the shell has it after the TUI: main screen, cursor shown, and the line
+/// discipline back (canonical mode and echo, which raw mode turns off).
+fn assert_terminal_restored(tmux: &Tmux, screen: &str) {
+    assert_eq!(tmux.display("#{alternate_on}"), "0", "{screen}");
+    assert_eq!(
+        tmux.display("#{cursor_flag}"),
+        "1",
+        "cursor hidden:\n{screen}"
+    );
+    tmux.send(&[
+        "clear; stty -a | tr ' ;' '\\n\\n' | grep -x -e '-*icanon' -e '-*echo'",
+        "Enter",
+    ]);
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let stty = tmux.screen();
+    let modes: Vec<&str> = stty
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.trim_start_matches('-') == "icanon" || l.trim_start_matches('-') == "echo")
+        .collect();
+    assert_eq!(modes, ["icanon", "echo"], "still in raw mode:\n{stty}");
+}
+
+#[test]
+fn a_panic_on_the_ui_thread_restores_the_terminal_before_its_message_and_exits_101() {
+    tmux::require();
+    let catalog = common::small_demo();
+    let work = tempfile::tempdir().expect("temp dir");
+    let tmux = Tmux::start(work.path(), "panic", 80, 24);
+    let bin = env!("CARGO_BIN_EXE_chunkscope");
+    tmux.send(&[
+        &format!(
+            "CHUNKSCOPE_TEST_PANIC=ui NO_COLOR=1 '{bin}' tui '{}'; echo \"EX\"\"IT=$?\"",
+            catalog.display()
+        ),
+        "Enter",
+    ]);
+    // The command line reads EX""IT: only the status matches.
+    let screen = tmux.wait_for("EXIT=", 60);
+    assert!(screen.contains("EXIT=101"), "{screen}");
+    // Printed after the alternate screen was left: printed before, it would have gone
+    // with that screen.
+    assert!(
+        screen.contains("a panic on purpose (CHUNKSCOPE_TEST_PANIC=ui)"),
+        "{screen}"
+    );
+    assert!(
+        !screen.contains("chunkscope · scenes"),
+        "TUI left on screen:\n{screen}"
+    );
+    assert_terminal_restored(&tmux, &screen);
+}
+
+#[test]
+fn a_panic_on_another_thread_goes_to_the_log_and_the_tui_goes_on() {
+    tmux::require();
+    let catalog = common::small_demo();
+    let work = tempfile::tempdir().expect("temp dir");
+    let tmux = Tmux::start(work.path(), "panic-worker", 100, 30);
+    let bin = env!("CARGO_BIN_EXE_chunkscope");
+    tmux.send(&[
+        &format!(
+            "CHUNKSCOPE_TEST_PANIC=worker NO_COLOR=1 '{bin}' tui '{}' 2>stderr.txt; \
+             echo \"EX\"\"IT=$?\"",
+            catalog.display()
+        ),
+        "Enter",
+    ]);
+    // On the status line, not drawn over the screen; the TUI still answers keys.
+    let screen = tmux.wait_for("internal error on a worker thread", 30);
+    assert!(screen.contains("chunkscope · scenes"), "{screen}");
+    tmux.send(&["Enter"]);
+    tmux.wait_for("per chunk", 30);
+    tmux.send(&["q"]);
+    let screen = tmux.wait_for("EXIT=", 30);
+    assert!(screen.contains("EXIT=0"), "{screen}");
+    let stderr = std::fs::read_to_string(work.path().join("stderr.txt")).unwrap_or_default();
+    assert!(
+        !stderr.contains("a panic on purpose"),
+        "printed over the TUI:\n{stderr}"
+    );
+    assert_terminal_restored(&tmux, &screen);
+}

@@ -163,7 +163,6 @@ mod tests {
 
     use crate::tui::app::{App, Msg};
     use crate::tui::model::results::Notice;
-    use crate::tui::model::run::RunView;
     use crate::tui::model::screen::Screen;
     use crate::tui::session::Session;
     use crate::tui::testdata;
@@ -303,9 +302,12 @@ mod tests {
         assert!(status(&s.app, 120, 36).ends_with("(Esc cancels) · persisting the masked scene"));
         // Meanwhile chunkscope does not run: the two would disturb each other's timings.
         s.send(Msg::Key(KeyCode::Char('r').into()));
-        let err = s.app.run.as_ref().and_then(|r| r.error.clone());
-        assert!(err.unwrap_or_default().contains("Dask is running"));
-        s.app.run = Some(RunView::from_report(chunked));
+        assert!(
+            s.app.run.as_ref().is_some_and(|r| r.finished()),
+            "the run on screen stays"
+        );
+        let said = s.app.results.notice.as_ref().map(|n| n.line());
+        assert!(said.unwrap_or_default().contains("Dask is running"));
 
         let pid: i32 = std::fs::read_to_string(dir.path().join("pid"))
             .unwrap()

@@ -17,8 +17,11 @@ pub mod job;
 pub mod keys;
 pub mod lesson_job;
 pub mod model;
+mod panic_for_tests;
 pub mod screenshot;
 pub mod session;
+#[cfg(test)]
+mod snapshots;
 pub mod svg;
 pub mod sweep_job;
 #[cfg(test)]
@@ -278,6 +281,7 @@ fn event_loop(
     session.start();
     let mut next_frame = Instant::now();
     let mut ending = Ending::Quit;
+    let mut first_frame = true;
     loop {
         session.pump();
         if session.quit_requested() || crate::signals::received().is_some() {
@@ -291,6 +295,9 @@ fn event_loop(
                 .draw(|f| view::render(&session.app, f.area(), f.buffer_mut()))
                 .context("cannot draw")?;
             next_frame = Instant::now() + FRAME;
+            if std::mem::take(&mut first_frame) {
+                panic_for_tests::on_purpose();
+            }
         }
         let wait = next_frame.saturating_duration_since(Instant::now());
         if ct::poll(wait).context("cannot read the terminal")? {

@@ -223,18 +223,15 @@ mod tests {
         assert_eq!(s.app.screen, Screen::Sweep);
         key(&mut s, KeyCode::Char('r'));
         assert!(s.app.results.sweep_job.is_some());
-        // A run cannot start meanwhile: it says why, in the run's error panel.
+        // A run cannot start meanwhile: the setup stays, and the status line says why.
         key(&mut s, KeyCode::Esc);
         assert_eq!(s.app.screen, Screen::Setup);
         key(&mut s, KeyCode::Char('r'));
-        let err = s
-            .app
-            .run
-            .as_ref()
-            .and_then(|r| r.error.clone())
-            .unwrap_or_default();
-        assert!(err.contains("a sweep is running"), "{err:?}");
-        key(&mut s, KeyCode::Esc);
+        assert_eq!(s.app.screen, Screen::Setup);
+        assert!(s.app.run.is_none(), "no run started");
+        let said = s.app.results.notice.as_ref().map(|n| n.line());
+        let said = said.unwrap_or_default();
+        assert!(said.contains("a sweep is running"), "{said:?}");
         key(&mut s, KeyCode::Tab);
         key(&mut s, KeyCode::Tab);
         assert_eq!(s.app.screen, Screen::Sweep);

@@ -85,6 +85,22 @@ pub(super) fn execute(
 }
 
 #[cfg(test)]
+thread_local! {
+    /// Set on a test's thread before it calls `pipeline::run`: the run's helper jobs fail
+    /// (read when the run starts, so tests on other threads are not affected).
+    static FAIL_HELPERS: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Tests: runs `f` with every helper job of the runs it starts failing.
+#[cfg(test)]
+fn fail_helpers<T>(f: impl FnOnce() -> T) -> T {
+    FAIL_HELPERS.with(|c| c.set(true));
+    let out = f();
+    FAIL_HELPERS.with(|c| c.set(false));
+    out
+}
+
+#[cfg(test)]
 mod tests {
     use std::path::{Path, PathBuf};
     use std::sync::OnceLock;
@@ -228,5 +244,95 @@ mod tests {
             "{events:?}"
         );
         assert_eq!(files_in(dir.path()), 0, "no output, no temporaries");
+    }
+
+    mod helper_failure {
+        use std::num::NonZeroUsize;
+
+        use crate::catalog::Catalog;
+        use crate::chunks::ChunkRequest;
+        use crate::demo::{self, DemoSpec};
+        use crate::output::{OutputFormat, OutputSpec};
+        use crate::pipeline::{
+            self, CloudClasses, Mode, Resolution, RunConfig, RunControl, Scene, Schedule,
+        };
+        use crate::task::{Event, EventSink, Stage};
+
+        use super::super::fail_helpers;
+
+        /// A helper job (an idle worker encoding tiles of another worker's write task) that
+        /// fails: the run returns that error, said once and not as a cancellation; the tasks
+        /// not yet started stop instead of running the rest of the image; nothing is left in
+        /// the output folder, and the run's end is announced once.
+        #[test]
+        fn a_failing_helper_surfaces_its_error_once_and_stops_the_other_tasks() {
+            let dir = tempfile::tempdir().unwrap();
+            let spec = DemoSpec::new(1024, 1).unwrap();
+            let catalog = demo::generate(spec, &dir.path().join("demo"), &|_| {}).unwrap();
+            let loaded = Catalog::load(&catalog).unwrap();
+            let scene = Scene::from_item(&loaded.items[0]).unwrap();
+            for schedule in [Schedule::Staged, Schedule::Fused] {
+                let out_dir = dir.path().join(format!("out-{}", schedule.name()));
+                std::fs::create_dir(&out_dir).unwrap();
+                // 32-pixel chunks of a 512 x 512 grid with 128-pixel tiles: 256 write tasks,
+                // the first tile complete after 16 of them (its owner then asks for help).
+                let config = RunConfig {
+                    mode: Mode::Chunked {
+                        chunks: ChunkRequest::Square(32),
+                        threads: NonZeroUsize::new(2).unwrap(),
+                        schedule,
+                    },
+                    resolution: Resolution::R20,
+                    cloud_classes: CloudClasses::default(),
+                    output: OutputSpec::new(out_dir.join("masked.tif"), OutputFormat::Cog),
+                    gdal_cache_mb: None,
+                    blocks: Default::default(),
+                };
+                let (events, rx) = EventSink::bounded(1 << 20);
+                let control = RunControl {
+                    events,
+                    sample_every: None,
+                    ..RunControl::default()
+                };
+                let err = fail_helpers(|| pipeline::run(&scene, &config, &control))
+                    .expect_err("a helper's write error fails the run");
+                let said = err.to_string();
+                assert_eq!(
+                    said.matches("a helper's write failed").count(),
+                    1,
+                    "{schedule:?}: {said}"
+                );
+                assert!(!said.contains("cancelled"), "{schedule:?}: {said}");
+                let events: Vec<Event> = rx.try_iter().collect();
+                let failed = events
+                    .iter()
+                    .filter(|e| matches!(e, Event::TaskFailed { .. }))
+                    .count();
+                assert_eq!(failed, 1, "{schedule:?}: one task failed, the helper");
+                let ends = events
+                    .iter()
+                    .filter(|e| matches!(e, Event::RunFinished { .. }))
+                    .count();
+                assert_eq!(ends, 1, "{schedule:?}: the run's end, once");
+                let writes = events
+                    .iter()
+                    .filter(|e| {
+                        matches!(e, Event::TaskFinished(t) if t.stage == Stage::Write && !t.helping)
+                    })
+                    .count();
+                assert!(
+                    writes < 256,
+                    "{schedule:?}: every write ran after the helper failed ({writes} of 256)"
+                );
+                let left: Vec<_> = std::fs::read_dir(&out_dir)
+                    .unwrap()
+                    .map(|e| e.unwrap().file_name())
+                    .collect();
+                assert!(
+                    left.is_empty(),
+                    "{schedule:?}: left in the output folder: {left:?}"
+                );
+            }
+        }
     }
 }

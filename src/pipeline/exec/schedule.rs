@@ -59,13 +59,15 @@ impl Exec<'_> {
             .collect::<Result<_, _>>()?;
         self.stage_mark(Stage::Mask, false);
         self.stage_mark(Stage::Write, true);
-        rayon::scope(|s| {
+        let writes = rayon::scope(|s| {
             masked
                 .into_par_iter()
                 .with_max_len(1)
                 .try_for_each(|d| self.write(d, Some(s)))
-        })?;
+        });
+        // A helper's error first: the tasks it stopped only say they were cancelled.
         self.help_outcome()?;
+        writes?;
         self.stage_mark(Stage::Write, false);
         Ok(())
     }
@@ -74,14 +76,16 @@ impl Exec<'_> {
         for stage in [Stage::Load, Stage::Mask, Stage::Write] {
             self.stage_mark(stage, true);
         }
-        rayon::scope(|s| {
+        let tasks = rayon::scope(|s| {
             chunks.par_iter().with_max_len(1).try_for_each(|c| {
                 let data = self.load(c)?;
                 let masked = self.mask(data)?;
                 self.write(masked, Some(s))
             })
-        })?;
+        });
+        // A helper's error first: the tasks it stopped only say they were cancelled.
         self.help_outcome()?;
+        tasks?;
         for stage in [Stage::Load, Stage::Mask, Stage::Write] {
             self.stage_mark(stage, false);
         }

@@ -2,7 +2,7 @@
 //! writer and block stores) and what tasks hand each other (a loaded chunk, a masked one,
 //! what a task produced). Built on the caller's thread; read by the pool's workers.
 
-use std::sync::atomic::{AtomicU64, AtomicUsize};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize};
 use std::sync::{Arc, Mutex, RwLock};
 
 use ndarray::{Array2, Array3};
@@ -114,6 +114,12 @@ pub(super) struct Exec<'a> {
     pub(super) net: Option<NetTracker>,
     /// The first error of a worker helping a write task (it has no caller to return to).
     pub(super) help_failed: Mutex<Option<PipelineError>>,
+    /// Set when a helper failed: tasks not yet started stop, as they do after a task's own
+    /// error, rather than run the rest of the image for an output that cannot be written.
+    pub(super) stopping: AtomicBool,
+    /// Tests: every helper job fails as a write error would (see `fail_helpers`).
+    #[cfg(test)]
+    pub(super) fail_helpers: bool,
     /// Decoded blocks of each asset, shared by the load tasks (see [`crate::pipeline::blocks`]).
     pub(super) visual_blocks: BlockStore,
     pub(super) scl_blocks: BlockStore,
@@ -165,6 +171,9 @@ impl<'a> Exec<'a> {
             notes,
             net: NetTracker::start(scene),
             help_failed: Mutex::new(None),
+            stopping: AtomicBool::new(false),
+            #[cfg(test)]
+            fail_helpers: super::FAIL_HELPERS.with(std::cell::Cell::get),
             visual_blocks,
             scl_blocks,
             blocks_held,

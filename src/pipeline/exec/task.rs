@@ -2,6 +2,8 @@
 //! cancel flag, times the work, keeps its record in the worker's slot and sends its
 //! events. Runs on whichever thread runs the task.
 
+use std::sync::atomic::Ordering;
+
 use super::state::{Before, Done, Exec, WorkerSlot};
 use crate::chunks::Chunk;
 use crate::pipeline::PipelineError;
@@ -30,7 +32,7 @@ impl Exec<'_> {
         helping: bool,
         work: impl FnOnce(&mut WorkerSlot) -> Result<Done<T>, PipelineError>,
     ) -> Result<T, PipelineError> {
-        if self.control.cancel.is_cancelled() {
+        if self.control.cancel.is_cancelled() || self.stopping.load(Ordering::Acquire) {
             return Err(PipelineError::Cancelled);
         }
         let worker = self.worker();

@@ -101,8 +101,12 @@ impl Exec<'_> {
         let shared = Arc::clone(shared);
         scope.spawn(move |s| {
             if let Err(e) = self.help(s, &shared) {
+                let failed = !matches!(e, PipelineError::Cancelled);
                 let mut first = self.help_failed.lock().unwrap_or_else(|p| p.into_inner());
                 first.get_or_insert(e);
+                if failed {
+                    self.stopping.store(true, Ordering::Release);
+                }
             }
             shared.helpers.fetch_sub(1, Ordering::AcqRel);
         });
@@ -118,6 +122,16 @@ impl Exec<'_> {
         let Writer::Chunked(w) = &self.writer else {
             return Ok(());
         };
+        #[cfg(test)]
+        if self.fail_helpers {
+            let path = &self.config.output.path;
+            return self.record(&shared.chunk, Stage::Write, Before::default(), true, |_| {
+                Err(
+                    crate::output::OutputError::write(path, "a helper's write failed (a test's)")
+                        .into(),
+                )
+            });
+        }
         if shared.queue.is_empty() {
             return Ok(());
         }

@@ -107,7 +107,7 @@ impl App {
     }
 
     /// `notice` on the status line as the newest news.
-    fn say(&mut self, notice: Notice) {
+    pub(super) fn say(&mut self, notice: Notice) {
         self.results.notice = Some(notice);
         self.notice_is_latest = true;
     }

@@ -4,6 +4,7 @@
 use super::{App, Cmd, Msg};
 use crate::tui::keys::Action;
 use crate::tui::model::live::{REPEAT_RUNS, Repeat, Replay};
+use crate::tui::model::results::Notice;
 use crate::tui::model::run::RunView;
 use crate::tui::model::screen::Screen;
 
@@ -238,7 +239,28 @@ impl App {
         cmd
     }
 
+    /// Why no run may start now, if it may not: one thing at a time, as each would disturb
+    /// the other's timings (the session refuses too, but by then the screen would have
+    /// left the run going for an empty one).
+    fn run_busy(&self) -> Option<&'static str> {
+        if self.running() {
+            Some("a run is going: wait for it, or cancel it (Esc on the run screen)")
+        } else if self.results.sweep_job.is_some() {
+            Some("a sweep is running: wait for it, or cancel it (c on the sweep screen)")
+        } else if self.lesson.as_ref().is_some_and(|l| l.running.is_some()) {
+            Some("a lesson step is running: wait for it, or cancel it (Esc in the lesson)")
+        } else if self.dask.is_some() {
+            Some("Dask is running: wait for it, or cancel it (Esc)")
+        } else {
+            None
+        }
+    }
+
     pub(super) fn start_run(&mut self) -> Option<Cmd> {
+        if let Some(why) = self.run_busy() {
+            self.say(Notice::Refused(format!("run: {why}")));
+            return None;
+        }
         let s = self.setup.as_ref()?;
         let planned = s.planned_run()?;
         let item = s.item;
@@ -258,6 +280,74 @@ impl App {
             mode: planned.mode,
             settings,
         })
+    }
+}
+
+#[cfg(test)]
+mod busy {
+    //! What `r` on the chunk setup says while a run or a sweep holds the machine: it
+    //! refuses with the reason and the way out, starts nothing, and leaves the run on
+    //! screen as it was.
+    use crossterm::event::KeyCode;
+
+    use crate::tui::app::{Cmd, Msg};
+    use crate::tui::model::screen::Screen;
+    use crate::tui::model::sweep::SweepProgress;
+    use crate::tui::testdata;
+
+    fn sweeping() -> Option<SweepProgress> {
+        Some(SweepProgress {
+            done: 3,
+            total: 49,
+            label: "chunked x 2 @ 256".into(),
+            cancelling: false,
+        })
+    }
+
+    #[test]
+    fn r_on_the_setup_during_a_sweep_starts_nothing_and_says_why() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut app = testdata::app_after(&testdata::data().chunked, dir.path());
+        app.results.sweep_job = sweeping();
+        app.screen = Screen::Setup;
+        let shown = app.run.as_ref().map(|r| r.label.clone());
+        for key in ['r', 'R'] {
+            let cmd = app.update(Msg::Key(KeyCode::Char(key).into()));
+            assert!(!matches!(cmd, Some(Cmd::StartRun { .. })), "{key}: {cmd:?}");
+            assert_eq!(app.screen, Screen::Setup, "{key}: stays on the setup");
+            assert_eq!(app.run.as_ref().map(|r| r.label.clone()), shown);
+            let said = app.results.notice.as_ref().map(|n| n.line());
+            let said = said.as_deref().unwrap_or("");
+            assert!(
+                said.contains(
+                    "✗ run: a sweep is running: wait for it, or cancel it (c on the sweep screen)"
+                ),
+                "{key}: {said}"
+            );
+            assert!(app.notice_is_latest, "{key}: the status line says it");
+        }
+    }
+
+    #[test]
+    fn r_on_the_setup_during_a_run_starts_nothing_and_says_why() {
+        let mut app = crate::tui::view::fixtures::setup_app();
+        let Some(Cmd::StartRun { .. }) = app.update(Msg::Key(KeyCode::Char('r').into())) else {
+            panic!("the first run starts");
+        };
+        assert!(app.running());
+        // Back on the setup while it goes (the run's events still arrive).
+        app.screen = Screen::Setup;
+        let cmd = app.update(Msg::Key(KeyCode::Char('r').into()));
+        assert!(!matches!(cmd, Some(Cmd::StartRun { .. })), "{cmd:?}");
+        assert!(app.running(), "the run going is still the one on screen");
+        let said = app.results.notice.as_ref().map(|n| n.line());
+        let said = said.as_deref().unwrap_or("");
+        assert!(
+            said.contains(
+                "✗ run: a run is going: wait for it, or cancel it (Esc on the run screen)"
+            ),
+            "{said}"
+        );
     }
 }
 

@@ -17,6 +17,8 @@ pub enum Notice {
     Failed(String),
     /// How a Dask run (`D`) ended: what it gave, or why it could not run.
     Dask(Result<String, String>),
+    /// Why a key did nothing (a run asked for while another run or a sweep goes).
+    Refused(String),
 }
 
 impl Notice {
@@ -32,7 +34,7 @@ impl Notice {
             }
             Notice::Failed(e) => format!("✗ cannot save: {e}"),
             Notice::Dask(Ok(said)) => format!("✓ {said}"),
-            Notice::Dask(Err(why)) => format!("✗ {why}"),
+            Notice::Dask(Err(why)) | Notice::Refused(why) => format!("✗ {why}"),
         }
     }
 
