@@ -73,7 +73,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use chunkscope::catalog::Catalog;
 use chunkscope::chunks::ChunkRequest;
-use chunkscope::network::Probe;
+use chunkscope::network::NetworkSim;
 use chunkscope::output::guard::WriteGuard;
 use chunkscope::pipeline::limits::{self, MANY_TASKS, MAX_RUNS};
 use chunkscope::pipeline::{Resolution, Scene};
@@ -365,9 +365,13 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 lesson: None,
                 python,
             };
-            let (catalog, server) = load_catalog_with(catalog.path(), &network)?;
-            let options = crate::tui::Options { server, ..options };
+            let (catalog, served) = load_catalog_with(catalog.path(), &network)?;
+            let options = crate::tui::Options {
+                server: served.as_ref().map(NetworkSim::probe),
+                ..options
+            };
             let ending = crate::tui::run(catalog, options)?;
+            drop(served);
             leave_tui(ending)
         }
         Some(Command::Lesson {
@@ -379,7 +383,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             if let Some(code) = refuse_without_terminal() {
                 return Ok(code);
             }
-            let (catalog, server) = load_catalog_with(catalog.path(), &network)?;
+            let (catalog, served) = load_catalog_with(catalog.path(), &network)?;
             let found = chosen_item(&catalog, item.as_deref())?;
             let index = catalog
                 .items
@@ -389,11 +393,12 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             let options = crate::tui::Options {
                 export_dir,
                 network: network.label(),
-                server,
+                server: served.as_ref().map(NetworkSim::probe),
                 lesson: Some(index),
                 ..crate::tui::Options::default()
             };
             let ending = crate::tui::run(catalog, options)?;
+            drop(served);
             leave_tui(ending)
         }
         Some(Command::Search(a)) => search::search(a),
@@ -536,17 +541,19 @@ fn load_catalog(path: Option<&Path>) -> anyhow::Result<Catalog> {
     chunkscope::network::load_catalog(&path).context("cannot use the catalog")
 }
 
-/// Like [`load_catalog`], but through the simulated network with `--network`.
+/// Like [`load_catalog`], but through the simulated network with `--network`, with its
+/// server: it serves until dropped, so hold it for as long as the command reads the
+/// catalog's scenes.
 fn load_catalog_with(
     path: Option<&Path>,
     network: &network::NetworkArgs,
-) -> anyhow::Result<(Catalog, Option<Probe>)> {
+) -> anyhow::Result<(Catalog, Option<NetworkSim>)> {
     let path = match path {
         Some(p) => p.to_path_buf(),
         None => demo::default_catalog_with_progress()?,
     };
-    if let Some((served, server)) = network.serve_catalog(&path)? {
-        return Ok((served, Some(server)));
+    if let Some((catalog, server)) = network.serve_catalog(&path)? {
+        return Ok((catalog, Some(server)));
     }
     let catalog = chunkscope::network::load_catalog(&path).context("cannot use the catalog")?;
     Ok((catalog, None))
@@ -579,11 +586,13 @@ fn write_guard(catalog: &Catalog, scene: &Scene) -> WriteGuard {
     WriteGuard::for_catalog(catalog, scene.server.as_ref())
 }
 
-fn load_scene(args: &SceneArgs) -> anyhow::Result<(Catalog, Scene)> {
-    let (catalog, server) = load_catalog_with(args.catalog.as_deref(), &args.network)?;
+/// The scene a command works on, with its catalog and, with `--network`, the server it is
+/// read through: hold that for as long as the command reads the scene.
+fn load_scene(args: &SceneArgs) -> anyhow::Result<(Catalog, Scene, Option<NetworkSim>)> {
+    let (catalog, served) = load_catalog_with(args.catalog.as_deref(), &args.network)?;
     let item = chosen_item(&catalog, args.item.as_deref())?;
-    let scene = Scene::from_item(item)?.served_by(server);
-    Ok((catalog, scene))
+    let scene = Scene::from_item(item)?.served_by(served.as_ref().map(NetworkSim::probe));
+    Ok((catalog, scene, served))
 }
 
 /// A stop signal (Ctrl-C, SIGTERM, SIGHUP) sets the run's cancel flag and says so; a
