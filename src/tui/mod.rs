@@ -17,6 +17,7 @@ pub mod job;
 pub mod keys;
 pub mod lesson_job;
 pub mod model;
+mod run_job;
 pub mod screenshot;
 pub mod session;
 pub mod svg;
@@ -24,6 +25,7 @@ pub mod sweep_job;
 #[cfg(test)]
 pub mod testdata;
 pub mod view;
+pub mod work;
 
 use std::io::{self, Stdout};
 use std::path::PathBuf;

@@ -19,6 +19,7 @@ use chunkscope::task::CancelFlag;
 use super::app::{App, Msg};
 use super::job::Job;
 use super::model::sweep::SweepRequest;
+use super::work::Background;
 
 /// What the Dask side of a sweep needs (`e` chose Dask or both): the Python asked for
 /// (`tui --python`, else the environment `chunkscope dask setup` made) and the settings
@@ -166,14 +167,16 @@ impl SweepJob {
         })?;
         Ok(Self { job })
     }
+}
 
-    pub fn cancel(&self) {
+impl Background for SweepJob {
+    fn cancel(&self) {
         self.job.cancel();
     }
 
     /// What happened since the last poll; the last message is [`Msg::SweepFinished`] once
     /// the sweep is over (then the job is done and can be dropped).
-    pub fn poll(&mut self) -> (Vec<Msg>, bool) {
+    fn poll(&mut self) -> (Vec<Msg>, bool) {
         let mut msgs: Vec<Msg> = self
             .job
             .progress()
@@ -191,7 +194,7 @@ impl SweepJob {
     }
 
     /// Cancels and waits for the thread (after the run in flight).
-    pub fn shutdown(self) {
+    fn shutdown(self: Box<Self>) {
         self.job.shutdown();
     }
 }
@@ -233,7 +236,10 @@ mod tests {
             .as_ref()
             .and_then(|r| r.error.clone())
             .unwrap_or_default();
-        assert!(err.contains("a sweep is running"), "{err:?}");
+        assert!(
+            err.contains("a sweep is in progress: wait for it, or cancel it"),
+            "{err:?}"
+        );
         key(&mut s, KeyCode::Esc);
         key(&mut s, KeyCode::Tab);
         key(&mut s, KeyCode::Tab);

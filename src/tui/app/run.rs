@@ -169,7 +169,7 @@ impl App {
     /// finished, it is chunkscope's, the session has no serial run of its settings, and the
     /// chunk setup still holds its settings (so the serial run `v` starts matches it).
     pub fn vs_serial_offer(&self) -> Option<usize> {
-        if self.running() || self.dask.is_some() || self.results.sweep_job.is_some() {
+        if self.busy().is_some() {
             return None;
         }
         let r = self.run.as_ref()?;
