@@ -372,7 +372,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             };
             let ending = crate::tui::run(catalog, options)?;
             drop(served);
-            leave_tui(ending)
+            Ok(leave_tui(ending))
         }
         Some(Command::Lesson {
             catalog,
@@ -399,7 +399,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             };
             let ending = crate::tui::run(catalog, options)?;
             drop(served);
-            leave_tui(ending)
+            Ok(leave_tui(ending))
         }
         Some(Command::Search(a)) => search::search(a),
         Some(Command::Serve(a)) => network::serve(a),
@@ -449,33 +449,26 @@ fn parse_size(s: &str) -> Result<(u16, u16), String> {
 
 fn tui(catalog: Option<&Path>) -> anyhow::Result<ExitCode> {
     let ending = crate::tui::run(load_catalog(catalog)?, crate::tui::Options::default())?;
-    leave_tui(ending)
+    Ok(leave_tui(ending))
 }
 
-/// Ends the process once the TUI is done: 0 when the user quit with `q`, 128 + the signal
+/// The exit status once the TUI is done: 0 when the user quit with `q`, 128 + the signal
 /// when one stopped it, 130 when Ctrl-C was pressed in it, as for SIGINT (either said on
-/// stderr, now that the terminal is restored). It leaves at once,
-/// without the C libraries' exit-time teardown: a background job (an inspection still
-/// opening a raster) may be inside GDAL, and GDAL tearing itself down under it crashed
-/// the process after a SIGTERM (exit 139 instead of 143). Everything the TUI owns is
-/// dropped and its runs are finished or cancelled by the time `tui::run` returns.
-fn leave_tui(ending: crate::tui::Ending) -> ! {
-    use std::io::Write;
-    let status = match (crate::signals::received(), ending) {
+/// stderr, now that the terminal is restored). By the time `tui::run` returns, every thread
+/// it started has ended (its background work is finished or cancelled, and joined), so
+/// nothing is inside GDAL when its teardown runs at exit.
+fn leave_tui(ending: crate::tui::Ending) -> ExitCode {
+    match (crate::signals::received(), ending) {
         (Some(signal), _) => {
             eprintln!("{}: stopped the TUI", signal.describe());
-            signal.status()
+            signal.exit_code()
         }
         (None, crate::tui::Ending::Interrupted) => {
             eprintln!("Ctrl-C: stopped the TUI");
-            128 + libc::SIGINT
+            ExitCode::from(130)
         }
-        (None, crate::tui::Ending::Quit) => 0,
-    };
-    let _ = std::io::stdout().flush();
-    let _ = std::io::stderr().flush();
-    // SAFETY: _exit ends the process without running exit handlers; nothing after it runs.
-    unsafe { libc::_exit(status) }
+        (None, crate::tui::Ending::Quit) => ExitCode::SUCCESS,
+    }
 }
 
 /// `chunkscope screenshot`: every screen after real runs, or one screen from files.
