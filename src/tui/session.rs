@@ -19,6 +19,7 @@ use chunkscope::task::CancelFlag;
 use super::app::{App, Cmd, Msg};
 
 use super::model::assets::AssetView;
+use super::model::busy::Kind;
 use super::model::setup::RunSettings;
 
 use super::dask_job::DaskJob;
@@ -27,7 +28,7 @@ use super::lesson_job::{LessonJob, LessonStart};
 use super::model::screen::Screen;
 use super::run_job::RunJob;
 use super::sweep_job::SweepJob;
-use super::work::{Background, Inspection, Kind, Slot};
+use super::work::{Background, Inspection, Slot};
 
 /// The app plus what executes its commands.
 pub struct Session {

@@ -11,28 +11,7 @@
 
 use super::app::Msg;
 use super::job::Job;
-
-/// What holds the slot.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    Run,
-    Sweep,
-    LessonStep,
-    Dask,
-}
-
-impl Kind {
-    /// The busy rule's one message: what holds the slot and how to go on.
-    pub fn busy_message(self) -> String {
-        let (what, cancel) = match self {
-            Kind::Run => ("a run", "c on the run screen"),
-            Kind::Sweep => ("a sweep", "c on the sweep screen"),
-            Kind::LessonStep => ("a lesson step", "Esc in the lesson"),
-            Kind::Dask => ("a Dask run", "Esc on the run or results screen"),
-        };
-        format!("{what} is in progress: wait for it, or cancel it ({cancel})")
-    }
-}
+use super::model::busy::Kind;
 
 /// What every kind of background work offers the slot.
 pub trait Background {

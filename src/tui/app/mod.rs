@@ -27,13 +27,13 @@ use chunkscope::task::Event;
 
 use super::keys::{self, Action};
 use super::model::assets::AssetView;
+use super::model::busy::Kind;
 use super::model::lesson::LessonView;
 use super::model::results::Results;
 use super::model::run::RunView;
 use super::model::screen::Screen;
 use super::model::setup::{RunSettings, Setup};
 use super::model::sweep::SweepRequest;
-use super::work::Kind;
 
 /// Log lines kept (GDAL messages, errors).
 const LOG_LEN: usize = 200;

@@ -5,9 +5,9 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::{App, Cmd, Msg};
 use crate::tui::keys::Action;
+use crate::tui::model::busy::Kind;
 use crate::tui::model::screen::Screen;
 use crate::tui::model::sweep::{SweepProgress, SweepView, sweep_request};
-use crate::tui::work::Kind;
 
 impl App {
     /// Keys on the Sweep screen.
