@@ -94,6 +94,9 @@ fn install() {
         let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]) else {
             return;
         };
+        // Never joined, on purpose: the thread lives as long as the process, since a
+        // second signal must still end it while a front end winds down. It only waits for
+        // signals, so the process's normal exit does not disturb it.
         let _ = std::thread::Builder::new()
             .name("chunkscope-signals".into())
             .spawn(move || {

@@ -367,6 +367,34 @@ fn sigterm_during_a_tui_run_leaves_no_file() {
 }
 
 #[test]
+fn sigterm_during_an_inspection_waits_for_it_and_exits_143() {
+    tmux::require();
+    let work = tempfile::tempdir().unwrap();
+    // Every request waits 150 ms: the second scene's assets take a second or two to
+    // inspect. The inspection's thread is inside GDAL when the signal comes; the TUI waits
+    // for it rather than exit under it (which crashed: status 139).
+    let (tmux, pid) = tui_in_tmux(work.path(), "rel-inspect", "--network 150ms");
+    tmux.send(&["Down"]);
+    tmux.wait_for("inspecting", 30);
+    // SAFETY: kill only sends a signal to the TUI this test started.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    // "EXIT=1": 143 or the crash's 139 (the command line on screen has "EXIT=$?").
+    let screen = tmux.wait_for("EXIT=1", 60);
+    assert!(screen.contains("EXIT=143"), "{screen}");
+    assert!(screen.contains("SIGTERM: stopped the TUI"), "{screen}");
+    assert!(
+        !screen.contains("did not stop within"),
+        "it stopped by itself, not by the grace period: {screen}"
+    );
+    assert_no_panic(&screen);
+    assert_eq!(
+        tmux.display("#{alternate_on} #{cursor_flag} #{mouse_any_flag}"),
+        "0 1 0",
+        "main screen, cursor shown, mouse reporting off"
+    );
+}
+
+#[test]
 fn the_tui_refuses_without_a_usable_terminal() {
     // Standard output redirected (a pipe here): no escape codes in it, the same message
     // as plain `chunkscope`.

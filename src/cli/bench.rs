@@ -83,7 +83,7 @@ fn profiling_cost(args: &BenchArgs) -> anyhow::Result<ExitCode> {
     o.limits.check(&[threads])?;
     let pairs = o.rounds.repetition()?.repeat.max(5);
     check_runs(2 * pairs + o.rounds.warmup)?;
-    let (catalog, scene) = load_scene(&args.scene)?;
+    let (catalog, scene, _served) = load_scene(&args.scene)?;
     let guard = super::write_guard(&catalog, &scene);
     if let Some(path) = o.json.as_deref().filter(|p| *p != Path::new("-")) {
         guard.check(path)?;

@@ -209,7 +209,7 @@ pub fn in_rounds<T>(
         files,
         engine,
     } = rounds;
-    let (catalog, scene) = load_scene(scene_args)?;
+    let (catalog, scene, _served) = load_scene(scene_args)?;
     // The files asked for are checked before the runs, not after minutes of them.
     let guard = super::write_guard(&catalog, &scene);
     for file in files {

@@ -75,7 +75,7 @@ fn export_dask(args: ExportDaskArgs) -> anyhow::Result<ExitCode> {
         )
         .into());
     }
-    let (catalog, scene) = load_scene(&args.scene)?;
+    let (catalog, scene, _served) = load_scene(&args.scene)?;
     let item = super::chosen_item(&catalog, args.scene.item.as_deref())?;
     let prepared =
         chunkscope::pipeline::prepare(&scene, args.scene.res, Some(&args.chunked.chunks))

@@ -153,10 +153,11 @@ fn role_name(role: AssetRole) -> &'static str {
 
 pub fn plan(args: PlanArgs) -> anyhow::Result<ExitCode> {
     let request = args.chunks.clone();
-    let (catalog, server) = load_catalog_with(args.scene.catalog.as_deref(), &args.scene.network)?;
+    let (catalog, served) = load_catalog_with(args.scene.catalog.as_deref(), &args.scene.network)?;
     let item = super::chosen_item(&catalog, args.scene.item.as_deref())?;
     let plan = match args.asset {
         None => {
+            let server = served.as_ref().map(chunkscope::network::NetworkSim::probe);
             let scene = pipeline::Scene::from_item(item)?.served_by(server);
             let prepared = pipeline::prepare(&scene, args.scene.res, Some(&request))?;
             prepared

@@ -51,7 +51,7 @@ pub fn memory(args: MemoryArgs) -> anyhow::Result<ExitCode> {
         .output(PathBuf::from("memory.tif"), format)
         .context("in the output options")?;
     super::check_runs(args.repeat.saturating_mul(Schedule::ALL.len()))?;
-    let (catalog, scene) = load_scene(&args.scene)?;
+    let (catalog, scene, _served) = load_scene(&args.scene)?;
     let exe = std::env::current_exe().context("cannot find chunkscope's own executable")?;
     let threads = args.chunked.threads();
     args.limits.check(&[threads])?;

@@ -73,7 +73,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use chunkscope::catalog::Catalog;
 use chunkscope::chunks::ChunkRequest;
-use chunkscope::network::Probe;
+use chunkscope::network::NetworkSim;
 use chunkscope::output::guard::WriteGuard;
 use chunkscope::pipeline::limits::{self, MANY_TASKS, MAX_RUNS};
 use chunkscope::pipeline::{Resolution, Scene};
@@ -382,10 +382,14 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 lesson: None,
                 python,
             };
-            let (catalog, server) = load_catalog_with(catalog.path(), &network)?;
-            let options = crate::tui::Options { server, ..options };
+            let (catalog, served) = load_catalog_with(catalog.path(), &network)?;
+            let options = crate::tui::Options {
+                server: served.as_ref().map(NetworkSim::probe),
+                ..options
+            };
             let ending = crate::tui::run(catalog, options)?;
-            leave_tui(ending)
+            drop(served);
+            Ok(leave_tui(ending))
         }
         Some(Command::Lesson {
             catalog,
@@ -400,7 +404,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             if let Some(code) = refuse_without_terminal() {
                 return Ok(code);
             }
-            let (catalog, server) = load_catalog_with(catalog.path(), &network)?;
+            let (catalog, served) = load_catalog_with(catalog.path(), &network)?;
             let found = chosen_item(&catalog, item.as_deref())?;
             let index = catalog
                 .items
@@ -410,13 +414,14 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             let options = crate::tui::Options {
                 export_dir,
                 network: network.label(),
-                server,
+                server: served.as_ref().map(NetworkSim::probe),
                 lesson: Some(index),
                 lesson_dask,
                 ..crate::tui::Options::default()
             };
             let ending = crate::tui::run(catalog, options)?;
-            leave_tui(ending)
+            drop(served);
+            Ok(leave_tui(ending))
         }
         Some(Command::Search(a)) => search::search(a),
         Some(Command::Serve(a)) => network::serve(a),
@@ -466,33 +471,26 @@ fn parse_size(s: &str) -> Result<(u16, u16), String> {
 
 fn tui(catalog: Option<&Path>) -> anyhow::Result<ExitCode> {
     let ending = crate::tui::run(load_catalog(catalog)?, crate::tui::Options::default())?;
-    leave_tui(ending)
+    Ok(leave_tui(ending))
 }
 
-/// Ends the process once the TUI is done: 0 when the user quit with `q`, 128 + the signal
+/// The exit status once the TUI is done: 0 when the user quit with `q`, 128 + the signal
 /// when one stopped it, 130 when Ctrl-C was pressed in it, as for SIGINT (either said on
-/// stderr, now that the terminal is restored). It leaves at once,
-/// without the C libraries' exit-time teardown: a background job (an inspection still
-/// opening a raster) may be inside GDAL, and GDAL tearing itself down under it crashed
-/// the process after a SIGTERM (exit 139 instead of 143). Everything the TUI owns is
-/// dropped and its runs are finished or cancelled by the time `tui::run` returns.
-fn leave_tui(ending: crate::tui::Ending) -> ! {
-    use std::io::Write;
-    let status = match (crate::signals::received(), ending) {
+/// stderr, now that the terminal is restored). By the time `tui::run` returns, every thread
+/// it started has ended (its background work is finished or cancelled, and joined), so
+/// nothing is inside GDAL when its teardown runs at exit.
+fn leave_tui(ending: crate::tui::Ending) -> ExitCode {
+    match (crate::signals::received(), ending) {
         (Some(signal), _) => {
             eprintln!("{}: stopped the TUI", signal.describe());
-            signal.status()
+            signal.exit_code()
         }
         (None, crate::tui::Ending::Interrupted) => {
             eprintln!("Ctrl-C: stopped the TUI");
-            128 + libc::SIGINT
+            ExitCode::from(130)
         }
-        (None, crate::tui::Ending::Quit) => 0,
-    };
-    let _ = std::io::stdout().flush();
-    let _ = std::io::stderr().flush();
-    // SAFETY: _exit ends the process without running exit handlers; nothing after it runs.
-    unsafe { libc::_exit(status) }
+        (None, crate::tui::Ending::Quit) => ExitCode::SUCCESS,
+    }
 }
 
 /// `chunkscope screenshot`: every screen after real runs, or one screen from files.
@@ -558,17 +556,19 @@ fn load_catalog(path: Option<&Path>) -> anyhow::Result<Catalog> {
     chunkscope::network::load_catalog(&path).context("cannot use the catalog")
 }
 
-/// Like [`load_catalog`], but through the simulated network with `--network`.
+/// Like [`load_catalog`], but through the simulated network with `--network`, with its
+/// server: it serves until dropped, so hold it for as long as the command reads the
+/// catalog's scenes.
 fn load_catalog_with(
     path: Option<&Path>,
     network: &network::NetworkArgs,
-) -> anyhow::Result<(Catalog, Option<Probe>)> {
+) -> anyhow::Result<(Catalog, Option<NetworkSim>)> {
     let path = match path {
         Some(p) => p.to_path_buf(),
         None => demo::default_catalog_with_progress()?,
     };
-    if let Some((served, server)) = network.serve_catalog(&path)? {
-        return Ok((served, Some(server)));
+    if let Some((catalog, server)) = network.serve_catalog(&path)? {
+        return Ok((catalog, Some(server)));
     }
     let catalog = chunkscope::network::load_catalog(&path).context("cannot use the catalog")?;
     Ok((catalog, None))
@@ -601,11 +601,13 @@ fn write_guard(catalog: &Catalog, scene: &Scene) -> WriteGuard {
     WriteGuard::for_catalog(catalog, scene.server.as_ref())
 }
 
-fn load_scene(args: &SceneArgs) -> anyhow::Result<(Catalog, Scene)> {
-    let (catalog, server) = load_catalog_with(args.catalog.as_deref(), &args.network)?;
+/// The scene a command works on, with its catalog and, with `--network`, the server it is
+/// read through: hold that for as long as the command reads the scene.
+fn load_scene(args: &SceneArgs) -> anyhow::Result<(Catalog, Scene, Option<NetworkSim>)> {
+    let (catalog, served) = load_catalog_with(args.catalog.as_deref(), &args.network)?;
     let item = chosen_item(&catalog, args.item.as_deref())?;
-    let scene = Scene::from_item(item)?.served_by(server);
-    Ok((catalog, scene))
+    let scene = Scene::from_item(item)?.served_by(served.as_ref().map(NetworkSim::probe));
+    Ok((catalog, scene, served))
 }
 
 /// A stop signal (Ctrl-C, SIGTERM, SIGHUP) sets the run's cancel flag and says so; a

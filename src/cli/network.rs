@@ -3,7 +3,6 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Mutex;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -12,7 +11,7 @@ use clap::{Args, ValueEnum};
 use chunkscope::catalog::Catalog;
 use chunkscope::network::remote::{self, CachePolicy};
 use chunkscope::network::{
-    Fault, NetworkSim, NetworkSpec, Probe, Rate, SimSettings, parse_latency, parse_rate,
+    Fault, NetworkSim, NetworkSpec, Rate, SimSettings, parse_latency, parse_rate,
 };
 use chunkscope::profile::units;
 
@@ -61,16 +60,14 @@ fn parse_rate_arg(s: &str) -> Result<Rate, String> {
     parse_rate(s).map_err(|e| e.to_string())
 }
 
-/// Simulated servers started for this command; they stop when the process ends (the
-/// runs that read through them last as long as the command).
-static STARTED: Mutex<Vec<NetworkSim>> = Mutex::new(Vec::new());
-
 impl NetworkArgs {
     /// Applies `--keep-cache`, and with `--network` starts the simulated server on the
     /// catalog's folder and returns the catalog as served (hrefs pointing at the server)
-    /// with the server's probe, which scenes of that catalog are read through. Returns
-    /// `None` without `--network`. Says on stderr what it started.
-    pub fn serve_catalog(&self, path: &Path) -> anyhow::Result<Option<(Catalog, Probe)>> {
+    /// with the server, whose probe scenes of that catalog are read through. The caller
+    /// owns the server: it serves until dropped, so the command holds it for as long as it
+    /// reads through it. Returns `None` without `--network`. Says on stderr what it
+    /// started.
+    pub fn serve_catalog(&self, path: &Path) -> anyhow::Result<Option<(Catalog, NetworkSim)>> {
         remote::set_cache_policy(if self.keep_cache {
             CachePolicy::Keep
         } else {
@@ -110,9 +107,7 @@ impl NetworkArgs {
             sim.settings().description(),
             sim.base_url()
         );
-        let probe = sim.probe();
-        STARTED.lock().unwrap_or_else(|p| p.into_inner()).push(sim);
-        Ok(Some((catalog, probe)))
+        Ok(Some((catalog, sim)))
     }
 
     /// The TUI's label for the network, e.g. `simulated network: 50 ms latency, 25 MiB/s

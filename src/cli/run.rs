@@ -86,7 +86,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     if chunked_too {
         args.limits.check(&[args.chunked.threads()])?;
     }
-    let (catalog, scene) = load_scene(&args.scene)?;
+    let (catalog, scene, _served) = load_scene(&args.scene)?;
     // Before the notes below, so that a note on stderr tells that signals are handled.
     let cancel = CancelFlag::new();
     cancel_on_signals(&cancel);

@@ -18,6 +18,7 @@ use chunkscope::task::CancelFlag;
 use super::app::Msg;
 use super::job::Job;
 use super::model::dask::DaskFailure;
+use super::work::Background;
 
 /// How the run ended, when the thread itself did not fail.
 enum Outcome {
@@ -53,14 +54,16 @@ impl DaskJob {
             started: Instant::now(),
         })
     }
+}
 
-    pub fn cancel(&self) {
+impl Background for DaskJob {
+    fn cancel(&self) {
         self.job.cancel();
     }
 
     /// The time so far with the last line printed, and [`Msg::DaskFinished`] once over
     /// (then the job is done and can be dropped).
-    pub fn poll(&mut self) -> (Vec<Msg>, bool) {
+    fn poll(&mut self) -> (Vec<Msg>, bool) {
         let line = self.job.progress().pop().map(|(_, _, line)| line);
         let elapsed_ns = u64::try_from(self.started.elapsed().as_nanos()).unwrap_or(u64::MAX);
         let mut msgs = vec![Msg::DaskProgress { elapsed_ns, line }];
@@ -81,7 +84,7 @@ impl DaskJob {
     }
 
     /// Cancels and waits for the thread (the runner ends the Python processes first).
-    pub fn shutdown(self) {
+    fn shutdown(self: Box<Self>) {
         self.job.shutdown();
     }
 }
@@ -307,7 +310,7 @@ mod tests {
             "the run on screen stays"
         );
         let said = s.app.results.notice.as_ref().map(|n| n.line());
-        assert!(said.unwrap_or_default().contains("Dask is running"));
+        assert!(said.unwrap_or_default().contains("a Dask run is going"));
 
         let pid: i32 = std::fs::read_to_string(dir.path().join("pid"))
             .unwrap()

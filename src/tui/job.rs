@@ -1,5 +1,6 @@
-//! Work the TUI runs on a thread of its own (a sweep, a lesson step): its progress and its
-//! one result, polled by the session each frame; cancelling stops the work between runs.
+//! Work the TUI runs on a thread of its own (a run, a sweep, a lesson step, a Dask run, an
+//! inspection): its progress and its one result, polled each frame through the session's
+//! [`Slot`](super::work::Slot); cancelling stops the work at its next check.
 
 use std::thread::JoinHandle;
 

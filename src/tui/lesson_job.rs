@@ -17,6 +17,7 @@ use chunkscope::task::CancelFlag;
 
 use super::app::Msg;
 use super::job::Job;
+use super::work::Background;
 
 /// What a lesson step needs from the session.
 pub struct LessonStart {
@@ -108,14 +109,16 @@ impl LessonJob {
         })?;
         Ok(Self { step, built, job })
     }
+}
 
-    pub fn cancel(&self) {
+impl Background for LessonJob {
+    fn cancel(&self) {
         self.job.cancel();
     }
 
     /// What happened since the last poll; the last message is [`Msg::LessonFinished`] once
     /// the step is over (then the job can be dropped).
-    pub fn poll(&mut self) -> (Vec<Msg>, bool) {
+    fn poll(&mut self) -> (Vec<Msg>, bool) {
         let step = self.step;
         let mut msgs: Vec<Msg> = self
             .job
@@ -144,7 +147,7 @@ impl LessonJob {
     }
 
     /// Cancels and waits for the thread (after the run in flight).
-    pub fn shutdown(self) {
+    fn shutdown(self: Box<Self>) {
         self.job.shutdown();
     }
 }

@@ -8,6 +8,10 @@
 //! the log panel instead, so it does not draw over the screen). A stop signal (SIGTERM,
 //! SIGHUP, or SIGINT from outside: in raw mode Ctrl-C is a key) ends the frame loop like
 //! `q`, so the guard restores the terminal; a second one restores it and exits at once.
+//!
+//! Threads: [`run`] returns only once every thread it started has ended — the background
+//! work's (the session's [`work::Slot`] joins them) and the [`Watchdog`]'s — so the process
+//! then exits normally. Only the watchdog may end it early, when the frame loop is stuck.
 
 pub mod app;
 mod dask_job;
@@ -18,6 +22,7 @@ pub mod keys;
 pub mod lesson_job;
 pub mod model;
 mod panic_for_tests;
+mod run_job;
 pub mod screenshot;
 pub mod session;
 #[cfg(test)]
@@ -27,16 +32,17 @@ pub mod sweep_job;
 #[cfg(test)]
 pub mod testdata;
 pub mod view;
+pub mod work;
 
 use std::io::{self, Stdout};
 use std::path::PathBuf;
 use std::sync::OnceLock;
-use std::thread::ThreadId;
+use std::thread::{JoinHandle, ThreadId};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use chunkscope::network::Probe;
-use crossbeam_channel::Sender;
+use crossbeam_channel::{Receiver, Sender};
 use crossterm::event::{
     self as ct, DisableMouseCapture, EnableMouseCapture, Event as CtEvent, KeyEventKind,
     MouseButton, MouseEventKind,
@@ -187,25 +193,9 @@ pub fn run(catalog: Catalog, options: Options) -> anyhow::Result<Ending> {
         });
     }
     install_panic_hook(log_tx);
-    // The frame loop looks at `signals::received` itself and leaves within a frame. It may
-    // never look again: when the terminal hangs up (its window closed, tmux killed),
-    // crossterm keeps reading the dead terminal without returning, at full CPU. So the
-    // signal thread gives the loop a grace period, then restores what it can and ends the
-    // process itself, with the same status.
-    crate::signals::on_stop(|signal| {
-        std::thread::spawn(move || {
-            std::thread::sleep(STOP_GRACE);
-            restore_terminal();
-            eprintln!(
-                "{}: the TUI did not stop within {} s; quitting",
-                signal.describe(),
-                STOP_GRACE.as_secs()
-            );
-            // SAFETY: _exit ends the process without exit handlers, as `leave_tui` does
-            // (a background job may be inside GDAL).
-            unsafe { libc::_exit(signal.status()) }
-        });
-    });
+    // The frame loop looks at `signals::received` itself and leaves within a frame; the
+    // watchdog ends the process if it does not (see there).
+    let watchdog = Watchdog::start();
     crate::signals::before_forced_exit(restore_terminal);
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mut app = App::new(catalog, cores, color_wanted());
@@ -229,7 +219,6 @@ pub fn run(catalog: Catalog, options: Options) -> anyhow::Result<Ending> {
         session.open_lesson(item);
     }
 
-    watch_for_hangup();
     let result = {
         let _guard = TerminalGuard::enter().context("cannot set up the terminal")?;
         let mut terminal = Terminal::new(CrosstermBackend::new(io::stdout()))
@@ -237,7 +226,10 @@ pub fn run(catalog: Catalog, options: Options) -> anyhow::Result<Ending> {
         terminal.clear().ok();
         event_loop(&mut terminal, &mut session)
     };
+    // The watchdog stays on while the work stops: a run finishing its tasks in flight,
+    // an inspection waiting for a remote server.
     session.shutdown();
+    watchdog.stop();
     chunkscope::raster::route_gdal_messages(|line| eprintln!("{line}"));
     result
 }
@@ -249,29 +241,96 @@ fn is_ctrl_c(k: &crossterm::event::KeyEvent) -> bool {
             .contains(crossterm::event::KeyModifiers::CONTROL)
 }
 
-/// Ends the process when the terminal hangs up. Closing a terminal's window or killing
-/// its tmux server does not always send SIGHUP (tmux's kill-server does not), and crossterm
-/// then keeps reading the dead terminal without returning to the frame loop, at full CPU,
-/// for ever. A hung-up terminal answers every request with an I/O error: looked at twice
-/// a second, it ends the TUI as SIGHUP would (status 129). Nothing is left to restore.
-fn watch_for_hangup() {
-    let _ = std::thread::Builder::new()
-        .name("chunkscope-hangup".into())
-        .spawn(|| {
-            loop {
-                std::thread::sleep(Duration::from_millis(500));
-                // SAFETY: tcgetattr only fills the termios struct it is given.
-                let gone = unsafe {
-                    let mut t: libc::termios = std::mem::zeroed();
-                    libc::tcgetattr(libc::STDOUT_FILENO, &mut t) != 0
-                        && std::io::Error::last_os_error().raw_os_error() == Some(libc::EIO)
-                };
-                if gone {
-                    // SAFETY: as in `leave_tui`: no exit handlers, a job may be inside GDAL.
-                    unsafe { libc::_exit(128 + libc::SIGHUP) }
+/// Ends the process when the TUI is stuck for good, in the two ways it can be:
+///
+/// - Its terminal hung up. Closing a terminal's window or killing its tmux server does not
+///   always send SIGHUP (tmux's kill-server does not), and crossterm then keeps reading the
+///   dead terminal without returning to the frame loop, at full CPU, for ever. A hung-up
+///   terminal answers every request with an I/O error: looked at twice a second, it ends
+///   the TUI as SIGHUP would (status 129). Nothing is left to restore.
+/// - A stop signal came and the TUI did not end within [`STOP_GRACE`] (stuck as above, or
+///   its work did not stop): it restores what it can and ends with the signal's status.
+///
+/// Owned by [`run`], which stops and joins it once the work is over.
+struct Watchdog {
+    /// Dropped to stop the thread.
+    stop: Option<Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Watchdog {
+    fn start() -> Self {
+        let (stop_tx, stop) = crossbeam_channel::bounded::<()>(0);
+        let (signal_tx, signalled) = crossbeam_channel::unbounded();
+        crate::signals::on_stop(move |signal| {
+            let _ = signal_tx.send(signal);
+        });
+        let thread = std::thread::Builder::new()
+            .name("chunkscope-watchdog".into())
+            .spawn(move || watch(&stop, &signalled))
+            // Without it the TUI runs as before the watchdog: only a stuck loop stays.
+            .ok();
+        Self {
+            stop: Some(stop_tx),
+            thread,
+        }
+    }
+
+    /// Stops the thread and waits for it (at once: it waits on the channel this closes).
+    fn stop(mut self) {
+        self.stop.take();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn watch(stop: &Receiver<()>, signalled: &Receiver<crate::signals::Signal>) {
+    let mut deadline = None;
+    loop {
+        crossbeam_channel::select! {
+            recv(stop) -> _ => return,
+            recv(signalled) -> signal => {
+                if let Ok(signal) = signal {
+                    deadline.get_or_insert((signal, Instant::now() + STOP_GRACE));
                 }
             }
-        });
+            default(Duration::from_millis(500)) => {}
+        }
+        // SAFETY: tcgetattr only fills the termios struct it is given.
+        let gone = unsafe {
+            let mut t: libc::termios = std::mem::zeroed();
+            libc::tcgetattr(libc::STDOUT_FILENO, &mut t) != 0
+                && std::io::Error::last_os_error().raw_os_error() == Some(libc::EIO)
+        };
+        if gone {
+            forced_exit(128 + libc::SIGHUP);
+        }
+        if let Some((signal, at)) = deadline
+            && Instant::now() >= at
+        {
+            restore_terminal();
+            eprintln!(
+                "{}: the TUI did not stop within {} s; quitting",
+                signal.describe(),
+                STOP_GRACE.as_secs()
+            );
+            forced_exit(signal.status());
+        }
+    }
+}
+
+/// Ends the process at once with `status`, without the exit handlers of the C libraries.
+/// There is no other way out here: the main thread, which owns the background work and
+/// alone can join it, is stuck (reading a dead terminal, or waiting for work that does not
+/// stop), so that work may be inside GDAL, and `exit` would run GDAL's teardown under it:
+/// the process then crashed (status 139 after a SIGTERM instead of 143). The normal way out
+/// joins the work first and returns from `main`.
+fn forced_exit(status: i32) -> ! {
+    use std::io::Write;
+    let _ = std::io::stderr().flush();
+    // SAFETY: _exit ends the process at once; nothing after it runs.
+    unsafe { libc::_exit(status) }
 }
 
 fn event_loop(

@@ -1,56 +1,34 @@
 //! The side of the TUI that does things: executes the [`Cmd`]s that [`App::update`]
 //! returns (inspect rasters, prepare a plan, start and cancel runs) and turns what comes
-//! back — engine events, run results, GDAL messages — into [`Msg`]s. Owns the run's
-//! background thread. Used by the terminal loop and, without a terminal, by tests.
+//! back — engine events, run results, GDAL messages — into [`Msg`]s. Owns the background
+//! work, all of it in one [`Slot`]. Used by the terminal loop and, without a terminal, by
+//! tests.
 
 use std::path::PathBuf;
-use std::thread::JoinHandle;
 use std::time::Instant;
 
-use crossbeam_channel::{Receiver, Sender, TryRecvError};
+use crossbeam_channel::Receiver;
 
 use chunkscope::catalog::{AssetRole, Item};
 use chunkscope::network::Probe;
-use chunkscope::pipeline::{
-    self, CloudClasses, Mode, Resolution, RunConfig, RunControl, RunReport, Scene,
-};
-use chunkscope::profile::sampler::{Sample, SampleFeed};
+use chunkscope::output::guard::WriteGuard;
+use chunkscope::pipeline::{self, CloudClasses, Mode, Resolution, RunConfig, Scene};
 use chunkscope::raster::{self, RasterSource};
-use chunkscope::task::{CancelFlag, Event, EventSink};
+use chunkscope::task::CancelFlag;
 
 use super::app::{App, Cmd, Msg};
 
 use super::model::assets::AssetView;
+use super::model::busy::Kind;
 use super::model::setup::RunSettings;
 
 use super::dask_job::DaskJob;
 use super::export;
 use super::lesson_job::{LessonJob, LessonStart};
 use super::model::screen::Screen;
+use super::run_job::RunJob;
 use super::sweep_job::SweepJob;
-
-/// Engine events buffered between two frames; beyond this they are dropped and counted.
-const EVENT_CAPACITY: usize = 16 * 1024;
-
-/// Live samples buffered between two frames (10 Hz: a few seconds of a stalled UI).
-///
-/// Samples reach the UI over a bounded channel the sampler fills with `try_send`, rather
-/// than as a latest-value snapshot polled each frame: the sparklines want every sample, and
-/// a snapshot silently skips the ones taken during a slow frame, which would draw as a
-/// measured dip. The channel never blocks the sampler thread (a full one drops and counts,
-/// and the count is shown), and the run's workers never touch it either way.
-const SAMPLE_CAPACITY: usize = 64;
-
-struct RunHandle {
-    events: Receiver<Event>,
-    samples: Receiver<Sample>,
-    sample_feed: SampleFeed,
-    done: Receiver<Result<RunReport, String>>,
-    cancel: CancelFlag,
-    sink: EventSink,
-    started: Instant,
-    thread: Option<JoinHandle<()>>,
-}
+use super::work::{Background, Inspection, Slot};
 
 /// The app plus what executes its commands.
 pub struct Session {
@@ -60,11 +38,8 @@ pub struct Session {
     export_dir: PathBuf,
     /// The terminal's size, so a saved screen matches the one drawn.
     viewport: (u16, u16),
-    run: Option<RunHandle>,
-    sweep: Option<SweepJob>,
-    lesson: Option<LessonJob>,
-    /// The lesson's code running on Dask (`D`).
-    dask: Option<DaskJob>,
+    /// Runs, sweeps, lesson steps, Dask runs (`D`) and inspections.
+    work: Slot,
     /// The Python that runs Dask (`tui --python`); `None`: the environment `chunkscope dask
     /// setup` made.
     python: Option<PathBuf>,
@@ -81,8 +56,6 @@ pub struct Session {
     /// over /vsicurl they take seconds, and the screen must keep drawing meanwhile); tests
     /// and screenshots leave it off so each command has answered when `send` returns.
     background: bool,
-    jobs: (Sender<Msg>, Receiver<Msg>),
-    jobs_pending: usize,
     /// The simulated network's server the catalog is read through, if any: runs count
     /// their traffic with it.
     server: Option<Probe>,
@@ -96,10 +69,7 @@ impl Session {
             export_dir: out_dir.clone(),
             viewport: (120, 36),
             out_dir,
-            run: None,
-            sweep: None,
-            lesson: None,
-            dask: None,
+            work: Slot::default(),
             python: None,
             lesson_dask: chunkscope::lesson::DaskSide::Recorded,
             exe: None,
@@ -107,8 +77,6 @@ impl Session {
             quit: false,
             last_pump: Instant::now(),
             background: false,
-            jobs: crossbeam_channel::unbounded(),
-            jobs_pending: 0,
             server: None,
         }
     }
@@ -153,12 +121,6 @@ impl Session {
     pub fn in_background(mut self) -> Self {
         self.background = true;
         self
-    }
-
-    /// Background inspections and preparations not answered yet.
-    #[cfg(test)]
-    pub fn jobs_pending(&self) -> usize {
-        self.jobs_pending
     }
 
     /// Lines from this channel (GDAL's messages) are shown in the app's log.
@@ -211,11 +173,6 @@ impl Session {
         for l in lines {
             self.send(Msg::Log(l));
         }
-        let answers: Vec<Msg> = self.jobs.1.try_iter().collect();
-        for msg in answers {
-            self.jobs_pending = self.jobs_pending.saturating_sub(1);
-            self.send(msg);
-        }
         let now = Instant::now();
         let dt = now.saturating_duration_since(self.last_pump);
         self.last_pump = now;
@@ -224,103 +181,29 @@ impl Session {
                 dt_ns: u64::try_from(dt.as_nanos()).unwrap_or(u64::MAX),
             });
         }
-        if let Some(job) = self.sweep.as_mut() {
-            let (msgs, over) = job.poll();
-            if over {
-                self.sweep = None;
-            }
-            for m in msgs {
-                self.send(m);
-            }
-        }
-        if let Some(job) = self.lesson.as_mut() {
-            let (msgs, over) = job.poll();
-            if over {
-                self.lesson = None;
-            }
-            for m in msgs {
-                self.send(m);
-            }
-        }
-        if let Some(job) = self.dask.as_mut() {
-            let (msgs, over) = job.poll();
-            if over {
-                self.dask = None;
-            }
-            for m in msgs {
-                self.send(m);
-            }
-        }
-        let Some(run) = &self.run else { return };
-        let events: Vec<Event> = run.events.try_iter().collect();
-        let samples: Vec<Sample> = run.samples.try_iter().collect();
-        let samples_dropped = run.sample_feed.dropped();
-        let tick = Msg::Tick {
-            elapsed_ns: u64::try_from(run.started.elapsed().as_nanos()).unwrap_or(u64::MAX),
-            dropped: run.sink.dropped(),
-            samples_dropped,
-        };
-        let done = match run.done.try_recv() {
-            Ok(result) => Some(result),
-            Err(TryRecvError::Empty) => None,
-            Err(TryRecvError::Disconnected) => Some(Err(
-                "the run stopped without a report (see the log)".to_string(),
-            )),
-        };
-        for ev in events {
-            self.send(Msg::Engine(ev));
-        }
-        for sample in samples {
-            self.send(Msg::Sample(sample));
-        }
-        self.send(tick);
-        if let Some(result) = done {
-            if let Some(mut run) = self.run.take() {
-                // Events sent just before the result.
-                let late: Vec<Event> = run.events.try_iter().collect();
-                for ev in late {
-                    self.send(Msg::Engine(ev));
-                }
-                if let Some(t) = run.thread.take() {
-                    let _ = t.join();
-                }
-            }
-            self.send(Msg::RunFinished(result.map(Box::new)));
+        for msg in self.work.poll() {
+            self.send(msg);
         }
     }
 
-    /// Cancels a running run and waits for it to stop (after the tasks in flight).
+    /// Cancels the background work and waits for every thread of it (a run stops after
+    /// the tasks in flight).
     pub fn shutdown(&mut self) {
-        if let Some(job) = self.sweep.take() {
-            job.shutdown();
-        }
-        if let Some(job) = self.lesson.take() {
-            job.shutdown();
-        }
-        if let Some(job) = self.dask.take() {
-            job.shutdown();
-        }
-        if let Some(mut run) = self.run.take() {
-            run.cancel.cancel();
-            let _ = run.done.recv();
-            if let Some(t) = run.thread.take() {
-                let _ = t.join();
-            }
-        }
+        self.work.shutdown();
     }
 
     fn execute(&mut self, cmd: Cmd) -> Option<Msg> {
         match cmd {
             Cmd::Inspect(i) => {
                 let item = self.app.catalog.items[i].clone();
-                self.job(move || inspect(i, &item))
+                self.job(CancelFlag::new(), move || inspect(i, &item))
             }
             Cmd::Prepare {
                 item: i,
                 resolution,
             } => {
                 let item = self.app.catalog.items[i].clone();
-                self.job(move || prepare(i, &item, resolution))
+                self.job(CancelFlag::new(), move || prepare(i, &item, resolution))
             }
             Cmd::StartRun {
                 item,
@@ -331,18 +214,7 @@ impl Session {
                 .err()
                 .map(|e| Msg::RunFinished(Err(e))),
             Cmd::Cancel => {
-                if let Some(run) = &self.run {
-                    run.cancel.cancel();
-                }
-                if let Some(job) = &self.sweep {
-                    job.cancel();
-                }
-                if let Some(job) = &self.lesson {
-                    job.cancel();
-                }
-                if let Some(job) = &self.dask {
-                    job.cancel();
-                }
+                self.work.cancel();
                 None
             }
             Cmd::LoadSweep(path) => Some(Msg::SweepFinished(
@@ -350,66 +222,48 @@ impl Session {
                     .map(|r| Box::new((r, path.display().to_string())))
                     .map_err(|e| format!("{:#}", anyhow::Error::new(e))),
             )),
-            Cmd::StartLessonStep { item, step } => {
-                if self.busy() {
-                    return Some(Msg::LessonFinished {
-                        step,
-                        result: Err("a run, sweep or step is already going".into()),
-                    });
-                }
-                let start = LessonStart {
-                    catalog: self.app.catalog.clone(),
-                    item,
-                    server: self.server.clone(),
-                    out_dir: self.out_dir.clone(),
-                    exe: self.exe.clone(),
-                    dask: self.lesson_dask.clone(),
-                };
-                match LessonJob::start(start, step) {
-                    Ok(job) => {
-                        self.lesson = Some(job);
-                        None
-                    }
-                    Err(e) => Some(Msg::LessonFinished {
-                        step,
-                        result: Err(e),
-                    }),
-                }
-            }
-            Cmd::SaveLessonStep(step) => Some(Msg::Exported(self.save_lesson_step(step))),
-            Cmd::StartSweep { item, request } => {
-                if self.busy() {
-                    return Some(Msg::SweepFinished(Err(
-                        "a run, sweep or Dask run is already going".into(),
-                    )));
-                }
-                let dask = if request.choice.engines.wants_dask() {
-                    match super::sweep_job::DaskSide::of(
-                        &self.app,
-                        self.python.clone(),
+            Cmd::StartLessonStep { item, step } => self
+                .work
+                .start(Kind::LessonStep, || {
+                    let start = LessonStart {
+                        catalog: self.app.catalog.clone(),
                         item,
-                        &request,
-                    ) {
-                        Ok(side) => Some(side),
-                        Err(e) => return Some(Msg::SweepFinished(Err(e))),
-                    }
-                } else {
-                    None
-                };
-                match SweepJob::start(
-                    &self.app.catalog.items[item],
-                    self.server.clone(),
-                    request,
-                    &self.out_dir,
-                    dask,
-                ) {
-                    Ok(job) => {
-                        self.sweep = Some(job);
+                        server: self.server.clone(),
+                        out_dir: self.out_dir.clone(),
+                        exe: self.exe.clone(),
+                        dask: self.lesson_dask.clone(),
+                    };
+                    Ok(Box::new(LessonJob::start(start, step)?))
+                })
+                .err()
+                .map(|e| Msg::LessonFinished {
+                    step,
+                    result: Err(e),
+                }),
+            Cmd::SaveLessonStep(step) => Some(Msg::Exported(self.save_lesson_step(step))),
+            Cmd::StartSweep { item, request } => self
+                .work
+                .start(Kind::Sweep, || {
+                    let dask = if request.choice.engines.wants_dask() {
+                        Some(super::sweep_job::DaskSide::of(
+                            &self.app,
+                            self.python.clone(),
+                            item,
+                            &request,
+                        )?)
+                    } else {
                         None
-                    }
-                    Err(e) => Some(Msg::SweepFinished(Err(e))),
-                }
-            }
+                    };
+                    Ok(Box::new(SweepJob::start(
+                        &self.app.catalog.items[item],
+                        self.server.clone(),
+                        request,
+                        &self.out_dir,
+                        dask,
+                    )?))
+                })
+                .err()
+                .map(|e| Msg::SweepFinished(Err(e))),
             Cmd::StartDask { run } => self.start_dask(run).err().map(|e| {
                 Msg::DaskFinished(Err(super::model::dask::DaskFailure {
                     short: e.clone(),
@@ -421,25 +275,14 @@ impl Session {
                 request,
                 out,
                 cancel,
-            } => self.job(move || search(&request, &out, &cancel)),
+            } => self.job(cancel.clone(), move || search(&request, &out, &cancel)),
             Cmd::ExportDask => Some(Msg::Exported(
                 super::dask_script::save(&self.app, &self.export_dir, std::time::SystemTime::now())
                     .map(|path| vec![path.display().to_string()]),
             )),
             Cmd::Quit => {
                 self.quit = true;
-                if let Some(run) = &self.run {
-                    run.cancel.cancel();
-                }
-                if let Some(job) = &self.sweep {
-                    job.cancel();
-                }
-                if let Some(job) = &self.lesson {
-                    job.cancel();
-                }
-                if let Some(job) = &self.dask {
-                    job.cancel();
-                }
+                self.work.cancel();
                 None
             }
         }
@@ -493,129 +336,76 @@ impl Session {
     }
 
     /// What every file the TUI writes goes through: never over a file of the catalog.
-    fn write_guard(&self) -> chunkscope::output::guard::WriteGuard {
-        chunkscope::output::guard::WriteGuard::for_catalog(&self.app.catalog, self.server.as_ref())
+    fn write_guard(&self) -> WriteGuard {
+        WriteGuard::for_catalog(&self.app.catalog, self.server.as_ref())
     }
 
-    /// Answers `work` now, or on a thread of its own in background mode.
-    fn job(&mut self, work: impl FnOnce() -> Msg + Send + 'static) -> Option<Msg> {
+    /// Answers `work` now, or on a thread of its own beside whatever else runs in
+    /// background mode; `cancel` is the flag `work` checks, if any, set at shutdown.
+    fn job(
+        &mut self,
+        cancel: CancelFlag,
+        work: impl FnOnce() -> Msg + Send + 'static,
+    ) -> Option<Msg> {
         if !self.background {
             return Some(work());
         }
-        let tx = self.jobs.0.clone();
-        self.jobs_pending += 1;
-        let spawned = std::thread::Builder::new()
-            .name("chunkscope-inspect".into())
-            .spawn(move || {
-                let _ = tx.send(work());
-            });
-        match spawned {
-            Ok(_) => None,
-            Err(e) => {
-                self.jobs_pending -= 1;
-                Some(Msg::Log(format!("cannot start a background thread: {e}")))
+        match Inspection::spawn(cancel, work) {
+            Ok(inspection) => {
+                self.work.inspect(inspection);
+                None
             }
+            Err(e) => Some(Msg::Log(e)),
         }
-    }
-
-    /// Whether a run, a sweep, a lesson step or a Dask run is going: one at a time, as
-    /// each would disturb the other's timings.
-    fn busy(&self) -> bool {
-        self.sweep.is_some() || self.run.is_some() || self.lesson.is_some() || self.dask.is_some()
     }
 
     /// Starts the settings of `results.runs[run]` on Dask.
     fn start_dask(&mut self, run: usize) -> Result<(), String> {
-        if self.busy() {
-            return Err("a run, sweep or Dask run is already going: wait for it".into());
-        }
-        let report = self
-            .app
-            .results
-            .runs
-            .get(run)
-            .ok_or("no run to repeat on Dask")?;
-        let source = format!(
-            "the settings of \"{}\", run on Dask from a chunkscope TUI session",
-            report.label()
-        );
-        let settings = super::dask_script::export_settings(&self.app, report, source)?;
-        let job = DaskJob::start(self.python.clone(), settings, self.out_dir.join("dask"))?;
-        self.dask = Some(job);
-        Ok(())
+        self.work.start(Kind::Dask, || {
+            let report = self
+                .app
+                .results
+                .runs
+                .get(run)
+                .ok_or("no run to repeat on Dask")?;
+            let source = format!(
+                "the settings of \"{}\", run on Dask from a chunkscope TUI session",
+                report.label()
+            );
+            let settings = super::dask_script::export_settings(&self.app, report, source)?;
+            let job = DaskJob::start(self.python.clone(), settings, self.out_dir.join("dask"))?;
+            Ok(Box::new(job))
+        })
     }
 
     fn start_run(&mut self, i: usize, mode: Mode, settings: RunSettings) -> Result<(), String> {
-        if self.run.is_some() {
-            return Err("a run is already going".into());
-        }
-        if self.sweep.is_some() {
-            // Two at once would each disturb the other's timings.
-            return Err(
-                "a sweep is running: wait for it, or cancel it (c on the sweep screen)".into(),
-            );
-        }
-        if self.lesson.is_some() {
-            return Err(
-                "a lesson step is running: wait for it, or cancel it (Esc in the lesson)".into(),
-            );
-        }
-        if self.dask.is_some() {
-            return Err("Dask is running: wait for it, or cancel it (Esc)".into());
-        }
-        let item = &self.app.catalog.items[i];
-        let scene = Scene::from_item(item)
-            .map_err(|e| e.to_string())?
-            .served_by(self.server.clone());
-        std::fs::create_dir_all(&self.out_dir).map_err(|e| {
-            format!(
-                "cannot create the output folder \"{}\": {e}",
-                self.out_dir.display()
-            )
-        })?;
-        let asked = self
-            .out_dir
-            .join(chunkscope::output::target::default_output_name(&item.id));
-        let target = self
-            .write_guard()
-            .check(&asked)
-            .map_err(|e| e.to_string())?;
-        let config = RunConfig {
-            mode,
-            resolution: settings.resolution,
-            cloud_classes: CloudClasses::default(),
-            output: settings.output(target.path),
-            gdal_cache_mb: settings.gdal_cache_mb,
-            blocks: settings.blocks,
-        };
-        let (sink, events) = EventSink::bounded(EVENT_CAPACITY);
-        let (sample_feed, samples) = SampleFeed::bounded(SAMPLE_CAPACITY);
-        let cancel = CancelFlag::new();
-        let control = RunControl {
-            events: sink.clone(),
-            cancel: cancel.clone(),
-            samples: Some(sample_feed.clone()),
-            ..RunControl::default()
-        };
-        let (tx, done) = crossbeam_channel::bounded(1);
-        let thread = std::thread::Builder::new()
-            .name("chunkscope-run".into())
-            .spawn(move || {
-                let result = pipeline::run(&scene, &config, &control).map_err(|e| e.to_string());
-                let _ = tx.send(result);
-            })
-            .map_err(|e| format!("cannot start the run thread: {e}"))?;
-        self.run = Some(RunHandle {
-            events,
-            samples,
-            sample_feed,
-            done,
-            cancel,
-            sink,
-            started: Instant::now(),
-            thread: Some(thread),
-        });
-        Ok(())
+        self.work.start(Kind::Run, || {
+            let item = &self.app.catalog.items[i];
+            let scene = Scene::from_item(item)
+                .map_err(|e| e.to_string())?
+                .served_by(self.server.clone());
+            std::fs::create_dir_all(&self.out_dir).map_err(|e| {
+                format!(
+                    "cannot create the output folder \"{}\": {e}",
+                    self.out_dir.display()
+                )
+            })?;
+            let asked = self
+                .out_dir
+                .join(chunkscope::output::target::default_output_name(&item.id));
+            let target = WriteGuard::for_catalog(&self.app.catalog, self.server.as_ref())
+                .check(&asked)
+                .map_err(|e| e.to_string())?;
+            let config = RunConfig {
+                mode,
+                resolution: settings.resolution,
+                cloud_classes: CloudClasses::default(),
+                output: settings.output(target.path),
+                gdal_cache_mb: settings.gdal_cache_mb,
+                blocks: settings.blocks,
+            };
+            Ok(Box::new(RunJob::start(scene, config)?) as Box<dyn Background>)
+        })
     }
 }
 
@@ -747,7 +537,7 @@ pub(crate) mod tests {
         assert!(screen(&s).contains("inspecting"), "{}", screen(&s));
         let settle = |s: &mut Session| {
             let deadline = Instant::now() + Duration::from_secs(60);
-            while s.jobs_pending() > 0 {
+            while s.work.inspections() > 0 {
                 assert!(Instant::now() < deadline, "background job did not answer");
                 s.pump();
                 std::thread::sleep(Duration::from_millis(5));
@@ -1088,7 +878,7 @@ pub(crate) mod tests {
         // Nothing else starts: the session has no run going.
         s.pump();
         assert!(!s.app.running());
-        assert!(s.run.is_none());
+        assert_eq!(s.work.busy(), None);
     }
 
     #[test]
@@ -1108,6 +898,67 @@ pub(crate) mod tests {
         assert!(s.quit_requested(), "quits once the run stopped");
         let run = s.app.run.as_ref().unwrap();
         assert!(run.error.is_none(), "{:?}", run.error);
+    }
+
+    #[test]
+    fn while_a_run_goes_on_the_session_refuses_other_work_with_the_runs_message() {
+        let dir = tempfile::tempdir().unwrap();
+        let catalog = crate::tui::session::tests::demo_catalog(dir.path(), 1024, 1);
+        let mut s = Session::new(App::new(catalog, 1, false), dir.path().join("out"));
+        s.start();
+        key(&mut s, KeyCode::Enter);
+        key(&mut s, KeyCode::Char('1'));
+        let r = Msg::Key(KeyCode::Char('r').into());
+        let Some(Cmd::StartRun { settings, mode, .. }) = s.app.update(r) else {
+            panic!("r starts a run");
+        };
+        let first = Cmd::StartRun {
+            item: 0,
+            mode: mode.clone(),
+            settings,
+        };
+        assert!(s.execute(first).is_none());
+        assert_eq!(s.work.busy(), Some(Kind::Run));
+        let busy = Kind::Run.busy_message();
+        // Asked of the session directly (the app refuses these keys itself first).
+        match s.execute(Cmd::StartRun {
+            item: 0,
+            mode,
+            settings,
+        }) {
+            Some(Msg::RunFinished(Err(e))) => assert_eq!(e, busy),
+            other => panic!("{other:?}"),
+        }
+        match s.execute(Cmd::StartLessonStep { item: 0, step: 0 }) {
+            Some(Msg::LessonFinished { result: Err(e), .. }) => assert_eq!(e, busy),
+            other => panic!("{other:?}"),
+        }
+        match s.execute(Cmd::StartDask { run: 0 }) {
+            Some(Msg::DaskFinished(Err(e))) => assert_eq!(e.short, busy),
+            other => panic!("{other:?}"),
+        }
+        // One cancel reaches it, and the slot is free once it stopped.
+        assert!(s.execute(Cmd::Cancel).is_none());
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while s.work.busy().is_some() {
+            assert!(Instant::now() < deadline, "the run did not stop");
+            s.pump();
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    #[test]
+    fn shutdown_waits_for_the_inspections_in_flight() {
+        let dir = tempfile::tempdir().unwrap();
+        let catalog = crate::tui::session::tests::demo_catalog(dir.path(), 1024, 2);
+        let mut s =
+            Session::new(App::new(catalog, 2, false), dir.path().join("out")).in_background();
+        s.start();
+        s.send(Msg::Key(KeyCode::Down.into()));
+        s.send(Msg::Key(KeyCode::Up.into()));
+        s.shutdown();
+        assert_eq!(s.work.inspections(), 0);
+        assert_eq!(s.work.busy(), None);
     }
 
     #[test]

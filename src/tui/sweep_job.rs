@@ -19,6 +19,7 @@ use chunkscope::task::CancelFlag;
 use super::app::{App, Msg};
 use super::job::Job;
 use super::model::sweep::SweepRequest;
+use super::work::Background;
 
 /// What the Dask side of a sweep needs (`e` chose Dask or both): the Python asked for
 /// (`tui --python`, else the environment `chunkscope dask setup` made) and the settings
@@ -166,14 +167,16 @@ impl SweepJob {
         })?;
         Ok(Self { job })
     }
+}
 
-    pub fn cancel(&self) {
+impl Background for SweepJob {
+    fn cancel(&self) {
         self.job.cancel();
     }
 
     /// What happened since the last poll; the last message is [`Msg::SweepFinished`] once
     /// the sweep is over (then the job is done and can be dropped).
-    pub fn poll(&mut self) -> (Vec<Msg>, bool) {
+    fn poll(&mut self) -> (Vec<Msg>, bool) {
         let mut msgs: Vec<Msg> = self
             .job
             .progress()
@@ -191,7 +194,7 @@ impl SweepJob {
     }
 
     /// Cancels and waits for the thread (after the run in flight).
-    pub fn shutdown(self) {
+    fn shutdown(self: Box<Self>) {
         self.job.shutdown();
     }
 }
@@ -231,7 +234,7 @@ mod tests {
         assert!(s.app.run.is_none(), "no run started");
         let said = s.app.results.notice.as_ref().map(|n| n.line());
         let said = said.unwrap_or_default();
-        assert!(said.contains("a sweep is running"), "{said:?}");
+        assert!(said.contains("a sweep is going"), "{said:?}");
         key(&mut s, KeyCode::Tab);
         key(&mut s, KeyCode::Tab);
         assert_eq!(s.app.screen, Screen::Sweep);

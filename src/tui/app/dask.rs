@@ -20,18 +20,8 @@ impl App {
 
     /// `D`: starts the Dask run, or says on the status line why it cannot start.
     pub(super) fn start_dask(&mut self) -> Option<Cmd> {
-        if self.dask.is_some() {
-            return None;
-        }
-        let busy = if self.running() {
-            Some("a run is going: wait for it, or cancel it (Esc)")
-        } else if self.results.sweep_job.is_some() {
-            Some("a sweep is running: wait for it, or cancel it (c on the sweep screen)")
-        } else {
-            None
-        };
-        let refused = match (busy, self.last_chunked_run()) {
-            (Some(why), _) => Err(why.to_string()),
+        let refused = match (self.busy(), self.last_chunked_run()) {
+            (Some(kind), _) => Err(kind.busy_message()),
             (None, None) => Err(
                 "no chunked run to repeat yet: run one first (r); a serial run has no chunks"
                     .to_string(),
@@ -143,7 +133,7 @@ mod tests {
         assert!(app.dask.is_none());
         let said = format!("{:?}", app.results.notice);
         assert!(
-            said.contains("a sweep is running: wait for it, or cancel it"),
+            said.contains("a sweep is going: wait for it, or cancel it (c on the sweep"),
             "{said}"
         );
     }
@@ -162,7 +152,7 @@ mod tests {
         assert_eq!(lesson.running, None);
         let why = lesson.errors[lesson.step].as_deref().unwrap_or("");
         assert!(
-            why.contains("a run or a sweep is going: wait for it"),
+            why.contains("a sweep is going: wait for it, or cancel it (c on the sweep"),
             "{why}"
         );
     }

@@ -87,10 +87,9 @@ impl App {
     }
 
     fn start_lesson_step(&mut self, step: usize) -> Option<Cmd> {
-        if self.running() || self.results.sweep_job.is_some() {
+        if let Some(kind) = self.busy() {
             let lesson = self.lesson.as_mut()?;
-            lesson.errors[step] =
-                Some("a run or a sweep is going: wait for it (or cancel it), then r".into());
+            lesson.errors[step] = Some(kind.busy_message());
             return None;
         }
         let lesson = self.lesson.as_mut()?;

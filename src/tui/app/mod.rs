@@ -27,6 +27,7 @@ use chunkscope::task::Event;
 
 use super::keys::{self, Action};
 use super::model::assets::AssetView;
+use super::model::busy::Kind;
 use super::model::lesson::LessonView;
 use super::model::results::Results;
 use super::model::run::RunView;
@@ -274,6 +275,23 @@ impl App {
 
     pub fn running(&self) -> bool {
         self.run.as_ref().is_some_and(|r| !r.finished())
+    }
+
+    /// What holds the background work's slot, as the model sees it: a key that would
+    /// start other work says [`Kind::busy_message`] instead. The session applies the same
+    /// rule, with the same message, to the work it really runs (see [`crate::tui::work`]).
+    pub fn busy(&self) -> Option<Kind> {
+        if self.running() {
+            Some(Kind::Run)
+        } else if self.results.sweep_job.is_some() {
+            Some(Kind::Sweep)
+        } else if self.lesson.as_ref().is_some_and(|l| l.running.is_some()) {
+            Some(Kind::LessonStep)
+        } else if self.dask.is_some() {
+            Some(Kind::Dask)
+        } else {
+            None
+        }
     }
 
     fn push_log(&mut self, line: String) {

@@ -2,6 +2,7 @@
 //! samples folded into the run's view, its end, cancelling, and the replay's controls.
 
 use super::{App, Cmd, Msg};
+use crate::tui::model::busy::Kind;
 use crate::tui::keys::Action;
 use crate::tui::model::live::{REPEAT_RUNS, Repeat, Replay};
 use crate::tui::model::results::Notice;
@@ -170,7 +171,7 @@ impl App {
     /// finished, it is chunkscope's, the session has no serial run of its settings, and the
     /// chunk setup still holds its settings (so the serial run `v` starts matches it).
     pub fn vs_serial_offer(&self) -> Option<usize> {
-        if self.running() || self.dask.is_some() || self.results.sweep_job.is_some() {
+        if self.busy().is_some() {
             return None;
         }
         let r = self.run.as_ref()?;
@@ -242,18 +243,8 @@ impl App {
     /// Why no run may start now, if it may not: one thing at a time, as each would disturb
     /// the other's timings (the session refuses too, but by then the screen would have
     /// left the run going for an empty one).
-    fn run_busy(&self) -> Option<&'static str> {
-        if self.running() {
-            Some("a run is going: wait for it, or cancel it (Esc on the run screen)")
-        } else if self.results.sweep_job.is_some() {
-            Some("a sweep is running: wait for it, or cancel it (c on the sweep screen)")
-        } else if self.lesson.as_ref().is_some_and(|l| l.running.is_some()) {
-            Some("a lesson step is running: wait for it, or cancel it (Esc in the lesson)")
-        } else if self.dask.is_some() {
-            Some("Dask is running: wait for it, or cancel it (Esc)")
-        } else {
-            None
-        }
+    fn run_busy(&self) -> Option<String> {
+        self.busy().map(Kind::busy_message)
     }
 
     pub(super) fn start_run(&mut self) -> Option<Cmd> {
@@ -320,7 +311,7 @@ mod busy {
             let said = said.as_deref().unwrap_or("");
             assert!(
                 said.contains(
-                    "✗ run: a sweep is running: wait for it, or cancel it (c on the sweep screen)"
+                    "✗ run: a sweep is going: wait for it, or cancel it (c on the sweep screen)"
                 ),
                 "{key}: {said}"
             );
@@ -344,7 +335,7 @@ mod busy {
         let said = said.as_deref().unwrap_or("");
         assert!(
             said.contains(
-                "✗ run: a run is going: wait for it, or cancel it (Esc on the run screen)"
+                "✗ run: a run is going: wait for it, or cancel it (c on the run screen)"
             ),
             "{said}"
         );

@@ -5,6 +5,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::{App, Cmd, Msg};
 use crate::tui::keys::Action;
+use crate::tui::model::busy::Kind;
 use crate::tui::model::screen::Screen;
 use crate::tui::model::sweep::{SweepProgress, SweepView, sweep_request};
 
@@ -44,8 +45,14 @@ impl App {
     /// The lesson's sweep, with the chunk setup's output, resolution and cache settings:
     /// see [`sweep_request`]; serial is run too.
     fn start_sweep(&mut self) -> Option<Cmd> {
-        if self.running() || self.results.sweep_job.is_some() {
-            return None;
+        match self.busy() {
+            // The sweep going on is on this screen, with its progress.
+            Some(Kind::Sweep) => return None,
+            Some(kind) => {
+                self.results.sweep_error = Some(kind.busy_message());
+                return None;
+            }
+            None => {}
         }
         let Some(s) = self.setup.as_ref().filter(|s| s.layout.is_some()) else {
             self.results.sweep_error =

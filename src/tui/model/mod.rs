@@ -3,6 +3,7 @@
 //! read them. No I/O. Runs on the UI thread.
 
 pub mod assets;
+pub mod busy;
 pub mod dask;
 pub mod graph;
 pub mod lesson;
