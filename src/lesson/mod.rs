@@ -363,24 +363,12 @@ pub enum LessonError {
 }
 
 impl LessonError {
-    fn failed(what: impl Into<String>, e: &dyn std::error::Error) -> Self {
+    fn failed(what: impl Into<String>, e: &(dyn std::error::Error + 'static)) -> Self {
         LessonError::Failed {
             what: what.into(),
-            reason: error_chain(e),
+            reason: crate::error::chain(e),
         }
     }
-}
-
-/// An error and its causes on one line, `outer: inner: ...`.
-pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }
 
 /// The graph the laziness step executes, built as that step builds it (headers read,
