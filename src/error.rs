@@ -11,16 +11,17 @@ use std::error::Error;
 /// `err` and each error under it (`source()` after `source()`), joined by `": "`:
 /// `outer: inner: cause`, as anyhow's `{:#}` writes it.
 ///
-/// A cause whose message the error above it already ends with is not repeated: some errors
+/// A cause whose message the error above it already holds is not repeated: some errors
 /// still say their cause in their own message too, for front ends that print only
-/// `Display` (snafu's `CleanedErrorText` trims the same way).
+/// `Display`, or say it in the middle of a sentence that ends with what to do (snafu's
+/// `CleanedErrorText` trims a repeated cause the same way, at the end only).
 pub fn chain(err: &(dyn Error + 'static)) -> String {
     let mut text = err.to_string();
     let mut above = text.clone();
     let mut next = err.source();
     while let Some(cause) = next {
         let message = cause.to_string();
-        if !above.ends_with(&message) {
+        if !above.contains(&message) {
             text.push_str(": ");
             text.push_str(&message);
         }
@@ -46,6 +47,10 @@ mod tests {
     #[error("cannot open the file: {0}")]
     struct SaysItsCause(#[source] std::io::Error);
 
+    #[derive(Debug, thiserror::Error)]
+    #[error("cannot open the file ({0}); check its permissions")]
+    struct SaysItsCauseInside(#[source] std::io::Error);
+
     fn denied() -> std::io::Error {
         std::io::Error::new(std::io::ErrorKind::PermissionDenied, "permission denied")
     }
@@ -68,6 +73,13 @@ mod tests {
     fn a_cause_the_message_already_says_is_not_repeated() {
         let err = SaysItsCause(denied());
         assert_eq!(chain(&err), "cannot open the file: permission denied");
+        let err = SaysItsCauseInside(denied());
+        assert_eq!(
+            chain(&err),
+            "cannot open the file (permission denied); check its permissions"
+        );
+        let err = Outer(Inner(std::io::Error::other("")));
+        assert_eq!(chain(&err), "cannot open the file: reading its header");
     }
 
     #[test]
