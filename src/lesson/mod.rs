@@ -358,6 +358,9 @@ impl StepResult {
 pub enum LessonError {
     #[error("the step was cancelled")]
     Cancelled,
+    /// `reason` is the failure's whole chain ([`crate::error::chain`]), or the lesson's own
+    /// words. TODO(errors): keep the error as a source once the TUI's lesson job shows
+    /// lesson errors with `chain` rather than `to_string()`.
     #[error("{what}: {reason}")]
     Failed { what: String, reason: String },
 }
