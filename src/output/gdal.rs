@@ -72,7 +72,7 @@ impl GdalWriter {
             .map_err(|source| {
                 write_err(WriteCause::Create {
                     dir: dir.to_path_buf(),
-                    source,
+                    source: Box::new(source),
                 })
             })?;
         let setup = (|| -> Result<(), WriteCause> {

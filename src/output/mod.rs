@@ -145,7 +145,7 @@ impl OutputError {
     }
 }
 
-/// What went wrong writing the output.
+/// What went wrong writing the output. GDAL's errors are boxed, as they are large.
 #[derive(Debug, thiserror::Error)]
 pub enum WriteCause {
     /// An I/O error, said the way a user can act on it (see [`WriteCause::io`]).
@@ -171,11 +171,11 @@ pub enum WriteCause {
     Create {
         dir: PathBuf,
         #[source]
-        source: ::gdal::errors::GdalError,
+        source: Box<::gdal::errors::GdalError>,
     },
     /// A call through the gdal crate failed.
     #[error("{0}")]
-    Gdal(#[source] ::gdal::errors::GdalError),
+    Gdal(#[source] Box<::gdal::errors::GdalError>),
     /// The finished file fails [`verify`]: what GDAL found, one-off text.
     #[error("the written file does not read back: {0}")]
     ReadBack(String),
@@ -217,7 +217,7 @@ impl From<&str> for WriteCause {
 
 impl From<::gdal::errors::GdalError> for WriteCause {
     fn from(e: ::gdal::errors::GdalError) -> Self {
-        WriteCause::Gdal(e)
+        WriteCause::Gdal(Box::new(e))
     }
 }
 

@@ -10,7 +10,8 @@ use super::Window;
 /// What a user can do about a local file GDAL cannot open.
 const FIX: &str = "check the catalog's href, or generate the demo again with `chunkscope demo`";
 
-/// Errors of the raster layer; each names the file (and the asset, when known).
+/// Errors of the raster layer; each names the file (and the asset, when known). GDAL's
+/// errors are boxed: they are large, and a raster error travels in every read's result.
 ///
 /// TODO(errors): each message still ends with its cause's, because the TUI shows these with
 /// `to_string()`; once it shows [`crate::error::chain`], the `: {cause}` can go.
@@ -38,7 +39,7 @@ pub enum RasterError {
         what: String,
         path: String,
         #[source]
-        source: GdalError,
+        source: Box<GdalError>,
     },
     #[error("reading {what} \"{path}\" at {window}: {cause}")]
     Read {
@@ -109,7 +110,7 @@ pub enum Refusal {
 pub enum ReadCause {
     /// GDAL could not give a band of the file.
     #[error("{0}")]
-    Band(#[source] GdalError),
+    Band(#[source] Box<GdalError>),
     /// A read through gdal-sys failed: GDAL's last message on the thread (there is no error
     /// value), explained when the file is remote.
     #[error("{message}")]
@@ -141,7 +142,7 @@ fn said_or_not(gdal: &GdalMessage) -> &str {
 /// wraps it in the C method and error class ("GDAL method 'GDALOpenEx' returned a NULL
 /// pointer"), which tells a user nothing. The error itself is [`GdalMessage::error`].
 #[derive(Debug)]
-pub struct GdalMessage(String, GdalError);
+pub struct GdalMessage(String, Box<GdalError>);
 
 impl GdalMessage {
     pub(crate) fn new(error: GdalError) -> Self {
@@ -149,7 +150,7 @@ impl GdalMessage {
             GdalError::NullPointer { msg, .. } | GdalError::CplError { msg, .. } => msg.clone(),
             other => other.to_string(),
         };
-        Self(message, error)
+        Self(message, Box::new(error))
     }
 
     /// GDAL's message, empty when GDAL gave none.

@@ -68,7 +68,7 @@ pub fn inspect_dataset(ds: &Dataset, source: &RasterSource) -> Result<RasterInfo
     let band_err = |e: gdal::errors::GdalError| RasterError::Band {
         what: source.what.clone(),
         path: source.path.clone(),
-        source: e,
+        source: Box::new(e),
     };
     let bands = ds.raster_count();
     if bands == 0 {

@@ -116,7 +116,7 @@ pub fn read_u8_into_by_block(
     };
     let (block_cols, block_rows) = ds
         .rasterband(1)
-        .map_err(|e| read_err(ReadCause::Band(e)))?
+        .map_err(|e| read_err(ReadCause::Band(Box::new(e))))?
         .block_size();
     let pixels = window.rows * window.cols;
     let (ds_cols, ds_rows) = ds.raster_size();
