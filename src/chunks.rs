@@ -153,10 +153,12 @@ impl Chunk {
 /// Why a request could not be parsed or planned. Messages quote the user's input.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ChunkError {
-    /// The request text is malformed or has a value out of range.
+    /// The request text is malformed or has a value out of range. `reason` is free text:
+    /// the parser's checks are many, and each names the value it refuses.
     #[error("{reason} in \"{input}\" ({ACCEPTED})")]
     Parse { input: String, reason: String },
-    /// The raster layout has a zero dimension (a bug upstream, not the user's request).
+    /// The raster layout has a zero dimension (a bug upstream, not the user's request);
+    /// `reason` says which, one-off text.
     #[error("cannot plan chunks: {reason}")]
     Layout { reason: String },
     /// The shape is valid but would schedule an unreasonable number of tasks.

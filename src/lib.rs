@@ -6,6 +6,7 @@ pub mod catalog;
 pub mod chunks;
 pub mod dask;
 pub mod demo;
+pub mod error;
 pub mod experiment;
 pub mod glossary;
 pub mod graph;

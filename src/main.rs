@@ -24,7 +24,7 @@ fn main() -> ExitCode {
     match cli::dispatch(args) {
         Ok(code) => code,
         Err(err) => {
-            let message = format!("{err:#}");
+            let message = chunkscope::error::chain(err.as_ref());
             eprintln!("error: {}", chunkscope::printable::printable(&message));
             // A value beyond chunkscope's bounds is a usage error, like clap's own.
             let usage = err.downcast_ref::<cli::UsageError>().is_some();

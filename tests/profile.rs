@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use chunkscope::profile::ProcessTimes;
-use chunkscope::profile::latency::{LatencyHistogram, LatencySummary, per_stage};
+use chunkscope::profile::latency::{LatencyError, LatencyHistogram, LatencySummary, per_stage};
 use chunkscope::profile::sampler::{Sampler, utilisation};
 use chunkscope::task::{Stage, TaskRecord};
 
@@ -111,7 +111,13 @@ fn the_compact_form_round_trips() {
     let mut merged = loaded.histogram().unwrap();
     merged.merge(&h);
     assert_eq!(merged.count(), 600);
-    assert!(LatencyHistogram::from_compact("not base64!").is_err());
+    let err = LatencyHistogram::from_compact("not base64!").unwrap_err();
+    assert!(matches!(err, LatencyError::Base64(_)), "{err:?}");
+    let text = chunkscope::error::chain(&err);
+    assert!(
+        text.starts_with("the latency histogram text is not valid base64: Invalid symbol"),
+        "{text}"
+    );
     assert!(LatencyHistogram::from_compact("Zm9vYmFy").is_err());
 }
 

@@ -589,6 +589,33 @@ fn unreadable_inputs_are_not_rasters_gdal_can_read() {
     }
 }
 
+/// A file GDAL's TIFF driver takes and fails on: the message keeps GDAL's own words (the
+/// cause), once, and ends with what to do.
+#[test]
+fn a_broken_tiff_is_reported_with_gdals_words() {
+    let dir = tempfile::tempdir().unwrap();
+    // A little-endian TIFF header whose first directory lies past the end of the file.
+    let catalog = catalog_with_visual(dir.path(), b"II*\0\xff\xff\x00\x00 not a directory");
+    let out = chunkscope().arg("inspect").arg(&catalog).output().unwrap();
+    let stderr = stderr_of(&out);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let line = stderr
+        .lines()
+        .find(|l| l.starts_with("error:"))
+        .unwrap_or_else(|| panic!("no error line: {stderr}"));
+    let said = line
+        .split_once("not a raster GDAL can read: ")
+        .unwrap_or_else(|| panic!("{line}"))
+        .1;
+    assert!(said.contains("TIFF"), "GDAL's words are kept: {line}");
+    assert!(
+        said.ends_with("generate the demo again with `chunkscope demo`"),
+        "{line}"
+    );
+    assert!(!line.contains("NULL pointer"), "{line}");
+    assert_no_panic(&stderr);
+}
+
 #[test]
 fn item_ids_become_safe_file_names() {
     let text = std::fs::read_to_string(demo()).unwrap();

@@ -138,8 +138,21 @@ fn bad_report_files_say_what_is_wrong() {
     let err = history::load_reports(&path).unwrap_err().to_string();
     assert!(err.contains("schema_version 99"), "{err}");
     std::fs::write(&path, "not json").unwrap();
-    let err = history::load_reports(&path).unwrap_err().to_string();
-    assert!(err.contains("is not a chunkscope run report"), "{err}");
+    let err = history::load_reports(&path).unwrap_err();
+    assert!(
+        matches!(err, history::ReportFileError::Parse { .. }),
+        "{err:?}"
+    );
+    // The parser's own words stay under the message: where in the file it stopped.
+    let text = chunkscope::error::chain(&err);
+    assert!(text.contains("is not a chunkscope run report: "), "{text}");
+    assert!(text.contains("line 1 column 2"), "{text}");
+    std::fs::write(&path, "{}").unwrap();
+    let err = history::load_reports(&path).unwrap_err();
+    assert!(
+        matches!(err, history::ReportFileError::NoVersion { .. }),
+        "{err:?}"
+    );
     let err = history::load_reports(&dir.path().join("missing.json"))
         .unwrap_err()
         .to_string();

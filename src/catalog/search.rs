@@ -448,12 +448,18 @@ pub enum SearchError {
     )]
     BadUrl { url: String },
 
+    /// The reason is said inside the sentence, before what to do ([`crate::error::chain`]
+    /// does not repeat it).
     #[error(
         "cannot reach the STAC API at \"{url}\": {reason}; check the URL and the connection \
          (or a proxy in HTTPS_PROXY), or search the demo scene offline: run `chunkscope \
          serve` and give --url http://127.0.0.1:8080"
     )]
-    Unreachable { url: String, reason: String },
+    Unreachable {
+        url: String,
+        #[source]
+        reason: Transport,
+    },
 
     #[error(
         "the STAC API at \"{url}\" answered HTTP {status}{detail}",
@@ -577,7 +583,7 @@ impl Http {
         };
         let response = response.map_err(|e| SearchError::Unreachable {
             url: request.url.clone(),
-            reason: describe_transport_error(&e),
+            reason: Transport::new(false, e),
         })?;
         let status = response.status().as_u16();
         let content_type = response
@@ -593,10 +599,7 @@ impl Http {
             .read_to_string()
             .map_err(|e| SearchError::Unreachable {
                 url: request.url.clone(),
-                reason: format!(
-                    "the answer could not be read: {}",
-                    describe_transport_error(&e)
-                ),
+                reason: Transport::new(true, e),
             })?;
         Ok(Answer {
             status,
@@ -607,6 +610,40 @@ impl Http {
 }
 
 /// ureq's error in words a user can act on.
+/// Why a request got no answer, in words a user can act on; ureq's error itself is
+/// [`Transport::error`] (not a source: its text says again what the words say).
+#[derive(Debug)]
+pub struct Transport {
+    /// The answer started but could not be read to its end.
+    pub reading_answer: bool,
+    error: ureq::Error,
+}
+
+impl Transport {
+    fn new(reading_answer: bool, error: ureq::Error) -> Self {
+        Self {
+            reading_answer,
+            error,
+        }
+    }
+
+    /// The error ureq returned.
+    pub fn error(&self) -> &ureq::Error {
+        &self.error
+    }
+}
+
+impl fmt::Display for Transport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.reading_answer {
+            f.write_str("the answer could not be read: ")?;
+        }
+        f.write_str(&describe_transport_error(&self.error))
+    }
+}
+
+impl std::error::Error for Transport {}
+
 fn describe_transport_error(e: &ureq::Error) -> String {
     match e {
         ureq::Error::HostNotFound => "the host name is not known (DNS)".to_owned(),

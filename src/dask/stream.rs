@@ -37,6 +37,8 @@ pub enum DaskError {
     NotJson {
         line: usize,
         column: usize,
+        /// serde_json's words without its position, which the sentence gives before saying
+        /// how to save a stream (so its error is not kept as a source, to be said again).
         reason: String,
     },
     #[error(
@@ -58,6 +60,7 @@ pub enum DaskError {
          `with get_task_stream()`?"
     )]
     NoTasks,
+    /// `reason` is one-off text: what the field holds instead of what a recording writes.
     #[error("header field \"{field}\" {reason}")]
     BadHeader { field: &'static str, reason: String },
     #[error(

@@ -230,19 +230,8 @@ impl MemoryProbe for ChildProbe {
         child
             .run(schedule)
             .map(|r| r.map(|(_, run)| run))
-            .map_err(|e| with_sources(&e))
+            .map_err(|e| crate::error::chain(&e))
     }
-}
-
-/// `err` and each error under it, as one line (`a: b: c`), for the lesson's text.
-fn with_sources(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut next = err.source();
-    while let Some(e) = next {
-        text.push_str(&format!(": {e}"));
-        next = e.source();
-    }
-    text
 }
 
 #[cfg(test)]

@@ -154,9 +154,7 @@ pub fn compare_on(
     progress: Progress<'_>,
 ) -> Result<CompareResult, ExperimentError> {
     if spec.threads.is_empty() {
-        return Err(ExperimentError::Invalid {
-            reason: "compare needs at least one thread count".into(),
-        });
+        return Err(ExperimentError::NoThreads);
     }
     let plan = plan_figures(scene, base.resolution, &spec.chunks)?;
     let mut trials = Vec::new();

@@ -387,8 +387,16 @@ pub enum ReportFileError {
         #[source]
         source: io::Error,
     },
-    #[error("\"{path}\" is not a chunkscope run report: {reason}")]
-    Parse { path: PathBuf, reason: String },
+    #[error("\"{path}\" is not a chunkscope run report")]
+    Parse {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("\"{path}\" is not a chunkscope run report: it holds no report")]
+    NoReport { path: PathBuf },
+    #[error("\"{path}\" is not a chunkscope run report: it has no schema_version")]
+    NoVersion { path: PathBuf },
     #[error(
         "\"{path}\" is a report of schema_version {found}, but this chunkscope reads version \
          {expected}; run it again"
@@ -407,12 +415,11 @@ pub fn load_reports(path: &Path) -> Result<Vec<RunReport>, ReportFileError> {
         path: path.to_path_buf(),
         source,
     })?;
-    let parse_err = |reason: String| ReportFileError::Parse {
+    let parse_err = |source: serde_json::Error| ReportFileError::Parse {
         path: path.to_path_buf(),
-        reason,
+        source,
     };
-    let value: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| parse_err(e.to_string()))?;
+    let value: serde_json::Value = serde_json::from_str(&text).map_err(parse_err)?;
     let values: Vec<serde_json::Value> = match value {
         serde_json::Value::Array(items) => items,
         serde_json::Value::Object(mut map) if map.contains_key("serial") => {
@@ -427,7 +434,9 @@ pub fn load_reports(path: &Path) -> Result<Vec<RunReport>, ReportFileError> {
         other => vec![other],
     };
     if values.is_empty() {
-        return Err(parse_err("it holds no report".into()));
+        return Err(ReportFileError::NoReport {
+            path: path.to_path_buf(),
+        });
     }
     values
         .into_iter()
@@ -435,7 +444,9 @@ pub fn load_reports(path: &Path) -> Result<Vec<RunReport>, ReportFileError> {
             let found = v
                 .get("schema_version")
                 .and_then(serde_json::Value::as_u64)
-                .ok_or_else(|| parse_err("it has no schema_version".into()))?;
+                .ok_or_else(|| ReportFileError::NoVersion {
+                    path: path.to_path_buf(),
+                })?;
             if found != u64::from(SCHEMA_VERSION) {
                 return Err(ReportFileError::Version {
                     path: path.to_path_buf(),
@@ -443,7 +454,7 @@ pub fn load_reports(path: &Path) -> Result<Vec<RunReport>, ReportFileError> {
                     expected: SCHEMA_VERSION,
                 });
             }
-            serde_json::from_value(v).map_err(|e| parse_err(e.to_string()))
+            serde_json::from_value(v).map_err(parse_err)
         })
         .collect()
 }

@@ -24,8 +24,27 @@ pub type Progress<'a> = &'a dyn Fn(usize, usize, &str);
 /// What went wrong in a comparison or sweep.
 #[derive(Debug, thiserror::Error)]
 pub enum ExperimentError {
-    #[error("{reason}")]
-    Invalid { reason: String },
+    #[error("a Dask configuration needs a Python environment to run it")]
+    NoPython,
+    #[error("the repeat count must be at least 1")]
+    NoRepeat,
+    #[error("a sweep needs at least one chunk request and one thread count")]
+    EmptySweep,
+    #[error("compare needs at least one thread count")]
+    NoThreads,
+    #[error("{label}: Dask runs the chunked pipeline only")]
+    DaskSerial { label: String },
+    /// The chunk request does not plan on the scene (checked before, so not expected).
+    #[error("{label}: chunks \"{chunks}\" cannot be planned on this scene")]
+    Unplannable {
+        label: String,
+        chunks: String,
+        #[source]
+        source: Box<PipelineError>,
+    },
+    /// The scene prepared without a chunk plan (a serial mode; not expected here).
+    #[error("chunks \"{chunks}\" gave no plan")]
+    NoPlan { chunks: String },
     /// The scene or a chunk request cannot be planned: raised before any run.
     #[error("cannot plan {what}")]
     Prepare {
@@ -309,14 +328,10 @@ pub fn run_rounds_on(
 ) -> Result<Rounds, ExperimentError> {
     let Repetition { repeat, warmup } = repetition;
     if dask.is_none() && trials.iter().any(|t| t.engine == Engine::Dask) {
-        return Err(ExperimentError::Invalid {
-            reason: "a Dask configuration needs a Python environment to run it".into(),
-        });
+        return Err(ExperimentError::NoPython);
     }
     if repeat == 0 {
-        return Err(ExperimentError::Invalid {
-            reason: "the repeat count must be at least 1".into(),
-        });
+        return Err(ExperimentError::NoRepeat);
     }
     let runs_planned = trials.len() * repeat;
     let mut rounds = Rounds {
@@ -416,14 +431,21 @@ fn dask_run(
         schedule,
     } = &trial.mode
     else {
-        return Err(ExperimentError::Invalid {
-            reason: format!("{label}: Dask runs the chunked pipeline only"),
+        return Err(ExperimentError::DaskSerial {
+            label: label.to_string(),
         });
     };
-    let plan =
-        plan_summary(scene, base.resolution, trial).ok_or_else(|| ExperimentError::Invalid {
-            reason: format!("{label}: chunks \"{chunks}\" cannot be planned on this scene"),
-        })?;
+    let plan = pipeline::prepare(scene, base.resolution, trial.chunks())
+        .map_err(|source| ExperimentError::Unplannable {
+            label: label.to_string(),
+            chunks: chunks.to_string(),
+            source: Box::new(source),
+        })?
+        .plan
+        .ok_or_else(|| ExperimentError::NoPlan {
+            chunks: chunks.to_string(),
+        })?
+        .summary();
     runner
         .run(
             plan.shape,
@@ -481,8 +503,8 @@ pub fn plan_figures(
             source: Box::new(source),
         }
     })?;
-    let plan = prepared.plan.ok_or_else(|| ExperimentError::Invalid {
-        reason: format!("chunks \"{chunks}\" gave no plan"),
+    let plan = prepared.plan.ok_or_else(|| ExperimentError::NoPlan {
+        chunks: chunks.to_string(),
     })?;
     Ok(PlanFigures::from(&plan.summary()))
 }

@@ -102,7 +102,7 @@ impl MemoryProbe for InProcess {
             format!(
                 "the {} run failed: {}",
                 schedule.name(),
-                super::error_chain(&e)
+                crate::error::chain(&e)
             )
         })?;
         if report.cancelled {

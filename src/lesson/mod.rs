@@ -358,29 +358,20 @@ impl StepResult {
 pub enum LessonError {
     #[error("the step was cancelled")]
     Cancelled,
+    /// `reason` is the failure's whole chain ([`crate::error::chain`]), or the lesson's own
+    /// words. TODO(errors): keep the error as a source once the TUI's lesson job shows
+    /// lesson errors with `chain` rather than `to_string()`.
     #[error("{what}: {reason}")]
     Failed { what: String, reason: String },
 }
 
 impl LessonError {
-    fn failed(what: impl Into<String>, e: &dyn std::error::Error) -> Self {
+    fn failed(what: impl Into<String>, e: &(dyn std::error::Error + 'static)) -> Self {
         LessonError::Failed {
             what: what.into(),
-            reason: error_chain(e),
+            reason: crate::error::chain(e),
         }
     }
-}
-
-/// An error and its causes on one line, `outer: inner: ...`.
-pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }
 
 /// The graph the laziness step executes, built as that step builds it (headers read,

@@ -21,7 +21,7 @@ use super::pyramid::{FinishedTile, Pyramid};
 use super::staging::{StagedFile, scratch_in};
 use super::tiff::{self, HEADER_RESERVE, ImageSpec, TileSpan};
 use super::{
-    Codec, Expected, OutputError, OutputFormat, OutputGeometry, OutputSpec, geotags, io_reason,
+    Codec, Expected, OutputError, OutputFormat, OutputGeometry, OutputSpec, WriteCause, geotags,
     verify,
 };
 use crate::task::CancelFlag;
@@ -103,7 +103,7 @@ impl ChunkedWriter {
         geometry: &OutputGeometry,
         cancel: CancelFlag,
     ) -> Result<Self, OutputError> {
-        let err = |reason: String| OutputError::write(&spec.path, reason);
+        let err = |cause: WriteCause| OutputError::write(&spec.path, cause);
         let codec = spec.codec();
         let tile = geometry.tile();
         let overviews = match spec.format {
@@ -117,26 +117,29 @@ impl ChunkedWriter {
             tile,
             overviews,
         );
-        let geo =
-            geotags::geotiff_tags(geometry.geo_transform, geometry.crs.as_ref()).map_err(err)?;
+        let geo = geotags::geotiff_tags(geometry.geo_transform, geometry.crs.as_ref())
+            .map_err(|e| err(e.into()))?;
         let dir = super::staging::parent_dir(&spec.path);
         let (file, output, len) = match spec.format {
             OutputFormat::Cog => {
-                let scratch = scratch_in(&dir).map_err(|e| err(io_reason(&e, &dir)))?;
+                let scratch = scratch_in(&dir).map_err(|e| err(WriteCause::io(e, &dir)))?;
                 (scratch, None, 0)
             }
             OutputFormat::Gtiff => {
                 let staged =
-                    StagedFile::create(&spec.path).map_err(|e| err(io_reason(&e, &dir)))?;
+                    StagedFile::create(&spec.path).map_err(|e| err(WriteCause::io(e, &dir)))?;
                 if codec == Codec::None {
                     // Uncompressed tiles: the file's size is known before the first pixel.
                     let tile_bytes = (tile * tile * geometry.bands) as u64;
                     let tiles = pyramid.grids()[0].tiles() as u64;
                     let len = HEADER_RESERVE + tiles * (tile_bytes + tile_bytes % 2);
                     super::staging::reserve(staged.file(), len)
-                        .map_err(|e| err(io_reason(&e, &dir)))?;
+                        .map_err(|e| err(WriteCause::io(e, &dir)))?;
                 }
-                let file = staged.file().try_clone().map_err(|e| err(e.to_string()))?;
+                let file = staged
+                    .file()
+                    .try_clone()
+                    .map_err(|e| err(WriteCause::io(e, &dir)))?;
                 (file, Some(staged), HEADER_RESERVE)
             }
         };
@@ -297,7 +300,7 @@ impl ChunkedWriter {
                     let offset = at + (first * row_bytes) as u64;
                     self.file
                         .write_all_at(&piece[..n * row_bytes], offset)
-                        .map_err(|e| self.write_error(&e))?;
+                        .map_err(|e| self.write_error(e))?;
                 }
                 stats.tiles += 1;
                 stats.encoded_bytes += (t * row_bytes) as u64;
@@ -322,9 +325,9 @@ impl ChunkedWriter {
         at
     }
 
-    fn write_error(&self, e: &std::io::Error) -> OutputError {
+    fn write_error(&self, e: std::io::Error) -> OutputError {
         let dir = super::staging::parent_dir(&self.spec.path);
-        OutputError::write(&self.spec.path, io_reason(e, &dir))
+        OutputError::write(&self.spec.path, WriteCause::io(e, &dir))
     }
 
     fn emit(&self, tile: FinishedTile, stats: &mut WriteStats) -> Result<(), OutputError> {
@@ -342,7 +345,7 @@ impl ChunkedWriter {
         let at = self.place(tile.level, tile.index, encoded.len() as u64, stats);
         self.file
             .write_all_at(encoded, at)
-            .map_err(|e| self.write_error(&e))?;
+            .map_err(|e| self.write_error(e))?;
         stats.tiles += 1;
         stats.encoded_bytes += encoded.len() as u64;
         self.pyramid.recycle(tile.pixels);
@@ -352,14 +355,15 @@ impl ChunkedWriter {
     /// Lays out the file, checks it with GDAL and moves it to its final name.
     pub fn finish(self) -> Result<PathBuf, OutputError> {
         let path = self.spec.path.clone();
-        let err = |reason: String| OutputError::write(&path, reason);
+        let err = |cause: WriteCause| OutputError::write(&path, cause);
         let dir = super::staging::parent_dir(&path);
         let missing = self.pyramid.unfinished();
         if missing.iter().any(|&n| n > 0) {
             return Err(err(format!(
                 "{} tile(s) never received all their pixels (per level: {missing:?})",
                 missing.iter().sum::<usize>()
-            )));
+            )
+            .into()));
         }
         let app = self
             .appender
@@ -391,17 +395,17 @@ impl ChunkedWriter {
             Some(staged) => {
                 let (spec, spans) = &images[0];
                 tiff::close_streamed(staged.file(), spec, spans)
-                    .map_err(|e| err(io_reason(&e, &dir)))?;
+                    .map_err(|e| err(WriteCause::io(e, &dir)))?;
                 staged
             }
             None => {
-                let staged = StagedFile::create(&path).map_err(|e| err(io_reason(&e, &dir)))?;
+                let staged = StagedFile::create(&path).map_err(|e| err(WriteCause::io(e, &dir)))?;
                 match tiff::write_cog(staged.file(), &self.file, &images, &cancelled) {
                     Ok(_) => {}
                     Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {
                         return Err(OutputError::Cancelled);
                     }
-                    Err(e) => return Err(err(io_reason(&e, &dir))),
+                    Err(e) => return Err(err(WriteCause::io(e, &dir))),
                 }
                 staged
             }
@@ -417,17 +421,13 @@ impl ChunkedWriter {
             bands: usize::from(main.bands),
             overviews: Some(images.len() - 1),
         };
-        verify(&staged.gdal_path(), expect)
-            .map_err(|e| err(format!("the written file does not read back: {e}")))?;
+        verify(&staged.gdal_path(), expect).map_err(|e| err(WriteCause::ReadBack(e)))?;
         // Reading back takes a moment: a cancel during it still leaves nothing.
         if cancelled() {
             return Err(OutputError::Cancelled);
         }
-        staged.persist().map_err(|e| {
-            err(format!(
-                "cannot move the finished file into place: {}",
-                io_reason(&e, &dir)
-            ))
-        })
+        staged
+            .persist()
+            .map_err(|e| err(WriteCause::moving(e, &dir)))
     }
 }

@@ -15,7 +15,7 @@ use gdal::{Dataset, DriverManager};
 use ndarray::ArrayView3;
 
 use super::staging::{parent_dir, sibling};
-use super::{Expected, OutputError, OutputFormat, OutputGeometry, OutputSpec, verify};
+use super::{Expected, OutputError, OutputFormat, OutputGeometry, OutputSpec, WriteCause, verify};
 use crate::raster::last_gdal_error;
 use crate::task::CancelFlag;
 
@@ -37,7 +37,7 @@ impl GdalWriter {
         geometry: OutputGeometry,
         cancel: CancelFlag,
     ) -> Result<Self, OutputError> {
-        let write_err = |reason: String| OutputError::write(&spec.path, reason);
+        let write_err = |cause: WriteCause| OutputError::write(&spec.path, cause);
         let dir = parent_dir(&spec.path);
         let staging = sibling(&spec.path, "staging");
         let partial = sibling(&spec.path, "partial");
@@ -58,10 +58,9 @@ impl GdalWriter {
         for (k, v) in pairs {
             options
                 .set_name_value(k, &v)
-                .map_err(|e| write_err(e.to_string()))?;
+                .map_err(|e| write_err(e.into()))?;
         }
-        let driver =
-            DriverManager::get_driver_by_name("GTiff").map_err(|e| write_err(e.to_string()))?;
+        let driver = DriverManager::get_driver_by_name("GTiff").map_err(|e| write_err(e.into()))?;
         let mut ds = driver
             .create_with_band_type_with_options::<u8, _>(
                 &staging,
@@ -70,28 +69,25 @@ impl GdalWriter {
                 geometry.bands,
                 &options,
             )
-            .map_err(|e| {
-                write_err(format!(
-                    "cannot create a file in \"{}\" ({e}); check that the folder is writable and has space",
-                    dir.display()
-                ))
+            .map_err(|source| {
+                write_err(WriteCause::Create {
+                    dir: dir.to_path_buf(),
+                    source: Box::new(source),
+                })
             })?;
-        let setup = (|| -> Result<(), String> {
+        let setup = (|| -> Result<(), WriteCause> {
             if let Some(gt) = geometry.geo_transform {
-                ds.set_geo_transform(&gt).map_err(|e| e.to_string())?;
+                ds.set_geo_transform(&gt)?;
             }
             if let Some(crs) = &geometry.crs {
                 let wkt = crs
                     .wkt()
                     .map_err(|e| format!("cannot read the source's coordinate system: {e}"))?;
-                SpatialRef::from_wkt(&wkt)
-                    .and_then(|srs| ds.set_spatial_ref(&srs))
-                    .map_err(|e| e.to_string())?;
+                SpatialRef::from_wkt(&wkt).and_then(|srs| ds.set_spatial_ref(&srs))?;
             }
             for b in 1..=geometry.bands {
                 ds.rasterband(b)
-                    .and_then(|mut band| band.set_no_data_value(Some(0.0)))
-                    .map_err(|e| e.to_string())?;
+                    .and_then(|mut band| band.set_no_data_value(Some(0.0)))?;
             }
             Ok(())
         })();
@@ -120,7 +116,7 @@ impl GdalWriter {
         data: ArrayView3<'_, u8>,
     ) -> Result<(), OutputError> {
         let path = self.spec.path.clone();
-        let write_err = |reason: String| OutputError::write(&path, reason);
+        let write_err = |cause: WriteCause| OutputError::write(&path, cause);
         let ds = self
             .ds
             .as_ref()
@@ -132,7 +128,7 @@ impl GdalWriter {
         {
             return Err(write_err(format!(
                 "window rows {row0}+{rows}, cols {col0}+{cols}, bands {band0}+{bands} is outside the output"
-            )));
+            ).into()));
         }
         let slice = data
             .as_slice()
@@ -160,7 +156,7 @@ impl GdalWriter {
             )
         };
         if rv != gdal_sys::CPLErr::CE_None {
-            return Err(write_err(last_gdal_error()));
+            return Err(write_err(last_gdal_error().into()));
         }
         Ok(())
     }
@@ -170,7 +166,7 @@ impl GdalWriter {
     /// between GDAL's progress steps.
     pub fn finalize(mut self, threads: usize) -> Result<PathBuf, OutputError> {
         let path = self.spec.path.clone();
-        let write_err = |reason: String| OutputError::write(&path, reason);
+        let write_err = |cause: WriteCause| OutputError::write(&path, cause);
         let mut ds = self
             .ds
             .take()
@@ -179,13 +175,13 @@ impl GdalWriter {
         // error state, not through FlushCache's or Close's result.
         // SAFETY: resets this thread's GDAL error state.
         unsafe { gdal_sys::CPLErrorReset() };
-        ds.flush_cache().map_err(|e| write_err(e.to_string()))?;
+        ds.flush_cache().map_err(|e| write_err(e.into()))?;
         let done = match self.spec.format {
             OutputFormat::Gtiff => {
-                ds.close().map_err(|e| write_err(e.to_string()))?;
+                ds.close().map_err(|e| write_err(e.into()))?;
                 // SAFETY: reads this thread's GDAL error state.
                 if unsafe { gdal_sys::CPLGetLastErrorType() } >= gdal_sys::CPLErr::CE_Failure {
-                    return Err(write_err(last_gdal_error()));
+                    return Err(write_err(last_gdal_error().into()));
                 }
                 self.staging.clone()
             }
@@ -204,7 +200,7 @@ impl GdalWriter {
                     if self.cancel.is_cancelled() {
                         OutputError::Cancelled
                     } else {
-                        write_err(format!("COG copy failed: {reason}"))
+                        write_err(format!("COG copy failed: {reason}").into())
                     }
                 })?;
                 drop(ds);
@@ -223,15 +219,18 @@ impl GdalWriter {
                 OutputFormat::Cog => None,
             },
         };
-        verify(&done, expect)
-            .map_err(|e| write_err(format!("the written file does not read back: {e}")))?;
+        verify(&done, expect).map_err(|e| write_err(WriteCause::ReadBack(e)))?;
         // Reading back takes a moment: a cancel during it still leaves nothing (the partial
         // file is removed when the writer is dropped).
         if self.cancel.is_cancelled() {
             return Err(OutputError::Cancelled);
         }
-        std::fs::rename(&done, &self.spec.path)
-            .map_err(|e| write_err(format!("cannot move the finished file into place: {e}")))?;
+        std::fs::rename(&done, &self.spec.path).map_err(|source| {
+            write_err(WriteCause::Move {
+                said: source.to_string(),
+                source,
+            })
+        })?;
         self.cleanup();
         Ok(self.spec.path.clone())
     }

@@ -119,26 +119,110 @@ impl OutputGeometry {
     }
 }
 
+/// Why the output could not be written; the path is the file asked for.
+///
+/// TODO(errors): the message still ends with its cause's, because the TUI shows it with
+/// `to_string()`; once it shows [`crate::error::chain`], the `: {cause}` can go.
 #[derive(Debug, thiserror::Error)]
 pub enum OutputError {
-    #[error("writing \"{path}\": {reason}")]
-    Write { path: String, reason: String },
+    #[error("writing \"{path}\": {cause}")]
+    Write {
+        path: String,
+        #[source]
+        cause: WriteCause,
+    },
     /// The cancel flag was seen while writing.
     #[error("the write was cancelled")]
     Cancelled,
 }
 
 impl OutputError {
-    pub(crate) fn write(path: &Path, reason: impl Into<String>) -> Self {
+    pub(crate) fn write(path: &Path, cause: impl Into<WriteCause>) -> Self {
         OutputError::Write {
             path: path.display().to_string(),
-            reason: reason.into(),
+            cause: cause.into(),
         }
     }
 }
 
+/// What went wrong writing the output. GDAL's errors are boxed, as they are large.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteCause {
+    /// An I/O error, said the way a user can act on it (see [`WriteCause::io`]).
+    #[error("{said}")]
+    Io {
+        said: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The finished file could not take its final name.
+    #[error("cannot move the finished file into place: {said}")]
+    Move {
+        said: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// GDAL could not create the file it writes first.
+    #[error(
+        "cannot create a file in \"{}\" ({source}); check that the folder is writable and \
+         has space",
+        .dir.display()
+    )]
+    Create {
+        dir: PathBuf,
+        #[source]
+        source: Box<::gdal::errors::GdalError>,
+    },
+    /// A call through the gdal crate failed.
+    #[error("{0}")]
+    Gdal(#[source] Box<::gdal::errors::GdalError>),
+    /// The finished file fails [`verify`]: what GDAL found, one-off text.
+    #[error("the written file does not read back: {0}")]
+    ReadBack(String),
+    /// One-off text: GDAL's last message after a call through gdal-sys (which gives no
+    /// error value), a codec's complaint, or a check of the writer's own.
+    #[error("{0}")]
+    Other(String),
+}
+
+impl WriteCause {
+    /// An I/O error in `dir`, said the way a user can act on it.
+    pub(crate) fn io(source: std::io::Error, dir: &Path) -> Self {
+        WriteCause::Io {
+            said: io_reason(&source, dir),
+            source,
+        }
+    }
+
+    /// The finished file's move to its final name, in `dir`, failed.
+    pub(crate) fn moving(source: std::io::Error, dir: &Path) -> Self {
+        WriteCause::Move {
+            said: io_reason(&source, dir),
+            source,
+        }
+    }
+}
+
+impl From<String> for WriteCause {
+    fn from(text: String) -> Self {
+        WriteCause::Other(text)
+    }
+}
+
+impl From<&str> for WriteCause {
+    fn from(text: &str) -> Self {
+        WriteCause::Other(text.to_string())
+    }
+}
+
+impl From<::gdal::errors::GdalError> for WriteCause {
+    fn from(e: ::gdal::errors::GdalError) -> Self {
+        WriteCause::Gdal(Box::new(e))
+    }
+}
+
 /// An I/O error said the way a user can act on it, naming the folder where it matters.
-pub(crate) fn io_reason(e: &std::io::Error, dir: &Path) -> String {
+fn io_reason(e: &std::io::Error, dir: &Path) -> String {
     match e.raw_os_error() {
         Some(libc::ENOSPC) => format!(
             "no space left on the device that holds \"{}\"; free some space or pick another --out",
@@ -259,5 +343,36 @@ impl OutputWriter {
             OutputWriter::Chunked(w) => w.spec(),
             OutputWriter::Gdal(w) => w.spec(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A full disk is said with what to do, and the system's error stays reachable under it.
+    #[test]
+    fn a_full_disk_keeps_the_io_error_as_its_source() {
+        let dir = Path::new("out");
+        let full = std::io::Error::from_raw_os_error(libc::ENOSPC);
+        let err = OutputError::write(&dir.join("m.tif"), WriteCause::io(full, dir));
+        let text = crate::error::chain(&err);
+        assert!(
+            text.starts_with(
+                "writing \"out/m.tif\": no space left on the device that holds \"out\"; free \
+                 some space or pick another --out: "
+            ),
+            "{text}"
+        );
+        let io = std::error::Error::source(&err)
+            .and_then(|cause| cause.source())
+            .and_then(|e| e.downcast_ref::<std::io::Error>())
+            .expect("the io error is under the cause");
+        assert_eq!(io.raw_os_error(), Some(libc::ENOSPC));
+        // A message that already says the system's words does not say them twice.
+        let denied = std::io::Error::from_raw_os_error(libc::EACCES);
+        let said = denied.to_string();
+        let err = OutputError::write(&dir.join("m.tif"), WriteCause::io(denied, dir));
+        assert_eq!(crate::error::chain(&err).matches(&said).count(), 1);
     }
 }

@@ -228,6 +228,7 @@ pub enum PipelineError {
     Chunks(#[from] ChunkError),
     #[error(transparent)]
     Output(OutputError),
+    /// An input chunkscope cannot run on; `reason` is one-off text about that input.
     #[error("{what} \"{path}\": {reason}")]
     Input {
         what: String,
@@ -249,6 +250,8 @@ pub enum PipelineError {
          {available_mib} MiB this machine has available; run it chunked (--mode chunked)"
     )]
     NotEnoughMemory { needed_mib: u64, available_mib: u64 },
+    /// TODO(errors): keep rayon's `ThreadPoolBuildError` as a source instead of its text,
+    /// once the pipeline's executor (built there too) is free to change.
     #[error("cannot start {threads} worker threads: {reason}")]
     ThreadPool { threads: usize, reason: String },
     /// Internal: the cancel flag was seen; `run` turns it into a cancelled report.

@@ -24,8 +24,8 @@ pub const INITIAL_MAX_US: u64 = 3_600_000_000;
 pub enum LatencyError {
     #[error("cannot encode the latency histogram")]
     Encode(#[source] V2DeflateSerializeError),
-    #[error("the latency histogram text is not valid base64: {reason}")]
-    Base64 { reason: String },
+    #[error("the latency histogram text is not valid base64")]
+    Base64(#[source] base64::DecodeError),
     #[error("the latency histogram text does not hold an HdrHistogram (V2, deflate)")]
     Decode(#[source] DeserializeError),
 }
@@ -153,7 +153,7 @@ impl LatencyHistogram {
 
     /// Reads what [`LatencyHistogram::to_compact`] wrote.
     pub fn from_compact(text: &str) -> Result<Self, LatencyError> {
-        let bytes = base64_decode(text).map_err(|reason| LatencyError::Base64 { reason })?;
+        let bytes = base64_decode(text).map_err(LatencyError::Base64)?;
         let mut h: Histogram<u64> = Deserializer::new()
             .deserialize(&mut bytes.as_slice())
             .map_err(LatencyError::Decode)?;
@@ -227,9 +227,9 @@ fn base64_encode(bytes: &[u8]) -> String {
 
 /// Inverse of [`base64_encode`]; ASCII whitespace (a wrapped line) is skipped, anything
 /// else malformed is an error.
-fn base64_decode(text: &str) -> Result<Vec<u8>, String> {
+fn base64_decode(text: &str) -> Result<Vec<u8>, base64::DecodeError> {
     let symbols: Vec<u8> = text.bytes().filter(|c| !c.is_ascii_whitespace()).collect();
-    BASE64.decode(symbols).map_err(|e| e.to_string())
+    BASE64.decode(symbols)
 }
 
 #[cfg(test)]

@@ -142,7 +142,7 @@ fn deregister_unlisted() {
 /// prefixes chunkscope itself puts before a catalog's URLs pass (`/vsicurl/` for http(s),
 /// `/vsis3/` for s3, `/vsigs/` for gs); anything else GDAL would read as a connection
 /// string or inline XML is refused too.
-pub(crate) fn refused_path(path: &str) -> Option<String> {
+pub(crate) fn refused_path(path: &str) -> Option<super::Refusal> {
     if let Some(rest) = path.strip_prefix("/vsi") {
         let ok = match rest.split_once('/') {
             Some(("curl", url)) => {
@@ -153,16 +153,11 @@ pub(crate) fn refused_path(path: &str) -> Option<String> {
             _ => false,
         };
         if !ok {
-            return Some(
-                "GDAL virtual file systems are not read from a catalog (they can reach any \
-                 file, archive or address); give the asset as a local path or an http(s), \
-                 s3 or gs URL"
-                    .to_string(),
-            );
+            return Some(super::Refusal::VirtualFileSystem);
         }
     }
     if path.contains("<VRTDataset") || path.trim_start().starts_with('<') {
-        return Some("inline XML is not a raster file; give the asset as a path or a URL".into());
+        return Some(super::Refusal::InlineXml);
     }
     None
 }

@@ -65,23 +65,26 @@ pub fn inspect(source: &RasterSource) -> Result<RasterInfo, RasterError> {
 
 /// Inspects an open dataset (for callers that already hold one).
 pub fn inspect_dataset(ds: &Dataset, source: &RasterSource) -> Result<RasterInfo, RasterError> {
-    let layout_err = |reason: String| RasterError::Layout {
+    let band_err = |e: gdal::errors::GdalError| RasterError::Band {
         what: source.what.clone(),
         path: source.path.clone(),
-        reason,
+        source: Box::new(e),
     };
     let bands = ds.raster_count();
     if bands == 0 {
-        return Err(layout_err("has no raster bands".into()));
+        return Err(RasterError::NoBands {
+            what: source.what.clone(),
+            path: source.path.clone(),
+        });
     }
     let (cols, rows) = ds.raster_size();
     let mut block_shapes = Vec::with_capacity(bands);
     for b in 1..=bands {
-        let band = ds.rasterband(b).map_err(|e| layout_err(e.to_string()))?;
+        let band = ds.rasterband(b).map_err(band_err)?;
         let (bc, br) = band.block_size();
         block_shapes.push([br, bc]);
     }
-    let band1 = ds.rasterband(1).map_err(|e| layout_err(e.to_string()))?;
+    let band1 = ds.rasterband(1).map_err(band_err)?;
     let dtype = band1.band_type();
     let mut overviews = Vec::new();
     let mut overview_blocks = Vec::new();

@@ -5,6 +5,7 @@
 
 mod crs;
 mod drivers;
+mod error;
 mod inspect;
 mod read;
 pub(crate) mod tiff_tags;
@@ -12,6 +13,7 @@ pub(crate) mod tiff_tags;
 pub use crs::{Crs, GEO_KEY_TAGS};
 pub use drivers::register_few as register_few_drivers;
 pub use drivers::{SOURCE_DRIVERS, allow_drivers, extra_drivers};
+pub use error::{GdalMessage, OpenCause, RasterError, ReadCause, Refusal};
 pub use inspect::{RasterInfo, inspect, inspect_dataset};
 pub use read::{
     Window, read_band_u8, read_bands_u8, read_u8_into, read_u8_into_by_block, read_u8_part,
@@ -21,36 +23,6 @@ use std::ffi::CStr;
 use std::fmt;
 
 use gdal::{Dataset, DatasetOptions, GdalOpenFlags};
-
-/// Errors of the raster layer; each names the file (and the asset, when known).
-#[derive(Debug, thiserror::Error)]
-pub enum RasterError {
-    #[error("cannot open {what} \"{path}\": {reason}")]
-    Open {
-        what: String,
-        path: String,
-        reason: String,
-    },
-    #[error("refusing to read {what} \"{path}\": {reason}")]
-    Refused {
-        what: String,
-        path: String,
-        reason: String,
-    },
-    #[error("{what} \"{path}\": {reason}")]
-    Layout {
-        what: String,
-        path: String,
-        reason: String,
-    },
-    #[error("reading {what} \"{path}\" at {window}: {reason}")]
-    Read {
-        what: String,
-        path: String,
-        window: Window,
-        reason: String,
-    },
-}
 
 /// A raster as the pipeline names it: which asset of which item, and where GDAL finds it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -102,11 +74,11 @@ impl RasterSource {
     /// Opens the file's dataset; with `overview`, that level as a dataset of its own
     /// (GDAL's `OVERVIEW_LEVEL` open option; GDAL ignores a missing level).
     fn open_dataset(&self, overview: Option<usize>) -> Result<Dataset, RasterError> {
-        if let Some(reason) = drivers::refused_path(&self.path) {
+        if let Some(cause) = drivers::refused_path(&self.path) {
             return Err(RasterError::Refused {
                 what: self.what.clone(),
                 path: self.path.clone(),
-                reason,
+                cause,
             });
         }
         let level = overview.map(|l| format!("OVERVIEW_LEVEL={l}"));
@@ -140,7 +112,7 @@ impl RasterSource {
         opened.map_err(|e| RasterError::Open {
             what: self.what.clone(),
             path: self.path.clone(),
-            reason: open_reason(&self.path, &e),
+            cause: open_cause(&self.path, e),
         })
     }
 }
@@ -213,59 +185,47 @@ fn overview_dataset(main: &Dataset, level: usize) -> Option<std::mem::ManuallyDr
     }
 }
 
-fn open_reason(path: &str, err: &gdal::errors::GdalError) -> String {
-    use gdal::errors::GdalError;
+/// Why GDAL could not open `path`, from its error `err` and, for a local file, a look at
+/// the file.
+fn open_cause(path: &str, err: gdal::errors::GdalError) -> OpenCause {
+    let gdal = GdalMessage::new(err);
     if crate::network::remote::is_remote(path) {
         // An empty message is common here; `explain` then asks the server itself.
-        let gdal_message = match err {
-            GdalError::NullPointer { msg, .. } | GdalError::CplError { msg, .. } => msg.clone(),
-            other => other.to_string(),
+        return OpenCause::Remote {
+            explanation: crate::network::remote::explain(gdal.message(), path),
+            gdal,
         };
-        return crate::network::remote::explain(&gdal_message, path);
     }
-    let gdal_message = match err {
-        GdalError::NullPointer { msg, .. } | GdalError::CplError { msg, .. } => msg.clone(),
-        other => other.to_string(),
-    };
     if path.starts_with("/vsi") {
-        return if gdal_message.is_empty() {
-            "GDAL cannot open it (it gave no reason)".to_string()
-        } else {
-            gdal_message
-        };
+        return OpenCause::Virtual { gdal };
     }
-    local_open_reason(std::path::Path::new(path), &gdal_message)
+    local_open_cause(std::path::Path::new(path), gdal)
 }
 
 /// Why GDAL could not open a local file, found by looking at the file: GDAL says nothing
 /// at all when no driver recognises a file (an empty one, or text).
-fn local_open_reason(path: &std::path::Path, gdal_message: &str) -> String {
-    const FIX: &str = "check the catalog's href, or generate the demo again with `chunkscope demo`";
+fn local_open_cause(path: &std::path::Path, gdal: GdalMessage) -> OpenCause {
     let meta = match std::fs::metadata(path) {
         Ok(meta) => meta,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return format!("no such file; {FIX}");
-        }
-        Err(e) => return format!("cannot read it: {e}"),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return OpenCause::Missing,
+        Err(e) => return OpenCause::Unreadable(e),
     };
     if meta.is_dir() {
-        return format!("it is a folder, not a raster file; {FIX}");
+        return OpenCause::Folder;
     }
     if let Err(e) = std::fs::File::open(path) {
-        return format!("cannot read it: {e}");
+        return OpenCause::Unreadable(e);
     }
-    let what = if meta.len() == 0 {
-        "the file is empty (0 bytes)".to_string()
-    } else if gdal_message.is_empty() || gdal_message.contains("not recognized") {
-        format!(
-            "no driver chunkscope reads assets with ({}) recognises its content \
-             (`--allow-driver NAME` allows another GDAL driver for a catalog you trust)",
-            drivers::source_drivers().join(", ")
-        )
+    let message = gdal.message();
+    if meta.len() == 0 {
+        OpenCause::Empty
+    } else if message.is_empty() || message.contains("not recognized") {
+        OpenCause::Unrecognised {
+            drivers: drivers::source_drivers().join(", "),
+        }
     } else {
-        gdal_message.to_string()
-    };
-    format!("not a raster GDAL can read: {what}; {FIX}")
+        OpenCause::NotRaster { gdal }
+    }
 }
 
 /// Routes GDAL's own messages to `sink` instead of stderr, where they would interleave
@@ -352,6 +312,77 @@ fn set_cache_max(bytes: u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A file a driver takes and fails on keeps GDAL's error under the cause, and the
+    /// message says GDAL's words once, before what to do.
+    #[test]
+    fn a_broken_tiff_keeps_gdals_error_as_a_source() {
+        register_few_drivers();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("broken.tif");
+        // A little-endian TIFF header whose first directory lies past the end of the file.
+        std::fs::write(&path, b"II*\0\xff\xff\x00\x00 not a directory").unwrap();
+        let source = RasterSource::new("asset \"visual\"", path.display().to_string());
+        let err = source.open(None).unwrap_err();
+        let RasterError::Open { cause, .. } = &err else {
+            panic!("not an open error: {err:?}");
+        };
+        let OpenCause::NotRaster { gdal } = cause else {
+            panic!("not GDAL's failure: {cause:?}");
+        };
+        assert!(!gdal.message().is_empty());
+        let below = std::error::Error::source(&err).expect("the cause is the source");
+        let gdal_below = below
+            .source()
+            .and_then(|e| e.downcast_ref::<GdalMessage>())
+            .expect("GDAL's error is the cause's source");
+        assert!(matches!(
+            gdal_below.error(),
+            gdal::errors::GdalError::NullPointer { .. } | gdal::errors::GdalError::CplError { .. }
+        ));
+        let text = crate::error::chain(&err);
+        assert_eq!(text.matches(gdal.message()).count(), 1, "{text}");
+        assert!(
+            text.ends_with("generate the demo again with `chunkscope demo`"),
+            "{text}"
+        );
+        assert!(!text.contains("NULL pointer"), "{text}");
+    }
+
+    /// The causes found by looking at the file are values a caller can match on.
+    #[test]
+    fn open_failures_name_their_cause() {
+        register_few_drivers();
+        let dir = tempfile::tempdir().unwrap();
+        let open = |path: &std::path::Path| {
+            let source = RasterSource::new("asset \"visual\"", path.display().to_string());
+            match source.open(None).unwrap_err() {
+                RasterError::Open { cause, .. } => cause,
+                other => panic!("not an open error: {other:?}"),
+            }
+        };
+        assert!(matches!(
+            open(&dir.path().join("missing.tif")),
+            OpenCause::Missing
+        ));
+        assert!(matches!(open(dir.path()), OpenCause::Folder));
+        let empty = dir.path().join("empty.tif");
+        std::fs::write(&empty, b"").unwrap();
+        assert!(matches!(open(&empty), OpenCause::Empty));
+        let text = dir.path().join("text.tif");
+        std::fs::write(&text, b"<html>not a TIFF</html>").unwrap();
+        assert!(matches!(open(&text), OpenCause::Unrecognised { .. }));
+        let refused = RasterSource::new("asset \"visual\"", "/vsizip/a.zip/b.tif")
+            .open(None)
+            .unwrap_err();
+        assert!(matches!(
+            refused,
+            RasterError::Refused {
+                cause: Refusal::VirtualFileSystem,
+                ..
+            }
+        ));
+    }
 
     /// An overview level is read through the file's own overview dataset, and gives the
     /// pixels GDAL's `OVERVIEW_LEVEL` wrapper gives.

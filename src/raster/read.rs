@@ -7,7 +7,7 @@ use std::fmt;
 use gdal::Dataset;
 use ndarray::{Array2, Array3};
 
-use super::{RasterError, RasterSource, gdal_error_on};
+use super::{RasterError, RasterSource, ReadCause, gdal_error_on};
 
 /// A rectangle of pixels: offsets and sizes in rows and cols of the raster read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -45,7 +45,9 @@ pub fn read_bands_u8(
         what: source.what.clone(),
         path: source.path.clone(),
         window,
-        reason: "buffer not contiguous".into(),
+        cause: ReadCause::Request {
+            reason: "buffer not contiguous".into(),
+        },
     })?;
     read_u8_into(ds, source, band0, window, slice)?;
     Ok(out)
@@ -61,18 +63,20 @@ pub fn read_u8_into(
     window: Window,
     buf: &mut [u8],
 ) -> Result<(), RasterError> {
-    let read_err = |reason: String| RasterError::Read {
+    let read_err = |cause: ReadCause| RasterError::Read {
         what: source.what.clone(),
         path: source.path.clone(),
         window,
-        reason,
+        cause,
     };
     let pixels = window.rows * window.cols;
     if pixels == 0 || !buf.len().is_multiple_of(pixels) {
-        return Err(read_err(format!(
-            "a buffer of {} bytes does not hold whole bands of {pixels} pixels",
-            buf.len()
-        )));
+        return Err(read_err(ReadCause::Request {
+            reason: format!(
+                "a buffer of {} bytes does not hold whole bands of {pixels} pixels",
+                buf.len()
+            ),
+        }));
     }
     let bands = buf.len() / pixels;
     let (ds_cols, ds_rows) = ds.raster_size();
@@ -80,13 +84,14 @@ pub fn read_u8_into(
         || window.col0 + window.cols > ds_cols
         || band0 + bands > ds.raster_count()
     {
-        return Err(read_err(format!(
-            "outside the raster ({ds_rows} rows x {ds_cols} cols, {} bands)",
-            ds.raster_count()
-        )));
+        return Err(read_err(ReadCause::Outside {
+            rows: ds_rows,
+            cols: ds_cols,
+            bands: ds.raster_count(),
+        }));
     }
     raster_io(ds, band0, bands, window, buf, window.cols, pixels)
-        .map_err(|reason| read_err(reason.unwrap_or_else(|| gdal_error_on(&source.path))))
+        .map_err(|cause| read_err(cause.unwrap_or_else(|| gdal_cause(&source.path))))
 }
 
 /// As [`read_u8_into`], but one block of the raster at a time, calling `release` after
@@ -103,15 +108,15 @@ pub fn read_u8_into_by_block(
     buf: &mut [u8],
     mut release: impl FnMut(),
 ) -> Result<(), RasterError> {
-    let read_err = |reason: String| RasterError::Read {
+    let read_err = |cause: ReadCause| RasterError::Read {
         what: source.what.clone(),
         path: source.path.clone(),
         window,
-        reason,
+        cause,
     };
     let (block_cols, block_rows) = ds
         .rasterband(1)
-        .map_err(|e| read_err(e.to_string()))?
+        .map_err(|e| read_err(ReadCause::Band(Box::new(e))))?
         .block_size();
     let pixels = window.rows * window.cols;
     let (ds_cols, ds_rows) = ds.raster_size();
@@ -158,11 +163,11 @@ pub fn read_u8_part(
     part: Window,
     buf: &mut [u8],
 ) -> Result<(), RasterError> {
-    let read_err = |reason: String| RasterError::Read {
+    let read_err = |cause: ReadCause| RasterError::Read {
         what: source.what.clone(),
         path: source.path.clone(),
         window: part,
-        reason,
+        cause,
     };
     let pixels = window.rows * window.cols;
     let inside = part.row0 >= window.row0
@@ -170,15 +175,24 @@ pub fn read_u8_part(
         && part.row0 + part.rows <= window.row0 + window.rows
         && part.col0 + part.cols <= window.col0 + window.cols;
     if pixels == 0 || !buf.len().is_multiple_of(pixels) || !inside {
-        return Err(read_err(format!(
-            "part {part} does not lie in window {window} of a {}-byte buffer",
-            buf.len()
-        )));
+        return Err(read_err(ReadCause::Request {
+            reason: format!(
+                "part {part} does not lie in window {window} of a {}-byte buffer",
+                buf.len()
+            ),
+        }));
     }
     let bands = buf.len() / pixels;
     let at = (part.row0 - window.row0) * window.cols + (part.col0 - window.col0);
     raster_io(ds, band0, bands, part, &mut buf[at..], window.cols, pixels)
-        .map_err(|reason| read_err(reason.unwrap_or_else(|| gdal_error_on(&source.path))))
+        .map_err(|cause| read_err(cause.unwrap_or_else(|| gdal_cause(&source.path))))
+}
+
+/// A failed gdal-sys read's cause: GDAL's last message on this thread.
+fn gdal_cause(path: &str) -> ReadCause {
+    ReadCause::Gdal {
+        message: gdal_error_on(path),
+    }
 }
 
 /// One dataset RasterIO of `bands` bands from `band0` in `window` into `buf`, whose rows
@@ -192,9 +206,14 @@ fn raster_io(
     buf: &mut [u8],
     line_space: usize,
     band_space: usize,
-) -> Result<(), Option<String>> {
-    let to_int =
-        |v: usize| i32::try_from(v).map_err(|_| Some(format!("{v} exceeds GDAL's int range")));
+) -> Result<(), Option<ReadCause>> {
+    let to_int = |v: usize| {
+        i32::try_from(v).map_err(|_| {
+            Some(ReadCause::Request {
+                reason: format!("{v} exceeds GDAL's int range"),
+            })
+        })
+    };
     let (ds_cols, ds_rows) = ds.raster_size();
     // The last byte written: the window's last pixel in the last band.
     let last = (bands.max(1) - 1) * band_space
@@ -206,11 +225,13 @@ fn raster_io(
         || window.cols > line_space
         || last > buf.len()
     {
-        return Err(Some(format!(
-            "window {window} of {bands} band(s) does not fit the raster ({ds_rows} rows x \
-             {ds_cols} cols, {} bands) or the buffer",
-            ds.raster_count()
-        )));
+        return Err(Some(ReadCause::Request {
+            reason: format!(
+                "window {window} of {bands} band(s) does not fit the raster ({ds_rows} rows x \
+                 {ds_cols} cols, {} bands) or the buffer",
+                ds.raster_count()
+            ),
+        }));
     }
     let mut band_map: Vec<i32> = (band0..band0 + bands).map(|b| b as i32 + 1).collect();
     let (x, y, w, h) = (
@@ -264,6 +285,6 @@ pub fn read_band_u8(
             what: source.what.clone(),
             path: source.path.clone(),
             window,
-            reason: e.to_string(),
+            cause: ReadCause::Shape(e),
         })
 }

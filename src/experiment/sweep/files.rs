@@ -25,8 +25,14 @@ pub enum SweepFileError {
     },
     #[error(transparent)]
     Guard(WriteError),
-    #[error("\"{path}\" is not a chunkscope sweep file: {reason}")]
-    Parse { path: PathBuf, reason: String },
+    #[error("\"{path}\" is not a chunkscope sweep file")]
+    Parse {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("\"{path}\" is not a chunkscope sweep file: it has no schema_version")]
+    NoVersion { path: PathBuf },
     #[error(
         "\"{path}\" is a sweep file of schema_version {found}, but this chunkscope reads \
          version {expected}; run the sweep again"
@@ -62,16 +68,17 @@ impl SweepResult {
             path: path.to_path_buf(),
             source,
         })?;
-        let parse_err = |reason: String| SweepFileError::Parse {
+        let parse_err = |source: serde_json::Error| SweepFileError::Parse {
             path: path.to_path_buf(),
-            reason,
+            source,
         };
-        let value: serde_json::Value =
-            serde_json::from_str(&text).map_err(|e| parse_err(e.to_string()))?;
+        let value: serde_json::Value = serde_json::from_str(&text).map_err(parse_err)?;
         let found = value
             .get("schema_version")
             .and_then(serde_json::Value::as_u64)
-            .ok_or_else(|| parse_err("it has no schema_version".into()))?;
+            .ok_or_else(|| SweepFileError::NoVersion {
+                path: path.to_path_buf(),
+            })?;
         if found != u64::from(SCHEMA_VERSION) {
             return Err(SweepFileError::Version {
                 path: path.to_path_buf(),
@@ -79,7 +86,7 @@ impl SweepResult {
                 expected: SCHEMA_VERSION,
             });
         }
-        serde_json::from_value(value).map_err(|e| parse_err(e.to_string()))
+        serde_json::from_value(value).map_err(parse_err)
     }
 
     /// The table as CSV (RFC 4180): a header, then one line per row. Durations in ns, sizes

@@ -215,9 +215,7 @@ pub fn sweep_on(
     progress: Progress<'_>,
 ) -> Result<SweepResult, ExperimentError> {
     if spec.chunks.is_empty() || spec.threads.is_empty() {
-        return Err(ExperimentError::Invalid {
-            reason: "a sweep needs at least one chunk request and one thread count".into(),
-        });
+        return Err(ExperimentError::EmptySweep);
     }
     let mut plans = Vec::new();
     let mut trials = Vec::new();

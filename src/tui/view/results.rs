@@ -522,7 +522,10 @@ fn render_latency(run: &RunReport, number: usize, theme: Theme, area: Rect, buf:
                 Span::styled(range, theme.dim()),
             ],
             Err(e) => vec![Span::styled(
-                format!("      histogram unreadable: {e}"),
+                format!(
+                    "      histogram unreadable: {}",
+                    chunkscope::error::chain(&e)
+                ),
                 theme.fg(Color::Red),
             )],
         };
