@@ -192,28 +192,38 @@ enum Command {
     Serve(network::ServeArgs),
     /// Drive the TUI headlessly through scenes, setup, real runs, help and results, and save
     /// each screen as SVG; or, with --view, draw one screen from saved reports.
-    Screenshot {
-        #[command(flatten)]
-        catalog: CatalogArg,
-        /// Folder for the SVG files.
-        #[arg(long, value_name = "DIR", default_value = "screenshots")]
-        out_dir: PathBuf,
-        /// Terminal size, WIDTHxHEIGHT.
-        #[arg(long, default_value = "120x36", value_parser = parse_size)]
-        size: (u16, u16),
-        /// Draw only this screen, from --report / --sweep files, without running anything.
-        #[arg(long, value_name = "NAME")]
-        view: Option<crate::tui::screenshot::View>,
-        /// With --view: the SVG file to write (default: OUT_DIR/NAME.svg).
-        #[arg(long, value_name = "FILE", requires = "view")]
-        out: Option<PathBuf>,
-        /// A run report (`chunkscope run --json`); repeat for a history, oldest first.
-        #[arg(long, value_name = "FILE")]
-        report: Vec<PathBuf>,
-        /// A sweep file (`chunkscope sweep --json FILE`) for the sweep screen.
-        #[arg(long, value_name = "FILE")]
-        sweep: Option<PathBuf>,
-    },
+    Screenshot(ScreenshotArgs),
+}
+
+/// `chunkscope screenshot`'s options.
+#[derive(Debug, Args)]
+pub struct ScreenshotArgs {
+    #[command(flatten)]
+    catalog: CatalogArg,
+    /// Folder for the SVG files.
+    #[arg(long, value_name = "DIR", default_value = "screenshots")]
+    out_dir: PathBuf,
+    /// Terminal size, WIDTHxHEIGHT.
+    #[arg(long, default_value = "120x36", value_parser = parse_size)]
+    size: (u16, u16),
+    /// Draw only this screen, from --report / --sweep files, without running anything.
+    #[arg(long, value_name = "NAME")]
+    view: Option<crate::tui::screenshot::View>,
+    /// With --view: the SVG file to write (default: OUT_DIR/NAME.svg).
+    #[arg(long, value_name = "FILE", requires = "view")]
+    out: Option<PathBuf>,
+    /// A run report (`chunkscope run --json`); repeat for a history, oldest first.
+    #[arg(long, value_name = "FILE")]
+    report: Vec<PathBuf>,
+    /// A sweep file (`chunkscope sweep --json FILE`) for the sweep screen.
+    #[arg(long, value_name = "FILE")]
+    sweep: Option<PathBuf>,
+    /// The lesson's steps run Dask live beside chunkscope (as `lesson --live-dask`).
+    #[arg(long, conflicts_with = "view")]
+    live_dask: bool,
+    /// With --live-dask: the Python that runs Dask.
+    #[arg(long, value_name = "PATH", requires = "live_dask")]
+    python: Option<PathBuf>,
 }
 
 /// The catalog of the commands that have always taken it as an argument (`tui`, `lesson`,
@@ -425,23 +435,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Some(Command::Search(a)) => search::search(a),
         Some(Command::Serve(a)) => network::serve(a),
-        Some(Command::Screenshot {
-            catalog,
-            out_dir,
-            size,
-            view,
-            out,
-            report,
-            sweep,
-        }) => screenshot(
-            catalog.path().map(Path::to_path_buf),
-            out_dir,
-            size,
-            view,
-            out,
-            report,
-            sweep,
-        ),
+        Some(Command::Screenshot(a)) => screenshot(a),
         None => match refuse_without_terminal() {
             Some(code) => Ok(code),
             None => tui(None),
@@ -494,23 +488,29 @@ fn leave_tui(ending: crate::tui::Ending) -> ExitCode {
 }
 
 /// `chunkscope screenshot`: every screen after real runs, or one screen from files.
-fn screenshot(
-    catalog: Option<PathBuf>,
-    out_dir: PathBuf,
-    size: (u16, u16),
-    view: Option<crate::tui::screenshot::View>,
-    out: Option<PathBuf>,
-    reports: Vec<PathBuf>,
-    sweep: Option<PathBuf>,
-) -> anyhow::Result<ExitCode> {
+fn screenshot(a: ScreenshotArgs) -> anyhow::Result<ExitCode> {
     use crate::tui::screenshot;
+    let ScreenshotArgs {
+        catalog,
+        out_dir,
+        size,
+        view,
+        out,
+        report: reports,
+        sweep,
+        live_dask,
+        python,
+    } = a;
+    let catalog = catalog.path().map(Path::to_path_buf);
     let sweep = sweep
         .as_deref()
         .map(crate::tui::SweepView::load)
         .transpose()?;
     let Some(view) = view else {
+        let lesson_dask = engine::lesson_dask(live_dask, python.as_deref(), false)?;
         let catalog = load_catalog(catalog.as_deref())?;
-        for path in screenshot::capture_all(catalog, sweep, &out_dir, size.0, size.1)? {
+        let shots = screenshot::capture_all(catalog, sweep, lesson_dask, &out_dir, size);
+        for path in shots? {
             println!("{}", path.display());
         }
         return Ok(ExitCode::SUCCESS);

@@ -16,6 +16,7 @@ use crate::dask::{DaskStream, DaskSummary, TaskStage};
 use crate::experiment::engine::TaskCost;
 use crate::experiment::rounds::Progress;
 use crate::pipeline::Schedule;
+use crate::profile::stats::Timing;
 use crate::task::{CancelFlag, Stage};
 
 /// The shipped streams: (chunk side, file text).
@@ -79,6 +80,9 @@ pub struct DaskFigures {
     /// Write tasks' time while another write task ran: at most their wait for the
     /// writer's lock, which is inside the tasks (the stream does not show the lock).
     pub write_overlap_ns: u64,
+    /// Live only: each run's wall time as the script measured it around its calls (load,
+    /// mask and write, the COG copy), what a user of the lesson's code waits for.
+    pub wall: Option<Timing>,
 }
 
 impl DaskFigures {
@@ -132,6 +136,7 @@ impl DaskFigures {
             write_tasks: writes.clone().count(),
             write_busy_ns: writes.map(|t| t.stop_ns - t.start_ns).sum(),
             write_overlap_ns: extras.write_overlap_ns,
+            wall: None,
         })
     }
 }
@@ -198,6 +203,7 @@ pub fn live(
         })?;
         done.push((run.wall_ns, stream));
     }
+    let walls: Vec<u64> = done.iter().map(|(wall, _)| *wall).collect();
     let loads: Vec<u64> = done
         .iter()
         .filter_map(|(_, s)| s.header.wall_s.get("load"))
@@ -208,6 +214,7 @@ pub fn live(
     let mut figures = DaskFigures::of(median, shape.rows, Origin::Live { runs }, "this machine")
         .ok_or(LiveError::Empty)?;
     figures.load_wall_ns = crate::profile::stats::median(&loads).or(figures.load_wall_ns);
+    figures.wall = Timing::from_ns(&walls);
     Ok(Some(figures))
 }
 

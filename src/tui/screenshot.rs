@@ -174,9 +174,9 @@ fn wait_for_run(s: &mut Session) -> anyhow::Result<()> {
 pub fn capture_all(
     mut catalog: Catalog,
     sweep: Option<SweepView>,
+    lesson_dask: chunkscope::lesson::DaskSide,
     out_dir: &Path,
-    width: u16,
-    height: u16,
+    (width, height): (u16, u16),
 ) -> anyhow::Result<Vec<PathBuf>> {
     // Hrefs were resolved when the catalog loaded; the path is only displayed from here on.
     catalog.path = tilde(&catalog.path);
@@ -185,7 +185,8 @@ pub fn capture_all(
     let scratch = ScratchDir::create("screenshot").context("cannot create a scratch folder")?;
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mut s = Session::new(App::new(catalog, cores, true), scratch.path().to_path_buf())
-        .with_exe(std::env::current_exe().ok());
+        .with_exe(std::env::current_exe().ok())
+        .with_lesson_dask(lesson_dask);
     s.app.results.sweep = sweep;
     s.start();
     let mut written = Vec::new();

@@ -267,6 +267,7 @@ pub(in crate::lesson) fn result(step: Step) -> StepResult {
                 tiny: t,
                 good: g,
                 dask: dask::recorded(256, grid, grid),
+                dask_good: None,
             };
             out.say(tiny::describe(&f));
             timed(&mut out, &f.serial);

@@ -48,8 +48,24 @@ pub(super) struct TinyFigures {
     /// Tiny against the lesson's chunks (the conclusion's) and against serial.
     pub vs_good: Comparison,
     pub vs_serial: Comparison,
-    /// Dask's figures for these chunks, recorded on the full demo, if any.
+    /// Dask's figures for these chunks, recorded on the full demo or live, if any.
     pub dask: Option<DaskFigures>,
+    /// Live only: Dask's figures for the lesson's chunks, so that Dask's own tiny-chunk
+    /// loss is measured too.
+    pub dask_good: Option<DaskFigures>,
+}
+
+impl TinyFigures {
+    /// Dask's tiny chunks against its lesson chunks, whole runs, when both ran live.
+    fn dask_vs_good(&self) -> Option<Comparison> {
+        let (t, g) = (self.dask.as_ref()?, self.dask_good.as_ref()?);
+        Comparison::of(
+            &format!("Dask {}", self.good_chunks),
+            g.wall.as_ref()?,
+            &format!("Dask {} px", self.side),
+            t.wall.as_ref()?,
+        )
+    }
 }
 
 impl TinyFigures {
@@ -97,7 +113,8 @@ pub(super) fn run(ctx: &Context<'_>, out: &mut StepResult) -> Result<(), LessonE
         named(f.tiny.label.clone(), f.tiny.total.clone()),
         named(f.good.label.clone(), f.good.total.clone()),
     ];
-    out.comparisons = vec![f.vs_good, f.vs_serial];
+    out.comparisons = vec![f.vs_good.clone(), f.vs_serial.clone()];
+    out.comparisons.extend(f.dask_vs_good());
     Ok(())
 }
 
@@ -110,8 +127,13 @@ fn measure(ctx: &Context<'_>) -> Result<(TinyFigures, ChunkRequest, ChunkRequest
     let tiny = ChunkRequest::Square(side);
     let good = ctx.lesson.chunks();
     let tiny_plan = ctx.plan(&tiny)?;
-    let dask = ctx.dask_figures(&tiny, &tiny_plan, side)?;
     let good_plan = ctx.plan(&good)?;
+    let dask = ctx.dask_figures(&tiny, &tiny_plan, side)?;
+    // Live, Dask runs the lesson's chunks too: its own loss, beside chunkscope's.
+    let dask_good = match &dask {
+        Some(d) if d.wall.is_some() => ctx.dask_figures(&good, &good_plan, side)?,
+        _ => None,
+    };
     let trials = [
         Trial::serial(),
         ctx.chunked(tiny.clone()),
@@ -162,6 +184,7 @@ fn measure(ctx: &Context<'_>) -> Result<(TinyFigures, ChunkRequest, ChunkRequest
         vs_good,
         vs_serial,
         dask,
+        dask_good,
     };
     Ok((f, tiny, good))
 }
@@ -235,6 +258,27 @@ pub(super) fn describe(f: &TinyFigures) -> Words {
             ),
         ));
     }
+    let dask_loss = f.dask_vs_good();
+    let dask_walls = match (&f.dask, &f.dask_good) {
+        (Some(t), Some(g)) => t.wall.as_ref().zip(g.wall.as_ref()).map(|w| (t, g, w)),
+        _ => None,
+    };
+    if let Some((dt, dg, (tw, gw))) = dask_walls {
+        figures.push(
+            Figure::new(
+                format!("Dask {} px ({} chunks), live", dt.side, dt.chunks),
+                with_spread(tw),
+            )
+            .charted(),
+        );
+        figures.push(
+            Figure::new(
+                format!("Dask {good} ({} chunks), live", dg.chunks),
+                with_spread(gw),
+            )
+            .charted(),
+        );
+    }
     let biggest = causes.iter().max_by_key(|c| c.1).map_or("", |c| c.0);
     let vs_good = &f.vs_good;
     let conclusion = if vs_good.decided() && vs_good.speedup.value < 1.0 {
@@ -269,8 +313,11 @@ pub(super) fn describe(f: &TinyFigures) -> Words {
             ),
             match &f.dask {
                 Some(d) => format!(
-                    "Dask, {}: {} per task outside its tasks, {} of its threads' time: {}",
+                    "Dask, {}: {}{} per task outside its tasks, {} of its threads' time: {}",
                     d.label,
+                    dask_loss
+                        .as_ref()
+                        .map_or(String::new(), |c| format!("{}; ", c.verdict)),
                     dask_per_task(d),
                     units::share(d.overhead_share),
                     if d.overhead_share >= DASK_OVERHEAD_HURTS {
@@ -319,11 +366,18 @@ pub(super) fn describe(f: &TinyFigures) -> Words {
                 f.serial.n
             ),
             unit: Unit::Nanoseconds,
-            bars: vec![
-                Bar::timing("total", "serial", &f.serial),
-                Bar::timing("", format!("{} chunks", t.plan.chunk_count), &t.total),
-                Bar::timing("", format!("{} chunks", g.plan.chunk_count), &g.total),
-            ],
+            bars: {
+                let mut bars = vec![
+                    Bar::timing("total", "serial", &f.serial),
+                    Bar::timing("", format!("{} chunks", t.plan.chunk_count), &t.total),
+                    Bar::timing("", format!("{} chunks", g.plan.chunk_count), &g.total),
+                ];
+                if let Some((dt, dg, (tw, gw))) = dask_walls {
+                    bars.push(Bar::timing("Dask", format!("{} chunks", dt.chunks), tw));
+                    bars.push(Bar::timing("", format!("{} chunks", dg.chunks), gw));
+                }
+                bars
+            },
         })),
     }
 }
@@ -378,6 +432,7 @@ pub(super) mod tests {
             tiny,
             good,
             dask,
+            dask_good: None,
         }
     }
 
@@ -440,6 +495,47 @@ pub(super) mod tests {
         let w = describe(&figures(&[2500, 2510, 2520], 400, Some(busy)));
         assert!(
             w.explanation[1].ends_with("task overhead took little of the time at 256 px here."),
+            "{}",
+            w.explanation[1]
+        );
+    }
+
+    #[test]
+    fn live_dask_measures_its_own_tiny_chunk_loss_beside_chunkscopes() {
+        let rec = dask::recorded(256, dask::RECORDED_GRID, dask::RECORDED_GRID).expect("shipped");
+        let good = dask::recorded(1024, dask::RECORDED_GRID, dask::RECORDED_GRID).expect("shipped");
+        let mut f = figures(
+            &[2500, 2510, 2520],
+            400,
+            Some(dask::DaskFigures {
+                wall: Some(ms(&[9100, 9130, 9200])),
+                ..dask::as_live(rec, 256, 3)
+            }),
+        );
+        f.dask_good = Some(dask::DaskFigures {
+            wall: Some(ms(&[2950, 2960, 3000])),
+            ..dask::as_live(good, 2048, 3)
+        });
+        let w = describe(&f);
+        assert!(
+            w.explanation[1].starts_with(
+                "Dask, live (dask 2026.8.0, 2 threads, this machine): Dask 256 px is 3.08x \
+                 slower than Dask blocks:2, beyond the noise"
+            ),
+            "{}",
+            w.explanation[1]
+        );
+        let Some(Chart::Bars(bars)) = &w.chart else {
+            panic!()
+        };
+        let labels: Vec<&str> = bars.bars.iter().map(|b| b.label.as_str()).collect();
+        assert_eq!(labels[3..], ["484 chunks", "36 chunks"], "{labels:?}");
+        assert_eq!(bars.bars[3].group, "Dask");
+        // Without Dask's lesson chunks (recorded figures), no loss of Dask's is claimed.
+        f.dask_good = None;
+        let w = describe(&f);
+        assert!(
+            !w.explanation[1].contains("slower than Dask"),
             "{}",
             w.explanation[1]
         );

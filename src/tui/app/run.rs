@@ -2,8 +2,8 @@
 //! samples folded into the run's view, its end, cancelling, and the replay's controls.
 
 use super::{App, Cmd, Msg};
-use crate::tui::model::busy::Kind;
 use crate::tui::keys::Action;
+use crate::tui::model::busy::Kind;
 use crate::tui::model::live::{REPEAT_RUNS, Repeat, Replay};
 use crate::tui::model::results::Notice;
 use crate::tui::model::run::RunView;
@@ -334,9 +334,7 @@ mod busy {
         let said = app.results.notice.as_ref().map(|n| n.line());
         let said = said.as_deref().unwrap_or("");
         assert!(
-            said.contains(
-                "✗ run: a run is going: wait for it, or cancel it (c on the run screen)"
-            ),
+            said.contains("✗ run: a run is going: wait for it, or cancel it (c on the run screen)"),
             "{said}"
         );
     }
