@@ -187,6 +187,8 @@ fn live_dask_stands_beside_chunkscope_in_the_load_lock_and_tiny_chunk_steps() {
     assert!(tiny.contains("px, live"), "{tiny}");
     assert!(tiny.contains("per task outside its tasks"), "{tiny}");
     assert!(tiny.contains("chunkscope's engine,"), "{tiny}");
+    // Dask ran the lesson's chunks too, so its own tiny-chunk loss is stated.
+    assert!(tiny.contains("Dask blocks:2"), "{tiny}");
     tmux.send(&["q"]);
     tmux.send(&["echo READY-$((1+1))", "Enter"]);
     tmux.wait_for("READY-2", 30);
