@@ -1,13 +1,12 @@
 //! `chunkscope search`: the lesson's first step, a STAC API item search saved as the
 //! `search.json` the other commands read. Progress on stderr, the items found on stdout.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{ArgGroup, Args, ValueEnum};
 
-use chunkscope::catalog::Catalog;
 use chunkscope::catalog::search::{
     self, Area, DEFAULT_API_URL, DEFAULT_COLLECTION, DEFAULT_MAX_PAGES, Method, QueryTerm,
     SearchError, SearchRequest,
@@ -142,30 +141,10 @@ impl SearchArgs {
     }
 }
 
-/// Where a search may be saved: never over the demo scene's catalog, nor over a catalog
-/// whose assets are files here (a scene someone serves or generated); a previous search
-/// result (remote assets) may be replaced, as re-running the lesson's cell replaces it.
-pub(crate) fn guard_for(out: &Path) -> WriteGuard {
-    let guard = match Catalog::load(out) {
-        Ok(existing) if has_local_assets(&existing) => WriteGuard::for_catalog(&existing, None),
-        _ => WriteGuard::new(),
-    };
-    guard.protect(
-        "the demo scene's catalog",
-        chunkscope::demo::default_dir().join("search.json"),
-    )
-}
-
-fn has_local_assets(catalog: &Catalog) -> bool {
-    catalog.items.iter().flat_map(|i| &i.assets).any(|a| {
-        !a.gdal_path.starts_with("/vsi") && !chunkscope::catalog::is_http_url(&a.gdal_path)
-    })
-}
-
 pub fn search(args: SearchArgs) -> anyhow::Result<ExitCode> {
     let request = args.request();
     // Checked before the search, so a refused name costs no request.
-    let guard = guard_for(&args.out);
+    let guard = WriteGuard::for_search_result(&args.out);
     guard.check(&args.out)?;
     eprintln!("searching {} for {}", request.url, request.describe());
     let cancel = CancelFlag::new();

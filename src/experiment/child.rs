@@ -9,8 +9,8 @@ use std::num::NonZeroUsize;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
+use super::memory::{MemoryProbe, MemorySchedule as Schedule};
 use crate::chunks::ChunkRequest;
-use crate::lesson::{MemoryProbe, MemorySchedule as Schedule};
 use crate::pipeline::RunReport;
 use crate::profile::memory::MemoryRun;
 use crate::task::CancelFlag;

@@ -7,6 +7,7 @@ pub mod child;
 pub mod compare;
 pub mod engine;
 pub mod history;
+pub mod memory;
 pub mod rounds;
 pub mod sweep;
 

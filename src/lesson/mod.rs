@@ -11,7 +11,6 @@ mod steps;
 pub mod chart;
 pub mod dask;
 pub mod lock;
-pub mod memory;
 pub mod verdict;
 
 use std::num::NonZeroUsize;
@@ -28,10 +27,10 @@ use crate::profile::memory::MemoryRow;
 use crate::profile::stats::{MIN_DECIDING_RUNS, Timing};
 use crate::task::{CancelFlag, TaskRecord};
 
+pub use crate::experiment::memory::{InProcess, MemoryProbe, MemorySchedule};
 pub use chart::Chart;
 pub use dask::DaskSide;
 pub use lock::WriterLock;
-pub use memory::{InProcess, MemoryProbe, MemorySchedule};
 pub use verdict::Comparison;
 
 /// The lesson's steps, in the order the episode teaches them.

@@ -72,6 +72,26 @@ impl WriteGuard {
         Self { protected }
     }
 
+    /// Where a STAC search may be saved as `out`: never over the demo scene's catalog, nor
+    /// over a catalog whose assets are files here (a scene someone serves or generated); a
+    /// previous search result (remote assets only) may be replaced, as re-running the
+    /// lesson's search cell replaces it.
+    pub fn for_search_result(out: &Path) -> Self {
+        let local_assets = |catalog: &Catalog| {
+            catalog.items.iter().flat_map(|i| &i.assets).any(|a| {
+                !a.gdal_path.starts_with("/vsi") && !crate::catalog::is_http_url(&a.gdal_path)
+            })
+        };
+        let guard = match Catalog::load(out) {
+            Ok(existing) if local_assets(&existing) => Self::for_catalog(&existing, None),
+            _ => Self::new(),
+        };
+        guard.protect(
+            "the demo scene's catalog",
+            crate::demo::default_dir().join("search.json"),
+        )
+    }
+
     /// Also protects `path`, named `what` in messages.
     pub fn protect(mut self, what: impl Into<String>, path: impl Into<PathBuf>) -> Self {
         self.protected.push(Protected::new(what, path));

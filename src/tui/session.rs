@@ -419,7 +419,7 @@ pub(crate) fn search(
     cancel: &CancelFlag,
 ) -> Msg {
     let result = (|| -> Result<Box<super::app::SearchDone>, String> {
-        let guard = crate::cli::search::guard_for(out);
+        let guard = chunkscope::output::guard::WriteGuard::for_search_result(out);
         guard.check(out).map_err(|e| e.to_string())?;
         let outcome = chunkscope::catalog::search::search(request, cancel, |_| {})
             .map_err(|e| e.to_string())?;

@@ -1,8 +1,8 @@
-//! How the lesson's memory step gets one run's memory figures. A run's max RSS is only its
-//! own in a process of its own (the kernel's high-water mark never goes down), so the front
-//! ends hand the step a probe that starts a child process per run (`chunkscope memory`
-//! does the same); [`InProcess`] runs here, for tests and where no child can be started,
-//! and says so. Runs on the lesson's thread.
+//! How one run's memory figures are had, for the lesson's memory step. A run's max RSS is
+//! only its own in a process of its own (the kernel's high-water mark never goes down), so
+//! the front ends hand the step a probe that starts a child process per run
+//! ([`super::child`], as `chunkscope memory` does); [`InProcess`] runs here, for tests and
+//! where no child can be started, and says so. Runs on the caller's thread.
 
 use std::num::NonZeroUsize;
 
