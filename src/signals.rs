@@ -109,7 +109,12 @@ fn install() {
                         {
                             hook();
                         }
-                        std::process::exit(128 + sig);
+                        let _ = std::io::Write::flush(&mut std::io::stderr());
+                        // SAFETY: _exit ends the process at once, without the exit-time
+                        // teardown that `process::exit` runs: the work a second signal cuts
+                        // short may be inside GDAL on another thread, and GDAL tearing
+                        // itself down under it crashed the process (139 instead of 143).
+                        unsafe { libc::_exit(128 + sig) };
                     }
                     for action in ON_STOP.lock().unwrap_or_else(|p| p.into_inner()).iter() {
                         action(Signal(sig));

@@ -190,6 +190,11 @@ fn out_follows_symbolic_links_and_says_when_it_replaces_a_file() {
 /// is printed after the handler is installed) and returns the exit code and stderr; `None`
 /// if the run finished before the signal arrived (a machine far faster than expected).
 fn signal_a_run(signal: libc::c_int, out: &Path) -> Option<(Option<i32>, String)> {
+    signals_to_a_run(&[signal], out)
+}
+
+/// [`signal_a_run`] with each of `signals` sent in turn, 50 ms apart.
+fn signals_to_a_run(signals: &[libc::c_int], out: &Path) -> Option<(Option<i32>, String)> {
     let mut child = StdCommand::new(bin())
         .args(["run", "--res", "10", "--chunks", "1", "--threads", "2"])
         .arg("--catalog")
@@ -212,8 +217,11 @@ fn signal_a_run(signal: libc::c_int, out: &Path) -> Option<(Option<i32>, String)
             break;
         }
     }
-    // SAFETY: kill only sends a signal to the child we spawned.
-    assert_eq!(unsafe { libc::kill(child.id() as libc::pid_t, signal) }, 0);
+    for &signal in signals {
+        // SAFETY: kill only sends a signal to the child we spawned.
+        assert_eq!(unsafe { libc::kill(child.id() as libc::pid_t, signal) }, 0);
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
     stderr.read_to_string(&mut text).unwrap();
     let status = child.wait().unwrap();
     if text.contains("came after the last task") {
@@ -255,6 +263,22 @@ fn sigterm_and_sighup_cancel_a_run_like_ctrl_c() {
         );
     }
     assert_eq!(snapshot(demo_dir()), before);
+}
+
+#[test]
+fn a_second_sigterm_quits_at_once_without_tearing_gdal_down_under_the_run() {
+    let work = tempfile::tempdir().unwrap();
+    let out = work.path().join("masked.tif");
+    let result = (0..3).find_map(|_| signals_to_a_run(&[libc::SIGTERM, libc::SIGTERM], &out));
+    let Some((status, stderr)) = result else {
+        eprintln!("skipping: three runs finished before the signals arrived");
+        return;
+    };
+    // 143, not 139: the process ends without its exit-time teardown while workers may be
+    // inside GDAL.
+    assert_eq!(status, Some(143), "{stderr}");
+    assert!(stderr.contains("a second signal quits at once"), "{stderr}");
+    assert_no_panic(&stderr);
 }
 
 /// The TUI on the demo in tmux, its pid written by the shell that becomes it.
