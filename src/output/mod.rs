@@ -119,13 +119,11 @@ impl OutputGeometry {
     }
 }
 
-/// Why the output could not be written; the path is the file asked for.
-///
-/// TODO(errors): the message still ends with its cause's, because the TUI shows it with
-/// `to_string()`; once it shows [`crate::error::chain`], the `: {cause}` can go.
+/// Why the output could not be written; the path is the file asked for. What went wrong is
+/// the source: show it with [`crate::error::chain`] (`to_string()` leaves it out).
 #[derive(Debug, thiserror::Error)]
 pub enum OutputError {
-    #[error("writing \"{path}\": {cause}")]
+    #[error("writing \"{path}\"")]
     Write {
         path: String,
         #[source]

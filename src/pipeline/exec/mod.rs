@@ -296,7 +296,7 @@ mod tests {
                 };
                 let err = fail_helpers(|| pipeline::run(&scene, &config, &control))
                     .expect_err("a helper's write error fails the run");
-                let said = err.to_string();
+                let said = crate::error::chain(&err);
                 assert_eq!(
                     said.matches("a helper's write failed").count(),
                     1,
