@@ -42,10 +42,7 @@ pub(super) fn execute(
                 .num_threads(threads)
                 .thread_name(|i| format!("chunkscope-worker-{i}"))
                 .build()
-                .map_err(|e| PipelineError::ThreadPool {
-                    threads,
-                    reason: e.to_string(),
-                })?,
+                .map_err(|source| PipelineError::ThreadPool { threads, source })?,
         ),
         Mode::Serial => None,
     };
