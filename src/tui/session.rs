@@ -564,6 +564,56 @@ pub(crate) mod tests {
         );
     }
 
+    /// The engine's errors say their cause only as a source: the run screen must show the
+    /// whole chain, with GDAL's words once, not the top message alone.
+    #[test]
+    fn a_run_on_a_broken_raster_shows_its_cause_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let catalog = demo_catalog(dir.path(), 1024, 1);
+        let visual = catalog.items[0]
+            .asset(AssetRole::Visual)
+            .unwrap()
+            .gdal_path
+            .clone();
+        // Cut short: the header and the first blocks read, the later ones do not.
+        let bytes = std::fs::read(&visual).unwrap();
+        std::fs::write(&visual, &bytes[..bytes.len() / 5]).unwrap();
+        // The oracle: what the engine itself says is under its error, deepest first.
+        let scene = Scene::from_item(&catalog.items[0]).unwrap();
+        let config = RunConfig {
+            mode: Mode::Serial,
+            resolution: Resolution::R20,
+            cloud_classes: CloudClasses::default(),
+            output: chunkscope::output::OutputSpec::new(
+                dir.path().join("oracle.tif"),
+                chunkscope::output::OutputFormat::Gtiff,
+            ),
+            gdal_cache_mb: None,
+            blocks: Default::default(),
+        };
+        let err = pipeline::run(&scene, &config, &pipeline::RunControl::default()).unwrap_err();
+        let mut cause: &dyn std::error::Error = &err;
+        while let Some(below) = cause.source() {
+            cause = below;
+        }
+        let cause = cause.to_string();
+        assert!(
+            !cause.is_empty() && !err.to_string().contains(&cause),
+            "{err:?}"
+        );
+
+        let mut s = Session::new(App::new(catalog, 2, false), dir.path().join("out"));
+        s.start();
+        key(&mut s, KeyCode::Enter);
+        key(&mut s, KeyCode::Char('m'));
+        key(&mut s, KeyCode::Enter);
+        pump_until_finished(&mut s);
+        let shown = s.app.run.as_ref().and_then(|r| r.error.clone());
+        let shown = shown.expect("the run fails");
+        assert!(shown.starts_with(&err.to_string()), "{shown}");
+        assert_eq!(shown.matches(&cause).count(), 1, "{shown}");
+    }
+
     #[test]
     fn keys_drive_a_chunked_run_on_the_real_engine() {
         let dir = tempfile::tempdir().unwrap();
