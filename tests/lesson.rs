@@ -298,3 +298,49 @@ fn a_cancelled_step_says_so() {
         .expect_err("cancelled");
     assert!(matches!(err, lesson::LessonError::Cancelled), "{err}");
 }
+
+/// A step that fails keeps the engine's error whole under it: a caller can match on it, and
+/// the chain says GDAL's reason after the step's words.
+#[test]
+fn a_failed_step_keeps_the_engines_error_as_its_source() {
+    let dir = tempfile::tempdir().unwrap();
+    let lesson = lesson_on_demo(dir.path());
+    let item = &lesson.catalog.items[lesson.item];
+    let scene = Scene::from_item(item).unwrap();
+    std::fs::write(&scene.visual.path, b"not a TIFF").unwrap();
+    let probe = InProcess {
+        scene,
+        base: RunBase {
+            resolution: Resolution::R20,
+            cloud_classes: CloudClasses::default(),
+            output: OutputSpec::new(dir.path().join("m.tif"), OutputFormat::Gtiff),
+            gdal_cache_mb: None,
+            blocks: Default::default(),
+        },
+        cancel: CancelFlag::new(),
+    };
+    let err = lesson::run_step(
+        Step::Scene,
+        &lesson,
+        &probe,
+        &CancelFlag::new(),
+        &|_, _, _| {},
+    )
+    .expect_err("the visual is not a raster");
+    assert!(matches!(err, lesson::LessonError::Failed { .. }), "{err:?}");
+    let below = std::error::Error::source(&err).expect("the engine's error is the source");
+    assert!(
+        matches!(
+            below.downcast_ref::<chunkscope::pipeline::PipelineError>(),
+            Some(chunkscope::pipeline::PipelineError::Raster(_))
+        ),
+        "{below:?}"
+    );
+    let text = chunkscope::error::chain(&err);
+    assert!(text.starts_with("the scene: cannot open"), "{text}");
+    assert_eq!(
+        text.matches("not a raster GDAL can read").count(),
+        1,
+        "{text}"
+    );
+}

@@ -226,7 +226,7 @@ fn failure(scene: &Scene) -> String {
     let result = pipeline::run(scene, &config(Mode::Serial, &out), &RunControl::default());
     let err = match result {
         Ok(_) => panic!("the run should fail"),
-        Err(e) => e.to_string(),
+        Err(e) => chunkscope::error::chain(&e),
     };
     assert_eq!(files_in(dir.path()), Vec::<String>::new(), "{err}");
     err

@@ -337,7 +337,7 @@ fn an_output_folder_that_does_not_exist_is_reported_before_any_work() {
         &RunControl::default(),
     )
     .unwrap_err();
-    let msg = err.to_string();
+    let msg = chunkscope::error::chain(&err);
     assert!(
         msg.contains("does not exist") && msg.contains("missing"),
         "{msg}"
@@ -606,8 +606,8 @@ fn reading_block_by_block_gives_the_pixels_of_one_read_and_lets_go_after_each_bl
         &mut vec![0u8; 3 * 200],
         || {},
     )
-    .unwrap_err()
-    .to_string();
+    .unwrap_err();
+    let err = chunkscope::error::chain(&err);
     assert!(err.contains("outside the raster"), "{err}");
 }
 

@@ -357,18 +357,24 @@ impl StepResult {
 pub enum LessonError {
     #[error("the step was cancelled")]
     Cancelled,
-    /// `reason` is the failure's whole chain ([`crate::error::chain`]), or the lesson's own
-    /// words. TODO(errors): keep the error as a source once the TUI's lesson job shows
-    /// lesson errors with `chain` rather than `to_string()`.
-    #[error("{what}: {reason}")]
-    Failed { what: String, reason: String },
+    /// `what` failed; `cause` is the error that made it fail, or the lesson's own words
+    /// (a `String` boxed). Show it with [`crate::error::chain`].
+    #[error("{what}")]
+    Failed {
+        what: String,
+        #[source]
+        cause: Box<dyn std::error::Error + Send + Sync>,
+    },
 }
 
 impl LessonError {
-    fn failed(what: impl Into<String>, e: &(dyn std::error::Error + 'static)) -> Self {
+    fn failed(
+        what: impl Into<String>,
+        cause: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
         LessonError::Failed {
             what: what.into(),
-            reason: crate::error::chain(e),
+            cause: cause.into(),
         }
     }
 }
@@ -399,13 +405,13 @@ pub fn run_step(
     progress: crate::experiment::rounds::Progress<'_>,
 ) -> Result<StepResult, LessonError> {
     if lesson.repeat < MIN_DECIDING_RUNS {
-        return Err(LessonError::Failed {
-            what: "the lesson".into(),
-            reason: format!(
+        return Err(LessonError::failed(
+            "the lesson",
+            format!(
                 "every comparison needs at least {MIN_DECIDING_RUNS} runs, not {}",
                 lesson.repeat
             ),
-        });
+        ));
     }
     let ctx = steps::Context::new(lesson, cancel, progress)?;
     let mut result = StepResult::new(step, lesson);

@@ -114,27 +114,41 @@ impl Codec {
     }
 
     /// Encodes one whole tile (pixel-interleaved samples, padding included).
-    pub fn encode(self, tile: &[u8]) -> Result<Vec<u8>, String> {
+    pub fn encode(self, tile: &[u8]) -> Result<Vec<u8>, EncodeError> {
         match self {
             Codec::None => Ok(tile.to_vec()),
             Codec::Deflate { level } => {
                 let level = libdeflater::CompressionLvl::new(i32::from(level))
-                    .map_err(|e| format!("DEFLATE level {level}: {e:?}"))?;
+                    .map_err(|_| EncodeError::DeflateLevel(level))?;
                 let mut compressor = libdeflater::Compressor::new(level);
                 let mut out = vec![0; compressor.zlib_compress_bound(tile.len())];
                 let n = compressor
                     .zlib_compress(tile, &mut out)
-                    .map_err(|e| format!("DEFLATE: {e:?}"))?;
+                    .map_err(EncodeError::Deflate)?;
                 out.truncate(n);
                 Ok(out)
             }
             Codec::Lzw => tiff_writer::compress::compress(tile, tiff_core::Compression::Lzw, 0)
-                .map_err(|e| format!("LZW: {e}")),
+                .map_err(EncodeError::Lzw),
             Codec::Zstd { level } => {
-                zstd::bulk::compress(tile, i32::from(level)).map_err(|e| format!("ZSTD: {e}"))
+                zstd::bulk::compress(tile, i32::from(level)).map_err(EncodeError::Zstd)
             }
         }
     }
+}
+
+/// Why a tile could not be compressed: the codec, and the library's error as the source.
+#[derive(Debug, thiserror::Error)]
+pub enum EncodeError {
+    /// libdeflater refused the level (its error says nothing more).
+    #[error("DEFLATE level {0} is not one libdeflater accepts")]
+    DeflateLevel(u8),
+    #[error("DEFLATE")]
+    Deflate(#[source] libdeflater::CompressionError),
+    #[error("LZW")]
+    Lzw(#[source] tiff_writer::Error),
+    #[error("ZSTD")]
+    Zstd(#[source] std::io::Error),
 }
 
 impl FromStr for Codec {

@@ -200,7 +200,7 @@ impl GdalWriter {
                     if self.cancel.is_cancelled() {
                         OutputError::Cancelled
                     } else {
-                        write_err(format!("COG copy failed: {reason}").into())
+                        write_err(WriteCause::CogCopy(reason))
                     }
                 })?;
                 drop(ds);
@@ -237,14 +237,14 @@ impl GdalWriter {
 
     /// GDAL's COG CreateCopy into the partial file, with a progress callback that answers
     /// "stop" once the run is cancelled.
-    fn cog_copy(&self, ds: &Dataset, pairs: &[(&str, String)]) -> Result<(), String> {
-        let driver = DriverManager::get_driver_by_name("COG").map_err(|e| e.to_string())?;
+    fn cog_copy(&self, ds: &Dataset, pairs: &[(&str, String)]) -> Result<(), CogCopyError> {
+        let driver = DriverManager::get_driver_by_name("COG")?;
         let mut options = RasterCreationOptions::new();
         for (k, v) in pairs {
-            options.set_name_value(k, v).map_err(|e| e.to_string())?;
+            options.set_name_value(k, v)?;
         }
         let dest = CString::new(self.partial.to_string_lossy().as_bytes())
-            .map_err(|_| "NUL in the output path".to_string())?;
+            .map_err(|_| CogCopyError::Said("NUL in the output path".to_string()))?;
         let flag: &AtomicBool = self.cancel.as_atomic();
         // SAFETY: every pointer outlives the call; the callback reads the flag through the
         // pointer it is given, which points at `flag`, alive for the whole call.
@@ -260,7 +260,7 @@ impl GdalWriter {
             )
         };
         if out.is_null() {
-            return Err(last_gdal_error());
+            return Err(CogCopyError::Said(last_gdal_error()));
         }
         // SAFETY: a dataset handle GDAL just returned and nobody else holds. Closing flushes
         // the last blocks; a failure there (a full disk) is only seen in the error state.
@@ -270,7 +270,7 @@ impl GdalWriter {
             gdal_sys::CPLGetLastErrorType() >= gdal_sys::CPLErr::CE_Failure
         };
         if failed {
-            return Err(last_gdal_error());
+            return Err(CogCopyError::Said(last_gdal_error()));
         }
         Ok(())
     }
@@ -283,6 +283,24 @@ impl GdalWriter {
                 let _ = std::fs::remove_file(p);
             }
         }
+    }
+}
+
+/// Why GDAL's COG driver could not copy the finished image.
+#[derive(Debug, thiserror::Error)]
+pub enum CogCopyError {
+    /// A call through the gdal crate failed.
+    #[error("{0}")]
+    Gdal(#[source] Box<gdal::errors::GdalError>),
+    /// GDAL's last message after a call through gdal-sys (which gives no error value), or
+    /// a check of the writer's own: one-off text.
+    #[error("{0}")]
+    Said(String),
+}
+
+impl From<gdal::errors::GdalError> for CogCopyError {
+    fn from(e: gdal::errors::GdalError) -> Self {
+        CogCopyError::Gdal(Box::new(e))
     }
 }
 

@@ -18,7 +18,7 @@ const TRANSFORM_TAGS: [u16; 3] = [33550, 33922, 34264];
 pub fn geotiff_tags(
     geo_transform: Option<[f64; 6]>,
     crs: Option<&Crs>,
-) -> Result<Vec<Tag>, String> {
+) -> Result<Vec<Tag>, GeotagError> {
     if geo_transform.is_none() && crs.is_none() {
         return Ok(Vec::new());
     }
@@ -44,10 +44,10 @@ pub fn geotiff_tags(
         ds.close()?;
         Ok(take_vsimem(&path))
     })()
-    .map_err(|e| format!("GDAL could not encode the georeferencing: {e}"))?;
-    let unreadable = |e: String| format!("the georeferencing GDAL wrote is not readable: {e}");
+    .map_err(|e| GeotagError::Encode(Box::new(e)))?;
     let read = |codes: &[u16]| {
-        tiff_tags::first_ifd_tags(&mut tiff_tags::in_memory(&bytes), codes).map_err(unreadable)
+        tiff_tags::first_ifd_tags(&mut tiff_tags::in_memory(&bytes), codes)
+            .map_err(GeotagError::Unreadable)
     };
     match crs.and_then(Crs::geokey_tags) {
         Some(keys) => {
@@ -57,6 +57,16 @@ pub fn geotiff_tags(
         }
         None => read(&[TRANSFORM_TAGS, GEO_KEY_TAGS].concat()),
     }
+}
+
+/// Why the georeferencing could not be turned into GeoTIFF tags.
+#[derive(Debug, thiserror::Error)]
+pub enum GeotagError {
+    #[error("GDAL could not encode the georeferencing")]
+    Encode(#[source] Box<gdal::errors::GdalError>),
+    /// chunkscope's own TIFF reader could not find the tags; its words, one-off text.
+    #[error("the georeferencing GDAL wrote is not readable: {0}")]
+    Unreadable(String),
 }
 
 /// The bytes of a /vsimem/ file, which is then removed.

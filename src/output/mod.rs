@@ -25,8 +25,9 @@ mod tiff;
 use std::path::{Path, PathBuf};
 
 pub use chunked::{ChunkedWriter, TileQueue, WriteStats};
-pub use codec::{CODEC_NAMES, Codec, CodecError};
-pub use gdal::GdalWriter;
+pub use codec::{CODEC_NAMES, Codec, CodecError, EncodeError};
+pub use gdal::{CogCopyError, GdalWriter};
+pub use geotags::GeotagError;
 
 use crate::task::CancelFlag;
 
@@ -119,13 +120,11 @@ impl OutputGeometry {
     }
 }
 
-/// Why the output could not be written; the path is the file asked for.
-///
-/// TODO(errors): the message still ends with its cause's, because the TUI shows it with
-/// `to_string()`; once it shows [`crate::error::chain`], the `: {cause}` can go.
+/// Why the output could not be written; the path is the file asked for. What went wrong is
+/// the source: show it with [`crate::error::chain`] (`to_string()` leaves it out).
 #[derive(Debug, thiserror::Error)]
 pub enum OutputError {
-    #[error("writing \"{path}\": {cause}")]
+    #[error("writing \"{path}\"")]
     Write {
         path: String,
         #[source]
@@ -176,9 +175,18 @@ pub enum WriteCause {
     /// A call through the gdal crate failed.
     #[error("{0}")]
     Gdal(#[source] Box<::gdal::errors::GdalError>),
-    /// The finished file fails [`verify`]: what GDAL found, one-off text.
-    #[error("the written file does not read back: {0}")]
-    ReadBack(String),
+    /// The finished file fails [`verify`].
+    #[error("the written file does not read back")]
+    ReadBack(#[source] ReadBack),
+    /// A tile could not be compressed.
+    #[error("{0}")]
+    Encode(#[source] EncodeError),
+    /// The georeferencing could not be turned into GeoTIFF tags.
+    #[error("{0}")]
+    Georef(#[source] GeotagError),
+    /// GDAL's COG driver could not copy the finished image (`--writer gdal`).
+    #[error("COG copy failed")]
+    CogCopy(#[source] CogCopyError),
     /// One-off text: GDAL's last message after a call through gdal-sys (which gives no
     /// error value), a codec's complaint, or a check of the writer's own.
     #[error("{0}")]
@@ -212,6 +220,18 @@ impl From<String> for WriteCause {
 impl From<&str> for WriteCause {
     fn from(text: &str) -> Self {
         WriteCause::Other(text.to_string())
+    }
+}
+
+impl From<EncodeError> for WriteCause {
+    fn from(e: EncodeError) -> Self {
+        WriteCause::Encode(e)
+    }
+}
+
+impl From<GeotagError> for WriteCause {
+    fn from(e: GeotagError) -> Self {
+        WriteCause::Georef(e)
     }
 }
 
@@ -250,38 +270,75 @@ pub(crate) struct Expected {
     pub overviews: Option<usize>,
 }
 
+/// What a finished file shows when GDAL reads it back, where that is not what was written.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadBack {
+    /// Columns, rows and bands: as GDAL sees them, and as they were written.
+    #[error(
+        "GDAL sees {}x{} pixels in {} band(s) where {}x{} in {} were written",
+        .seen[0], .seen[1], .seen[2], .written[0], .written[1], .written[2]
+    )]
+    Size {
+        seen: [usize; 3],
+        written: [usize; 3],
+    },
+    #[error("{seen} overview(s) where {want} were written")]
+    Overviews { seen: usize, want: usize },
+    /// GDAL could not open the file or give a band or level of it.
+    #[error("{0}")]
+    Gdal(#[source] Box<::gdal::errors::GdalError>),
+    /// The last tile of a level does not decode.
+    #[error("band {band}, level {level}")]
+    Tile {
+        band: usize,
+        level: usize,
+        #[source]
+        source: Box<::gdal::errors::GdalError>,
+    },
+}
+
+impl From<::gdal::errors::GdalError> for ReadBack {
+    fn from(e: ::gdal::errors::GdalError) -> Self {
+        ReadBack::Gdal(Box::new(e))
+    }
+}
+
 /// Opens a finished file with GDAL, checks its size, bands and overviews, and decodes the
 /// last tile of every level: a file cut short by a failed write does not pass.
-pub(crate) fn verify(path: &Path, expect: Expected) -> Result<(), String> {
-    let ds = ::gdal::Dataset::open(path).map_err(|e| e.to_string())?;
+pub(crate) fn verify(path: &Path, expect: Expected) -> Result<(), ReadBack> {
+    let ds = ::gdal::Dataset::open(path)?;
     let (w, h) = ds.raster_size();
     if (w, h, ds.raster_count()) != (expect.cols, expect.rows, expect.bands) {
-        return Err(format!(
-            "GDAL sees {w}x{h} pixels in {} band(s) where {}x{} in {} were written",
-            ds.raster_count(),
-            expect.cols,
-            expect.rows,
-            expect.bands
-        ));
+        return Err(ReadBack::Size {
+            seen: [w, h, ds.raster_count()],
+            written: [expect.cols, expect.rows, expect.bands],
+        });
     }
-    let first = ds.rasterband(1).map_err(|e| e.to_string())?;
-    let overviews = first.overview_count().map_err(|e| e.to_string())?.max(0) as usize;
+    let first = ds.rasterband(1)?;
+    let overviews = first.overview_count()?.max(0) as usize;
     if let Some(want) = expect.overviews
         && overviews != want
     {
-        return Err(format!("{overviews} overview(s) where {want} were written"));
+        return Err(ReadBack::Overviews {
+            seen: overviews,
+            want,
+        });
     }
     for b in 1..=ds.raster_count() {
-        let band = ds.rasterband(b).map_err(|e| e.to_string())?;
+        let band = ds.rasterband(b)?;
         for level in 0..=overviews {
             let l = if level == 0 {
-                ds.rasterband(b).map_err(|e| e.to_string())?
+                ds.rasterband(b)?
             } else {
-                band.overview(level - 1).map_err(|e| e.to_string())?
+                band.overview(level - 1)?
             };
             let (lw, lh) = l.size();
             l.read_as::<u8>(((lw - 1) as isize, (lh - 1) as isize), (1, 1), (1, 1), None)
-                .map_err(|e| format!("band {b}, level {level}: {e}"))?;
+                .map_err(|e| ReadBack::Tile {
+                    band: b,
+                    level,
+                    source: Box::new(e),
+                })?;
         }
     }
     Ok(())

@@ -43,10 +43,7 @@ pub fn calibrate(
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(n)
         .build()
-        .map_err(|e| PipelineError::ThreadPool {
-            threads: n,
-            reason: e.to_string(),
-        })?;
+        .map_err(|source| PipelineError::ThreadPool { threads: n, source })?;
     let records: Vec<Mutex<Vec<TaskRecord>>> = (0..n).map(|_| Mutex::default()).collect();
     let writer = Mutex::new(());
     let clock = RunClock::start();

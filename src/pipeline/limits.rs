@@ -98,9 +98,9 @@ pub fn task_count(chunks: usize) -> usize {
 /// Refuses a pool of more than [`MAX_THREADS`] threads, before any is started.
 pub fn check_pool(threads: usize) -> Result<(), PipelineError> {
     if threads > MAX_THREADS {
-        return Err(PipelineError::ThreadPool {
+        return Err(PipelineError::TooManyThreads {
             threads,
-            reason: format!("chunkscope starts at most {MAX_THREADS} worker threads"),
+            max: MAX_THREADS,
         });
     }
     Ok(())

@@ -250,10 +250,18 @@ pub enum PipelineError {
          {available_mib} MiB this machine has available; run it chunked (--mode chunked)"
     )]
     NotEnoughMemory { needed_mib: u64, available_mib: u64 },
-    /// TODO(errors): keep rayon's `ThreadPoolBuildError` as a source instead of its text,
-    /// once the pipeline's executor (built there too) is free to change.
-    #[error("cannot start {threads} worker threads: {reason}")]
-    ThreadPool { threads: usize, reason: String },
+    /// More threads than any run starts ([`limits::MAX_THREADS`]), refused before any is.
+    #[error(
+        "cannot start {threads} worker threads: chunkscope starts at most {max} worker threads"
+    )]
+    TooManyThreads { threads: usize, max: usize },
+    /// rayon could not start the pool; why is the source.
+    #[error("cannot start {threads} worker threads")]
+    ThreadPool {
+        threads: usize,
+        #[source]
+        source: rayon::ThreadPoolBuildError,
+    },
     /// Internal: the cancel flag was seen; `run` turns it into a cancelled report.
     #[error("the run was cancelled")]
     Cancelled,

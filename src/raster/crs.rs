@@ -91,7 +91,7 @@ impl Crs {
             Crs::GeoKeys { path, .. } => {
                 let ds = super::RasterSource::new("the source", path.clone())
                     .open_dataset(None)
-                    .map_err(|e| e.to_string())?;
+                    .map_err(|e| crate::error::chain(&e))?;
                 ds.spatial_ref()
                     .and_then(|s| s.to_wkt())
                     .map_err(|e| e.to_string())

@@ -13,18 +13,18 @@ const FIX: &str = "check the catalog's href, or generate the demo again with `ch
 /// Errors of the raster layer; each names the file (and the asset, when known). GDAL's
 /// errors are boxed: they are large, and a raster error travels in every read's result.
 ///
-/// TODO(errors): each message still ends with its cause's, because the TUI shows these with
-/// `to_string()`; once it shows [`crate::error::chain`], the `: {cause}` can go.
+/// The message says what was being done to which file; why is its source, so show these
+/// with [`crate::error::chain`] (`to_string()` leaves the reason out).
 #[derive(Debug, thiserror::Error)]
 pub enum RasterError {
-    #[error("cannot open {what} \"{path}\": {cause}")]
+    #[error("cannot open {what} \"{path}\"")]
     Open {
         what: String,
         path: String,
         #[source]
         cause: OpenCause,
     },
-    #[error("refusing to read {what} \"{path}\": {cause}")]
+    #[error("refusing to read {what} \"{path}\"")]
     Refused {
         what: String,
         path: String,
@@ -34,14 +34,14 @@ pub enum RasterError {
     #[error("{what} \"{path}\": has no raster bands")]
     NoBands { what: String, path: String },
     /// GDAL could not give a band of an open file.
-    #[error("{what} \"{path}\": {source}")]
+    #[error("{what} \"{path}\"")]
     Band {
         what: String,
         path: String,
         #[source]
         source: Box<GdalError>,
     },
-    #[error("reading {what} \"{path}\" at {window}: {cause}")]
+    #[error("reading {what} \"{path}\" at {window}")]
     Read {
         what: String,
         path: String,

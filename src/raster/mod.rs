@@ -340,6 +340,8 @@ mod tests {
             gdal_below.error(),
             gdal::errors::GdalError::NullPointer { .. } | gdal::errors::GdalError::CplError { .. }
         ));
+        // The message says what failed on which file; GDAL's words are the chain's, once.
+        assert!(!err.to_string().contains(gdal.message()), "{err}");
         let text = crate::error::chain(&err);
         assert_eq!(text.matches(gdal.message()).count(), 1, "{text}");
         assert!(
@@ -453,7 +455,7 @@ mod tests {
             (&dir.path().join("missing.tif"), "no such file"),
         ] {
             let source = RasterSource::new("asset \"visual\"", path.display().to_string());
-            let err = source.open(None).unwrap_err().to_string();
+            let err = crate::error::chain(&source.open(None).unwrap_err());
             assert!(err.contains(expect), "{err}");
             assert!(err.contains(&format!("\"{}\"", path.display())), "{err}");
             assert!(!err.contains("NULL pointer"), "{err}");

@@ -126,7 +126,7 @@ fn run(
         Ok(Some(run)) => Outcome::Ran(Box::new(run.report)),
         Ok(None) => Outcome::Cancelled,
         Err(e) => {
-            let detail = format!("{:#}", anyhow::Error::new(e));
+            let detail = chunkscope::error::chain(&e);
             let first = detail
                 .lines()
                 .next()
@@ -152,7 +152,7 @@ pub(super) fn python_failure(e: &PythonError) -> DaskFailure {
     };
     DaskFailure {
         short,
-        detail: e.to_string(),
+        detail: chunkscope::error::chain(e),
     }
 }
 

@@ -48,7 +48,7 @@ pub fn export_settings(
         Scheduler::LocalCluster,
         source,
     )
-    .map_err(|e| e.to_string())
+    .map_err(|e| chunkscope::error::chain(&e))
 }
 
 /// The catalog as a script run elsewhere opens it: its URL, or its absolute path.
@@ -85,7 +85,9 @@ pub fn save(app: &App, dir: &Path, now: SystemTime) -> Result<PathBuf, String> {
     );
     let settings = export_settings(app, report, source)?;
     let item = &settings.item;
-    let text = settings.script().map_err(|e| e.to_string())?;
+    let text = settings
+        .script()
+        .map_err(|e| chunkscope::error::chain(&e))?;
     std::fs::create_dir_all(dir)
         .map_err(|e| format!("cannot create the folder \"{}\": {e}", dir.display()))?;
     let stem = chunkscope::output::target::file_safe(item);
@@ -98,7 +100,7 @@ pub fn save(app: &App, dir: &Path, now: SystemTime) -> Result<PathBuf, String> {
         .ok_or("every script name for this second is taken")?;
     WriteGuard::for_catalog(&app.catalog, None)
         .write(&path, text.as_bytes())
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| chunkscope::error::chain(&e))?;
     Ok(path)
 }
 

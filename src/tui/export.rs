@@ -37,15 +37,19 @@ pub fn save(
             if runs.is_empty() {
                 return Err("no finished run to save yet".into());
             }
-            let json = serde_json::to_string_pretty(runs).map_err(|e| e.to_string())?;
+            let json =
+                serde_json::to_string_pretty(runs).map_err(|e| chunkscope::error::chain(&e))?;
             let mut csv = Vec::new();
-            history::write_csv(runs, &mut csv).map_err(|e| e.to_string())?;
+            history::write_csv(runs, &mut csv).map_err(|e| chunkscope::error::chain(&e))?;
             ("results", json, csv)
         }
         Content::Sweep(sweep) => {
-            let json = serde_json::to_string_pretty(sweep).map_err(|e| e.to_string())?;
+            let json =
+                serde_json::to_string_pretty(sweep).map_err(|e| chunkscope::error::chain(&e))?;
             let mut csv = Vec::new();
-            sweep.write_csv(&mut csv).map_err(|e| e.to_string())?;
+            sweep
+                .write_csv(&mut csv)
+                .map_err(|e| chunkscope::error::chain(&e))?;
             ("sweep", json, csv)
         }
     };
@@ -73,7 +77,9 @@ pub fn save(
         ("svg", svg.as_bytes().to_vec()),
     ] {
         let path = dir.join(format!("{base}.{ext}"));
-        guard.write(&path, &bytes).map_err(|e| e.to_string())?;
+        guard
+            .write(&path, &bytes)
+            .map_err(|e| chunkscope::error::chain(&e))?;
         written.push(path);
     }
     Ok(written)

@@ -78,7 +78,7 @@ impl LessonJob {
             }),
             None => Box::new(InProcess {
                 scene: Scene::from_item(&item)
-                    .map_err(|e| e.to_string())?
+                    .map_err(|e| chunkscope::error::chain(&e))?
                     .served_by(start.server.clone()),
                 base: RunBase {
                     resolution: Resolution::R20,
@@ -104,7 +104,7 @@ impl LessonJob {
             }
             lesson::run_step(kind, &plan, probe.as_ref(), &flag, report).map_err(|e| match e {
                 LessonError::Cancelled => "cancelled: r runs the step again".to_string(),
-                e => e.to_string(),
+                e => chunkscope::error::chain(&e),
             })
         })?;
         Ok(Self { step, built, job })

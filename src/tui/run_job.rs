@@ -51,7 +51,7 @@ impl RunJob {
             ..RunControl::default()
         };
         let job = Job::spawn("chunkscope-run", "the run", cancel, move |_| {
-            pipeline::run(&scene, &config, &control).map_err(|e| e.to_string())
+            pipeline::run(&scene, &config, &control).map_err(|e| chunkscope::error::chain(&e))
         })?;
         Ok(Self {
             events,

@@ -10,6 +10,7 @@ use std::time::Instant;
 use crossbeam_channel::Receiver;
 
 use chunkscope::catalog::{AssetRole, Item};
+use chunkscope::error::chain;
 use chunkscope::network::Probe;
 use chunkscope::output::guard::WriteGuard;
 use chunkscope::pipeline::{self, CloudClasses, Mode, Resolution, RunConfig, Scene};
@@ -220,7 +221,7 @@ impl Session {
             Cmd::LoadSweep(path) => Some(Msg::SweepFinished(
                 chunkscope::experiment::sweep::SweepResult::load(&path)
                     .map(|r| Box::new((r, path.display().to_string())))
-                    .map_err(|e| format!("{:#}", anyhow::Error::new(e))),
+                    .map_err(|e| chain(&e)),
             )),
             Cmd::StartLessonStep { item, step } => self
                 .work
@@ -309,7 +310,7 @@ impl Session {
         let text = serde_json::to_string_pretty(&r.to_json()).map_err(|e| e.to_string())?;
         self.write_guard()
             .write(&path, text.as_bytes())
-            .map_err(|e| format!("cannot save \"{}\": {e}", path.display()))?;
+            .map_err(|e| format!("cannot save \"{}\": {}", path.display(), chain(&e)))?;
         Ok(vec![path.display().to_string()])
     }
 
@@ -382,7 +383,7 @@ impl Session {
         self.work.start(Kind::Run, || {
             let item = &self.app.catalog.items[i];
             let scene = Scene::from_item(item)
-                .map_err(|e| e.to_string())?
+                .map_err(|e| chain(&e))?
                 .served_by(self.server.clone());
             std::fs::create_dir_all(&self.out_dir).map_err(|e| {
                 format!(
@@ -395,7 +396,7 @@ impl Session {
                 .join(chunkscope::output::target::default_output_name(&item.id));
             let target = WriteGuard::for_catalog(&self.app.catalog, self.server.as_ref())
                 .check(&asked)
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| chain(&e))?;
             let config = RunConfig {
                 mode,
                 resolution: settings.resolution,
@@ -420,20 +421,23 @@ pub(crate) fn search(
 ) -> Msg {
     let result = (|| -> Result<Box<super::app::SearchDone>, String> {
         let guard = chunkscope::output::guard::WriteGuard::for_search_result(out);
-        guard.check(out).map_err(|e| e.to_string())?;
-        let outcome = chunkscope::catalog::search::search(request, cancel, |_| {})
-            .map_err(|e| e.to_string())?;
-        outcome
-            .to_catalog(out)
-            .map_err(|e| format!("the API answered items chunkscope cannot use: {e}"))?;
+        guard.check(out).map_err(|e| chain(&e))?;
+        let outcome =
+            chunkscope::catalog::search::search(request, cancel, |_| {}).map_err(|e| chain(&e))?;
+        outcome.to_catalog(out).map_err(|e| {
+            format!(
+                "the API answered items chunkscope cannot use: {}",
+                chain(&e)
+            )
+        })?;
         // Cancelled while the last page came: nothing is written.
         if cancel.is_cancelled() {
             return Err("the search was cancelled".into());
         }
         let saved = guard
             .write(out, outcome.to_json().as_bytes())
-            .map_err(|e| format!("cannot save \"{}\": {e}", out.display()))?;
-        let catalog = chunkscope::catalog::Catalog::load(&saved).map_err(|e| e.to_string())?;
+            .map_err(|e| format!("cannot save \"{}\": {}", out.display(), chain(&e)))?;
+        let catalog = chunkscope::catalog::Catalog::load(&saved).map_err(|e| chain(&e))?;
         Ok(Box::new(super::app::SearchDone {
             catalog,
             saved,
@@ -454,11 +458,11 @@ fn inspect(i: usize, item: &Item) -> Msg {
                     format!("asset \"{}\" of item \"{}\"", asset.key, item.id),
                     asset.gdal_path.clone(),
                 ))
-                .map_err(|e| e.to_string()),
+                .map_err(|e| chain(&e)),
             },
             Err(e) => AssetView {
                 key: role.to_string(),
-                info: Err(e.to_string()),
+                info: Err(chain(&e)),
             },
         })
         .collect();
@@ -468,8 +472,8 @@ fn inspect(i: usize, item: &Item) -> Msg {
 /// The working grid's layout at `resolution` for the chunk setup (opens visual and SCL).
 fn prepare(i: usize, item: &Item, resolution: Resolution) -> Msg {
     let result = Scene::from_item(item)
-        .map_err(|e| e.to_string())
-        .and_then(|scene| pipeline::prepare(&scene, resolution, None).map_err(|e| e.to_string()))
+        .map_err(|e| chain(&e))
+        .and_then(|scene| pipeline::prepare(&scene, resolution, None).map_err(|e| chain(&e)))
         .and_then(|p| {
             p.visual
                 .layout(p.visual_overview)
@@ -558,6 +562,56 @@ pub(crate) mod tests {
             s.app.setup.as_ref().is_some_and(|st| st.layout.is_some()),
             "prepared in the background"
         );
+    }
+
+    /// The engine's errors say their cause only as a source: the run screen must show the
+    /// whole chain, with GDAL's words once, not the top message alone.
+    #[test]
+    fn a_run_on_a_broken_raster_shows_its_cause_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let catalog = demo_catalog(dir.path(), 1024, 1);
+        let visual = catalog.items[0]
+            .asset(AssetRole::Visual)
+            .unwrap()
+            .gdal_path
+            .clone();
+        // Cut short: the header and the first blocks read, the later ones do not.
+        let bytes = std::fs::read(&visual).unwrap();
+        std::fs::write(&visual, &bytes[..bytes.len() / 5]).unwrap();
+        // The oracle: what the engine itself says is under its error, deepest first.
+        let scene = Scene::from_item(&catalog.items[0]).unwrap();
+        let config = RunConfig {
+            mode: Mode::Serial,
+            resolution: Resolution::R20,
+            cloud_classes: CloudClasses::default(),
+            output: chunkscope::output::OutputSpec::new(
+                dir.path().join("oracle.tif"),
+                chunkscope::output::OutputFormat::Gtiff,
+            ),
+            gdal_cache_mb: None,
+            blocks: Default::default(),
+        };
+        let err = pipeline::run(&scene, &config, &pipeline::RunControl::default()).unwrap_err();
+        let mut cause: &dyn std::error::Error = &err;
+        while let Some(below) = cause.source() {
+            cause = below;
+        }
+        let cause = cause.to_string();
+        assert!(
+            !cause.is_empty() && !err.to_string().contains(&cause),
+            "{err:?}"
+        );
+
+        let mut s = Session::new(App::new(catalog, 2, false), dir.path().join("out"));
+        s.start();
+        key(&mut s, KeyCode::Enter);
+        key(&mut s, KeyCode::Char('m'));
+        key(&mut s, KeyCode::Enter);
+        pump_until_finished(&mut s);
+        let shown = s.app.run.as_ref().and_then(|r| r.error.clone());
+        let shown = shown.expect("the run fails");
+        assert!(shown.starts_with(&err.to_string()), "{shown}");
+        assert_eq!(shown.matches(&cause).count(), 1, "{shown}");
     }
 
     #[test]

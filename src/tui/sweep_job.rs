@@ -9,6 +9,7 @@ use chunkscope::catalog::{AssetRole, Item};
 use chunkscope::chunks::ChunkShape;
 use chunkscope::dask::export::{ExportSettings, Scheduler};
 use chunkscope::dask::runner::DaskRunner;
+use chunkscope::error::chain;
 use chunkscope::experiment::engine::Engines;
 use chunkscope::experiment::rounds::{Repetition, RunBase};
 use chunkscope::experiment::sweep::{self, SweepResult, SweepSpec};
@@ -50,7 +51,7 @@ impl DaskSide {
             .get(item)
             .ok_or("the scene is not in the catalog")?;
         let key = |role: AssetRole| -> Result<String, String> {
-            Ok(item.asset(role).map_err(|e| e.to_string())?.key.clone())
+            Ok(item.asset(role).map_err(|e| chain(&e))?.key.clone())
         };
         let t = &request.settings;
         let tile = app
@@ -97,7 +98,7 @@ impl DaskSide {
         let runner = DaskRunner::new(env.python, self.settings, dir, None);
         runner
             .check()
-            .map_err(|e| format!("Dask cannot run these settings: {e}"))?;
+            .map_err(|e| format!("Dask cannot run these settings: {}", chain(&e)))?;
         Ok(runner)
     }
 }
@@ -118,7 +119,7 @@ impl SweepJob {
         dask: Option<DaskSide>,
     ) -> Result<Self, String> {
         let scene = Scene::from_item(item)
-            .map_err(|e| e.to_string())?
+            .map_err(|e| chain(&e))?
             .served_by(server);
         std::fs::create_dir_all(out_dir).map_err(|e| {
             format!(
@@ -163,7 +164,7 @@ impl SweepJob {
                 dask: runner.as_ref(),
             };
             sweep::sweep_on(&scene, &base, &spec, engines, &flag, report)
-                .map_err(|e| format!("the sweep failed: {:#}", anyhow::Error::new(e)))
+                .map_err(|e| format!("the sweep failed: {}", chain(&e)))
         })?;
         Ok(Self { job })
     }

@@ -94,13 +94,12 @@ fn measure(ctx: &Context<'_>) -> Result<AutoFigures, LessonError> {
                 asset.gdal_path.clone(),
             );
             let info =
-                raster::inspect(&src).map_err(|e| LessonError::failed("the blue band", &e))?;
-            let layout = info.layout(None).ok_or_else(|| LessonError::Failed {
-                what: format!("asset \"{}\"", asset.key),
-                reason: "it has no block layout".into(),
+                raster::inspect(&src).map_err(|e| LessonError::failed("the blue band", e))?;
+            let layout = info.layout(None).ok_or_else(|| {
+                LessonError::failed(format!("asset \"{}\"", asset.key), "it has no block layout")
             })?;
             let plan = ChunkPlan::new(layout, &auto)
-                .map_err(|e| LessonError::failed("the blue band's plan", &e))?;
+                .map_err(|e| LessonError::failed("the blue band's plan", e))?;
             Some(Blue {
                 key: asset.key.clone(),
                 layout,
@@ -124,7 +123,7 @@ fn measure(ctx: &Context<'_>) -> Result<AutoFigures, LessonError> {
         })
     };
     let grid = pipeline::prepare(&ctx.scene, Resolution::R20, None)
-        .map_err(|e| LessonError::failed("the scene", &e))?
+        .map_err(|e| LessonError::failed("the scene", e))?
         .grid;
     Ok(AutoFigures {
         threads: n,

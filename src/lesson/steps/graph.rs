@@ -99,7 +99,7 @@ fn measure(ctx: &Context<'_>) -> Result<(GraphFigures, TaskGraph), LessonError> 
         ctx.progress,
         &mut keep,
     )
-    .map_err(|e| LessonError::failed("a run", &e))?;
+    .map_err(|e| LessonError::failed("a run", e))?;
     if r.cancelled {
         return Err(LessonError::Cancelled);
     }

@@ -74,13 +74,9 @@ pub(super) fn run(ctx: &Context<'_>, out: &mut StepResult) -> Result<(), LessonE
 fn median_lock(locks: &[WriterLock]) -> Result<WriterLock, LessonError> {
     let mut locks = locks.to_vec();
     locks.sort_by_key(|l| l.write_wall_ns);
-    locks
-        .get(locks.len() / 2)
-        .cloned()
-        .ok_or_else(|| LessonError::Failed {
-            what: "the write stage".into(),
-            reason: "the chunked runs had no write tasks".into(),
-        })
+    locks.get(locks.len() / 2).cloned().ok_or_else(|| {
+        LessonError::failed("the write stage", "the chunked runs had no write tasks")
+    })
 }
 
 fn measure(ctx: &Context<'_>) -> Result<MaskWriteFigures, LessonError> {

@@ -46,9 +46,8 @@ fn measure(ctx: &Context<'_>, probe: &dyn MemoryProbe) -> Result<MemoryFigures, 
             (ctx.progress)(round * schedules.len() + i, total, s.name());
             let run = probe
                 .run(s, &chunks, ctx.threads(), cache)
-                .map_err(|reason| LessonError::Failed {
-                    what: format!("the {} memory run", s.name()),
-                    reason,
+                .map_err(|reason| {
+                    LessonError::failed(format!("the {} memory run", s.name()), reason)
                 })?
                 .ok_or(LessonError::Cancelled)?;
             runs.entry(i).or_default().push(run);
@@ -63,10 +62,9 @@ fn measure(ctx: &Context<'_>, probe: &dyn MemoryProbe) -> Result<MemoryFigures, 
         MemoryRow::from_runs(label, runs.get(&i)?)
     });
     let mut next = || {
-        rows.next().flatten().ok_or_else(|| LessonError::Failed {
-            what: "the memory step".into(),
-            reason: "a schedule gave no runs".into(),
-        })
+        rows.next()
+            .flatten()
+            .ok_or_else(|| LessonError::failed("the memory step", "a schedule gave no runs"))
     };
     Ok(MemoryFigures {
         cache_mb: cache,

@@ -110,21 +110,19 @@ impl<'a> Context<'a> {
         cancel: &'a CancelFlag,
         progress: Progress<'a>,
     ) -> Result<Self, LessonError> {
-        let item = lesson
-            .catalog
-            .items
-            .get(lesson.item)
-            .ok_or_else(|| LessonError::Failed {
-                what: "the lesson".into(),
-                reason: format!("the catalog has no item {}", lesson.item + 1),
-            })?;
+        let item = lesson.catalog.items.get(lesson.item).ok_or_else(|| {
+            LessonError::failed(
+                "the lesson",
+                format!("the catalog has no item {}", lesson.item + 1),
+            )
+        })?;
         let scene = Scene::from_item(item)
-            .map_err(|e| LessonError::failed(format!("item \"{}\"", item.id), &e))?
+            .map_err(|e| LessonError::failed(format!("item \"{}\"", item.id), e))?
             .served_by(lesson.server.clone());
         std::fs::create_dir_all(&lesson.out_dir).map_err(|e| {
             LessonError::failed(
                 format!("the output folder \"{}\"", lesson.out_dir.display()),
-                &e,
+                e,
             )
         })?;
         let base = RunBase {
@@ -209,7 +207,7 @@ impl<'a> Context<'a> {
             self.progress,
             &mut observe,
         )
-        .map_err(|e| LessonError::failed("a run", &e))?;
+        .map_err(|e| LessonError::failed("a run", e))?;
         if r.cancelled {
             return Err(LessonError::Cancelled);
         }
@@ -224,7 +222,7 @@ impl<'a> Context<'a> {
 
     fn plan(&self, chunks: &ChunkRequest) -> Result<PlanFigures, LessonError> {
         plan_figures(&self.scene, self.base.resolution, chunks)
-            .map_err(|e| LessonError::failed("the chunk plan", &e))
+            .map_err(|e| LessonError::failed("the chunk plan", e))
     }
 
     /// Serves the catalog's folder through the lesson's simulated network and finds the
@@ -242,16 +240,16 @@ impl<'a> Context<'a> {
             ..crate::network::remote::RemoteOptions::default()
         });
         let sim = NetworkSim::start(root, spec.settings(), 0)
-            .map_err(|e| LessonError::failed("cannot start the simulated network", &e))?;
+            .map_err(|e| LessonError::failed("cannot start the simulated network", e))?;
         let catalog = sim
             .catalog(path)
-            .map_err(|e| LessonError::failed(format!("cannot serve \"{}\"", path.display()), &e))?;
+            .map_err(|e| LessonError::failed(format!("cannot serve \"{}\"", path.display()), e))?;
         let id = &self.lesson.catalog.items[self.lesson.item].id;
         let item = catalog
             .item(Some(id))
-            .map_err(|e| LessonError::failed("the served catalog", &e))?;
+            .map_err(|e| LessonError::failed("the served catalog", e))?;
         let scene = Scene::from_item(item)
-            .map_err(|e| LessonError::failed("the served catalog", &e))?
+            .map_err(|e| LessonError::failed("the served catalog", e))?
             .served_by(Some(sim.probe()));
         Ok((sim, scene))
     }
@@ -267,7 +265,7 @@ impl<'a> Context<'a> {
         recorded_side: usize,
     ) -> Result<Option<DaskFigures>, LessonError> {
         let prepared = pipeline::prepare(&self.scene, self.base.resolution, None)
-            .map_err(|e| LessonError::failed("the scene", &e))?;
+            .map_err(|e| LessonError::failed("the scene", e))?;
         let local = self.lesson.catalog.path.is_file()
             && self.lesson.server.is_none()
             && !self.scene.is_remote();
@@ -286,7 +284,7 @@ impl<'a> Context<'a> {
         let catalog = std::fs::canonicalize(&self.lesson.catalog.path).map_err(|e| {
             LessonError::failed(
                 format!("the catalog \"{}\"", self.lesson.catalog.path.display()),
-                &e,
+                e,
             )
         })?;
         let base = ExportSettings {
@@ -316,7 +314,7 @@ impl<'a> Context<'a> {
             None,
         );
         std::fs::create_dir_all(self.lesson.out_dir.join("lesson-dask"))
-            .map_err(|e| LessonError::failed("the lesson's Dask folder", &e))?;
+            .map_err(|e| LessonError::failed("the lesson's Dask folder", e))?;
         match dask::live(
             &runner,
             plan.shape,
@@ -331,7 +329,7 @@ impl<'a> Context<'a> {
             Err(e) => Err(LessonError::failed(
                 "Dask, run live (start the lesson without --live-dask for the recorded \
                  figures)",
-                &e,
+                e,
             )),
         }
     }
@@ -341,10 +339,12 @@ impl<'a> Context<'a> {
     pub(super) fn build_graph(&self) -> Result<(TaskGraph, ChunkPlan), LessonError> {
         let chunks = self.lesson.chunks();
         let prepared = pipeline::prepare(&self.scene, self.base.resolution, Some(&chunks))
-            .map_err(|e| LessonError::failed("the chunk plan", &e))?;
-        let plan = prepared.plan.ok_or_else(|| LessonError::Failed {
-            what: "the chunk plan".into(),
-            reason: format!("chunks \"{chunks}\" gave no plan"),
+            .map_err(|e| LessonError::failed("the chunk plan", e))?;
+        let plan = prepared.plan.ok_or_else(|| {
+            LessonError::failed(
+                "the chunk plan",
+                format!("chunks \"{chunks}\" gave no plan"),
+            )
         })?;
         let graph = TaskGraph::chunked(&plan, Order::Staged, self.base.output.writer);
         Ok((graph, plan))
@@ -360,10 +360,7 @@ fn timing(runs: &[RunSample], stage: Option<Stage>) -> Result<Timing, LessonErro
 }
 
 fn no_time() -> LessonError {
-    LessonError::Failed {
-        what: "the runs".into(),
-        reason: "no time was measured".into(),
-    }
+    LessonError::failed("the runs", "no time was measured")
 }
 
 fn named(label: impl Into<String>, timing: Timing) -> NamedTiming {

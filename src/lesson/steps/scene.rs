@@ -66,7 +66,7 @@ pub(super) fn run(ctx: &Context<'_>, out: &mut StepResult) -> Result<(), LessonE
 fn measure(ctx: &Context<'_>) -> Result<SceneFigures, LessonError> {
     let item = &ctx.lesson.catalog.items[ctx.lesson.item];
     let prepared = pipeline::prepare(&ctx.scene, Resolution::R20, None)
-        .map_err(|e| LessonError::failed("the scene", &e))?;
+        .map_err(|e| LessonError::failed("the scene", e))?;
     let blue = item.asset(AssetRole::Blue).ok().and_then(|asset| {
         let src = RasterSource::new(
             format!("asset \"{}\" of item \"{}\"", asset.key, item.id),

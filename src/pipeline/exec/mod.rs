@@ -42,10 +42,7 @@ pub(super) fn execute(
                 .num_threads(threads)
                 .thread_name(|i| format!("chunkscope-worker-{i}"))
                 .build()
-                .map_err(|e| PipelineError::ThreadPool {
-                    threads,
-                    reason: e.to_string(),
-                })?,
+                .map_err(|source| PipelineError::ThreadPool { threads, source })?,
         ),
         Mode::Serial => None,
     };
@@ -296,7 +293,7 @@ mod tests {
                 };
                 let err = fail_helpers(|| pipeline::run(&scene, &config, &control))
                     .expect_err("a helper's write error fails the run");
-                let said = err.to_string();
+                let said = crate::error::chain(&err);
                 assert_eq!(
                     said.matches("a helper's write failed").count(),
                     1,
