@@ -265,7 +265,8 @@ pub(crate) fn verify(path: &Path, expect: Expected) -> Result<(), String> {
         ));
     }
     let first = ds.rasterband(1).map_err(|e| e.to_string())?;
-    let overviews = first.overview_count().map_err(|e| e.to_string())?.max(0) as usize;
+    let overviews = first.overview_count().map_err(|e| e.to_string())?;
+    let overviews = usize::try_from(overviews).unwrap_or(0);
     if let Some(want) = expect.overviews
         && overviews != want
     {
@@ -280,8 +281,13 @@ pub(crate) fn verify(path: &Path, expect: Expected) -> Result<(), String> {
                 band.overview(level - 1).map_err(|e| e.to_string())?
             };
             let (lw, lh) = l.size();
-            l.read_as::<u8>(((lw - 1) as isize, (lh - 1) as isize), (1, 1), (1, 1), None)
-                .map_err(|e| format!("band {b}, level {level}: {e}"))?;
+            l.read_as::<u8>(
+                ((lw - 1).cast_signed(), (lh - 1).cast_signed()),
+                (1, 1),
+                (1, 1),
+                None,
+            )
+            .map_err(|e| format!("band {b}, level {level}: {e}"))?;
         }
     }
     Ok(())
