@@ -598,7 +598,7 @@ fn parse_size(text: &str) -> Result<u64, String> {
     } else {
         frac.parse::<u64>().map_err(|_| bad())?.into()
     };
-    let scale = 10u128.pow(frac.len() as u32);
+    let scale = 10u128.pow(crate::convert::clamp_u32(frac.len()));
     let m = u128::from(multiplier);
     let bytes = whole * m + frac_value * m / scale;
     u64::try_from(bytes).map_err(|_| too_large())

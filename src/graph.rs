@@ -197,7 +197,7 @@ impl TaskGraph {
             .into_iter()
             .flat_map(move |stage| {
                 let tasks = (0..self.chunks).map(move |c| Node::Task {
-                    chunk: c as u32,
+                    chunk: crate::convert::clamp_u32(c),
                     stage,
                 });
                 let barrier = self
@@ -213,7 +213,7 @@ impl TaskGraph {
     /// and the writes' join into finalize.
     pub fn edges(&self) -> impl Iterator<Item = Edge> + '_ {
         let task = |chunk: usize, stage| Node::Task {
-            chunk: chunk as u32,
+            chunk: crate::convert::clamp_u32(chunk),
             stage,
         };
         (0..self.chunks).flat_map(move |c| {

@@ -4,6 +4,7 @@
 
 pub mod catalog;
 pub mod chunks;
+pub mod convert;
 pub mod dask;
 pub mod demo;
 pub mod error;

@@ -1,5 +1,10 @@
 //! The real binary, as a user runs it: exit codes, stderr messages, JSON output.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers: a panic is how a test fails (clippy.toml covers #[test] fns only)"
+)]
+
 mod common;
 
 use std::path::Path;
@@ -237,7 +242,9 @@ fn untiled_catalog(dir: &Path) -> std::path::PathBuf {
     for b in 1..=3 {
         let mut buf = Buffer::new(
             (256, 256),
-            (0..256 * 256).map(|i| (i % 251) as u8 + 1).collect(),
+            (0..256 * 256)
+                .map(|i| u8::try_from(i % 251).unwrap() + 1)
+                .collect(),
         );
         visual
             .rasterband(b)
@@ -248,7 +255,12 @@ fn untiled_catalog(dir: &Path) -> std::path::PathBuf {
     let scl = driver
         .create_with_band_type_with_options::<u8, _>(dir.join("SCL.tif"), 128, 128, 1, &opts)
         .unwrap();
-    let mut buf = Buffer::new((128, 128), (0..128 * 128).map(|i| (i % 12) as u8).collect());
+    let mut buf = Buffer::new(
+        (128, 128),
+        (0..128 * 128)
+            .map(|i| u8::try_from(i % 12).unwrap())
+            .collect(),
+    );
     scl.rasterband(1)
         .unwrap()
         .write((0, 0), (128, 128), &mut buf)
@@ -432,8 +444,9 @@ fn memory_stopped_by_sigterm_stops_its_child_run_at_once() {
     }
     std::thread::sleep(std::time::Duration::from_millis(300));
     let signalled = std::time::Instant::now();
+    let pid = libc::pid_t::try_from(parent.id()).unwrap();
     // SAFETY: kill(2) on the pid of a child this test spawned and has not reaped.
-    unsafe { libc::kill(parent.id() as i32, libc::SIGTERM) };
+    unsafe { libc::kill(pid, libc::SIGTERM) };
     let status = parent.wait().unwrap();
     let took = signalled.elapsed();
     assert_eq!(status.code(), Some(143));

@@ -1,6 +1,11 @@
 //! compare and sweep: the statistics against hand-computed numbers, the engine on the small
 //! demo (cancellation, progress), and the real binary's output, JSON and CSV files.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers: a panic is how a test fails (clippy.toml covers #[test] fns only)"
+)]
+
 mod common;
 
 use std::num::NonZeroUsize;
@@ -758,8 +763,9 @@ fn ctrl_c_stops_a_sweep_with_exit_130_and_prints_what_ran() {
         assert!(Instant::now() < deadline, "the first run never finished");
         std::thread::sleep(Duration::from_millis(20));
     }
+    let pid = libc::pid_t::try_from(child.id()).unwrap();
     // SAFETY: kill only sends a signal to the child we spawned.
-    let rc = unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+    let rc = unsafe { libc::kill(pid, libc::SIGINT) };
     assert_eq!(rc, 0);
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);

@@ -115,7 +115,12 @@ fn chunk_tasks_follow_the_chunk_plan() {
         let total: usize = summary.stages.iter().map(|s| s.tasks).sum();
         assert_eq!(total, records, "{file}: no task lost");
         for s in &summary.stages {
-            assert_eq!(s.latency.count as usize, s.tasks, "{file}: {}", s.stage);
+            assert_eq!(
+                usize::try_from(s.latency.count).unwrap(),
+                s.tasks,
+                "{file}: {}",
+                s.stage
+            );
         }
     }
 }

@@ -143,7 +143,7 @@ fn exported_script_runs_on_a_local_cluster_and_its_stream_matches_the_chunk_plan
         .map(|s| {
             (
                 s["stage"].as_str().expect("stage name"),
-                s["tasks"].as_u64().expect("task count") as usize,
+                usize::try_from(s["tasks"].as_u64().expect("task count")).unwrap(),
             )
         })
         .collect();

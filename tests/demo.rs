@@ -203,7 +203,10 @@ fn content_is_structured_like_imagery_and_consistent_across_assets() {
         ),
         ("B02", blue.iter().map(|&v| f64::from(v)).collect()),
     ] {
-        let distinct: BTreeSet<u64> = values.iter().map(|&v| v as u64).collect();
+        let distinct: BTreeSet<u64> = values
+            .iter()
+            .map(|&v| chunkscope::convert::round_u64(v))
+            .collect();
         assert!(
             distinct.len() > 100,
             "{name}: {} distinct values",

@@ -2,6 +2,11 @@
 //! several plans, and against real runs on the small demo, whose task records must keep
 //! every edge the graph draws (the graph says what the executor does).
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers: a panic is how a test fails (clippy.toml covers #[test] fns only)"
+)]
+
 mod common;
 
 use std::collections::{HashMap, HashSet};
@@ -227,7 +232,7 @@ fn assert_records_keep_the_edges(report: &RunReport, g: &TaskGraph) {
         *end = (*end).max(h.end_ns);
     }
     for &after in g.barriers() {
-        let end = (0..g.chunks as u32)
+        let end = (0..u32::try_from(g.chunks).unwrap())
             .map(|chunk| {
                 span[&Node::Task {
                     chunk,
@@ -249,7 +254,7 @@ fn assert_records_keep_the_edges(report: &RunReport, g: &TaskGraph) {
     }
     // Fused chains stay on one worker.
     if g.chains_on_one_worker() {
-        for chunk in 0..g.chunks as u32 {
+        for chunk in 0..u32::try_from(g.chunks).unwrap() {
             let workers: HashSet<u16> = report
                 .tasks
                 .iter()

@@ -3,6 +3,11 @@
 //! runs the real binary and checks the exit status, the message, that nothing panicked,
 //! that the inputs are unchanged and that no file was left behind.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers: a panic is how a test fails (clippy.toml covers #[test] fns only)"
+)]
+
 mod common;
 
 use common::{assert_no_panic, snapshot, stderr_of};
@@ -835,7 +840,9 @@ fn measure_max_rss() {
     let mut status = 0;
     // SAFETY: `rusage` is plain data, valid when zeroed; wait4 fills it for our own child.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let pid = unsafe { libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage) };
+    let pid = libc::pid_t::try_from(child.id()).unwrap();
+    // SAFETY: wait4 on our own unreaped child, with pointers to the two locals above.
+    let pid = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
     assert!(pid > 0, "wait4 failed");
     let code = if libc::WIFEXITED(status) {
         libc::WEXITSTATUS(status)
@@ -844,7 +851,10 @@ fn measure_max_rss() {
     };
     // ru_maxrss is in KiB on Linux.
     // On a line of its own: the harness has written "test measure_max_rss ... " before.
-    println!("\nmax rss: {code} {}", usage.ru_maxrss as u64 * 1024);
+    println!(
+        "\nmax rss: {code} {}",
+        u64::try_from(usage.ru_maxrss).unwrap() * 1024
+    );
 }
 
 #[test]

@@ -1,6 +1,11 @@
 //! The lesson's steps on a small demo scene, with real GDAL and real runs: each step's
 //! figures are consistent with each other and its words with its numbers.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers: a panic is how a test fails (clippy.toml covers #[test] fns only)"
+)]
+
 use std::path::Path;
 
 use chunkscope::catalog::Catalog;

@@ -2,6 +2,11 @@
 //! files, latency and bandwidth that measurably slow loading, threads that hide latency,
 //! per-task traffic in the report, and a clear message for each way a server can fail.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers: a panic is how a test fails (clippy.toml covers #[test] fns only)"
+)]
+
 mod common;
 
 use std::num::NonZeroUsize;

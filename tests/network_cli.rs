@@ -2,6 +2,11 @@
 //! through the simulated network (its report validates against the schema), a served
 //! catalog whose hrefs point at the server, and a clear error for an unreachable asset.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers: a panic is how a test fails (clippy.toml covers #[test] fns only)"
+)]
+
 mod common;
 
 use std::io::{BufRead, BufReader, Read, Write};

@@ -213,7 +213,7 @@ fn sampler_ticks_on_its_interval_and_sees_a_spinning_thread() {
     let cpu1 = ProcessTimes::now();
     let series = sampler.stop();
     let stop_took = asked.elapsed();
-    let ran_ns = (asked - origin).as_nanos() as u64;
+    let ran_ns = chunkscope::convert::duration_ns(asked - origin);
     spin.store(false, Ordering::Relaxed);
     spinner.join().unwrap();
 

@@ -3,6 +3,11 @@
 //! file was left behind and that the inputs are unchanged. The scene is a 512-pixel demo
 //! made by `chunkscope demo`; servers listen on 127.0.0.1 only.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers: a panic is how a test fails (clippy.toml covers #[test] fns only)"
+)]
+
 mod common;
 
 use common::{assert_no_panic, snapshot, stderr_of};
@@ -217,9 +222,10 @@ fn signals_to_a_run(signals: &[libc::c_int], out: &Path) -> Option<(Option<i32>,
             break;
         }
     }
+    let pid = libc::pid_t::try_from(child.id()).unwrap();
     for &signal in signals {
         // SAFETY: kill only sends a signal to the child we spawned.
-        assert_eq!(unsafe { libc::kill(child.id() as libc::pid_t, signal) }, 0);
+        assert_eq!(unsafe { libc::kill(pid, signal) }, 0);
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
     stderr.read_to_string(&mut text).unwrap();
@@ -699,11 +705,10 @@ fn serve(dir: &Path, extra: &[&str]) -> (Child, String) {
 
 /// Stops a server with SIGTERM: it ends normally (status 0) with its summary.
 fn stop(mut child: Child) -> String {
+    let pid = libc::pid_t::try_from(child.id()).unwrap();
     // SAFETY: kill only sends a signal to the server this test started.
-    assert_eq!(
-        unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) },
-        0
-    );
+    let rc = unsafe { libc::kill(pid, libc::SIGTERM) };
+    assert_eq!(rc, 0);
     let mut stderr = String::new();
     child
         .stderr

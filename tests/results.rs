@@ -1,6 +1,11 @@
 //! The session history's figures on real runs, and `chunkscope screenshot --view` drawing
 //! the Results and Sweep screens from saved files with the real binary.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers: a panic is how a test fails (clippy.toml covers #[test] fns only)"
+)]
+
 mod common;
 
 use std::path::{Path, PathBuf};

@@ -1,6 +1,11 @@
 //! The checked-in report schema (assets/report.schema.json) against real output of the
 //! binary: what the README documents is what `run --json` prints.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers: a panic is how a test fails (clippy.toml covers #[test] fns only)"
+)]
+
 mod common;
 
 use assert_cmd::Command;

@@ -8,6 +8,11 @@
 //! The expected items are computed here from the fixture's own JSON (dates, cloud cover),
 //! independently of the server's code.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers: a panic is how a test fails (clippy.toml covers #[test] fns only)"
+)]
+
 mod common;
 
 use std::io::{BufRead, BufReader, Read, Write};

@@ -3,6 +3,11 @@
 //! virtual file systems) or reach an address. Each case checks the exit status, the
 //! message, that no output was written and that no request reached the address.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers: a panic is how a test fails (clippy.toml covers #[test] fns only)"
+)]
+
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::Output;

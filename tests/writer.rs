@@ -3,6 +3,11 @@
 //! content; every codec reads back; cancellation, write errors and dead runs leave nothing
 //! under the output name. Real GDAL, real files, the real binary where exit codes matter.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers: a panic is how a test fails (clippy.toml covers #[test] fns only)"
+)]
+
 mod common;
 
 use std::num::NonZeroUsize;
@@ -76,7 +81,7 @@ fn run(scene: &Scene, cfg: &RunConfig) -> RunReport {
 fn levels(path: &Path) -> Vec<Vec<Vec<u8>>> {
     let ds = Dataset::open(path).expect("output opens");
     let first = ds.rasterband(1).expect("band 1");
-    let count = first.overview_count().expect("overview count") as usize;
+    let count = usize::try_from(first.overview_count().expect("overview count")).unwrap();
     (0..=count)
         .map(|level| {
             (1..=ds.raster_count())
@@ -329,7 +334,7 @@ fn tiles_a_helper_takes_make_the_same_file() {
     use std::cell::{Cell, RefCell};
     let geometry = small_geometry();
     let image = ndarray::Array3::from_shape_fn((3, 200, 300), |(b, r, c)| {
-        ((r * 7 + c * 3 + b * 50) % 251) as u8
+        u8::try_from((r * 7 + c * 3 + b * 50) % 251).unwrap()
     });
     // Chunks of 100 x 150: not aligned with the 64-pixel tiles, so tiles are shared.
     let chunks = [(0, 0), (0, 150), (100, 0), (100, 150)];
@@ -384,7 +389,9 @@ fn tiles_a_helper_takes_make_the_same_file() {
 #[test]
 fn cancelling_the_final_step_leaves_nothing() {
     let geometry = small_geometry();
-    let image = ndarray::Array3::from_shape_fn((3, 200, 300), |(b, r, c)| (r + c + b) as u8);
+    let image = ndarray::Array3::from_shape_fn((3, 200, 300), |(b, r, c)| {
+        u8::try_from((r + c + b) % 256).unwrap()
+    });
     for format in [OutputFormat::Cog, OutputFormat::Gtiff] {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("out.tif");
@@ -595,7 +602,9 @@ fn the_output_has_its_sources_coordinate_system_and_grid() {
     use chunkscope::raster::{self, Crs, RasterSource};
     let dir = tempfile::tempdir().unwrap();
     let image = ndarray::Array3::from_shape_fn((3, 256, 256), |(b, r, c)| {
-        ((r ^ c) as u8).wrapping_add(b as u8)
+        u8::try_from(r ^ c)
+            .unwrap()
+            .wrapping_add(u8::try_from(b).unwrap())
     });
     for point in [false, true] {
         let src_path = dir.path().join(format!("source-{point}.tif"));

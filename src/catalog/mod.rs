@@ -466,7 +466,8 @@ fn count(value: &Value) -> Option<usize> {
     }
     let f = value.as_f64()?;
     // The bound keeps the cast exact; no raster has 2^53 rows.
-    (f >= 0.0 && f.fract() == 0.0 && f < 9_007_199_254_740_992.0).then_some(f as usize)
+    (f >= 0.0 && f.fract() == 0.0 && f < 9_007_199_254_740_992.0)
+        .then_some(crate::convert::floor_usize(f))
 }
 
 /// `proj:transform`: 6 or 9 numbers, if well formed.

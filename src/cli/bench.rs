@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use clap::Args;
 
 use chunkscope::chunks::ChunkRequest;
+use chunkscope::convert;
 use chunkscope::output::OutputFormat;
 use chunkscope::pipeline::{self, RunControl, RunReport};
 use chunkscope::profile::{stats, units};
@@ -146,7 +147,7 @@ fn profiling_cost(args: &BenchArgs) -> anyhow::Result<ExitCode> {
             let without = unprofiled()?;
             (profiled()?, without)
         };
-        own_ns.push(with.cpu.sampler_cpu_ns + (sent as f64 * send_ns) as u64);
+        own_ns.push(with.cpu.sampler_cpu_ns + convert::round_u64(sent as f64 * send_ns));
         run_cpu_ns.push(with.cpu_user_ns + with.cpu_sys_ns);
         events.push(sent);
         if with.cancelled || without.cancelled {

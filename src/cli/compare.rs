@@ -12,6 +12,7 @@ use clap::Args;
 use indicatif::ProgressBar;
 
 use chunkscope::chunks::ChunkRequest;
+use chunkscope::convert;
 use chunkscope::experiment::compare::{self, CompareResult, CompareSpec, Measured};
 use chunkscope::experiment::engine::Engines;
 use chunkscope::experiment::rounds::{ExperimentError, Progress, RunBase};
@@ -352,13 +353,13 @@ fn render(r: &CompareResult) -> String {
                  ({}), rms residual {}; at most {} over T1 with any number of threads\n",
                 counts.join(", "),
                 fit.serial_fraction,
-                units::duration_ns(fit.t1_ns.round() as u64),
+                units::duration_ns(convert::round_u64(fit.t1_ns)),
                 if fit.t1_measured {
                     "measured"
                 } else {
                     "fitted"
                 },
-                units::duration_ns(fit.rms_residual_ns.round() as u64),
+                units::duration_ns(convert::round_u64(fit.rms_residual_ns)),
                 if fit.serial_fraction > 0.0 {
                     units::ratio(fit.max_speedup())
                 } else {

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Args;
 
+use chunkscope::convert;
 use chunkscope::dask::{DaskStream, DaskSummary, DaskTask, Header};
 use chunkscope::profile::units;
 
@@ -126,7 +127,7 @@ fn print_summary(path: &std::path::Path, s: &DaskSummary) {
         units::share(o.share),
         o.threads,
         units::duration_ns(o.window_ns),
-        units::duration_us(o.per_task_us.round() as u64)
+        units::duration_us(convert::round_u64(o.per_task_us))
     );
     let parts: Vec<String> = o
         .parts
@@ -235,7 +236,7 @@ fn print_header(h: &Header, grid: (u32, u32)) {
 /// Seconds from the header, as the other durations print; `-` for what is no duration.
 fn wall(seconds: f64) -> String {
     if seconds.is_finite() && seconds >= 0.0 {
-        units::duration_ns((seconds * 1e9).round() as u64)
+        units::duration_ns(convert::secs_to_ns(seconds))
     } else {
         "-".into()
     }

@@ -7,6 +7,7 @@ use std::time::Instant;
 use anyhow::Context;
 use clap::Args;
 
+use chunkscope::convert;
 use chunkscope::demo::{self, DemoProgress, DemoSpec};
 use chunkscope::profile::units;
 
@@ -37,7 +38,7 @@ pub fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
         "demo scene ({0}x{0}, {1} items) written in {2}",
         spec.size,
         spec.items,
-        units::duration_ns(started.elapsed().as_nanos() as u64)
+        units::duration_ns(convert::duration_ns(started.elapsed()))
     );
     println!("{}", catalog.display());
     Ok(ExitCode::SUCCESS)

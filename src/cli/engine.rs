@@ -12,6 +12,7 @@ use clap::{Args, Subcommand, ValueEnum};
 
 use chunkscope::catalog::{AssetRole, Catalog};
 use chunkscope::chunks::ChunkShape;
+use chunkscope::convert;
 use chunkscope::dask::export::{ExportSettings, Scheduler};
 use chunkscope::dask::python::{self, PythonEnv};
 use chunkscope::dask::runner::DaskRunner;
@@ -248,7 +249,7 @@ pub fn cost_table(rows: &[(String, Engine, usize, &TaskCost)]) -> String {
         "transfer",
         "outside"
     ));
-    let us = |v: f64| units::duration_ns((v * 1e3).round() as u64);
+    let us = |v: f64| units::duration_ns(convert::us_to_ns(v));
     for (label, _engine, _threads, c) in rows {
         out.push_str(&format!(
             "  {:<width$}  {:>6}  {:>9}  {:>9}  {:>9}  {:>9}  {:>9}  {:>9}  {:>9}  {:>9}\n",

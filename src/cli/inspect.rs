@@ -7,6 +7,7 @@ use clap::{Args, ValueEnum};
 
 use chunkscope::catalog::AssetRole;
 use chunkscope::chunks::{ChunkPlan, ChunkRequest};
+use chunkscope::convert;
 use chunkscope::pipeline::{self, calibrate::calibrate};
 use chunkscope::profile::units;
 use chunkscope::raster::{self, RasterInfo, RasterSource};
@@ -235,9 +236,9 @@ pub fn plan(args: PlanArgs) -> anyhow::Result<ExitCode> {
             c.tasks,
             c.threads,
             c.schedule.name(),
-            units::duration_ns((c.per_task_us * 1e3) as u64),
-            units::duration_ns((c.dask_documented_us[0] * 1e3) as u64),
-            units::duration_ns((c.dask_documented_us[1] * 1e3) as u64),
+            units::duration_ns(convert::us_to_ns(c.per_task_us)),
+            units::duration_ns(convert::us_to_ns(c.dask_documented_us[0])),
+            units::duration_ns(convert::us_to_ns(c.dask_documented_us[1])),
         );
     }
     Ok(ExitCode::SUCCESS)

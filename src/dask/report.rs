@@ -6,6 +6,7 @@
 //! "Dask (imported)".
 
 use crate::chunks::{ChunkShape, PlanSummary};
+use crate::convert;
 use crate::pipeline::report::{
     Grid, ReportAssets, ReportConfig, StageLatency, StageReport, WorkerReport,
 };
@@ -52,7 +53,7 @@ pub fn run_report(stream: &DaskStream, summary: &DaskSummary) -> RunReport {
     let records = stream.records();
     let (rows, cols) = (stream.grid.0 as usize, stream.grid.1 as usize);
     let chunks = stream.header.chunks.as_deref().and_then(|c| match c {
-        [b, r, c] => Some([*b as usize, *r as usize, *c as usize]),
+        [b, r, c] => Some([b, r, c].map(|&n| convert::clamp_usize(n))),
         _ => None,
     });
     let threads = stream.lanes.len();

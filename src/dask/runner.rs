@@ -9,6 +9,7 @@
 //! cancel (or an error, or a panic) ends the child's whole process group, so no Python
 //! process outlives the call.
 
+use crate::convert;
 use crate::profile::interference::Probe;
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -166,7 +167,7 @@ fn outside_tasks(stream: &DaskStream) -> u64 {
         };
         out += (first as f64 - start).max(0.0) + (end - last as f64).max(0.0);
     }
-    out.round() as u64
+    convert::round_u64(out)
 }
 
 /// Runs the lesson's code on Dask, one configuration at a time, with the settings every
@@ -367,7 +368,7 @@ fn finish(stream: DaskStream, summary: DaskSummary, report: RunReport, path: Pat
             .wall_s
             .get(key)
             .filter(|s| s.is_finite() && **s >= 0.0)
-            .map(|s| (s * 1e9).round() as u64)
+            .map(|&s| convert::secs_to_ns(s))
     };
     let mut stage_wall_ns: BTreeMap<Stage, u64> =
         report.stages.iter().map(|s| (s.name, s.wall_ns)).collect();

@@ -578,7 +578,7 @@ impl RawTask {
                 // Epoch seconds in a double resolve about 0.2 µs today: finer than any task.
                 let ns = ((t - origin) * 1e9).round();
                 if ns.is_finite() && (0.0..u64::MAX as f64).contains(&ns) {
-                    Ok(ns as u64)
+                    Ok(crate::convert::round_u64(ns))
                 } else {
                     Err(DaskError::TimeOutOfRange {
                         index,

@@ -31,7 +31,9 @@ const UTM31N_WKT: &str = concat!(
 );
 
 /// Overview decimation factors, as in the Sentinel-2 COGs on earth-search.
-pub const OVERVIEW_FACTORS: [i32; 4] = [2, 4, 8, 16];
+pub const OVERVIEW_FACTORS: [i32; OVERVIEW_COUNT as usize] = [2, 4, 8, 16];
+/// How many overviews a demo COG has, as GDAL counts them.
+const OVERVIEW_COUNT: c_int = 4;
 
 /// DEFLATE level: GDAL's default.
 const DEFLATE_LEVEL: u32 = 6;
@@ -58,7 +60,7 @@ impl Sample for u8 {
         u32::from(self)
     }
     fn from_u32(v: u32) -> Self {
-        v.min(u32::from(u8::MAX)) as u8
+        u8::try_from(v).unwrap_or(u8::MAX)
     }
 }
 
@@ -67,7 +69,7 @@ impl Sample for u16 {
         u32::from(self)
     }
     fn from_u32(v: u32) -> Self {
-        v.min(u32::from(u16::MAX)) as u16
+        u16::try_from(v).unwrap_or(u16::MAX)
     }
 }
 
@@ -119,7 +121,7 @@ pub fn write_cog<T: Sample>(
         gdal_sys::GDALBuildOverviews(
             mem.c_dataset(),
             none.as_ptr(),
-            OVERVIEW_FACTORS.len() as c_int,
+            OVERVIEW_COUNT,
             OVERVIEW_FACTORS.as_ptr() as _,
             0,
             std::ptr::null_mut(),
@@ -194,7 +196,7 @@ fn overviews<T: Sample>(
 ) -> Vec<(usize, Vec<T>)> {
     let mut levels: Vec<(usize, Vec<T>)> = Vec::with_capacity(OVERVIEW_FACTORS.len());
     for &factor in &OVERVIEW_FACTORS {
-        let factor = factor as usize;
+        let factor = factor.unsigned_abs() as usize;
         let level = match resampling {
             Resampling::Average => {
                 // Each level from the one above: every factor is twice the previous one.
@@ -295,8 +297,8 @@ fn write_overview<T: Sample>(
                 side_c,
                 side_c,
                 T::gdal_ordinal(),
-                (size * bands) as _,
-                (size * bands * side) as _,
+                c_int::try_from(size * bands)?,
+                c_int::try_from(size * bands * side)?,
             )
         };
         if rv != gdal_sys::CPLErr::CE_None {

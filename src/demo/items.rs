@@ -6,6 +6,7 @@
 use serde_json::{Value, json};
 
 use super::DemoSpec;
+use crate::convert;
 
 /// Upper-left corner of the Sentinel-2 tile 31UFU, the lesson's tile (UTM 31N, metres).
 pub const ORIGIN: (f64, f64) = (600_000.0, 5_900_040.0);
@@ -38,7 +39,7 @@ impl ItemPlan {
     /// Item `index`: dates five days apart from 1 June 2023 (Sentinel-2's revisit with two
     /// satellites), cloud shares spread by the golden ratio so that each date differs.
     pub fn new(index: usize) -> ItemPlan {
-        let (month, day) = june_first_plus(5 * index as u32);
+        let (month, day) = june_first_plus(convert::clamp_u32(5 * index));
         let golden = |k: f64| (k * 0.618_033_988_75).fract();
         let i = index as f64 + 1.0;
         ItemPlan {
@@ -50,7 +51,7 @@ impl ItemPlan {
             } else {
                 "sentinel-2b"
             },
-            seed: 0x5EED_0000 ^ (index as u32).wrapping_mul(0x9E37_79B9),
+            seed: 0x5EED_0000 ^ convert::clamp_u32(index).wrapping_mul(0x9E37_79B9),
             cloud_share: 0.16 + 0.08 * golden(i),
             cirrus_share: 0.015 + 0.025 * golden(i + 0.5),
             harvested: (index as f32 * 0.12).min(0.95),

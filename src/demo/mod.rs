@@ -23,6 +23,7 @@ use gdal::raster::ColorInterpretation;
 
 pub use cache::{DEMO_DIR_ENV, default_catalog, default_dir, ensure};
 
+use crate::convert;
 use cog::{CogLayout, Resampling, write_cog};
 use items::{ItemPlan, ItemResult, ORIGIN};
 use scene::{Ground, ItemScene, Sky};
@@ -385,7 +386,7 @@ impl<'a> Tracker<'a> {
 
     /// `fraction` (0..=1) of the current step is done.
     fn at(&mut self, fraction: f64) {
-        let done = self.base + (self.weight as f64 * fraction.clamp(0.0, 1.0)) as u64;
+        let done = self.base + convert::round_u64(self.weight as f64 * fraction.clamp(0.0, 1.0));
         if done >= self.sent + (self.total / 1000).max(1) {
             self.send(done);
         }

@@ -8,15 +8,17 @@
 
 use rayon::prelude::*;
 
+use crate::convert::to_f32;
+
 /// Mixes a seed and two lattice coordinates into 32 well-scrambled bits.
 ///
 /// The finaliser is MurmurHash3's `fmix32` (Austin Appleby, public domain).
 #[inline(always)]
 pub fn hash(seed: u32, x: i32, y: i32) -> u32 {
     let mut h = seed ^ 0x9E37_79B9;
-    h = h.wrapping_add((x as u32).wrapping_mul(0x85EB_CA77));
+    h = h.wrapping_add(x.cast_unsigned().wrapping_mul(0x85EB_CA77));
     h = h.rotate_left(13).wrapping_mul(0xC2B2_AE3D);
-    h = h.wrapping_add((y as u32).wrapping_mul(0x27D4_EB2F));
+    h = h.wrapping_add(y.cast_unsigned().wrapping_mul(0x27D4_EB2F));
     h ^= h >> 16;
     h = h.wrapping_mul(0x85EB_CA6B);
     h ^= h >> 13;
@@ -64,6 +66,10 @@ fn lerp(a: f32, b: f32, t: f32) -> f32 {
 
 /// `v.floor()` without a libm call (inputs stay far inside the i32 range).
 #[inline(always)]
+#[allow(
+    clippy::cast_possible_truncation,
+    reason = "a fast floor: the cast truncates toward zero on purpose, for coordinates far inside the range"
+)]
 pub fn floor64(v: f64) -> f64 {
     let t = v as i64 as f64;
     if t > v { t - 1.0 } else { t }
@@ -71,6 +77,10 @@ pub fn floor64(v: f64) -> f64 {
 
 /// `v.floor() as i32` without a libm call, for pixel-scale coordinates.
 #[inline(always)]
+#[allow(
+    clippy::cast_possible_truncation,
+    reason = "a fast floor: the cast truncates toward zero on purpose, for coordinates far inside the range"
+)]
 pub fn floor_i32(v: f32) -> i32 {
     let t = v as i32;
     if (t as f32) > v { t - 1 } else { t }
@@ -78,9 +88,13 @@ pub fn floor_i32(v: f32) -> i32 {
 
 /// Value noise in [0, 1): random values on the integer lattice, smoothstep-interpolated.
 /// Lattice indices wrap at `period` when it is given, which makes the noise tileable.
+#[allow(
+    clippy::cast_possible_truncation,
+    reason = "lattice coordinates of demo pixels: the scene side is at most DemoSpec::MAX_SIZE (21 960)"
+)]
 fn value(seed: u32, x: f64, y: f64, period: Option<i32>) -> f32 {
     let (xf, yf) = (floor64(x), floor64(y));
-    let (tx, ty) = (smooth((x - xf) as f32), smooth((y - yf) as f32));
+    let (tx, ty) = (smooth(to_f32(x - xf)), smooth(to_f32(y - yf)));
     let (mut x0, mut y0) = (xf as i32, yf as i32);
     let (mut x1, mut y1) = (x0.wrapping_add(1), y0.wrapping_add(1));
     if let Some(p) = period {
@@ -184,6 +198,12 @@ impl Grid {
     /// Where pixel coordinate `v` falls between the node columns (or rows). Grids built
     /// with the same origin, extent and shift share locations, so one location serves all.
     #[inline(always)]
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_possible_wrap,
+        clippy::cast_sign_loss,
+        reason = "pixel coordinates: the scene side is at most DemoSpec::MAX_SIZE (21 960), far inside i32"
+    )]
     pub fn locate(&self, v: i32) -> Loc {
         let last = ((self.nodes - 1) << self.shift) as i32 - 1;
         let p = (v - self.origin).clamp(0, last) as usize;
@@ -228,6 +248,12 @@ pub struct Texture {
 }
 
 impl Texture {
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_possible_wrap,
+        clippy::cast_sign_loss,
+        reason = "pixel coordinates: the scene side is at most DemoSpec::MAX_SIZE (21 960), far inside i32"
+    )]
     pub fn new(seed: u32) -> Texture {
         let side = TEXTURE_SIDE;
         let mut data = vec![0.0f32; side * side];
@@ -260,7 +286,7 @@ impl Texture {
             / n;
         let sd = var.sqrt().max(1e-9);
         for v in &mut data {
-            *v = ((f64::from(*v) - mean) / sd) as f32;
+            *v = crate::convert::to_f32((f64::from(*v) - mean) / sd);
         }
         Texture { data }
     }
@@ -268,8 +294,9 @@ impl Texture {
     /// The texture at pixel (`x`, `y`), repeating every 512 pixels.
     #[inline(always)]
     pub fn at(&self, x: i32, y: i32) -> f32 {
-        let m = (TEXTURE_SIDE - 1) as u32;
-        let i = (((y as u32) & m) as usize) * TEXTURE_SIDE + ((x as u32) & m) as usize;
+        let m = crate::convert::clamp_u32(TEXTURE_SIDE - 1);
+        let i =
+            ((y.cast_unsigned() & m) as usize) * TEXTURE_SIDE + (x.cast_unsigned() & m) as usize;
         self.data[i]
     }
 }
@@ -277,7 +304,7 @@ impl Texture {
 /// The value below which `share` (0..1) of `values` lie, i.e. the `share` quantile: the
 /// element of rank `round(share * len)` in ascending order. `values` is reordered.
 pub fn quantile(values: &mut [f32], share: f64) -> f32 {
-    let rank = (share * values.len() as f64).round() as usize;
+    let rank = crate::convert::round_usize(share * values.len() as f64);
     select(values, rank)
 }
 
@@ -307,7 +334,7 @@ mod tests {
 
     #[test]
     fn grid_interpolates_between_nodes() {
-        let g = Grid::build(0, 64, 3, |x, _| x as f32);
+        let g = Grid::build(0, 64, 3, |x, _| to_f32(x));
         assert_eq!(g.at(0, 0), 0.0);
         assert_eq!(g.at(12, 5), 12.0);
         assert_eq!(g.at(-50, 5), 0.0);

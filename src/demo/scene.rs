@@ -9,6 +9,8 @@
 
 use rayon::prelude::*;
 
+use crate::convert;
+
 use super::noise::{Grid, Ramp, Texture, fbm, floor_i32, hash, quantile, select, unit};
 use super::scl;
 
@@ -201,7 +203,7 @@ impl Ground {
                 layout(-0.55, 26.0, 0xB2),
                 layout(0.05, 44.0, 0xC3),
             ],
-            inv_length: std::array::from_fn(|k| 1.0 / (PARCEL_MIN + k as u32) as f32),
+            inv_length: std::array::from_fn(|k| 1.0 / (PARCEL_MIN + convert::clamp_u32(k)) as f32),
         }
     }
 
@@ -272,6 +274,12 @@ impl Ground {
     /// Agricultural parcels: rows of fields of varying length, rotated per district, with
     /// hedges and tracks along their borders. `v` scales the parcel's brightness.
     #[inline(always)]
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_possible_wrap,
+        clippy::cast_sign_loss,
+        reason = "pixel coordinates: the scene side is at most DemoSpec::MAX_SIZE (21 960), far inside i32; floats are clamped to the sample's range before they become samples"
+    )]
     fn parcel(
         &self,
         k: usize,
@@ -289,7 +297,7 @@ impl Ground {
         if cache.layout != k || cache.row != row {
             let row_hash = hash(lay.seed, row, 0);
             let spread = (row_hash % PARCEL_SPREAD) as usize;
-            let length = (PARCEL_MIN + spread as u32) as f32;
+            let length = (PARCEL_MIN + convert::clamp_u32(spread)) as f32;
             *cache = ParcelCache {
                 layout: k,
                 row,
@@ -456,6 +464,12 @@ pub struct SkyRow {
 impl Sky {
     /// The weather for a scene of `size` pixels with seed `seed`: cloud (8, 9) covers exactly
     /// `cloud_share` of the SCL pixels (up to ties), cirrus about `cirrus_share`.
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_possible_wrap,
+        clippy::cast_sign_loss,
+        reason = "pixel coordinates: the scene side is at most DemoSpec::MAX_SIZE (21 960), far inside i32; floats are clamped to the sample's range before they become samples"
+    )]
     pub fn new(size: usize, seed: u32, cloud_share: f64, cirrus_share: f64) -> Sky {
         let n = size as f64;
         let (origin, extent) = grid_extent(size);
@@ -546,6 +560,12 @@ impl Sky {
     }
 
     /// `f` at the centre of every `stride`-th SCL pixel in both directions.
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_possible_wrap,
+        clippy::cast_sign_loss,
+        reason = "pixel coordinates: the scene side is at most DemoSpec::MAX_SIZE (21 960), far inside i32; floats are clamped to the sample's range before they become samples"
+    )]
     fn sample_scl(
         &self,
         size: usize,
@@ -649,7 +669,8 @@ fn quantiles<const N: usize>(values: &mut [f32], shares: [f64; N]) -> [f32; N] {
     let mut out = [0.0f32; N];
     let mut start = 0usize;
     for (k, share) in shares.iter().enumerate() {
-        let rank = ((share * len).round() as usize).clamp(start, values.len().saturating_sub(1));
+        let rank =
+            crate::convert::round_usize(share * len).clamp(start, values.len().saturating_sub(1));
         out[k] = select(&mut values[start..], rank - start);
         start = rank;
     }
@@ -682,6 +703,12 @@ impl ItemScene<'_> {
 
     /// The 20 m scene classification, `size/2` x `size/2`: each pixel is classified at the
     /// 10 m pixel (2i+1, 2j+1), the one at its centre's lower right.
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_possible_wrap,
+        clippy::cast_sign_loss,
+        reason = "pixel coordinates: the scene side is at most DemoSpec::MAX_SIZE (21 960), far inside i32; floats are clamped to the sample's range before they become samples"
+    )]
     pub fn render_scl(&self, out: &mut [u8]) {
         let side = self.size / 2;
         out.par_chunks_mut(side)
@@ -704,6 +731,12 @@ impl ItemScene<'_> {
     /// The 10 m true-colour image (RGB, pixel-interleaved, 1..=255 like the Sentinel-2 TCI:
     /// reflectance 0..0.2 over 0..255) and the blue band (B02, reflectance x 10000, >= 1).
     /// `progress` gets the fraction done after each of 16 bands of rows.
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_possible_wrap,
+        clippy::cast_sign_loss,
+        reason = "pixel coordinates: the scene side is at most DemoSpec::MAX_SIZE (21 960), far inside i32; floats are clamped to the sample's range before they become samples"
+    )]
     pub fn render_10m(&self, visual: &mut [u8], blue: &mut [u16], progress: &mut dyn FnMut(f64)) {
         let n = self.size;
         let band_rows = n.div_ceil(16);
@@ -725,6 +758,12 @@ impl ItemScene<'_> {
         }
     }
 
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_possible_wrap,
+        clippy::cast_sign_loss,
+        reason = "pixel coordinates: the scene side is at most DemoSpec::MAX_SIZE (21 960), far inside i32; floats are clamped to the sample's range before they become samples"
+    )]
     fn render_row(&self, y: i32, rows: &mut Rows, vrow: &mut [u8], brow: &mut [u16]) {
         self.prepare(y, rows);
         for (x, (px, b)) in vrow.chunks_exact_mut(3).zip(brow.iter_mut()).enumerate() {
@@ -738,9 +777,9 @@ impl ItemScene<'_> {
             };
             // Sensor noise: about +-1 grey level in the image, +-12 in B02.
             let h = hash(self.noise_seed, x, y);
-            let noise = |k: u32| ((h >> (8 * k)) & 0xFF) as f32 * (1.0 / 255.0) - 0.5;
+            let noise = |k: usize| ((h >> (8 * k)) & 0xFF) as f32 * (1.0 / 255.0) - 0.5;
             for c in 0..3 {
-                px[c] = (rgb[c] * 1275.0 + 2.0 * noise(c as u32) + 0.5).clamp(1.0, 255.0) as u8;
+                px[c] = (rgb[c] * 1275.0 + 2.0 * noise(c) + 0.5).clamp(1.0, 255.0) as u8;
             }
             *b = (rgb[2] * 10000.0 + 25.0 * noise(3) + 0.5).clamp(1.0, 65535.0) as u16;
         }

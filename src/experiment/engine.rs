@@ -5,6 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::convert;
 use crate::dask::runner::{DaskExtras, DaskRunner};
 use crate::pipeline::RunReport;
 use crate::profile::stats;
@@ -139,7 +140,7 @@ impl TaskCost {
         };
         let tasks: Vec<u64> = runs.iter().map(|r| r.tasks as u64).collect();
         Some(Self {
-            tasks: stats::median(&tasks).unwrap_or(0) as usize,
+            tasks: convert::clamp_usize(stats::median(&tasks).unwrap_or(0)),
             work_us: m(&|c| c.work_us),
             overhead_us: m(&|c| c.overhead_us),
             gaps_us: m(&|c| c.gaps_us),

@@ -11,6 +11,7 @@
 use std::path::PathBuf;
 
 use crate::chunks::ChunkShape;
+use crate::convert;
 use crate::dask::runner::{DaskExtras, DaskRunner, RunnerError};
 use crate::dask::{DaskStream, DaskSummary, TaskStage};
 use crate::experiment::engine::TaskCost;
@@ -131,7 +132,7 @@ impl DaskFigures {
             ),
             cost: TaskCost::of(&report, Some(&extras)),
             overhead_share: report.overhead.share,
-            load_wall_ns: h.wall_s.get("load").map(|s| (s * 1e9).round() as u64),
+            load_wall_ns: h.wall_s.get("load").map(|&s| convert::secs_to_ns(s)),
             chunks: (stream.grid.0 as usize) * (stream.grid.1 as usize),
             write_tasks: writes.clone().count(),
             write_busy_ns: writes.map(|t| t.stop_ns - t.start_ns).sum(),
@@ -207,7 +208,7 @@ pub fn live(
     let loads: Vec<u64> = done
         .iter()
         .filter_map(|(_, s)| s.header.wall_s.get("load"))
-        .map(|s| (s * 1e9).round() as u64)
+        .map(|&s| convert::secs_to_ns(s))
         .collect();
     done.sort_by_key(|(wall, _)| *wall);
     let (_, median) = &done[done.len() / 2];

@@ -169,7 +169,7 @@ pub fn parse_rate(s: &str) -> Result<Rate, ParseError> {
              request timeout (leave the bandwidth out for no cap)",
         ));
     }
-    Rate::from_bytes_per_s(bytes as u64).ok_or_else(bad)
+    Rate::from_bytes_per_s(crate::convert::round_u64(bytes)).ok_or_else(bad)
 }
 
 /// `--network LATENCY[,BANDWIDTH]`: the simulated network a run reads through. The

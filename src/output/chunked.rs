@@ -24,6 +24,7 @@ use super::{
     Codec, Expected, OutputError, OutputFormat, OutputGeometry, OutputSpec, WriteCause, geotags,
     verify,
 };
+use crate::convert;
 use crate::task::CancelFlag;
 
 /// Rows of a tile interleaved per positional write when a tile is streamed from its chunk:
@@ -316,12 +317,12 @@ impl ChunkedWriter {
         let waited = Instant::now();
         let mut app = self.appender.lock().unwrap_or_else(|p| p.into_inner());
         let acquired = Instant::now();
-        stats.append_wait_ns += acquired.duration_since(waited).as_nanos() as u64;
+        stats.append_wait_ns += convert::duration_ns(acquired.duration_since(waited));
         let at = app.len;
         // A GeoTIFF's tiles start at even offsets, as TIFF readers expect of data.
         app.len += len + (len % 2) * u64::from(self.spec.format == OutputFormat::Gtiff);
         app.spans[level][index] = Some((at, len));
-        stats.lock_hold_ns += acquired.elapsed().as_nanos() as u64;
+        stats.lock_hold_ns += convert::duration_ns(acquired.elapsed());
         at
     }
 
@@ -380,10 +381,10 @@ impl ChunkedWriter {
                 extra.extend(self.geo.iter().cloned());
             }
             let spec = ImageSpec {
-                width: grid.cols as u32,
-                height: grid.rows as u32,
-                tile: self.pyramid.tile() as u32,
-                bands: self.pyramid.bands() as u16,
+                width: convert::clamp_u32(grid.cols),
+                height: convert::clamp_u32(grid.rows),
+                tile: convert::clamp_u32(self.pyramid.tile()),
+                bands: convert::clamp_u16(self.pyramid.bands()),
                 codec: self.codec,
                 overview: level > 0,
                 extra,

@@ -202,7 +202,9 @@ mod tests {
 
     #[test]
     fn every_codec_round_trips_a_tile() {
-        let tile: Vec<u8> = (0..64 * 64 * 3).map(|i| (i % 7 * 30) as u8).collect();
+        let tile: Vec<u8> = (0..64 * 64 * 3)
+            .map(|i| u8::try_from(i % 7 * 30).unwrap())
+            .collect();
         for codec in [Codec::None, Codec::DEFLATE, Codec::Lzw, Codec::ZSTD] {
             let encoded = codec.encode(&tile).unwrap();
             let decoded = match codec {

@@ -133,26 +133,35 @@ impl GdalWriter {
         let slice = data
             .as_slice()
             .ok_or_else(|| write_err("buffer not contiguous".into()))?;
-        let mut band_map: Vec<i32> = (band0..band0 + bands).map(|b| b as i32 + 1).collect();
+        // GDAL takes C ints; the window was checked against the output, whose sides GDAL
+        // created as ints, but a product (the band spacing) can still be out of range.
+        let int = |v: usize| {
+            i32::try_from(v).map_err(|_| write_err(format!("{v} exceeds GDAL's int range").into()))
+        };
+        let mut band_map = (band0..band0 + bands)
+            .map(|b| int(b + 1))
+            .collect::<Result<Vec<i32>, _>>()?;
+        let (x, y, w, h) = (int(col0)?, int(row0)?, int(cols)?, int(rows)?);
+        let (band_count, band_space) = (int(bands)?, int(rows * cols)?);
         // SAFETY: `slice` is a contiguous band-sequential bands x rows x cols u8 buffer, as the
         // spacing arguments say; GDAL only reads from it for GF_Write; the window was checked.
         let rv = unsafe {
             gdal_sys::GDALDatasetRasterIO(
                 ds.c_dataset(),
                 gdal_sys::GDALRWFlag::GF_Write,
-                col0 as i32,
-                row0 as i32,
-                cols as i32,
-                rows as i32,
+                x,
+                y,
+                w,
+                h,
                 slice.as_ptr() as *mut c_void,
-                cols as i32,
-                rows as i32,
+                w,
+                h,
                 gdal_sys::GDALDataType::GDT_Byte,
-                bands as i32,
+                band_count,
                 band_map.as_mut_ptr(),
                 1,
-                cols as i32,
-                (rows * cols) as i32,
+                w,
+                band_space,
             )
         };
         if rv != gdal_sys::CPLErr::CE_None {

@@ -82,7 +82,7 @@ fn take_vsimem(path: &str) -> Vec<u8> {
         let bytes = if ptr.is_null() {
             Vec::new()
         } else {
-            std::slice::from_raw_parts(ptr, len as usize).to_vec()
+            std::slice::from_raw_parts(ptr, crate::convert::clamp_usize(len)).to_vec()
         };
         gdal_sys::VSIUnlink(c.as_ptr());
         bytes

@@ -77,7 +77,12 @@ mod x86 {
         while j < 16 {
             let at = 16 * part + j;
             if at % 3 == band {
-                m[j] = (at / 3) as i8;
+                #[allow(
+                    clippy::cast_possible_truncation,
+                    reason = "at < 48, so at / 3 < 16 (TryFrom is not const)"
+                )]
+                let sample = (at / 3) as i8;
+                m[j] = sample;
             }
             j += 1;
         }
@@ -141,13 +146,15 @@ mod tests {
     fn a_chunk_row_lands_on_its_own_samples_of_each_pixel() {
         // Two bands (1 and 2 of 3) of a 2 x 4 chunk; row 1, columns 1..3.
         let data = ndarray::Array3::from_shape_fn((2, 2, 4), |(b, r, c)| {
-            (100 * (b + 1) + 10 * r + c) as u8
+            u8::try_from(100 * (b + 1) + 10 * r + c).unwrap()
         });
         let mut dst = [0u8; 6];
         chunk_row(data.view(), 1, 1..3, 1, 3, &mut dst);
         assert_eq!(dst, [0, 111, 211, 0, 112, 212]);
         // All three bands take the fast path and fill every sample.
-        let data = ndarray::Array3::from_shape_fn((3, 1, 20), |(b, _, c)| (b * 50 + c) as u8);
+        let data = ndarray::Array3::from_shape_fn((3, 1, 20), |(b, _, c)| {
+            u8::try_from(b * 50 + c).unwrap()
+        });
         let mut dst = [9u8; 60];
         chunk_row(data.view(), 0, 0..20, 0, 3, &mut dst);
         let want: Vec<u8> = (0..20).flat_map(|c| [c, 50 + c, 100 + c]).collect();
@@ -155,6 +162,10 @@ mod tests {
     }
 
     #[test]
+    #[allow(
+        clippy::cast_possible_truncation,
+        reason = "test patterns: bytes that wrap on purpose"
+    )]
     fn every_length_matches_the_plain_loop() {
         for n in [0, 1, 5, 15, 16, 17, 31, 32, 33, 100, 2048, 2051] {
             let a: Vec<u8> = (0..n).map(|i| (i * 7 + 1) as u8).collect();

@@ -315,7 +315,7 @@ pub(crate) fn verify(path: &Path, expect: Expected) -> Result<(), ReadBack> {
         });
     }
     let first = ds.rasterband(1)?;
-    let overviews = first.overview_count()?.max(0) as usize;
+    let overviews = usize::try_from(first.overview_count()?).unwrap_or(0);
     if let Some(want) = expect.overviews
         && overviews != want
     {
@@ -333,12 +333,17 @@ pub(crate) fn verify(path: &Path, expect: Expected) -> Result<(), ReadBack> {
                 band.overview(level - 1)?
             };
             let (lw, lh) = l.size();
-            l.read_as::<u8>(((lw - 1) as isize, (lh - 1) as isize), (1, 1), (1, 1), None)
-                .map_err(|e| ReadBack::Tile {
-                    band: b,
-                    level,
-                    source: Box::new(e),
-                })?;
+            l.read_as::<u8>(
+                ((lw - 1).cast_signed(), (lh - 1).cast_signed()),
+                (1, 1),
+                (1, 1),
+                None,
+            )
+            .map_err(|e| ReadBack::Tile {
+                band: b,
+                level,
+                source: Box::new(e),
+            })?;
         }
     }
     Ok(())

@@ -80,8 +80,8 @@ fn windows(src: usize, dst: usize) -> Vec<Window> {
         .map(|i| {
             let x0 = i as f64 * ratio;
             let x1 = (i + 1) as f64 * ratio;
-            let start = (x0 + 1e-8) as usize;
-            let mut end = (x1 - 1e-8).ceil() as usize;
+            let start = crate::convert::floor_usize(x0 + 1e-8);
+            let mut end = crate::convert::ceil_usize(x1 - 1e-8);
             if end == start {
                 end += 1;
             }
@@ -463,7 +463,8 @@ impl Pyramid {
                             n += u32::from(v != 0);
                         }
                         out[(oi * ow + oj) * nb + b] =
-                            (sum + n / 2).checked_div(n).unwrap_or(0) as u8;
+                            u8::try_from((sum + n / 2).checked_div(n).unwrap_or(0))
+                                .unwrap_or(u8::MAX);
                     }
                     continue;
                 }
@@ -479,7 +480,7 @@ impl Pyramid {
                                 }
                             }
                         }
-                        (sum + n / 2).checked_div(n).unwrap_or(0) as u8
+                        u8::try_from((sum + n / 2).checked_div(n).unwrap_or(0)).unwrap_or(u8::MAX)
                     } else {
                         let (mut total, mut weight) = (0.0f64, 0.0f64);
                         for y in rw.start..rw.end {
@@ -494,7 +495,14 @@ impl Pyramid {
                             }
                         }
                         if weight > 0.0 {
-                            (total / weight + 0.5).clamp(0.0, 255.0) as u8
+                            #[allow(
+                                clippy::cast_possible_truncation,
+                                clippy::cast_sign_loss,
+                                reason = "clamped to 0..=255 first; the cast floors, so + 0.5 \
+                                          rounds halves up as GDAL's average does"
+                            )]
+                            let v = (total / weight + 0.5).clamp(0.0, 255.0) as u8;
+                            v
                         } else {
                             0
                         }
@@ -601,7 +609,7 @@ mod tests {
             if (r * 3 + c) % 17 == 0 {
                 0
             } else {
-                ((r * 7 + c * 13 + b * 31) % 251) as u8
+                u8::try_from((r * 7 + c * 13 + b * 31) % 251).unwrap()
             }
         })
     }
@@ -678,7 +686,13 @@ mod tests {
                 }
             }
             if weight > 0.0 {
-                (total / weight + 0.5) as u8
+                #[allow(
+                    clippy::cast_possible_truncation,
+                    clippy::cast_sign_loss,
+                    reason = "an average of u8 values: 0..=255.5 before the cast floors it"
+                )]
+                let v = (total / weight + 0.5) as u8;
+                v
             } else {
                 0
             }

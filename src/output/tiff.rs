@@ -85,6 +85,11 @@ impl ImageSpec {
                 TagValue::Long8(counts.to_vec()),
             ));
         } else {
+            #[allow(
+                clippy::cast_possible_truncation,
+                reason = "a classic TIFF is only planned when the whole file stays under \
+                          CLASSIC_LIMIT (4 GiB), so every offset and count fits a u32"
+            )]
             let narrow = |v: &[u64]| v.iter().map(|&x| x as u32).collect();
             tags.push(Tag::new(TAG_TILE_OFFSETS, TagValue::Long(narrow(offsets))));
             tags.push(Tag::new(
@@ -190,7 +195,9 @@ pub fn write_cog(
             if cancelled() {
                 return Err(io::Error::new(io::ErrorKind::Interrupted, "cancelled"));
             }
-            out.write_all_at(&(len as u32).to_le_bytes(), at)?;
+            let leader =
+                u32::try_from(len).map_err(|_| io::Error::other("a tile of 4 GiB or more"))?;
+            out.write_all_at(&leader.to_le_bytes(), at)?;
             copy_range(spool, from, out, at + 4, len)?;
             out.write_all_at(&trailer(spool, from, len)?, at + 4 + len)?;
             at += len + 8;
@@ -230,7 +237,7 @@ fn copy_range(src: &File, from: u64, dst: &File, to: u64, len: u64) -> io::Resul
             )
         };
         if n > 0 {
-            left -= n as usize;
+            left -= n.unsigned_abs();
             continue;
         }
         if n == 0 {
@@ -245,7 +252,13 @@ fn copy_range(src: &File, from: u64, dst: &File, to: u64, len: u64) -> io::Resul
             // Not offered here (another file system, an old kernel): copy the rest by hand.
             Some(libc::EXDEV | libc::ENOSYS | libc::EOPNOTSUPP | libc::EINVAL) => {
                 // The offsets only grew from values that fit a u64.
-                return copy_by_buffer(src, off_in as u64, dst, off_out as u64, left as u64);
+                return copy_by_buffer(
+                    src,
+                    off_in.unsigned_abs(),
+                    dst,
+                    off_out.unsigned_abs(),
+                    left as u64,
+                );
             }
             _ => return Err(e),
         }
@@ -265,7 +278,7 @@ fn copy_by_buffer(src: &File, from: u64, dst: &File, to: u64, len: u64) -> io::R
     let mut buf = vec![0u8; usize::try_from(len.min(4 << 20)).unwrap_or(4 << 20)];
     let mut done = 0u64;
     while done < len {
-        let part = (len - done).min(buf.len() as u64) as usize;
+        let part = crate::convert::clamp_usize((len - done).min(buf.len() as u64));
         src.read_exact_at(&mut buf[..part], from + done)?;
         dst.write_all_at(&buf[..part], to + done)?;
         done += part as u64;
@@ -343,10 +356,8 @@ mod tests {
         let buffer = copy("buffer", copy_by_buffer);
         assert_eq!(kernel, buffer);
         assert_eq!(kernel.len() as u64, to + len);
-        assert!(kernel[..to as usize].iter().all(|&b| b == 0));
-        assert_eq!(
-            &kernel[to as usize..],
-            &data[from as usize..(from + len) as usize]
-        );
+        let [to, from, end] = [to, from, from + len].map(|n| usize::try_from(n).unwrap());
+        assert!(kernel[..to].iter().all(|&b| b == 0));
+        assert_eq!(&kernel[to..], &data[from..end]);
     }
 }

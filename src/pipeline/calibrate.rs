@@ -54,9 +54,9 @@ pub fn calibrate(
         let start_ns = clock.now_ns();
         let _guard = (stage == Stage::Write).then(|| writer.lock());
         slot.push(TaskRecord {
-            chunk: chunk.index as u32,
+            chunk: crate::convert::clamp_u32(chunk.index),
             stage,
-            worker: worker as u16,
+            worker: crate::convert::clamp_u16(worker),
             start_ns,
             end_ns: clock.now_ns(),
             bytes: 0,

@@ -348,7 +348,7 @@ pub fn prepare(
                 "is {}x{} pixels, but the {} m visual grid needs {}x{}: SCL and visual are not on one grid",
                 scl.rows,
                 scl.cols,
-                resolution.metres() * scl_factor as u32,
+                resolution.metres() * crate::convert::clamp_u32(scl_factor),
                 expect[0],
                 expect[1]
             ),

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::chunks::PlanSummary;
+use crate::convert;
 use crate::network::TrafficCounts;
 use crate::network::remote::{CachePolicy, GdalNetStats};
 use crate::profile::interference::Interference;
@@ -348,7 +349,7 @@ impl RunReport {
                 "overhead {} of {} lanes' capacity ({} per task)\n",
                 units::share(self.overhead.share),
                 self.config.threads,
-                units::duration_ns((self.overhead.per_task_us * 1e3).round() as u64),
+                units::duration_ns(convert::us_to_ns(self.overhead.per_task_us)),
             ));
             for note in &self.notes {
                 out.push_str(&format!("note: {note}\n"));
@@ -374,7 +375,7 @@ impl RunReport {
             units::share(self.utilisation),
             self.config.threads,
             units::share(self.overhead.share),
-            units::duration_ns((self.overhead.per_task_us * 1e3).round() as u64),
+            units::duration_ns(convert::us_to_ns(self.overhead.per_task_us)),
         ));
         let parts: Vec<String> = self
             .overhead

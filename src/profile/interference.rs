@@ -112,6 +112,7 @@ fn own_cpu_ns(children: bool) -> u64 {
 fn children_cpu_ns() -> u64 {
     // SAFETY: getrusage only writes into the zeroed struct we pass.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `usage` is a valid, writable rusage for the call to fill.
     if unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) } != 0 {
         return 0;
     }

@@ -90,8 +90,10 @@ pub fn peaks_per_bucket(series: &[BufferLevel], end_ns: u64, buckets: usize) -> 
     if buckets == 0 || end_ns == 0 {
         return out;
     }
-    let bucket_of =
-        |t: u64| ((t as u128 * buckets as u128 / end_ns as u128) as usize).min(buckets - 1);
+    let bucket_of = |t: u64| {
+        let b = u128::from(t) * buckets as u128 / u128::from(end_ns);
+        usize::try_from(b).unwrap_or(usize::MAX).min(buckets - 1)
+    };
     for (i, level) in series.iter().enumerate() {
         // A level holds from its instant to the next change (or the end).
         let until = series.get(i + 1).map_or(end_ns, |next| next.at_ns);

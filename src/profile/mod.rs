@@ -27,19 +27,24 @@ impl ProcessTimes {
     pub fn now() -> Self {
         // SAFETY: getrusage only writes into the zeroed struct we pass.
         let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        // SAFETY: `usage` is a valid, writable rusage for the call to fill.
         let rc = unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
         if rc != 0 {
             return Self::default();
         }
-        let tv_ns =
-            |tv: libc::timeval| tv.tv_sec as u64 * 1_000_000_000 + tv.tv_usec as u64 * 1_000;
+        // Neither field is negative in a usage the kernel filled.
+        let tv_ns = |tv: libc::timeval| {
+            u64::try_from(tv.tv_sec).unwrap_or(0) * 1_000_000_000
+                + u64::try_from(tv.tv_usec).unwrap_or(0) * 1_000
+        };
         #[cfg(target_os = "macos")]
-        let rss = usage.ru_maxrss as u64; // bytes on macOS
+        let rss = u64::try_from(usage.ru_maxrss).unwrap_or(0); // bytes on macOS
         // Linux keeps ru_maxrss across execve, so a child started by a large process (a
         // TUI after a few runs, a script holding arrays) reports its parent's RSS at fork
         // as its own peak. VmHWM belongs to the process's own memory since exec.
         #[cfg(not(target_os = "macos"))]
-        let rss = peak_rss_since_exec_bytes().unwrap_or(usage.ru_maxrss as u64 * 1024);
+        let rss = peak_rss_since_exec_bytes()
+            .unwrap_or(u64::try_from(usage.ru_maxrss).unwrap_or(0) * 1024);
         Self {
             user_ns: tv_ns(usage.ru_utime),
             sys_ns: tv_ns(usage.ru_stime),

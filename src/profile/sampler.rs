@@ -125,7 +125,7 @@ impl CpuSeries {
                 if k == 0 {
                     0.0
                 } else {
-                    (total / f64::from(k)) as f32
+                    crate::convert::to_f32(total / f64::from(k))
                 }
             })
             .collect();
@@ -145,7 +145,7 @@ impl CpuSeries {
             process_cpu_mean_pct: if n == 0 {
                 0.0
             } else {
-                (cpu_sum / n as f64) as f32
+                crate::convert::to_f32(cpu_sum / n as f64)
             },
             process_cpu_peak_pct: cpu_peak,
             peak_rss_bytes: rss_peak,
@@ -347,7 +347,7 @@ impl Worker {
                 process_cpu_pct: if wall_ns == 0 {
                     0.0
                 } else {
-                    (cpu_ns as f64 * 100.0 / wall_ns as f64) as f32
+                    crate::convert::to_f32(cpu_ns as f64 * 100.0 / wall_ns as f64)
                 },
                 rss_bytes: current_rss_bytes().unwrap_or_else(sysinfo_rss_bytes),
             };
@@ -503,7 +503,7 @@ impl CoreTicks {
         if total == 0 {
             0.0
         } else {
-            (busy as f64 * 100.0 / total as f64).clamp(0.0, 100.0) as f32
+            crate::convert::to_f32((busy as f64 * 100.0 / total as f64).clamp(0.0, 100.0))
         }
     }
 }

@@ -76,7 +76,8 @@ pub fn spark(values: &[u64], scale: u64) -> String {
             if v == 0 || scale == 0 {
                 ' '
             } else {
-                let i = (v as u128 * BARS.len() as u128).div_ceil(scale as u128) as usize;
+                let i = (u128::from(v) * BARS.len() as u128).div_ceil(u128::from(scale));
+                let i = usize::try_from(i).unwrap_or(usize::MAX);
                 BARS[i.clamp(1, BARS.len()) - 1]
             }
         })
@@ -99,7 +100,7 @@ pub fn median_sd(median_ns: u64, stdev_ns: Option<f64>) -> String {
         Some(sd) => format!(
             "{} ± {}",
             duration_ns(median_ns),
-            duration_ns(sd.max(0.0).round() as u64)
+            duration_ns(crate::convert::round_u64(sd))
         ),
         None => duration_ns(median_ns),
     }

@@ -88,7 +88,7 @@ pub fn inspect_dataset(ds: &Dataset, source: &RasterSource) -> Result<RasterInfo
     let dtype = band1.band_type();
     let mut overviews = Vec::new();
     let mut overview_blocks = Vec::new();
-    let count = band1.overview_count().unwrap_or(0).max(0) as usize;
+    let count = usize::try_from(band1.overview_count().unwrap_or(0)).unwrap_or(0);
     for i in 0..count {
         if let Ok(ov) = band1.overview(i) {
             let (c, r) = ov.size();

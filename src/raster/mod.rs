@@ -405,7 +405,7 @@ mod tests {
             .unwrap();
         for b in 1..=3 {
             let pixels = (0..256 * 256)
-                .map(|i| ((i * 7 + b * 31) % 251) as u8)
+                .map(|i| u8::try_from((i * 7 + b * 31) % 251).unwrap())
                 .collect();
             let mut buf = Buffer::new((256, 256), pixels);
             ds.rasterband(b)

@@ -233,14 +233,19 @@ fn raster_io(
             ),
         }));
     }
-    let mut band_map: Vec<i32> = (band0..band0 + bands).map(|b| b as i32 + 1).collect();
+    let mut band_map: Vec<i32> = (band0..band0 + bands)
+        .map(|b| to_int(b + 1))
+        .collect::<Result<_, _>>()?;
     let (x, y, w, h) = (
         to_int(window.col0)?,
         to_int(window.row0)?,
         to_int(window.cols)?,
         to_int(window.rows)?,
     );
-    let (line_space, band_space) = (to_int(line_space)? as i64, to_int(band_space)? as i64);
+    let (line_space, band_space) = (
+        i64::from(to_int(line_space)?),
+        i64::from(to_int(band_space)?),
+    );
     let band_count = to_int(bands)?;
     // SAFETY: the window is inside the dataset, the band map lists `bands` valid 1-based
     // indices, and every byte the pixel/line/band spacing addresses is inside `buf`

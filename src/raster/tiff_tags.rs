@@ -36,7 +36,10 @@ pub fn first_ifd_tags(read_at: &mut ReadAt<'_>, wanted: &[u16]) -> Result<Vec<Ta
     if count > 4096 {
         return Err(format!("an IFD of {count} entries"));
     }
-    let entries = read_at(ifd + count_bytes as u64, count as usize * entry_bytes)?;
+    let entries = read_at(
+        ifd + count_bytes as u64,
+        crate::convert::clamp_usize(count) * entry_bytes,
+    )?;
     let mut tags = Vec::new();
     for e in entries.chunks_exact(entry_bytes) {
         let code = order.u16(&e[0..2]);

@@ -251,7 +251,8 @@ mod tests {
         app.results.push(ours.clone());
         open_imported(&mut app, dask.clone());
         app.screen = Screen::Results;
-        let per_task = |us: f64| chunkscope::profile::units::duration_ns((us * 1e3).round() as u64);
+        let per_task =
+            |us: f64| chunkscope::profile::units::duration_ns(chunkscope::convert::us_to_ns(us));
         let ratio = chunkscope::dask::report::overhead_ratio(&dask, &ours).unwrap();
         for (w, h, dask_word) in [(120, 36, "Dask "), (80, 24, "")] {
             let text = draw(&app, w, h);

@@ -786,7 +786,7 @@ pub(crate) mod tests {
         let w = Window::whole(rep.wall_ns, 60);
         let cells = lanes(&rep.tasks, &[], rep.config.threads, w, u64::MAX);
         for t in &rep.tasks {
-            let col = (t.start_ns / w.col_ns) as usize;
+            let col = usize::try_from(t.start_ns / w.col_ns).unwrap();
             assert!(cells[usize::from(t.worker)][col].is_some(), "{t:?}");
         }
 
@@ -830,7 +830,7 @@ pub(crate) mod tests {
             let run = s.app.run.as_ref().unwrap();
             let t = run.replay.unwrap().t_ns;
             let (states, _) = map_view(run);
-            let shown: Vec<u32> = (0..states.len() as u32)
+            let shown: Vec<u32> = (0..u32::try_from(states.len()).unwrap())
                 .filter(|&i| states[i as usize] == ChunkState::Done(Stage::Write))
                 .collect();
             assert_eq!(shown, written_by(&rep.tasks, t), "at {t} ns");

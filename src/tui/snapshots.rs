@@ -138,8 +138,8 @@ fn live_chunked() -> App {
     app.run = Some(view);
     let cut = report.wall_ns / 2;
     let mut events = vec![Event::RunStarted {
-        chunks: plan.chunk_count as u32,
-        threads: report.config.threads as u16,
+        chunks: u32::try_from(plan.chunk_count).unwrap(),
+        threads: u16::try_from(report.config.threads).unwrap(),
     }];
     let mut timed: Vec<(u64, Event)> = Vec::new();
     // A staged run's stages as the engine marks them: from the first task to the last.

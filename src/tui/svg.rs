@@ -20,8 +20,8 @@ pub fn to_svg(buf: &Buffer) -> String {
     let _ = write!(
         out,
         r#"<svg xmlns="http://www.w3.org/2000/svg" width="{:.0}" height="{:.0}" font-family="DejaVu Sans Mono, Menlo, Consolas, monospace" font-size="14px"><rect width="100%" height="100%" fill="{BG}"/>"#,
-        w as f32 * CELL_W,
-        h as f32 * CELL_H
+        f32::from(w) * CELL_W,
+        f32::from(h) * CELL_H
     );
     for y in 0..h {
         for x in 0..w {
@@ -29,8 +29,8 @@ pub fn to_svg(buf: &Buffer) -> String {
                 let _ = write!(
                     out,
                     r#"<rect x="{:.1}" y="{:.1}" width="{:.1}" height="{:.1}" fill="{bg}"/>"#,
-                    x as f32 * CELL_W,
-                    y as f32 * CELL_H,
+                    f32::from(x) * CELL_W,
+                    f32::from(y) * CELL_H,
                     CELL_W + 0.3,
                     CELL_H
                 );
@@ -55,8 +55,8 @@ pub fn to_svg(buf: &Buffer) -> String {
             let _ = write!(
                 out,
                 r#"<text x="{:.1}" y="{:.1}" fill="{}"{} xml:space="preserve" textLength="{:.1}" lengthAdjust="spacingAndGlyphs">{}</text>"#,
-                start as f32 * CELL_W,
-                y as f32 * CELL_H + 13.0,
+                f32::from(start) * CELL_W,
+                f32::from(y) * CELL_H + 13.0,
                 style.0,
                 if style.1 {
                     r#" font-weight="bold""#

@@ -2,6 +2,10 @@
 //! generator and real GDAL.
 
 #![allow(dead_code)]
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers: a panic is how a test fails (clippy.toml covers #[test] fns only)"
+)]
 
 pub mod tmux;
 

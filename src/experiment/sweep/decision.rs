@@ -4,6 +4,7 @@
 use std::fmt;
 
 use super::{EngineVerdict, NoClearWinner, Recommendation, SweepResult, SweepRow};
+use crate::convert;
 use crate::experiment::engine::{Engine, TaskCost};
 use crate::profile::stats::{self, Timing};
 use serde::{Deserialize, Serialize};
@@ -73,8 +74,8 @@ impl fmt::Display for Flag {
                 "{config}: chunks too small for their overhead: each task costs {} of \
                  scheduling against a median task of {} ({} of the \
                  pool's capacity); larger chunks spread that fixed cost over more pixels",
-                units::duration_ns((task_overhead_per_task_us * 1e3).round() as u64),
-                units::duration_ns((task_median_us * 1e3).round() as u64),
+                units::duration_ns(convert::us_to_ns(*task_overhead_per_task_us)),
+                units::duration_ns(convert::us_to_ns(*task_median_us)),
                 units::share(*task_overhead_share),
             ),
             Flag::Misaligned {
@@ -225,9 +226,9 @@ pub fn disagreement(rows: &[SweepRow], a: &EngineVerdict, b: &EngineVerdict) -> 
             continue;
         };
         let lost = |c: &TaskCost, threads: usize| {
-            units::duration_ns(
-                (c.overhead_us * c.tasks as f64 * 1e3 / threads.max(1) as f64).round() as u64,
-            )
+            units::duration_ns(convert::round_u64(
+                c.overhead_us * c.tasks as f64 * 1e3 / threads.max(1) as f64,
+            ))
         };
         // Each engine's own task count: Dask's graph splits the work into more tasks
         // than chunkscope's for the same chunks.
@@ -236,11 +237,11 @@ pub fn disagreement(rows: &[SweepRow], a: &EngineVerdict, b: &EngineVerdict) -> 
              thread's time), {} {} over {} ({})",
             r.threads,
             a.engine,
-            units::duration_ns((cx.overhead_us * 1e3).round() as u64),
+            units::duration_ns(convert::us_to_ns(cx.overhead_us)),
             cx.tasks,
             lost(&cx, r.threads),
             b.engine,
-            units::duration_ns((cy.overhead_us * 1e3).round() as u64),
+            units::duration_ns(convert::us_to_ns(cy.overhead_us)),
             cy.tasks,
             lost(&cy, r.threads),
         ));
@@ -253,8 +254,8 @@ pub fn disagreement(rows: &[SweepRow], a: &EngineVerdict, b: &EngineVerdict) -> 
             why.push(format!(
                 "the writer's lock at {chunks} x {}: Dask's write tasks overlapped (waiting for it) {} per task, chunkscope's threads waited {} per task for its writer and buffers",
                 r.threads,
-                units::duration_ns((w * 1e3).round() as u64),
-                units::duration_ns((chunkscope_wait * 1e3).round() as u64),
+                units::duration_ns(convert::us_to_ns(w)),
+                units::duration_ns(convert::us_to_ns(chunkscope_wait)),
             ));
         }
         if same {

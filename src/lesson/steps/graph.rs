@@ -1,5 +1,6 @@
 //! Laziness: the task graph built before anything runs, then executed.
 
+use crate::convert;
 use crate::graph::{Order, TaskGraph};
 use crate::pipeline::RunReport;
 use crate::profile::stats::Timing;
@@ -76,7 +77,7 @@ fn measure(ctx: &Context<'_>) -> Result<(GraphFigures, TaskGraph), LessonError> 
     for _ in 0..ctx.lesson.repeat {
         let t0 = std::time::Instant::now();
         let (graph, plan) = ctx.build_graph()?;
-        build_ns.push(t0.elapsed().as_nanos() as u64);
+        build_ns.push(convert::duration_ns(t0.elapsed()));
         let fused = TaskGraph::chunked(&plan, Order::Fused, graph.writer);
         built = Some((graph, fused, plan.shape));
     }

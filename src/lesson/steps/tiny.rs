@@ -2,6 +2,7 @@
 //! only the number of tasks changes; the loss split into its measured causes, with Dask's
 //! recorded per-task cost beside it.
 
+use crate::convert;
 use crate::experiment::rounds::{PlanFigures, RunBase, RunSample};
 use crate::pipeline::BlockSharing;
 use crate::profile::stats::{self, Timing};
@@ -71,12 +72,12 @@ impl TinyFigures {
 impl TinyFigures {
     /// Tiny minus good, by median total.
     fn loss_ns(&self) -> i64 {
-        self.tiny.total.median_ns as i64 - self.good.total.median_ns as i64
+        convert::signed_diff(self.tiny.total.median_ns, self.good.total.median_ns)
     }
 
     /// The loss's measured causes: name and tiny minus good.
     fn causes(&self) -> [(&'static str, i64); 3] {
-        let delta = |a: u64, b: u64| a as i64 - b as i64;
+        let delta = convert::signed_diff;
         let (t, g) = (&self.tiny, &self.good);
         [
             (
@@ -199,7 +200,7 @@ fn signed(ns: i64) -> String {
 const DASK_OVERHEAD_HURTS: f64 = 0.25;
 
 fn dask_per_task(d: &DaskFigures) -> String {
-    units::duration_ns((d.cost.overhead_us * 1e3).round() as u64)
+    units::duration_ns(convert::us_to_ns(d.cost.overhead_us))
 }
 
 pub(super) fn describe(f: &TinyFigures) -> Words {
@@ -297,7 +298,7 @@ pub(super) fn describe(f: &TinyFigures) -> Words {
                 Some(d) => Figure::new("Dask/task", dask_per_task(d)),
                 None => Figure::new(
                     "per task",
-                    units::duration_ns((t.per_task_us * 1e3).round() as u64),
+                    units::duration_ns(convert::us_to_ns(t.per_task_us)),
                 ),
             },
         ],

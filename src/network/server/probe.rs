@@ -102,7 +102,12 @@ fn thread_cpu_ns(thread: libc::pthread_t) -> Option<u64> {
     if unsafe { libc::clock_gettime(clock, &mut ts) } != 0 {
         return None;
     }
-    Some(ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64)
+    // Neither field is negative for a clock that answered.
+    let (sec, nsec) = (
+        u64::try_from(ts.tv_sec).ok()?,
+        u64::try_from(ts.tv_nsec).ok()?,
+    );
+    Some(sec * 1_000_000_000 + nsec)
 }
 
 #[cfg(not(target_os = "linux"))]

@@ -103,7 +103,7 @@ fn fold_slots(slots: &[Mutex<WorkerSlot>]) -> (Vec<TaskRecord>, Vec<WorkerReport
     for (i, slot) in slots.iter().enumerate() {
         let slot = slot.lock().unwrap_or_else(|p| p.into_inner());
         workers.push(WorkerReport {
-            worker: i as u16,
+            worker: crate::convert::clamp_u16(i),
             tasks: slot.records.iter().filter(|t| !t.helping).count(),
             busy_ns: slot.records.iter().map(TaskRecord::work_ns).sum(),
             open_ns: slot.open_ns,

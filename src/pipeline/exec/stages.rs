@@ -93,8 +93,8 @@ impl Exec<'_> {
             let delta = after.since(&before);
             let mut slot = self.slots[worker].lock().unwrap_or_else(|p| p.into_inner());
             slot.traffic.push(TaskTraffic {
-                chunk: chunk.index as u32,
-                worker: worker as u16,
+                chunk: crate::convert::clamp_u32(chunk.index),
+                worker: crate::convert::clamp_u16(worker),
                 requests: delta.requests,
                 ranges: delta.ranges,
                 bytes: delta.bytes,

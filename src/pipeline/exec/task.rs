@@ -37,7 +37,10 @@ impl Exec<'_> {
         }
         let worker = self.worker();
         let mut slot = self.slots[worker].lock().unwrap_or_else(|p| p.into_inner());
-        let (chunk_id, worker_id) = (chunk.index as u32, worker as u16);
+        let (chunk_id, worker_id) = (
+            crate::convert::clamp_u32(chunk.index),
+            crate::convert::clamp_u16(worker),
+        );
         let start_ns = self.clock.now_ns();
         self.control.events.send(Event::TaskStarted {
             chunk: chunk_id,

@@ -35,7 +35,9 @@ impl NetTracker {
 
     /// This worker's traffic so far, as the simulated server counted it.
     pub(super) fn worker(&self, worker: usize) -> Option<TrafficCounts> {
-        self.probe.as_ref().map(|p| p.worker(worker as u32))
+        self.probe
+            .as_ref()
+            .map(|p| p.worker(crate::convert::clamp_u32(worker)))
     }
 }
 

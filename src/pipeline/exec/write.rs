@@ -63,7 +63,7 @@ impl Exec<'_> {
                     w.write_u8(chunk.band0, chunk.row0, chunk.col0, data.image.view())?;
                     // The whole write happens under the single writer's lock.
                     Ok(Done {
-                        lock_hold_ns: held.elapsed().as_nanos() as u64,
+                        lock_hold_ns: crate::convert::duration_ns(held.elapsed()),
                         ..Done::new((), bytes)
                     })
                 })

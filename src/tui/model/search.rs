@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 
 use chunkscope::catalog::search::{self, DEFAULT_API_URL, DEFAULT_COLLECTION, SearchRequest};
+use chunkscope::convert;
 
 /// The form's fields, in the order Tab visits them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -125,9 +126,8 @@ impl SearchForm {
 
     /// The next field (`step` 1) or the previous (`step` -1), wrapping around.
     pub fn move_focus(&mut self, step: isize) {
-        let n = Field::ALL.len() as isize;
-        let i = (Self::index(self.focus) as isize + step).rem_euclid(n);
-        self.focus = Field::ALL[i as usize];
+        let i = convert::ring_step(Self::index(self.focus), step, Field::ALL.len());
+        self.focus = Field::ALL[i];
     }
 
     pub fn searching(&self) -> bool {

@@ -7,6 +7,7 @@
 use std::num::NonZeroUsize;
 
 use chunkscope::chunks::{ChunkPlan, ChunkRequest, PlanSummary, RasterLayout};
+use chunkscope::convert;
 use chunkscope::graph::{Order, TaskGraph};
 use chunkscope::output::{Codec, OutputFormat, OutputSpec, WriterKind};
 use chunkscope::pipeline::report::Grid;
@@ -152,9 +153,8 @@ pub fn cache_name(mb: Option<u32>) -> String {
 
 /// The field `d` rows down (up when negative), wrapping around.
 pub fn step_field(f: Field, d: isize) -> Field {
-    let i = Field::ALL.iter().position(|x| *x == f).unwrap_or(0) as isize;
-    let n = Field::ALL.len() as isize;
-    Field::ALL[((i + d).rem_euclid(n)) as usize]
+    let i = Field::ALL.iter().position(|x| *x == f).unwrap_or(0);
+    Field::ALL[convert::ring_step(i, d, Field::ALL.len())]
 }
 
 /// The shape a request resolves to on `layout`, as [bands, rows, cols].
@@ -321,10 +321,9 @@ impl Setup {
         let i = CODECS
             .iter()
             .position(|c| c.name() == self.codec.name())
-            .unwrap_or(0) as isize;
-        let n = CODECS.len() as isize;
+            .unwrap_or(0);
         let d = if dir < 0 { -1 } else { 1 };
-        self.codec = CODECS[(i + d).rem_euclid(n) as usize];
+        self.codec = CODECS[convert::ring_step(i, d, CODECS.len())];
     }
 
     /// GDAL's default, then [`GDAL_CACHE_STEPS_MB`], wrapping around.
@@ -334,9 +333,9 @@ impl Setup {
         let i = steps
             .iter()
             .position(|&m| m == self.gdal_cache_mb)
-            .unwrap_or(0) as isize;
+            .unwrap_or(0);
         let d = if dir < 0 { -1 } else { 1 };
-        self.gdal_cache_mb = steps[(i + d).rem_euclid(steps.len() as isize) as usize];
+        self.gdal_cache_mb = steps[convert::ring_step(i, d, steps.len())];
     }
 
     /// 20 m / 10 m. The working grid changes with it, so the layout and plan are dropped

@@ -2,6 +2,7 @@
 //! letters and signs the lesson's figures use (units such as `s`, `ms`, `µs`, `MiB`, `x`,
 //! `%`). Pure; runs on the UI thread.
 
+use chunkscope::convert;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
@@ -68,7 +69,7 @@ pub fn render(text: &str, style: Style, area: Rect, buf: &mut Buffer) -> bool {
         for (dy, row) in rows.iter().enumerate() {
             for (dx, cell) in row.chars().enumerate() {
                 if cell != ' ' {
-                    buf[(x + dx as u16, area.y + dy as u16)]
+                    buf[(x + convert::clamp_u16(dx), area.y + convert::clamp_u16(dy))]
                         .set_char(cell)
                         .set_style(style);
                 }

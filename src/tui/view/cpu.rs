@@ -8,6 +8,7 @@ use ratatui::style::Color;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Sparkline, Widget, Wrap};
 
+use chunkscope::convert;
 use chunkscope::profile::sampler::Sample;
 use chunkscope::profile::units;
 
@@ -99,7 +100,7 @@ pub fn meters(r: &RunView, width: usize) -> Meters {
     Meters {
         cpu_pct: samples
             .iter()
-            .map(|s| s.process_cpu_pct.max(0.0).round() as u64)
+            .map(|s| convert::round_u64(f64::from(s.process_cpu_pct)))
             .collect(),
         rss: samples.iter().map(|s| s.rss_bytes).collect(),
         cpu_now_pct: process_mean.or_else(|| samples.last().map(|s| s.process_cpu_pct)),
@@ -115,7 +116,7 @@ pub fn meters(r: &RunView, width: usize) -> Meters {
 /// `████▌   ` for `pct` of 100 in `width` cells.
 pub fn bar(pct: f64, width: usize) -> String {
     const PARTS: [&str; 8] = ["", "▏", "▎", "▍", "▌", "▋", "▊", "▉"];
-    let eighths = ((pct.clamp(0.0, 100.0) / 100.0) * width as f64 * 8.0).round() as usize;
+    let eighths = convert::round_usize((pct.clamp(0.0, 100.0) / 100.0) * width as f64 * 8.0);
     let mut s = "█".repeat(eighths / 8);
     s.push_str(PARTS[eighths % 8]);
     let used = s.chars().count();
@@ -127,7 +128,7 @@ pub fn bar(pct: f64, width: usize) -> String {
 pub fn core_glyphs(pct: &[f32]) -> String {
     const LEVELS: [char; 9] = [' ', '▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
     pct.iter()
-        .map(|p| LEVELS[((p.clamp(0.0, 100.0) / 100.0) * 8.0).round() as usize])
+        .map(|p| LEVELS[convert::round_usize(f64::from((p.clamp(0.0, 100.0) / 100.0) * 8.0))])
         .collect()
 }
 
@@ -166,7 +167,7 @@ pub fn render(r: &RunView, theme: Theme, area: Rect, buf: &mut Buffer) {
     // Columns of cores when they do not fit one a line; each at least 16 cells wide.
     let max_cols = (inner.width / 16).max(1) as usize;
     let cols = n.div_ceil(core_rows_avail as usize).clamp(1, max_cols);
-    let rows = (n.div_ceil(cols).min(core_rows_avail as usize) as u16).max(1);
+    let rows = convert::clamp_u16(n.div_ceil(cols).min(core_rows_avail as usize)).max(1);
     let spark_h = (inner.height.saturating_sub(3 + rows) / 2).clamp(1, 8);
     let [head, cores_area, cpu_label, cpu_spark, rss_label, rss_spark] = Layout::vertical([
         Constraint::Length(1),
@@ -195,14 +196,14 @@ pub fn render(r: &RunView, theme: Theme, area: Rect, buf: &mut Buffer) {
         let bar_w = col_w.saturating_sub(label_w + 7).max(1);
         for (i, &pct) in m.cores_pct.iter().enumerate().take(rows as usize * cols) {
             let (row, col) = (i % rows as usize, i / rows as usize);
-            let x = cores_area.x + (col * col_w) as u16;
-            let y = cores_area.y + row as u16;
+            let x = cores_area.x + convert::clamp_u16(col * col_w);
+            let y = cores_area.y + convert::clamp_u16(row);
             let line = Line::from(vec![
                 Span::styled(format!("{:<label_w$}", format!("c{i}")), theme.dim()),
                 Span::styled(bar(f64::from(pct), bar_w), theme.fg(core_colour(pct))),
                 Span::raw(format!("{:>6}", units::cpu_use(f64::from(pct)))),
             ]);
-            buf.set_line(x, y, &line, col_w as u16);
+            buf.set_line(x, y, &line, convert::clamp_u16(col_w));
         }
         if rows as usize * cols < n {
             let hidden = n - rows as usize * cols;
@@ -271,7 +272,7 @@ pub fn line(r: &RunView, theme: Theme, width: u16) -> Line<'static> {
     let spark = |v: &[u64], max: u64| -> String {
         const LEVELS: [char; 9] = [' ', '▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
         v.iter()
-            .map(|&x| LEVELS[((x.min(max) as f64 / max.max(1) as f64) * 8.0).round() as usize])
+            .map(|&x| LEVELS[convert::round_usize((x.min(max) as f64 / max.max(1) as f64) * 8.0)])
             .collect()
     };
     let cpu_now = m

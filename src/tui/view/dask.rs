@@ -5,6 +5,7 @@
 use ratatui::style::{Modifier, Style};
 use ratatui::text::Span;
 
+use chunkscope::convert;
 use chunkscope::dask::report;
 use chunkscope::profile::units;
 
@@ -16,7 +17,7 @@ use crate::tui::model::results::Results;
 pub fn headline(res: &Results, sel: usize, wide: bool) -> Option<Vec<Span<'static>>> {
     let runs = res.runs.as_slice();
     let dask = runs.get(sel).filter(|r| report::is_dask(r))?;
-    let per_task = |us: f64| units::duration_ns((us * 1e3).round() as u64);
+    let per_task = |us: f64| units::duration_ns(convert::us_to_ns(us));
     // Narrow: the label without its shape (the history row below has it) and no wall.
     let label = if wide {
         format!("#{} {}", res.number(sel), dask.label())

@@ -9,6 +9,7 @@ use ratatui::style::{Color, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Widget};
 
+use chunkscope::convert;
 use chunkscope::profile::units;
 use chunkscope::task::{Stage, TaskRecord};
 
@@ -124,8 +125,8 @@ pub fn lanes(
             return;
         }
         let end = end.min(until_ns);
-        let c0 = (start.saturating_sub(w.t0_ns) / col_ns) as usize;
-        let c1 = (end.saturating_sub(w.t0_ns).div_ceil(col_ns) as usize).max(c0 + 1);
+        let c0 = convert::clamp_usize(start.saturating_sub(w.t0_ns) / col_ns);
+        let c1 = convert::clamp_usize(end.saturating_sub(w.t0_ns).div_ceil(col_ns)).max(c0 + 1);
         for c in row.iter_mut().take(c1.min(w.width)).skip(c0) {
             *c = Some(cell);
         }
@@ -143,7 +144,7 @@ pub fn lanes(
                 stage: r.stage,
                 helping: r.helping,
             };
-            paint(worker as u16, cell, r.start_ns, until_ns);
+            paint(convert::clamp_u16(worker), cell, r.start_ns, until_ns);
         }
     }
     out
@@ -199,7 +200,7 @@ pub fn render(r: &RunView, theme: Theme, area: Rect, buf: &mut Buffer) {
     if overflow {
         buf.set_string(
             inner.x,
-            inner.y + shown as u16,
+            inner.y + convert::clamp_u16(shown),
             format!("+{} workers not shown", cells.len() - shown),
             theme.dim(),
         );
@@ -208,10 +209,10 @@ pub fn render(r: &RunView, theme: Theme, area: Rect, buf: &mut Buffer) {
     let lane_h = (lane_rows / shown.max(1)).clamp(1, 3);
     let cursor_col = w
         .cursor_ns
-        .map(|t| (t.saturating_sub(w.t0_ns) / w.col_ns.max(1)) as usize);
+        .map(|t| convert::clamp_usize(t.saturating_sub(w.t0_ns) / w.col_ns.max(1)));
     for (i, row) in cells.iter().take(shown).enumerate() {
         for dy in 0..lane_h {
-            let y = inner.y + (i * lane_h + dy) as u16;
+            let y = inner.y + convert::clamp_u16(i * lane_h + dy);
             let label = if dy > 0 {
                 String::new()
             } else {
@@ -219,7 +220,7 @@ pub fn render(r: &RunView, theme: Theme, area: Rect, buf: &mut Buffer) {
             };
             buf.set_string(inner.x, y, &label, theme.dim());
             for (c, cell) in row.iter().enumerate() {
-                let x = inner.x + label_w + c as u16;
+                let x = inner.x + label_w + convert::clamp_u16(c);
                 if x >= inner.right() {
                     break;
                 }
@@ -237,8 +238,10 @@ pub fn render(r: &RunView, theme: Theme, area: Rect, buf: &mut Buffer) {
     let left = units::duration_ns(w.t0_ns);
     let right = units::duration_ns(w.end_ns());
     buf.set_string(inner.x + label_w, y, &left, theme.dim());
-    let rx = inner.right().saturating_sub(right.chars().count() as u16);
-    if rx > inner.x + label_w + left.chars().count() as u16 {
+    let rx = inner
+        .right()
+        .saturating_sub(convert::clamp_u16(right.chars().count()));
+    if rx > inner.x + label_w + convert::clamp_u16(left.chars().count()) {
         buf.set_string(rx, y, &right, theme.dim());
     }
     let mut legend = Vec::new();

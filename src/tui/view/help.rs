@@ -6,6 +6,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Widget, Wrap};
 
+use chunkscope::convert;
 use chunkscope::glossary::TERMS;
 
 use super::Theme;
@@ -57,13 +58,14 @@ pub fn render(screen: Screen, page: i32, theme: Theme, area: Rect, buf: &mut Buf
         .iter()
         .map(|l| l.width().div_ceil(inner_w).max(1))
         .collect();
-    let h = (rows.iter().sum::<usize>() as u16 + 2).min(area.height.saturating_sub(2));
+    let h = (convert::clamp_u16(rows.iter().sum::<usize>()) + 2).min(area.height.saturating_sub(2));
     let pages = paginate(&rows, usize::from(h.saturating_sub(2)).max(1));
-    let shown = pages[page.rem_euclid(pages.len() as i32) as usize].clone();
+    let at = convert::ring_step(0, page as isize, pages.len());
+    let shown = pages[at].clone();
     let title = if pages.len() > 1 {
         format!(
             " Keys and terms · page {}/{} · ↓ PgDn next · ↑ PgUp back · other keys close ",
-            page.rem_euclid(pages.len() as i32) + 1,
+            at + 1,
             pages.len()
         )
     } else {

@@ -9,6 +9,7 @@ use ratatui::style::Color;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget, Wrap};
 
+use chunkscope::convert;
 use chunkscope::graph::TaskGraph;
 use chunkscope::lesson::{LazyGraph, STEPS, StepResult};
 
@@ -44,8 +45,11 @@ pub fn render(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     let [head, body] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(area);
     header(lesson, theme, head, buf);
     let status = status_lines(lesson, theme);
-    let [main, foot] =
-        Layout::vertical([Constraint::Min(0), Constraint::Length(status.len() as u16)]).areas(body);
+    let [main, foot] = Layout::vertical([
+        Constraint::Min(0),
+        Constraint::Length(convert::clamp_u16(status.len())),
+    ])
+    .areas(body);
     Paragraph::new(status)
         .wrap(Wrap { trim: true })
         .render(foot, buf);
@@ -160,7 +164,7 @@ fn line_rows(line: &Line<'_>, width: u16) -> u16 {
             used = (w - 1) % width + 1;
         }
     }
-    rows as u16
+    convert::clamp_u16(rows)
 }
 
 /// The figures' lines, each with how much it is worth keeping on a short screen: the
@@ -326,7 +330,7 @@ fn figures(r: &StepResult, theme: Theme, area: Rect, buf: &mut Buffer) {
 /// Rows the graph panel wants: one per chunk when few, else its grid, plus its frame.
 fn graph_rows(graph: &TaskGraph) -> u16 {
     // Border (2), flow line, stage header, the legend and writer lines.
-    let rows = graph.chunks.min(12) as u16;
+    let rows = convert::clamp_u16(graph.chunks.min(12));
     rows + 2 + 2 + 2
 }
 
@@ -454,14 +458,14 @@ fn presenter(r: &StepResult, theme: Theme, area: Rect, buf: &mut Buffer) {
     // As many figures to a row as fit side by side (with a cell between them), in as few
     // rows as the room allows; else the figures in one bold line.
     let fits = |k: usize| {
-        let col_w = area.width / k as u16;
+        let col_w = area.width / convert::clamp_u16(k);
         big.iter()
             .all(|f| big_digits::width(&f.value).is_some_and(|w| w < col_w))
     };
     let layout = (1..=n)
         .rev()
         .find(|&k| fits(k))
-        .map(|k| (k, n.div_ceil(k) as u16 * block_h))
+        .map(|k| (k, convert::clamp_u16(n.div_ceil(k)) * block_h))
         .filter(|&(_, h)| h <= room);
     let figs_h = layout.map_or(1, |(_, h)| h);
     let [figs, _, chart_at, words_at] = Layout::vertical([
@@ -473,12 +477,12 @@ fn presenter(r: &StepResult, theme: Theme, area: Rect, buf: &mut Buffer) {
     .areas(area);
     match layout {
         Some((per_row, _)) => {
-            let col_w = area.width / per_row as u16;
+            let col_w = area.width / convert::clamp_u16(per_row);
             let style = theme.bold().patch(theme.fg(Color::Cyan));
             for (i, f) in big.iter().enumerate() {
                 let cell = Rect {
-                    x: figs.x + (i % per_row) as u16 * col_w,
-                    y: figs.y + (i / per_row) as u16 * block_h,
+                    x: figs.x + convert::clamp_u16(i % per_row) * col_w,
+                    y: figs.y + convert::clamp_u16(i / per_row) * block_h,
                     width: col_w,
                     height: block_h,
                 };

@@ -7,6 +7,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
 
+use chunkscope::convert;
 use chunkscope::lesson::Chart;
 use chunkscope::lesson::chart::{Bars, BlockMap, Stream, Unit};
 use chunkscope::profile::units;
@@ -26,7 +27,7 @@ pub fn height(chart: &Chart) -> u16 {
         Chart::Stream(s) => s.lanes.max(1) + 1,
         Chart::Blocks(m) => m.blocks.0.min(MAX_BLOCK_ROWS),
     };
-    1 + body as u16
+    1 + convert::clamp_u16(body)
 }
 
 /// Draws `chart` into `area` (its title on the first row).
@@ -87,7 +88,7 @@ fn bars(b: &Bars, theme: Theme, area: Rect, buf: &mut Buffer) -> Line<'static> {
     let fixed = group_w + 1 + label_w + 2 + 1 + value_w;
     let bar_w = usize::from(area.width).saturating_sub(fixed).max(4);
     let scale = b.max().max(1) as f64;
-    let col = |v: u64| ((v as f64 / scale) * bar_w as f64).round() as usize;
+    let col = |v: u64| convert::round_usize((v as f64 / scale) * bar_w as f64);
     for (i, bar) in b.bars.iter().take(usize::from(area.height)).enumerate() {
         let (lo, mid, hi) = (col(bar.min), col(bar.median).max(1), col(bar.max));
         let mut cells = String::with_capacity(bar_w * 3);
@@ -114,7 +115,7 @@ fn bars(b: &Bars, theme: Theme, area: Rect, buf: &mut Buffer) -> Line<'static> {
         ]);
         Paragraph::new(line).render(
             Rect {
-                y: area.y + i as u16,
+                y: area.y + convert::clamp_u16(i),
                 height: 1,
                 ..area
             },
@@ -142,10 +143,10 @@ fn stream(s: &Stream, theme: Theme, area: Rect, buf: &mut Buffer) -> Line<'stati
     let cells = gantt::lanes(&s.tasks, &[], s.lanes, w, u64::MAX);
     let lane_rows = usize::from(area.height.saturating_sub(1));
     for (i, row) in cells.iter().take(lane_rows).enumerate() {
-        let y = area.y + i as u16;
+        let y = area.y + convert::clamp_u16(i);
         buf.set_string(area.x, y, format!("w{i:<2} "), theme.dim());
         for (c, cell) in row.iter().enumerate() {
-            let x = area.x + label_w + c as u16;
+            let x = area.x + label_w + convert::clamp_u16(c);
             if x >= area.right() {
                 break;
             }
@@ -172,15 +173,17 @@ fn stream(s: &Stream, theme: Theme, area: Rect, buf: &mut Buffer) -> Line<'stati
     }
     if area.height > 1 {
         // The time axis's ends, the legend between them: the glyphs are read here.
-        let y = area.y + (cells.len().min(lane_rows)) as u16;
+        let y = area.y + convert::clamp_u16(cells.len().min(lane_rows));
         buf.set_string(area.x + label_w, y, "0 ns", theme.dim());
         let right = units::duration_ns(end);
-        let rx = area.right().saturating_sub(right.chars().count() as u16);
+        let rx = area
+            .right()
+            .saturating_sub(convert::clamp_u16(right.chars().count()));
         buf.set_string(rx, y, &right, theme.dim());
         let legend_line = Line::from(legend);
         let lx = area.x + label_w + 6;
-        if lx + legend_line.width() as u16 + 1 < rx {
-            buf.set_line(lx, y, &legend_line, legend_line.width() as u16);
+        if lx + convert::clamp_u16(legend_line.width()) + 1 < rx {
+            buf.set_line(lx, y, &legend_line, convert::clamp_u16(legend_line.width()));
         }
     }
     // Said on the axis, not in the title.
@@ -210,15 +213,15 @@ fn blocks(m: &BlockMap, theme: Theme, area: Rect, buf: &mut Buffer) -> Line<'sta
             .collect();
         buf.set_string(
             area.x,
-            area.y + r as u16,
+            area.y + convert::clamp_u16(r),
             line,
             theme.fg(ratatui::style::Color::Cyan),
         );
     }
     if shown_rows < rows || shown_cols < cols {
         let note = format!("({} x {} blocks, part drawn)", rows, cols);
-        let x = area.x + (shown_cols * 2 + 1) as u16;
-        if x + note.chars().count() as u16 <= area.right() {
+        let x = area.x + convert::clamp_u16(shown_cols * 2 + 1);
+        if x + convert::clamp_u16(note.chars().count()) <= area.right() {
             buf.set_string(x, area.y, note, theme.dim());
         }
     }

@@ -39,6 +39,7 @@ use super::app::App;
 
 use super::keys;
 use super::model::screen::Screen;
+use chunkscope::convert;
 
 /// Below this size the screens do not fit: draw [`small::render`] instead.
 pub const MIN_WIDTH: u16 = 60;
@@ -96,7 +97,7 @@ fn frame_areas(area: Rect, footer_h: usize) -> [Rect; 4] {
         Constraint::Length(1),
         Constraint::Min(0),
         Constraint::Length(1),
-        Constraint::Length(footer_h as u16),
+        Constraint::Length(convert::clamp_u16(footer_h)),
     ])
     .areas(area)
 }
@@ -515,7 +516,7 @@ mod tests {
             2,
         );
         r.settings = "COG DEFLATE · 20 m · cache default".into();
-        let n = (grid.0 * grid.1 * grid.2) as u32;
+        let n = u32::try_from(grid.0 * grid.1 * grid.2).unwrap();
         r.fold(Event::RunStarted {
             chunks: n,
             threads: 2,

@@ -12,6 +12,7 @@ use ratatui::widgets::{
     Block, Cell, Paragraph, Row, StatefulWidget, Table, TableState, Widget, Wrap,
 };
 
+use chunkscope::convert;
 use chunkscope::experiment::history::{self, Difference, HistoryRow};
 use chunkscope::pipeline::RunReport;
 use chunkscope::profile::units;
@@ -74,9 +75,9 @@ pub fn render(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     let (run, row) = (&runs[sel], &rows[sel]);
     let serial = row.baseline.map(|b| (b, &runs[b]));
 
-    let stages = run.stages.len().max(run.latency.len()) as u16;
+    let stages = convert::clamp_u16(run.stages.len().max(run.latency.len()));
     let top_h = stages * 2 + 3 + u16::from(run.blocks.is_some());
-    let history_h = (runs.len() as u16 + 4).clamp(5, 14);
+    let history_h = (convert::clamp_u16(runs.len()) + 4).clamp(5, 14);
     // Room to spare (a tall terminal): where the capacity went, and the CPU.
     let spare = main.height.saturating_sub(1 + top_h + history_h);
     let extra_h = if spare >= 8 { spare.min(12) } else { 0 };
@@ -213,7 +214,7 @@ fn render_headline(
 /// `frac` (0..=1) of `width` cells as a bar of full blocks and an eighth at the end.
 pub fn bar(frac: f64, width: usize) -> String {
     const EIGHTHS: [&str; 8] = ["", "▏", "▎", "▍", "▌", "▋", "▊", "▉"];
-    let eighths = (frac.clamp(0.0, 1.0) * width as f64 * 8.0).round() as usize;
+    let eighths = convert::round_usize(frac.clamp(0.0, 1.0) * width as f64 * 8.0);
     let mut s = "█".repeat(eighths / 8);
     s.push_str(EIGHTHS[eighths % 8]);
     if s.is_empty() && frac > 0.0 {
@@ -319,7 +320,7 @@ fn render_bars(
     let superlinear = figures
         .iter()
         .any(|f| f.efficiency.is_some_and(|e| (e * 100.0).round() > 100.0));
-    if superlinear && (lines.len() as u16) < inner.height {
+    if superlinear && convert::clamp_u16(lines.len()) < inner.height {
         lines.push(Line::from(Span::styled(
             units::SUPERLINEAR_NOTE,
             theme.dim(),
@@ -372,7 +373,7 @@ fn render_overhead(run: &RunReport, number: usize, theme: Theme, area: Rect, buf
         format!(
             "overhead {} of capacity, {} per task",
             units::share(o.share),
-            units::duration_ns((o.per_task_us * 1e3).round() as u64)
+            units::duration_ns(convert::us_to_ns(o.per_task_us))
         ),
         theme.bold(),
     )));
@@ -469,7 +470,7 @@ pub fn mini_histogram(counts: &[u64]) -> String {
             if c == 0 || max == 0 {
                 ' '
             } else {
-                let level = (c as f64 / max as f64 * 8.0).ceil() as usize;
+                let level = convert::ceil_usize(c as f64 / max as f64 * 8.0);
                 LEVELS[level.clamp(1, 8) - 1]
             }
         })

@@ -1,6 +1,7 @@
 //! The scenes screen: the catalog's items with a filter, and the selected item's assets.
 
 use chunkscope::catalog::AssetRole;
+use chunkscope::convert;
 use chunkscope::pipeline::Resolution;
 use chunkscope::profile::units;
 use ratatui::buffer::Buffer;
@@ -39,7 +40,7 @@ pub fn render(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
 
 fn render_lists(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     let visible = app.visible_items();
-    let list_h = (visible.len() as u16 + 3).clamp(4, area.height / 2);
+    let list_h = (convert::clamp_u16(visible.len()) + 3).clamp(4, area.height / 2);
     let [list, assets] =
         Layout::vertical([Constraint::Length(list_h), Constraint::Min(0)]).areas(area);
 

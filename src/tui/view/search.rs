@@ -8,6 +8,7 @@ use ratatui::widgets::{Block, Clear, Paragraph, Widget, Wrap};
 
 use super::Theme;
 use crate::tui::model::search::{Field, FormStatus, SearchForm};
+use chunkscope::convert;
 
 /// The footer while the form is open.
 pub const FOOTER: &str = "type · Tab/↑↓ field · Enter search · Esc close";
@@ -27,7 +28,7 @@ pub const FOOTER: &str = "type · Tab/↑↓ field · Enter search · Esc close"
 /// ```
 /// The hint beside a field shows for the focused one only, and only where it fits.
 pub fn render(form: &SearchForm, theme: Theme, area: Rect, buf: &mut Buffer) {
-    let height = (Field::ALL.len() as u16 + 5).min(area.height);
+    let height = (convert::clamp_u16(Field::ALL.len()) + 5).min(area.height);
     let width = area.width.min(100);
     let rect = Rect::new(area.x, area.y, width, height);
     Clear.render(rect, buf);

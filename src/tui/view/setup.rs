@@ -8,6 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Widget, Wrap};
 
 use chunkscope::chunks::RasterLayout;
+use chunkscope::convert;
 use chunkscope::output::WriterKind;
 use chunkscope::pipeline::{BlockSharing, Resolution};
 use chunkscope::profile::units;
@@ -56,7 +57,7 @@ pub fn render(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
     let left_w = (area.width / 2).max(44).min(area.width.saturating_sub(20));
     let [left, right] =
         Layout::horizontal([Constraint::Length(left_w), Constraint::Min(0)]).areas(area);
-    let fields_h = Field::ALL.len() as u16 + 3;
+    let fields_h = convert::clamp_u16(Field::ALL.len()) + 3;
     let [fields, plan, left_rest] = Layout::vertical([
         Constraint::Length(fields_h),
         Constraint::Length(6),
@@ -113,7 +114,7 @@ pub fn render(app: &App, theme: Theme, area: Rect, buf: &mut Buffer) {
             .iter()
             .map(|t| (t.chars().count() + 2).div_ceil(inner))
             .sum();
-        rows.max(1) as u16 + 2
+        convert::clamp_u16(rows.max(1)) + 2
     };
     let (warn, diagram) = if left_rest.height >= wanted(left_rest.width).max(3) {
         (left_rest, right)
@@ -346,7 +347,12 @@ fn render_diagram(s: &Setup, l: RasterLayout, theme: Theme, area: Rect, buf: &mu
                 _ if row_block || col_block => ("·", block_style),
                 _ => (" ", Style::new()),
             };
-            buf.set_string(inner.x + x as u16, inner.y + y as u16, sym, style);
+            buf.set_string(
+                inner.x + convert::clamp_u16(x),
+                inner.y + convert::clamp_u16(y),
+                sym,
+                style,
+            );
         }
     }
     let scale = format!("(1 cell ≈ {px_w}x{px_h} px)");
@@ -356,7 +362,7 @@ fn render_diagram(s: &Setup, l: RasterLayout, theme: Theme, area: Rect, buf: &mu
         Span::styled("·", block_style),
         Span::raw(" block edges"),
     ];
-    let y = inner.y + h as u16 + 1;
+    let y = inner.y + convert::clamp_u16(h) + 1;
     if legend == 1 {
         first.push(Span::raw(format!("  {scale}")));
     } else if y + 1 < inner.bottom() {

@@ -14,6 +14,7 @@ use ratatui::widgets::{
     Axis, Block, Cell, Chart, Dataset, Gauge, GraphType, Paragraph, Row, Table, Widget, Wrap,
 };
 
+use chunkscope::convert;
 use chunkscope::experiment::engine::Engine;
 use chunkscope::experiment::sweep::{SweepResult, SweepRow};
 use chunkscope::profile::units;
@@ -187,12 +188,14 @@ fn sweep_areas(app: &App, sweep: &SweepView, area: Rect) -> SweepAreas {
     // As many rows as it takes (at 80 columns the item id alone takes half of one), at most
     // three: the table and the conclusion need the rest.
     let width = usize::from(area.width);
-    let head_h = wrap_words(&format!("{title}{about}"), width, width)
-        .len()
-        .min(3) as u16;
+    let head_h = convert::clamp_u16(
+        wrap_words(&format!("{title}{about}"), width, width)
+            .len()
+            .min(3),
+    );
     let [head, middle] =
         Layout::vertical([Constraint::Length(head_h), Constraint::Min(0)]).areas(area);
-    let table_h = s.rows.len() as u16 + 4;
+    let table_h = convert::clamp_u16(s.rows.len()) + 4;
     if middle.width >= 120 {
         let [chart, right] =
             Layout::horizontal([Constraint::Percentage(58), Constraint::Percentage(42)])
@@ -209,9 +212,10 @@ fn sweep_areas(app: &App, sweep: &SweepView, area: Rect) -> SweepAreas {
         // A small terminal: the table and the conclusion (scrolled when long); the chart
         // gives way (it needs rows to read, and says nothing the table does not).
         let h = middle.height;
-        let notes_h = (note_rows(s, theme, middle.width.saturating_sub(2)).len() as u16 + 2)
-            .min(h / 2)
-            .max(3);
+        let notes_h =
+            (convert::clamp_u16(note_rows(s, theme, middle.width.saturating_sub(2)).len()) + 2)
+                .min(h / 2)
+                .max(3);
         let table_h = table_h.min(h.saturating_sub(notes_h));
         let chart_h = h.saturating_sub(notes_h + table_h);
         // The rows the table does not need go to the chart when they are enough to read.
@@ -232,7 +236,8 @@ fn sweep_areas(app: &App, sweep: &SweepView, area: Rect) -> SweepAreas {
         // The chart first, then the best configuration, then as much of the table as fits.
         let h = middle.height;
         let notes_h =
-            (note_rows(s, theme, middle.width.saturating_sub(2)).len() as u16 + 2).min(h / 3);
+            (convert::clamp_u16(note_rows(s, theme, middle.width.saturating_sub(2)).len()) + 2)
+                .min(h / 3);
         let chart_h = (h.saturating_sub(notes_h) * 6 / 10).max(10).min(h);
         let table_h = h.saturating_sub(notes_h + chart_h).min(table_h);
         let [chart, table, notes] = Layout::vertical([
@@ -507,7 +512,7 @@ fn render_chart(s: &SweepResult, theme: Theme, area: Rect, buf: &mut Buffer) {
         legend_spans.push(Span::styled("★ best", theme.fg(Color::Yellow)));
     }
     // A label at each power of two, thinned to what fits.
-    let steps = (x1 - x0).round() as usize;
+    let steps = convert::round_usize(x1 - x0);
     let room = (plot.width as usize / 7).max(2);
     let every = steps.div_ceil(room - 1).max(1);
     let mut x_labels: Vec<Line> = Vec::new();
@@ -532,8 +537,8 @@ fn render_chart(s: &SweepResult, theme: Theme, area: Rect, buf: &mut Buffer) {
                 .bounds([0.0, y_max])
                 .labels([
                     Line::from("0"),
-                    Line::from(units::duration_ns((y_max / 2.0 * 1e9) as u64)),
-                    Line::from(units::duration_ns((y_max * 1e9) as u64)),
+                    Line::from(units::duration_ns(convert::secs_to_ns(y_max / 2.0))),
+                    Line::from(units::duration_ns(convert::secs_to_ns(y_max))),
                 ])
                 .style(theme.dim()),
         );
@@ -556,7 +561,7 @@ fn render_table(s: &SweepResult, theme: Theme, area: Rect, buf: &mut Buffer) {
         Some(sd) => format!(
             "{} ±{}",
             units::duration_ns(r.wall.median_ns),
-            units::duration_ns(sd as u64)
+            units::duration_ns(convert::round_u64(sd))
         ),
         None => units::duration_ns(r.wall.median_ns),
     };
@@ -634,7 +639,7 @@ fn render_table(s: &SweepResult, theme: Theme, area: Rect, buf: &mut Buffer) {
     let mut widths = vec![
         Constraint::Length(2),
         Constraint::Fill(1),
-        Constraint::Length(ww as u16),
+        Constraint::Length(convert::clamp_u16(ww)),
         Constraint::Length(7),
     ];
     let mut header = vec![

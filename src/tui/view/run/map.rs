@@ -8,6 +8,7 @@ use ratatui::style::{Color, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Widget};
 
+use chunkscope::convert;
 use chunkscope::profile::units;
 use chunkscope::task::Stage;
 
@@ -48,7 +49,7 @@ pub fn heat_level(ns: u64, min: u64, max: u64) -> usize {
     }
     let (lo, hi) = ((min.max(1) as f64).ln(), (max.max(1) as f64).ln());
     let x = (ns.clamp(min, max).max(1) as f64).ln();
-    (((x - lo) / (hi - lo)) * 3.0).round().clamp(0.0, 3.0) as usize
+    convert::round_usize(((x - lo) / (hi - lo)) * 3.0).min(3)
 }
 
 /// What the chunk map shows: each chunk's state and busy time. Live from the events;
@@ -115,8 +116,8 @@ impl MapGeom {
         let (nb, nr, nc) = r.grid;
         let map_rows = nb * nr;
         // The chunks first, the legend in the rows left (at least one).
-        let legend_h = (legend_lines as u16)
-            .min(inner.height - (map_rows.min(inner.height as usize) as u16))
+        let legend_h = convert::clamp_u16(legend_lines)
+            .min(inner.height - convert::clamp_u16(map_rows.min(inner.height as usize)))
             .max(u16::from(inner.height > 2));
         let cell = (inner.width as usize / nc.max(1)).clamp(1, 8);
         let cols = nc.min(inner.width as usize / cell).max(1);
@@ -248,8 +249,8 @@ pub(super) fn render_map(r: &RunView, theme: Theme, area: Rect, buf: &mut Buffer
             }
             let text = glyph.repeat((g.cell - 1).max(1));
             for dy in 0..g.cell_h {
-                let y = inner.y + (row * g.cell_h + dy) as u16;
-                buf.set_string(inner.x + (c * g.cell) as u16, y, &text, st);
+                let y = inner.y + convert::clamp_u16(row * g.cell_h + dy);
+                buf.set_string(inner.x + convert::clamp_u16(c * g.cell), y, &text, st);
             }
         }
     }
@@ -260,7 +261,7 @@ pub(super) fn render_map(r: &RunView, theme: Theme, area: Rect, buf: &mut Buffer
             0
         };
     for (i, line) in legend.iter().take(g.legend_h as usize).enumerate() {
-        let y = inner.bottom() - g.legend_h + i as u16;
+        let y = inner.bottom() - g.legend_h + convert::clamp_u16(i);
         buf.set_line(inner.x, y, line, inner.width);
     }
     // The block goes on last: its title says how many chunks did not fit.

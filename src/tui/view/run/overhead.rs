@@ -7,6 +7,7 @@ use ratatui::style::Color;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Widget, Wrap};
 
+use chunkscope::convert;
 use chunkscope::profile::units;
 
 use crate::tui::model::run::RunView;
@@ -34,7 +35,7 @@ pub(super) fn render_overhead(r: &RunView, theme: Theme, area: Rect, buf: &mut B
             lines.push(Line::from(Span::styled(
                 format!(
                     "{} per task · work {} of {} x {}",
-                    units::duration_ns((o.per_task_us * 1e3).round() as u64),
+                    units::duration_ns(convert::us_to_ns(o.per_task_us)),
                     units::duration_ns(o.work_ns),
                     o.threads,
                     units::duration_ns(o.window_ns),

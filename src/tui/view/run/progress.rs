@@ -8,6 +8,7 @@ use ratatui::style::Color;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Gauge, Widget};
 
+use chunkscope::convert;
 use chunkscope::profile::{progress, units};
 use chunkscope::task::Stage;
 
@@ -109,7 +110,7 @@ pub(super) fn render_stages(r: &RunView, theme: Theme, area: Rect, buf: &mut Buf
     block.render(area, buf);
     let bar_w = (inner.width as usize).saturating_sub(10 + 8 + 18).max(4);
     for (i, (s, done, total, note)) in stage_rows(r).into_iter().enumerate() {
-        if i as u16 >= inner.height {
+        if convert::clamp_u16(i) >= inner.height {
             break;
         }
         let (g, st) = gantt::stage_glyph(s, theme);
@@ -121,7 +122,7 @@ pub(super) fn render_stages(r: &RunView, theme: Theme, area: Rect, buf: &mut Buf
             Span::raw(format!(" {:>6} ", format!("{done}/{total}"))),
             Span::styled(note, theme.dim()),
         ]);
-        buf.set_line(inner.x, inner.y + i as u16, &line, inner.width);
+        buf.set_line(inner.x, inner.y + convert::clamp_u16(i), &line, inner.width);
     }
 }
 
