@@ -562,6 +562,46 @@ fn bench_is_a_sweep_preset_and_leaves_no_scratch_files() {
 }
 
 #[test]
+fn profiling_cost_reports_its_pairs_and_a_median_inside_its_quartiles() {
+    let _turn = exclusive();
+    let out = chunkscope()
+        .args([
+            "bench",
+            "--profiling-cost",
+            "--repeat",
+            "5",
+            "--json",
+            "-",
+            "--catalog",
+        ])
+        .arg(small_demo())
+        .output()
+        .expect("chunkscope runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    assert_eq!(v["schema_version"], 1);
+    assert_eq!(v["pairs"], 5);
+    for side in ["profiled_wall_ns", "unprofiled_wall_ns"] {
+        let walls = v[side].as_array().expect(side);
+        assert_eq!(walls.len(), 5, "{side}");
+        assert!(
+            walls.iter().all(|w| w.as_u64().is_some_and(|ns| ns > 0)),
+            "{side}"
+        );
+    }
+    let ratio = v["median_ratio"].as_f64().expect("a ratio");
+    let q = v["ratio_quartiles"].as_array().expect("quartiles");
+    let (q1, q3) = (q[0].as_f64().unwrap(), q[1].as_f64().unwrap());
+    assert!(q1 <= ratio && ratio <= q3, "{q1} <= {ratio} <= {q3}");
+    let share = v["profiling_cpu_share"].as_f64().expect("a share");
+    assert!((0.0..1.0).contains(&share), "{share}");
+}
+
+#[test]
 fn compare_prints_json_with_medians_speedups_and_amdahl() {
     let _turn = exclusive();
     let assert = chunkscope()

@@ -9,11 +9,11 @@ use std::process::ExitCode;
 use clap::Args;
 
 use chunkscope::chunks::ChunkRequest;
-use chunkscope::convert;
+use chunkscope::experiment::profiling::{self, ProfilingCost};
 use chunkscope::output::OutputFormat;
-use chunkscope::pipeline::{self, RunControl, RunReport};
-use chunkscope::profile::{stats, units};
-use chunkscope::task::{self, CancelFlag};
+use chunkscope::pipeline;
+use chunkscope::profile::units;
+use chunkscope::task::CancelFlag;
 
 use super::compare::Scratch;
 use super::options::{ChunkList, cores, flatten_chunks};
@@ -103,91 +103,24 @@ fn profiling_cost(args: &BenchArgs) -> anyhow::Result<ExitCode> {
         threads,
         schedule: o.schedule.schedule(),
     });
-    let (scene, cancel) = (&scene, &cancel);
-    let (mut on, mut off, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
-    let mut label = String::new();
-    let profiled = || -> anyhow::Result<(RunReport, u64)> {
-        // A consumer drains the events as the TUI's frame loop does.
-        let (sink, rx) = task::EventSink::bounded(4096);
-        let drain = task::drain_per_frame(rx, std::time::Duration::from_millis(50));
-        let control = RunControl {
-            events: sink,
-            cancel: cancel.clone(),
-            ..RunControl::default()
-        };
-        let report = pipeline::run(scene, &config, &control);
-        let dropped = control.events.dropped();
-        drop(control);
-        let received = drain.join().unwrap_or(0);
-        Ok((report?, received + dropped))
+    let progress = |i: usize, pairs: usize| {
+        eprint!("\r[{}/{pairs}] profiling on / off", i + 1);
     };
-    let unprofiled = || -> anyhow::Result<RunReport> {
-        let control = RunControl {
-            cancel: cancel.clone(),
-            ..RunControl::unprofiled()
-        };
-        Ok(pipeline::run(scene, &config, &control)?)
-    };
-    // Unmeasured runs first: the first run reads the files from disk.
-    for _ in 0..o.rounds.warmup {
-        unprofiled()?;
-    }
-    // Profiling's own work, measured directly: the sampler thread's CPU clock, and the
-    // events sent times what one send costs here. Unlike the wall ratio, noise-free.
-    let send_ns = task::measure_send_ns(1_000_000);
-    let (mut own_ns, mut run_cpu_ns, mut events) = (Vec::new(), Vec::new(), Vec::new());
-    for i in 0..pairs {
-        ::std::eprint!("\r[{}/{pairs}] profiling on / off", i + 1);
-        // Pairs alternate their order (on-off, off-on, ...) so that whatever the second
-        // run of a pair inherits from the first hits both sides alike.
-        let ((with, sent), without) = if i % 2 == 0 {
-            let with = profiled()?;
-            (with, unprofiled()?)
-        } else {
-            let without = unprofiled()?;
-            (profiled()?, without)
-        };
-        own_ns.push(with.cpu.sampler_cpu_ns + convert::round_u64(sent as f64 * send_ns));
-        run_cpu_ns.push(with.cpu_user_ns + with.cpu_sys_ns);
-        events.push(sent);
-        if with.cancelled || without.cancelled {
-            eprintln!("\ncancelled");
-            return Ok(crate::signals::cancelled_exit_code());
-        }
-        label = with.label();
-        ratios.push(with.wall_ns as f64 / without.wall_ns.max(1) as f64);
-        on.push(with.wall_ns);
-        off.push(without.wall_ns);
-    }
+    let measured = profiling::measure(&scene, &config, o.rounds.warmup, pairs, &cancel, &progress)?;
     eprintln!();
     drop(scratch);
-    ratios.sort_by(f64::total_cmp);
-    let ratio = ratios[ratios.len() / 2];
-    // The middle half of the pair ratios: how much of the figure is noise.
-    let (q1, q3) = (ratios[ratios.len() / 4], ratios[(ratios.len() * 3) / 4]);
-    let (on_med, off_med) = (
-        stats::median(&on).unwrap_or(0),
-        stats::median(&off).unwrap_or(0),
-    );
-    let own_med = stats::median(&own_ns).unwrap_or(0);
-    let cpu_med = stats::median(&run_cpu_ns).unwrap_or(0);
-    let own_share = own_med as f64 / cpu_med.max(1) as f64;
-    let events_med = stats::median(&events).unwrap_or(0);
+    let Some(cost) = measured else {
+        eprintln!("cancelled");
+        return Ok(crate::signals::cancelled_exit_code());
+    };
     if let Some(path) = &o.json {
-        let value = serde_json::json!({
-            "schema_version": pipeline::SCHEMA_VERSION,
-            "config": label,
-            "pairs": pairs,
-            "profiled_wall_ns": on,
-            "unprofiled_wall_ns": off,
-            "median_ratio": ratio,
-            "ratio_quartiles": [q1, q3],
-            "event_send_ns": send_ns,
-            "events_per_run": events_med,
-            "profiling_cpu_ns": own_med,
-            "run_cpu_ns": cpu_med,
-            "profiling_cpu_share": own_share,
-        });
+        let mut value = serde_json::to_value(&cost)?;
+        if let Some(fields) = value.as_object_mut() {
+            fields.insert(
+                "schema_version".into(),
+                serde_json::json!(pipeline::SCHEMA_VERSION),
+            );
+        }
         let text = serde_json::to_string_pretty(&value)?;
         if path == Path::new("-") {
             println!("{text}");
@@ -196,6 +129,18 @@ fn profiling_cost(args: &BenchArgs) -> anyhow::Result<ExitCode> {
             eprintln!("wrote the profiling cost to \"{}\"", path.display());
         }
     } else {
+        let (on_med, off_med) = cost.medians_ns();
+        let ProfilingCost {
+            config: label,
+            median_ratio: ratio,
+            ratio_quartiles: [q1, q3],
+            event_send_ns: send_ns,
+            events_per_run: events_med,
+            profiling_cpu_ns: own_med,
+            run_cpu_ns: cpu_med,
+            profiling_cpu_share: own_share,
+            ..
+        } = cost;
         println!("{label}, {pairs} alternated pairs");
         println!("  profiling on   median {}", units::duration_ns(on_med));
         println!("  profiling off  median {}", units::duration_ns(off_med));

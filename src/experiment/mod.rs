@@ -8,6 +8,7 @@ pub mod compare;
 pub mod engine;
 pub mod history;
 pub mod memory;
+pub mod profiling;
 pub mod rounds;
 pub mod sweep;
 
