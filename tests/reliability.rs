@@ -682,27 +682,6 @@ fn item_ids_become_safe_file_names() {
     assert_eq!(files_in(&dir.path().join("a")), ["b"]);
 }
 
-/// `chunkscope serve DIR --port 0 ...` and its base URL, read from its first line.
-fn serve(dir: &Path, extra: &[&str]) -> (Child, String) {
-    let mut child = StdCommand::new(bin())
-        .args(["serve", "--port", "0"])
-        .args(extra)
-        .arg(dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let first = lines.next().unwrap().unwrap();
-    let base = first
-        .rsplit_once(" at ")
-        .map(|(_, url)| url.trim_end_matches('/').to_string())
-        .unwrap();
-    // Keep reading stdout so the server never blocks on a full pipe.
-    std::thread::spawn(move || lines.for_each(drop));
-    (child, base)
-}
-
 /// Stops a server with SIGTERM: it ends normally (status 0) with its summary.
 fn stop(mut child: Child) -> String {
     let pid = libc::pid_t::try_from(child.id()).unwrap();
@@ -755,7 +734,7 @@ fn serve_stays_inside_its_folder_and_answers_ranges_as_the_rfc_says() {
     std::os::unix::fs::symlink(outside.path().join("secret.txt"), root.join("s.txt")).unwrap();
     std::os::unix::fs::symlink(".hidden", root.join("visible.txt")).unwrap();
     std::os::unix::fs::symlink("data.bin", root.join("inside.bin")).unwrap();
-    let (server, base) = serve(root, &[]);
+    let (server, base) = common::serve(root, &[], true);
 
     for path in [
         "/out/secret.txt",
@@ -792,7 +771,7 @@ fn serve_stays_inside_its_folder_and_answers_ranges_as_the_rfc_says() {
 #[test]
 fn serve_warns_about_a_folder_without_a_catalog() {
     let dir = tempfile::tempdir().unwrap();
-    let (server, base) = serve(dir.path(), &[]);
+    let (server, base) = common::serve(dir.path(), &[], true);
     let stderr = stop(server);
     assert!(
         stderr.contains(&format!(
@@ -809,7 +788,7 @@ fn serve_warns_about_a_folder_without_a_catalog() {
 
 #[test]
 fn a_stalled_server_is_reported_within_the_stall_budget() {
-    let (server, base) = serve(demo_dir(), &["--fault", "stall"]);
+    let (server, base) = common::serve(demo_dir(), &["--fault", "stall"], true);
     // The demo's catalog with its hrefs pointing at the stalled server.
     let mut catalog: Value =
         serde_json::from_str(&std::fs::read_to_string(demo()).unwrap()).unwrap();
@@ -855,7 +834,7 @@ fn a_stalled_server_is_reported_within_the_stall_budget() {
 #[test]
 fn a_catalog_url_reads_like_a_file() {
     let before = snapshot(demo_dir());
-    let (server, base) = serve(demo_dir(), &[]);
+    let (server, base) = common::serve(demo_dir(), &[], true);
     let work = tempfile::tempdir().unwrap();
     let out = work.path().join("m.tif");
     let run = chunkscope()

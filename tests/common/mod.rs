@@ -10,8 +10,9 @@
 pub mod tmux;
 
 use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::Output;
+use std::process::{Child, Command, Output, Stdio};
 use std::sync::OnceLock;
 
 use chunkscope::catalog::Catalog;
@@ -108,4 +109,35 @@ pub fn stderr_of(out: &Output) -> String {
 pub fn assert_no_panic(stderr: &str) {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert!(!stderr.contains("RUST_BACKTRACE"), "{stderr}");
+}
+
+/// `chunkscope serve DIR --port 0 ...` and its base URL, read from its first line. Its
+/// stderr is piped when `keep_stderr` (read it to learn what it served; a caller that does
+/// not read it must not pipe it, or a chatty server blocks on the full pipe).
+pub fn serve(dir: &Path, extra: &[&str], keep_stderr: bool) -> (Child, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_chunkscope"))
+        .args(["serve", "--port", "0"])
+        .args(extra)
+        .arg(dir)
+        .stdout(Stdio::piped())
+        .stderr(if keep_stderr {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .spawn()
+        .expect("chunkscope serve starts");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let first = lines
+        .next()
+        .expect("serve says where it listens")
+        .expect("a line");
+    let base = first
+        .rsplit_once(" at ")
+        .map(|(_, url)| url.trim_end_matches('/').to_string())
+        .expect("a URL after \" at \"");
+    // Keep reading stdout so the server never blocks on a full pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+    (child, base)
 }
