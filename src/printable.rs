@@ -1,8 +1,8 @@
 //! Text from input (item ids, hrefs, Dask keys, paths) made safe to print on a terminal.
 //! A catalog or a task stream is data from elsewhere: an ESC in an item id would let it
-//! move the cursor, rewrite earlier lines, set the window title or worse. The TUI draws
-//! through ratatui, which never writes raw control characters; the headless commands print
-//! every line through [`printable`].
+//! move the cursor, rewrite earlier lines, set the window title or worse. The TUI's drawing
+//! library never writes raw control characters; the headless commands print every line
+//! through [`printable`].
 
 use std::borrow::Cow;
 use std::fmt::Write;
