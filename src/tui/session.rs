@@ -521,13 +521,19 @@ pub(crate) mod tests {
         buffer_text(term.backend().buffer())
     }
 
-    fn pump_until_finished(s: &mut Session) {
-        let deadline = Instant::now() + Duration::from_secs(120);
-        while s.app.run.as_ref().is_some_and(|r| !r.finished()) {
-            assert!(Instant::now() < deadline, "run did not finish");
+    /// Pumps `s` while `going` holds for it, failing after `secs` with `what`.
+    fn pump_while(s: &mut Session, going: impl Fn(&Session) -> bool, secs: u64, what: &str) {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        while going(s) {
+            assert!(Instant::now() < deadline, "{what}");
             s.pump();
-            std::thread::sleep(Duration::from_millis(10));
+            std::thread::sleep(Duration::from_millis(5));
         }
+    }
+
+    fn pump_until_finished(s: &mut Session) {
+        let running = |s: &Session| s.app.run.as_ref().is_some_and(|r| !r.finished());
+        pump_while(s, running, 120, "run did not finish");
     }
 
     #[test]
@@ -540,12 +546,8 @@ pub(crate) mod tests {
         // Nothing answered yet: the screen says so instead of waiting.
         assert!(screen(&s).contains("inspecting"), "{}", screen(&s));
         let settle = |s: &mut Session| {
-            let deadline = Instant::now() + Duration::from_secs(60);
-            while s.work.inspections() > 0 {
-                assert!(Instant::now() < deadline, "background job did not answer");
-                s.pump();
-                std::thread::sleep(Duration::from_millis(5));
-            }
+            let waiting = |s: &Session| s.work.inspections() > 0;
+            pump_while(s, waiting, 60, "background job did not answer");
         };
         settle(&mut s);
         assert!(screen(&s).contains("1024x1024"), "{}", screen(&s));
@@ -993,12 +995,12 @@ pub(crate) mod tests {
         }
         // One cancel reaches it, and the slot is free once it stopped.
         assert!(s.execute(Cmd::Cancel).is_none());
-        let deadline = Instant::now() + Duration::from_secs(120);
-        while s.work.busy().is_some() {
-            assert!(Instant::now() < deadline, "the run did not stop");
-            s.pump();
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        pump_while(
+            &mut s,
+            |s| s.work.busy().is_some(),
+            120,
+            "the run did not stop",
+        );
     }
 
     #[test]
